@@ -1,0 +1,37 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "cli/head_query.h"
+
+namespace weft::cli {
+
+// Thrown out of a subcommand's callback when it fails; main() prints it and exits 1.
+class CommandFailed : public std::runtime_error {
+ public:
+  explicit CommandFailed(const absl::Status& status)
+      : std::runtime_error(std::string(status.message())) {}
+};
+
+// Makes `command` run `run(options)` when chosen, turning a failed status into CommandFailed.
+template <typename Options>
+void OnRun(CLI::App* command, std::shared_ptr<Options> options,
+           absl::Status (*run)(const Options&)) {
+  command->callback([options, run] {
+    if (auto status = run(*options); !status.ok()) throw CommandFailed(status);
+  });
+}
+
+// --address and --session-dir of the commands that query a running cluster.
+void AddClusterFlags(CLI::App* command, ClusterFlags& flags);
+
+void AddStartCommand(CLI::App& app);
+void AddStopCommand(CLI::App& app);
+void AddStatusCommand(CLI::App& app);
+void AddListCommand(CLI::App& app);
+
+}  // namespace weft::cli

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "head.pb.h"
+
+namespace weft::cli {
+
+// Which cluster a read-only command talks to.
+struct ClusterFlags {
+  std::string address;      // empty: $WEFT_ADDRESS, else the session's record
+  std::string session_dir;  // empty: default session
+};
+
+// Asks the head for its node table. UNAVAILABLE (with the address in the message) when
+// the head cannot be reached.
+[[nodiscard]] absl::StatusOr<proto::ListNodesReply> FetchNodes(const ClusterFlags& flags);
+
+}  // namespace weft::cli

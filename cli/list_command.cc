@@ -1,0 +1,37 @@
+// weft list nodes: the head's node table as a table or JSON.
+
+#include <iostream>
+
+#include "cli/command.h"
+#include "cli/head_query.h"
+#include "cli/render.h"
+
+namespace weft::cli {
+namespace {
+
+struct ListOptions {
+  ClusterFlags cluster;
+  std::string format = "table";
+};
+
+absl::Status RunListNodes(const ListOptions& o) {
+  auto reply = FetchNodes(o.cluster);
+  if (!reply.ok()) return reply.status();
+  std::cout << (o.format == "json" ? RenderNodesJson(*reply) : RenderNodesTable(*reply));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddListCommand(CLI::App& app) {
+  auto* list = app.add_subcommand("list", "List cluster entities");
+  list->require_subcommand(1);
+  auto o = std::make_shared<ListOptions>();
+  auto* nodes = list->add_subcommand("nodes", "Nodes with id, address, state, resources, workers");
+  AddClusterFlags(nodes, o->cluster);
+  nodes->add_option("--format", o->format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  OnRun(nodes, o, &RunListNodes);
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,27 @@
+// weft: start, stop and inspect Weft clusters.
+
+#include "common/logging.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/command.h"
+
+int main(int argc, char** argv) {
+  weft::InitLogging("cli");
+  CLI::App app{"weft: start, stop and inspect Weft clusters"};
+  app.require_subcommand(1);
+  weft::cli::AddStartCommand(app);
+  weft::cli::AddStopCommand(app);
+  weft::cli::AddStatusCommand(app);
+  weft::cli::AddListCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const weft::cli::CommandFailed& e) {
+    std::cerr << "weft: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

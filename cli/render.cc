@@ -1,0 +1,94 @@
+#include "cli/render.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/resources.h"
+
+namespace weft::cli {
+namespace {
+
+std::string StateName(proto::NodeState state) {
+  return state == proto::NODE_ALIVE ? "ALIVE" : state == proto::NODE_DEAD ? "DEAD" : "UNKNOWN";
+}
+
+double Amount(const proto::Resources& r, const std::string& name) {
+  const auto it = r.amounts().find(name);
+  return it == r.amounts().end() ? 0 : it->second;
+}
+
+// "1/2" for CPUs and custom resources, "0.0/7.8GiB" for memory: used/total.
+std::string UsedOfTotal(const std::string& name, double used, double total) {
+  if (name == "memory") {
+    return absl::StrFormat("%.1f/%.1fGiB", used / (1 << 30), total / (1 << 30));
+  }
+  return absl::StrFormat("%g/%g", used, total);
+}
+
+std::string CustomResources(const proto::NodeInfo& node) {
+  std::string out;
+  for (const auto& [name, total] : std::map(node.total().amounts().begin(),
+                                            node.total().amounts().end())) {
+    if (name == "CPU" || name == "memory") continue;
+    absl::StrAppend(&out, out.empty() ? "" : " ", name, "=",
+                    UsedOfTotal(name, total - Amount(node.available(), name), total));
+  }
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& head_address) {
+  int alive = 0, dead = 0, workers = 0;
+  std::map<std::string, std::pair<double, double>> resources;  // name -> (used, total)
+  for (const auto& node : reply.nodes()) {
+    if (node.state() != proto::NODE_ALIVE) {
+      ++dead;
+      continue;
+    }
+    ++alive;
+    workers += node.num_workers();
+    for (const auto& [name, total] : node.total().amounts()) {
+      resources[name].first += total - Amount(node.available(), name);
+      resources[name].second += total;
+    }
+  }
+  std::string out = absl::StrCat("Cluster ", reply.cluster_id(), " at ", head_address, "\n",
+                                 "Nodes: ", alive, " alive, ", dead, " dead\n",
+                                 "Workers: ", workers, "\n", "Resources (used/total):\n");
+  for (const auto& [name, amounts] : resources) {
+    absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", name,
+                                          UsedOfTotal(name, amounts.first, amounts.second)));
+  }
+  return out;
+}
+
+std::string RenderNodesTable(const proto::ListNodesReply& reply) {
+  constexpr char kRow[] = "%-17s %-22s %-6s %-4s %-7s %-16s %-7s %s\n";
+  std::string out = absl::StrFormat(kRow, "NODE_ID", "ADDRESS", "STATE", "HEAD", "CPU", "MEMORY",
+                                    "WORKERS", "RESOURCES");
+  for (const auto& n : reply.nodes()) {
+    const double cpu = Amount(n.total(), "CPU"), mem = Amount(n.total(), "memory");
+    absl::StrAppend(&out, absl::StrFormat(
+        kRow, n.node_id(), n.address(), StateName(n.state()), n.is_head() ? "yes" : "no",
+        UsedOfTotal("CPU", cpu - Amount(n.available(), "CPU"), cpu),
+        UsedOfTotal("memory", mem - Amount(n.available(), "memory"), mem),
+        absl::StrCat(n.num_workers()), CustomResources(n)));
+  }
+  return out;
+}
+
+std::string RenderNodesJson(const proto::ListNodesReply& reply) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  google::protobuf::util::MessageToJsonString(reply, &json, options);
+  return json;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,185 @@
+// weft start: launches a weft-raylet (head or joining node) and returns once it serves.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "cli/command.h"
+#include "common/ids.h"
+#include "common/process.h"
+#include "common/resources.h"
+#include "common/session_dir.h"
+
+namespace weft::cli {
+namespace {
+
+struct StartOptions {
+  bool head = false;
+  std::string address;
+  std::string host = "127.0.0.1";
+  std::optional<int> port;
+  std::optional<double> num_cpus;
+  std::optional<double> memory;
+  std::string resources;
+  std::string session_dir = SessionDir::Default();
+  std::string token_file;
+  std::optional<int> node_timeout_ms;
+  std::optional<int> heartbeat_period_ms;
+  bool block = false;
+  int ready_timeout_s = 30;
+};
+
+constexpr int kDefaultHeadPort = 7070;
+
+std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
+  std::vector<std::string> argv = {SiblingExecutable("weft-raylet"), "--host", o.host,
+                                   "--session-dir", o.session_dir, "--ready-fd",
+                                   std::to_string(ready_fd)};
+  auto add = [&](const std::string& flag, const std::string& value) {
+    argv.push_back(flag);
+    argv.push_back(value);
+  };
+  if (o.head) argv.push_back("--head");
+  if (!o.address.empty()) add("--address", o.address);
+  add("--port", std::to_string(o.port.value_or(o.head ? kDefaultHeadPort : 0)));
+  if (o.num_cpus) add("--num-cpus", absl::StrFormat("%g", *o.num_cpus));
+  if (o.memory) add("--memory", absl::StrFormat("%.0f", *o.memory));
+  if (!o.resources.empty()) add("--resources", o.resources);
+  if (!o.token_file.empty()) add("--token-file", o.token_file);
+  if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
+  if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
+  return argv;
+}
+
+// Reads the raylet's "<address>\n" from the ready pipe; empty if it exits or times out first.
+std::string AwaitReady(int fd, absl::Duration timeout) {
+  std::string line;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (line.find('\n') == std::string::npos) {
+    const auto left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    pollfd p{fd, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return "";
+    char buf[256];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) return "";
+    line.append(buf, n);
+  }
+  return std::string(absl::StripAsciiWhitespace(line));
+}
+
+std::string TailOf(const std::string& path, size_t max_chars) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return "";
+  return text->size() > max_chars ? text->substr(text->size() - max_chars) : *text;
+}
+
+void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
+                  const std::string& log) {
+  const SessionDir session(o.session_dir);
+  if (o.head) {
+    std::cout << "Weft head started at " << address << " (raylet pid " << pid << ")\n"
+              << "  session dir: " << session.root() << "\n"
+              << "  token:       " << session.TokenPath() << " (mode 0600)\n"
+              << "  log:         " << log << "\n\n"
+              << "To add a node, run on it (copy the token file to other machines):\n"
+              << "  weft start --address " << address << " --token-file " << session.TokenPath()
+              << "\n\nDrivers on this machine find the cluster through the session dir; "
+                 "elsewhere set WEFT_ADDRESS and WEFT_TOKEN.\n"
+              << "To stop it: weft stop --session-dir " << session.root() << "\n";
+  } else {
+    std::cout << "Weft node started at " << address << " (raylet pid " << pid << "), joined "
+              << o.address << "\n  log: " << log << "\n"
+              << "To stop it: weft stop --session-dir " << session.root() << "\n";
+  }
+}
+
+absl::Status RunStart(const StartOptions& o) {
+  if (o.head == !o.address.empty()) {
+    return absl::InvalidArgumentError("pass --head to start a cluster, or --address HOST:PORT to join one");
+  }
+  if (!o.resources.empty()) {
+    if (auto parsed = ParseResourcesJson(o.resources); !parsed.ok()) return parsed.status();
+  }
+  const SessionDir session(o.session_dir);
+  if (auto status = session.Create(); !status.ok()) return status;
+
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("cannot create a pipe");
+  fcntl(pipe_fds[1], F_SETFD, 0);  // the raylet inherits the write end only
+  SpawnOptions spawn;
+  spawn.argv = RayletArgv(o, pipe_fds[1]);
+  const std::string log = absl::StrCat(session.LogsDir(), "/raylet-",
+                                       o.head ? "head-" : "node-", RandomHex(4), ".log");
+  if (!o.block) {
+    spawn.stdout_path = log;
+    spawn.stderr_path = log;
+    spawn.new_session = true;  // outlives this command and its terminal
+  }
+  auto pid = SpawnProcess(spawn);
+  close(pipe_fds[1]);
+  if (!pid.ok()) {
+    close(pipe_fds[0]);
+    return pid.status();
+  }
+  const std::string address = AwaitReady(pipe_fds[0], absl::Seconds(o.ready_timeout_s));
+  close(pipe_fds[0]);
+  if (address.empty()) {
+    kill(*pid, SIGKILL);
+    int wait_status = 0;
+    waitpid(*pid, &wait_status, 0);
+    return absl::UnavailableError(absl::StrCat(
+        "weft-raylet did not become ready (", DescribeWaitStatus(wait_status), ")",
+        o.block ? "" : absl::StrCat("; last lines of ", log, ":\n", TailOf(log, 2000))));
+  }
+  PrintStarted(o, address, *pid, o.block ? "(this terminal)" : log);
+  if (!o.block) return absl::OkStatus();
+  // --block: stay in the foreground; Ctrl-C stops the raylet gracefully.
+  signal(SIGINT, SIG_IGN);  // the raylet, in our process group, gets it too
+  int wait_status = 0;
+  waitpid(*pid, &wait_status, 0);
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("weft-raylet ended with ", DescribeWaitStatus(wait_status)));
+}
+
+}  // namespace
+
+void AddStartCommand(CLI::App& app) {
+  auto o = std::make_shared<StartOptions>();
+  auto* cmd = app.add_subcommand("start", "Start a head (--head) or join a node (--address)");
+  cmd->add_flag("--head", o->head, "Start a new cluster: head services plus a local node");
+  cmd->add_option("--address", o->address, "host:port of the head to join")->excludes("--head");
+  cmd->add_option("--host", o->host, "Interface to listen on (0.0.0.0 for every one)")
+      ->capture_default_str();
+  cmd->add_option("--port", o->port, "Port; 0 picks a free one (head default 7070, node 0)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--num-cpus", o->num_cpus, "CPUs offered (default: all); 0 on the head "
+                                             "runs no local node")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--memory", o->memory, "Bytes of memory offered (default: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--resources", o->resources, "Custom resources as JSON, e.g. '{\"GPU\": 2}'");
+  cmd->add_option("--session-dir", o->session_dir, "Folder for token, logs, records "
+                                                   "($WEFT_SESSION_DIR)")
+      ->capture_default_str();
+  cmd->add_option("--token-file", o->token_file, "Cluster token (joining nodes; default: the "
+                                                 "session's token)");
+  cmd->add_option("--node-timeout-ms", o->node_timeout_ms, "Head: silence before a node is DEAD "
+                                                           "(default 3000)")
+      ->check(CLI::Range(50, 600000));
+  cmd->add_option("--heartbeat-period-ms", o->heartbeat_period_ms, "Head: heartbeat period "
+                                                                   "(default 500)")
+      ->check(CLI::Range(10, 60000));
+  cmd->add_flag("--block", o->block, "Stay in the foreground until the daemon stops");
+  OnRun(cmd, o, &RunStart);
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,144 @@
+#include "weft/cluster.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/cluster_endpoint.h"
+#include "common/rpc.h"
+#include "common/status.h"
+#include "head.grpc.pb.h"
+#include "worker.grpc.pb.h"
+
+namespace weft {
+namespace {
+
+[[noreturn]] void Throw(const absl::Status& status) {
+  throw Error(static_cast<int>(status.code()), std::string(status.message()));
+}
+
+void Check(const grpc::Status& status, const std::string& what) {
+  if (!status.ok()) {
+    Throw(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                       absl::StrCat(what, ": ", status.error_message())));
+  }
+}
+
+std::map<std::string, double> ToMap(const proto::Resources& resources) {
+  return {resources.amounts().begin(), resources.amounts().end()};
+}
+
+std::string SelfCommandLine() {
+  char path[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  return n > 0 ? std::string(path, n) : "driver";
+}
+
+}  // namespace
+
+struct Cluster::Impl {
+  ClusterEndpoint endpoint;
+  std::shared_ptr<grpc::Channel> head;
+  std::unique_ptr<proto::NodeDirectory::Stub> nodes;
+  std::unique_ptr<proto::JobRegistry::Stub> jobs;
+  std::unique_ptr<proto::Scheduler::Stub> scheduler;
+  std::string job_id;
+  bool closed = false;
+};
+
+Cluster Cluster::Connect(const ConnectOptions& options) {
+  auto endpoint = ResolveClusterEndpoint(options.address, options.session_dir);
+  if (!endpoint.ok()) Throw(endpoint.status());
+  auto impl = std::make_unique<Impl>();
+  impl->endpoint = *std::move(endpoint);
+  impl->head = MakeChannel(impl->endpoint.head_address, impl->endpoint.token);
+  impl->nodes = proto::NodeDirectory::NewStub(impl->head);
+  impl->jobs = proto::JobRegistry::NewStub(impl->head);
+  impl->scheduler = proto::Scheduler::NewStub(impl->head);
+
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::RegisterJobRequest request;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  request.set_driver_host(host);
+  request.set_driver_pid(getpid());
+  request.set_entrypoint(SelfCommandLine());
+  proto::RegisterJobReply reply;
+  Check(impl->jobs->RegisterJob(&context, request, &reply),
+        absl::StrCat("cannot connect to the cluster at ", impl->endpoint.head_address));
+  impl->job_id = reply.job().job_id();
+  return Cluster(std::move(impl));
+}
+
+Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Cluster::Cluster(Cluster&&) noexcept = default;
+Cluster& Cluster::operator=(Cluster&&) noexcept = default;
+Cluster::~Cluster() {
+  if (impl_) Close();
+}
+
+const std::string& Cluster::job_id() const { return impl_->job_id; }
+const std::string& Cluster::head_address() const { return impl_->endpoint.head_address; }
+
+std::vector<NodeInfo> Cluster::Nodes() const {
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::ListNodesReply reply;
+  Check(impl_->nodes->ListNodes(&context, proto::ListNodesRequest(), &reply), "cannot list nodes");
+  std::vector<NodeInfo> out;
+  for (const auto& n : reply.nodes()) {
+    out.push_back(NodeInfo{n.node_id(), n.address(), n.hostname(), n.is_head(),
+                           n.state() == proto::NODE_ALIVE, ToMap(n.total()),
+                           ToMap(n.available()), n.num_workers()});
+  }
+  return out;
+}
+
+WorkerProbe Cluster::ProbeWorker(size_t payload_bytes, double num_cpus) const {
+  proto::LeaseWorkerRequest lease;
+  lease.set_job_id(impl_->job_id);
+  if (num_cpus > 0) (*lease.mutable_required()->mutable_amounts())["CPU"] = num_cpus;
+  proto::LeaseWorkerReply leased;
+  {
+    grpc::ClientContext context;
+    SetTimeout(context, kControlRpcTimeout * 8);
+    Check(impl_->scheduler->LeaseWorker(&context, lease, &leased), "cannot start a worker");
+  }
+  // Straight to the worker: the head is not on the data path.
+  auto worker = proto::Worker::NewStub(MakeChannel(leased.worker().address(), impl_->endpoint.token));
+  proto::PingRequest ping;
+  std::string payload(payload_bytes, '\0');
+  for (size_t i = 0; i < payload_bytes; ++i) payload[i] = static_cast<char>('a' + i % 26);
+  ping.set_payload(payload);
+  proto::PingReply pong;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    grpc::ClientContext context;
+    SetTimeout(context, kControlRpcTimeout);
+    Check(worker->Ping(&context, ping, &pong), "worker did not answer");
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  if (pong.payload() != payload) {
+    Throw(absl::DataLossError(absl::StrCat("worker ", pong.worker_id(), " echoed ",
+                                           pong.payload().size(), " bytes that differ")));
+  }
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::ExitReply exited;
+  Check(worker->Exit(&context, proto::ExitRequest(), &exited), "worker did not exit");
+  return WorkerProbe{pong.worker_id(), pong.node_id(), pong.pid(), pong.payload().size(),
+                     std::chrono::duration_cast<std::chrono::microseconds>(elapsed)};
+}
+
+void Cluster::Close() {
+  if (impl_->closed) return;
+  impl_->closed = true;
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::milliseconds(2000));
+  proto::FinishJobRequest request;
+  request.set_job_id(impl_->job_id);
+  proto::FinishJobReply reply;
+  impl_->jobs->FinishJob(&context, request, &reply);  // best effort: the head may be gone
+}
+
+}  // namespace weft

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace weft {
+
+using ResourceMap = std::map<std::string, double>;
+
+// Parses custom resources given as a JSON object of non-negative numbers, e.g.
+// {"GPU": 2, "accelerator_type:A100": 1}. "CPU" and "memory" are refused: they have flags.
+[[nodiscard]] absl::StatusOr<ResourceMap> ParseResourcesJson(const std::string& json);
+
+// "CPU=2 GPU=1 memory=8.0GiB": a compact human rendering.
+std::string FormatResources(const ResourceMap& resources);
+
+// Bytes of physical memory on this machine.
+double TotalMemoryBytes();
+
+}  // namespace weft

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace weft {
+
+// Default deadline of control-plane calls (registration, directory look-ups, CLI queries).
+inline constexpr std::chrono::milliseconds kControlRpcTimeout{5000};
+
+// A channel to `address` (host:port) whose every call carries the cluster token.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token);
+
+// Sets the call's deadline `timeout` from now.
+void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout);
+
+// For callback handlers: a reactor finished with `status`.
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
+                                     const absl::Status& status);
+
+// Formats host:port, bracketing IPv6 literals.
+std::string JoinHostPort(const std::string& host, int port);
+
+}  // namespace weft

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace weft {
+
+// The folder where one machine's part of a cluster keeps its files:
+//
+//   token           the cluster token, mode 0600
+//   head_address    host:port of the head this session belongs to
+//   raylets/<pid>   one record (NodeInfo as JSON) per running weft-raylet of this session
+//   logs/           raylet and worker stdout/stderr
+//
+// Several sessions (distinct folders) can run side by side on one machine.
+class SessionDir {
+ public:
+  explicit SessionDir(std::string root) : root_(std::move(root)) {}
+
+  // $WEFT_SESSION_DIR when set, else /tmp/weft/default.
+  static std::string Default();
+
+  // Creates the folder and its subfolders (mode 0700) if they are missing.
+  [[nodiscard]] absl::Status Create() const;
+
+  const std::string& root() const { return root_; }
+  std::string TokenPath() const { return root_ + "/token"; }
+  std::string HeadAddressPath() const { return root_ + "/head_address"; }
+  std::string LogsDir() const { return root_ + "/logs"; }
+  std::string RayletsDir() const { return root_ + "/raylets"; }
+  std::string RayletRecordPath(int pid) const;
+
+ private:
+  std::string root_;
+};
+
+// Writes `contents` to `path` through a temporary file and rename, so readers never see a
+// partial file.
+[[nodiscard]] absl::Status WriteFileAtomic(const std::string& path, const std::string& contents);
+
+// Reads a whole file; NOT_FOUND when it does not exist.
+[[nodiscard]] absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+}  // namespace weft

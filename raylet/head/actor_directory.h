@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "head.pb.h"
+
+namespace weft::head {
+
+// Where every actor lives, by id and by (namespace, name). Names are unique among actors
+// that are not DEAD; a dead actor's name can be taken again. Thread-safe.
+class ActorDirectory {
+ public:
+  // Adds an actor, assigning an id when it has none. INVALID_ARGUMENT without class name,
+  // ALREADY_EXISTS for a taken id or a live actor's name.
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> Register(proto::ActorInfo actor);
+
+  // Replaces state and placement of a known actor. NOT_FOUND for an unknown id.
+  [[nodiscard]] absl::Status Update(const proto::ActorInfo& actor);
+
+  // NOT_FOUND when no actor has that id / no live actor has that name.
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> Get(const std::string& actor_id) const;
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> GetByName(const std::string& ns,
+                                                           const std::string& name) const;
+  std::vector<proto::ActorInfo> List() const;
+
+  // Marks DEAD every live actor placed on `node_id`; returns how many.
+  int MarkNodeDead(const std::string& node_id);
+
+ private:
+  const proto::ActorInfo* FindLiveByNameLocked(const std::string& ns, const std::string& name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, proto::ActorInfo> actors_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft::head

@@ -1,0 +1,38 @@
+#include "raylet/head/head.h"
+
+#include "common/logging.h"
+
+#include "common/ids.h"
+
+namespace weft::head {
+
+Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token)
+    : cluster_id_(RandomHex(8)),
+      nodes_(options),
+      node_service_(nodes_, auth, cluster_id_, [this](const std::string& id) { OnNodeDead(id); }),
+      job_service_(jobs_, auth),
+      actor_service_(actors_, auth),
+      object_service_(objects_, auth),
+      scheduler_service_(nodes_, auth, std::move(token)) {}
+
+void Head::AddServices(grpc::ServerBuilder& builder) {
+  builder.RegisterService(&node_service_);
+  builder.RegisterService(&job_service_);
+  builder.RegisterService(&actor_service_);
+  builder.RegisterService(&object_service_);
+  builder.RegisterService(&scheduler_service_);
+}
+
+void Head::CheckLiveness() {
+  for (const auto& id : nodes_.MarkSilentNodesDead()) OnNodeDead(id);
+}
+
+void Head::OnNodeDead(const std::string& node_id) {
+  const int actors = actors_.MarkNodeDead(node_id);
+  const int objects = objects_.RemoveNode(node_id);
+  if (actors || objects) {
+    spdlog::warn("lost with node id={} actors={} object_copies={}", node_id, actors, objects);
+  }
+}
+
+}  // namespace weft::head

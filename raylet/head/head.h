@@ -1,0 +1,46 @@
+#pragma once
+
+#include <grpcpp/server_builder.h>
+
+#include <string>
+
+#include "common/auth.h"
+#include "raylet/head/actor_directory.h"
+#include "raylet/head/head_services.h"
+#include "raylet/head/job_registry.h"
+#include "raylet/head/node_directory.h"
+#include "raylet/head/object_directory.h"
+
+namespace weft::head {
+
+// The head's services: node, actor and object directories, job registry and scheduler.
+// Owns the tables and their gRPC adapters; the raylet hosts them on its server.
+class Head {
+ public:
+  Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token);
+
+  // Registers every head service with `builder`. Call once, before the server starts.
+  void AddServices(grpc::ServerBuilder& builder);
+
+  // Marks silent nodes dead and drops what lived on them. Call about twice per heartbeat.
+  void CheckLiveness();
+
+  const std::string& cluster_id() const { return cluster_id_; }
+  const NodeDirectory& nodes() const { return nodes_; }
+
+ private:
+  void OnNodeDead(const std::string& node_id);
+
+  const std::string cluster_id_;
+  NodeDirectory nodes_;
+  JobRegistry jobs_;
+  ActorDirectory actors_;
+  ObjectDirectory objects_;
+  NodeDirectoryService node_service_;
+  JobRegistryService job_service_;
+  ActorDirectoryService actor_service_;
+  ObjectDirectoryService object_service_;
+  SchedulerService scheduler_service_;
+};
+
+}  // namespace weft::head

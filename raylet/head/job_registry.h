@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "head.pb.h"
+
+namespace weft::head {
+
+// Jobs, one per connected driver, with ids "job-0001", "job-0002", ... in start order.
+// Thread-safe.
+class JobRegistry {
+ public:
+  proto::JobInfo Register(const proto::RegisterJobRequest& request);
+
+  // Marks a job FINISHED. NOT_FOUND for an unknown id; finishing twice is fine.
+  [[nodiscard]] absl::Status Finish(const std::string& job_id);
+
+  std::vector<proto::JobInfo> List() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<proto::JobInfo> jobs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft::head

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "head.pb.h"
+
+namespace weft::head {
+
+// Object id -> the worker stores that hold its bytes. Holds locations, never payloads.
+// Thread-safe.
+class ObjectDirectory {
+ public:
+  // Records that `location.worker_id` holds the object. INVALID_ARGUMENT without object or
+  // worker id. Adding the same worker twice keeps one entry.
+  [[nodiscard]] absl::Status Add(const std::string& object_id,
+                                 const proto::ObjectLocation& location);
+
+  // Forgets one copy; unknown objects or workers are ignored.
+  void Remove(const std::string& object_id, const std::string& worker_id);
+
+  // Every known copy of the object; empty when there is none.
+  std::vector<proto::ObjectLocation> Locations(const std::string& object_id) const;
+
+  // Drops every copy held on `node_id` (its workers are gone); returns how many.
+  int RemoveNode(const std::string& node_id);
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::vector<proto::ObjectLocation>> objects_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft::head

@@ -1,0 +1,127 @@
+// weft-raylet: the daemon of every node; with --head also the cluster's head services.
+// Usually started by `weft start`, which passes --ready-fd to learn when it serves.
+
+#include "common/logging.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/auth.h"
+#include "common/process.h"
+#include "common/session_dir.h"
+#include "raylet/raylet.h"
+
+namespace {
+
+struct Flags {
+  bool head = false;
+  std::string address;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  double num_cpus = std::thread::hardware_concurrency();
+  double memory = weft::TotalMemoryBytes();
+  std::string resources_json = "{}";
+  std::string session_dir = weft::SessionDir::Default();
+  std::string token_file;
+  int heartbeat_period_ms = 500;
+  int node_timeout_ms = 3000;
+  int head_lost_timeout_ms = 30000;
+  int shutdown_grace_ms = 5000;
+  int ready_fd = -1;
+  std::string worker_binary = weft::SiblingExecutable("weft-worker");
+};
+
+void AddFlags(CLI::App& app, Flags& f) {
+  app.add_flag("--head", f.head, "Run the head services (and a local node unless --num-cpus 0)");
+  app.add_option("--address", f.address, "host:port of the head to join")->excludes("--head");
+  app.add_option("--host", f.host, "Interface to listen on and advertise")->capture_default_str();
+  app.add_option("--port", f.port, "Port to listen on; 0 picks a free one")
+      ->check(CLI::Range(0, 65535))->capture_default_str();
+  app.add_option("--num-cpus", f.num_cpus, "CPUs this node offers")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--memory", f.memory, "Bytes of memory this node offers")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--resources", f.resources_json, "Custom resources as JSON, e.g. '{\"GPU\": 1}'");
+  app.add_option("--session-dir", f.session_dir, "Folder for token, logs and records")
+      ->capture_default_str();
+  app.add_option("--token-file", f.token_file, "Cluster token file (default: <session>/token)");
+  app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
+  app.add_option("--node-timeout-ms", f.node_timeout_ms, "Silence after which a node is DEAD")
+      ->check(CLI::Range(50, 600000));
+  app.add_option("--head-lost-timeout-ms", f.head_lost_timeout_ms)->check(CLI::Range(100, 3600000));
+  app.add_option("--shutdown-grace-ms", f.shutdown_grace_ms)->check(CLI::Range(0, 600000));
+  app.add_option("--ready-fd", f.ready_fd, "File descriptor told the address once serving");
+  app.add_option("--worker-binary", f.worker_binary)->capture_default_str();
+}
+
+// The head makes the cluster's token (or takes $WEFT_TOKEN / --token-file) and writes it to
+// the session; a joining node reads $WEFT_TOKEN, --token-file or the session's token.
+absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir& session) {
+  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) return std::string(env);
+  if (!f.token_file.empty()) return weft::ReadTokenFile(f.token_file);
+  if (!f.head) {
+    auto token = weft::ReadTokenFile(session.TokenPath());
+    if (token.ok()) return token;
+    return absl::NotFoundError(absl::StrCat(
+        "no cluster token: pass --token-file, set WEFT_TOKEN, or copy the head's token to ",
+        session.TokenPath()));
+  }
+  return weft::GenerateToken();
+}
+
+absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
+  if (!f.head && f.address.empty()) {
+    return absl::InvalidArgumentError("pass --head to start a head, or --address HOST:PORT to join");
+  }
+  auto custom = weft::ParseResourcesJson(f.resources_json);
+  if (!custom.ok()) return custom.status();
+  weft::RayletOptions o;
+  o.head = f.head;
+  o.local_node = !(f.head && f.num_cpus == 0);
+  o.head_address = f.address;
+  o.host = f.host;
+  o.port = f.port;
+  o.resources = *custom;
+  o.resources["CPU"] = f.num_cpus;
+  o.resources["memory"] = f.memory;
+  o.session_dir = f.session_dir;
+  o.heartbeat_period = absl::Milliseconds(f.heartbeat_period_ms);
+  o.node_timeout = absl::Milliseconds(f.node_timeout_ms);
+  o.head_lost_timeout = absl::Milliseconds(f.head_lost_timeout_ms);
+  o.shutdown_grace = absl::Milliseconds(f.shutdown_grace_ms);
+  o.ready_fd = f.ready_fd;
+  o.worker_binary = f.worker_binary;
+  const weft::SessionDir session(o.session_dir);
+  if (auto status = session.Create(); !status.ok()) return status;
+  auto token = ResolveToken(f, session);
+  if (!token.ok()) return token.status();
+  o.token = *token;
+  if (f.head) {
+    if (auto status = weft::WriteTokenFile(session.TokenPath(), o.token); !status.ok()) return status;
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-raylet: the Weft node daemon (head services with --head)"};
+  Flags flags;
+  AddFlags(app, flags);
+  CLI11_PARSE(app, argc, argv);
+  weft::InitLogging(flags.head ? "head" : "node");
+
+  auto options = MakeOptions(flags);
+  if (!options.ok()) {
+    spdlog::error("{}", options.status().message());
+    return 2;
+  }
+  const auto status = weft::Raylet(*std::move(options)).Run();
+  if (!status.ok()) {
+    spdlog::error("raylet exiting: {}", status.ToString());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,79 @@
+#include "raylet/node/head_link.h"
+
+#include "common/logging.h"
+
+#include <thread>
+
+#include "common/rpc.h"
+#include "common/status.h"
+
+namespace weft::node {
+
+HeadLink::HeadLink(const std::string& head_address, const std::string& token)
+    : stub_(proto::NodeDirectory::NewStub(MakeChannel(head_address, token))) {}
+
+absl::StatusOr<absl::Duration> HeadLink::Register(const proto::NodeInfo& node,
+                                                  absl::Duration wait) {
+  const absl::Time deadline = absl::Now() + wait;
+  proto::RegisterNodeRequest request;
+  *request.mutable_node() = node;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_wait_for_ready(true);  // waits for the head to come up, within the deadline
+    context.set_deadline(absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Seconds(2))));
+    proto::RegisterNodeReply reply;
+    const auto status = FromGrpcStatus(stub_->RegisterNode(&context, request, &reply));
+    if (status.ok()) return absl::Milliseconds(reply.heartbeat_period_ms());
+    const bool retry = status.code() == absl::StatusCode::kUnavailable ||
+                       status.code() == absl::StatusCode::kDeadlineExceeded;
+    if (!retry || absl::Now() >= deadline) return status;
+    spdlog::warn("head not reachable yet attempt={} error=\"{}\"", attempt, status.message());
+  }
+}
+
+void HeadLink::Heartbeat(const proto::HeartbeatRequest& request,
+                         std::function<void(absl::Status)> done) {
+  struct Call {
+    grpc::ClientContext context;
+    proto::HeartbeatRequest request;
+    proto::HeartbeatReply reply;
+  };
+  auto call = std::make_shared<Call>();
+  SetTimeout(call->context, std::chrono::milliseconds(2000));
+  call->request = request;
+  stub_->async()->Heartbeat(&call->context, &call->request, &call->reply,
+                            [call, done = std::move(done)](grpc::Status status) {
+                              done(FromGrpcStatus(status));
+                            });
+}
+
+void HeadLink::ReportWorkerExit(const proto::WorkerInfo& worker) {
+  struct Call {
+    grpc::ClientContext context;
+    proto::ReportWorkerExitRequest request;
+    proto::ReportWorkerExitReply reply;
+  };
+  auto call = std::make_shared<Call>();
+  SetTimeout(call->context, kControlRpcTimeout);
+  *call->request.mutable_worker() = worker;
+  stub_->async()->ReportWorkerExit(&call->context, &call->request, &call->reply,
+                                   [call](grpc::Status status) {
+                                     if (!status.ok()) {
+                                       spdlog::warn("worker exit report failed id={} error=\"{}\"",
+                                                    call->request.worker().worker_id(),
+                                                    status.error_message());
+                                     }
+                                   });
+}
+
+absl::Status HeadLink::Unregister(const std::string& node_id, const std::string& reason) {
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::milliseconds(2000));
+  proto::UnregisterNodeRequest request;
+  request.set_node_id(node_id);
+  request.set_reason(reason);
+  proto::UnregisterNodeReply reply;
+  return FromGrpcStatus(stub_->UnregisterNode(&context, request, &reply));
+}
+
+}  // namespace weft::node

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "head.grpc.pb.h"
+
+namespace weft::node {
+
+// A node's connection to the head's node directory: registration, heartbeats, worker exit
+// reports and the goodbye. Thread-safe.
+class HeadLink {
+ public:
+  HeadLink(const std::string& head_address, const std::string& token);
+
+  // Registers the node, retrying while the head is unreachable for up to `wait`.
+  // Returns the heartbeat period the head asks for.
+  [[nodiscard]] absl::StatusOr<absl::Duration> Register(const proto::NodeInfo& node,
+                                                        absl::Duration wait);
+
+  // Sends one heartbeat without blocking; `done` runs on a gRPC thread with the outcome.
+  void Heartbeat(const proto::HeartbeatRequest& request, std::function<void(absl::Status)> done);
+
+  // Reports a worker exit without blocking; failures are logged.
+  void ReportWorkerExit(const proto::WorkerInfo& worker);
+
+  // Tells the head this node is leaving (blocks up to a short deadline).
+  [[nodiscard]] absl::Status Unregister(const std::string& node_id, const std::string& reason);
+
+ private:
+  std::unique_ptr<proto::NodeDirectory::Stub> stub_;
+};
+
+}  // namespace weft::node

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/resources.h"
+
+namespace weft {
+
+// Everything a weft-raylet is told at start (see main.cc for the flags).
+struct RayletOptions {
+  bool head = false;               // host the head services
+  bool local_node = true;          // run a node (worker pool) in this process
+  std::string head_address;        // the head to join (ignored with `head`)
+  std::string host = "127.0.0.1";  // interface to listen on and to advertise
+  int port = 0;                    // 0 picks a free port
+  ResourceMap resources;           // CPU, memory and custom resources of the local node
+  std::string session_dir;
+  std::string token;
+  absl::Duration heartbeat_period = absl::Milliseconds(500);
+  absl::Duration node_timeout = absl::Seconds(3);
+  absl::Duration head_lost_timeout = absl::Seconds(30);  // a node exits when its head is gone
+  absl::Duration shutdown_grace = absl::Seconds(5);
+  int ready_fd = -1;               // gets "<address>\n" once serving, then is closed
+  std::string worker_binary;
+};
+
+}  // namespace weft
