@@ -67,6 +67,7 @@ absl::Status Raylet::Run() {
 
 absl::Status Raylet::StartServer() {
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port is an error
   int port = 0;
   builder.AddListeningPort(JoinHostPort(options_.host, options_.port),
                            grpc::InsecureServerCredentials(), &port);

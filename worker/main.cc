@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   });
 
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port is an error
   int port = 0;
   builder.AddListeningPort(weft::JoinHostPort(flags.host, 0), grpc::InsecureServerCredentials(),
                            &port);

@@ -1,0 +1,138 @@
+// Every RPC of every daemon requires the cluster token, and bad input leaves daemons running.
+
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "common/rpc.h"
+#include "head.grpc.pb.h"
+#include "node.grpc.pb.h"
+#include "tests/cluster_harness.h"
+#include "worker.grpc.pb.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Calls `method` ("/pkg.Service/Method") with `payload` as the raw request bytes.
+grpc::Status RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     const std::string& payload = "") {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  grpc::Slice slice(payload);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+std::vector<std::string> MethodsOf(const std::string& service_name) {
+  const auto* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
+  EXPECT_NE(service, nullptr) << service_name;
+  std::vector<std::string> methods;
+  for (int i = 0; service && i < service->method_count(); ++i) {
+    methods.push_back("/" + service_name + "/" + service->method(i)->name());
+  }
+  return methods;
+}
+
+void ExpectEveryMethodRefusesStrangers(const std::string& address,
+                                       const std::vector<std::string>& services) {
+  const auto anonymous = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  const auto impostor = MakeChannel(address, std::string(64, '0'));
+  int checked = 0;
+  for (const auto& service : services) {
+    for (const auto& method : MethodsOf(service)) {
+      EXPECT_EQ(RawCall(anonymous, method).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << method;
+      EXPECT_EQ(RawCall(impostor, method).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << method;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, static_cast<int>(services.size()));
+}
+
+TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
+  TestCluster cluster(1);
+  ExpectEveryMethodRefusesStrangers(
+      cluster.head_address(), {"weft.proto.NodeDirectory", "weft.proto.JobRegistry",
+                               "weft.proto.ActorDirectory", "weft.proto.ObjectDirectory",
+                               "weft.proto.Scheduler", "weft.proto.NodeManager"});
+  // Nothing a stranger sent registered anything.
+  EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);
+}
+
+TEST(Auth, EveryWorkerMethodNeedsTheToken) {
+  TestCluster cluster(1);
+  proto::LeaseWorkerRequest request;
+  (*request.mutable_required()->mutable_amounts())["CPU"] = 1;
+  proto::LeaseWorkerReply leased;
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(30));
+  ASSERT_TRUE(cluster.Scheduler()->LeaseWorker(&context, request, &leased).ok());
+  ExpectEveryMethodRefusesStrangers(leased.worker().address(), {"weft.proto.Worker"});
+
+  // With the token, the same worker answers.
+  auto worker = proto::Worker::NewStub(MakeChannel(leased.worker().address(), cluster.token()));
+  grpc::ClientContext ping_context;
+  SetTimeout(ping_context, std::chrono::seconds(5));
+  proto::PingRequest ping;
+  ping.set_payload("hello");
+  proto::PingReply pong;
+  ASSERT_TRUE(worker->Ping(&ping_context, ping, &pong).ok());
+  EXPECT_EQ(pong.payload(), "hello");
+  EXPECT_EQ(pong.pid(), leased.worker().pid());
+}
+
+TEST(Auth, BadRequestsGetClearErrorsAndTheHeadKeepsServing) {
+  TestCluster cluster(1);
+  auto channel = MakeChannel(cluster.head_address(), cluster.token());
+  auto nodes = proto::NodeDirectory::NewStub(channel);
+  {
+    grpc::ClientContext context;
+    proto::RegisterNodeReply reply;
+    const auto status = nodes->RegisterNode(&context, proto::RegisterNodeRequest(), &reply);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("needs node_id and address"));
+  }
+  {
+    grpc::ClientContext context;
+    proto::HeartbeatRequest request;
+    request.set_node_id("no-such-node");
+    proto::HeartbeatReply reply;
+    const auto status = nodes->Heartbeat(&context, request, &reply);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(status.error_message(), HasSubstr("node no-such-node not found"));
+  }
+  {
+    grpc::ClientContext context;
+    proto::KillWorkerRequest request;
+    request.set_worker_id("nobody");
+    proto::KillWorkerReply reply;
+    const auto status = cluster.NodeManager(cluster.head_address())
+                            ->KillWorker(&context, request, &reply);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  // Bytes that are no protobuf at all.
+  const auto garbage = RawCall(channel, "/weft.proto.NodeDirectory/RegisterNode",
+                               std::string("\xff\xff\xff\xff\x0f garbage", 13));
+  EXPECT_FALSE(garbage.ok());
+  const auto unknown = RawCall(channel, "/weft.proto.NodeDirectory/NoSuchMethod");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+
+  const auto reply = cluster.ListNodes();
+  ASSERT_EQ(reply.nodes_size(), 1);
+  EXPECT_EQ(reply.nodes(0).state(), proto::NODE_ALIVE);
+}
+
+}  // namespace
+}  // namespace weft::testing

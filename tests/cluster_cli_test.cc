@@ -1,0 +1,207 @@
+// `weft start / status / list nodes / stop` against real daemons on 127.0.0.1.
+
+#include <google/protobuf/util/json_util.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "common/auth.h"
+#include "common/process.h"
+#include "tests/cluster_harness.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+double Total(const proto::NodeInfo& node, const std::string& name) {
+  const auto it = node.total().amounts().find(name);
+  return it == node.total().amounts().end() ? -1 : it->second;
+}
+
+TEST(ClusterCli, HeadStartsOnAFreePortWithAPrivateToken) {
+  TestCluster cluster(2);
+  ASSERT_FALSE(cluster.head_address().empty());
+  EXPECT_THAT(cluster.head_address(), ::testing::StartsWith("127.0.0.1:"));
+  EXPECT_NE(cluster.head_address(), "127.0.0.1:0");
+  struct stat st {};
+  ASSERT_EQ(stat(cluster.token_file().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  EXPECT_EQ(cluster.token().size(), 64u);
+}
+
+TEST(ClusterCli, StatusAndListNodesDescribeTheHeadNode) {
+  TestCluster cluster(2);
+  const auto status = Weft({"status", "--session-dir", cluster.head_session()});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive, 0 dead"));
+  EXPECT_THAT(status.out, HasSubstr("CPU        0/2"));
+
+  const auto json = Weft({"list", "nodes", "--format", "json", "--session-dir",
+                          cluster.head_session()});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  proto::ListNodesReply reply;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &reply).ok()) << json.out;
+  ASSERT_EQ(reply.nodes_size(), 1);
+  EXPECT_TRUE(reply.nodes(0).is_head());
+  EXPECT_EQ(reply.nodes(0).state(), proto::NODE_ALIVE);
+  EXPECT_EQ(reply.nodes(0).address(), cluster.head_address());
+  EXPECT_EQ(Total(reply.nodes(0), "CPU"), 2);
+  EXPECT_GT(Total(reply.nodes(0), "memory"), 0);
+
+  const auto table = Weft({"list", "nodes", "--session-dir", cluster.head_session()});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("NODE_ID"));
+  EXPECT_THAT(table.out, HasSubstr(reply.nodes(0).node_id()));
+  EXPECT_THAT(table.out, HasSubstr("ALIVE"));
+}
+
+TEST(ClusterCli, StopEndsTheDaemonsAndStatusThenFails) {
+  TestCluster cluster(1);
+  const auto pids = RayletPids(cluster.head_session());
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_TRUE(ProcessAlive(pids[0]));
+
+  const auto stopped = cluster.StopSession(cluster.head_session());
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.out, HasSubstr("Stopped 1 raylet(s)"));
+  EXPECT_FALSE(ProcessAlive(pids[0]));
+
+  const auto status = Weft({"status", "--session-dir", cluster.head_session()});
+  EXPECT_NE(status.exit_code, 0);
+  EXPECT_THAT(status.err, HasSubstr("cannot reach the head at " + cluster.head_address()));
+}
+
+TEST(ClusterCli, NodesJoinWithTheirResources) {
+  TestCluster cluster(0);  // head services only: no local node
+  EXPECT_EQ(cluster.ListNodes().nodes_size(), 0);
+  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "3", "--resources", R"({"GPU": 2})"}).empty());
+  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1"}).empty());
+
+  const auto reply = cluster.ListNodes();
+  ASSERT_EQ(reply.nodes_size(), 2);
+  EXPECT_EQ(Total(reply.nodes(0), "CPU"), 3);
+  EXPECT_EQ(Total(reply.nodes(0), "GPU"), 2);
+  EXPECT_EQ(Total(reply.nodes(1), "CPU"), 1);
+  EXPECT_EQ(Total(reply.nodes(1), "GPU"), -1);
+  for (const auto& node : reply.nodes()) {
+    EXPECT_EQ(node.state(), proto::NODE_ALIVE);
+    EXPECT_FALSE(node.is_head());
+  }
+  const auto table = Weft({"list", "nodes", "--session-dir", cluster.head_session()});
+  EXPECT_THAT(table.out, HasSubstr("GPU=0/2"));
+  const auto status = Weft({"status", "--session-dir", cluster.head_session()});
+  EXPECT_THAT(status.out, HasSubstr("Nodes: 2 alive, 0 dead"));
+  EXPECT_THAT(status.out, HasSubstr("CPU        0/4"));
+}
+
+TEST(ClusterCli, SilentNodeIsMarkedDeadAndARestartIsANewNode) {
+  TestCluster cluster(0, {"--node-timeout-ms", "1000", "--heartbeat-period-ms", "100"});
+  const std::string session = cluster.JoinNode({"--num-cpus", "1"});
+  ASSERT_FALSE(session.empty());
+  const auto pids = RayletPids(session);
+  ASSERT_EQ(pids.size(), 1u);
+  const std::string first_id = cluster.ListNodes().nodes(0).node_id();
+
+  kill(pids[0], SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return cluster.ListNodes().nodes(0).state() == proto::NODE_DEAD; },
+                      std::chrono::seconds(10)));
+  EXPECT_THAT(cluster.ListNodes().nodes(0).death_reason(), HasSubstr("no heartbeat"));
+
+  // Same machine, same session dir: a new identity, the old one stays dead.
+  ASSERT_EQ(Weft({"start", "--address", cluster.head_address(), "--session-dir", session,
+                  "--token-file", cluster.token_file(), "--num-cpus", "1"})
+                .exit_code,
+            0);
+  const auto reply = cluster.ListNodes();
+  ASSERT_EQ(reply.nodes_size(), 2);
+  EXPECT_EQ(reply.nodes(0).node_id(), first_id);
+  EXPECT_EQ(reply.nodes(0).state(), proto::NODE_DEAD);
+  EXPECT_NE(reply.nodes(1).node_id(), first_id);
+  EXPECT_EQ(reply.nodes(1).state(), proto::NODE_ALIVE);
+  const auto status = Weft({"status", "--session-dir", cluster.head_session()});
+  EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive, 1 dead"));
+}
+
+TEST(ClusterCli, StoppedNodeLeavesAndIsMarkedDeadAtOnce) {
+  TestCluster cluster(1);
+  const std::string session = cluster.JoinNode({"--num-cpus", "1"});
+  ASSERT_FALSE(session.empty());
+  ASSERT_EQ(cluster.StopSession(session).exit_code, 0);
+  const auto reply = cluster.ListNodes();
+  ASSERT_EQ(reply.nodes_size(), 2);
+  EXPECT_EQ(reply.nodes(0).state(), proto::NODE_ALIVE);
+  EXPECT_EQ(reply.nodes(1).state(), proto::NODE_DEAD);
+  EXPECT_EQ(reply.nodes(1).death_reason(), "raylet stopped");
+}
+
+TEST(ClusterCli, StopTouchesOnlyItsOwnSession) {
+  TestCluster first(1);
+  TestCluster second(1);
+  const auto first_pids = RayletPids(first.head_session());
+  ASSERT_EQ(first.StopSession(first.head_session()).exit_code, 0);
+  EXPECT_FALSE(ProcessAlive(first_pids[0]));
+  const auto status = Weft({"status", "--session-dir", second.head_session()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive"));
+}
+
+TEST(ClusterCli, StopWithNothingRunningSaysSo) {
+  TempDir dir;
+  const auto stopped = Weft({"stop", "--session-dir", dir.path()});
+  EXPECT_EQ(stopped.exit_code, 0);
+  EXPECT_THAT(stopped.out, HasSubstr("No Weft daemons running"));
+}
+
+TEST(ClusterCli, StartRejectsBadFlagsWithClearErrors) {
+  TempDir dir;
+  const std::string session = dir.Sub("s");
+  const auto bad_json = Weft({"start", "--head", "--port", "0", "--session-dir", session,
+                              "--resources", "{bad"});
+  EXPECT_EQ(bad_json.exit_code, 1);
+  EXPECT_THAT(bad_json.err, HasSubstr("resources must be a JSON object"));
+
+  const auto negative = Weft({"start", "--head", "--port", "0", "--session-dir", session,
+                              "--resources", R"({"GPU": -1})"});
+  EXPECT_EQ(negative.exit_code, 1);
+  EXPECT_THAT(negative.err, HasSubstr("GPU must be a non-negative number"));
+
+  const auto neither = Weft({"start", "--session-dir", session});
+  EXPECT_EQ(neither.exit_code, 1);
+  EXPECT_THAT(neither.err, HasSubstr("--head"));
+
+  const auto cpus = Weft({"start", "--head", "--num-cpus", "-1", "--session-dir", session});
+  EXPECT_NE(cpus.exit_code, 0);
+  EXPECT_TRUE(RayletPids(session).empty());
+}
+
+TEST(ClusterCli, JoinNeedsTheClusterToken) {
+  TestCluster cluster(1);
+  TempDir dir;
+  const auto no_token = Weft({"start", "--address", cluster.head_address(), "--session-dir",
+                              dir.Sub("a")});
+  EXPECT_EQ(no_token.exit_code, 1);
+  EXPECT_THAT(no_token.err, HasSubstr("no cluster token"));
+
+  const std::string wrong = dir.Sub("wrong-token");
+  ASSERT_TRUE(WriteTokenFile(wrong, std::string(64, 'f')).ok());
+  const auto refused = Weft({"start", "--address", cluster.head_address(), "--session-dir",
+                             dir.Sub("b"), "--token-file", wrong});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("cluster token"));
+  EXPECT_TRUE(RayletPids(dir.Sub("b")).empty());
+  EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);
+}
+
+TEST(ClusterCli, PortInUseIsAClearError) {
+  TestCluster cluster(1);
+  const std::string port = cluster.head_address().substr(cluster.head_address().rfind(':') + 1);
+  TempDir dir;
+  const auto clash = Weft({"start", "--head", "--port", port, "--session-dir", dir.path()});
+  EXPECT_EQ(clash.exit_code, 1);
+  EXPECT_THAT(clash.err, HasSubstr("cannot listen on 127.0.0.1:" + port));
+}
+
+}  // namespace
+}  // namespace weft::testing

@@ -1,0 +1,188 @@
+#include "tests/cluster_harness.h"
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "common/auth.h"
+#include "common/process.h"
+#include "common/rpc.h"
+#include "common/session_dir.h"
+
+extern char** environ;
+
+namespace weft::testing {
+namespace {
+
+// Reads both pipes until they close or the deadline passes; true if they closed in time.
+bool Drain(int out_fd, int err_fd, std::string& out, std::string& err,
+           std::chrono::steady_clock::time_point deadline) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* sinks[2] = {&out, &err};
+  int open_count = 2;
+  while (open_count > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[4096];
+      const ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+      if (n > 0) {
+        sinks[i]->append(buf, n);
+      } else {
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string BinPath(const std::string& name) { return std::string(WEFT_BIN_DIR) + "/" + name; }
+
+CommandResult Run(std::vector<std::string> argv, std::chrono::milliseconds timeout,
+                  const std::vector<std::string>& extra_env) {
+  int out_pipe[2], err_pipe[2];
+  EXPECT_EQ(pipe2(out_pipe, O_CLOEXEC), 0);
+  EXPECT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  std::vector<std::string> env(extra_env);
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  std::vector<char*> c_argv, c_env;
+  for (auto& a : argv) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  for (auto& e : env) c_env.push_back(e.data());
+  c_env.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, c_argv.data(), c_env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  CommandResult result;
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot run " << argv[0];
+  } else {
+    // A daemon started by the command may inherit the pipes; stop reading at the deadline.
+    const bool closed = Drain(out_pipe[0], err_pipe[0], result.out, result.err,
+                              std::chrono::steady_clock::now() + timeout);
+    if (!closed) kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    result.exit_code = closed && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  return result;
+}
+
+CommandResult Weft(std::vector<std::string> args, std::chrono::milliseconds timeout) {
+  args.insert(args.begin(), BinPath("weft"));
+  return Run(std::move(args), timeout);
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/weft-test-XXXXXX";
+  path_ = mkdtemp(tmpl);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<pid_t> RayletPids(const std::string& session_dir) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(session_dir + "/raylets", ec)) {
+    int pid = 0;
+    if (absl::SimpleAtoi(entry.path().filename().string(), &pid)) pids.push_back(pid);
+  }
+  return pids;
+}
+
+TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
+  head_session_ = root_.Sub("head");
+  std::vector<std::string> args = {"start", "--head", "--port", "0", "--session-dir",
+                                   head_session_, "--num-cpus", std::to_string(num_cpus)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  sessions_.push_back(head_session_);
+  const auto started = Weft(args);
+  EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
+  auto address = ReadFile(SessionDir(head_session_).HeadAddressPath());
+  EXPECT_TRUE(address.ok()) << address.status();
+  if (address.ok()) head_address_ = std::string(absl::StripAsciiWhitespace(*address));
+  auto token = ReadTokenFile(token_file());
+  if (token.ok()) token_ = *token;
+}
+
+TestCluster::~TestCluster() {
+  for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
+    const auto pids = RayletPids(*it);
+    StopSession(*it);
+    for (pid_t pid : pids) {
+      if (ProcessAlive(pid)) kill(pid, SIGKILL);
+    }
+  }
+}
+
+std::string TestCluster::JoinNode(std::vector<std::string> extra) {
+  const std::string session = root_.Sub("node" + std::to_string(next_node_++));
+  std::vector<std::string> args = {"start", "--address", head_address_, "--session-dir", session,
+                                   "--token-file", token_file()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  sessions_.push_back(session);
+  const auto started = Weft(args);
+  EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
+  return started.exit_code == 0 ? session : "";
+}
+
+proto::ListNodesReply TestCluster::ListNodes() const {
+  auto stub = proto::NodeDirectory::NewStub(MakeChannel(head_address_, token_));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  proto::ListNodesReply reply;
+  const auto status = stub->ListNodes(&context, proto::ListNodesRequest(), &reply);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return reply;
+}
+
+std::unique_ptr<proto::Scheduler::Stub> TestCluster::Scheduler() const {
+  return proto::Scheduler::NewStub(MakeChannel(head_address_, token_));
+}
+
+std::unique_ptr<proto::NodeManager::Stub> TestCluster::NodeManager(
+    const std::string& address) const {
+  return proto::NodeManager::NewStub(MakeChannel(address, token_));
+}
+
+CommandResult TestCluster::StopSession(const std::string& session_dir) {
+  return Weft({"stop", "--session-dir", session_dir});
+}
+
+}  // namespace weft::testing

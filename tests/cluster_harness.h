@@ -1,0 +1,95 @@
+#pragma once
+
+// Helpers for multi-process tests: run the real `weft` CLI and daemons on 127.0.0.1 with
+// port 0 in throw-away session dirs, wait on conditions with deadlines, and clean up every
+// process that was started.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "head.grpc.pb.h"
+#include "node.grpc.pb.h"
+
+namespace weft::testing {
+
+// Path of a built executable (weft, weft-raylet, weft-worker, quickstart).
+std::string BinPath(const std::string& name);
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed for running past its timeout
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion (killing it after `timeout`), capturing stdout and stderr.
+CommandResult Run(std::vector<std::string> argv,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                  const std::vector<std::string>& extra_env = {});
+
+// Runs `weft <args...>`.
+CommandResult Weft(std::vector<std::string> args,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes; true if it held.
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A fresh folder under /tmp, removed (with its contents) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// pids recorded as running raylets in a session dir.
+std::vector<pid_t> RayletPids(const std::string& session_dir);
+
+// A cluster for one test: a head in its own session dir, plus nodes that join it, each in
+// a session dir of its own. The destructor stops every session it started (weft stop),
+// then SIGKILLs anything of theirs still running.
+class TestCluster {
+ public:
+  // Starts `weft start --head --port 0 --num-cpus <num_cpus> <extra...>`; fails the test if
+  // it does not start.
+  explicit TestCluster(double num_cpus = 2, std::vector<std::string> extra = {});
+  ~TestCluster();
+
+  const std::string& head_address() const { return head_address_; }
+  const std::string& head_session() const { return head_session_; }
+  std::string token_file() const { return head_session_ + "/token"; }
+  const std::string& token() const { return token_; }
+
+  // Joins a node with its own session dir; returns that dir ("" and a test failure if the
+  // start failed). `extra` adds flags such as --num-cpus or --resources.
+  std::string JoinNode(std::vector<std::string> extra = {});
+
+  // The head's node table (fails the test and returns empty when the call fails).
+  proto::ListNodesReply ListNodes() const;
+
+  // Stubs that carry the cluster token.
+  std::unique_ptr<proto::Scheduler::Stub> Scheduler() const;
+  std::unique_ptr<proto::NodeManager::Stub> NodeManager(const std::string& address) const;
+
+  // Stops the session with `weft stop`; returns the command's result.
+  CommandResult StopSession(const std::string& session_dir);
+
+ private:
+  TempDir root_;
+  std::string head_session_;
+  std::string head_address_;
+  std::string token_;
+  std::vector<std::string> sessions_;
+  int next_node_ = 0;
+};
+
+}  // namespace weft::testing
