@@ -23,23 +23,6 @@ struct StopOptions {
   int grace_s = 10;
 };
 
-// Raylets recorded in the session that are still running as weft-raylet; stale records
-// (process gone or pid reused by something else) are removed.
-std::vector<pid_t> RecordedRaylets(const SessionDir& session) {
-  std::vector<pid_t> pids;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(session.RayletsDir(), ec)) {
-    int pid = 0;
-    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    if (ProcessAlive(pid) && absl::StrContains(ProcessCommandLine(pid), "weft-raylet")) {
-      pids.push_back(pid);
-    } else {
-      std::filesystem::remove(entry.path(), ec);
-    }
-  }
-  return pids;
-}
-
 // weft-worker processes started by one of `raylets` (they carry --raylet-pid <pid>).
 std::vector<pid_t> WorkersOf(const std::vector<pid_t>& raylets) {
   std::vector<pid_t> workers;
@@ -77,7 +60,8 @@ bool AwaitExit(const std::vector<pid_t>& pids, absl::Duration timeout) {
 
 absl::Status RunStop(const StopOptions& o) {
   const SessionDir session(o.session_dir);
-  const std::vector<pid_t> raylets = RecordedRaylets(session);
+  std::vector<pid_t> raylets;
+  for (const auto& raylet : session.RunningRaylets()) raylets.push_back(raylet.pid);
   if (raylets.empty()) {
     std::cout << "No Weft daemons running in " << session.root() << "\n";
     return absl::OkStatus();

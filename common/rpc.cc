@@ -1,6 +1,9 @@
 #include "common/rpc.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/create_channel.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/client_interceptor.h>
 
@@ -66,6 +69,26 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
+}
+
+std::string AdvertisedHost(const std::string& bind_host) {
+  if (bind_host != "0.0.0.0" && bind_host != "::" && bind_host != "[::]" && !bind_host.empty()) {
+    return bind_host;
+  }
+  std::string found = "127.0.0.1";
+  ifaddrs* addrs = nullptr;
+  if (getifaddrs(&addrs) != 0) return found;
+  for (ifaddrs* a = addrs; a; a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || (a->ifa_flags & IFF_LOOPBACK)) {
+      continue;
+    }
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
+    found = text;
+    break;
+  }
+  freeifaddrs(addrs);
+  return found;
 }
 
 std::string JoinHostPort(const std::string& host, int port) {

@@ -25,6 +25,10 @@ void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout)
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status);
 
+// The host others should use to reach a server bound to `bind_host`: `bind_host` itself,
+// unless it is a wildcard (0.0.0.0, ::), then this machine's first non-loopback IPv4 address.
+std::string AdvertisedHost(const std::string& bind_host);
+
 // Formats host:port, bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);
 

@@ -7,7 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common.pb.h"
+#include "common/process.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace weft {
 
@@ -28,6 +33,24 @@ absl::Status SessionDir::Create() const {
 
 std::string SessionDir::RayletRecordPath(int pid) const {
   return absl::StrCat(RayletsDir(), "/", pid);
+}
+
+std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
+  std::vector<RunningRaylet> running;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(RayletsDir(), ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    if (!ProcessAlive(pid) || !absl::StrContains(ProcessCommandLine(pid), "weft-raylet")) {
+      std::filesystem::remove(entry.path(), ec);
+      continue;
+    }
+    proto::NodeInfo record;
+    auto json = ReadFile(entry.path().string());
+    if (json.ok()) (void)google::protobuf::util::JsonStringToMessage(*json, &record);
+    running.push_back({pid, record.is_head()});
+  }
+  return running;
 }
 
 absl::Status WriteFileAtomic(const std::string& path, const std::string& contents) {

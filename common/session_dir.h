@@ -1,6 +1,9 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,6 +34,14 @@ class SessionDir {
   std::string LogsDir() const { return root_ + "/logs"; }
   std::string RayletsDir() const { return root_ + "/raylets"; }
   std::string RayletRecordPath(int pid) const;
+
+  // Raylets recorded in this session that are still running as weft-raylet. Records whose
+  // process is gone (or whose pid now names something else) are deleted.
+  struct RunningRaylet {
+    pid_t pid;
+    bool is_head;
+  };
+  std::vector<RunningRaylet> RunningRaylets() const;
 
  private:
   std::string root_;

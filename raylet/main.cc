@@ -95,6 +95,14 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.worker_binary = f.worker_binary;
   const weft::SessionDir session(o.session_dir);
   if (auto status = session.Create(); !status.ok()) return status;
+  for (const auto& running : session.RunningRaylets()) {
+    if (f.head && running.is_head) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "a Weft head already runs in ", session.root(), " (raylet pid ", running.pid,
+          "); stop it with `weft stop --session-dir ", session.root(),
+          "` or pick another --session-dir"));
+    }
+  }
   auto token = ResolveToken(f, session);
   if (!token.ok()) return token.status();
   o.token = *token;

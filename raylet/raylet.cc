@@ -78,7 +78,7 @@ absl::Status Raylet::StartServer() {
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", JoinHostPort(options_.host, options_.port), " (address in use?)"));
   }
-  address_ = JoinHostPort(options_.host, port);
+  address_ = JoinHostPort(AdvertisedHost(options_.host), port);
   return absl::OkStatus();
 }
 

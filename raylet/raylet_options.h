@@ -12,7 +12,7 @@ struct RayletOptions {
   bool head = false;               // host the head services
   bool local_node = true;          // run a node (worker pool) in this process
   std::string head_address;        // the head to join (ignored with `head`)
-  std::string host = "127.0.0.1";  // interface to listen on and to advertise
+  std::string host = "127.0.0.1";  // interface to listen on (workers too); see AdvertisedHost
   int port = 0;                    // 0 picks a free port
   ResourceMap resources;           // CPU, memory and custom resources of the local node
   std::string session_dir;

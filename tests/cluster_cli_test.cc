@@ -8,6 +8,7 @@
 
 #include "common/auth.h"
 #include "common/process.h"
+#include "common/rpc.h"
 #include "tests/cluster_harness.h"
 
 namespace weft::testing {
@@ -145,6 +146,39 @@ TEST(ClusterCli, StopTouchesOnlyItsOwnSession) {
   const auto status = Weft({"status", "--session-dir", second.head_session()});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive"));
+}
+
+TEST(ClusterCli, StopForcesARayletThatIgnoresSigterm) {
+  TestCluster cluster(1);
+  proto::LeaseWorkerRequest request;
+  proto::LeaseWorkerReply leased;
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(30));
+  ASSERT_TRUE(cluster.Scheduler()->LeaseWorker(&context, request, &leased).ok());
+  const auto pids = RayletPids(cluster.head_session());
+  ASSERT_EQ(pids.size(), 1u);
+  kill(pids[0], SIGSTOP);  // a hung daemon: SIGTERM stays pending
+
+  const auto stopped = Weft({"stop", "--session-dir", cluster.head_session(),
+                             "--grace-period", "1"});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.out, HasSubstr("(some forced)"));
+  EXPECT_FALSE(ProcessAlive(pids[0]));
+  EXPECT_FALSE(ProcessAlive(leased.worker().pid()));
+}
+
+TEST(ClusterCli, SecondHeadInTheSameSessionIsRefused) {
+  TestCluster cluster(1);
+  const auto token_before = cluster.token();
+  const auto second = Weft({"start", "--head", "--port", "0", "--session-dir",
+                            cluster.head_session()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr("a Weft head already runs in " + cluster.head_session()));
+  // The running cluster's files are untouched.
+  auto token = ReadTokenFile(cluster.token_file());
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(*token, token_before);
+  EXPECT_EQ(RayletPids(cluster.head_session()).size(), 1u);
 }
 
 TEST(ClusterCli, StopWithNothingRunningSaysSo) {

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     spdlog::error("cannot listen on {}", flags.host);
     return 1;
   }
-  const std::string address = weft::JoinHostPort(flags.host, port);
+  const std::string address = weft::JoinHostPort(weft::AdvertisedHost(flags.host), port);
   if (auto status = RegisterWithNode(flags, token, address); !status.ok()) {
     spdlog::error("cannot register with node {}: {}", flags.node_address, status.ToString());
     return 1;
