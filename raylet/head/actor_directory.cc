@@ -29,6 +29,10 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
     return absl::NotFoundError(absl::StrCat("actor ", actor.actor_id(), " not found"));
   }
   proto::ActorInfo& stored = it->second;
+  if (stored.state() == proto::ACTOR_DEAD) {  // DEAD is final: its name may be taken again
+    return absl::FailedPreconditionError(
+        absl::StrCat("actor ", actor.actor_id(), " is dead: ", stored.death_reason()));
+  }
   stored.set_state(actor.state());
   stored.set_node_id(actor.node_id());
   stored.set_worker_id(actor.worker_id());

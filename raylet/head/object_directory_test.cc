@@ -1,0 +1,88 @@
+#include "raylet/head/object_directory.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace weft::head {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+proto::ObjectLocation At(const std::string& node_id, const std::string& worker_id,
+                         int64_t size = 10) {
+  proto::ObjectLocation location;
+  location.set_node_id(node_id);
+  location.set_worker_id(worker_id);
+  location.set_size_bytes(size);
+  return location;
+}
+
+std::vector<std::string> Workers(const std::vector<proto::ObjectLocation>& locations) {
+  std::vector<std::string> out;
+  for (const auto& l : locations) out.push_back(l.worker_id());
+  return out;
+}
+
+TEST(ObjectDirectoryTest, UnknownObjectHasNoLocations) {
+  ObjectDirectory objects;
+  EXPECT_THAT(objects.Locations("obj"), IsEmpty());
+}
+
+TEST(ObjectDirectoryTest, AddRecordsEveryHoldingWorker) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w1")).ok());
+  ASSERT_TRUE(objects.Add("obj", At("n2", "w2")).ok());
+  EXPECT_THAT(Workers(objects.Locations("obj")), UnorderedElementsAre("w1", "w2"));
+}
+
+TEST(ObjectDirectoryTest, AddingSameWorkerTwiceKeepsOneLatestEntry) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w1", 10)).ok());
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w1", 20)).ok());
+  const auto locations = objects.Locations("obj");
+  ASSERT_THAT(Workers(locations), ElementsAre("w1"));
+  EXPECT_EQ(locations[0].size_bytes(), 20);
+}
+
+TEST(ObjectDirectoryTest, AddWithoutObjectOrWorkerIdIsInvalidArgument) {
+  ObjectDirectory objects;
+  EXPECT_EQ(objects.Add("", At("n1", "w1")).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(objects.Add("obj", At("n1", "")).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(objects.Locations("obj"), IsEmpty());
+}
+
+TEST(ObjectDirectoryTest, RemoveForgetsOnlyThatCopy) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w1")).ok());
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w2")).ok());
+  objects.Remove("obj", "w1");
+  EXPECT_THAT(Workers(objects.Locations("obj")), ElementsAre("w2"));
+  objects.Remove("obj", "w2");
+  EXPECT_THAT(objects.Locations("obj"), IsEmpty());
+}
+
+TEST(ObjectDirectoryTest, RemoveOfUnknownObjectOrWorkerIsIgnored) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w1")).ok());
+  objects.Remove("other", "w1");
+  objects.Remove("obj", "w9");
+  EXPECT_THAT(Workers(objects.Locations("obj")), ElementsAre("w1"));
+}
+
+TEST(ObjectDirectoryTest, RemoveNodeDropsEveryCopyOnThatNode) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("a", At("n1", "w1")).ok());
+  ASSERT_TRUE(objects.Add("a", At("n2", "w2")).ok());
+  ASSERT_TRUE(objects.Add("b", At("n1", "w1")).ok());
+  ASSERT_TRUE(objects.Add("c", At("n1", "w3")).ok());
+  EXPECT_EQ(objects.RemoveNode("n1"), 3);
+  EXPECT_THAT(Workers(objects.Locations("a")), ElementsAre("w2"));
+  EXPECT_THAT(objects.Locations("b"), IsEmpty());
+  EXPECT_THAT(objects.Locations("c"), IsEmpty());
+  EXPECT_EQ(objects.RemoveNode("n1"), 0);
+}
+
+}  // namespace
+}  // namespace weft::head
