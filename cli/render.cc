@@ -15,9 +15,9 @@ std::string StateName(proto::NodeState state) {
   return state == proto::NODE_ALIVE ? "ALIVE" : state == proto::NODE_DEAD ? "DEAD" : "UNKNOWN";
 }
 
-double Amount(const proto::Resources& r, const std::string& name) {
-  const auto it = r.amounts().find(name);
-  return it == r.amounts().end() ? 0 : it->second;
+double Amount(const ProtoResources& r, const std::string& name) {
+  const auto it = r.find(name);
+  return it == r.end() ? 0 : it->second;
 }
 
 // "1/2" for CPUs and custom resources, "0.0/7.8GiB" for memory: used/total.
@@ -30,8 +30,8 @@ std::string UsedOfTotal(const std::string& name, double used, double total) {
 
 std::string CustomResources(const proto::NodeInfo& node) {
   std::string out;
-  for (const auto& [name, total] : std::map(node.total().amounts().begin(),
-                                            node.total().amounts().end())) {
+  for (const auto& [name, total] : std::map(node.total().begin(),
+                                            node.total().end())) {
     if (name == "CPU" || name == "memory") continue;
     absl::StrAppend(&out, out.empty() ? "" : " ", name, "=",
                     UsedOfTotal(name, total - Amount(node.available(), name), total));
@@ -51,7 +51,7 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
     }
     ++alive;
     workers += node.num_workers();
-    for (const auto& [name, total] : node.total().amounts()) {
+    for (const auto& [name, total] : node.total()) {
       resources[name].first += total - Amount(node.available(), name);
       resources[name].second += total;
     }

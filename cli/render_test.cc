@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/resources.h"
 
 namespace weft::cli {
 namespace {
@@ -18,8 +19,8 @@ using ::testing::SizeIs;
 
 constexpr double kGiB = 1 << 30;
 
-void Set(proto::Resources* r, const std::string& name, double amount) {
-  (*r->mutable_amounts())[name] = amount;
+void Set(ProtoResources* r, const std::string& name, double amount) {
+  (*r)[name] = amount;
 }
 
 // Two alive nodes and one dead one:

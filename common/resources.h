@@ -1,5 +1,7 @@
 #pragma once
 
+#include <google/protobuf/map.h>
+
 #include <map>
 #include <string>
 
@@ -8,6 +10,8 @@
 namespace weft {
 
 using ResourceMap = std::map<std::string, double>;
+// Resources as they travel in messages (NodeInfo.total, HeartbeatRequest.available, ...).
+using ProtoResources = google::protobuf::Map<std::string, double>;
 
 // Parses custom resources given as a JSON object of non-negative numbers, e.g.
 // {"GPU": 2, "accelerator_type:A100": 1}. "CPU" and "memory" are refused: they have flags.

@@ -74,7 +74,7 @@ TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
 TEST(Auth, EveryWorkerMethodNeedsTheToken) {
   TestCluster cluster(1);
   proto::LeaseWorkerRequest request;
-  (*request.mutable_required()->mutable_amounts())["CPU"] = 1;
+  (*request.mutable_required())["CPU"] = 1;
   proto::LeaseWorkerReply leased;
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::seconds(30));

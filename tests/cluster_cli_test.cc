@@ -17,8 +17,8 @@ namespace {
 using ::testing::HasSubstr;
 
 double Total(const proto::NodeInfo& node, const std::string& name) {
-  const auto it = node.total().amounts().find(name);
-  return it == node.total().amounts().end() ? -1 : it->second;
+  const auto it = node.total().find(name);
+  return it == node.total().end() ? -1 : it->second;
 }
 
 TEST(ClusterCli, HeadStartsOnAFreePortWithAPrivateToken) {

@@ -22,7 +22,7 @@ grpc::Status Lease(const TestCluster& cluster, double cpus, proto::LeaseWorkerRe
                    const std::string& resource = "CPU") {
   proto::LeaseWorkerRequest request;
   request.set_job_id("job-test");
-  (*request.mutable_required()->mutable_amounts())[resource] = cpus;
+  (*request.mutable_required())[resource] = cpus;
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::seconds(30));
   return cluster.Scheduler()->LeaseWorker(&context, request, reply);
@@ -95,7 +95,7 @@ TEST(WorkerProcess, KilledWorkerIsReportedWithItsSignalAndFreesItsCpu) {
   EXPECT_EQ(Find(cluster, cluster.head_address(), worker.worker_id())->exit().signal(), SIGKILL);
   ASSERT_TRUE(WaitFor([&] {
     const auto node = cluster.ListNodes().nodes(0);
-    return node.num_workers() == 0 && node.available().amounts().at("CPU") == 1;
+    return node.num_workers() == 0 && node.available().at("CPU") == 1;
   }));
   proto::LeaseWorkerReply again;
   EXPECT_TRUE(Lease(cluster, 1, &again).ok());

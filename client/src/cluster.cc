@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/cluster_endpoint.h"
+#include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "head.grpc.pb.h"
@@ -23,8 +24,8 @@ void Check(const grpc::Status& status, const std::string& what) {
   }
 }
 
-std::map<std::string, double> ToMap(const proto::Resources& resources) {
-  return {resources.amounts().begin(), resources.amounts().end()};
+std::map<std::string, double> ToMap(const ProtoResources& resources) {
+  return {resources.begin(), resources.end()};
 }
 
 std::string SelfCommandLine() {
@@ -97,7 +98,7 @@ std::vector<NodeInfo> Cluster::Nodes() const {
 WorkerProbe Cluster::ProbeWorker(size_t payload_bytes, double num_cpus) const {
   proto::LeaseWorkerRequest lease;
   lease.set_job_id(impl_->job_id);
-  if (num_cpus > 0) (*lease.mutable_required()->mutable_amounts())["CPU"] = num_cpus;
+  if (num_cpus > 0) (*lease.mutable_required())["CPU"] = num_cpus;
   proto::LeaseWorkerReply leased;
   {
     grpc::ClientContext context;

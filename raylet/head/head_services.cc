@@ -143,7 +143,7 @@ Reactor* ObjectDirectoryService::GetObjectLocations(CallbackCtx* ctx,
 Reactor* SchedulerService::LeaseWorker(CallbackCtx* ctx, const proto::LeaseWorkerRequest* req,
                                        proto::LeaseWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  const ResourceMap required(req->required().amounts().begin(), req->required().amounts().end());
+  const ResourceMap required(req->required().begin(), req->required().end());
   auto node = PickNode(nodes_.ListAlive(), required);
   if (!node.ok()) return FinishWith(ctx, node.status());
   nodes_.Reserve(node->node_id(), required);

@@ -32,7 +32,7 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
 }
 
 absl::Status NodeDirectory::Heartbeat(const std::string& node_id,
-                                      const proto::Resources& available, int num_workers) {
+                                      const ProtoResources& available, int num_workers) {
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(node_id);
@@ -83,7 +83,7 @@ void NodeDirectory::Reserve(const std::string& node_id, const ResourceMap& requi
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
-  auto& amounts = *it->second.info.mutable_available()->mutable_amounts();
+  auto& amounts = *it->second.info.mutable_available();
   for (const auto& [name, amount] : required) amounts[name] = std::max(0.0, amounts[name] - amount);
 }
 

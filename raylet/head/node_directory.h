@@ -36,7 +36,7 @@ class NodeDirectory {
   // Records a heartbeat. NOT_FOUND for an unknown id; FAILED_PRECONDITION once the node is
   // DEAD (the raylet must stop: its workers are already considered lost).
   [[nodiscard]] absl::Status Heartbeat(const std::string& node_id,
-                                       const proto::Resources& available, int num_workers);
+                                       const ProtoResources& available, int num_workers);
 
   // Marks a node DEAD because it said goodbye. NOT_FOUND for an unknown id.
   [[nodiscard]] absl::Status Unregister(const std::string& node_id, const std::string& reason);

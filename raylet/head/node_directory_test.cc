@@ -13,7 +13,7 @@ proto::NodeInfo MakeNode(const std::string& id, double cpus = 4) {
   proto::NodeInfo node;
   node.set_node_id(id);
   node.set_address("127.0.0.1:" + id);
-  (*node.mutable_total()->mutable_amounts())["CPU"] = cpus;
+  (*node.mutable_total())["CPU"] = cpus;
   return node;
 }
 
@@ -41,7 +41,7 @@ TEST_F(NodeDirectoryTest, RegisteredNodeIsAliveWithAllResourcesAvailable) {
   auto node = dir_.Get("n1");
   ASSERT_TRUE(node.has_value());
   EXPECT_EQ(node->state(), proto::NODE_ALIVE);
-  EXPECT_EQ(node->available().amounts().at("CPU"), 4);
+  EXPECT_EQ(node->available().at("CPU"), 4);
   EXPECT_EQ(node->registered_unix_ms(), absl::ToUnixMillis(now_));
 }
 
@@ -62,10 +62,10 @@ TEST_F(NodeDirectoryTest, RegisterTwiceWithSameIdIsAlreadyExists) {
 
 TEST_F(NodeDirectoryTest, HeartbeatUpdatesAvailableAndWorkerCount) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 4)).ok());
-  proto::Resources available;
-  (*available.mutable_amounts())["CPU"] = 1;
+  ProtoResources available;
+  available["CPU"] = 1;
   ASSERT_TRUE(dir_.Heartbeat("n1", available, 3).ok());
-  EXPECT_EQ(dir_.Get("n1")->available().amounts().at("CPU"), 1);
+  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 1);
   EXPECT_EQ(dir_.Get("n1")->num_workers(), 3);
 }
 
@@ -127,17 +127,17 @@ TEST_F(NodeDirectoryTest, DeadNodeIsReportedOnlyOnce) {
 TEST_F(NodeDirectoryTest, ReserveSubtractsUntilNextHeartbeat) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 4)).ok());
   dir_.Reserve("n1", {{"CPU", 1}});
-  EXPECT_EQ(dir_.Get("n1")->available().amounts().at("CPU"), 3);
-  proto::Resources available;
-  (*available.mutable_amounts())["CPU"] = 4;
+  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 3);
+  ProtoResources available;
+  available["CPU"] = 4;
   ASSERT_TRUE(dir_.Heartbeat("n1", available, 0).ok());
-  EXPECT_EQ(dir_.Get("n1")->available().amounts().at("CPU"), 4);
+  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 4);
 }
 
 TEST_F(NodeDirectoryTest, ReserveNeverGoesBelowZero) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 1)).ok());
   dir_.Reserve("n1", {{"CPU", 5}});
-  EXPECT_EQ(dir_.Get("n1")->available().amounts().at("CPU"), 0);
+  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 0);
 }
 
 TEST_F(NodeDirectoryTest, ListIsOldestFirstAndListAliveSkipsDead) {

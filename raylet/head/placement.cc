@@ -5,20 +5,20 @@
 namespace weft::head {
 namespace {
 
-bool Covers(const proto::Resources& have, const ResourceMap& required) {
+bool Covers(const ProtoResources& have, const ResourceMap& required) {
   for (const auto& [name, amount] : required) {
     if (amount <= 0) continue;
-    const auto it = have.amounts().find(name);
-    if (it == have.amounts().end() || it->second + 1e-9 < amount) return false;
+    const auto it = have.find(name);
+    if (it == have.end() || it->second + 1e-9 < amount) return false;
   }
   return true;
 }
 
 double FreeCpuFraction(const proto::NodeInfo& node) {
-  const auto total = node.total().amounts().find("CPU");
-  const auto avail = node.available().amounts().find("CPU");
-  if (total == node.total().amounts().end() || total->second <= 0) return 0;
-  const double free = avail == node.available().amounts().end() ? 0 : avail->second;
+  const auto total = node.total().find("CPU");
+  const auto avail = node.available().find("CPU");
+  if (total == node.total().end() || total->second <= 0) return 0;
+  const double free = avail == node.available().end() ? 0 : avail->second;
   return free / total->second;
 }
 

@@ -5,8 +5,8 @@
 namespace weft::head {
 namespace {
 
-void SetAll(proto::Resources* resources, const ResourceMap& amounts) {
-  for (const auto& [name, amount] : amounts) (*resources->mutable_amounts())[name] = amount;
+void SetAll(ProtoResources* resources, const ResourceMap& amounts) {
+  for (const auto& [name, amount] : amounts) (*resources)[name] = amount;
 }
 
 // A node with `total` resources of which `available` are free.

@@ -19,7 +19,7 @@ proto::NodeInfo MakeNodeInfo(const RayletOptions& options, const SessionDir& ses
   info.set_raylet_pid(getpid());
   info.set_session_dir(session.root());
   for (const auto& [name, amount] : options.resources) {
-    (*info.mutable_total()->mutable_amounts())[name] = amount;
+    (*info.mutable_total())[name] = amount;
   }
   return info;
 }
@@ -137,8 +137,8 @@ void Node::Stop(const std::string& reason) {
 proto::NodeInfo Node::Info() const {
   proto::NodeInfo info = info_;
   const ResourceMap used = pool_.Used();
-  auto& available = *info.mutable_available()->mutable_amounts();
-  for (const auto& [name, total] : info.total().amounts()) {
+  auto& available = *info.mutable_available();
+  for (const auto& [name, total] : info.total()) {
     const auto it = used.find(name);
     available[name] = it == used.end() ? total : std::max(0.0, total - it->second);
   }

@@ -10,7 +10,7 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
                                                           const proto::SpawnWorkerRequest* req,
                                                           proto::SpawnWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  ResourceMap required(req->required().amounts().begin(), req->required().amounts().end());
+  ResourceMap required(req->required().begin(), req->required().end());
   for (const auto& [name, amount] : required) {
     if (amount < 0) {
       return FinishWith(ctx, absl::InvalidArgumentError(
