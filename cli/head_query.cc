@@ -17,9 +17,9 @@ absl::StatusOr<proto::ListNodesReply> FetchNodes(const ClusterFlags& flags) {
   proto::ListNodesReply reply;
   const auto status = FromGrpcStatus(stub->ListNodes(&context, proto::ListNodesRequest(), &reply));
   if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat("cannot reach the head at ",
-                                                    endpoint->head_address, ": ",
-                                                    status.message()));
+    return absl::Status(
+        status.code(),
+        absl::StrCat("cannot reach the head at ", endpoint->head_address, ": ", status.message()));
   }
   return reply;
 }

@@ -30,7 +30,8 @@ void AddListCommand(CLI::App& app) {
   auto* nodes = list->add_subcommand("nodes", "Nodes with id, address, state, resources, workers");
   AddClusterFlags(nodes, o->cluster);
   nodes->add_option("--format", o->format, "table or json")
-      ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   OnRun(nodes, o, &RunListNodes);
 }
 

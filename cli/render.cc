@@ -30,8 +30,7 @@ std::string UsedOfTotal(const std::string& name, double used, double total) {
 
 std::string CustomResources(const proto::NodeInfo& node) {
   std::string out;
-  for (const auto& [name, total] : std::map(node.total().begin(),
-                                            node.total().end())) {
+  for (const auto& [name, total] : std::map(node.total().begin(), node.total().end())) {
     if (name == "CPU" || name == "memory") continue;
     absl::StrAppend(&out, out.empty() ? "" : " ", name, "=",
                     UsedOfTotal(name, total - Amount(node.available(), name), total));
@@ -72,11 +71,12 @@ std::string RenderNodesTable(const proto::ListNodesReply& reply) {
                                     "WORKERS", "RESOURCES");
   for (const auto& n : reply.nodes()) {
     const double cpu = Amount(n.total(), "CPU"), mem = Amount(n.total(), "memory");
-    absl::StrAppend(&out, absl::StrFormat(
-        kRow, n.node_id(), n.address(), StateName(n.state()), n.is_head() ? "yes" : "no",
-        UsedOfTotal("CPU", cpu - Amount(n.available(), "CPU"), cpu),
-        UsedOfTotal("memory", mem - Amount(n.available(), "memory"), mem),
-        absl::StrCat(n.num_workers()), CustomResources(n)));
+    absl::StrAppend(
+        &out, absl::StrFormat(kRow, n.node_id(), n.address(), StateName(n.state()),
+                              n.is_head() ? "yes" : "no",
+                              UsedOfTotal("CPU", cpu - Amount(n.available(), "CPU"), cpu),
+                              UsedOfTotal("memory", mem - Amount(n.available(), "memory"), mem),
+                              absl::StrCat(n.num_workers()), CustomResources(n)));
   }
   return out;
 }

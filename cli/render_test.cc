@@ -19,9 +19,7 @@ using ::testing::SizeIs;
 
 constexpr double kGiB = 1 << 30;
 
-void Set(ProtoResources* r, const std::string& name, double amount) {
-  (*r)[name] = amount;
-}
+void Set(ProtoResources* r, const std::string& name, double amount) { (*r)[name] = amount; }
 
 // Two alive nodes and one dead one:
 //   head  ALIVE  CPU 1/2   memory 1.0/4.0GiB  GPU 0/2  2 workers

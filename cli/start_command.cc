@@ -41,8 +41,12 @@ struct StartOptions {
 constexpr int kDefaultHeadPort = 7070;
 
 std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
-  std::vector<std::string> argv = {SiblingExecutable("weft-raylet"), "--host", o.host,
-                                   "--session-dir", o.session_dir, "--ready-fd",
+  std::vector<std::string> argv = {SiblingExecutable("weft-raylet"),
+                                   "--host",
+                                   o.host,
+                                   "--session-dir",
+                                   o.session_dir,
+                                   "--ready-fd",
                                    std::to_string(ready_fd)};
   auto add = [&](const std::string& flag, const std::string& value) {
     argv.push_back(flag);
@@ -104,7 +108,8 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
 
 absl::Status RunStart(const StartOptions& o) {
   if (o.head == !o.address.empty()) {
-    return absl::InvalidArgumentError("pass --head to start a cluster, or --address HOST:PORT to join one");
+    return absl::InvalidArgumentError(
+        "pass --head to start a cluster, or --address HOST:PORT to join one");
   }
   if (!o.resources.empty()) {
     if (auto parsed = ParseResourcesJson(o.resources); !parsed.ok()) return parsed.status();
@@ -117,8 +122,8 @@ absl::Status RunStart(const StartOptions& o) {
   fcntl(pipe_fds[1], F_SETFD, 0);  // the raylet inherits the write end only
   SpawnOptions spawn;
   spawn.argv = RayletArgv(o, pipe_fds[1]);
-  const std::string log = absl::StrCat(session.LogsDir(), "/raylet-",
-                                       o.head ? "head-" : "node-", RandomHex(4), ".log");
+  const std::string log =
+      absl::StrCat(session.LogsDir(), "/raylet-", o.head ? "head-" : "node-", RandomHex(4), ".log");
   if (!o.block) {
     spawn.stdout_path = log;
     spawn.stderr_path = log;
@@ -147,7 +152,8 @@ absl::Status RunStart(const StartOptions& o) {
   int wait_status = 0;
   waitpid(*pid, &wait_status, 0);
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return absl::OkStatus();
-  return absl::AbortedError(absl::StrCat("weft-raylet ended with ", DescribeWaitStatus(wait_status)));
+  return absl::AbortedError(
+      absl::StrCat("weft-raylet ended with ", DescribeWaitStatus(wait_status)));
 }
 
 }  // namespace
@@ -161,22 +167,27 @@ void AddStartCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--port", o->port, "Port; 0 picks a free one (head default 7070, node 0)")
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--num-cpus", o->num_cpus, "CPUs offered (default: all); 0 on the head "
-                                             "runs no local node")
+  cmd->add_option("--num-cpus", o->num_cpus,
+                  "CPUs offered (default: all); 0 on the head "
+                  "runs no local node")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--memory", o->memory, "Bytes of memory offered (default: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--resources", o->resources, "Custom resources as JSON, e.g. '{\"GPU\": 2}'");
-  cmd->add_option("--session-dir", o->session_dir, "Folder for token, logs, records "
-                                                   "($WEFT_SESSION_DIR)")
+  cmd->add_option("--session-dir", o->session_dir,
+                  "Folder for token, logs, records "
+                  "($WEFT_SESSION_DIR)")
       ->capture_default_str();
-  cmd->add_option("--token-file", o->token_file, "Cluster token (joining nodes; default: the "
-                                                 "session's token)");
-  cmd->add_option("--node-timeout-ms", o->node_timeout_ms, "Head: silence before a node is DEAD "
-                                                           "(default 3000)")
+  cmd->add_option("--token-file", o->token_file,
+                  "Cluster token (joining nodes; default: the "
+                  "session's token)");
+  cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
+                  "Head: silence before a node is DEAD "
+                  "(default 3000)")
       ->check(CLI::Range(50, 600000));
-  cmd->add_option("--heartbeat-period-ms", o->heartbeat_period_ms, "Head: heartbeat period "
-                                                                   "(default 500)")
+  cmd->add_option("--heartbeat-period-ms", o->heartbeat_period_ms,
+                  "Head: heartbeat period "
+                  "(default 500)")
       ->check(CLI::Range(10, 60000));
   cmd->add_flag("--block", o->block, "Stay in the foreground until the daemon stops");
   OnRun(cmd, o, &RunStart);

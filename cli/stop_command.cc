@@ -79,8 +79,8 @@ absl::Status RunStop(const StopOptions& o) {
     for (pid_t pid : workers) kill(pid, SIGKILL);
   }
   if (!AwaitExit(raylets, absl::Seconds(5)) || !AwaitExit(workers, absl::Seconds(5))) {
-    return absl::InternalError(absl::StrCat("some processes of ", session.root(),
-                                            " survived SIGKILL"));
+    return absl::InternalError(
+        absl::StrCat("some processes of ", session.root(), " survived SIGKILL"));
   }
   std::error_code ec;
   for (pid_t pid : raylets) std::filesystem::remove(session.RayletRecordPath(pid), ec);
@@ -97,7 +97,8 @@ void AddStopCommand(CLI::App& app) {
   cmd->add_option("--session-dir", o->session_dir, "Session to stop ($WEFT_SESSION_DIR)")
       ->capture_default_str();
   cmd->add_option("--grace-period", o->grace_s, "Seconds before stragglers get SIGKILL")
-      ->check(CLI::Range(0, 3600))->capture_default_str();
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   OnRun(cmd, o, &RunStop);
 }
 

@@ -15,7 +15,7 @@ struct ClusterEndpoint {
 // Finds the cluster a driver or the CLI should talk to. The head address is `address` when
 // given, else $WEFT_ADDRESS, else the session's head_address file; the token is $WEFT_TOKEN,
 // else the session's token file. `session_dir` empty means SessionDir::Default().
-[[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& address,
-                                                                     const std::string& session_dir);
+[[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(
+    const std::string& address, const std::string& session_dir);
 
 }  // namespace weft

@@ -10,11 +10,11 @@
 namespace weft {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;        // argv[0] is the executable's path
-  std::vector<std::string> extra_env;   // "KEY=VALUE" entries added to this process's environment
-  std::string stdout_path;              // appended to; empty keeps this process's stdout
-  std::string stderr_path;              // appended to; empty keeps this process's stderr
-  bool new_session = false;             // setsid(): detach from the caller's terminal
+  std::vector<std::string> argv;       // argv[0] is the executable's path
+  std::vector<std::string> extra_env;  // "KEY=VALUE" entries added to this process's environment
+  std::string stdout_path;             // appended to; empty keeps this process's stdout
+  std::string stderr_path;             // appended to; empty keeps this process's stderr
+  bool new_session = false;            // setsid(): detach from the caller's terminal
 };
 
 // Starts a new process (posix_spawn; stdin is /dev/null). Returns its pid.

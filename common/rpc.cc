@@ -2,10 +2,10 @@
 
 #include <arpa/inet.h>
 #include <grpcpp/create_channel.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/client_interceptor.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 
 #include <vector>
 

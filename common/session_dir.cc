@@ -25,7 +25,8 @@ absl::Status SessionDir::Create() const {
   for (const auto& dir : {root_, LogsDir(), RayletsDir()}) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+    if (ec)
+      return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
     chmod(dir.c_str(), 0700);
   }
   return absl::OkStatus();

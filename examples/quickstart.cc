@@ -14,9 +14,8 @@ int main() {
     std::printf("connected to %s as %s\n", cluster.head_address().c_str(),
                 cluster.job_id().c_str());
     for (const auto& node : cluster.Nodes()) {
-      std::printf("node %s %s %s CPU=%g workers=%d\n", node.node_id.c_str(),
-                  node.address.c_str(), node.alive ? "ALIVE" : "DEAD", node.total.at("CPU"),
-                  node.num_workers);
+      std::printf("node %s %s %s CPU=%g workers=%d\n", node.node_id.c_str(), node.address.c_str(),
+                  node.alive ? "ALIVE" : "DEAD", node.total.at("CPU"), node.num_workers);
     }
     const auto probe = cluster.ProbeWorker(1 << 20);
     std::printf("worker %s (pid %d on node %s) echoed %zu bytes in %lld us\n",

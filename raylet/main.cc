@@ -38,9 +38,11 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--address", f.address, "host:port of the head to join")->excludes("--head");
   app.add_option("--host", f.host, "Interface to listen on and advertise")->capture_default_str();
   app.add_option("--port", f.port, "Port to listen on; 0 picks a free one")
-      ->check(CLI::Range(0, 65535))->capture_default_str();
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   app.add_option("--num-cpus", f.num_cpus, "CPUs this node offers")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--memory", f.memory, "Bytes of memory this node offers")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--resources", f.resources_json, "Custom resources as JSON, e.g. '{\"GPU\": 1}'");
@@ -73,7 +75,8 @@ absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir&
 
 absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   if (!f.head && f.address.empty()) {
-    return absl::InvalidArgumentError("pass --head to start a head, or --address HOST:PORT to join");
+    return absl::InvalidArgumentError(
+        "pass --head to start a head, or --address HOST:PORT to join");
   }
   auto custom = weft::ParseResourcesJson(f.resources_json);
   if (!custom.ok()) return custom.status();
@@ -97,17 +100,18 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   if (auto status = session.Create(); !status.ok()) return status;
   for (const auto& running : session.RunningRaylets()) {
     if (f.head && running.is_head) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "a Weft head already runs in ", session.root(), " (raylet pid ", running.pid,
-          "); stop it with `weft stop --session-dir ", session.root(),
-          "` or pick another --session-dir"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("a Weft head already runs in ", session.root(), " (raylet pid ", running.pid,
+                       "); stop it with `weft stop --session-dir ", session.root(),
+                       "` or pick another --session-dir"));
     }
   }
   auto token = ResolveToken(f, session);
   if (!token.ok()) return token.status();
   o.token = *token;
   if (f.head) {
-    if (auto status = weft::WriteTokenFile(session.TokenPath(), o.token); !status.ok()) return status;
+    if (auto status = weft::WriteTokenFile(session.TokenPath(), o.token); !status.ok())
+      return status;
   }
   return o;
 }

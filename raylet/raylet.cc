@@ -2,8 +2,8 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
-#include "common/logging.h"
 #include <unistd.h>
+#include "common/logging.h"
 
 #include <csignal>
 
@@ -128,7 +128,8 @@ void Raylet::Stop(absl::Status why) {
 }
 
 void Raylet::Shutdown() {
-  if (node_) node_->Stop(exit_status_.ok() ? "raylet stopped" : std::string(exit_status_.message()));
+  if (node_)
+    node_->Stop(exit_status_.ok() ? "raylet stopped" : std::string(exit_status_.message()));
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   std::remove(session_.RayletRecordPath(getpid()).c_str());
   spdlog::info("raylet stopped status=\"{}\"", exit_status_.ToString());

@@ -21,7 +21,7 @@ struct RayletOptions {
   absl::Duration node_timeout = absl::Seconds(3);
   absl::Duration head_lost_timeout = absl::Seconds(30);  // a node exits when its head is gone
   absl::Duration shutdown_grace = absl::Seconds(5);
-  int ready_fd = -1;               // gets "<address>\n" once serving, then is closed
+  int ready_fd = -1;  // gets "<address>\n" once serving, then is closed
   std::string worker_binary;
 };
 

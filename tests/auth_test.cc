@@ -1,9 +1,9 @@
 // Every RPC of every daemon requires the cluster token, and bad input leaves daemons running.
 
+#include <gmock/gmock.h>
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <future>
@@ -64,9 +64,9 @@ void ExpectEveryMethodRefusesStrangers(const std::string& address,
 TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
   TestCluster cluster(1);
   ExpectEveryMethodRefusesStrangers(
-      cluster.head_address(), {"weft.proto.NodeDirectory", "weft.proto.JobRegistry",
-                               "weft.proto.ActorDirectory", "weft.proto.ObjectDirectory",
-                               "weft.proto.Scheduler", "weft.proto.NodeManager"});
+      cluster.head_address(),
+      {"weft.proto.NodeDirectory", "weft.proto.JobRegistry", "weft.proto.ActorDirectory",
+       "weft.proto.ObjectDirectory", "weft.proto.Scheduler", "weft.proto.NodeManager"});
   // Nothing a stranger sent registered anything.
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);
 }
@@ -118,8 +118,8 @@ TEST(Auth, BadRequestsGetClearErrorsAndTheHeadKeepsServing) {
     proto::KillWorkerRequest request;
     request.set_worker_id("nobody");
     proto::KillWorkerReply reply;
-    const auto status = cluster.NodeManager(cluster.head_address())
-                            ->KillWorker(&context, request, &reply);
+    const auto status =
+        cluster.NodeManager(cluster.head_address())->KillWorker(&context, request, &reply);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   }
   // Bytes that are no protobuf at all.

@@ -1,7 +1,7 @@
 // `weft start / status / list nodes / stop` against real daemons on 127.0.0.1.
 
-#include <google/protobuf/util/json_util.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -39,8 +39,8 @@ TEST(ClusterCli, StatusAndListNodesDescribeTheHeadNode) {
   EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive, 0 dead"));
   EXPECT_THAT(status.out, HasSubstr("CPU        0/2"));
 
-  const auto json = Weft({"list", "nodes", "--format", "json", "--session-dir",
-                          cluster.head_session()});
+  const auto json =
+      Weft({"list", "nodes", "--format", "json", "--session-dir", cluster.head_session()});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   proto::ListNodesReply reply;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &reply).ok()) << json.out;
@@ -159,8 +159,8 @@ TEST(ClusterCli, StopForcesARayletThatIgnoresSigterm) {
   ASSERT_EQ(pids.size(), 1u);
   kill(pids[0], SIGSTOP);  // a hung daemon: SIGTERM stays pending
 
-  const auto stopped = Weft({"stop", "--session-dir", cluster.head_session(),
-                             "--grace-period", "1"});
+  const auto stopped =
+      Weft({"stop", "--session-dir", cluster.head_session(), "--grace-period", "1"});
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
   EXPECT_THAT(stopped.out, HasSubstr("(some forced)"));
   EXPECT_FALSE(ProcessAlive(pids[0]));
@@ -170,8 +170,8 @@ TEST(ClusterCli, StopForcesARayletThatIgnoresSigterm) {
 TEST(ClusterCli, SecondHeadInTheSameSessionIsRefused) {
   TestCluster cluster(1);
   const auto token_before = cluster.token();
-  const auto second = Weft({"start", "--head", "--port", "0", "--session-dir",
-                            cluster.head_session()});
+  const auto second =
+      Weft({"start", "--head", "--port", "0", "--session-dir", cluster.head_session()});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("a Weft head already runs in " + cluster.head_session()));
   // The running cluster's files are untouched.
@@ -191,8 +191,8 @@ TEST(ClusterCli, StopWithNothingRunningSaysSo) {
 TEST(ClusterCli, StartRejectsBadFlagsWithClearErrors) {
   TempDir dir;
   const std::string session = dir.Sub("s");
-  const auto bad_json = Weft({"start", "--head", "--port", "0", "--session-dir", session,
-                              "--resources", "{bad"});
+  const auto bad_json =
+      Weft({"start", "--head", "--port", "0", "--session-dir", session, "--resources", "{bad"});
   EXPECT_EQ(bad_json.exit_code, 1);
   EXPECT_THAT(bad_json.err, HasSubstr("resources must be a JSON object"));
 
@@ -213,8 +213,8 @@ TEST(ClusterCli, StartRejectsBadFlagsWithClearErrors) {
 TEST(ClusterCli, JoinNeedsTheClusterToken) {
   TestCluster cluster(1);
   TempDir dir;
-  const auto no_token = Weft({"start", "--address", cluster.head_address(), "--session-dir",
-                              dir.Sub("a")});
+  const auto no_token =
+      Weft({"start", "--address", cluster.head_address(), "--session-dir", dir.Sub("a")});
   EXPECT_EQ(no_token.exit_code, 1);
   EXPECT_THAT(no_token.err, HasSubstr("no cluster token"));
 

@@ -1,7 +1,7 @@
 #include "tests/cluster_harness.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -128,8 +128,9 @@ std::vector<pid_t> RayletPids(const std::string& session_dir) {
 
 TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
   head_session_ = root_.Sub("head");
-  std::vector<std::string> args = {"start", "--head", "--port", "0", "--session-dir",
-                                   head_session_, "--num-cpus", std::to_string(num_cpus)};
+  std::vector<std::string> args = {
+      "start",         "--head",      "--port",     "0",
+      "--session-dir", head_session_, "--num-cpus", std::to_string(num_cpus)};
   args.insert(args.end(), extra.begin(), extra.end());
   sessions_.push_back(head_session_);
   const auto started = Weft(args);
@@ -153,8 +154,8 @@ TestCluster::~TestCluster() {
 
 std::string TestCluster::JoinNode(std::vector<std::string> extra) {
   const std::string session = root_.Sub("node" + std::to_string(next_node_++));
-  std::vector<std::string> args = {"start", "--address", head_address_, "--session-dir", session,
-                                   "--token-file", token_file()};
+  std::vector<std::string> args = {"start", "--address",    head_address_, "--session-dir",
+                                   session, "--token-file", token_file()};
   args.insert(args.end(), extra.begin(), extra.end());
   sessions_.push_back(session);
   const auto started = Weft(args);

@@ -5,9 +5,9 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <signal.h>
-#include "common/logging.h"
 #include <sys/prctl.h>
 #include <unistd.h>
+#include "common/logging.h"
 
 #include <CLI/CLI.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -76,13 +76,12 @@ int main(int argc, char** argv) {
   asio::io_context io;
   auto work = asio::make_work_guard(io);
   int exit_code = 0;
-  weft::worker::WorkerService service(
-      {flags.worker_id, flags.node_id}, auth, [&](int code) {
-        asio::post(io, [&, code] {
-          exit_code = code;
-          io.stop();
-        });
-      });
+  weft::worker::WorkerService service({flags.worker_id, flags.node_id}, auth, [&](int code) {
+    asio::post(io, [&, code] {
+      exit_code = code;
+      io.stop();
+    });
+  });
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const std::error_code& error, int signal) {
     if (!error) spdlog::info("worker stopping signal={}", signal);

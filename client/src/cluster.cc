@@ -89,8 +89,8 @@ std::vector<NodeInfo> Cluster::Nodes() const {
   std::vector<NodeInfo> out;
   for (const auto& n : reply.nodes()) {
     out.push_back(NodeInfo{n.node_id(), n.address(), n.hostname(), n.is_head(),
-                           n.state() == proto::NODE_ALIVE, ToMap(n.total()),
-                           ToMap(n.available()), n.num_workers()});
+                           n.state() == proto::NODE_ALIVE, ToMap(n.total()), ToMap(n.available()),
+                           n.num_workers()});
   }
   return out;
 }
@@ -106,7 +106,8 @@ WorkerProbe Cluster::ProbeWorker(size_t payload_bytes, double num_cpus) const {
     Check(impl_->scheduler->LeaseWorker(&context, lease, &leased), "cannot start a worker");
   }
   // Straight to the worker: the head is not on the data path.
-  auto worker = proto::Worker::NewStub(MakeChannel(leased.worker().address(), impl_->endpoint.token));
+  auto worker =
+      proto::Worker::NewStub(MakeChannel(leased.worker().address(), impl_->endpoint.token));
   proto::PingRequest ping;
   std::string payload(payload_bytes, '\0');
   for (size_t i = 0; i < payload_bytes; ++i) payload[i] = static_cast<char>('a' + i % 26);

@@ -13,9 +13,8 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor
     return absl::AlreadyExistsError(absl::StrCat("actor ", actor.actor_id(), " already exists"));
   }
   if (!actor.name().empty() && FindLiveByNameLocked(actor.namespace_(), actor.name())) {
-    return absl::AlreadyExistsError(absl::StrCat("actor name '", actor.name(),
-                                                 "' is taken in namespace '", actor.namespace_(),
-                                                 "'"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "actor name '", actor.name(), "' is taken in namespace '", actor.namespace_(), "'"));
   }
   if (actor.state() == proto::ACTOR_STATE_UNSPECIFIED) actor.set_state(proto::ACTOR_PENDING);
   actors_[actor.actor_id()] = actor;
@@ -45,7 +44,8 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
 absl::StatusOr<proto::ActorInfo> ActorDirectory::Get(const std::string& actor_id) const {
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(actor_id);
-  if (it == actors_.end()) return absl::NotFoundError(absl::StrCat("actor ", actor_id, " not found"));
+  if (it == actors_.end())
+    return absl::NotFoundError(absl::StrCat("actor ", actor_id, " not found"));
   return it->second;
 }
 

@@ -120,9 +120,9 @@ Reactor* ObjectDirectoryService::AddObjectLocation(CallbackCtx* ctx,
   return FinishWith(ctx, objects_.Add(req->object_id(), req->location()));
 }
 
-Reactor* ObjectDirectoryService::RemoveObjectLocation(
-    CallbackCtx* ctx, const proto::RemoveObjectLocationRequest* req,
-    proto::RemoveObjectLocationReply*) {
+Reactor* ObjectDirectoryService::RemoveObjectLocation(CallbackCtx* ctx,
+                                                      const proto::RemoveObjectLocationRequest* req,
+                                                      proto::RemoveObjectLocationReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   objects_.Remove(req->object_id(), req->worker_id());
   return FinishWith(ctx, absl::OkStatus());
@@ -167,9 +167,11 @@ Reactor* SchedulerService::LeaseWorker(CallbackCtx* ctx, const proto::LeaseWorke
                       if (status.ok()) {
                         *rep->mutable_worker() = call->reply.worker();
                       } else {
-                        status = grpc::Status(status.error_code(),
-                                              absl::StrCat("node ", node_id, " could not start a "
-                                                           "worker: ", status.error_message()));
+                        status =
+                            grpc::Status(status.error_code(), absl::StrCat("node ", node_id,
+                                                                           " could not start a "
+                                                                           "worker: ",
+                                                                           status.error_message()));
                       }
                       reactor->Finish(status);
                     });

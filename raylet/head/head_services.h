@@ -27,19 +27,19 @@ class NodeDirectoryService final : public proto::NodeDirectory::CallbackService 
   using NodeDeadCallback = std::function<void(const std::string& node_id)>;
   NodeDirectoryService(NodeDirectory& nodes, const TokenAuth& auth, std::string cluster_id,
                        NodeDeadCallback on_node_dead)
-      : nodes_(nodes), auth_(auth), cluster_id_(std::move(cluster_id)),
+      : nodes_(nodes),
+        auth_(auth),
+        cluster_id_(std::move(cluster_id)),
         on_node_dead_(std::move(on_node_dead)) {}
 
   Reactor* RegisterNode(CallbackCtx*, const proto::RegisterNodeRequest*,
                         proto::RegisterNodeReply*) override;
-  Reactor* Heartbeat(CallbackCtx*, const proto::HeartbeatRequest*,
-                     proto::HeartbeatReply*) override;
+  Reactor* Heartbeat(CallbackCtx*, const proto::HeartbeatRequest*, proto::HeartbeatReply*) override;
   Reactor* UnregisterNode(CallbackCtx*, const proto::UnregisterNodeRequest*,
                           proto::UnregisterNodeReply*) override;
   Reactor* ReportWorkerExit(CallbackCtx*, const proto::ReportWorkerExitRequest*,
                             proto::ReportWorkerExitReply*) override;
-  Reactor* ListNodes(CallbackCtx*, const proto::ListNodesRequest*,
-                     proto::ListNodesReply*) override;
+  Reactor* ListNodes(CallbackCtx*, const proto::ListNodesRequest*, proto::ListNodesReply*) override;
 
  private:
   NodeDirectory& nodes_;
@@ -54,8 +54,7 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
 
   Reactor* RegisterJob(CallbackCtx*, const proto::RegisterJobRequest*,
                        proto::RegisterJobReply*) override;
-  Reactor* FinishJob(CallbackCtx*, const proto::FinishJobRequest*,
-                     proto::FinishJobReply*) override;
+  Reactor* FinishJob(CallbackCtx*, const proto::FinishJobRequest*, proto::FinishJobReply*) override;
   Reactor* ListJobs(CallbackCtx*, const proto::ListJobsRequest*, proto::ListJobsReply*) override;
 
  private:

@@ -18,8 +18,8 @@ proto::JobInfo JobRegistry::Register(const proto::RegisterJobRequest& request) {
   job.set_state(proto::JOB_RUNNING);
   job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));
   jobs_.push_back(job);
-  spdlog::info("job started id={} driver_pid={} entrypoint=\"{}\"", job.job_id(),
-               job.driver_pid(), job.entrypoint());
+  spdlog::info("job started id={} driver_pid={} entrypoint=\"{}\"", job.job_id(), job.driver_pid(),
+               job.entrypoint());
   return job;
 }
 

@@ -31,8 +31,8 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   return absl::OkStatus();
 }
 
-absl::Status NodeDirectory::Heartbeat(const std::string& node_id,
-                                      const ProtoResources& available, int num_workers) {
+absl::Status NodeDirectory::Heartbeat(const std::string& node_id, const ProtoResources& available,
+                                      int num_workers) {
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(node_id);

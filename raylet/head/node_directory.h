@@ -35,8 +35,8 @@ class NodeDirectory {
 
   // Records a heartbeat. NOT_FOUND for an unknown id; FAILED_PRECONDITION once the node is
   // DEAD (the raylet must stop: its workers are already considered lost).
-  [[nodiscard]] absl::Status Heartbeat(const std::string& node_id,
-                                       const ProtoResources& available, int num_workers);
+  [[nodiscard]] absl::Status Heartbeat(const std::string& node_id, const ProtoResources& available,
+                                       int num_workers);
 
   // Marks a node DEAD because it said goodbye. NOT_FOUND for an unknown id.
   [[nodiscard]] absl::Status Unregister(const std::string& node_id, const std::string& reason);
@@ -48,7 +48,7 @@ class NodeDirectory {
   void Reserve(const std::string& node_id, const ResourceMap& required);
 
   std::optional<proto::NodeInfo> Get(const std::string& node_id) const;
-  std::vector<proto::NodeInfo> List() const;        // all nodes, oldest first
+  std::vector<proto::NodeInfo> List() const;  // all nodes, oldest first
   std::vector<proto::NodeInfo> ListAlive() const;
 
  private:

@@ -38,8 +38,8 @@ absl::StatusOr<proto::NodeInfo> PickNode(const std::vector<proto::NodeInfo>& ali
   if (feasible) {
     return absl::ResourceExhaustedError(absl::StrCat("no node has ", wanted, " free right now"));
   }
-  return absl::UnavailableError(absl::StrCat("no alive node offers ", wanted, " (",
-                                             alive.size(), " alive nodes)"));
+  return absl::UnavailableError(
+      absl::StrCat("no alive node offers ", wanted, " (", alive.size(), " alive nodes)"));
 }
 
 }  // namespace weft::head

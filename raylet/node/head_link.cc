@@ -41,10 +41,9 @@ void HeadLink::Heartbeat(const proto::HeartbeatRequest& request,
   auto call = std::make_shared<Call>();
   SetTimeout(call->context, std::chrono::milliseconds(2000));
   call->request = request;
-  stub_->async()->Heartbeat(&call->context, &call->request, &call->reply,
-                            [call, done = std::move(done)](grpc::Status status) {
-                              done(FromGrpcStatus(status));
-                            });
+  stub_->async()->Heartbeat(
+      &call->context, &call->request, &call->reply,
+      [call, done = std::move(done)](grpc::Status status) { done(FromGrpcStatus(status)); });
 }
 
 void HeadLink::ReportWorkerExit(const proto::WorkerInfo& worker) {
@@ -56,14 +55,13 @@ void HeadLink::ReportWorkerExit(const proto::WorkerInfo& worker) {
   auto call = std::make_shared<Call>();
   SetTimeout(call->context, kControlRpcTimeout);
   *call->request.mutable_worker() = worker;
-  stub_->async()->ReportWorkerExit(&call->context, &call->request, &call->reply,
-                                   [call](grpc::Status status) {
-                                     if (!status.ok()) {
-                                       spdlog::warn("worker exit report failed id={} error=\"{}\"",
-                                                    call->request.worker().worker_id(),
-                                                    status.error_message());
-                                     }
-                                   });
+  stub_->async()->ReportWorkerExit(
+      &call->context, &call->request, &call->reply, [call](grpc::Status status) {
+        if (!status.ok()) {
+          spdlog::warn("worker exit report failed id={} error=\"{}\"",
+                       call->request.worker().worker_id(), status.error_message());
+        }
+      });
 }
 
 absl::Status HeadLink::Unregister(const std::string& node_id, const std::string& reason) {

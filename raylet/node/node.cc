@@ -1,7 +1,7 @@
 #include "raylet/node/node.h"
 
-#include "common/logging.h"
 #include <unistd.h>
+#include "common/logging.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -51,9 +51,9 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
   auto period = head_->Register(info_, absl::Seconds(10));
   if (!period.ok()) {
-    return absl::Status(period.status().code(),
-                        absl::StrCat("cannot register with head ", head_address, ": ",
-                                     period.status().message()));
+    return absl::Status(
+        period.status().code(),
+        absl::StrCat("cannot register with head ", head_address, ": ", period.status().message()));
   }
   heartbeat_period_ = *period > absl::ZeroDuration() ? *period : options_.heartbeat_period;
   last_head_contact_ = absl::Now();
@@ -93,13 +93,13 @@ void Node::OnHeartbeatDone(absl::Status status) {
   } else if (status.code() == absl::StatusCode::kFailedPrecondition ||
              status.code() == absl::StatusCode::kNotFound) {
     spdlog::error("node {} rejected by head: {}", info_.node_id(), status.message());
-    on_fatal_(absl::AbortedError(absl::StrCat("head rejected node ", info_.node_id(), ": ",
-                                              status.message())));
+    on_fatal_(absl::AbortedError(
+        absl::StrCat("head rejected node ", info_.node_id(), ": ", status.message())));
     return;
   } else if (absl::Now() - last_head_contact_ > options_.head_lost_timeout) {
-    on_fatal_(absl::UnavailableError(absl::StrCat(
-        "head unreachable for ", absl::FormatDuration(options_.head_lost_timeout), ": ",
-        status.message())));
+    on_fatal_(absl::UnavailableError(absl::StrCat("head unreachable for ",
+                                                  absl::FormatDuration(options_.head_lost_timeout),
+                                                  ": ", status.message())));
     return;
   } else {
     spdlog::warn("heartbeat failed node={} error=\"{}\"", info_.node_id(), status.message());
@@ -120,9 +120,8 @@ void Node::Stop(const std::string& reason) {
   {
     absl::MutexLock lock(&heartbeat_mu_);
     stopping_ = true;
-    auto answered = [this]() ABSL_SHARED_LOCKS_REQUIRED(heartbeat_mu_) {
-      return !heartbeat_in_flight_;
-    };
+    auto answered = [this]()
+                        ABSL_SHARED_LOCKS_REQUIRED(heartbeat_mu_) { return !heartbeat_in_flight_; };
     heartbeat_mu_.AwaitWithTimeout(absl::Condition(&answered), absl::Seconds(3));
   }
   heartbeat_timer_.cancel();

@@ -1,8 +1,8 @@
 #include "raylet/node/worker_pool.h"
 
 #include <signal.h>
-#include "common/logging.h"
 #include <sys/wait.h>
+#include "common/logging.h"
 
 #include <thread>
 
@@ -25,9 +25,15 @@ void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
   const std::string worker_id = NewWorkerId();
   const std::string log_base = absl::StrCat(options_.logs_dir, "/worker-", worker_id);
   SpawnOptions spawn;
-  spawn.argv = {options_.worker_binary, "--worker-id",  worker_id,
-                "--node-id",            options_.node_id, "--host",
-                options_.worker_host,   "--raylet-pid",   std::to_string(getpid())};
+  spawn.argv = {options_.worker_binary,
+                "--worker-id",
+                worker_id,
+                "--node-id",
+                options_.node_id,
+                "--host",
+                options_.worker_host,
+                "--raylet-pid",
+                std::to_string(getpid())};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.stdout_path = log_base + ".out";
   spawn.stderr_path = log_base + ".err";
@@ -68,8 +74,8 @@ absl::Status WorkerPool::OnRegistered(const std::string& worker_id, const std::s
     }
     Worker& worker = it->second;
     if (worker.info.pid() != pid) {
-      return absl::InvalidArgumentError(absl::StrCat("worker ", worker_id, " has pid ",
-                                                     worker.info.pid(), ", not ", pid));
+      return absl::InvalidArgumentError(
+          absl::StrCat("worker ", worker_id, " has pid ", worker.info.pid(), ", not ", pid));
     }
     worker.info.set_address(address);
     worker.info.set_state(proto::WORKER_ALIVE);
@@ -117,8 +123,8 @@ void WorkerPool::HandleExit(pid_t pid, int wait_status) {
   spdlog::info("worker exited id={} pid={} {}", info.worker_id(), pid, how);
   if (done) {
     done(absl::UnavailableError(absl::StrCat("worker ", info.worker_id(),
-                                             " exited before it was ready (", how,
-                                             "); see ", info.stderr_path())));
+                                             " exited before it was ready (", how, "); see ",
+                                             info.stderr_path())));
   }
   on_exit_(info);
 }

@@ -22,13 +22,13 @@ namespace weft::node {
 class WorkerPool {
  public:
   struct Options {
-    std::string worker_binary;    // path of weft-worker
+    std::string worker_binary;  // path of weft-worker
     std::string node_id;
-    std::string worker_host;      // interface the workers listen on
+    std::string worker_host;  // interface the workers listen on
     std::string logs_dir;
-    std::string token;            // handed to workers through their environment
+    std::string token;  // handed to workers through their environment
     absl::Duration start_timeout = absl::Seconds(30);
-    size_t exited_kept = 200;     // how many exits ListWorkers still shows
+    size_t exited_kept = 200;  // how many exits ListWorkers still shows
   };
   using StartCallback = std::function<void(absl::StatusOr<proto::WorkerInfo>)>;
   using ExitCallback = std::function<void(const proto::WorkerInfo&)>;
@@ -59,15 +59,15 @@ class WorkerPool {
   // SIGTERM to every worker, then SIGKILL to those still running after `grace`; reaps all.
   void TerminateAll(absl::Duration grace);
 
-  std::vector<proto::WorkerInfo> List() const;   // live workers, then recent exits
+  std::vector<proto::WorkerInfo> List() const;  // live workers, then recent exits
   int NumAlive() const;
-  ResourceMap Used() const;                      // resources held by live workers
+  ResourceMap Used() const;  // resources held by live workers
 
  private:
   struct Worker {
     proto::WorkerInfo info;
     ResourceMap resources;
-    StartCallback on_ready;       // empty once the start has been answered
+    StartCallback on_ready;  // empty once the start has been answered
     absl::Time started;
   };
   void HandleExit(pid_t pid, int wait_status);

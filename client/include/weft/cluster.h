@@ -27,7 +27,7 @@ struct NodeInfo {
   std::string hostname;
   bool is_head = false;
   bool alive = false;
-  std::map<std::string, double> total;      // "CPU", "memory" (bytes), custom resources
+  std::map<std::string, double> total;  // "CPU", "memory" (bytes), custom resources
   std::map<std::string, double> available;
   int num_workers = 0;
 };
