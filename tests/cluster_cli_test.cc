@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "common/auth.h"
 #include "common/process.h"
 #include "common/rpc.h"
@@ -179,6 +181,26 @@ TEST(ClusterCli, SecondHeadInTheSameSessionIsRefused) {
   ASSERT_TRUE(token.ok());
   EXPECT_EQ(*token, token_before);
   EXPECT_EQ(RayletPids(cluster.head_session()).size(), 1u);
+}
+
+TEST(ClusterCli, BlockKeepsStartInTheForegroundUntilTheDaemonStops) {
+  TempDir dir;
+  const std::string session = dir.Sub("blocking");
+  CommandResult blocked;
+  std::thread foreground([&] {
+    blocked = Weft(
+        {"start", "--head", "--block", "--port", "0", "--num-cpus", "1", "--session-dir", session});
+  });
+  const bool ready = WaitFor([&] { return RayletPids(session).size() == 1; });
+  const auto status = Weft({"status", "--session-dir", session});
+  const auto stopped = Weft({"stop", "--session-dir", session});
+  foreground.join();
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_EQ(blocked.exit_code, 0) << blocked.err;
+  EXPECT_THAT(blocked.out, HasSubstr("Weft head started at 127.0.0.1:"));
+  EXPECT_THAT(blocked.err, HasSubstr("raylet stopped"));  // its log came to this terminal
 }
 
 TEST(ClusterCli, StopWithNothingRunningSaysSo) {
