@@ -8,20 +8,21 @@
 
 namespace weft::cli {
 
-absl::StatusOr<proto::ListNodesReply> FetchNodes(const ClusterFlags& flags) {
+absl::StatusOr<NodeTable> FetchNodes(const ClusterFlags& flags) {
   auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
   if (!endpoint.ok()) return endpoint.status();
   auto stub = proto::NodeDirectory::NewStub(MakeChannel(endpoint->head_address, endpoint->token));
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::milliseconds(3000));
-  proto::ListNodesReply reply;
-  const auto status = FromGrpcStatus(stub->ListNodes(&context, proto::ListNodesRequest(), &reply));
+  NodeTable table{endpoint->head_address, {}};
+  const auto status =
+      FromGrpcStatus(stub->ListNodes(&context, proto::ListNodesRequest(), &table.reply));
   if (!status.ok()) {
     return absl::Status(
         status.code(),
         absl::StrCat("cannot reach the head at ", endpoint->head_address, ": ", status.message()));
   }
-  return reply;
+  return table;
 }
 
 }  // namespace weft::cli

@@ -13,8 +13,13 @@ struct ClusterFlags {
   std::string session_dir;  // empty: default session
 };
 
+struct NodeTable {
+  std::string head_address;  // where it was asked
+  proto::ListNodesReply reply;
+};
+
 // Asks the head for its node table. UNAVAILABLE (with the address in the message) when
 // the head cannot be reached.
-[[nodiscard]] absl::StatusOr<proto::ListNodesReply> FetchNodes(const ClusterFlags& flags);
+[[nodiscard]] absl::StatusOr<NodeTable> FetchNodes(const ClusterFlags& flags);
 
 }  // namespace weft::cli

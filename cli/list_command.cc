@@ -15,9 +15,9 @@ struct ListOptions {
 };
 
 absl::Status RunListNodes(const ListOptions& o) {
-  auto reply = FetchNodes(o.cluster);
-  if (!reply.ok()) return reply.status();
-  std::cout << (o.format == "json" ? RenderNodesJson(*reply) : RenderNodesTable(*reply));
+  auto table = FetchNodes(o.cluster);
+  if (!table.ok()) return table.status();
+  std::cout << (o.format == "json" ? RenderNodesJson(table->reply) : RenderNodesTable(table->reply));
   return absl::OkStatus();
 }
 

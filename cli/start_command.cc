@@ -106,6 +106,23 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
   }
 }
 
+// --block: waits for the raylet, passing Ctrl-C, SIGTERM and SIGHUP on to it (it leads its
+// own process group, so the terminal's signals reach only this command).
+absl::Status StayInForeground(pid_t raylet) {
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&forwarded, sig);
+  sigprocmask(SIG_BLOCK, &forwarded, nullptr);
+  const timespec tick{0, 100'000'000};
+  int wait_status = 0;
+  while (waitpid(raylet, &wait_status, WNOHANG) == 0) {
+    if (sigtimedwait(&forwarded, nullptr, &tick) > 0) kill(raylet, SIGTERM);
+  }
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return absl::OkStatus();
+  return absl::AbortedError(
+      absl::StrCat("weft-raylet ended with ", DescribeWaitStatus(wait_status)));
+}
+
 absl::Status RunStart(const StartOptions& o) {
   if (o.head == !o.address.empty()) {
     return absl::InvalidArgumentError(
@@ -146,14 +163,7 @@ absl::Status RunStart(const StartOptions& o) {
         o.block ? "" : absl::StrCat("; last lines of ", log, ":\n", TailOf(log, 2000))));
   }
   PrintStarted(o, address, *pid, o.block ? "(this terminal)" : log);
-  if (!o.block) return absl::OkStatus();
-  // --block: stay in the foreground; Ctrl-C stops the raylet gracefully.
-  signal(SIGINT, SIG_IGN);  // the raylet, in our process group, gets it too
-  int wait_status = 0;
-  waitpid(*pid, &wait_status, 0);
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return absl::OkStatus();
-  return absl::AbortedError(
-      absl::StrCat("weft-raylet ended with ", DescribeWaitStatus(wait_status)));
+  return o.block ? StayInForeground(*pid) : absl::OkStatus();
 }
 
 }  // namespace

@@ -10,24 +10,13 @@ namespace weft::cli {
 namespace {
 
 absl::Status RunStatus(const ClusterFlags& flags) {
-  auto reply = FetchNodes(flags);
-  if (!reply.ok()) return reply.status();
-  std::string address = flags.address;
-  if (address.empty() && !reply->nodes().empty()) {
-    for (const auto& n : reply->nodes()) {
-      if (n.is_head()) address = n.address();
-    }
-  }
-  std::cout << RenderStatus(*reply, address.empty() ? "(recorded address)" : address);
+  auto table = FetchNodes(flags);
+  if (!table.ok()) return table.status();
+  std::cout << RenderStatus(table->reply, table->head_address);
   return absl::OkStatus();
 }
 
 }  // namespace
-
-void AddClusterFlags(CLI::App* cmd, ClusterFlags& flags) {
-  cmd->add_option("--address", flags.address, "Head host:port (default: the session's head)");
-  cmd->add_option("--session-dir", flags.session_dir, "Session whose head and token to use");
-}
 
 void AddStatusCommand(CLI::App& app) {
   auto flags = std::make_shared<ClusterFlags>();

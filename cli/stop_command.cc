@@ -1,14 +1,11 @@
 // weft stop: stops the raylets (and so the workers) of one session dir, and nothing else.
 
-#include <dirent.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/command.h"
@@ -23,35 +20,18 @@ struct StopOptions {
   int grace_s = 10;
 };
 
-// weft-worker processes started by one of `raylets` (they carry --raylet-pid <pid>).
-std::vector<pid_t> WorkersOf(const std::vector<pid_t>& raylets) {
-  std::vector<pid_t> workers;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    int pid = 0;
-    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    const std::string cmdline = ProcessCommandLine(pid);
-    if (!absl::StrContains(cmdline, "weft-worker")) continue;
-    for (pid_t raylet : raylets) {
-      if (absl::StrContains(cmdline + " ", absl::StrCat("--raylet-pid ", raylet, " "))) {
-        workers.push_back(pid);
-      }
-    }
-  }
-  return workers;
+// Each raylet leads a process group that its workers join (raylet/main.cc), so a group is
+// one raylet with its workers, and signalling the group reaches them all and nothing else.
+size_t LiveMembers(const std::vector<pid_t>& groups) {
+  size_t members = 0;
+  for (pid_t pgid : groups) members += ProcessGroupMembers(pgid).size();
+  return members;
 }
 
-bool AllGone(const std::vector<pid_t>& pids) {
-  for (pid_t pid : pids) {
-    if (ProcessAlive(pid)) return false;
-  }
-  return true;
-}
-
-// Polls until every process in `pids` is gone or `timeout` passes; true if all are gone.
-bool AwaitExit(const std::vector<pid_t>& pids, absl::Duration timeout) {
+// Polls until no process of `groups` runs or `timeout` passes; true if all are gone.
+bool AwaitGroupsGone(const std::vector<pid_t>& groups, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (!AllGone(pids)) {
+  while (LiveMembers(groups) > 0) {
     if (absl::Now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -66,26 +46,20 @@ absl::Status RunStop(const StopOptions& o) {
     std::cout << "No Weft daemons running in " << session.root() << "\n";
     return absl::OkStatus();
   }
-  const std::vector<pid_t> workers = WorkersOf(raylets);
-  for (pid_t pid : raylets) kill(pid, SIGTERM);
-  bool forced = false;
-  if (!AwaitExit(raylets, absl::Seconds(o.grace_s))) {
-    forced = true;
-    for (pid_t pid : raylets) kill(pid, SIGKILL);
-  }
-  // Workers follow their raylet (SIGTERM on its death); force the ones that linger.
-  if (!AwaitExit(workers, absl::Seconds(2))) {
-    forced = true;
-    for (pid_t pid : workers) kill(pid, SIGKILL);
-  }
-  if (!AwaitExit(raylets, absl::Seconds(5)) || !AwaitExit(workers, absl::Seconds(5))) {
-    return absl::InternalError(
-        absl::StrCat("some processes of ", session.root(), " survived SIGKILL"));
+  const size_t workers = LiveMembers(raylets) - raylets.size();
+  for (pid_t pid : raylets) kill(pid, SIGTERM);  // each stops its workers, then leaves
+  const bool graceful = AwaitGroupsGone(raylets, absl::Seconds(o.grace_s));
+  if (!graceful) {
+    for (pid_t pgid : raylets) kill(-pgid, SIGKILL);
+    if (!AwaitGroupsGone(raylets, absl::Seconds(5))) {
+      return absl::InternalError(
+          absl::StrCat("some processes of ", session.root(), " survived SIGKILL"));
+    }
   }
   std::error_code ec;
   for (pid_t pid : raylets) std::filesystem::remove(session.RayletRecordPath(pid), ec);
-  std::cout << "Stopped " << raylets.size() << " raylet(s) and " << workers.size()
-            << " worker(s) of " << session.root() << (forced ? " (some forced)" : "") << "\n";
+  std::cout << "Stopped " << raylets.size() << " raylet(s) and " << workers << " worker(s) of "
+            << session.root() << (graceful ? "" : " (some forced)") << "\n";
   return absl::OkStatus();
 }
 

@@ -9,27 +9,37 @@
 
 namespace weft {
 
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+absl::StatusOr<std::string> RecordedHeadAddress(const SessionDir& session) {
+  auto recorded = ReadFile(session.HeadAddressPath());
+  if (!recorded.ok()) {
+    return absl::NotFoundError(absl::StrCat("no cluster address: no ", session.HeadAddressPath(),
+                                            " (is a cluster running? `weft start --head`), "
+                                            "and neither --address nor WEFT_ADDRESS given"));
+  }
+  return std::string(absl::StripAsciiWhitespace(*recorded));
+}
+
+}  // namespace
+
 absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& address,
                                                        const std::string& session_dir) {
-  const SessionDir session(session_dir.empty() ? SessionDir::Default() : session_dir);
-  ClusterEndpoint endpoint;
-  endpoint.head_address = address;
+  const bool explicit_session = !session_dir.empty();
+  const SessionDir session(explicit_session ? session_dir : SessionDir::Default());
+  ClusterEndpoint endpoint{address, explicit_session ? "" : Env("WEFT_TOKEN")};
+  if (endpoint.head_address.empty() && !explicit_session) endpoint.head_address = Env("WEFT_ADDRESS");
   if (endpoint.head_address.empty()) {
-    if (const char* env = std::getenv("WEFT_ADDRESS"); env && *env) endpoint.head_address = env;
+    auto recorded = RecordedHeadAddress(session);
+    if (!recorded.ok()) return recorded.status();
+    endpoint.head_address = *recorded;
   }
-  if (endpoint.head_address.empty()) {
-    auto recorded = ReadFile(session.HeadAddressPath());
-    if (!recorded.ok()) {
-      return absl::NotFoundError(absl::StrCat("no cluster address: no ", session.HeadAddressPath(),
-                                              " (is a cluster running? `weft start --head`), "
-                                              "and neither --address nor WEFT_ADDRESS given"));
-    }
-    endpoint.head_address = std::string(absl::StripAsciiWhitespace(*recorded));
-  }
-  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) {
-    endpoint.token = env;
-    return endpoint;
-  }
+  if (!endpoint.token.empty()) return endpoint;
   auto token = ReadTokenFile(session.TokenPath());
   if (!token.ok()) {
     return absl::Status(token.status().code(),

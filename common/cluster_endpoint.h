@@ -12,9 +12,11 @@ struct ClusterEndpoint {
   std::string token;
 };
 
-// Finds the cluster a driver or the CLI should talk to. The head address is `address` when
-// given, else $WEFT_ADDRESS, else the session's head_address file; the token is $WEFT_TOKEN,
-// else the session's token file. `session_dir` empty means SessionDir::Default().
+// Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.
+//   head address: `address`; else, when `session_dir` is given, that session's record;
+//                 else $WEFT_ADDRESS; else the default session's record.
+//   token:        when `session_dir` is given, that session's token; else $WEFT_TOKEN;
+//                 else the default session's token.
 [[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(
     const std::string& address, const std::string& session_dir);
 

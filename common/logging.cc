@@ -1,4 +1,4 @@
-#include <spdlog/spdlog.h>
+#include "common/logging.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,7 +12,11 @@ void InitLogging(const std::string& component) {
   if (!logger) logger = spdlog::stderr_logger_mt(component);
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [pid %P] %v");
   const char* level = std::getenv("WEFT_LOG_LEVEL");
-  logger->set_level(level ? spdlog::level::from_str(level) : spdlog::level::info);
+  const auto parsed = level ? spdlog::level::from_str(level) : spdlog::level::info;
+  // from_str answers "off" for words it does not know; only an explicit "off" means off.
+  const bool unknown = level && parsed == spdlog::level::off && std::string(level) != "off";
+  logger->set_level(unknown ? spdlog::level::info : parsed);
+  if (unknown) logger->warn("unknown WEFT_LOG_LEVEL={}, using info", level);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 
@@ -52,6 +54,7 @@ absl::StatusOr<pid_t> SpawnProcess(const SpawnOptions& options) {
   if (!options.stderr_path.empty()) {
     posix_spawn_file_actions_addopen(&actions, 2, options.stderr_path.c_str(), kLogFlags, 0644);
   }
+  for (const auto& [from, to] : options.fds) posix_spawn_file_actions_adddup2(&actions, from, to);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Children start with default signal handling and an empty mask, whatever the parent blocks.
@@ -78,13 +81,45 @@ absl::StatusOr<pid_t> SpawnProcess(const SpawnOptions& options) {
   return pid;
 }
 
-bool ProcessAlive(pid_t pid) {
-  if (pid <= 0 || kill(pid, 0) != 0) return false;
+namespace {
+
+// The fields of /proc/<pid>/stat after the command name: state is [0], pgrp is [2].
+std::vector<std::string> StatFields(pid_t pid) {
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
   std::getline(stat, line);
   const auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+  if (close == std::string::npos) return {};
+  return absl::StrSplit(line.substr(close + 2), ' ');
+}
+
+}  // namespace
+
+bool ProcessAlive(pid_t pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  const auto fields = StatFields(pid);
+  return fields.empty() || fields[0] != "Z";
+}
+
+std::vector<pid_t> ProcessGroupMembers(pid_t pgid) {
+  std::vector<pid_t> members;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    const auto fields = StatFields(pid);
+    if (fields.size() > 2 && fields[0] != "Z" && fields[2] == std::to_string(pgid)) {
+      members.push_back(pid);
+    }
+  }
+  return members;
+}
+
+std::string ProcessName(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
+  std::string argv0;
+  std::getline(in, argv0, '\0');
+  return std::filesystem::path(argv0).filename().string();
 }
 
 std::string ProcessCommandLine(pid_t pid) {

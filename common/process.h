@@ -15,6 +15,8 @@ struct SpawnOptions {
   std::string stdout_path;             // appended to; empty keeps this process's stdout
   std::string stderr_path;             // appended to; empty keeps this process's stderr
   bool new_session = false;            // setsid(): detach from the caller's terminal
+  // (parent fd, child fd) pairs: the child gets a copy of each parent fd at that number.
+  std::vector<std::pair<int, int>> fds;
 };
 
 // Starts a new process (posix_spawn; stdin is /dev/null). Returns its pid.
@@ -25,6 +27,12 @@ bool ProcessAlive(pid_t pid);
 
 // The command line of `pid` with arguments joined by spaces; empty if unknown.
 std::string ProcessCommandLine(pid_t pid);
+
+// The file name of `pid`'s argv[0] ("weft-raylet"), empty if unknown.
+std::string ProcessName(pid_t pid);
+
+// Running (not zombie) processes whose process group is `pgid`.
+std::vector<pid_t> ProcessGroupMembers(pid_t pgid);
 
 // Path of an executable named `name` in the folder of the running executable.
 std::string SiblingExecutable(const std::string& name);

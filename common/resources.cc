@@ -37,6 +37,21 @@ absl::StatusOr<ResourceMap> ParseResourcesJson(const std::string& json) {
   return out;
 }
 
+absl::Status ValidateResources(const ProtoResources& resources) {
+  for (const auto& [name, amount] : resources) {
+    if (name.empty()) return absl::InvalidArgumentError("resource name must not be empty");
+    if (!std::isfinite(amount) || amount < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("resource ", name, " must be a non-negative number, not ", amount));
+    }
+  }
+  return absl::OkStatus();
+}
+
+ResourceMap ToResourceMap(const ProtoResources& resources) {
+  return ResourceMap(resources.begin(), resources.end());
+}
+
 std::string FormatResources(const ResourceMap& resources) {
   return absl::StrJoin(resources, " ", [](std::string* out, const auto& entry) {
     if (entry.first == "memory") {

@@ -64,6 +64,12 @@ void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout)
   context.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 
+std::unique_ptr<grpc::ClientContext> ContextWithTimeout(std::chrono::milliseconds timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  SetTimeout(*context, timeout);
+  return context;
+}
+
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status) {
   auto* reactor = context->DefaultReactor();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/status.h"
 
 namespace weft {
 
@@ -20,6 +21,27 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
 
 // Sets the call's deadline `timeout` from now.
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout);
+
+// A context whose call ends `timeout` from now.
+std::unique_ptr<grpc::ClientContext> ContextWithTimeout(std::chrono::milliseconds timeout);
+
+// Starts a unary call on the callback API without blocking. `start(context, request, reply,
+// callback)` issues the call, e.g. `stub->async()->Method(...)`; `done(status, reply)` runs on
+// a gRPC thread. Context, request and reply live until `done` has returned.
+template <typename Reply, typename Request, typename Start, typename Done>
+void CallAsync(std::unique_ptr<grpc::ClientContext> context, Request request, Start start,
+               Done done) {
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    Request request;
+    Reply reply;
+  };
+  auto call = std::make_shared<Call>(Call{std::move(context), std::move(request), Reply()});
+  start(call->context.get(), &call->request, &call->reply,
+        [call, done = std::move(done)](grpc::Status status) {
+          done(FromGrpcStatus(status), call->reply);
+        });
+}
 
 // For callback handlers: a reactor finished with `status`.
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,

@@ -1,13 +1,17 @@
 #include "common/session_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common.pb.h"
@@ -42,7 +46,8 @@ std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
   for (const auto& entry : std::filesystem::directory_iterator(RayletsDir(), ec)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    if (!ProcessAlive(pid) || !absl::StrContains(ProcessCommandLine(pid), "weft-raylet")) {
+    // A stale record's pid may name another process by now: trust only a weft-raylet.
+    if (!ProcessAlive(pid) || ProcessName(pid) != "weft-raylet") {
       std::filesystem::remove(entry.path(), ec);
       continue;
     }
@@ -52,6 +57,19 @@ std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
     running.push_back({pid, record.is_head()});
   }
   return running;
+}
+
+absl::StatusOr<int> SessionDir::LockHead() const {
+  const std::string path = root_ + "/head.lock";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a Weft head already runs in ", root_, "; stop it with `weft stop --session-dir ", root_,
+        "` or pick another --session-dir"));
+  }
+  return fd;
 }
 
 absl::Status WriteFileAtomic(const std::string& path, const std::string& contents) {

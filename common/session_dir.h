@@ -22,10 +22,11 @@ class SessionDir {
  public:
   explicit SessionDir(std::string root) : root_(std::move(root)) {}
 
-  // $WEFT_SESSION_DIR when set, else /tmp/weft/default.
+  // $WEFT_SESSION_DIR when set, else /tmp/weft-<uid>/default.
   static std::string Default();
 
-  // Creates the folder and its subfolders (mode 0700) if they are missing.
+  // Creates the folder and its subfolders (mode 0700) if they are missing. PERMISSION_DENIED
+  // when one exists but is a symlink or another user's.
   [[nodiscard]] absl::Status Create() const;
 
   const std::string& root() const { return root_; }
@@ -42,6 +43,10 @@ class SessionDir {
     bool is_head;
   };
   std::vector<RunningRaylet> RunningRaylets() const;
+
+  // Takes the session's head lock (flock on <root>/head.lock), held while the returned fd
+  // stays open, i.e. for the life of the head. ALREADY_EXISTS when another head holds it.
+  [[nodiscard]] absl::StatusOr<int> LockHead() const;
 
  private:
   std::string root_;

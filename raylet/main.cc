@@ -1,7 +1,8 @@
 // weft-raylet: the daemon of every node; with --head also the cluster's head services.
 // Usually started by `weft start`, which passes --ready-fd to learn when it serves.
 
-#include "common/logging.h"
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
+#include "common/logging.h"
 #include "common/process.h"
 #include "common/session_dir.h"
 #include "raylet/raylet.h"
@@ -98,13 +100,9 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.worker_binary = f.worker_binary;
   const weft::SessionDir session(o.session_dir);
   if (auto status = session.Create(); !status.ok()) return status;
-  for (const auto& running : session.RunningRaylets()) {
-    if (f.head && running.is_head) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("a Weft head already runs in ", session.root(), " (raylet pid ", running.pid,
-                       "); stop it with `weft stop --session-dir ", session.root(),
-                       "` or pick another --session-dir"));
-    }
+  if (f.head) {
+    auto lock = session.LockHead();  // held until this process exits
+    if (!lock.ok()) return lock.status();
   }
   auto token = ResolveToken(f, session);
   if (!token.ok()) return token.status();
@@ -124,6 +122,10 @@ int main(int argc, char** argv) {
   AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
   weft::InitLogging(flags.head ? "head" : "node");
+  // Only this process may hold the ready pipe, not the workers it spawns.
+  if (flags.ready_fd >= 0) fcntl(flags.ready_fd, F_SETFD, FD_CLOEXEC);
+  // Lead a process group of our own: workers join it, and `weft stop` can end them all.
+  if (getpgrp() != getpid()) setpgid(0, 0);
 
   auto options = MakeOptions(flags);
   if (!options.ok()) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "common/logging.h"
 
+#include <cerrno>
 #include <csignal>
 
 #include "absl/strings/str_cat.h"
@@ -27,12 +28,15 @@ absl::Status Raylet::Run() {
   signals_.add(SIGCHLD);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
+  signals_.add(SIGHUP);
   std::signal(SIGPIPE, SIG_IGN);
 
   if (options_.head) {
     head_ = std::make_unique<head::Head>(
-        head::NodeDirectory::Options{options_.heartbeat_period, options_.node_timeout}, auth_,
-        options_.token);
+        head::NodeDirectory::Options{.heartbeat_period = options_.heartbeat_period,
+                                     .node_timeout = options_.node_timeout,
+                                     .stall_threshold = options_.node_timeout / 2},
+        auth_, options_.token);
   }
   if (options_.local_node) node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   if (auto status = StartServer(); !status.ok()) return status;
@@ -51,13 +55,7 @@ absl::Status Raylet::Run() {
     return status;
   }
   WaitForSignals();
-  if (options_.ready_fd >= 0) {
-    const std::string line = address_ + "\n";
-    if (write(options_.ready_fd, line.data(), line.size()) < 0) {
-      spdlog::warn("cannot write to ready fd={}", options_.ready_fd);
-    }
-    close(options_.ready_fd);
-  }
+  SignalReady();
   spdlog::info("raylet ready address={} head={} node={} session_dir={}", address_, options_.head,
                node_ ? node_->id() : "none", session_.root());
   io_.run();
@@ -98,6 +96,17 @@ absl::Status Raylet::WriteSessionFiles() {
   std::string json;
   google::protobuf::util::MessageToJsonString(record, &json);
   return WriteFileAtomic(session_.RayletRecordPath(getpid()), json + "\n");
+}
+
+void Raylet::SignalReady() {
+  if (options_.ready_fd < 0) return;
+  const std::string line = address_ + "\n";
+  ssize_t written;
+  do {
+    written = write(options_.ready_fd, line.data(), line.size());
+  } while (written < 0 && errno == EINTR);  // asio's signal handlers do not restart syscalls
+  if (written < 0) spdlog::warn("cannot write to ready fd={}", options_.ready_fd);
+  close(options_.ready_fd);
 }
 
 void Raylet::WaitForSignals() {

@@ -30,6 +30,7 @@ class Raylet {
  private:
   [[nodiscard]] absl::Status StartServer();
   [[nodiscard]] absl::Status WriteSessionFiles();
+  void SignalReady();
   void WaitForSignals();
   void ScheduleLivenessCheck();
   void Stop(absl::Status why);

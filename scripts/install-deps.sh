@@ -14,7 +14,6 @@ PACKAGES=(
   libgtest-dev libgmock-dev                   # tests
   libasio-dev                                 # standalone Asio (event loops, coroutines)
   libmsgpack-cxx-dev                          # values crossing the wire
-  procps                                      # pgrep/pkill used by scripts and tests
 )
 
 missing=()

@@ -5,13 +5,13 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 #include "common/logging.h"
 
 #include <CLI/CLI.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdlib>
@@ -28,13 +28,19 @@ struct Flags {
   std::string node_id;
   std::string node_address;
   std::string host = "127.0.0.1";
-  int raylet_pid = 0;
+  int lifeline_fd = -1;
 };
 
-// Dies with the raylet that spawned it, even if the raylet is SIGKILLed.
-bool FollowParent(int raylet_pid) {
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  return raylet_pid == 0 || getppid() == raylet_pid;
+// The raylet holds the only write end of the lifeline pipe: when it dies, however it dies,
+// the read end reports EOF and `on_raylet_gone` runs.
+void WatchLifeline(asio::posix::stream_descriptor& lifeline, std::function<void()> on_raylet_gone) {
+  static char byte;
+  lifeline.async_read_some(asio::buffer(&byte, 1),
+                           [&lifeline, on_raylet_gone](const std::error_code& error, size_t) {
+                             if (error == asio::error::operation_aborted) return;
+                             if (!error) return WatchLifeline(lifeline, on_raylet_gone);
+                             on_raylet_gone();
+                           });
 }
 
 absl::Status RegisterWithNode(const Flags& flags, const std::string& token,
@@ -59,13 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--node-id", flags.node_id)->required();
   app.add_option("--node-address", flags.node_address)->required();
   app.add_option("--host", flags.host);
-  app.add_option("--raylet-pid", flags.raylet_pid);
+  app.add_option("--lifeline-fd", flags.lifeline_fd, "Read end of the raylet's lifeline pipe")
+      ->required();
   CLI11_PARSE(app, argc, argv);
   weft::InitLogging("worker");
-  if (!FollowParent(flags.raylet_pid)) {
-    spdlog::error("raylet pid={} is already gone", flags.raylet_pid);
-    return 1;
-  }
   const char* token = std::getenv("WEFT_TOKEN");
   if (!token || !*token) {
     spdlog::error("WEFT_TOKEN is not set; workers are started by weft-raylet");
@@ -81,6 +84,11 @@ int main(int argc, char** argv) {
       exit_code = code;
       io.stop();
     });
+  });
+  asio::posix::stream_descriptor lifeline(io, flags.lifeline_fd);
+  WatchLifeline(lifeline, [&] {
+    spdlog::warn("raylet is gone; worker exiting");
+    io.stop();
   });
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const std::error_code& error, int signal) {

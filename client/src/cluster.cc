@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/cluster_endpoint.h"
 #include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "head.grpc.pb.h"
+#include "node.grpc.pb.h"
 #include "worker.grpc.pb.h"
 
 namespace weft {
@@ -18,10 +20,9 @@ namespace {
 }
 
 void Check(const grpc::Status& status, const std::string& what) {
-  if (!status.ok()) {
-    Throw(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                       absl::StrCat(what, ": ", status.error_message())));
-  }
+  if (status.ok()) return;
+  const absl::Status failed = FromGrpcStatus(status);
+  Throw(absl::Status(failed.code(), absl::StrCat(what, ": ", failed.message())));
 }
 
 std::map<std::string, double> ToMap(const ProtoResources& resources) {
@@ -73,7 +74,13 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
 
 Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Cluster::Cluster(Cluster&&) noexcept = default;
-Cluster& Cluster::operator=(Cluster&&) noexcept = default;
+Cluster& Cluster::operator=(Cluster&& other) noexcept {
+  if (this != &other) {
+    if (impl_) Close();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
 Cluster::~Cluster() {
   if (impl_) Close();
 }
@@ -106,8 +113,18 @@ WorkerProbe Cluster::ProbeWorker(size_t payload_bytes, double num_cpus) const {
     Check(impl_->scheduler->LeaseWorker(&context, lease, &leased), "cannot start a worker");
   }
   // Straight to the worker: the head is not on the data path.
-  auto worker =
-      proto::Worker::NewStub(MakeChannel(leased.worker().address(), impl_->endpoint.token));
+  const std::string& token = impl_->endpoint.token;
+  auto worker = proto::Worker::NewStub(MakeChannel(leased.worker().address(), token));
+  absl::Cleanup stop_on_failure = [&] {  // do not leave a worker holding the node's CPU
+    auto node = proto::NodeManager::NewStub(MakeChannel(leased.node_address(), token));
+    grpc::ClientContext context;
+    SetTimeout(context, kControlRpcTimeout);
+    proto::KillWorkerRequest kill;
+    kill.set_worker_id(leased.worker().worker_id());
+    kill.set_force(true);
+    proto::KillWorkerReply killed;
+    node->KillWorker(&context, kill, &killed);
+  };
   proto::PingRequest ping;
   std::string payload(payload_bytes, '\0');
   for (size_t i = 0; i < payload_bytes; ++i) payload[i] = static_cast<char>('a' + i % 26);
@@ -128,6 +145,7 @@ WorkerProbe Cluster::ProbeWorker(size_t payload_bytes, double num_cpus) const {
   SetTimeout(context, kControlRpcTimeout);
   proto::ExitReply exited;
   Check(worker->Exit(&context, proto::ExitRequest(), &exited), "worker did not exit");
+  std::move(stop_on_failure).Cancel();
   return WorkerProbe{pong.worker_id(), pong.node_id(), pong.pid(), pong.payload().size(),
                      std::chrono::duration_cast<std::chrono::microseconds>(elapsed)};
 }

@@ -1,8 +1,7 @@
 #include "raylet/head/head.h"
 
-#include "common/logging.h"
-
 #include "common/ids.h"
+#include "common/logging.h"
 
 namespace weft::head {
 

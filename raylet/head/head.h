@@ -6,7 +6,11 @@
 
 #include "common/auth.h"
 #include "raylet/head/actor_directory.h"
-#include "raylet/head/head_services.h"
+#include "raylet/head/actor_directory_service.h"
+#include "raylet/head/job_registry_service.h"
+#include "raylet/head/node_directory_service.h"
+#include "raylet/head/object_directory_service.h"
+#include "raylet/head/scheduler_service.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/node_directory.h"
 #include "raylet/head/object_directory.h"
@@ -24,6 +28,9 @@ class Head {
 
   // Marks silent nodes dead and drops what lived on them. Call about twice per heartbeat.
   void CheckLiveness();
+
+  // Ends leases still waiting on nodes; call before the server shuts down.
+  void CancelLeases() { scheduler_service_.CancelAll(); }
 
   const std::string& cluster_id() const { return cluster_id_; }
   const NodeDirectory& nodes() const { return nodes_; }

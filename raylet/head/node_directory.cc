@@ -1,10 +1,11 @@
 #include "raylet/head/node_directory.h"
 
-#include "common/logging.h"
-
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "raylet/head/placement.h"
 
 namespace weft::head {
 
@@ -15,6 +16,7 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   if (node.node_id().empty() || node.address().empty()) {
     return absl::InvalidArgumentError("node registration needs node_id and address");
   }
+  if (auto invalid = ValidateResources(node.total()); !invalid.ok()) return invalid;
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
   if (nodes_.contains(node.node_id())) {
@@ -27,25 +29,31 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   spdlog::info("node registered id={} address={} head={}", node.node_id(), node.address(),
                node.is_head());
   const std::string id = node.node_id();
-  nodes_.emplace(id, Entry{std::move(node), now, next_order_++});
+  nodes_.emplace(id, Entry{std::move(node), now, next_order_++, {}});
   return absl::OkStatus();
 }
 
-absl::Status NodeDirectory::Heartbeat(const std::string& node_id, const ProtoResources& available,
-                                      int num_workers) {
+absl::Status NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) {
+  if (auto invalid = ValidateResources(heartbeat.available()); !invalid.ok()) return invalid;
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
-  auto it = nodes_.find(node_id);
-  if (it == nodes_.end()) return absl::NotFoundError(absl::StrCat("node ", node_id, " not found"));
+  auto it = nodes_.find(heartbeat.node_id());
+  if (it == nodes_.end()) {
+    return absl::NotFoundError(absl::StrCat("node ", heartbeat.node_id(), " not found"));
+  }
   Entry& entry = it->second;
   if (entry.info.state() == proto::NODE_DEAD) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("node ", node_id, " was marked dead: ", entry.info.death_reason()));
+    return absl::FailedPreconditionError(absl::StrCat("node ", heartbeat.node_id(),
+                                                      " was marked dead: ",
+                                                      entry.info.death_reason()));
   }
   entry.last_heartbeat = now;
   entry.info.set_last_heartbeat_unix_ms(absl::ToUnixMillis(now));
-  *entry.info.mutable_available() = available;
-  entry.info.set_num_workers(num_workers);
+  *entry.info.mutable_available() = heartbeat.available();
+  entry.info.set_num_workers(heartbeat.num_workers());
+  std::erase_if(entry.holds, [&](const Hold& h) {
+    return h.settle_version <= heartbeat.resource_version();
+  });
   return absl::OkStatus();
 }
 
@@ -61,6 +69,12 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
   const absl::Time now = clock_();
   std::vector<std::string> dead;
   absl::MutexLock lock(&mu_);
+  const auto previous = std::exchange(last_check_, now);
+  if (previous && now - *previous > options_.stall_threshold) {
+    spdlog::warn("liveness check ran {} late; judging no node this round",
+                 absl::FormatDuration(now - *previous));
+    return dead;
+  }
   for (auto& [id, entry] : nodes_) {
     if (entry.info.state() != proto::NODE_ALIVE) continue;
     const absl::Duration silence = now - entry.last_heartbeat;
@@ -73,37 +87,72 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
 
 void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
   entry.info.set_state(proto::NODE_DEAD);
-  entry.info.set_death_reason(reason);
+  const int lost = entry.info.num_workers();
+  entry.info.set_death_reason(lost ? absl::StrCat(reason, "; ", lost, " workers lost") : reason);
   entry.info.set_num_workers(0);
+  entry.holds.clear();
   spdlog::warn("node dead id={} address={} reason=\"{}\"", entry.info.node_id(),
-               entry.info.address(), reason);
+               entry.info.address(), entry.info.death_reason());
 }
 
-void NodeDirectory::Reserve(const std::string& node_id, const ResourceMap& required) {
+absl::StatusOr<NodeDirectory::Reservation> NodeDirectory::Reserve(const ResourceMap& required) {
   absl::MutexLock lock(&mu_);
-  auto it = nodes_.find(node_id);
+  std::vector<proto::NodeInfo> alive = ListLocked();
+  std::erase_if(alive, [](const auto& n) { return n.state() != proto::NODE_ALIVE; });
+  auto node = PickNode(alive, required);
+  if (!node.ok()) return node.status();
+  const uint64_t id = next_hold_++;
+  nodes_.at(node->node_id())
+      .holds.push_back(Hold{id, required, std::numeric_limits<uint64_t>::max()});
+  return Reservation{*std::move(node), id};
+}
+
+void NodeDirectory::SettleAfter(const Reservation& reservation, uint64_t version) {
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(reservation.node.node_id());
   if (it == nodes_.end()) return;
-  auto& amounts = *it->second.info.mutable_available();
-  for (const auto& [name, amount] : required) amounts[name] = std::max(0.0, amounts[name] - amount);
+  for (Hold& hold : it->second.holds) {
+    if (hold.id == reservation.id) hold.settle_version = version;
+  }
+}
+
+void NodeDirectory::Release(const Reservation& reservation) {
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(reservation.node.node_id());
+  if (it == nodes_.end()) return;
+  std::erase_if(it->second.holds, [&](const Hold& h) { return h.id == reservation.id; });
+}
+
+proto::NodeInfo NodeDirectory::View(const Entry& entry) {
+  proto::NodeInfo info = entry.info;
+  auto& available = *info.mutable_available();
+  for (const Hold& hold : entry.holds) {
+    for (const auto& [name, amount] : hold.amounts) {
+      available[name] = std::max(0.0, available[name] - amount);
+    }
+  }
+  return info;
 }
 
 std::optional<proto::NodeInfo> NodeDirectory::Get(const std::string& node_id) const {
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return std::nullopt;
-  return it->second.info;
+  return View(it->second);
 }
 
 std::vector<proto::NodeInfo> NodeDirectory::List() const {
-  std::vector<std::pair<int64_t, proto::NodeInfo>> ordered;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, entry] : nodes_) ordered.emplace_back(entry.order, entry.info);
-  }
+  absl::MutexLock lock(&mu_);
+  return ListLocked();
+}
+
+std::vector<proto::NodeInfo> NodeDirectory::ListLocked() const {
+  std::vector<const Entry*> ordered;
+  for (const auto& [id, entry] : nodes_) ordered.push_back(&entry);
   std::sort(ordered.begin(), ordered.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+            [](const Entry* a, const Entry* b) { return a->order < b->order; });
   std::vector<proto::NodeInfo> out;
-  for (auto& [order, info] : ordered) out.push_back(std::move(info));
+  for (const Entry* entry : ordered) out.push_back(View(*entry));
   return out;
 }
 

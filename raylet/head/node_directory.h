@@ -1,15 +1,17 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common.pb.h"
+#include "head.pb.h"
 #include "common/resources.h"
 
 namespace weft::head {
@@ -17,12 +19,18 @@ namespace weft::head {
 // Cluster membership: which nodes exist, what they offer, whether they are alive.
 // A node is ALIVE from registration until it unregisters or misses heartbeats for longer
 // than `node_timeout`; then it is DEAD for good (a restarted raylet registers a new id).
+//
+// Resources handed out by the scheduler are held here as reservations, subtracted from what
+// the node last reported, until a heartbeat shows the node counting them itself.
 // Thread-safe.
 class NodeDirectory {
  public:
   struct Options {
     absl::Duration heartbeat_period = absl::Milliseconds(500);
     absl::Duration node_timeout = absl::Seconds(3);
+    // Two liveness checks further apart than this mean the head itself was stalled
+    // (suspended, starved): that round judges no node, so queued heartbeats count first.
+    absl::Duration stall_threshold = absl::InfiniteDuration();
   };
   using Clock = std::function<absl::Time()>;
 
@@ -30,13 +38,13 @@ class NodeDirectory {
 
   const Options& options() const { return options_; }
 
-  // Adds an ALIVE node. INVALID_ARGUMENT without id or address, ALREADY_EXISTS for a known id.
+  // Adds an ALIVE node. INVALID_ARGUMENT without id or address or with bad resources,
+  // ALREADY_EXISTS for a known id.
   [[nodiscard]] absl::Status Register(proto::NodeInfo node);
 
   // Records a heartbeat. NOT_FOUND for an unknown id; FAILED_PRECONDITION once the node is
   // DEAD (the raylet must stop: its workers are already considered lost).
-  [[nodiscard]] absl::Status Heartbeat(const std::string& node_id, const ProtoResources& available,
-                                       int num_workers);
+  [[nodiscard]] absl::Status Heartbeat(const proto::HeartbeatRequest& heartbeat);
 
   // Marks a node DEAD because it said goodbye. NOT_FOUND for an unknown id.
   [[nodiscard]] absl::Status Unregister(const std::string& node_id, const std::string& reason);
@@ -44,19 +52,39 @@ class NodeDirectory {
   // Marks DEAD every ALIVE node silent for longer than node_timeout; returns their ids.
   std::vector<std::string> MarkSilentNodesDead();
 
-  // Subtracts `required` from a node's available resources until its next heartbeat.
-  void Reserve(const std::string& node_id, const ResourceMap& required);
+  // Picks a node for `required` (see placement.h) and holds the resources there.
+  struct Reservation {
+    proto::NodeInfo node;
+    uint64_t id = 0;
+  };
+  [[nodiscard]] absl::StatusOr<Reservation> Reserve(const ResourceMap& required);
 
+  // The reserved worker started; the hold ends with the first heartbeat whose
+  // resource_version is at least `version`.
+  void SettleAfter(const Reservation& reservation, uint64_t version);
+
+  // The reserved worker did not start: the hold ends now.
+  void Release(const Reservation& reservation);
+
+  // Nodes with reservations subtracted from `available`.
   std::optional<proto::NodeInfo> Get(const std::string& node_id) const;
   std::vector<proto::NodeInfo> List() const;  // all nodes, oldest first
   std::vector<proto::NodeInfo> ListAlive() const;
 
  private:
+  struct Hold {
+    uint64_t id;
+    ResourceMap amounts;
+    uint64_t settle_version;  // UINT64_MAX until the worker has started
+  };
   struct Entry {
-    proto::NodeInfo info;
+    proto::NodeInfo info;  // `available` as the node last reported it
     absl::Time last_heartbeat;
     int64_t order;
+    std::vector<Hold> holds;
   };
+  static proto::NodeInfo View(const Entry& entry);
+  std::vector<proto::NodeInfo> ListLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void MarkDeadLocked(Entry& entry, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -64,6 +92,8 @@ class NodeDirectory {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> nodes_ ABSL_GUARDED_BY(mu_);
   int64_t next_order_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
+  std::optional<absl::Time> last_check_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cmath>
+#include <thread>
+
 namespace weft::head {
 namespace {
 
@@ -23,12 +27,23 @@ std::vector<std::string> Ids(const std::vector<proto::NodeInfo>& nodes) {
   return ids;
 }
 
+proto::HeartbeatRequest Beat(const std::string& id, const ResourceMap& available = {},
+                             int workers = 0, uint64_t version = 0) {
+  proto::HeartbeatRequest beat;
+  beat.set_node_id(id);
+  beat.mutable_available()->insert(available.begin(), available.end());
+  beat.set_num_workers(workers);
+  beat.set_resource_version(version);
+  return beat;
+}
+
 // A directory whose clock only moves when the test says so.
 class NodeDirectoryTest : public ::testing::Test {
  protected:
   NodeDirectory::Options Opts() {
     NodeDirectory::Options options;
     options.node_timeout = absl::Seconds(3);
+    options.stall_threshold = absl::Seconds(30);
     return options;
   }
 
@@ -62,21 +77,19 @@ TEST_F(NodeDirectoryTest, RegisterTwiceWithSameIdIsAlreadyExists) {
 
 TEST_F(NodeDirectoryTest, HeartbeatUpdatesAvailableAndWorkerCount) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 4)).ok());
-  ProtoResources available;
-  available["CPU"] = 1;
-  ASSERT_TRUE(dir_.Heartbeat("n1", available, 3).ok());
+  ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {{"CPU", 1}}, 3)).ok());
   EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 1);
   EXPECT_EQ(dir_.Get("n1")->num_workers(), 3);
 }
 
 TEST_F(NodeDirectoryTest, HeartbeatFromUnknownNodeIsNotFound) {
-  EXPECT_EQ(dir_.Heartbeat("nope", {}, 0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(dir_.Heartbeat(Beat("nope")).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(NodeDirectoryTest, HeartbeatFromDeadNodeIsFailedPrecondition) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1")).ok());
   ASSERT_TRUE(dir_.Unregister("n1", "bye").ok());
-  EXPECT_EQ(dir_.Heartbeat("n1", {}, 0).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(dir_.Heartbeat(Beat("n1")).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(dir_.Get("n1")->state(), proto::NODE_DEAD);
 }
 
@@ -110,7 +123,7 @@ TEST_F(NodeDirectoryTest, HeartbeatKeepsNodeAliveAndOnlySilentOnesDie) {
   ASSERT_TRUE(dir_.Register(MakeNode("quiet")).ok());
   ASSERT_TRUE(dir_.Register(MakeNode("chatty")).ok());
   now_ += absl::Seconds(2);
-  ASSERT_TRUE(dir_.Heartbeat("chatty", {}, 0).ok());
+  ASSERT_TRUE(dir_.Heartbeat(Beat("chatty")).ok());
   now_ += absl::Seconds(2);
   EXPECT_THAT(dir_.MarkSilentNodesDead(), ElementsAre("quiet"));
   EXPECT_THAT(Ids(dir_.ListAlive()), ElementsAre("chatty"));
@@ -124,20 +137,85 @@ TEST_F(NodeDirectoryTest, DeadNodeIsReportedOnlyOnce) {
   EXPECT_THAT(dir_.MarkSilentNodesDead(), IsEmpty());
 }
 
-TEST_F(NodeDirectoryTest, ReserveSubtractsUntilNextHeartbeat) {
+TEST_F(NodeDirectoryTest, RegisterRefusesNonFiniteOrNegativeResources) {
+  proto::NodeInfo node = MakeNode("n1");
+  (*node.mutable_total())["GPU"] = std::nan("");
+  EXPECT_EQ(dir_.Register(node).code(), absl::StatusCode::kInvalidArgument);
+  (*node.mutable_total())["GPU"] = -1;
+  EXPECT_EQ(dir_.Register(node).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(dir_.List(), IsEmpty());
+}
+
+TEST_F(NodeDirectoryTest, ReservationHoldsUntilAHeartbeatCountsTheWorker) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 4)).ok());
-  dir_.Reserve("n1", {{"CPU", 1}});
+  auto held = dir_.Reserve({{"CPU", 1}});
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->node.node_id(), "n1");
   EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 3);
-  ProtoResources available;
-  available["CPU"] = 4;
-  ASSERT_TRUE(dir_.Heartbeat("n1", available, 0).ok());
+  dir_.SettleAfter(*held, /*version=*/7);
+  // A heartbeat sent before the worker started still shows 4 free: the hold stays.
+  ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {{"CPU", 4}}, 0, 6)).ok());
+  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 3);
+  // The node's own count now includes the worker: the hold ends.
+  ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {{"CPU", 3}}, 1, 7)).ok());
+  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 3);
+  ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {{"CPU", 4}}, 0, 8)).ok());
   EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 4);
 }
 
-TEST_F(NodeDirectoryTest, ReserveNeverGoesBelowZero) {
+TEST_F(NodeDirectoryTest, UnsettledReservationOutlivesHeartbeats) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 1)).ok());
-  dir_.Reserve("n1", {{"CPU", 5}});
-  EXPECT_EQ(dir_.Get("n1")->available().at("CPU"), 0);
+  auto held = dir_.Reserve({{"CPU", 1}});
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {{"CPU", 1}}, 0, 100)).ok());
+  EXPECT_EQ(dir_.Reserve({{"CPU", 1}}).status().code(), absl::StatusCode::kResourceExhausted);
+  dir_.Release(*held);
+  EXPECT_TRUE(dir_.Reserve({{"CPU", 1}}).ok());
+}
+
+TEST_F(NodeDirectoryTest, ConcurrentReservationsNeverShareTheLastCpu) {
+  ASSERT_TRUE(dir_.Register(MakeNode("n1", 2)).ok());
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] { granted += dir_.Reserve({{"CPU", 1}}).ok(); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 2);
+}
+
+TEST_F(NodeDirectoryTest, ReserveSpreadsOverNodes) {
+  ASSERT_TRUE(dir_.Register(MakeNode("a", 1)).ok());
+  ASSERT_TRUE(dir_.Register(MakeNode("b", 1)).ok());
+  auto first = dir_.Reserve({{"CPU", 1}});
+  auto second = dir_.Reserve({{"CPU", 1}});
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_NE(first->node.node_id(), second->node.node_id());
+  EXPECT_EQ(dir_.Reserve({{"CPU", 1}}).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(NodeDirectoryTest, DeathCountsTheWorkersLost) {
+  ASSERT_TRUE(dir_.Register(MakeNode("n1")).ok());
+  ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {}, 2)).ok());
+  now_ += absl::Seconds(4);
+  EXPECT_THAT(dir_.MarkSilentNodesDead(), ElementsAre("n1"));
+  EXPECT_THAT(dir_.Get("n1")->death_reason(), ::testing::HasSubstr("2 workers lost"));
+  EXPECT_EQ(dir_.Get("n1")->num_workers(), 0);
+}
+
+TEST(NodeDirectoryStallTest, AStalledHeadJudgesNoNodeUntilHeartbeatsCatchUp) {
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  NodeDirectory dir({.node_timeout = absl::Seconds(3), .stall_threshold = absl::Seconds(1)},
+                    [&] { return now; });
+  ASSERT_TRUE(dir.Register(MakeNode("alive")).ok());
+  ASSERT_TRUE(dir.Register(MakeNode("gone")).ok());
+  EXPECT_THAT(dir.MarkSilentNodesDead(), IsEmpty());
+  now += absl::Seconds(10);  // the head was suspended: every node looks silent
+  EXPECT_THAT(dir.MarkSilentNodesDead(), IsEmpty());
+  ASSERT_TRUE(dir.Heartbeat(Beat("alive")).ok());  // queued heartbeats arrive
+  now += absl::Milliseconds(250);
+  EXPECT_THAT(dir.MarkSilentNodesDead(), ElementsAre("gone"));
+  EXPECT_THAT(Ids(dir.ListAlive()), ElementsAre("alive"));
 }
 
 TEST_F(NodeDirectoryTest, ListIsOldestFirstAndListAliveSkipsDead) {

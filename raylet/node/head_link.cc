@@ -31,35 +31,23 @@ absl::StatusOr<absl::Duration> HeadLink::Register(const proto::NodeInfo& node,
   }
 }
 
-void HeadLink::Heartbeat(const proto::HeartbeatRequest& request,
+void HeadLink::Heartbeat(const proto::HeartbeatRequest& request, absl::Duration timeout,
                          std::function<void(absl::Status)> done) {
-  struct Call {
-    grpc::ClientContext context;
-    proto::HeartbeatRequest request;
-    proto::HeartbeatReply reply;
-  };
-  auto call = std::make_shared<Call>();
-  SetTimeout(call->context, std::chrono::milliseconds(2000));
-  call->request = request;
-  stub_->async()->Heartbeat(
-      &call->context, &call->request, &call->reply,
-      [call, done = std::move(done)](grpc::Status status) { done(FromGrpcStatus(status)); });
+  CallAsync<proto::HeartbeatReply>(
+      ContextWithTimeout(absl::ToChronoMilliseconds(timeout)), request,
+      [this](auto... args) { stub_->async()->Heartbeat(args...); },
+      [done = std::move(done)](absl::Status status, const auto&) { done(std::move(status)); });
 }
 
 void HeadLink::ReportWorkerExit(const proto::WorkerInfo& worker) {
-  struct Call {
-    grpc::ClientContext context;
-    proto::ReportWorkerExitRequest request;
-    proto::ReportWorkerExitReply reply;
-  };
-  auto call = std::make_shared<Call>();
-  SetTimeout(call->context, kControlRpcTimeout);
-  *call->request.mutable_worker() = worker;
-  stub_->async()->ReportWorkerExit(
-      &call->context, &call->request, &call->reply, [call](grpc::Status status) {
+  proto::ReportWorkerExitRequest request;
+  *request.mutable_worker() = worker;
+  CallAsync<proto::ReportWorkerExitReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(request),
+      [this](auto... args) { stub_->async()->ReportWorkerExit(args...); },
+      [id = worker.worker_id()](const absl::Status& status, const auto&) {
         if (!status.ok()) {
-          spdlog::warn("worker exit report failed id={} error=\"{}\"",
-                       call->request.worker().worker_id(), status.error_message());
+          spdlog::warn("worker exit report failed id={} error=\"{}\"", id, status.message());
         }
       });
 }

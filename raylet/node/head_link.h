@@ -22,7 +22,8 @@ class HeadLink {
                                                         absl::Duration wait);
 
   // Sends one heartbeat without blocking; `done` runs on a gRPC thread with the outcome.
-  void Heartbeat(const proto::HeartbeatRequest& request, std::function<void(absl::Status)> done);
+  void Heartbeat(const proto::HeartbeatRequest& request, absl::Duration timeout,
+                 std::function<void(absl::Status)> done);
 
   // Reports a worker exit without blocking; failures are logged.
   void ReportWorkerExit(const proto::WorkerInfo& worker);

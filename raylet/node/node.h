@@ -3,7 +3,6 @@
 #include <grpcpp/server_builder.h>
 
 #include <asio/io_context.hpp>
-#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
@@ -28,44 +27,52 @@ class Node {
 
   Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& auth,
        const SessionDir& session);
+  ~Node();
 
   void AddServices(grpc::ServerBuilder& builder) { builder.RegisterService(&service_); }
 
-  // Registers with the head at `head_address` and starts heartbeating. `on_fatal` runs on the
-  // io_context when the node must stop: declared dead, or the head gone for too long.
+  // Registers with the head at `head_address`, opens the worker pool and starts
+  // heartbeating. `on_fatal` runs on the io_context when the node must stop: declared dead,
+  // or the head gone for too long.
   [[nodiscard]] absl::Status Start(const std::string& address, const std::string& head_address,
                                    FatalCallback on_fatal);
 
   // Reaps exited workers; call on SIGCHLD.
   void OnChildExited() { pool_.Reap(); }
 
-  // Stops every worker (graceful, then forced) and says goodbye to the head.
+  // Refuses new workers, stops every worker (graceful, then forced) and says goodbye.
   void Stop(const std::string& reason);
 
   proto::NodeInfo Info() const;
-  const std::string& id() const { return info_.node_id(); }
+  const std::string& id() const { return id_; }
 
  private:
+  // Where heartbeat answers go. Shared with in-flight calls, so an answer that arrives after
+  // Stop() finds `io` cleared instead of a destroyed Node.
+  struct HeartbeatSink {
+    absl::Mutex mu;
+    asio::io_context* io ABSL_GUARDED_BY(mu);
+    std::function<void(absl::Status)> deliver ABSL_GUARDED_BY(mu);
+  };
+
+  proto::NodeInfo InfoAt(const WorkerPool::Snapshot& pool) const;
   void ScheduleHeartbeat();
-  void OnHeartbeatDone(absl::Status status);
+  void OnHeartbeatDone(const absl::Status& status);
   void ScheduleStartExpiry();
 
-  asio::io_context& io_;
   const RayletOptions& options_;
-  proto::NodeInfo info_;
+  const std::string id_;
+  mutable absl::Mutex info_mu_;
+  proto::NodeInfo info_ ABSL_GUARDED_BY(info_mu_);  // static fields; the pool has the rest
   WorkerPool pool_;
   NodeManagerService service_;
-  std::unique_ptr<HeadLink> head_;
+  std::unique_ptr<HeadLink> head_;  // set in Start(), before the pool opens
   FatalCallback on_fatal_;
+  std::shared_ptr<HeartbeatSink> heartbeat_sink_;
   asio::steady_timer heartbeat_timer_;
   asio::steady_timer expiry_timer_;
   absl::Duration heartbeat_period_;
   absl::Time last_head_contact_;
-  // A heartbeat answer may arrive on a gRPC thread at any time; Stop() waits for it so the
-  // answer never reaches a stopped io_context.
-  absl::Mutex heartbeat_mu_;
-  bool heartbeat_in_flight_ ABSL_GUARDED_BY(heartbeat_mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(heartbeat_mu_) = false;
 };
 
 }  // namespace weft::node

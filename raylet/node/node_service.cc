@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
+#include "common/resources.h"
 #include "common/status.h"
 
 namespace weft::node {
@@ -10,18 +11,23 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
                                                           const proto::SpawnWorkerRequest* req,
                                                           proto::SpawnWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  ResourceMap required(req->required().begin(), req->required().end());
-  for (const auto& [name, amount] : required) {
-    if (amount < 0) {
-      return FinishWith(ctx, absl::InvalidArgumentError(
-                                 absl::StrCat("resource ", name, " must not be negative")));
-    }
+  if (auto invalid = ValidateResources(req->required()); !invalid.ok()) {
+    return FinishWith(ctx, invalid);
   }
   auto* reactor = ctx->DefaultReactor();
-  pool_.Start(req->job_id(), required, [reactor, rep](absl::StatusOr<proto::WorkerInfo> worker) {
-    if (worker.ok()) *rep->mutable_worker() = *std::move(worker);
-    reactor->Finish(ToGrpcStatus(worker.status()));
-  });
+  pool_.Start(req->job_id(), ToResourceMap(req->required()),
+              [this, ctx, reactor, rep](absl::StatusOr<proto::WorkerInfo> worker) {
+                if (worker.ok() && ctx->IsCancelled()) {
+                  // Nobody waits for this worker any more: do not leave it holding resources.
+                  (void)pool_.Kill(worker->worker_id(), /*force=*/true);
+                  worker = absl::CancelledError("the caller gave up before the worker was ready");
+                }
+                if (worker.ok()) {
+                  *rep->mutable_worker() = *std::move(worker);
+                  rep->set_resource_version(pool_.Current().version);
+                }
+                reactor->Finish(ToGrpcStatus(worker.status()));
+              });
   return reactor;
 }
 

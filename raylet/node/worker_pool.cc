@@ -1,48 +1,58 @@
 #include "raylet/node/worker_pool.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include "common/logging.h"
+#include <unistd.h>
 
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/logging.h"
 #include "common/process.h"
 
 namespace weft::node {
+namespace {
+
+// The fd number at which every worker finds its lifeline (see worker/main.cc).
+constexpr int kWorkerLifelineFd = 3;
+
+std::string LogBase(const std::string& logs_dir, const std::string& worker_id) {
+  return absl::StrCat(logs_dir, "/worker-", worker_id);
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(Options options, ExitCallback on_exit)
-    : options_(std::move(options)), on_exit_(std::move(on_exit)) {}
+    : options_(std::move(options)), on_exit_(std::move(on_exit)) {
+  if (pipe2(lifeline_, O_CLOEXEC) != 0) spdlog::error("cannot create the worker lifeline pipe");
+}
 
-void WorkerPool::SetNodeAddress(const std::string& address) {
+WorkerPool::~WorkerPool() {
+  for (int fd : lifeline_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void WorkerPool::Open(const std::string& node_address) {
   absl::MutexLock lock(&mu_);
-  node_address_ = address;
+  node_address_ = node_address;
+}
+
+void WorkerPool::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
 }
 
 void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
                        StartCallback done) {
   const std::string worker_id = NewWorkerId();
-  const std::string log_base = absl::StrCat(options_.logs_dir, "/worker-", worker_id);
-  SpawnOptions spawn;
-  spawn.argv = {options_.worker_binary,
-                "--worker-id",
-                worker_id,
-                "--node-id",
-                options_.node_id,
-                "--host",
-                options_.worker_host,
-                "--raylet-pid",
-                std::to_string(getpid())};
-  spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
-  spawn.stdout_path = log_base + ".out";
-  spawn.stderr_path = log_base + ".err";
-
-  absl::Status failure;
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);  // held across spawn so Reap() cannot meet an unknown pid
-    spawn.argv.insert(spawn.argv.end(), {"--node-address", node_address_});
-    auto pid = SpawnProcess(spawn);
+    const absl::Status admitted = AdmitLocked(resources);
+    auto pid = admitted.ok() ? SpawnLocked(worker_id) : absl::StatusOr<pid_t>(admitted);
     if (pid.ok()) {
       Worker worker{{}, resources, std::move(done), absl::Now()};
       worker.info.set_worker_id(worker_id);
@@ -50,16 +60,49 @@ void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
       worker.info.set_pid(*pid);
       worker.info.set_state(proto::WORKER_STARTING);
       worker.info.set_job_id(job_id);
-      worker.info.set_stdout_path(spawn.stdout_path);
-      worker.info.set_stderr_path(spawn.stderr_path);
+      worker.info.set_stdout_path(LogBase(options_.logs_dir, worker_id) + ".out");
+      worker.info.set_stderr_path(LogBase(options_.logs_dir, worker_id) + ".err");
       spdlog::info("worker starting id={} pid={} job={}", worker_id, *pid, job_id);
       by_pid_[*pid] = worker_id;
       workers_.emplace(worker_id, std::move(worker));
+      ++version_;
     } else {
-      failure = pid.status();
+      refused = pid.status();
     }
   }
-  if (!failure.ok()) done(failure);
+  if (!refused.ok()) done(refused);
+}
+
+absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
+  if (closed_) return absl::UnavailableError("node is shutting down");
+  if (node_address_.empty()) return absl::UnavailableError("node is still starting");
+  ResourceMap used;
+  for (const auto& [id, worker] : workers_) {
+    for (const auto& [name, amount] : worker.resources) used[name] += amount;
+  }
+  for (const auto& [name, amount] : resources) {
+    const auto cap = options_.capacity.find(name);
+    const double capacity = cap == options_.capacity.end() ? 0 : cap->second;
+    if (used[name] + amount > capacity + 1e-9) {
+      return absl::ResourceExhaustedError(absl::StrCat("node ", options_.node_id, " has ",
+                                                       capacity - used[name], " of ", name,
+                                                       " free, ", amount, " asked"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<pid_t> WorkerPool::SpawnLocked(const std::string& worker_id) {
+  SpawnOptions spawn;
+  spawn.argv = {options_.worker_binary, "--worker-id",    worker_id,
+                "--node-id",            options_.node_id, "--node-address",
+                node_address_,          "--host",         options_.worker_host,
+                "--lifeline-fd",        std::to_string(kWorkerLifelineFd)};
+  spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
+  spawn.stdout_path = LogBase(options_.logs_dir, worker_id) + ".out";
+  spawn.stderr_path = LogBase(options_.logs_dir, worker_id) + ".err";
+  spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
+  return SpawnProcess(spawn);
 }
 
 absl::Status WorkerPool::OnRegistered(const std::string& worker_id, const std::string& address,
@@ -79,8 +122,7 @@ absl::Status WorkerPool::OnRegistered(const std::string& worker_id, const std::s
     }
     worker.info.set_address(address);
     worker.info.set_state(proto::WORKER_ALIVE);
-    done = std::move(worker.on_ready);
-    worker.on_ready = nullptr;
+    done = std::exchange(worker.on_ready, nullptr);
     info = worker.info;
   }
   spdlog::info("worker ready id={} pid={} address={}", worker_id, pid, address);
@@ -106,9 +148,10 @@ void WorkerPool::HandleExit(pid_t pid, int wait_status) {
     if (id == by_pid_.end()) return;
     auto it = workers_.find(id->second);
     by_pid_.erase(id);
-    Worker worker = std::move(it->second);
+    info = std::move(it->second.info);
+    done = std::move(it->second.on_ready);
     workers_.erase(it);
-    info = std::move(worker.info);
+    ++version_;
     info.set_state(proto::WORKER_EXITED);
     if (WIFSIGNALED(wait_status)) {
       info.mutable_exit()->set_signal(WTERMSIG(wait_status));
@@ -117,7 +160,6 @@ void WorkerPool::HandleExit(pid_t pid, int wait_status) {
     }
     exited_.push_front(info);
     if (exited_.size() > options_.exited_kept) exited_.pop_back();
-    done = std::move(worker.on_ready);
   }
   const std::string how = DescribeWaitStatus(wait_status);
   spdlog::info("worker exited id={} pid={} {}", info.worker_id(), pid, how);
@@ -136,8 +178,7 @@ void WorkerPool::ExpireStarts() {
     const absl::Time deadline = absl::Now() - options_.start_timeout;
     for (auto& [id, worker] : workers_) {
       if (!worker.on_ready || worker.started > deadline) continue;
-      expired.emplace_back(worker.info.pid(), std::move(worker.on_ready));
-      worker.on_ready = nullptr;
+      expired.emplace_back(worker.info.pid(), std::exchange(worker.on_ready, nullptr));
     }
   }
   for (auto& [pid, done] : expired) {
@@ -157,23 +198,24 @@ absl::Status WorkerPool::Kill(const std::string& worker_id, bool force) {
   return absl::OkStatus();
 }
 
+size_t WorkerPool::SignalAll(int signal) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [pid, id] : by_pid_) kill(pid, signal);
+  return by_pid_.size();
+}
+
 void WorkerPool::TerminateAll(absl::Duration grace) {
-  auto signal_all = [this](int sig) {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [pid, id] : by_pid_) kill(pid, sig);
-    return by_pid_.size();
-  };
-  if (signal_all(SIGTERM) == 0) return;
+  if (SignalAll(SIGTERM) == 0) return;
+  // The io loop that reaps on SIGCHLD has stopped; poll waitpid until the deadline.
   const absl::Time deadline = absl::Now() + grace;
   while (absl::Now() < deadline) {
     Reap();
-    if (NumAlive() == 0) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling waitpid, bounded
+    if (Current().alive == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const auto left = signal_all(SIGKILL);
-  spdlog::warn("killed {} workers that outlived the {} grace period", left,
+  spdlog::warn("killing {} workers that outlived the {} grace period", SignalAll(SIGKILL),
                absl::FormatDuration(grace));
-  for (int i = 0; i < 500 && NumAlive() > 0; ++i) {
+  for (int i = 0; i < 500 && Current().alive > 0; ++i) {
     Reap();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -187,18 +229,15 @@ std::vector<proto::WorkerInfo> WorkerPool::List() const {
   return out;
 }
 
-int WorkerPool::NumAlive() const {
+WorkerPool::Snapshot WorkerPool::Current() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int>(workers_.size());
-}
-
-ResourceMap WorkerPool::Used() const {
-  absl::MutexLock lock(&mu_);
-  ResourceMap used;
+  Snapshot snapshot;
   for (const auto& [id, worker] : workers_) {
-    for (const auto& [name, amount] : worker.resources) used[name] += amount;
+    for (const auto& [name, amount] : worker.resources) snapshot.used[name] += amount;
   }
-  return used;
+  snapshot.alive = static_cast<int>(workers_.size());
+  snapshot.version = version_;
+  return snapshot;
 }
 
 }  // namespace weft::node

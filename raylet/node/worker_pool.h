@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
@@ -17,8 +18,12 @@
 namespace weft::node {
 
 // The worker processes of one node: starts them (posix_spawn, output to per-worker log
-// files), learns when each is ready, reaps them and reports how each one ended.
-// Thread-safe; callbacks run on the calling thread, never under the pool's lock.
+// files), admits only what the node's resources can hold, learns when each is ready, reaps
+// them and reports how each one ended. Thread-safe; callbacks run on the calling thread,
+// never under the pool's lock.
+//
+// Every worker inherits the read end of a "lifeline" pipe whose write end only this process
+// holds: when the raylet dies, however it dies, its workers read EOF and exit.
 class WorkerPool {
  public:
   struct Options {
@@ -26,20 +31,34 @@ class WorkerPool {
     std::string node_id;
     std::string worker_host;  // interface the workers listen on
     std::string logs_dir;
-    std::string token;  // handed to workers through their environment
+    std::string token;    // handed to workers through their environment
+    ResourceMap capacity;  // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
-    size_t exited_kept = 200;  // how many exits ListWorkers still shows
+    size_t exited_kept = 200;  // how many exits List() still shows
   };
   using StartCallback = std::function<void(absl::StatusOr<proto::WorkerInfo>)>;
   using ExitCallback = std::function<void(const proto::WorkerInfo&)>;
 
+  // What the pool holds right now, read under one lock.
+  struct Snapshot {
+    ResourceMap used;
+    int alive = 0;
+    uint64_t version = 0;  // grows with every start and exit
+  };
+
   WorkerPool(Options options, ExitCallback on_exit);
+  ~WorkerPool();
 
-  // Where workers call RegisterWorker: the node's own server. Set once, before any Start.
-  void SetNodeAddress(const std::string& address);
+  // Opens the pool: workers will call RegisterWorker at `node_address`. Starts before this
+  // are refused with UNAVAILABLE.
+  void Open(const std::string& node_address);
 
-  // Starts a worker holding `resources` for `job_id`. `done` runs once: with the worker
-  // when it has registered, or with an error if it could not start, exited first or timed out.
+  // Refuses further starts (UNAVAILABLE); call before TerminateAll when shutting down.
+  void Close();
+
+  // Starts a worker holding `resources` for `job_id`. `done` runs once: with the worker when
+  // it has registered, or with an error: RESOURCE_EXHAUSTED when the node lacks the
+  // resources, UNAVAILABLE when the pool is not open, or the worker exited or timed out first.
   void Start(const std::string& job_id, const ResourceMap& resources, StartCallback done);
 
   // A started worker says it serves at `address`. NOT_FOUND for an unknown worker id,
@@ -60,8 +79,7 @@ class WorkerPool {
   void TerminateAll(absl::Duration grace);
 
   std::vector<proto::WorkerInfo> List() const;  // live workers, then recent exits
-  int NumAlive() const;
-  ResourceMap Used() const;  // resources held by live workers
+  Snapshot Current() const;
 
  private:
   struct Worker {
@@ -70,12 +88,18 @@ class WorkerPool {
     StartCallback on_ready;  // empty once the start has been answered
     absl::Time started;
   };
+  absl::Status AdmitLocked(const ResourceMap& resources) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<pid_t> SpawnLocked(const std::string& worker_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleExit(pid_t pid, int wait_status);
+  size_t SignalAll(int signal);
 
   const Options options_;
   const ExitCallback on_exit_;
+  int lifeline_[2] = {-1, -1};
   mutable absl::Mutex mu_;
-  std::string node_address_ ABSL_GUARDED_BY(mu_);
+  std::string node_address_ ABSL_GUARDED_BY(mu_);  // empty until Open()
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, std::string> by_pid_ ABSL_GUARDED_BY(mu_);
   std::deque<proto::WorkerInfo> exited_ ABSL_GUARDED_BY(mu_);

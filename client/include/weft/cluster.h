@@ -47,7 +47,9 @@ struct ConnectOptions {
 };
 
 // A driver's connection to a running cluster. Connecting registers a job with the head;
-// closing (or destroying) the connection finishes it. Thread-safe; movable, not copyable.
+// closing (or destroying) the connection finishes it. Nodes() and ProbeWorker() may run on
+// several threads at once; Close(), moves and destruction must not race with them.
+// Movable, not copyable.
 class Cluster {
  public:
   // Connects and registers a job. Throws Error when the head cannot be reached or refuses
@@ -67,7 +69,7 @@ class Cluster {
   // Has the head start a worker process for this job (on a node with `num_cpus` free),
   // sends it `payload_bytes` of data, checks they come back intact, then has the worker
   // exit. Proves the whole road driver -> head -> node -> worker process -> driver.
-  // Throws Error.
+  // Throws Error; a worker that was started is stopped either way.
   WorkerProbe ProbeWorker(size_t payload_bytes, double num_cpus = 1) const;
 
   // Finishes the job. Idempotent; the destructor calls it.

@@ -1,0 +1,28 @@
+#include "raylet/head/job_registry_service.h"
+
+#include "common/logging.h"
+#include "common/rpc.h"
+
+namespace weft::head {
+
+grpc::ServerUnaryReactor* JobRegistryService::RegisterJob(grpc::CallbackServerContext* ctx, const proto::RegisterJobRequest* req,
+                                         proto::RegisterJobReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  *rep->mutable_job() = jobs_.Register(*req);
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* JobRegistryService::FinishJob(grpc::CallbackServerContext* ctx, const proto::FinishJobRequest* req,
+                                       proto::FinishJobReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  return FinishWith(ctx, jobs_.Finish(req->job_id()));
+}
+
+grpc::ServerUnaryReactor* JobRegistryService::ListJobs(grpc::CallbackServerContext* ctx, const proto::ListJobsRequest*,
+                                      proto::ListJobsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  for (auto& job : jobs_.List()) *rep->add_jobs() = std::move(job);
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+}  // namespace weft::head
