@@ -20,18 +20,45 @@
 
 namespace weft {
 
+namespace {
+
+// Where default sessions live: one folder per user under /tmp.
+std::string UserRoot() { return absl::StrCat("/tmp/weft-", geteuid()); }
+
+// A folder only this user can enter: created 0700 when missing; refused when it is a
+// symlink or belongs to someone else (it holds the token).
+absl::Status MakePrivateDir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", strerror(errno)));
+  }
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(dir, " is not a folder owned by this user; refusing to keep a token there"));
+  }
+  if ((st.st_mode & 0777) != 0700 && chmod(dir.c_str(), 0700) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot make ", dir, " private"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 std::string SessionDir::Default() {
   const char* env = std::getenv("WEFT_SESSION_DIR");
-  return env && *env ? env : "/tmp/weft/default";
+  return env && *env ? env : UserRoot() + "/default";
 }
 
 absl::Status SessionDir::Create() const {
-  for (const auto& dir : {root_, LogsDir(), RayletsDir()}) {
+  const auto parent = std::filesystem::path(root_).parent_path();
+  if (parent == UserRoot()) {  // in shared /tmp, the user's folder must be theirs alone
+    if (auto status = MakePrivateDir(parent.string()); !status.ok()) return status;
+  } else if (!parent.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-      return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-    chmod(dir.c_str(), 0700);
+    std::filesystem::create_directories(parent, ec);
+  }
+  for (const auto& dir : {root_, LogsDir(), RayletsDir()}) {
+    if (auto status = MakePrivateDir(dir); !status.ok()) return status;
   }
   return absl::OkStatus();
 }

@@ -1,8 +1,10 @@
 #include "common/session_dir.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -85,8 +87,40 @@ TEST_F(SessionDirTest, DefaultFollowsEnvironmentVariable) {
   setenv("WEFT_SESSION_DIR", dir_.c_str(), 1);
   EXPECT_EQ(SessionDir::Default(), dir_);
   unsetenv("WEFT_SESSION_DIR");
-  EXPECT_EQ(SessionDir::Default(), "/tmp/weft/default");
+  EXPECT_EQ(SessionDir::Default(), "/tmp/weft-" + std::to_string(geteuid()) + "/default");
   if (old) setenv("WEFT_SESSION_DIR", saved.c_str(), 1);
+}
+
+TEST_F(SessionDirTest, CreateRefusesAFolderThatIsASymlink) {
+  const std::string target = dir_ + "/elsewhere";
+  ASSERT_EQ(mkdir(target.c_str(), 0700), 0);
+  const std::string link = dir_ + "/session";
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  const auto status = SessionDir(link).Create();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("not a folder owned by this user"));
+}
+
+TEST_F(SessionDirTest, CreateMakesAnExistingFolderPrivate) {
+  const std::string session = dir_ + "/open";
+  ASSERT_EQ(mkdir(session.c_str(), 0777), 0);
+  ASSERT_EQ(chmod(session.c_str(), 0777), 0);
+  ASSERT_TRUE(SessionDir(session).Create().ok());
+  struct stat st {};
+  ASSERT_EQ(stat(session.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700);
+}
+
+TEST_F(SessionDirTest, OnlyOneHeadLockAtATime) {
+  const SessionDir session(dir_);
+  ASSERT_TRUE(session.Create().ok());
+  auto first = session.LockHead();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(session.LockHead().status().code(), absl::StatusCode::kAlreadyExists);
+  close(*first);
+  auto again = session.LockHead();
+  EXPECT_TRUE(again.ok());
+  if (again.ok()) close(*again);
 }
 
 }  // namespace

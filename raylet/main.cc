@@ -80,6 +80,11 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
     return absl::InvalidArgumentError(
         "pass --head to start a head, or --address HOST:PORT to join");
   }
+  if (f.node_timeout_ms < 3 * f.heartbeat_period_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--node-timeout-ms (", f.node_timeout_ms, ") must be at least three heartbeat periods (",
+        3 * f.heartbeat_period_ms, ")"));
+  }
   auto custom = weft::ParseResourcesJson(f.resources_json);
   if (!custom.ok()) return custom.status();
   weft::RayletOptions o;

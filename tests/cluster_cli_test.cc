@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/process.h"
 #include "common/rpc.h"
@@ -100,16 +101,19 @@ TEST(ClusterCli, NodesJoinWithTheirResources) {
 }
 
 TEST(ClusterCli, SilentNodeIsMarkedDeadAndARestartIsANewNode) {
-  TestCluster cluster(0, {"--node-timeout-ms", "1000", "--heartbeat-period-ms", "100"});
+  TestCluster cluster(0, {"--node-timeout-ms", "1500", "--heartbeat-period-ms", "100"});
   const std::string session = cluster.JoinNode({"--num-cpus", "1"});
   ASSERT_FALSE(session.empty());
   const auto pids = RayletPids(session);
   ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(cluster.ListNodes().nodes_size(), 1);
   const std::string first_id = cluster.ListNodes().nodes(0).node_id();
 
   kill(pids[0], SIGKILL);
-  ASSERT_TRUE(WaitFor([&] { return cluster.ListNodes().nodes(0).state() == proto::NODE_DEAD; },
-                      std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitFor([&] {
+    const auto nodes = cluster.ListNodes();
+    return nodes.nodes_size() == 1 && nodes.nodes(0).state() == proto::NODE_DEAD;
+  }));
   EXPECT_THAT(cluster.ListNodes().nodes(0).death_reason(), HasSubstr("no heartbeat"));
 
   // Same machine, same session dir: a new identity, the old one stays dead.
@@ -125,6 +129,33 @@ TEST(ClusterCli, SilentNodeIsMarkedDeadAndARestartIsANewNode) {
   EXPECT_EQ(reply.nodes(1).state(), proto::NODE_ALIVE);
   const auto status = Weft({"status", "--session-dir", cluster.head_session()});
   EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive, 1 dead"));
+}
+
+TEST(ClusterCli, ASuspendedHeadKeepsItsNodesWhenItResumes) {
+  TestCluster cluster(1, {"--node-timeout-ms", "1000", "--heartbeat-period-ms", "100"});
+  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1"}).empty());
+  const pid_t head = RayletPids(cluster.head_session()).at(0);
+
+  kill(head, SIGSTOP);
+  // The stimulus, not a synchronisation: the head stays suspended for twice the timeout.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  const int64_t resumed_ms = absl::ToUnixMillis(absl::Now());
+  kill(head, SIGCONT);
+
+  // Both nodes heartbeat again after the resume and are still the same, alive nodes.
+  ASSERT_TRUE(WaitFor([&] {
+    const auto nodes = cluster.ListNodes();
+    if (nodes.nodes_size() != 2) return false;
+    for (const auto& node : nodes.nodes()) {
+      if (node.last_heartbeat_unix_ms() <= resumed_ms) return false;
+    }
+    return true;
+  }));
+  const auto after = cluster.ListNodes();
+  for (const auto& node : after.nodes()) {
+    EXPECT_EQ(node.state(), proto::NODE_ALIVE) << node.death_reason();
+  }
+  EXPECT_TRUE(ProcessAlive(head));
 }
 
 TEST(ClusterCli, StoppedNodeLeavesAndIsMarkedDeadAtOnce) {
@@ -229,6 +260,12 @@ TEST(ClusterCli, StartRejectsBadFlagsWithClearErrors) {
 
   const auto cpus = Weft({"start", "--head", "--num-cpus", "-1", "--session-dir", session});
   EXPECT_NE(cpus.exit_code, 0);
+  EXPECT_THAT(cpus.err, HasSubstr("--num-cpus"));
+
+  const auto timing = Weft({"start", "--head", "--port", "0", "--session-dir", session,
+                            "--node-timeout-ms", "100", "--heartbeat-period-ms", "500"});
+  EXPECT_EQ(timing.exit_code, 1);
+  EXPECT_THAT(timing.err, HasSubstr("must be at least three heartbeat periods"));
   EXPECT_TRUE(RayletPids(session).empty());
 }
 

@@ -168,8 +168,8 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::seconds(5));
   proto::ListNodesReply reply;
-  const auto status = stub->ListNodes(&context, proto::ListNodesRequest(), &reply);
-  EXPECT_TRUE(status.ok()) << status.error_message();
+  // Quiet on failure: callers poll this in WaitFor, and an empty table fails their checks.
+  if (!stub->ListNodes(&context, proto::ListNodesRequest(), &reply).ok()) return {};
   return reply;
 }
 

@@ -73,7 +73,7 @@ class TestCluster {
   // start failed). `extra` adds flags such as --num-cpus or --resources.
   std::string JoinNode(std::vector<std::string> extra = {});
 
-  // The head's node table (fails the test and returns empty when the call fails).
+  // The head's node table; empty when the head cannot be reached.
   proto::ListNodesReply ListNodes() const;
 
   // Stubs that carry the cluster token.

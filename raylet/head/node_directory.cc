@@ -10,7 +10,7 @@
 namespace weft::head {
 
 NodeDirectory::NodeDirectory(Options options, Clock clock)
-    : options_(options), clock_(std::move(clock)) {}
+    : options_(options), clock_(std::move(clock)), last_check_(clock_()) {}
 
 absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   if (node.node_id().empty() || node.address().empty()) {
@@ -69,11 +69,11 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
   const absl::Time now = clock_();
   std::vector<std::string> dead;
   absl::MutexLock lock(&mu_);
-  const auto previous = std::exchange(last_check_, now);
-  if (previous && now - *previous > options_.stall_threshold) {
-    spdlog::warn("liveness check ran {} late; judging no node this round",
-                 absl::FormatDuration(now - *previous));
-    return dead;
+  const absl::Duration stall = now - std::exchange(last_check_, now);
+  if (stall > options_.stall_threshold) {
+    // The head itself was not running: silence during its own stall does not count.
+    spdlog::warn("head stalled for {}; nodes get that time back", absl::FormatDuration(stall));
+    for (auto& [id, entry] : nodes_) entry.last_heartbeat += stall;
   }
   for (auto& [id, entry] : nodes_) {
     if (entry.info.state() != proto::NODE_ALIVE) continue;

@@ -29,7 +29,7 @@ class NodeDirectory {
     absl::Duration heartbeat_period = absl::Milliseconds(500);
     absl::Duration node_timeout = absl::Seconds(3);
     // Two liveness checks further apart than this mean the head itself was stalled
-    // (suspended, starved): that round judges no node, so queued heartbeats count first.
+    // (suspended, starved): the stall is added to every node's allowance.
     absl::Duration stall_threshold = absl::InfiniteDuration();
   };
   using Clock = std::function<absl::Time()>;
@@ -93,7 +93,7 @@ class NodeDirectory {
   absl::flat_hash_map<std::string, Entry> nodes_ ABSL_GUARDED_BY(mu_);
   int64_t next_order_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
-  std::optional<absl::Time> last_check_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_check_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head
