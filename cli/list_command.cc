@@ -17,7 +17,8 @@ struct ListOptions {
 absl::Status RunListNodes(const ListOptions& o) {
   auto table = FetchNodes(o.cluster);
   if (!table.ok()) return table.status();
-  std::cout << (o.format == "json" ? RenderNodesJson(table->reply) : RenderNodesTable(table->reply));
+  std::cout << (o.format == "json" ? RenderNodesJson(table->reply)
+                                   : RenderNodesTable(table->reply));
   return absl::OkStatus();
 }
 

@@ -123,6 +123,43 @@ absl::Status StayInForeground(pid_t raylet) {
       absl::StrCat("weft-raylet ended with ", DescribeWaitStatus(wait_status)));
 }
 
+struct Launched {
+  pid_t pid;
+  std::string address;
+  std::string log;  // where its output goes ("(this terminal)" with --block)
+};
+
+// Starts weft-raylet and waits for its ready line. When it does not become ready, it is
+// killed and the error carries the end of its log.
+absl::StatusOr<Launched> LaunchRaylet(const StartOptions& o, const SessionDir& session) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("cannot create a pipe");
+  fcntl(pipe_fds[1], F_SETFD, 0);  // the raylet inherits the write end only
+  SpawnOptions spawn;
+  spawn.argv = RayletArgv(o, pipe_fds[1]);
+  Launched launched{0, "", "(this terminal)"};
+  if (!o.block) {
+    launched.log = absl::StrCat(session.LogsDir(), "/raylet-", o.head ? "head-" : "node-",
+                                RandomHex(4), ".log");
+    spawn.stdout_path = spawn.stderr_path = launched.log;
+    spawn.new_session = true;  // outlives this command and its terminal
+  }
+  auto pid = SpawnProcess(spawn);
+  close(pipe_fds[1]);
+  if (pid.ok()) launched.address = AwaitReady(pipe_fds[0], absl::Seconds(o.ready_timeout_s));
+  close(pipe_fds[0]);
+  if (!pid.ok()) return pid.status();
+  launched.pid = *pid;
+  if (!launched.address.empty()) return launched;
+  kill(*pid, SIGKILL);
+  int wait_status = 0;
+  waitpid(*pid, &wait_status, 0);
+  return absl::UnavailableError(absl::StrCat(
+      "weft-raylet did not become ready (", DescribeWaitStatus(wait_status), ")",
+      o.block ? ""
+              : absl::StrCat("; last lines of ", launched.log, ":\n", TailOf(launched.log, 2000))));
+}
+
 absl::Status RunStart(const StartOptions& o) {
   if (o.head == !o.address.empty()) {
     return absl::InvalidArgumentError(
@@ -133,37 +170,10 @@ absl::Status RunStart(const StartOptions& o) {
   }
   const SessionDir session(o.session_dir);
   if (auto status = session.Create(); !status.ok()) return status;
-
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("cannot create a pipe");
-  fcntl(pipe_fds[1], F_SETFD, 0);  // the raylet inherits the write end only
-  SpawnOptions spawn;
-  spawn.argv = RayletArgv(o, pipe_fds[1]);
-  const std::string log =
-      absl::StrCat(session.LogsDir(), "/raylet-", o.head ? "head-" : "node-", RandomHex(4), ".log");
-  if (!o.block) {
-    spawn.stdout_path = log;
-    spawn.stderr_path = log;
-    spawn.new_session = true;  // outlives this command and its terminal
-  }
-  auto pid = SpawnProcess(spawn);
-  close(pipe_fds[1]);
-  if (!pid.ok()) {
-    close(pipe_fds[0]);
-    return pid.status();
-  }
-  const std::string address = AwaitReady(pipe_fds[0], absl::Seconds(o.ready_timeout_s));
-  close(pipe_fds[0]);
-  if (address.empty()) {
-    kill(*pid, SIGKILL);
-    int wait_status = 0;
-    waitpid(*pid, &wait_status, 0);
-    return absl::UnavailableError(absl::StrCat(
-        "weft-raylet did not become ready (", DescribeWaitStatus(wait_status), ")",
-        o.block ? "" : absl::StrCat("; last lines of ", log, ":\n", TailOf(log, 2000))));
-  }
-  PrintStarted(o, address, *pid, o.block ? "(this terminal)" : log);
-  return o.block ? StayInForeground(*pid) : absl::OkStatus();
+  auto launched = LaunchRaylet(o, session);
+  if (!launched.ok()) return launched.status();
+  PrintStarted(o, launched->address, launched->pid, launched->log);
+  return o.block ? StayInForeground(launched->pid) : absl::OkStatus();
 }
 
 }  // namespace

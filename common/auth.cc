@@ -1,40 +1,25 @@
 #include "common/auth.h"
 
-#include <sys/stat.h>
-
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/session_dir.h"
 
 namespace weft {
 
 std::string GenerateToken() { return RandomHex(32); }
 
 absl::Status WriteTokenFile(const std::string& path, const std::string& token) {
-  const std::string tmp = absl::StrCat(path, ".tmp");
-  const mode_t old_mask = umask(077);
-  std::ofstream out(tmp, std::ios::trunc);
-  umask(old_mask);
-  if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write token file ", tmp));
-  out << token << "\n";
-  out.close();
-  if (chmod(tmp.c_str(), 0600) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot install token file ", path));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomic(path, token + "\n", 0600);
 }
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("token file ", path, " not found"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string token(absl::StripAsciiWhitespace(buffer.str()));
-  if (token.empty())
+  auto contents = ReadFile(path);
+  if (!contents.ok()) return absl::NotFoundError(absl::StrCat("token file ", path, " not found"));
+  std::string token(absl::StripAsciiWhitespace(*contents));
+  if (token.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
+  }
   return token;
 }
 

@@ -33,7 +33,8 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
   const bool explicit_session = !session_dir.empty();
   const SessionDir session(explicit_session ? session_dir : SessionDir::Default());
   ClusterEndpoint endpoint{address, explicit_session ? "" : Env("WEFT_TOKEN")};
-  if (endpoint.head_address.empty() && !explicit_session) endpoint.head_address = Env("WEFT_ADDRESS");
+  if (endpoint.head_address.empty() && !explicit_session)
+    endpoint.head_address = Env("WEFT_ADDRESS");
   if (endpoint.head_address.empty()) {
     auto recorded = RecordedHeadAddress(session);
     if (!recorded.ok()) return recorded.status();

@@ -92,21 +92,25 @@ absl::StatusOr<int> SessionDir::LockHead() const {
   if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
-    return absl::AlreadyExistsError(absl::StrCat(
-        "a Weft head already runs in ", root_, "; stop it with `weft stop --session-dir ", root_,
-        "` or pick another --session-dir"));
+    return absl::AlreadyExistsError(absl::StrCat("a Weft head already runs in ", root_,
+                                                 "; stop it with `weft stop --session-dir ", root_,
+                                                 "` or pick another --session-dir"));
   }
   return fd;
 }
 
-absl::Status WriteFileAtomic(const std::string& path, const std::string& contents) {
+absl::Status WriteFileAtomic(const std::string& path, const std::string& contents, int mode) {
   const std::string tmp = absl::StrCat(path, ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
-    out << contents;
-    if (!out.flush()) return absl::DataLossError(absl::StrCat("short write to ", tmp));
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
+  bool written = fchmod(fd, mode) == 0;  // a leftover tmp file keeps its old mode otherwise
+  for (size_t done = 0; written && done < contents.size();) {
+    const ssize_t n = write(fd, contents.data() + done, contents.size() - done);
+    written = n > 0 || (n < 0 && errno == EINTR);
+    if (n > 0) done += n;
   }
+  close(fd);
+  if (!written) return absl::DataLossError(absl::StrCat("short write to ", tmp));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path));
   }

@@ -52,9 +52,10 @@ class SessionDir {
   std::string root_;
 };
 
-// Writes `contents` to `path` through a temporary file and rename, so readers never see a
-// partial file.
-[[nodiscard]] absl::Status WriteFileAtomic(const std::string& path, const std::string& contents);
+// Writes `contents` to `path` (with permission bits `mode`) through a temporary file and
+// rename, so readers never see a partial file.
+[[nodiscard]] absl::Status WriteFileAtomic(const std::string& path, const std::string& contents,
+                                           int mode = 0644);
 
 // Reads a whole file; NOT_FOUND when it does not exist.
 [[nodiscard]] absl::StatusOr<std::string> ReadFile(const std::string& path);

@@ -98,7 +98,8 @@ TEST_F(SessionDirTest, CreateRefusesAFolderThatIsASymlink) {
   ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
   const auto status = SessionDir(link).Create();
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("not a folder owned by this user"));
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("not a folder owned by this user"));
 }
 
 TEST_F(SessionDirTest, CreateMakesAnExistingFolderPrivate) {

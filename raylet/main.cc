@@ -17,20 +17,23 @@
 
 namespace {
 
+int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+// Flag values; defaults come from RayletOptions so they are stated once.
 struct Flags {
   bool head = false;
   std::string address;
-  std::string host = "127.0.0.1";
+  std::string host = weft::RayletOptions().host;
   int port = 0;
   double num_cpus = std::thread::hardware_concurrency();
   double memory = weft::TotalMemoryBytes();
   std::string resources_json = "{}";
   std::string session_dir = weft::SessionDir::Default();
   std::string token_file;
-  int heartbeat_period_ms = 500;
-  int node_timeout_ms = 3000;
-  int head_lost_timeout_ms = 30000;
-  int shutdown_grace_ms = 5000;
+  int heartbeat_period_ms = Millis(weft::RayletOptions().heartbeat_period);
+  int node_timeout_ms = Millis(weft::RayletOptions().node_timeout);
+  int head_lost_timeout_ms = Millis(weft::RayletOptions().head_lost_timeout);
+  int shutdown_grace_ms = Millis(weft::RayletOptions().shutdown_grace);
   int ready_fd = -1;
   std::string worker_binary = weft::SiblingExecutable("weft-worker");
 };
@@ -81,9 +84,9 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
         "pass --head to start a head, or --address HOST:PORT to join");
   }
   if (f.node_timeout_ms < 3 * f.heartbeat_period_ms) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--node-timeout-ms (", f.node_timeout_ms, ") must be at least three heartbeat periods (",
-        3 * f.heartbeat_period_ms, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("--node-timeout-ms (", f.node_timeout_ms,
+                                                   ") must be at least three heartbeat periods (",
+                                                   3 * f.heartbeat_period_ms, ")"));
   }
   auto custom = weft::ParseResourcesJson(f.resources_json);
   if (!custom.ok()) return custom.status();

@@ -56,10 +56,8 @@ void ExpectEveryMethodRefusesStrangers(const std::string& address,
   const auto anonymous = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   const auto impostor = MakeChannel(address, std::string(64, '0'));
   for (const auto& method : methods) {
-    EXPECT_EQ(RawCall(anonymous, method).error_code(), grpc::StatusCode::UNAUTHENTICATED)
-        << method;
-    EXPECT_EQ(RawCall(impostor, method).error_code(), grpc::StatusCode::UNAUTHENTICATED)
-        << method;
+    EXPECT_EQ(RawCall(anonymous, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_EQ(RawCall(impostor, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
   }
 }
 

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +17,6 @@
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
-
-extern char** environ;
 
 namespace weft::testing {
 namespace {
@@ -59,32 +56,21 @@ CommandResult Run(std::vector<std::string> argv, std::chrono::milliseconds timeo
   int out_pipe[2], err_pipe[2];
   EXPECT_EQ(pipe2(out_pipe, O_CLOEXEC), 0);
   EXPECT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  std::vector<std::string> env(extra_env);
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  std::vector<char*> c_argv, c_env;
-  for (auto& a : argv) c_argv.push_back(a.data());
-  c_argv.push_back(nullptr);
-  for (auto& e : env) c_env.push_back(e.data());
-  c_env.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, c_argv.data(), c_env.data());
-  posix_spawn_file_actions_destroy(&actions);
+  SpawnOptions spawn{
+      .argv = std::move(argv), .extra_env = extra_env, .fds = {{out_pipe[1], 1}, {err_pipe[1], 2}}};
+  auto pid = SpawnProcess(spawn);
   close(out_pipe[1]);
   close(err_pipe[1]);
   CommandResult result;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot run " << argv[0];
+  if (!pid.ok()) {
+    ADD_FAILURE() << pid.status();
   } else {
     // A daemon started by the command may inherit the pipes; stop reading at the deadline.
     const bool closed = Drain(out_pipe[0], err_pipe[0], result.out, result.err,
                               std::chrono::steady_clock::now() + timeout);
-    if (!closed) kill(pid, SIGKILL);
+    if (!closed) kill(*pid, SIGKILL);
     int status = 0;
-    waitpid(pid, &status, 0);
+    waitpid(*pid, &status, 0);
     result.exit_code = closed && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
   close(out_pipe[0]);

@@ -5,23 +5,25 @@
 
 namespace weft::head {
 
-grpc::ServerUnaryReactor* ActorDirectoryService::RegisterActor(grpc::CallbackServerContext* ctx,
-                                              const proto::RegisterActorRequest* req,
-                                              proto::RegisterActorReply* rep) {
+grpc::ServerUnaryReactor* ActorDirectoryService::RegisterActor(
+    grpc::CallbackServerContext* ctx, const proto::RegisterActorRequest* req,
+    proto::RegisterActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto actor = actors_.Register(req->actor());
   if (actor.ok()) *rep->mutable_actor() = *std::move(actor);
   return FinishWith(ctx, actor.status());
 }
 
-grpc::ServerUnaryReactor* ActorDirectoryService::UpdateActor(grpc::CallbackServerContext* ctx, const proto::UpdateActorRequest* req,
-                                            proto::UpdateActorReply*) {
+grpc::ServerUnaryReactor* ActorDirectoryService::UpdateActor(grpc::CallbackServerContext* ctx,
+                                                             const proto::UpdateActorRequest* req,
+                                                             proto::UpdateActorReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   return FinishWith(ctx, actors_.Update(req->actor()));
 }
 
-grpc::ServerUnaryReactor* ActorDirectoryService::GetActor(grpc::CallbackServerContext* ctx, const proto::GetActorRequest* req,
-                                         proto::GetActorReply* rep) {
+grpc::ServerUnaryReactor* ActorDirectoryService::GetActor(grpc::CallbackServerContext* ctx,
+                                                          const proto::GetActorRequest* req,
+                                                          proto::GetActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   if (req->actor_id().empty() && req->name().empty()) {
     return FinishWith(ctx, absl::InvalidArgumentError("GetActor needs an actor_id or a name"));
@@ -32,8 +34,9 @@ grpc::ServerUnaryReactor* ActorDirectoryService::GetActor(grpc::CallbackServerCo
   return FinishWith(ctx, actor.status());
 }
 
-grpc::ServerUnaryReactor* ActorDirectoryService::ListActors(grpc::CallbackServerContext* ctx, const proto::ListActorsRequest*,
-                                           proto::ListActorsReply* rep) {
+grpc::ServerUnaryReactor* ActorDirectoryService::ListActors(grpc::CallbackServerContext* ctx,
+                                                            const proto::ListActorsRequest*,
+                                                            proto::ListActorsReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& actor : actors_.List()) *rep->add_actors() = std::move(actor);
   return FinishWith(ctx, absl::OkStatus());

@@ -12,13 +12,17 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   ActorDirectoryService(ActorDirectory& actors, const TokenAuth& auth)
       : actors_(actors), auth_(auth) {}
 
-  grpc::ServerUnaryReactor* RegisterActor(grpc::CallbackServerContext*, const proto::RegisterActorRequest*,
-                         proto::RegisterActorReply*) override;
-  grpc::ServerUnaryReactor* UpdateActor(grpc::CallbackServerContext*, const proto::UpdateActorRequest*,
-                       proto::UpdateActorReply*) override;
-  grpc::ServerUnaryReactor* GetActor(grpc::CallbackServerContext*, const proto::GetActorRequest*, proto::GetActorReply*) override;
-  grpc::ServerUnaryReactor* ListActors(grpc::CallbackServerContext*, const proto::ListActorsRequest*,
-                      proto::ListActorsReply*) override;
+  grpc::ServerUnaryReactor* RegisterActor(grpc::CallbackServerContext*,
+                                          const proto::RegisterActorRequest*,
+                                          proto::RegisterActorReply*) override;
+  grpc::ServerUnaryReactor* UpdateActor(grpc::CallbackServerContext*,
+                                        const proto::UpdateActorRequest*,
+                                        proto::UpdateActorReply*) override;
+  grpc::ServerUnaryReactor* GetActor(grpc::CallbackServerContext*, const proto::GetActorRequest*,
+                                     proto::GetActorReply*) override;
+  grpc::ServerUnaryReactor* ListActors(grpc::CallbackServerContext*,
+                                       const proto::ListActorsRequest*,
+                                       proto::ListActorsReply*) override;
 
  private:
   ActorDirectory& actors_;

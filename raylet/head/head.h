@@ -7,13 +7,13 @@
 #include "common/auth.h"
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/actor_directory_service.h"
+#include "raylet/head/job_registry.h"
 #include "raylet/head/job_registry_service.h"
+#include "raylet/head/node_directory.h"
 #include "raylet/head/node_directory_service.h"
+#include "raylet/head/object_directory.h"
 #include "raylet/head/object_directory_service.h"
 #include "raylet/head/scheduler_service.h"
-#include "raylet/head/job_registry.h"
-#include "raylet/head/node_directory.h"
-#include "raylet/head/object_directory.h"
 
 namespace weft::head {
 

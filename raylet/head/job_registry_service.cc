@@ -5,21 +5,24 @@
 
 namespace weft::head {
 
-grpc::ServerUnaryReactor* JobRegistryService::RegisterJob(grpc::CallbackServerContext* ctx, const proto::RegisterJobRequest* req,
-                                         proto::RegisterJobReply* rep) {
+grpc::ServerUnaryReactor* JobRegistryService::RegisterJob(grpc::CallbackServerContext* ctx,
+                                                          const proto::RegisterJobRequest* req,
+                                                          proto::RegisterJobReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   *rep->mutable_job() = jobs_.Register(*req);
   return FinishWith(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* JobRegistryService::FinishJob(grpc::CallbackServerContext* ctx, const proto::FinishJobRequest* req,
-                                       proto::FinishJobReply*) {
+grpc::ServerUnaryReactor* JobRegistryService::FinishJob(grpc::CallbackServerContext* ctx,
+                                                        const proto::FinishJobRequest* req,
+                                                        proto::FinishJobReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   return FinishWith(ctx, jobs_.Finish(req->job_id()));
 }
 
-grpc::ServerUnaryReactor* JobRegistryService::ListJobs(grpc::CallbackServerContext* ctx, const proto::ListJobsRequest*,
-                                      proto::ListJobsReply* rep) {
+grpc::ServerUnaryReactor* JobRegistryService::ListJobs(grpc::CallbackServerContext* ctx,
+                                                       const proto::ListJobsRequest*,
+                                                       proto::ListJobsReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& job : jobs_.List()) *rep->add_jobs() = std::move(job);
   return FinishWith(ctx, absl::OkStatus());

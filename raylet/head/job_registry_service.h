@@ -11,10 +11,13 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
  public:
   JobRegistryService(JobRegistry& jobs, const TokenAuth& auth) : jobs_(jobs), auth_(auth) {}
 
-  grpc::ServerUnaryReactor* RegisterJob(grpc::CallbackServerContext*, const proto::RegisterJobRequest*,
-                       proto::RegisterJobReply*) override;
-  grpc::ServerUnaryReactor* FinishJob(grpc::CallbackServerContext*, const proto::FinishJobRequest*, proto::FinishJobReply*) override;
-  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext*, const proto::ListJobsRequest*, proto::ListJobsReply*) override;
+  grpc::ServerUnaryReactor* RegisterJob(grpc::CallbackServerContext*,
+                                        const proto::RegisterJobRequest*,
+                                        proto::RegisterJobReply*) override;
+  grpc::ServerUnaryReactor* FinishJob(grpc::CallbackServerContext*, const proto::FinishJobRequest*,
+                                      proto::FinishJobReply*) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext*, const proto::ListJobsRequest*,
+                                     proto::ListJobsReply*) override;
 
  private:
   JobRegistry& jobs_;

@@ -43,17 +43,15 @@ absl::Status NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) 
   }
   Entry& entry = it->second;
   if (entry.info.state() == proto::NODE_DEAD) {
-    return absl::FailedPreconditionError(absl::StrCat("node ", heartbeat.node_id(),
-                                                      " was marked dead: ",
-                                                      entry.info.death_reason()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "node ", heartbeat.node_id(), " was marked dead: ", entry.info.death_reason()));
   }
   entry.last_heartbeat = now;
   entry.info.set_last_heartbeat_unix_ms(absl::ToUnixMillis(now));
   *entry.info.mutable_available() = heartbeat.available();
   entry.info.set_num_workers(heartbeat.num_workers());
-  std::erase_if(entry.holds, [&](const Hold& h) {
-    return h.settle_version <= heartbeat.resource_version();
-  });
+  std::erase_if(entry.holds,
+                [&](const Hold& h) { return h.settle_version <= heartbeat.resource_version(); });
   return absl::OkStatus();
 }
 

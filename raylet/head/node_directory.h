@@ -11,8 +11,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common.pb.h"
-#include "head.pb.h"
 #include "common/resources.h"
+#include "head.pb.h"
 
 namespace weft::head {
 

@@ -5,31 +5,33 @@
 
 namespace weft::head {
 
-grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServerContext* ctx, const proto::RegisterNodeRequest* req,
-                                            proto::RegisterNodeReply* rep) {
+grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServerContext* ctx,
+                                                             const proto::RegisterNodeRequest* req,
+                                                             proto::RegisterNodeReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   rep->set_heartbeat_period_ms(absl::ToInt64Milliseconds(nodes_.options().heartbeat_period));
   return FinishWith(ctx, nodes_.Register(req->node()));
 }
 
-grpc::ServerUnaryReactor* NodeDirectoryService::Heartbeat(grpc::CallbackServerContext* ctx, const proto::HeartbeatRequest* req,
-                                         proto::HeartbeatReply*) {
+grpc::ServerUnaryReactor* NodeDirectoryService::Heartbeat(grpc::CallbackServerContext* ctx,
+                                                          const proto::HeartbeatRequest* req,
+                                                          proto::HeartbeatReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   return FinishWith(ctx, nodes_.Heartbeat(*req));
 }
 
-grpc::ServerUnaryReactor* NodeDirectoryService::UnregisterNode(grpc::CallbackServerContext* ctx,
-                                              const proto::UnregisterNodeRequest* req,
-                                              proto::UnregisterNodeReply*) {
+grpc::ServerUnaryReactor* NodeDirectoryService::UnregisterNode(
+    grpc::CallbackServerContext* ctx, const proto::UnregisterNodeRequest* req,
+    proto::UnregisterNodeReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   const auto status = nodes_.Unregister(req->node_id(), req->reason());
   if (status.ok()) on_node_dead_(req->node_id());
   return FinishWith(ctx, status);
 }
 
-grpc::ServerUnaryReactor* NodeDirectoryService::ReportWorkerExit(grpc::CallbackServerContext* ctx,
-                                                const proto::ReportWorkerExitRequest* req,
-                                                proto::ReportWorkerExitReply*) {
+grpc::ServerUnaryReactor* NodeDirectoryService::ReportWorkerExit(
+    grpc::CallbackServerContext* ctx, const proto::ReportWorkerExitRequest* req,
+    proto::ReportWorkerExitReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   const auto& w = req->worker();
   if (w.exit().signal() != 0) {
@@ -42,8 +44,9 @@ grpc::ServerUnaryReactor* NodeDirectoryService::ReportWorkerExit(grpc::CallbackS
   return FinishWith(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* NodeDirectoryService::ListNodes(grpc::CallbackServerContext* ctx, const proto::ListNodesRequest*,
-                                         proto::ListNodesReply* rep) {
+grpc::ServerUnaryReactor* NodeDirectoryService::ListNodes(grpc::CallbackServerContext* ctx,
+                                                          const proto::ListNodesRequest*,
+                                                          proto::ListNodesReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& node : nodes_.List()) *rep->add_nodes() = std::move(node);
   rep->set_cluster_id(cluster_id_);

@@ -20,14 +20,19 @@ class NodeDirectoryService final : public proto::NodeDirectory::CallbackService 
         cluster_id_(std::move(cluster_id)),
         on_node_dead_(std::move(on_node_dead)) {}
 
-  grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext*, const proto::RegisterNodeRequest*,
-                        proto::RegisterNodeReply*) override;
-  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext*, const proto::HeartbeatRequest*, proto::HeartbeatReply*) override;
-  grpc::ServerUnaryReactor* UnregisterNode(grpc::CallbackServerContext*, const proto::UnregisterNodeRequest*,
-                          proto::UnregisterNodeReply*) override;
-  grpc::ServerUnaryReactor* ReportWorkerExit(grpc::CallbackServerContext*, const proto::ReportWorkerExitRequest*,
-                            proto::ReportWorkerExitReply*) override;
-  grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext*, const proto::ListNodesRequest*, proto::ListNodesReply*) override;
+  grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext*,
+                                         const proto::RegisterNodeRequest*,
+                                         proto::RegisterNodeReply*) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext*, const proto::HeartbeatRequest*,
+                                      proto::HeartbeatReply*) override;
+  grpc::ServerUnaryReactor* UnregisterNode(grpc::CallbackServerContext*,
+                                           const proto::UnregisterNodeRequest*,
+                                           proto::UnregisterNodeReply*) override;
+  grpc::ServerUnaryReactor* ReportWorkerExit(grpc::CallbackServerContext*,
+                                             const proto::ReportWorkerExitRequest*,
+                                             proto::ReportWorkerExitReply*) override;
+  grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext*, const proto::ListNodesRequest*,
+                                      proto::ListNodesReply*) override;
 
  private:
   NodeDirectory& nodes_;

@@ -5,24 +5,24 @@
 
 namespace weft::head {
 
-grpc::ServerUnaryReactor* ObjectDirectoryService::AddObjectLocation(grpc::CallbackServerContext* ctx,
-                                                   const proto::AddObjectLocationRequest* req,
-                                                   proto::AddObjectLocationReply*) {
+grpc::ServerUnaryReactor* ObjectDirectoryService::AddObjectLocation(
+    grpc::CallbackServerContext* ctx, const proto::AddObjectLocationRequest* req,
+    proto::AddObjectLocationReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   return FinishWith(ctx, objects_.Add(req->object_id(), req->location()));
 }
 
-grpc::ServerUnaryReactor* ObjectDirectoryService::RemoveObjectLocation(grpc::CallbackServerContext* ctx,
-                                                      const proto::RemoveObjectLocationRequest* req,
-                                                      proto::RemoveObjectLocationReply*) {
+grpc::ServerUnaryReactor* ObjectDirectoryService::RemoveObjectLocation(
+    grpc::CallbackServerContext* ctx, const proto::RemoveObjectLocationRequest* req,
+    proto::RemoveObjectLocationReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   objects_.Remove(req->object_id(), req->worker_id());
   return FinishWith(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* ObjectDirectoryService::GetObjectLocations(grpc::CallbackServerContext* ctx,
-                                                    const proto::GetObjectLocationsRequest* req,
-                                                    proto::GetObjectLocationsReply* rep) {
+grpc::ServerUnaryReactor* ObjectDirectoryService::GetObjectLocations(
+    grpc::CallbackServerContext* ctx, const proto::GetObjectLocationsRequest* req,
+    proto::GetObjectLocationsReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& location : objects_.Locations(req->object_id())) {
     *rep->add_locations() = std::move(location);

@@ -12,12 +12,15 @@ class ObjectDirectoryService final : public proto::ObjectDirectory::CallbackServ
   ObjectDirectoryService(ObjectDirectory& objects, const TokenAuth& auth)
       : objects_(objects), auth_(auth) {}
 
-  grpc::ServerUnaryReactor* AddObjectLocation(grpc::CallbackServerContext*, const proto::AddObjectLocationRequest*,
-                             proto::AddObjectLocationReply*) override;
-  grpc::ServerUnaryReactor* RemoveObjectLocation(grpc::CallbackServerContext*, const proto::RemoveObjectLocationRequest*,
-                                proto::RemoveObjectLocationReply*) override;
-  grpc::ServerUnaryReactor* GetObjectLocations(grpc::CallbackServerContext*, const proto::GetObjectLocationsRequest*,
-                              proto::GetObjectLocationsReply*) override;
+  grpc::ServerUnaryReactor* AddObjectLocation(grpc::CallbackServerContext*,
+                                              const proto::AddObjectLocationRequest*,
+                                              proto::AddObjectLocationReply*) override;
+  grpc::ServerUnaryReactor* RemoveObjectLocation(grpc::CallbackServerContext*,
+                                                 const proto::RemoveObjectLocationRequest*,
+                                                 proto::RemoveObjectLocationReply*) override;
+  grpc::ServerUnaryReactor* GetObjectLocations(grpc::CallbackServerContext*,
+                                               const proto::GetObjectLocationsRequest*,
+                                               proto::GetObjectLocationsReply*) override;
 
  private:
   ObjectDirectory& objects_;

@@ -40,9 +40,9 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
           *rep->mutable_worker() = std::move(*spawned.mutable_worker());
         } else {
           nodes_.Release(held);
-          status = absl::Status(status.code(), absl::StrCat("node ", held.node.node_id(),
-                                                            " could not start a worker: ",
-                                                            status.message()));
+          status = absl::Status(status.code(),
+                                absl::StrCat("node ", held.node.node_id(),
+                                             " could not start a worker: ", status.message()));
         }
         reactor->Finish(ToGrpcStatus(status));
       });

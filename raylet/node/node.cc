@@ -102,13 +102,12 @@ void Node::OnHeartbeatDone(const absl::Status& status) {
   } else if (status.code() == absl::StatusCode::kFailedPrecondition ||
              status.code() == absl::StatusCode::kNotFound) {
     spdlog::error("node {} rejected by head: {}", id_, status.message());
-    on_fatal_(absl::AbortedError(
-        absl::StrCat("head rejected node ", id_, ": ", status.message())));
+    on_fatal_(absl::AbortedError(absl::StrCat("head rejected node ", id_, ": ", status.message())));
     return;
   } else if (absl::Now() - last_head_contact_ > options_.head_lost_timeout) {
-    on_fatal_(absl::UnavailableError(
-        absl::StrCat("head unreachable for ", absl::FormatDuration(options_.head_lost_timeout),
-                     ": ", status.message())));
+    on_fatal_(absl::UnavailableError(absl::StrCat("head unreachable for ",
+                                                  absl::FormatDuration(options_.head_lost_timeout),
+                                                  ": ", status.message())));
     return;
   } else {
     spdlog::warn("heartbeat failed node={} error=\"{}\"", id_, status.message());

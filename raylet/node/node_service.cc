@@ -1,8 +1,8 @@
 #include "raylet/node/node_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/rpc.h"
 #include "common/resources.h"
+#include "common/rpc.h"
 #include "common/status.h"
 
 namespace weft::node {

@@ -94,10 +94,17 @@ absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
 
 absl::StatusOr<pid_t> WorkerPool::SpawnLocked(const std::string& worker_id) {
   SpawnOptions spawn;
-  spawn.argv = {options_.worker_binary, "--worker-id",    worker_id,
-                "--node-id",            options_.node_id, "--node-address",
-                node_address_,          "--host",         options_.worker_host,
-                "--lifeline-fd",        std::to_string(kWorkerLifelineFd)};
+  spawn.argv = {options_.worker_binary,
+                "--worker-id",
+                worker_id,
+                "--node-id",
+                options_.node_id,
+                "--node-address",
+                node_address_,
+                "--host",
+                options_.worker_host,
+                "--lifeline-fd",
+                std::to_string(kWorkerLifelineFd)};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.stdout_path = LogBase(options_.logs_dir, worker_id) + ".out";
   spawn.stderr_path = LogBase(options_.logs_dir, worker_id) + ".err";

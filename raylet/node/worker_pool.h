@@ -31,7 +31,7 @@ class WorkerPool {
     std::string node_id;
     std::string worker_host;  // interface the workers listen on
     std::string logs_dir;
-    std::string token;    // handed to workers through their environment
+    std::string token;     // handed to workers through their environment
     ResourceMap capacity;  // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
     size_t exited_kept = 200;  // how many exits List() still shows
@@ -89,7 +89,8 @@ class WorkerPool {
     absl::Time started;
   };
   absl::Status AdmitLocked(const ResourceMap& resources) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<pid_t> SpawnLocked(const std::string& worker_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<pid_t> SpawnLocked(const std::string& worker_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleExit(pid_t pid, int wait_status);
   size_t SignalAll(int signal);
 

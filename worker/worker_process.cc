@@ -1,0 +1,96 @@
+#include "worker/worker_process.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <unistd.h>
+
+#include <asio/post.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/rpc.h"
+#include "common/status.h"
+#include "node.grpc.pb.h"
+
+namespace weft::worker {
+
+WorkerProcess::WorkerProcess(Options options)
+    : options_(std::move(options)),
+      auth_(options_.token),
+      work_(asio::make_work_guard(io_)),
+      lifeline_(io_),
+      signals_(io_, SIGTERM, SIGINT),
+      service_({options_.worker_id, options_.node_id}, auth_,
+               [this](int code) { RequestExit(code); }) {}
+
+int WorkerProcess::Run() {
+  if (options_.lifeline_fd >= 0) {
+    lifeline_.assign(options_.lifeline_fd);
+    WatchLifeline();
+  }
+  signals_.async_wait([this](const std::error_code& error, int signal) {
+    if (!error) spdlog::info("worker stopping signal={}", signal);
+    io_.stop();
+  });
+  if (auto status = StartServer(); !status.ok()) {
+    spdlog::error("{}", status.message());
+    return 1;
+  }
+  if (auto status = RegisterWithNode(); !status.ok()) {
+    spdlog::error("cannot register with node {}: {}", options_.node_address, status.ToString());
+    return 1;
+  }
+  spdlog::info("worker ready id={} address={}", options_.worker_id, address_);
+  io_.run();
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  spdlog::info("worker exiting id={} code={}", options_.worker_id, exit_code_);
+  return exit_code_;
+}
+
+absl::Status WorkerProcess::StartServer() {
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int port = 0;
+  builder.AddListeningPort(JoinHostPort(options_.host, 0), grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service_);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host));
+  }
+  address_ = JoinHostPort(AdvertisedHost(options_.host), port);
+  return absl::OkStatus();
+}
+
+absl::Status WorkerProcess::RegisterWithNode() const {
+  auto stub = proto::NodeManager::NewStub(MakeChannel(options_.node_address, options_.token));
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::RegisterWorkerRequest request;
+  request.set_worker_id(options_.worker_id);
+  request.set_address(address_);
+  request.set_pid(getpid());
+  proto::RegisterWorkerReply reply;
+  return FromGrpcStatus(stub->RegisterWorker(&context, request, &reply));
+}
+
+// The raylet holds the only write end of the lifeline pipe: when it dies, however it dies,
+// the read end reports EOF and this worker exits.
+void WorkerProcess::WatchLifeline() {
+  static char byte;
+  lifeline_.async_read_some(asio::buffer(&byte, 1), [this](const std::error_code& error, size_t) {
+    if (error == asio::error::operation_aborted) return;
+    if (!error) return WatchLifeline();
+    spdlog::warn("raylet is gone; worker exiting id={}", options_.worker_id);
+    io_.stop();
+  });
+}
+
+void WorkerProcess::RequestExit(int exit_code) {
+  asio::post(io_, [this, exit_code] {
+    exit_code_ = exit_code;
+    io_.stop();
+  });
+}
+
+}  // namespace weft::worker

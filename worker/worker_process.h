@@ -1,0 +1,54 @@
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/signal_set.hpp>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/auth.h"
+#include "worker/worker_service.h"
+
+namespace weft::worker {
+
+// One weft-worker process: serves its gRPC port, tells its raylet where, and runs an
+// io_context until asked to exit (Exit RPC, SIGTERM/SIGINT) or its raylet dies.
+class WorkerProcess {
+ public:
+  struct Options {
+    std::string worker_id;
+    std::string node_id;
+    std::string node_address;  // the raylet's NodeManager, for RegisterWorker
+    std::string host = "127.0.0.1";
+    int lifeline_fd = -1;  // read end of the raylet's lifeline pipe
+    std::string token;
+  };
+
+  explicit WorkerProcess(Options options);
+
+  // Serves until told to stop; returns the process exit code.
+  int Run();
+
+ private:
+  [[nodiscard]] absl::Status StartServer();
+  [[nodiscard]] absl::Status RegisterWithNode() const;
+  void WatchLifeline();
+  void RequestExit(int exit_code);
+
+  const Options options_;
+  const TokenAuth auth_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::posix::stream_descriptor lifeline_;
+  asio::signal_set signals_;
+  WorkerService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  int exit_code_ = 0;
+};
+
+}  // namespace weft::worker
