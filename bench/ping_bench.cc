@@ -1,8 +1,10 @@
 // Round trip of a call from a driver straight to a weft-worker process, as a ratio to the
-// bare gRPC unary floor measured in the same run on the same machine.
+// bare gRPC unary floor measured in the same run on the same machine: the same call to a
+// plain echo server in a process of its own, with no token and no Weft code.
 //
 //   scripts/bench.sh            (starts its own cluster in a temp session dir)
 
+#include <fcntl.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -66,9 +68,44 @@ Stats Measure(weft::proto::Worker::Stub& stub, size_t payload_bytes, int calls) 
 
 int Shell(const std::string& command) { return std::system(command.c_str()); }
 
+// `ping_bench --floor-server`: the floor's server, in a process of its own like a worker.
+// Prints its port, then serves until its stdin closes.
+int ServeFloor() {
+  BareEcho echo;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&echo);
+  auto server = builder.BuildAndStart();
+  std::printf("%d\n", port);
+  std::fflush(stdout);
+  char byte;
+  while (read(0, &byte, 1) > 0) {
+  }
+  server->Shutdown();
+  return 0;
+}
+
+// Starts the floor server process; returns its port, and the pipe whose closing stops it.
+int StartFloorServer(int* stop_fd) {
+  int to_child[2], from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) std::exit(1);
+  weft::SpawnOptions spawn{.argv = {weft::SiblingExecutable("ping_bench"), "--floor-server"},
+                           .fds = {{to_child[0], 0}, {from_child[1], 1}}};
+  if (!weft::SpawnProcess(spawn).ok()) std::exit(1);
+  close(to_child[0]);
+  close(from_child[1]);
+  char line[32] = {};
+  if (read(from_child[0], line, sizeof(line) - 1) <= 0) std::exit(1);
+  close(from_child[0]);
+  *stop_fd = to_child[1];
+  return std::atoi(line);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--floor-server") return ServeFloor();
   const int calls = argc > 1 ? std::atoi(argv[1]) : 2000;
   const std::string weft = weft::SiblingExecutable("weft");
   char tmpl[] = "/tmp/weft-bench-XXXXXX";
@@ -90,12 +127,8 @@ int main(int argc, char** argv) {
   if (!scheduler->LeaseWorker(&lease_context, lease, &leased).ok()) return 1;
   auto worker = weft::proto::Worker::NewStub(weft::MakeChannel(leased.worker().address(), token));
 
-  BareEcho echo;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&echo);
-  auto server = builder.BuildAndStart();
+  int stop_floor = -1;
+  const int port = StartFloorServer(&stop_floor);
   auto floor = weft::proto::Worker::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 
@@ -109,7 +142,7 @@ int main(int argc, char** argv) {
                 ("worker ping (" + std::to_string(bytes) + " B)").c_str(), base.p50_us, ours.p50_us,
                 base.p99_us, ours.p99_us, ours.p50_us / base.p50_us);
   }
-  server->Shutdown();
+  close(stop_floor);
   Shell(weft + " stop --session-dir " + session + " > /dev/null");
   Shell("rm -rf " + session);
   return 0;
