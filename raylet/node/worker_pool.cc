@@ -127,6 +127,10 @@ absl::Status WorkerPool::OnRegistered(const std::string& worker_id, const std::s
       return absl::InvalidArgumentError(
           absl::StrCat("worker ", worker_id, " has pid ", worker.info.pid(), ", not ", pid));
     }
+    if (worker.expired) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", worker_id, " registered after its start timed out"));
+    }
     worker.info.set_address(address);
     worker.info.set_state(proto::WORKER_ALIVE);
     done = std::exchange(worker.on_ready, nullptr);
@@ -181,15 +185,16 @@ void WorkerPool::HandleExit(pid_t pid, int wait_status) {
 void WorkerPool::ExpireStarts() {
   std::vector<std::pair<pid_t, StartCallback>> expired;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&mu_);  // kill under the lock: the pid cannot be reaped and reused
     const absl::Time deadline = absl::Now() - options_.start_timeout;
     for (auto& [id, worker] : workers_) {
       if (!worker.on_ready || worker.started > deadline) continue;
+      kill(worker.info.pid(), SIGKILL);
+      worker.expired = true;
       expired.emplace_back(worker.info.pid(), std::exchange(worker.on_ready, nullptr));
     }
   }
   for (auto& [pid, done] : expired) {
-    kill(pid, SIGKILL);
     done(absl::DeadlineExceededError(absl::StrCat("worker pid ", pid, " did not register within ",
                                                   absl::FormatDuration(options_.start_timeout))));
   }

@@ -58,11 +58,13 @@ class WorkerPool {
 
   // Starts a worker holding `resources` for `job_id`. `done` runs once: with the worker when
   // it has registered, or with an error: RESOURCE_EXHAUSTED when the node lacks the
-  // resources, UNAVAILABLE when the pool is not open, or the worker exited or timed out first.
+  // resources, UNAVAILABLE when the pool is not open or the worker exited first,
+  // DEADLINE_EXCEEDED when it did not register in time, INTERNAL when it cannot be spawned.
   void Start(const std::string& job_id, const ResourceMap& resources, StartCallback done);
 
   // A started worker says it serves at `address`. NOT_FOUND for an unknown worker id,
-  // INVALID_ARGUMENT when the pid does not match the process that was started.
+  // INVALID_ARGUMENT when the pid does not match the process that was started,
+  // FAILED_PRECONDITION when its start already timed out.
   [[nodiscard]] absl::Status OnRegistered(const std::string& worker_id, const std::string& address,
                                           pid_t pid);
 
@@ -87,6 +89,7 @@ class WorkerPool {
     ResourceMap resources;
     StartCallback on_ready;  // empty once the start has been answered
     absl::Time started;
+    bool expired = false;  // killed by ExpireStarts; its registration is refused
   };
   absl::Status AdmitLocked(const ResourceMap& resources) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::StatusOr<pid_t> SpawnLocked(const std::string& worker_id)
