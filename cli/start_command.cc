@@ -64,14 +64,33 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   return argv;
 }
 
-// Reads the raylet's "<address>\n" from the ready pipe; empty if it exits or times out first.
+// The signals that stop `weft start`: held (blocked) from before the spawn, so that a
+// Ctrl-C at any moment reaches the raylet instead of orphaning it.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  return set;
+}
+
+bool StopRequested() {
+  const sigset_t stop = StopSignals();
+  const timespec now{0, 0};
+  return sigtimedwait(&stop, nullptr, &now) > 0;
+}
+
+// Reads the raylet's "<address>\n" from the ready pipe; empty if it exits or times out first,
+// or if this command is asked to stop meanwhile.
 std::string AwaitReady(int fd, absl::Duration timeout) {
   std::string line;
   const absl::Time deadline = absl::Now() + timeout;
   while (line.find('\n') == std::string::npos) {
     const auto left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left <= 0 || StopRequested()) return "";
     pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return "";
+    const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100)));
+    if (ready < 0) return "";
+    if (ready == 0) continue;
     char buf[256];
     const ssize_t n = read(fd, buf, sizeof(buf));
     if (n <= 0) return "";
@@ -109,10 +128,7 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
 // --block: waits for the raylet, passing Ctrl-C, SIGTERM and SIGHUP on to it (it leads its
 // own process group, so the terminal's signals reach only this command).
 absl::Status StayInForeground(pid_t raylet) {
-  sigset_t forwarded;
-  sigemptyset(&forwarded);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&forwarded, sig);
-  sigprocmask(SIG_BLOCK, &forwarded, nullptr);
+  const sigset_t forwarded = StopSignals();  // blocked since before the spawn
   const timespec tick{0, 100'000'000};
   int wait_status = 0;
   while (waitpid(raylet, &wait_status, WNOHANG) == 0) {
@@ -144,6 +160,8 @@ absl::StatusOr<Launched> LaunchRaylet(const StartOptions& o, const SessionDir& s
     spawn.stdout_path = spawn.stderr_path = launched.log;
     spawn.new_session = true;  // outlives this command and its terminal
   }
+  const sigset_t stop = StopSignals();
+  sigprocmask(SIG_BLOCK, &stop, nullptr);  // the child starts with an empty mask
   auto pid = SpawnProcess(spawn);
   close(pipe_fds[1]);
   if (pid.ok()) launched.address = AwaitReady(pipe_fds[0], absl::Seconds(o.ready_timeout_s));

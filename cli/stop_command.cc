@@ -22,16 +22,27 @@ struct StopOptions {
 
 // Each raylet leads a process group that its workers join (raylet/main.cc), so a group is
 // one raylet with its workers, and signalling the group reaches them all and nothing else.
-size_t LiveMembers(const std::vector<pid_t>& groups) {
-  size_t members = 0;
-  for (pid_t pgid : groups) members += ProcessGroupMembers(pgid).size();
-  return members;
+size_t Workers(const std::vector<pid_t>& raylets) {
+  size_t workers = 0;
+  for (pid_t raylet : raylets) {
+    for (pid_t member : ProcessGroupMembers(raylet)) workers += member != raylet;
+  }
+  return workers;
 }
 
-// Polls until no process of `groups` runs or `timeout` passes; true if all are gone.
-bool AwaitGroupsGone(const std::vector<pid_t>& groups, absl::Duration timeout) {
+// A raylet counts as running while it or any process of its group does.
+bool AnyRunning(const std::vector<pid_t>& raylets) {
+  for (pid_t raylet : raylets) {
+    if (ProcessAlive(raylet) || !ProcessGroupMembers(raylet).empty()) return true;
+  }
+  return false;
+}
+
+// Polls until no raylet of `raylets` nor any of their workers runs, or `timeout` passes;
+// true if all are gone.
+bool AwaitGroupsGone(const std::vector<pid_t>& raylets, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (LiveMembers(groups) > 0) {
+  while (AnyRunning(raylets)) {
     if (absl::Now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -46,11 +57,14 @@ absl::Status RunStop(const StopOptions& o) {
     std::cout << "No Weft daemons running in " << session.root() << "\n";
     return absl::OkStatus();
   }
-  const size_t workers = LiveMembers(raylets) - raylets.size();
+  const size_t workers = Workers(raylets);
   for (pid_t pid : raylets) kill(pid, SIGTERM);  // each stops its workers, then leaves
   const bool graceful = AwaitGroupsGone(raylets, absl::Seconds(o.grace_s));
   if (!graceful) {
-    for (pid_t pgid : raylets) kill(-pgid, SIGKILL);
+    for (pid_t raylet : raylets) {
+      kill(raylet, SIGKILL);
+      kill(-raylet, SIGKILL);  // its workers (ESRCH if it leads no group)
+    }
     if (!AwaitGroupsGone(raylets, absl::Seconds(5))) {
       return absl::InternalError(
           absl::StrCat("some processes of ", session.root(), " survived SIGKILL"));

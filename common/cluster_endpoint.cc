@@ -20,8 +20,8 @@ absl::StatusOr<std::string> RecordedHeadAddress(const SessionDir& session) {
   auto recorded = ReadFile(session.HeadAddressPath());
   if (!recorded.ok()) {
     return absl::NotFoundError(absl::StrCat("no cluster address: no ", session.HeadAddressPath(),
-                                            " (is a cluster running? `weft start --head`), "
-                                            "and neither --address nor WEFT_ADDRESS given"));
+                                            " (is a cluster running? `weft start --head`); "
+                                            "pass --address, or the cluster's --session-dir"));
   }
   return std::string(absl::StripAsciiWhitespace(*recorded));
 }

@@ -46,15 +46,23 @@ absl::StatusOr<pid_t> SpawnProcess(const SpawnOptions& options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  int failed = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   constexpr int kLogFlags = O_WRONLY | O_CREAT | O_APPEND;  // no O_CLOEXEC: exec keeps them
   if (!options.stdout_path.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 1, options.stdout_path.c_str(), kLogFlags, 0644);
+    failed |=
+        posix_spawn_file_actions_addopen(&actions, 1, options.stdout_path.c_str(), kLogFlags, 0644);
   }
   if (!options.stderr_path.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 2, options.stderr_path.c_str(), kLogFlags, 0644);
+    failed |=
+        posix_spawn_file_actions_addopen(&actions, 2, options.stderr_path.c_str(), kLogFlags, 0644);
   }
-  for (const auto& [from, to] : options.fds) posix_spawn_file_actions_adddup2(&actions, from, to);
+  for (const auto& [from, to] : options.fds) {
+    failed |= posix_spawn_file_actions_adddup2(&actions, from, to);
+  }
+  if (failed != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return absl::InvalidArgumentError(absl::StrCat("cannot set up the files of ", options.argv[0]));
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Children start with default signal handling and an empty mask, whatever the parent blocks.
@@ -89,7 +97,7 @@ std::vector<std::string> StatFields(pid_t pid) {
   std::string line;
   std::getline(stat, line);
   const auto close = line.rfind(')');
-  if (close == std::string::npos) return {};
+  if (close == std::string::npos || close + 2 > line.size()) return {};
   return absl::StrSplit(line.substr(close + 2), ' ');
 }
 

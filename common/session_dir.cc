@@ -73,8 +73,9 @@ std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
   for (const auto& entry : std::filesystem::directory_iterator(RayletsDir(), ec)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    // A stale record's pid may name another process by now: trust only a weft-raylet.
-    if (!ProcessAlive(pid) || ProcessName(pid) != "weft-raylet") {
+    // A record counts only while its raylet holds its lock: a stale record's pid may name
+    // another process by now, even another session's raylet.
+    if (!RecordLocked(entry.path().string()) || ProcessName(pid) != "weft-raylet") {
       std::filesystem::remove(entry.path(), ec);
       continue;
     }
@@ -87,31 +88,54 @@ std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
 }
 
 absl::StatusOr<int> SessionDir::LockHead() const {
-  const std::string path = root_ + "/head.lock";
+  auto fd = LockFile(root_ + "/head.lock");
+  if (fd.status().code() != absl::StatusCode::kAlreadyExists) return fd;
+  return absl::AlreadyExistsError(absl::StrCat("a Weft head already runs in ", root_,
+                                               "; stop it with `weft stop --session-dir ", root_,
+                                               "` or pick another --session-dir"));
+}
+
+absl::StatusOr<int> SessionDir::WriteRayletRecord(int pid, const std::string& json) const {
+  const std::string path = RayletRecordPath(pid);
+  if (auto status = WriteFileAtomic(path, json, 0600); !status.ok()) return status;
+  return LockFile(path);
+}
+
+absl::StatusOr<int> LockFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
-    return absl::AlreadyExistsError(absl::StrCat("a Weft head already runs in ", root_,
-                                                 "; stop it with `weft stop --session-dir ", root_,
-                                                 "` or pick another --session-dir"));
+    return absl::AlreadyExistsError(absl::StrCat(path, " is locked by another process"));
   }
   return fd;
 }
 
+bool RecordLocked(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);
+  return held;
+}
+
 absl::Status WriteFileAtomic(const std::string& path, const std::string& contents, int mode) {
-  const std::string tmp = absl::StrCat(path, ".tmp");
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
-  bool written = fchmod(fd, mode) == 0;  // a leftover tmp file keeps its old mode otherwise
+  std::string tmp = absl::StrCat(path, ".XXXXXX");  // unique: writers may race
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write next to ", path));
+  bool written = fchmod(fd, mode) == 0;
   for (size_t done = 0; written && done < contents.size();) {
     const ssize_t n = write(fd, contents.data() + done, contents.size() - done);
     written = n > 0 || (n < 0 && errno == EINTR);
     if (n > 0) done += n;
   }
   close(fd);
-  if (!written) return absl::DataLossError(absl::StrCat("short write to ", tmp));
+  if (!written) {
+    std::remove(tmp.c_str());
+    return absl::DataLossError(absl::StrCat("short write to ", tmp));
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
     return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   return absl::OkStatus();

@@ -48,6 +48,10 @@ class SessionDir {
   // stays open, i.e. for the life of the head. ALREADY_EXISTS when another head holds it.
   [[nodiscard]] absl::StatusOr<int> LockHead() const;
 
+  // Writes the record of raylet `pid` and locks it; the record counts as running only while
+  // the returned fd stays open (closed when that raylet exits, however it exits).
+  [[nodiscard]] absl::StatusOr<int> WriteRayletRecord(int pid, const std::string& json) const;
+
  private:
   std::string root_;
 };
@@ -56,6 +60,13 @@ class SessionDir {
 // rename, so readers never see a partial file.
 [[nodiscard]] absl::Status WriteFileAtomic(const std::string& path, const std::string& contents,
                                            int mode = 0644);
+
+// Opens (creating) `path` and takes an exclusive flock on it; ALREADY_EXISTS when another
+// open file holds it. The lock lasts while the returned fd is open.
+[[nodiscard]] absl::StatusOr<int> LockFile(const std::string& path);
+
+// True when some process holds a lock taken with LockFile on `path`.
+bool RecordLocked(const std::string& path);
 
 // Reads a whole file; NOT_FOUND when it does not exist.
 [[nodiscard]] absl::StatusOr<std::string> ReadFile(const std::string& path);

@@ -133,7 +133,11 @@ int main(int argc, char** argv) {
   // Only this process may hold the ready pipe, not the workers it spawns.
   if (flags.ready_fd >= 0) fcntl(flags.ready_fd, F_SETFD, FD_CLOEXEC);
   // Lead a process group of our own: workers join it, and `weft stop` can end them all.
-  if (getpgrp() != getpid()) setpgid(0, 0);
+  if (getpgrp() != getpid() && setpgid(0, 0) != 0) {
+    spdlog::warn("cannot lead a process group; weft stop will find workers by their raylet only");
+  }
+  // Out of the terminal's foreground group (weft start --block), writing logs must not stop us.
+  signal(SIGTTOU, SIG_IGN);
 
   auto options = MakeOptions(flags);
   if (!options.ok()) {

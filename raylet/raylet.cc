@@ -95,7 +95,10 @@ absl::Status Raylet::WriteSessionFiles() {
   record.set_session_dir(session_.root());
   std::string json;
   google::protobuf::util::MessageToJsonString(record, &json);
-  return WriteFileAtomic(session_.RayletRecordPath(getpid()), json + "\n");
+  auto lock = session_.WriteRayletRecord(getpid(), json + "\n");
+  if (!lock.ok()) return lock.status();
+  record_lock_ = *lock;  // held until exit: weft stop trusts only locked records
+  return absl::OkStatus();
 }
 
 void Raylet::SignalReady() {

@@ -46,6 +46,7 @@ class Raylet {
   std::unique_ptr<node::Node> node_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  int record_lock_ = -1;
   absl::Status exit_status_;
 };
 

@@ -6,12 +6,14 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/process.h"
 #include "common/rpc.h"
+#include "common/session_dir.h"
 #include "tests/cluster_harness.h"
 
 namespace weft::testing {
@@ -232,6 +234,54 @@ TEST(ClusterCli, BlockKeepsStartInTheForegroundUntilTheDaemonStops) {
   EXPECT_EQ(blocked.exit_code, 0) << blocked.err;
   EXPECT_THAT(blocked.out, HasSubstr("Weft head started at 127.0.0.1:"));
   EXPECT_THAT(blocked.err, HasSubstr("raylet stopped"));  // its log came to this terminal
+}
+
+// The pid of a running `name` process whose command line contains `needle`, or 0.
+pid_t FindProcess(const std::string& name, const std::string& needle) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const pid_t pid = std::atoi(entry.path().filename().c_str());
+    if (pid > 0 && ProcessName(pid) == name &&
+        ProcessCommandLine(pid).find(needle) != std::string::npos) {
+      return pid;
+    }
+  }
+  return 0;
+}
+
+TEST(ClusterCli, CtrlCOnABlockingStartStopsTheDaemonGracefully) {
+  TempDir dir;
+  const std::string session = dir.Sub("blocking");
+  CommandResult blocked;
+  std::thread foreground([&] {
+    blocked = Weft(
+        {"start", "--head", "--block", "--port", "0", "--num-cpus", "1", "--session-dir", session});
+  });
+  const bool ready = WaitFor([&] { return RayletPids(session).size() == 1; });
+  const pid_t cli = FindProcess("weft", session);
+  if (cli > 0) kill(cli, SIGINT);
+  foreground.join();
+  ASSERT_TRUE(ready);
+  ASSERT_GT(cli, 0);
+  EXPECT_EQ(blocked.exit_code, 0) << blocked.err;
+  EXPECT_THAT(blocked.err, HasSubstr("raylet stopping signal=15"));
+  EXPECT_TRUE(WaitFor([&] { return FindProcess("weft-raylet", session) == 0; }));
+}
+
+TEST(ClusterCli, StopIgnoresAStaleRecordWhosePidNowNamesAnotherRaylet) {
+  TestCluster other(1);
+  const pid_t foreign = RayletPids(other.head_session()).at(0);
+  TempDir dir;
+  const SessionDir stale(dir.Sub("stale"));
+  ASSERT_TRUE(stale.Create().ok());
+  // A record left by a raylet that died: its pid has since been reused by `other`'s raylet.
+  ASSERT_TRUE(WriteFileAtomic(stale.RayletRecordPath(foreign), "{}\n").ok());
+
+  const auto stopped = Weft({"stop", "--session-dir", stale.root()});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.out, HasSubstr("No Weft daemons running"));
+  EXPECT_TRUE(ProcessAlive(foreign));
+  EXPECT_EQ(other.ListNodes().nodes_size(), 1);
 }
 
 TEST(ClusterCli, StopWithNothingRunningSaysSo) {

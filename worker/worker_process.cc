@@ -24,10 +24,13 @@ WorkerProcess::WorkerProcess(Options options)
                [this](int code) { RequestExit(code); }) {}
 
 int WorkerProcess::Run() {
-  if (options_.lifeline_fd >= 0) {
-    lifeline_.assign(options_.lifeline_fd);
-    WatchLifeline();
+  std::error_code no_lifeline;
+  lifeline_.assign(options_.lifeline_fd, no_lifeline);
+  if (no_lifeline) {
+    spdlog::error("no lifeline at fd {}: {}", options_.lifeline_fd, no_lifeline.message());
+    return 2;
   }
+  WatchLifeline();
   signals_.async_wait([this](const std::error_code& error, int signal) {
     if (!error) spdlog::info("worker stopping signal={}", signal);
     io_.stop();

@@ -9,6 +9,10 @@
 
 namespace weft::head {
 
+absl::Time MonotonicNow() {
+  return absl::UnixEpoch() + absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
 NodeDirectory::NodeDirectory(Options options, Clock clock)
     : options_(options), clock_(std::move(clock)), last_check_(clock_()) {}
 
@@ -24,12 +28,12 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   }
   node.set_state(proto::NODE_ALIVE);
   *node.mutable_available() = node.total();
-  node.set_registered_unix_ms(absl::ToUnixMillis(now));
-  node.set_last_heartbeat_unix_ms(absl::ToUnixMillis(now));
+  node.set_registered_unix_ms(absl::ToUnixMillis(absl::Now()));
+  node.set_last_heartbeat_unix_ms(node.registered_unix_ms());
   spdlog::info("node registered id={} address={} head={}", node.node_id(), node.address(),
                node.is_head());
   const std::string id = node.node_id();
-  nodes_.emplace(id, Entry{std::move(node), now, next_order_++, {}});
+  nodes_.emplace(id, Entry{std::move(node), now, next_order_++, 0, {}});
   return absl::OkStatus();
 }
 
@@ -47,7 +51,9 @@ absl::Status NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) 
         "node ", heartbeat.node_id(), " was marked dead: ", entry.info.death_reason()));
   }
   entry.last_heartbeat = now;
-  entry.info.set_last_heartbeat_unix_ms(absl::ToUnixMillis(now));
+  entry.info.set_last_heartbeat_unix_ms(absl::ToUnixMillis(absl::Now()));
+  if (heartbeat.resource_version() < entry.resource_version) return absl::OkStatus();  // stale
+  entry.resource_version = heartbeat.resource_version();
   *entry.info.mutable_available() = heartbeat.available();
   entry.info.set_num_workers(heartbeat.num_workers());
   std::erase_if(entry.holds,
@@ -67,11 +73,15 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
   const absl::Time now = clock_();
   std::vector<std::string> dead;
   absl::MutexLock lock(&mu_);
-  const absl::Duration stall = now - std::exchange(last_check_, now);
-  if (stall > options_.stall_threshold) {
-    // The head itself was not running: silence during its own stall does not count.
-    spdlog::warn("head stalled for {}; nodes get that time back", absl::FormatDuration(stall));
-    for (auto& [id, entry] : nodes_) entry.last_heartbeat += stall;
+  const absl::Duration gap = now - std::exchange(last_check_, now);
+  if (gap > options_.stall_threshold) {
+    // The head itself was not running: silence during its own stall does not count. Only
+    // the time past the usual check interval is credited, and never beyond now.
+    const absl::Duration credit = gap - options_.heartbeat_period / 2;
+    spdlog::warn("head stalled for {}; nodes get that time back", absl::FormatDuration(gap));
+    for (auto& [id, entry] : nodes_) {
+      entry.last_heartbeat = std::min(now, entry.last_heartbeat + credit);
+    }
   }
   for (auto& [id, entry] : nodes_) {
     if (entry.info.state() != proto::NODE_ALIVE) continue;

@@ -23,6 +23,9 @@ namespace weft::head {
 // Resources handed out by the scheduler are held here as reservations, subtracted from what
 // the node last reported, until a heartbeat shows the node counting them itself.
 // Thread-safe.
+// steady_clock as an absl::Time: never jumps with the wall clock.
+absl::Time MonotonicNow();
+
 class NodeDirectory {
  public:
   struct Options {
@@ -34,7 +37,9 @@ class NodeDirectory {
   };
   using Clock = std::function<absl::Time()>;
 
-  explicit NodeDirectory(Options options, Clock clock = &absl::Now);
+  // `clock` times liveness; it must not jump (the default is monotonic). The unix times shown
+  // in NodeInfo come from the wall clock.
+  explicit NodeDirectory(Options options, Clock clock = &MonotonicNow);
 
   const Options& options() const { return options_; }
 
@@ -78,9 +83,10 @@ class NodeDirectory {
     uint64_t settle_version;  // UINT64_MAX until the worker has started
   };
   struct Entry {
-    proto::NodeInfo info;  // `available` as the node last reported it
-    absl::Time last_heartbeat;
+    proto::NodeInfo info;       // `available` as the node last reported it
+    absl::Time last_heartbeat;  // on the liveness clock
     int64_t order;
+    uint64_t resource_version;  // newest snapshot applied; older ones arrive late and are ignored
     std::vector<Hold> holds;
   };
   static proto::NodeInfo View(const Entry& entry);

@@ -1,10 +1,42 @@
 #include "raylet/head/scheduler_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
 
 namespace weft::head {
+namespace {
+
+// Longest a head waits for a node to start a worker (the node's own start timeout is 30 s).
+constexpr std::chrono::seconds kNodeCallTimeout{40};
+
+}  // namespace
+
+// Finishes one lease. If the lease carried a worker but never reached the caller (it gave up
+// or went away), the worker has no owner: it is killed rather than left holding resources.
+class SchedulerService::LeaseReactor final : public grpc::ServerUnaryReactor {
+ public:
+  LeaseReactor(SchedulerService& service, grpc::CallbackServerContext* ctx,
+               proto::LeaseWorkerReply* reply)
+      : service_(service), ctx_(ctx), reply_(reply) {}
+
+  void Finish(const absl::Status& status) {
+    grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
+  }
+
+  void OnDone() override {
+    if (reply_->has_worker() && ctx_->IsCancelled()) {
+      service_.KillOrphan(reply_->node_address(), reply_->worker().worker_id());
+    }
+    delete this;
+  }
+
+ private:
+  SchedulerService& service_;
+  grpc::CallbackServerContext* ctx_;
+  proto::LeaseWorkerReply* reply_;
+};
 
 grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerContext* ctx,
                                                         const proto::LeaseWorkerRequest* req,
@@ -20,12 +52,12 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
   spawn.set_job_id(req->job_id());
   *spawn.mutable_required() = req->required();
   auto context = grpc::ClientContext::FromCallbackServerContext(*ctx);
-  if (!Track(context.get())) {
+  context->set_deadline(std::chrono::system_clock::now() + kNodeCallTimeout);
+  if (!Track(context.get(), reservation->node.node_id())) {
     nodes_.Release(*reservation);
     return FinishWith(ctx, absl::UnavailableError("head is shutting down"));
   }
-  auto* reactor = ctx->DefaultReactor();
-  rep->set_node_address(reservation->node.address());
+  auto* reactor = new LeaseReactor(*this, ctx, rep);
   grpc::ClientContext* call = context.get();
   CallAsync<proto::SpawnWorkerReply>(
       std::move(context), std::move(spawn),
@@ -38,27 +70,49 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
         if (status.ok()) {
           nodes_.SettleAfter(held, spawned.resource_version());
           *rep->mutable_worker() = std::move(*spawned.mutable_worker());
+          rep->set_node_address(held.node.address());
         } else {
           nodes_.Release(held);
           status = absl::Status(status.code(),
                                 absl::StrCat("node ", held.node.node_id(),
                                              " could not start a worker: ", status.message()));
         }
-        reactor->Finish(ToGrpcStatus(status));
+        reactor->Finish(status);
       });
   return reactor;
+}
+
+void SchedulerService::KillOrphan(const std::string& node_address, const std::string& worker_id) {
+  spdlog::warn("lease not delivered; killing its worker id={} node={}", worker_id, node_address);
+  proto::KillWorkerRequest kill;
+  kill.set_worker_id(worker_id);
+  kill.set_force(true);
+  CallAsync<proto::KillWorkerReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(kill),
+      [this, &node_address](auto... args) { NodeStub(node_address).async()->KillWorker(args...); },
+      [worker_id](const absl::Status& status, const auto&) {
+        if (!status.ok())
+          spdlog::warn("could not kill worker id={}: {}", worker_id, status.message());
+      });
+}
+
+void SchedulerService::CancelNode(const std::string& node_id) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [call, node] : in_flight_) {
+    if (node == node_id) call->TryCancel();
+  }
 }
 
 void SchedulerService::CancelAll() {
   absl::MutexLock lock(&mu_);
   cancelled_ = true;
-  for (grpc::ClientContext* call : in_flight_) call->TryCancel();
+  for (const auto& [call, node] : in_flight_) call->TryCancel();
 }
 
-bool SchedulerService::Track(grpc::ClientContext* call) {
+bool SchedulerService::Track(grpc::ClientContext* call, const std::string& node_id) {
   absl::MutexLock lock(&mu_);
   if (cancelled_) return false;
-  in_flight_.insert(call);
+  in_flight_.emplace(call, node_id);
   return true;
 }
 

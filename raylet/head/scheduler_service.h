@@ -4,7 +4,6 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "head.grpc.pb.h"
@@ -15,7 +14,8 @@ namespace weft::head {
 
 // Leases a worker: reserves resources on a node (NodeDirectory::Reserve) and has that
 // node's raylet spawn the worker. The reply is sent from the node's answer; no gRPC thread
-// waits. The node call inherits the caller's deadline and cancellation.
+// waits. The node call inherits the caller's deadline and cancellation, and is bounded by
+// kNodeCallTimeout. A worker whose lease never reached its caller is killed again.
 class SchedulerService final : public proto::Scheduler::CallbackService {
  public:
   SchedulerService(NodeDirectory& nodes, const TokenAuth& auth, std::string token)
@@ -25,14 +25,19 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
                                         const proto::LeaseWorkerRequest*,
                                         proto::LeaseWorkerReply*) override;
 
-  // Cancels every node call still in flight, so their leases finish (with CANCELLED) and the
-  // server can shut down. Later leases are refused.
+  // Cancels the calls still waiting on `node_id` (it died): their leases fail at once.
+  void CancelNode(const std::string& node_id);
+
+  // Cancels every node call still in flight, so their leases finish and the server can shut
+  // down. Later leases are refused.
   void CancelAll();
 
  private:
+  class LeaseReactor;
   proto::NodeManager::Stub& NodeStub(const std::string& address);
-  bool Track(grpc::ClientContext* call);
+  bool Track(grpc::ClientContext* call, const std::string& node_id);
   void Untrack(grpc::ClientContext* call);
+  void KillOrphan(const std::string& node_address, const std::string& worker_id);
 
   NodeDirectory& nodes_;
   const TokenAuth& auth_;
@@ -40,7 +45,7 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<proto::NodeManager::Stub>> stubs_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<grpc::ClientContext*, std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 

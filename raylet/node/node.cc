@@ -61,13 +61,14 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   }
   on_fatal_ = std::move(on_fatal);
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
+  pool_.Open(address);  // before registering: the head may lease at once
   auto period = head_->Register(Info(), absl::Seconds(10));
   if (!period.ok()) {
+    pool_.Close();
     return absl::Status(
         period.status().code(),
         absl::StrCat("cannot register with head ", head_address, ": ", period.status().message()));
   }
-  pool_.Open(address);
   heartbeat_period_ = *period > absl::ZeroDuration() ? *period : options_.heartbeat_period;
   last_head_contact_ = absl::Now();
   spdlog::info("node registered id={} head={} resources=\"{}\"", id_, head_address,
@@ -132,11 +133,13 @@ void Node::Stop(const std::string& reason) {
   heartbeat_timer_.cancel();
   expiry_timer_.cancel();
   pool_.Close();
-  pool_.TerminateAll(options_.shutdown_grace);
-  if (!head_) return;
-  if (auto status = head_->Unregister(id_, reason); !status.ok()) {
-    spdlog::warn("could not unregister node={} error=\"{}\"", id_, status.message());
+  // Leave the cluster first, so no lease is placed here while the workers drain.
+  if (head_) {
+    if (auto status = head_->Unregister(id_, reason); !status.ok()) {
+      spdlog::warn("could not unregister node={} error=\"{}\"", id_, status.message());
+    }
   }
+  pool_.TerminateAll(options_.shutdown_grace);
 }
 
 proto::NodeInfo Node::Info() const { return InfoAt(pool_.Current()); }

@@ -75,6 +75,7 @@ void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
 
 absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
   if (closed_) return absl::UnavailableError("node is shutting down");
+  if (lifeline_[0] < 0) return absl::InternalError("node has no lifeline pipe for its workers");
   if (node_address_.empty()) return absl::UnavailableError("node is still starting");
   ResourceMap used;
   for (const auto& [id, worker] : workers_) {

@@ -43,7 +43,7 @@ struct WorkerProbe {
 
 struct ConnectOptions {
   std::string address;      // head host:port; empty: $WEFT_ADDRESS, else the session's record
-  std::string session_dir;  // empty: $WEFT_SESSION_DIR, else /tmp/weft/default
+  std::string session_dir;  // empty: $WEFT_SESSION_DIR, else /tmp/weft-<uid>/default
 };
 
 // A driver's connection to a running cluster. Connecting registers a job with the head;
