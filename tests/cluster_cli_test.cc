@@ -216,26 +216,6 @@ TEST(ClusterCli, SecondHeadInTheSameSessionIsRefused) {
   EXPECT_EQ(RayletPids(cluster.head_session()).size(), 1u);
 }
 
-TEST(ClusterCli, BlockKeepsStartInTheForegroundUntilTheDaemonStops) {
-  TempDir dir;
-  const std::string session = dir.Sub("blocking");
-  CommandResult blocked;
-  std::thread foreground([&] {
-    blocked = Weft(
-        {"start", "--head", "--block", "--port", "0", "--num-cpus", "1", "--session-dir", session});
-  });
-  const bool ready = WaitFor([&] { return RayletPids(session).size() == 1; });
-  const auto status = Weft({"status", "--session-dir", session});
-  const auto stopped = Weft({"stop", "--session-dir", session});
-  foreground.join();
-  ASSERT_TRUE(ready);
-  EXPECT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
-  EXPECT_EQ(blocked.exit_code, 0) << blocked.err;
-  EXPECT_THAT(blocked.out, HasSubstr("Weft head started at 127.0.0.1:"));
-  EXPECT_THAT(blocked.err, HasSubstr("raylet stopped"));  // its log came to this terminal
-}
-
 // The pid of a running `name` process whose command line contains `needle`, or 0.
 pid_t FindProcess(const std::string& name, const std::string& needle) {
   std::error_code ec;
@@ -249,23 +229,60 @@ pid_t FindProcess(const std::string& name, const std::string& needle) {
   return 0;
 }
 
+// `weft start --head --block` in the foreground of a thread of its own, as in a terminal.
+// Stopped on destruction if the test did not end it.
+class BlockingStart {
+ public:
+  BlockingStart()
+      : session_(dir_.Sub("blocking")), foreground_([this] {
+          result_ = Weft({"start", "--head", "--block", "--port", "0", "--num-cpus", "1",
+                          "--session-dir", session_});
+        }) {}
+  ~BlockingStart() {
+    if (!foreground_.joinable()) return;
+    Weft({"stop", "--session-dir", session_});
+    foreground_.join();
+  }
+  const std::string& session() const { return session_; }
+  bool AwaitReady() const {
+    return WaitFor([&] { return RayletPids(session_).size() == 1; });
+  }
+  // Waits for `weft start` to return.
+  CommandResult Join() {
+    foreground_.join();
+    return result_;
+  }
+
+ private:
+  TempDir dir_;
+  const std::string session_;
+  CommandResult result_;
+  std::thread foreground_;  // last: starts once the members above exist
+};
+
+TEST(ClusterCli, BlockKeepsStartInTheForegroundUntilTheDaemonStops) {
+  BlockingStart start;
+  ASSERT_TRUE(start.AwaitReady());
+  const auto status = Weft({"status", "--session-dir", start.session()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  const auto stopped = Weft({"stop", "--session-dir", start.session()});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  const auto blocked = start.Join();
+  EXPECT_EQ(blocked.exit_code, 0) << blocked.err;
+  EXPECT_THAT(blocked.out, HasSubstr("Weft head started at 127.0.0.1:"));
+  EXPECT_THAT(blocked.err, HasSubstr("raylet stopped"));  // its log came to this terminal
+}
+
 TEST(ClusterCli, CtrlCOnABlockingStartStopsTheDaemonGracefully) {
-  TempDir dir;
-  const std::string session = dir.Sub("blocking");
-  CommandResult blocked;
-  std::thread foreground([&] {
-    blocked = Weft(
-        {"start", "--head", "--block", "--port", "0", "--num-cpus", "1", "--session-dir", session});
-  });
-  const bool ready = WaitFor([&] { return RayletPids(session).size() == 1; });
-  const pid_t cli = FindProcess("weft", session);
-  if (cli > 0) kill(cli, SIGINT);
-  foreground.join();
-  ASSERT_TRUE(ready);
+  BlockingStart start;
+  ASSERT_TRUE(start.AwaitReady());
+  const pid_t cli = FindProcess("weft", start.session());
   ASSERT_GT(cli, 0);
+  kill(cli, SIGINT);
+  const auto blocked = start.Join();
   EXPECT_EQ(blocked.exit_code, 0) << blocked.err;
   EXPECT_THAT(blocked.err, HasSubstr("raylet stopping signal=15"));
-  EXPECT_TRUE(WaitFor([&] { return FindProcess("weft-raylet", session) == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return FindProcess("weft-raylet", start.session()) == 0; }));
 }
 
 TEST(ClusterCli, StopIgnoresAStaleRecordWhosePidNowNamesAnotherRaylet) {
