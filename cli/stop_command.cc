@@ -51,8 +51,7 @@ bool AwaitGroupsGone(const std::vector<pid_t>& raylets, absl::Duration timeout) 
 
 absl::Status RunStop(const StopOptions& o) {
   const SessionDir session(o.session_dir);
-  std::vector<pid_t> raylets;
-  for (const auto& raylet : session.RunningRaylets()) raylets.push_back(raylet.pid);
+  const std::vector<pid_t> raylets = session.RunningRaylets();
   if (raylets.empty()) {
     std::cout << "No Weft daemons running in " << session.root() << "\n";
     return absl::OkStatus();

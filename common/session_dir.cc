@@ -14,9 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common.pb.h"
 #include "common/process.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace weft {
 
@@ -67,8 +65,8 @@ std::string SessionDir::RayletRecordPath(int pid) const {
   return absl::StrCat(RayletsDir(), "/", pid);
 }
 
-std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
-  std::vector<RunningRaylet> running;
+std::vector<pid_t> SessionDir::RunningRaylets() const {
+  std::vector<pid_t> running;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(RayletsDir(), ec)) {
     int pid = 0;
@@ -79,10 +77,7 @@ std::vector<SessionDir::RunningRaylet> SessionDir::RunningRaylets() const {
       std::filesystem::remove(entry.path(), ec);
       continue;
     }
-    proto::NodeInfo record;
-    auto json = ReadFile(entry.path().string());
-    if (json.ok()) (void)google::protobuf::util::JsonStringToMessage(*json, &record);
-    running.push_back({pid, record.is_head()});
+    running.push_back(pid);
   }
   return running;
 }

@@ -36,13 +36,9 @@ class SessionDir {
   std::string RayletsDir() const { return root_ + "/raylets"; }
   std::string RayletRecordPath(int pid) const;
 
-  // Raylets recorded in this session that are still running as weft-raylet. Records whose
-  // process is gone (or whose pid now names something else) are deleted.
-  struct RunningRaylet {
-    pid_t pid;
-    bool is_head;
-  };
-  std::vector<RunningRaylet> RunningRaylets() const;
+  // Pids of the raylets recorded in this session that still run (they hold their record's
+  // lock). Stale records are deleted.
+  std::vector<pid_t> RunningRaylets() const;
 
   // Takes the session's head lock (flock on <root>/head.lock), held while the returned fd
   // stays open, i.e. for the life of the head. ALREADY_EXISTS when another head holds it.

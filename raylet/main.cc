@@ -63,11 +63,11 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--worker-binary", f.worker_binary)->capture_default_str();
 }
 
-// The head makes the cluster's token (or takes $WEFT_TOKEN / --token-file) and writes it to
-// the session; a joining node reads $WEFT_TOKEN, --token-file or the session's token.
+// The cluster token, what is said explicitly first: --token-file, then $WEFT_TOKEN; else a
+// joining node reads the session's token and a head makes a new one (written to the session).
 absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir& session) {
-  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) return std::string(env);
   if (!f.token_file.empty()) return weft::ReadTokenFile(f.token_file);
+  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) return std::string(env);
   if (!f.head) {
     auto token = weft::ReadTokenFile(session.TokenPath());
     if (token.ok()) return token;

@@ -72,12 +72,8 @@ TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
 
 TEST(Auth, EveryWorkerMethodNeedsTheToken) {
   TestCluster cluster(1);
-  proto::LeaseWorkerRequest request;
-  (*request.mutable_required())["CPU"] = 1;
   proto::LeaseWorkerReply leased;
-  grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(30));
-  ASSERT_TRUE(cluster.Scheduler()->LeaseWorker(&context, request, &leased).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &leased).ok());
   ExpectEveryMethodRefusesStrangers(leased.worker().address(), MethodsIn({"worker.proto"}));
 
   // With the token, the same worker answers.

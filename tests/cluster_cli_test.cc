@@ -185,11 +185,8 @@ TEST(ClusterCli, StopTouchesOnlyItsOwnSession) {
 
 TEST(ClusterCli, StopForcesARayletThatIgnoresSigterm) {
   TestCluster cluster(1);
-  proto::LeaseWorkerRequest request;
   proto::LeaseWorkerReply leased;
-  grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(30));
-  ASSERT_TRUE(cluster.Scheduler()->LeaseWorker(&context, request, &leased).ok());
+  ASSERT_TRUE(cluster.Lease({}, &leased).ok());
   const auto pids = RayletPids(cluster.head_session());
   ASSERT_EQ(pids.size(), 1u);
   kill(pids[0], SIGSTOP);  // a hung daemon: SIGTERM stays pending
@@ -352,6 +349,15 @@ TEST(ClusterCli, JoinNeedsTheClusterToken) {
   EXPECT_THAT(refused.err, HasSubstr("cluster token"));
   EXPECT_TRUE(RayletPids(dir.Sub("b")).empty());
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);
+
+  // An explicit --token-file wins over a stale WEFT_TOKEN in the environment.
+  const auto joined =
+      testing::Run({BinPath("weft"), "start", "--address", cluster.head_address(), "--session-dir",
+                    dir.Sub("c"), "--token-file", cluster.token_file()},
+                   std::chrono::seconds(60), {"WEFT_TOKEN=" + std::string(64, 'e')});
+  EXPECT_EQ(joined.exit_code, 0) << joined.err;
+  EXPECT_EQ(cluster.ListNodes().nodes_size(), 2);
+  EXPECT_EQ(Weft({"stop", "--session-dir", dir.Sub("c")}).exit_code, 0);
 }
 
 TEST(ClusterCli, PortInUseIsAClearError) {

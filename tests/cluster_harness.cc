@@ -159,6 +159,16 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   return reply;
 }
 
+grpc::Status TestCluster::Lease(const std::map<std::string, double>& required,
+                                proto::LeaseWorkerReply* reply) const {
+  proto::LeaseWorkerRequest request;
+  request.set_job_id("job-test");
+  request.mutable_required()->insert(required.begin(), required.end());
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(30));
+  return Scheduler()->LeaseWorker(&context, request, reply);
+}
+
 std::unique_ptr<proto::Scheduler::Stub> TestCluster::Scheduler() const {
   return proto::Scheduler::NewStub(MakeChannel(head_address_, token_));
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,10 @@ class TestCluster {
 
   // The head's node table; empty when the head cannot be reached.
   proto::ListNodesReply ListNodes() const;
+
+  // Asks the head's scheduler for a worker holding `required` (e.g. {{"CPU", 1}}).
+  grpc::Status Lease(const std::map<std::string, double>& required,
+                     proto::LeaseWorkerReply* reply) const;
 
   // Stubs that carry the cluster token.
   std::unique_ptr<proto::Scheduler::Stub> Scheduler() const;

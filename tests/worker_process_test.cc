@@ -18,16 +18,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-grpc::Status Lease(const TestCluster& cluster, double cpus, proto::LeaseWorkerReply* reply,
-                   const std::string& resource = "CPU") {
-  proto::LeaseWorkerRequest request;
-  request.set_job_id("job-test");
-  (*request.mutable_required())[resource] = cpus;
-  grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(30));
-  return cluster.Scheduler()->LeaseWorker(&context, request, reply);
-}
-
 std::vector<proto::WorkerInfo> Workers(const TestCluster& cluster, const std::string& node) {
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::seconds(5));
@@ -75,7 +65,7 @@ TEST(WorkerProcess, DriverProbeRunsARealWorkerThatEchoesData) {
 TEST(WorkerProcess, KilledWorkerIsReportedWithItsSignalAndFreesItsCpu) {
   TestCluster cluster(1, {"--heartbeat-period-ms", "100"});
   proto::LeaseWorkerReply leased;
-  ASSERT_TRUE(Lease(cluster, 1, &leased).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &leased).ok());
   const auto& worker = leased.worker();
   ASSERT_TRUE(ProcessAlive(worker.pid()));
   EXPECT_THAT(ProcessCommandLine(worker.pid()), HasSubstr("weft-worker"));
@@ -83,7 +73,7 @@ TEST(WorkerProcess, KilledWorkerIsReportedWithItsSignalAndFreesItsCpu) {
 
   // The only CPU is held: a second lease is refused, clearly.
   proto::LeaseWorkerReply refused;
-  const auto busy = Lease(cluster, 1, &refused);
+  const auto busy = cluster.Lease({{"CPU", 1}}, &refused);
   EXPECT_EQ(busy.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(busy.error_message(), HasSubstr("CPU=1"));
 
@@ -98,13 +88,13 @@ TEST(WorkerProcess, KilledWorkerIsReportedWithItsSignalAndFreesItsCpu) {
     return node.num_workers() == 0 && node.available().at("CPU") == 1;
   }));
   proto::LeaseWorkerReply again;
-  EXPECT_TRUE(Lease(cluster, 1, &again).ok());
+  EXPECT_TRUE(cluster.Lease({{"CPU", 1}}, &again).ok());
 }
 
 TEST(WorkerProcess, InfeasibleLeaseNamesWhatIsMissing) {
   TestCluster cluster(1);
   proto::LeaseWorkerReply reply;
-  const auto status = Lease(cluster, 1, &reply, "GPU");
+  const auto status = cluster.Lease({{"GPU", 1}}, &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("no alive node offers GPU=1"));
 }
@@ -114,8 +104,8 @@ TEST(WorkerProcess, LeasesSpreadOverNodesWithFreeResources) {
   ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1"}).empty());
   ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1"}).empty());
   proto::LeaseWorkerReply a, b;
-  ASSERT_TRUE(Lease(cluster, 1, &a).ok());
-  ASSERT_TRUE(Lease(cluster, 1, &b).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &a).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &b).ok());
   EXPECT_NE(a.worker().node_id(), b.worker().node_id());
   EXPECT_NE(a.node_address(), b.node_address());
 }
@@ -123,8 +113,8 @@ TEST(WorkerProcess, LeasesSpreadOverNodesWithFreeResources) {
 TEST(WorkerProcess, StopEndsEveryWorkerOfTheSession) {
   TestCluster cluster(2);
   proto::LeaseWorkerReply a, b;
-  ASSERT_TRUE(Lease(cluster, 1, &a).ok());
-  ASSERT_TRUE(Lease(cluster, 1, &b).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &a).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &b).ok());
   ASSERT_TRUE(ProcessAlive(a.worker().pid()) && ProcessAlive(b.worker().pid()));
   const auto stopped = cluster.StopSession(cluster.head_session());
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
@@ -138,7 +128,7 @@ TEST(WorkerProcess, WorkersDieWithAKilledRaylet) {
   const std::string session = cluster.JoinNode({"--num-cpus", "1"});
   ASSERT_FALSE(session.empty());
   proto::LeaseWorkerReply leased;
-  ASSERT_TRUE(Lease(cluster, 1, &leased).ok());
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &leased).ok());
   ASSERT_TRUE(ProcessAlive(leased.worker().pid()));
   kill(RayletPids(session).at(0), SIGKILL);
   EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(leased.worker().pid()); }));

@@ -32,9 +32,6 @@ class Head {
   // Ends leases still waiting on nodes; call before the server shuts down.
   void CancelLeases() { scheduler_service_.CancelAll(); }
 
-  const std::string& cluster_id() const { return cluster_id_; }
-  const NodeDirectory& nodes() const { return nodes_; }
-
  private:
   void OnNodeDead(const std::string& node_id);
 

@@ -105,9 +105,7 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
 
 absl::StatusOr<NodeDirectory::Reservation> NodeDirectory::Reserve(const ResourceMap& required) {
   absl::MutexLock lock(&mu_);
-  std::vector<proto::NodeInfo> alive = ListLocked();
-  std::erase_if(alive, [](const auto& n) { return n.state() != proto::NODE_ALIVE; });
-  auto node = PickNode(alive, required);
+  auto node = PickNode(ListLocked(/*alive_only=*/true), required);
   if (!node.ok()) return node.status();
   const uint64_t id = next_hold_++;
   nodes_.at(node->node_id())
@@ -151,12 +149,14 @@ std::optional<proto::NodeInfo> NodeDirectory::Get(const std::string& node_id) co
 
 std::vector<proto::NodeInfo> NodeDirectory::List() const {
   absl::MutexLock lock(&mu_);
-  return ListLocked();
+  return ListLocked(/*alive_only=*/false);
 }
 
-std::vector<proto::NodeInfo> NodeDirectory::ListLocked() const {
+std::vector<proto::NodeInfo> NodeDirectory::ListLocked(bool alive_only) const {
   std::vector<const Entry*> ordered;
-  for (const auto& [id, entry] : nodes_) ordered.push_back(&entry);
+  for (const auto& [id, entry] : nodes_) {
+    if (!alive_only || entry.info.state() == proto::NODE_ALIVE) ordered.push_back(&entry);
+  }
   std::sort(ordered.begin(), ordered.end(),
             [](const Entry* a, const Entry* b) { return a->order < b->order; });
   std::vector<proto::NodeInfo> out;
@@ -165,9 +165,8 @@ std::vector<proto::NodeInfo> NodeDirectory::ListLocked() const {
 }
 
 std::vector<proto::NodeInfo> NodeDirectory::ListAlive() const {
-  auto all = List();
-  std::erase_if(all, [](const auto& n) { return n.state() != proto::NODE_ALIVE; });
-  return all;
+  absl::MutexLock lock(&mu_);
+  return ListLocked(/*alive_only=*/true);
 }
 
 }  // namespace weft::head

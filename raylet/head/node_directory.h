@@ -90,7 +90,7 @@ class NodeDirectory {
     std::vector<Hold> holds;
   };
   static proto::NodeInfo View(const Entry& entry);
-  std::vector<proto::NodeInfo> ListLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  std::vector<proto::NodeInfo> ListLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void MarkDeadLocked(Entry& entry, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
