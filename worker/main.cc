@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.add_option("--worker-id", options.worker_id)->required();
   app.add_option("--node-id", options.node_id)->required();
   app.add_option("--node-address", options.node_address)->required();
+  app.add_option("--head-address", options.head_address)->required();
   app.add_option("--host", options.host);
   app.add_option("--lifeline-fd", options.lifeline_fd, "Read end of the raylet's lifeline pipe")
       ->required();

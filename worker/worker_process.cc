@@ -10,9 +10,18 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "client/src/runtime.h"
 #include "node.grpc.pb.h"
 
 namespace weft::worker {
+namespace {
+
+// Results up to this size travel inline in the call's reply; larger ones stay in the store.
+constexpr size_t kInlineThresholdBytes = 100 * 1024;
+// Arguments may be large (a Put value passed inline).
+constexpr int kMaxCallMessageBytes = 1 << 30;
+
+}  // namespace
 
 WorkerProcess::WorkerProcess(Options options)
     : options_(std::move(options)),
@@ -20,8 +29,18 @@ WorkerProcess::WorkerProcess(Options options)
       work_(asio::make_work_guard(io_)),
       lifeline_(io_),
       signals_(io_, SIGTERM, SIGINT),
-      service_({options_.worker_id, options_.node_id}, auth_,
-               [this](int code) { RequestExit(code); }) {}
+      actors_(code_) {
+  internal::Runtime::Config config;
+  config.head_address = options_.head_address;
+  config.token = options_.token;
+  internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
+}
+
+WorkerProcess::~WorkerProcess() {
+  server_.reset();
+  dispatcher_.reset();
+  internal::Runtime::Uninstall();
+}
 
 int WorkerProcess::Run() {
   std::error_code no_lifeline;
@@ -51,17 +70,27 @@ int WorkerProcess::Run() {
 }
 
 absl::Status WorkerProcess::StartServer() {
-  grpc::ServerBuilder builder;
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The port is picked first: the dispatcher hands out this address in object locations.
+  auto acceptor = std::make_unique<grpc::ServerBuilder>();
+  acceptor->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(JoinHostPort(options_.host, 0), grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service_);
-  server_ = builder.BuildAndStart();
+  acceptor->AddListeningPort(JoinHostPort(options_.host, 0), grpc::InsecureServerCredentials(),
+                             &port);
+  acceptor->SetMaxReceiveMessageSize(kMaxCallMessageBytes);
+  dispatcher_ = std::make_unique<CallDispatcher>(
+      CallDispatcher::Identity{options_.worker_id, options_.node_id, ""}, actors_, code_, store_,
+      proto::ObjectDirectory::NewStub(internal::Runtime::Get().head_channel()),
+      kInlineThresholdBytes);
+  service_ = std::make_unique<WorkerService>(
+      WorkerService::Identity{options_.worker_id, options_.node_id}, auth_,
+      WorkerService::Parts{actors_, *dispatcher_, store_}, [this](int code) { RequestExit(code); });
+  acceptor->RegisterService(service_.get());
+  server_ = acceptor->BuildAndStart();
   if (!server_ || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host));
   }
   address_ = JoinHostPort(AdvertisedHost(options_.host), port);
+  dispatcher_->set_address(address_);  // before anyone learns the address (RegisterWithNode)
   return absl::OkStatus();
 }
 

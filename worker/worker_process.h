@@ -11,6 +11,10 @@
 
 #include "absl/status/status.h"
 #include "common/auth.h"
+#include "worker/actor_host.h"
+#include "worker/call_dispatcher.h"
+#include "worker/code_loader.h"
+#include "worker/object_store.h"
 #include "worker/worker_service.h"
 
 namespace weft::worker {
@@ -23,12 +27,14 @@ class WorkerProcess {
     std::string worker_id;
     std::string node_id;
     std::string node_address;  // the raylet's NodeManager, for RegisterWorker
+    std::string head_address;  // for the object directory and the worker's own runtime
     std::string host = "127.0.0.1";
     int lifeline_fd = -1;  // read end of the raylet's lifeline pipe
     std::string token;
   };
 
   explicit WorkerProcess(Options options);
+  ~WorkerProcess();
 
   // Serves until told to stop; returns the process exit code.
   int Run();
@@ -45,7 +51,11 @@ class WorkerProcess {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::posix::stream_descriptor lifeline_;
   asio::signal_set signals_;
-  WorkerService service_;
+  CodeLoader code_;
+  ObjectStore store_;
+  ActorHost actors_;
+  std::unique_ptr<CallDispatcher> dispatcher_;  // made once the address is known
+  std::unique_ptr<WorkerService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int exit_code_ = 0;

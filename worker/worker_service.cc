@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include "common/rpc.h"
+#include "common/status.h"
+#include "worker/call_reactor.h"
 
 namespace weft::worker {
 
@@ -21,6 +23,106 @@ grpc::ServerUnaryReactor* WorkerService::Exit(grpc::CallbackServerContext* ctx,
                                               const proto::ExitRequest* req, proto::ExitReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   request_exit_(req->exit_code());
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+}  // namespace weft::worker
+
+namespace weft::worker {
+namespace {
+
+// Bytes per FetchObject message: well under gRPC's default 4 MiB message cap.
+constexpr size_t kChunkBytes = 1 << 20;
+
+// Streams one stored object in chunks; the store's shared bytes stay alive until the end.
+class ObjectWriter final : public grpc::ServerWriteReactor<proto::ObjectChunk> {
+ public:
+  explicit ObjectWriter(ObjectStore::Bytes bytes) : bytes_(std::move(bytes)) { Next(); }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::CANCELLED);
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (started_ && offset_ >= bytes_->size()) return Finish(grpc::Status::OK);
+    chunk_.Clear();
+    if (!started_) chunk_.set_total_bytes(static_cast<int64_t>(bytes_->size()));
+    started_ = true;  // an empty object still gets one (empty) chunk
+    const size_t n = std::min(kChunkBytes, bytes_->size() - offset_);
+    chunk_.set_data(bytes_->data() + offset_, n);
+    offset_ += n;
+    StartWrite(&chunk_);
+  }
+
+  ObjectStore::Bytes bytes_;
+  size_t offset_ = 0;
+  bool started_ = false;
+  proto::ObjectChunk chunk_;
+};
+
+class Refused final : public grpc::ServerWriteReactor<proto::ObjectChunk> {
+ public:
+  explicit Refused(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+class RefusedCalls final : public grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch> {
+ public:
+  explicit RefusedCalls(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* WorkerService::ConstructActor(grpc::CallbackServerContext* ctx,
+                                                     const proto::ConstructActorRequest* req,
+                                                     proto::ConstructActorReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto* reactor = ctx->DefaultReactor();
+  parts_.actors.Create(req->spec(), [reactor, rep](absl::StatusOr<proto::ConstructActorReply> made) {
+    if (made.ok()) *rep = *std::move(made);
+    reactor->Finish(ToGrpcStatus(made.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkerService::DestroyActor(grpc::CallbackServerContext* ctx,
+                                                      const proto::DestroyActorRequest* req,
+                                                      proto::DestroyActorReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  return FinishWith(ctx, parts_.actors.Destroy(req->actor_id()));
+}
+
+grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch>* WorkerService::Calls(
+    grpc::CallbackServerContext* ctx) {
+  if (!auth_.Allows(*ctx)) {
+    return new RefusedCalls(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad cluster token"));
+  }
+  return new CallReactor(parts_.dispatcher);
+}
+
+grpc::ServerWriteReactor<proto::ObjectChunk>* WorkerService::FetchObject(
+    grpc::CallbackServerContext* ctx, const proto::FetchObjectRequest* req) {
+  if (!auth_.Allows(*ctx)) {
+    return new Refused(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad cluster token"));
+  }
+  auto bytes = parts_.store.Get(req->object_id());
+  if (!bytes) {
+    return new Refused(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                    "object " + req->object_id() + " is not stored on worker " +
+                                        identity_.worker_id));
+  }
+  return new ObjectWriter(std::move(bytes));
+}
+
+grpc::ServerUnaryReactor* WorkerService::GetActorStats(grpc::CallbackServerContext* ctx,
+                                                       const proto::GetActorStatsRequest*,
+                                                       proto::GetActorStatsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  for (auto& stats : parts_.actors.Stats()) *rep->add_actors() = std::move(stats);
   return FinishWith(ctx, absl::OkStatus());
 }
 

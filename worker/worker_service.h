@@ -5,20 +5,32 @@
 
 #include "common/auth.h"
 #include "worker.grpc.pb.h"
+#include "worker/actor_host.h"
+#include "worker/call_dispatcher.h"
+#include "worker/object_store.h"
 
 namespace weft::worker {
 
-// The worker's own gRPC service, called directly by drivers and other workers.
+// The worker's gRPC service, called directly by drivers, other workers and the head. A thin
+// adapter over the actor host, the call dispatcher and the object store.
 class WorkerService final : public proto::Worker::CallbackService {
  public:
   struct Identity {
     std::string worker_id;
     std::string node_id;
   };
+  struct Parts {
+    ActorHost& actors;
+    CallDispatcher& dispatcher;
+    ObjectStore& store;
+  };
   using ExitFn = std::function<void(int exit_code)>;
 
-  WorkerService(Identity identity, const TokenAuth& auth, ExitFn request_exit)
-      : identity_(std::move(identity)), auth_(auth), request_exit_(std::move(request_exit)) {}
+  WorkerService(Identity identity, const TokenAuth& auth, Parts parts, ExitFn request_exit)
+      : identity_(std::move(identity)),
+        auth_(auth),
+        parts_(parts),
+        request_exit_(std::move(request_exit)) {}
 
   // Echoes the payload with the worker's identity and pid.
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext*, const proto::PingRequest*,
@@ -26,10 +38,25 @@ class WorkerService final : public proto::Worker::CallbackService {
   // Replies, then makes the process exit with the requested code.
   grpc::ServerUnaryReactor* Exit(grpc::CallbackServerContext*, const proto::ExitRequest*,
                                  proto::ExitReply*) override;
+  // Replies once the actor's constructor has run on its executor.
+  grpc::ServerUnaryReactor* ConstructActor(grpc::CallbackServerContext*,
+                                        const proto::ConstructActorRequest*,
+                                        proto::ConstructActorReply*) override;
+  grpc::ServerUnaryReactor* DestroyActor(grpc::CallbackServerContext*,
+                                         const proto::DestroyActorRequest*,
+                                         proto::DestroyActorReply*) override;
+  grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch>* Calls(
+      grpc::CallbackServerContext*) override;
+  grpc::ServerWriteReactor<proto::ObjectChunk>* FetchObject(
+      grpc::CallbackServerContext*, const proto::FetchObjectRequest*) override;
+  grpc::ServerUnaryReactor* GetActorStats(grpc::CallbackServerContext*,
+                                          const proto::GetActorStatsRequest*,
+                                          proto::GetActorStatsReply*) override;
 
  private:
   const Identity identity_;
   const TokenAuth& auth_;
+  const Parts parts_;
   const ExitFn request_exit_;
 };
 

@@ -1,7 +1,10 @@
 #include "raylet/head/actor_directory_service.h"
 
+#include <algorithm>
+
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "common/status.h"
 
 namespace weft::head {
 
@@ -40,6 +43,38 @@ grpc::ServerUnaryReactor* ActorDirectoryService::ListActors(grpc::CallbackServer
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& actor : actors_.List()) *rep->add_actors() = std::move(actor);
   return FinishWith(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* ActorDirectoryService::CreateActor(grpc::CallbackServerContext* ctx,
+                                                            const proto::CreateActorRequest* req,
+                                                            proto::CreateActorReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto created = manager_.Create(*req);
+  if (created.ok()) *rep->mutable_actor() = *std::move(created);
+  return FinishWith(ctx, created.status());
+}
+
+grpc::ServerUnaryReactor* ActorDirectoryService::WaitActor(grpc::CallbackServerContext* ctx,
+                                                          const proto::WaitActorRequest* req,
+                                                          proto::WaitActorReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto* reactor = ctx->DefaultReactor();
+  const int wait_ms = std::clamp(req->wait_ms(), 0, 30000);
+  manager_.Wait(req->actor_id(), req->known_state(), std::chrono::milliseconds(wait_ms),
+                [reactor, rep](absl::StatusOr<proto::ActorInfo> info) {
+                  if (info.ok()) *rep->mutable_actor() = *std::move(info);
+                  reactor->Finish(ToGrpcStatus(info.status()));
+                });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ActorDirectoryService::KillActor(grpc::CallbackServerContext* ctx,
+                                                          const proto::KillActorRequest* req,
+                                                          proto::KillActorReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto killed = manager_.Kill(req->actor_id(), req->reason());
+  if (killed.ok()) *rep->mutable_actor() = *std::move(killed);
+  return FinishWith(ctx, killed.status());
 }
 
 }  // namespace weft::head

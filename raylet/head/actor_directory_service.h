@@ -3,14 +3,15 @@
 #include "common/auth.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/actor_directory.h"
+#include "raylet/head/actor_manager.h"
 
 namespace weft::head {
 
 // gRPC adapter: checks the token, calls one method of the table, finishes. Never blocks.
 class ActorDirectoryService final : public proto::ActorDirectory::CallbackService {
  public:
-  ActorDirectoryService(ActorDirectory& actors, const TokenAuth& auth)
-      : actors_(actors), auth_(auth) {}
+  ActorDirectoryService(ActorDirectory& actors, ActorManager& manager, const TokenAuth& auth)
+      : actors_(actors), manager_(manager), auth_(auth) {}
 
   grpc::ServerUnaryReactor* RegisterActor(grpc::CallbackServerContext*,
                                           const proto::RegisterActorRequest*,
@@ -23,9 +24,20 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   grpc::ServerUnaryReactor* ListActors(grpc::CallbackServerContext*,
                                        const proto::ListActorsRequest*,
                                        proto::ListActorsReply*) override;
+  grpc::ServerUnaryReactor* CreateActor(grpc::CallbackServerContext*,
+                                        const proto::CreateActorRequest*,
+                                        proto::CreateActorReply*) override;
+  // Answers when the state changes, or after wait_ms (capped at 30 s).
+  grpc::ServerUnaryReactor* WaitActor(grpc::CallbackServerContext*,
+                                      const proto::WaitActorRequest*,
+                                      proto::WaitActorReply*) override;
+  grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext*,
+                                      const proto::KillActorRequest*,
+                                      proto::KillActorReply*) override;
 
  private:
   ActorDirectory& actors_;
+  ActorManager& manager_;
   const TokenAuth& auth_;
 };
 

@@ -8,11 +8,15 @@ namespace weft::head {
 Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token)
     : cluster_id_(RandomHex(8)),
       nodes_(options),
-      node_service_(nodes_, auth, cluster_id_, [this](const std::string& id) { OnNodeDead(id); }),
-      job_service_(jobs_, auth),
-      actor_service_(actors_, auth),
-      object_service_(objects_, auth),
-      scheduler_service_(nodes_, auth, std::move(token)) {}
+      scheduler_service_(nodes_, auth, token),
+      actor_manager_(actors_, scheduler_service_, token),
+      node_service_(
+          nodes_, auth, cluster_id_, [this](const std::string& id) { OnNodeDead(id); },
+          [this](const proto::WorkerInfo& worker) { actor_manager_.OnWorkerExit(worker); }),
+      job_service_(jobs_, auth,
+                   [this](const std::string& job_id) { actor_manager_.OnJobFinished(job_id); }),
+      actor_service_(actors_, actor_manager_, auth),
+      object_service_(objects_, auth) {}
 
 void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&node_service_);
@@ -24,6 +28,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
 
 void Head::CheckLiveness() {
   for (const auto& id : nodes_.MarkSilentNodesDead()) OnNodeDead(id);
+  actor_manager_.Tick();
 }
 
 void Head::OnNodeDead(const std::string& node_id) {

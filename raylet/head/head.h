@@ -7,6 +7,7 @@
 #include "common/auth.h"
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/actor_directory_service.h"
+#include "raylet/head/actor_manager.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/job_registry_service.h"
 #include "raylet/head/node_directory.h"
@@ -40,11 +41,12 @@ class Head {
   JobRegistry jobs_;
   ActorDirectory actors_;
   ObjectDirectory objects_;
+  SchedulerService scheduler_service_;
+  ActorManager actor_manager_;
   NodeDirectoryService node_service_;
   JobRegistryService job_service_;
   ActorDirectoryService actor_service_;
   ObjectDirectoryService object_service_;
-  SchedulerService scheduler_service_;
 };
 
 }  // namespace weft::head

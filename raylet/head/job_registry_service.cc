@@ -17,7 +17,9 @@ grpc::ServerUnaryReactor* JobRegistryService::FinishJob(grpc::CallbackServerCont
                                                         const proto::FinishJobRequest* req,
                                                         proto::FinishJobReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  return FinishWith(ctx, jobs_.Finish(req->job_id()));
+  const absl::Status finished = jobs_.Finish(req->job_id());
+  if (finished.ok()) on_finished_(req->job_id());
+  return FinishWith(ctx, finished);
 }
 
 grpc::ServerUnaryReactor* JobRegistryService::ListJobs(grpc::CallbackServerContext* ctx,

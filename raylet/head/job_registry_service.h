@@ -1,5 +1,8 @@
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "common/auth.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/job_registry.h"
@@ -9,7 +12,9 @@ namespace weft::head {
 // gRPC adapter: checks the token, calls one method of the table, finishes. Never blocks.
 class JobRegistryService final : public proto::JobRegistry::CallbackService {
  public:
-  JobRegistryService(JobRegistry& jobs, const TokenAuth& auth) : jobs_(jobs), auth_(auth) {}
+  using JobFinishedFn = std::function<void(const std::string& job_id)>;
+  JobRegistryService(JobRegistry& jobs, const TokenAuth& auth, JobFinishedFn on_finished)
+      : jobs_(jobs), auth_(auth), on_finished_(std::move(on_finished)) {}
 
   grpc::ServerUnaryReactor* RegisterJob(grpc::CallbackServerContext*,
                                         const proto::RegisterJobRequest*,
@@ -22,6 +27,7 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
  private:
   JobRegistry& jobs_;
   const TokenAuth& auth_;
+  const JobFinishedFn on_finished_;
 };
 
 }  // namespace weft::head

@@ -41,6 +41,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::ReportWorkerExit(
     spdlog::info("worker exited id={} node={} pid={} exit_code={}", w.worker_id(), w.node_id(),
                  w.pid(), w.exit().exit_code());
   }
+  on_worker_exit_(w);
   return FinishWith(ctx, absl::OkStatus());
 }
 

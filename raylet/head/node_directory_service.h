@@ -13,12 +13,14 @@ namespace weft::head {
 class NodeDirectoryService final : public proto::NodeDirectory::CallbackService {
  public:
   using NodeDeadCallback = std::function<void(const std::string& node_id)>;
+  using WorkerExitCallback = std::function<void(const proto::WorkerInfo& worker)>;
   NodeDirectoryService(NodeDirectory& nodes, const TokenAuth& auth, std::string cluster_id,
-                       NodeDeadCallback on_node_dead)
+                       NodeDeadCallback on_node_dead, WorkerExitCallback on_worker_exit)
       : nodes_(nodes),
         auth_(auth),
         cluster_id_(std::move(cluster_id)),
-        on_node_dead_(std::move(on_node_dead)) {}
+        on_node_dead_(std::move(on_node_dead)),
+        on_worker_exit_(std::move(on_worker_exit)) {}
 
   grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext*,
                                          const proto::RegisterNodeRequest*,
@@ -39,6 +41,7 @@ class NodeDirectoryService final : public proto::NodeDirectory::CallbackService 
   const TokenAuth& auth_;
   const std::string cluster_id_;
   const NodeDeadCallback on_node_dead_;
+  const WorkerExitCallback on_worker_exit_;
 };
 
 }  // namespace weft::head

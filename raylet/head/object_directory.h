@@ -17,7 +17,11 @@ class ObjectDirectory {
   // Records that `location.worker_id` holds the object. INVALID_ARGUMENT without object or
   // worker id. Adding the same worker twice keeps one entry.
   [[nodiscard]] absl::Status Add(const std::string& object_id,
-                                 const proto::ObjectLocation& location);
+                                 const proto::ObjectLocation& location,
+                                 const std::string& owner = "");
+
+  // Every object with at least one copy, by id.
+  std::vector<proto::ObjectInfo> List() const;
 
   // Forgets one copy; unknown objects or workers are ignored.
   void Remove(const std::string& object_id, const std::string& worker_id);
@@ -32,6 +36,7 @@ class ObjectDirectory {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::vector<proto::ObjectLocation>> objects_
       ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> owners_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head

@@ -9,7 +9,15 @@ grpc::ServerUnaryReactor* ObjectDirectoryService::AddObjectLocation(
     grpc::CallbackServerContext* ctx, const proto::AddObjectLocationRequest* req,
     proto::AddObjectLocationReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  return FinishWith(ctx, objects_.Add(req->object_id(), req->location()));
+  return FinishWith(ctx, objects_.Add(req->object_id(), req->location(), req->owner()));
+}
+
+grpc::ServerUnaryReactor* ObjectDirectoryService::ListObjects(grpc::CallbackServerContext* ctx,
+                                                             const proto::ListObjectsRequest*,
+                                                             proto::ListObjectsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  for (auto& object : objects_.List()) *rep->add_objects() = std::move(object);
+  return FinishWith(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* ObjectDirectoryService::RemoveObjectLocation(

@@ -22,6 +22,10 @@ class ObjectDirectoryService final : public proto::ObjectDirectory::CallbackServ
                                                const proto::GetObjectLocationsRequest*,
                                                proto::GetObjectLocationsReply*) override;
 
+  grpc::ServerUnaryReactor* ListObjects(grpc::CallbackServerContext*,
+                                        const proto::ListObjectsRequest*,
+                                        proto::ListObjectsReply*) override;
+
  private:
   ObjectDirectory& objects_;
   const TokenAuth& auth_;

@@ -42,44 +42,50 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
                                                         const proto::LeaseWorkerRequest* req,
                                                         proto::LeaseWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  if (auto invalid = ValidateResources(req->required()); !invalid.ok()) {
-    return FinishWith(ctx, invalid);
-  }
-  auto reservation = nodes_.Reserve(ToResourceMap(req->required()));
-  if (!reservation.ok()) return FinishWith(ctx, reservation.status());
+  auto* reactor = new LeaseReactor(*this, ctx, rep);
+  Lease(req->job_id(), req->required(),
+        [reactor, rep](absl::StatusOr<proto::LeaseWorkerReply> leased) {
+          if (leased.ok()) *rep = *std::move(leased);
+          reactor->Finish(leased.status());
+        });
+  return reactor;
+}
+
+void SchedulerService::Lease(const std::string& job_id, const ProtoResources& required,
+                             LeaseDone done) {
+  if (auto invalid = ValidateResources(required); !invalid.ok()) return done(invalid);
+  auto reservation = nodes_.Reserve(ToResourceMap(required));
+  if (!reservation.ok()) return done(reservation.status());
 
   proto::SpawnWorkerRequest spawn;
-  spawn.set_job_id(req->job_id());
-  *spawn.mutable_required() = req->required();
-  auto context = grpc::ClientContext::FromCallbackServerContext(*ctx);
-  context->set_deadline(std::chrono::system_clock::now() + kNodeCallTimeout);
+  spawn.set_job_id(job_id);
+  *spawn.mutable_required() = required;
+  auto context = ContextWithTimeout(kNodeCallTimeout);
   if (!Track(context.get(), reservation->node.node_id())) {
     nodes_.Release(*reservation);
-    return FinishWith(ctx, absl::UnavailableError("head is shutting down"));
+    return done(absl::UnavailableError("head is shutting down"));
   }
-  auto* reactor = new LeaseReactor(*this, ctx, rep);
   grpc::ClientContext* call = context.get();
   CallAsync<proto::SpawnWorkerReply>(
       std::move(context), std::move(spawn),
       [this, &reservation](auto... args) {
         NodeStub(reservation->node.address()).async()->SpawnWorker(args...);
       },
-      [this, call, reactor, rep, held = *reservation](absl::Status status,
-                                                      proto::SpawnWorkerReply& spawned) {
+      [this, call, done = std::move(done), held = *reservation](
+          absl::Status status, proto::SpawnWorkerReply& spawned) {
         Untrack(call);
-        if (status.ok()) {
-          nodes_.SettleAfter(held, spawned.resource_version());
-          *rep->mutable_worker() = std::move(*spawned.mutable_worker());
-          rep->set_node_address(held.node.address());
-        } else {
+        if (!status.ok()) {
           nodes_.Release(held);
-          status = absl::Status(status.code(),
-                                absl::StrCat("node ", held.node.node_id(),
-                                             " could not start a worker: ", status.message()));
+          return done(absl::Status(status.code(),
+                                   absl::StrCat("node ", held.node.node_id(),
+                                                " could not start a worker: ", status.message())));
         }
-        reactor->Finish(status);
+        nodes_.SettleAfter(held, spawned.resource_version());
+        proto::LeaseWorkerReply leased;
+        *leased.mutable_worker() = std::move(*spawned.mutable_worker());
+        leased.set_node_address(held.node.address());
+        done(std::move(leased));
       });
-  return reactor;
 }
 
 void SchedulerService::KillOrphan(const std::string& node_address, const std::string& worker_id) {

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
+#include "common/resources.h"
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
 #include "raylet/head/node_directory.h"
@@ -25,6 +27,14 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
                                         const proto::LeaseWorkerRequest*,
                                         proto::LeaseWorkerReply*) override;
 
+  using LeaseDone = std::function<void(absl::StatusOr<proto::LeaseWorkerReply>)>;
+  // Reserves `required` on a node and has it start a worker for `job_id`; `done` runs on a
+  // gRPC thread (or at once, when nothing fits). The worker belongs to the caller.
+  void Lease(const std::string& job_id, const ProtoResources& required, LeaseDone done);
+
+  // Kills a leased worker that is no longer wanted.
+  void KillOrphan(const std::string& node_address, const std::string& worker_id);
+
   // Cancels the calls still waiting on `node_id` (it died): their leases fail at once.
   void CancelNode(const std::string& node_id);
 
@@ -37,7 +47,6 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   proto::NodeManager::Stub& NodeStub(const std::string& address);
   bool Track(grpc::ClientContext* call, const std::string& node_id);
   void Untrack(grpc::ClientContext* call);
-  void KillOrphan(const std::string& node_address, const std::string& worker_id);
 
   NodeDirectory& nodes_;
   const TokenAuth& auth_;

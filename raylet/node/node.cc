@@ -58,10 +58,11 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   {
     absl::MutexLock lock(&info_mu_);
     info_.set_address(address);
+    info_.set_head_address(head_address);
   }
   on_fatal_ = std::move(on_fatal);
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
-  pool_.Open(address);  // before registering: the head may lease at once
+  pool_.Open(address, head_address);  // before registering: the head may lease at once
   auto period = head_->Register(Info(), absl::Seconds(10));
   if (!period.ok()) {
     pool_.Close();

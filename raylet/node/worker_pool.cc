@@ -35,9 +35,10 @@ WorkerPool::~WorkerPool() {
   }
 }
 
-void WorkerPool::Open(const std::string& node_address) {
+void WorkerPool::Open(const std::string& node_address, const std::string& head_address) {
   absl::MutexLock lock(&mu_);
   node_address_ = node_address;
+  head_address_ = head_address;
 }
 
 void WorkerPool::Close() {
@@ -102,6 +103,8 @@ absl::StatusOr<pid_t> WorkerPool::SpawnLocked(const std::string& worker_id) {
                 options_.node_id,
                 "--node-address",
                 node_address_,
+                "--head-address",
+                head_address_,
                 "--host",
                 options_.worker_host,
                 "--lifeline-fd",

@@ -49,9 +49,9 @@ class WorkerPool {
   WorkerPool(Options options, ExitCallback on_exit);
   ~WorkerPool();
 
-  // Opens the pool: workers will call RegisterWorker at `node_address`. Starts before this
-  // are refused with UNAVAILABLE.
-  void Open(const std::string& node_address);
+  // Opens the pool: workers will call RegisterWorker at `node_address` and reach the head at
+  // `head_address`. Starts before this are refused with UNAVAILABLE.
+  void Open(const std::string& node_address, const std::string& head_address);
 
   // Refuses further starts (UNAVAILABLE); call before TerminateAll when shutting down.
   void Close();
@@ -102,6 +102,7 @@ class WorkerPool {
   int lifeline_[2] = {-1, -1};
   mutable absl::Mutex mu_;
   std::string node_address_ ABSL_GUARDED_BY(mu_);  // empty until Open()
+  std::string head_address_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);

@@ -109,7 +109,7 @@ TEST_F(WorkerPoolTest, WorkersReadLifelineEofWhenThePoolsProcessDies) {
   ASSERT_NE(owner, -1);
   if (owner == 0) {  // the "raylet": starts a worker, then dies without any cleanup
     WorkerPool pool(PoolOptions(script), [](const proto::WorkerInfo&) {});
-    pool.Open(kNodeAddress);
+    pool.Open(kNodeAddress, "127.0.0.1:1");
     bool refused = false;
     pool.Start("job-1", kOneCpu, [&](absl::StatusOr<proto::WorkerInfo>) { refused = true; });
     _exit(!refused && WaitFor([&] { return Exists(pid_file); }) ? 0 : 1);

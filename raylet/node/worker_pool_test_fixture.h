@@ -178,7 +178,7 @@ class WorkerPoolTest : public ::testing::Test {
   }
   WorkerPool& MakePool(WorkerPool::Options options, bool open = true) {
     pool_ = std::make_unique<WorkerPool>(std::move(options), RecordExits());
-    if (open) pool_->Open(kNodeAddress);
+    if (open) pool_->Open(kNodeAddress, "127.0.0.1:1");
     return *pool_;
   }
   WorkerPool& MakePool(const std::string& binary) { return MakePool(PoolOptions(binary)); }

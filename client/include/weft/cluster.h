@@ -7,18 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "weft/error.h"
+
 namespace weft {
-
-// Thrown by the client API when the cluster cannot do what was asked. `code()` is the
-// canonical gRPC/Abseil status code (e.g. 14 UNAVAILABLE, 16 UNAUTHENTICATED).
-class Error : public std::runtime_error {
- public:
-  Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int code() const { return code_; }
-
- private:
-  int code_;
-};
 
 // One node of the cluster as the head's node directory sees it.
 struct NodeInfo {

@@ -1,4 +1,12 @@
 #pragma once
 
-// The Weft client API. Link `weft::client` and include this header.
+// The Weft client API: include <weft/weft.h>, link weft::weft.
+#include "weft/actor.h"
+#include "weft/async.h"
 #include "weft/cluster.h"
+#include "weft/error.h"
+#include "weft/object_ref.h"
+#include "weft/registry.h"
+#include "weft/runtime.h"
+#include "weft/serialization.h"
+#include "weft/task.h"

@@ -1,0 +1,108 @@
+#pragma once
+
+// Creating actors, calling them, finding and killing them.
+//
+//   auto counter = weft::Actor<Counter>({.name = "c", .max_concurrency = 2}).Remote(10);
+//   weft::ObjectRef<int> total = counter.Call(&Counter::Add, 5);
+//
+// Calls from one caller reach the actor in submission order.
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "weft/call_args.h"
+#include "weft/registry.h"
+
+namespace weft {
+
+struct ActorOptions {
+  std::string name;       // empty: anonymous; else unique among live actors of the namespace
+  std::string ns;         // namespace of the name; empty: the driver's namespace
+  int max_concurrency = 0;  // 0: async actors 1000, thread-pool actors 1
+  double num_cpus = 0;      // CPUs held while the actor lives (its own worker process if > 0)
+  std::map<std::string, double> resources;  // custom resources held, e.g. {"GPU", 1}
+  bool detached = false;      // outlives the driver's job; kill it with weft::Kill
+  bool get_if_exists = false;  // return the live actor of that name instead of failing
+  int max_pending_calls = -1;  // calls this handle may have unfinished; -1: no limit
+  bool dedicated_process = false;  // a worker process of its own even without resources
+};
+
+namespace internal {
+// client/src/actor_api.cc
+struct ActorId {
+  std::string id;
+  std::string class_name;
+};
+ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::string args);
+ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls);
+std::string SubmitActorCall(const ActorId& actor, const std::string& method,
+                            std::vector<CallArg> args);
+void KillActor(const std::string& actor_id);
+}  // namespace internal
+
+// A copyable handle to a live actor of class C. Thread-safe.
+template <class C>
+class ActorHandle {
+ public:
+  ActorHandle() = default;
+  explicit ActorHandle(internal::ActorId id) : id_(std::move(id)) {}
+
+  const std::string& id() const { return id_.id; }
+
+  // Calls `method` with `args` and returns a reference to its result. The method must be
+  // registered with ActorClass<C>::Method. Arguments are checked at compile time. Throws
+  // weft::Error (RESOURCE_EXHAUSTED) when max_pending_calls calls are unfinished.
+  template <class M, class... A>
+  ObjectRef<typename internal::MethodTraits<M>::Value> Call(M method, A&&... args) const {
+    using T = internal::MethodTraits<M>;
+    static_assert(std::is_base_of_v<typename T::Class, C>,
+                  "weft: this method does not belong to the actor's class");
+    auto wire = internal::MakeArgs<typename T::Params>(std::forward<A>(args)...);
+    const auto& cls = *internal::FindClassByType(typeid(C));
+    const auto& name = internal::MethodName(cls, typeid(M), &method, sizeof(method));
+    return ObjectRef<typename T::Value>(internal::SubmitActorCall(id_, name, std::move(wire)));
+  }
+
+  MSGPACK_DEFINE(id_.id, id_.class_name);
+
+ private:
+  internal::ActorId id_;
+};
+
+// Creates actors of class C: `weft::Actor<C>(options).Remote(constructor args...)`.
+template <class C>
+class Actor {
+ public:
+  explicit Actor(ActorOptions options = {}) : options_(std::move(options)) {}
+
+  // Starts creating the actor and returns its handle at once; calls made before it is ready
+  // wait for it. Throws weft::Error: NOT_FOUND (C not registered), ALREADY_EXISTS (name taken
+  // and not get_if_exists), INVALID_ARGUMENT (bad options).
+  template <class... A>
+  ActorHandle<C> Remote(A&&... args) const {
+    static_assert(std::is_constructible_v<C, std::decay_t<A>...>,
+                  "weft: the actor class has no constructor taking these arguments");
+    const auto& cls = *internal::FindClassByType(typeid(C));
+    std::string packed = Pack(std::make_tuple(std::decay_t<A>(std::forward<A>(args))...));
+    return ActorHandle<C>(internal::CreateActor(cls, options_, std::move(packed)));
+  }
+
+ private:
+  ActorOptions options_;
+};
+
+// The live actor named `name` (in `ns`, or the driver's namespace). Throws weft::Error
+// NOT_FOUND, or INVALID_ARGUMENT if that actor is not of class C.
+template <class C>
+ActorHandle<C> GetActor(const std::string& name, const std::string& ns = "") {
+  return ActorHandle<C>(internal::LookupActor(name, ns, *internal::FindClassByType(typeid(C))));
+}
+
+// Kills the actor: running calls are abandoned, queued and later calls fail with UNAVAILABLE.
+template <class C>
+void Kill(const ActorHandle<C>& actor) {
+  internal::KillActor(actor.id());
+}
+
+}  // namespace weft

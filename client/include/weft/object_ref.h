@@ -1,0 +1,264 @@
+#pragma once
+
+// ObjectRef<T>: a typed handle to a value produced by a call, a task or Put. The value lives in
+// the process that holds the reference (small values) or in the store of the worker that made
+// it (large ones); Get brings it here.
+
+#include <chrono>
+#include <coroutine>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/async.h"
+#include "weft/serialization.h"
+
+namespace weft {
+
+namespace internal {
+// The process's object table (client/src/object_table.cc). Every call throws weft::Error,
+// and weft::RemoteError for an object that holds a remote failure.
+
+using Bytes = std::shared_ptr<const std::string>;
+// The object's msgpack bytes once available, waiting at most `timeout` (null: no limit).
+// Throws DEADLINE_EXCEEDED on timeout, FAILED_PRECONDITION when it would block an async
+// actor's event loop.
+Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout);
+// A shared handle to `id` that keeps the object in the table until its last copy is gone.
+std::shared_ptr<const std::string> HoldObject(std::string id);
+bool ObjectReady(const std::string& id);
+// Calls `callback` once the object is available or failed: at once on this thread if it
+// already is, else later on an internal thread.
+void WhenObjectReady(const std::string& id, std::function<void()> callback);
+// Stores `bytes` as a new object owned by this process; returns its id.
+std::string PutObjectBytes(std::string bytes);
+// Indices of the first `num_returns` of `ids` to become available, in order of availability,
+// waiting at most `timeout` (null: no limit); fewer on timeout.
+std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,
+                                const std::chrono::milliseconds* timeout);
+// The wire form of a reference (id, and value or location when known), and back.
+std::string EncodeRef(const std::string& id);
+std::string DecodeRef(std::string_view encoded);
+
+// Yields indices of `ids` in the order they become available.
+class CompletionQueue {
+ public:
+  explicit CompletionQueue(const std::vector<std::string>& ids);
+  size_t Next();  // blocks until one more is available
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+}  // namespace internal
+
+template <class T>
+class ObjectRef {
+ public:
+  using value_type = T;
+
+  ObjectRef() = default;
+  explicit ObjectRef(std::string id) : id_(internal::HoldObject(std::move(id))) {}
+
+  // The shared handle that keeps the object alive (internal).
+  const std::shared_ptr<const std::string>& handle() const { return id_; }
+
+  const std::string& id() const { return *id_; }
+  bool valid() const { return id_ != nullptr; }
+
+  // The value, waiting for it as long as it takes (or at most `timeout`). Throws
+  // weft::RemoteError if the call behind it failed, weft::Error (DEADLINE_EXCEEDED) on
+  // timeout, and weft::Error when called on an async actor's event loop: use `co_await`.
+  T Get() const { return Decode(internal::GetObjectBytes(*id_, nullptr)); }
+  T Get(std::chrono::milliseconds timeout) const {
+    return Decode(internal::GetObjectBytes(*id_, &timeout));
+  }
+
+  bool IsReady() const { return internal::ObjectReady(*id_); }
+
+  // A std::future that becomes ready with the value (or the remote error as its exception).
+  std::future<T> Future() const {
+    auto promise = std::make_shared<std::promise<T>>();
+    std::future<T> future = promise->get_future();
+    internal::WhenObjectReady(*id_, [promise, id = id_] {
+      try {
+        const std::chrono::milliseconds now{0};
+        if constexpr (std::is_void_v<T>) {
+          internal::GetObjectBytes(*id, &now);
+          promise->set_value();
+        } else {
+          promise->set_value(Decode(internal::GetObjectBytes(*id, &now)));
+        }
+      } catch (...) {
+        promise->set_exception(std::current_exception());
+      }
+    });
+    return future;
+  }
+
+  // `co_await ref` in a weft::Async coroutine: suspends until the value is here, resumes on
+  // the coroutine's loop.
+  struct Awaiter {
+    std::shared_ptr<const std::string> id;
+    bool await_ready() const { return internal::ObjectReady(*id); }
+    void await_suspend(std::coroutine_handle<> handle) const {
+      internal::WhenObjectReady(
+          *id, [handle, loop = internal::CurrentLoop()] { internal::Resume(loop, handle); });
+    }
+    T await_resume() const {
+      const std::chrono::milliseconds now{0};
+      return Decode(internal::GetObjectBytes(*id, &now));
+    }
+  };
+  Awaiter operator co_await() const { return Awaiter{id_}; }
+
+  friend bool operator==(const ObjectRef& a, const ObjectRef& b) { return a.id() == b.id(); }
+
+ private:
+  static T Decode(const internal::Bytes& bytes) {
+    if constexpr (!std::is_void_v<T>) return Unpack<T>(*bytes);
+  }
+  std::shared_ptr<const std::string> id_;
+};
+
+// Stores `value` in this process's object table and returns a reference to it.
+template <class T>
+ObjectRef<std::decay_t<T>> Put(const T& value) {
+  return ObjectRef<std::decay_t<T>>(internal::PutObjectBytes(Pack(value)));
+}
+
+template <class T>
+T Get(const ObjectRef<T>& ref) {
+  return ref.Get();
+}
+template <class T>
+T Get(const ObjectRef<T>& ref, std::chrono::milliseconds timeout) {
+  return ref.Get(timeout);
+}
+
+// Every value, in the order of `refs`.
+template <class T>
+auto Get(const std::vector<ObjectRef<T>>& refs) {
+  if constexpr (std::is_void_v<T>) {
+    for (const auto& ref : refs) ref.Get();
+  } else {
+    std::vector<T> values;
+    values.reserve(refs.size());
+    for (const auto& ref : refs) values.push_back(ref.Get());
+    return values;
+  }
+}
+
+template <class T>
+struct WaitResult {
+  std::vector<ObjectRef<T>> ready;      // in the order they became available
+  std::vector<ObjectRef<T>> not_ready;  // in their original order
+};
+
+// Waits until `num_returns` of `refs` are available or `timeout` passes (none: no limit), like
+// ray.wait. Failed calls count as available.
+template <class T>
+WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1,
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+  std::vector<std::string> ids;
+  for (const auto& ref : refs) ids.push_back(ref.id());
+  const auto ready = internal::WaitObjects(ids, num_returns, timeout ? &*timeout : nullptr);
+  WaitResult<T> result;
+  std::vector<bool> taken(refs.size());
+  for (size_t i : ready) {
+    result.ready.push_back(refs[i]);
+    taken[i] = true;
+  }
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (!taken[i]) result.not_ready.push_back(refs[i]);
+  }
+  return result;
+}
+
+// `for (auto ref : weft::AsCompleted(refs))` visits each reference once it is available, in
+// the order they finish (like concurrent.futures.as_completed).
+template <class T>
+class AsCompleted {
+ public:
+  explicit AsCompleted(std::vector<ObjectRef<T>> refs) : refs_(std::move(refs)) {}
+
+  class Iterator {
+   public:
+    Iterator(AsCompleted* owner, size_t seen) : owner_(owner), seen_(seen) { Load(); }
+    const ObjectRef<T>& operator*() const { return owner_->refs_[current_]; }
+    Iterator& operator++() {
+      ++seen_;
+      Load();
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return seen_ != other.seen_; }
+
+   private:
+    void Load() {
+      if (owner_ && seen_ < owner_->refs_.size()) current_ = owner_->queue().Next();
+    }
+    AsCompleted* owner_;
+    size_t seen_;
+    size_t current_ = 0;
+  };
+  Iterator begin() { return Iterator(this, 0); }
+  Iterator end() { return Iterator(nullptr, refs_.size()); }
+
+ private:
+  internal::CompletionQueue& queue() {
+    if (!queue_) {
+      std::vector<std::string> ids;
+      for (const auto& ref : refs_) ids.push_back(ref.id());
+      queue_.emplace(ids);
+    }
+    return *queue_;
+  }
+  std::vector<ObjectRef<T>> refs_;
+  std::optional<internal::CompletionQueue> queue_;
+};
+
+// Awaits every reference (like asyncio.gather) and returns the values in order.
+template <class T>
+auto Gather(std::vector<ObjectRef<T>> refs)
+    -> Async<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> {
+  if constexpr (std::is_void_v<T>) {
+    for (const auto& ref : refs) co_await ref;
+  } else {
+    std::vector<T> values;
+    values.reserve(refs.size());
+    for (const auto& ref : refs) values.push_back(co_await ref);
+    co_return values;
+  }
+}
+
+}  // namespace weft
+
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <class T>
+  struct pack<weft::ObjectRef<T>> {
+    template <class Stream>
+    packer<Stream>& operator()(packer<Stream>& out, const weft::ObjectRef<T>& ref) const {
+      const std::string encoded = weft::internal::EncodeRef(ref.id());
+      out.pack_ext(encoded.size(), weft::internal::kObjectRefExt);
+      out.pack_ext_body(encoded.data(), encoded.size());
+      return out;
+    }
+  };
+  template <class T>
+  struct convert<weft::ObjectRef<T>> {
+    const msgpack::object& operator()(const msgpack::object& in, weft::ObjectRef<T>& ref) const {
+      if (in.type != msgpack::type::EXT || in.via.ext.type() != weft::internal::kObjectRefExt) {
+        throw msgpack::type_error();
+      }
+      ref = weft::ObjectRef<T>(
+          weft::internal::DecodeRef(std::string_view(in.via.ext.data(), in.via.ext.size)));
+      return in;
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack

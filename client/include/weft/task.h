@@ -1,0 +1,49 @@
+#pragma once
+
+// Remote tasks: stateless functions run on workers across the cluster.
+//
+//   int Add(int a, int b) { return a + b; }
+//   static const bool kAdd = weft::RemoteFunction("Add", &Add);   // in the shared library
+//   weft::ObjectRef<int> sum = weft::Task(&Add).Remote(1, 2);      // in the driver
+//
+// A coroutine function (returning weft::Async<T>) cannot be a task: wrap it, see RunSync.
+
+#include <map>
+#include <string>
+
+#include "weft/call_args.h"
+#include "weft/registry.h"
+
+namespace weft {
+
+struct TaskOptions {
+  double num_cpus = 1;  // CPUs the task's worker holds
+  std::map<std::string, double> resources;
+};
+
+namespace internal {
+std::string SubmitTask(const FunctionInfo& function, const TaskOptions& options,
+                       std::vector<CallArg> args);  // client/src/task_api.cc
+}
+
+template <class F>
+class Task {
+ public:
+  explicit Task(F function, TaskOptions options = {}) : function_(function), options_(options) {
+    static_assert(RejectAsyncTask<F>::value);
+  }
+
+  template <class... A>
+  ObjectRef<typename internal::FunctionTraits<F>::Result> Remote(A&&... args) const {
+    using T = internal::FunctionTraits<F>;
+    auto wire = internal::MakeArgs<typename T::Params>(std::forward<A>(args)...);
+    const auto* info = internal::FindFunctionByPointer(reinterpret_cast<const void*>(function_));
+    return ObjectRef<typename T::Result>(internal::SubmitTask(*info, options_, std::move(wire)));
+  }
+
+ private:
+  F function_;
+  TaskOptions options_;
+};
+
+}  // namespace weft

@@ -1,0 +1,85 @@
+// The actor functions that the public templates of actor.h call.
+
+#include "absl/strings/str_cat.h"
+#include "client/src/actor_calls.h"
+#include "client/src/runtime.h"
+#include "common/rpc.h"
+#include "common/status.h"
+#include "weft/actor.h"
+
+namespace weft::internal {
+namespace {
+
+[[noreturn]] void Throw(const grpc::Status& status, const std::string& what) {
+  const absl::Status failed = FromGrpcStatus(status);
+  throw Error(static_cast<int>(failed.code()), absl::StrCat(what, ": ", failed.message()));
+}
+
+}  // namespace
+
+ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::string args) {
+  auto& runtime = Runtime::Get();
+  proto::CreateActorRequest request;
+  auto& spec = *request.mutable_spec();
+  spec.set_class_name(cls.name);
+  spec.set_job_id(runtime.config().job_id);
+  spec.set_constructor_args(std::move(args));
+  for (const auto& path : runtime.config().code_paths) spec.add_code_paths(path);
+  spec.set_max_concurrency(options.max_concurrency);
+  spec.set_name(options.name);
+  spec.set_namespace_(options.ns.empty() ? runtime.config().ns : options.ns);
+  if (options.num_cpus > 0) (*spec.mutable_resources())["CPU"] = options.num_cpus;
+  for (const auto& [name, amount] : options.resources) (*spec.mutable_resources())[name] = amount;
+  spec.set_detached(options.detached);
+  spec.set_dedicated_process(options.dedicated_process);
+  spec.set_max_pending_calls(options.max_pending_calls);
+  request.set_get_if_exists(options.get_if_exists);
+
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::CreateActorReply reply;
+  const grpc::Status status = runtime.actor_directory().CreateActor(&context, request, &reply);
+  if (!status.ok()) Throw(status, absl::StrCat("cannot create actor of class ", cls.name));
+  runtime.actors().Track(reply.actor(), options.max_pending_calls);
+  return ActorId{reply.actor().actor_id(), cls.name};
+}
+
+ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls) {
+  auto& runtime = Runtime::Get();
+  proto::GetActorRequest request;
+  request.set_name(name);
+  request.set_namespace_(ns.empty() ? runtime.config().ns : ns);
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::GetActorReply reply;
+  const grpc::Status status = runtime.actor_directory().GetActor(&context, request, &reply);
+  if (!status.ok()) {
+    Throw(status, absl::StrCat("cannot get actor named \"", name, "\" in namespace ",
+                               request.namespace_()));
+  }
+  if (reply.actor().class_name() != cls.name) {
+    throw Error(3, absl::StrCat("actor \"", name, "\" is of class ", reply.actor().class_name(),
+                                ", not ", cls.name));
+  }
+  runtime.actors().Track(reply.actor(), -1);
+  return ActorId{reply.actor().actor_id(), cls.name};
+}
+
+std::string SubmitActorCall(const ActorId& actor, const std::string& method,
+                            std::vector<CallArg> args) {
+  return Runtime::Get().actors().Submit(actor.id, actor.class_name, method, std::move(args));
+}
+
+void KillActor(const std::string& actor_id) {
+  auto& runtime = Runtime::Get();
+  proto::KillActorRequest request;
+  request.set_actor_id(actor_id);
+  request.set_reason("killed by weft::Kill");
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::KillActorReply reply;
+  const grpc::Status status = runtime.actor_directory().KillActor(&context, request, &reply);
+  if (!status.ok()) Throw(status, absl::StrCat("cannot kill actor ", actor_id));
+}
+
+}  // namespace weft::internal

@@ -1,0 +1,217 @@
+#include "client/src/actor_calls.h"
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "client/src/runtime.h"
+#include "client/src/wire_args.h"
+#include "common/rpc.h"
+#include "weft/error.h"
+
+namespace weft::internal {
+namespace {
+
+// How long one WaitActor call may wait at the head before it answers "no change".
+constexpr int kWaitActorMs = 10000;
+constexpr int kMaxWatchFailures = 3;
+
+bool ShouldRelocate(const proto::CallResult& result) {
+  // The stream broke (worker gone) or the worker no longer hosts the actor.
+  return result.has_error() && (result.error().code() == 14 || result.error().code() == 5) &&
+         result.error().type().empty();
+}
+
+}  // namespace
+
+ActorCalls::Actor& ActorCalls::ActorLocked(const std::string& actor_id,
+                                           const std::string& class_name) {
+  auto& actor = actors_[actor_id];
+  if (!actor) {
+    actor = std::make_unique<Actor>();
+    actor->id = actor_id;
+    actor->class_name = class_name;
+  }
+  return *actor;
+}
+
+void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
+  absl::MutexLock lock(&mu_);
+  Actor& actor = ActorLocked(info.actor_id(), info.class_name());
+  actor.max_pending_calls = max_pending_calls;
+  actor.state = info.state();
+  actor.address = info.address();
+  actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
+  if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
+}
+
+std::string ActorCalls::Submit(const std::string& actor_id, const std::string& class_name,
+                               const std::string& method, std::vector<CallArg> args) {
+  const std::string object_id = ObjectTable::NewId();
+  auto& objects = runtime_.objects();
+  {
+    absl::MutexLock lock(&mu_);
+    Actor& actor = ActorLocked(actor_id, class_name);
+    if (actor.max_pending_calls >= 0 && actor.unfinished >= actor.max_pending_calls) {
+      throw Error(8, absl::StrCat("actor ", actor_id, " (", actor.class_name, ") has ",
+                                  actor.unfinished, " calls unfinished, its max_pending_calls"));
+    }
+    objects.AddPending(object_id);
+    Pending pending;
+    pending.call.set_actor_id(actor_id);
+    pending.call.set_method(method);
+    pending.call.set_job_id(runtime_.config().job_id);
+    pending.args = std::move(args);
+    pending.object_id = object_id;
+    ++actor.unfinished;
+    actor.queue.push_back(std::move(pending));
+    if (actor.state == proto::ACTOR_STATE_UNSPECIFIED) WatchLocked(actor);
+    if (actor.state == proto::ACTOR_PENDING) {
+      objects.SetNote(object_id, absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
+    }
+    if (!ArgsResolved(objects, actor.queue.back().args)) {
+      // Registered after unlocking: a reference that resolves meanwhile pumps inline.
+      deferred_.push_back([this, actor_id, args = actor.queue.back().args] {
+        OnArgResolved(runtime_.objects(), args, [this, actor_id] { Pump(actor_id); });
+      });
+    }
+    PumpLocked(actor);
+  }
+  RunDeferred();
+  return object_id;
+}
+
+void ActorCalls::Pump(const std::string& actor_id) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it != actors_.end()) PumpLocked(*it->second);
+  }
+  RunDeferred();
+}
+
+void ActorCalls::RunDeferred() {
+  std::vector<std::function<void()>> work;
+  {
+    absl::MutexLock lock(&mu_);
+    work.swap(deferred_);
+  }
+  for (auto& item : work) item();
+}
+
+void ActorCalls::PumpLocked(Actor& actor) {
+  auto& objects = runtime_.objects();
+  if (actor.state == proto::ACTOR_DEAD) {
+    while (!actor.queue.empty()) {
+      FailLocked(actor, actor.queue.front());
+      actor.queue.pop_front();
+    }
+    return;
+  }
+  while (actor.state == proto::ACTOR_ALIVE && !actor.queue.empty() &&
+         ArgsResolved(objects, actor.queue.front().args)) {
+    Pending pending = std::move(actor.queue.front());
+    actor.queue.pop_front();
+    proto::RemoteError failed;
+    if (!BuildArgs(objects, pending.args, pending.call.mutable_args(), &failed)) {
+      --actor.unfinished;
+      deferred_.push_back([this, id = pending.object_id, failed = std::move(failed)]() mutable {
+        runtime_.objects().SetError(id, std::move(failed));
+      });
+      continue;
+    }
+    runtime_.workers().Submit(
+        actor.address, std::move(pending.call),
+        [this, actor_id = actor.id, object_id = pending.object_id](proto::CallResult& result) {
+          OnResult(actor_id, object_id, result);
+        });
+  }
+}
+
+void ActorCalls::FailLocked(Actor& actor, Pending& pending) {
+  proto::RemoteError error;
+  error.set_code(14);
+  error.set_message(absl::StrCat("actor ", actor.id, " is dead: ", actor.why));
+  error.set_actor_id(actor.id);
+  error.set_class_name(actor.class_name);
+  error.set_method(pending.call.method());
+  --actor.unfinished;
+  deferred_.push_back([this, id = pending.object_id, error = std::move(error)]() mutable {
+    runtime_.objects().SetError(id, std::move(error));
+  });
+}
+
+void ActorCalls::OnResult(const std::string& actor_id, const std::string& object_id,
+                          proto::CallResult& result) {
+  auto& objects = runtime_.objects();
+  const bool relocate = ShouldRelocate(result);
+  switch (result.outcome_case()) {
+    case proto::CallResult::kValue:
+      objects.SetValue(object_id, std::move(*result.mutable_value()));
+      break;
+    case proto::CallResult::kStored:
+      objects.SetLocation(object_id, std::move(*result.mutable_stored()));
+      break;
+    default:
+      objects.SetError(object_id, std::move(*result.mutable_error()));
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end()) return;
+  Actor& actor = *it->second;
+  --actor.unfinished;
+  if (relocate && actor.state == proto::ACTOR_ALIVE) {
+    actor.state = proto::ACTOR_STATE_UNSPECIFIED;  // ask the head where (or whether) it lives
+    WatchLocked(actor);
+  }
+}
+
+void ActorCalls::WatchLocked(Actor& actor) {
+  if (actor.watching) return;
+  actor.watching = true;
+  proto::WaitActorRequest request;
+  request.set_actor_id(actor.id);
+  // An unknown state makes the head answer at once with what it knows.
+  request.set_known_state(actor.state == proto::ACTOR_ALIVE ? proto::ACTOR_STATE_UNSPECIFIED
+                                                            : actor.state);
+  request.set_wait_ms(kWaitActorMs);
+  CallAsync<proto::WaitActorReply>(
+      ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout),
+      std::move(request),
+      [this](auto... args) { runtime_.actor_directory().async()->WaitActor(args...); },
+      [this, actor_id = actor.id](const absl::Status& status, proto::WaitActorReply& reply) {
+        OnActorInfo(actor_id, status, reply.actor());
+      });
+}
+
+void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& status,
+                             const proto::ActorInfo& info) {
+  absl::Cleanup run_deferred = [this] { RunDeferred(); };
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end()) return;
+  Actor& actor = *it->second;
+  actor.watching = false;
+  if (!status.ok()) {
+    if (status.code() == absl::StatusCode::kNotFound) {
+      actor.state = proto::ACTOR_DEAD;
+      actor.why = std::string(status.message());
+    } else if (++actor.watch_failures >= kMaxWatchFailures) {
+      actor.state = proto::ACTOR_DEAD;
+      actor.why = absl::StrCat("the head cannot be reached: ", status.message());
+    }
+  } else {
+    actor.watch_failures = 0;
+    actor.state = info.state();
+    actor.address = info.address();
+    actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
+    if (actor.state == proto::ACTOR_PENDING) {
+      for (const auto& pending : actor.queue) {
+        runtime_.objects().SetNote(pending.object_id,
+                                   absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
+      }
+    }
+  }
+  if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
+  PumpLocked(actor);
+}
+
+}  // namespace weft::internal

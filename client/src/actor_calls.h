@@ -1,0 +1,74 @@
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/status/status.h"
+#include "head.pb.h"
+#include "worker.pb.h"
+#include "weft/call_args.h"
+
+namespace weft::internal {
+
+class Runtime;
+
+// The actors this process calls. Per actor: where it lives (followed through the head's
+// WaitActor until ALIVE or DEAD) and a queue of calls that go out in submission order, each
+// once its reference arguments are resolved. Thread-safe.
+class ActorCalls {
+ public:
+  explicit ActorCalls(Runtime& runtime) : runtime_(runtime) {}
+
+  // Starts following an actor (created or looked up by this process).
+  void Track(const proto::ActorInfo& actor, int max_pending_calls);
+
+  // Queues a call and returns the id of its result object. Throws weft::Error
+  // RESOURCE_EXHAUSTED when the actor's max_pending_calls are unfinished.
+  std::string Submit(const std::string& actor_id, const std::string& class_name,
+                     const std::string& method, std::vector<CallArg> args);
+
+ private:
+  struct Pending {
+    proto::Call call;
+    std::vector<CallArg> args;
+    std::string object_id;
+  };
+  struct Actor {
+    std::string id;
+    std::string class_name;
+    proto::ActorState state = proto::ACTOR_STATE_UNSPECIFIED;
+    std::string address;
+    std::string why;  // pending reason or death reason
+    std::deque<Pending> queue;
+    int unfinished = 0;
+    int max_pending_calls = -1;
+    bool watching = false;
+    int watch_failures = 0;
+  };
+
+  Actor& ActorLocked(const std::string& actor_id, const std::string& class_name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Pump(const std::string& actor_id);
+  void RunDeferred() ABSL_LOCKS_EXCLUDED(mu_);
+  void PumpLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WatchLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnActorInfo(const std::string& actor_id, const absl::Status& status,
+                   const proto::ActorInfo& info);
+  void OnResult(const std::string& actor_id, const std::string& object_id,
+                proto::CallResult& result);
+  void FailLocked(Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Runtime& runtime_;
+  absl::Mutex mu_;
+  // Object-table updates and registrations made under mu_, run after it is released (their
+  // callbacks may pump actors).
+  std::vector<std::function<void()>> deferred_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<Actor>> actors_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft::internal

@@ -1,0 +1,101 @@
+#include "client/src/call_stream.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace weft::internal {
+
+std::shared_ptr<CallStream> CallStream::Open(proto::Worker::Stub& stub, std::string address) {
+  std::shared_ptr<CallStream> stream(new CallStream(std::move(address)));
+  stream->self_ = stream;
+  stream->context_.set_wait_for_ready(false);
+  stub.async()->Calls(&stream->context_, stream.get());
+  stream->AddHold();  // held until the last write is done
+  stream->StartRead(&stream->incoming_);
+  stream->StartCall();
+  return stream;
+}
+
+bool CallStream::Submit(proto::Call call, Done done) {
+  std::lock_guard lock(mu_);
+  if (ended_) return false;
+  call.set_call_id(next_call_id_++);
+  unfinished_.emplace(call.call_id(), std::move(done));
+  *queued_.add_calls() = std::move(call);
+  if (!writing_) WriteLocked();
+  return true;
+}
+
+void CallStream::WriteLocked() {
+  outgoing_.Clear();
+  outgoing_.Swap(&queued_);
+  writing_ = true;
+  StartWrite(&outgoing_);
+}
+
+void CallStream::OnWriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  writing_ = false;
+  if (!ok) {
+    EndLocked();
+    return;
+  }
+  if (ended_) return;
+  if (queued_.calls_size() > 0) WriteLocked();
+}
+
+void CallStream::OnReadDone(bool ok) {
+  if (!ok) {
+    std::lock_guard lock(mu_);
+    EndLocked();
+    return;
+  }
+  std::vector<std::pair<Done, proto::CallResult*>> finished;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& result : *incoming_.mutable_results()) {
+      auto it = unfinished_.find(result.call_id());
+      if (it == unfinished_.end()) continue;
+      finished.emplace_back(std::move(it->second), &result);
+      unfinished_.erase(it);
+    }
+  }
+  for (auto& [done, result] : finished) done(*result);
+  incoming_.Clear();
+  StartRead(&incoming_);
+}
+
+void CallStream::EndLocked() {
+  ended_ = true;
+  if (held_) {
+    held_ = false;
+    RemoveHold();  // OnDone follows once the operations in flight are done
+  }
+}
+
+void CallStream::Cancel() { context_.TryCancel(); }
+
+void CallStream::OnDone(const grpc::Status& status) {
+  absl::flat_hash_map<uint64_t, Done> unfinished;
+  {
+    std::lock_guard lock(mu_);
+    ended_ = true;
+    unfinished.swap(unfinished_);
+  }
+  if (!unfinished.empty()) {
+    spdlog::warn("call stream to worker at {} ended with {} calls unfinished: {}", address_,
+                 unfinished.size(), status.error_message());
+  }
+  for (auto& [id, done] : unfinished) {
+    proto::CallResult result;
+    result.set_call_id(id);
+    auto* error = result.mutable_error();
+    error->set_code(14);
+    error->set_message(absl::StrCat("the worker at ", address_,
+                                    " is unreachable or died: ", status.error_message()));
+    done(result);
+  }
+  self_.reset();  // may delete this
+}
+
+}  // namespace weft::internal

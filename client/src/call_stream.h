@@ -1,0 +1,57 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "worker.grpc.pb.h"
+
+namespace weft::internal {
+
+// One caller's Calls stream to one worker. Calls go out in submission order, batched while a
+// write is in flight; results come back in any order and are matched by call id. When the
+// stream ends, every unfinished call fails with UNAVAILABLE. Thread-safe.
+class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto::ResultBatch> {
+ public:
+  using Done = std::function<void(proto::CallResult&)>;
+
+  // Opens the stream; the object lives until the stream is done and the last reference to it
+  // (held by its owner) is gone.
+  static std::shared_ptr<CallStream> Open(proto::Worker::Stub& stub, std::string address);
+
+  // Sends `call` (its call_id is assigned here). False when the stream has ended: open another.
+  bool Submit(proto::Call call, Done done);
+
+  // Ends the stream: unfinished calls fail.
+  void Cancel();
+
+  void OnWriteDone(bool ok) override;
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  explicit CallStream(std::string address) : address_(std::move(address)) {}
+  void WriteLocked();
+  void EndLocked();
+
+  const std::string address_;
+  grpc::ClientContext context_;
+  proto::ResultBatch incoming_;
+  std::shared_ptr<CallStream> self_;  // keeps the reactor alive until OnDone
+
+  std::mutex mu_;
+  bool ended_ = false;
+  bool writing_ = false;
+  bool held_ = true;  // the hold taken at Open, released when the stream ends
+  uint64_t next_call_id_ = 1;
+  proto::CallBatch outgoing_;  // being written
+  proto::CallBatch queued_;    // waiting for the write in flight
+  absl::flat_hash_map<uint64_t, Done> unfinished_;
+};
+
+}  // namespace weft::internal

@@ -1,0 +1,141 @@
+// weft::Init and weft::Shutdown: connect a driver to its cluster (or start a local one).
+
+#include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "client/src/runtime.h"
+#include "common/cluster_endpoint.h"
+#include "common/process.h"
+#include "common/rpc.h"
+#include "common/status.h"
+#include "weft/error.h"
+#include "weft/registry.h"
+#include "weft/runtime.h"
+
+namespace weft {
+namespace {
+
+struct DriverState {
+  std::string embedded_session;  // session dir of the cluster Init started, if any
+};
+DriverState* driver = nullptr;
+
+// The `weft` CLI that belongs to this library: <prefix>/lib/libweft.so -> <prefix>/bin/weft.
+std::string WeftCli() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&WeftCli), &info) && info.dli_fname) {
+    auto candidate =
+        std::filesystem::path(info.dli_fname).parent_path().parent_path() / "bin" / "weft";
+    if (std::filesystem::exists(candidate)) return candidate.string();
+  }
+  return "weft";
+}
+
+void RunCli(const std::vector<std::string>& args) {
+  SpawnOptions spawn;
+  spawn.argv = args;
+  spawn.argv.insert(spawn.argv.begin(), WeftCli());
+  auto pid = SpawnProcess(spawn);
+  if (!pid.ok()) throw Error(static_cast<int>(pid.status().code()), std::string(pid.status().message()));
+  int status = 0;
+  while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error(14, absl::StrCat("`weft ", args.front(), "` failed: ", DescribeWaitStatus(status)));
+  }
+}
+
+std::string StartEmbeddedCluster() {
+  char path[] = "/tmp/weft-embedded-XXXXXX";
+  if (!mkdtemp(path)) throw Error(13, "cannot create a session directory for a local cluster");
+  RunCli({"start", "--head", "--session-dir", path});
+  return path;
+}
+
+std::string SelfPath() {
+  char path[PATH_MAX] = {};
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  return n > 0 ? std::string(path, n) : "driver";
+}
+
+std::string RegisterJob(internal::Runtime& runtime) {
+  proto::RegisterJobRequest request;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  request.set_driver_host(host);
+  request.set_driver_pid(getpid());
+  request.set_entrypoint(SelfPath());
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::RegisterJobReply reply;
+  const grpc::Status status = runtime.jobs().RegisterJob(&context, request, &reply);
+  if (!status.ok()) {
+    const absl::Status failed = FromGrpcStatus(status);
+    throw Error(static_cast<int>(failed.code()),
+                absl::StrCat("cannot connect to the cluster at ", runtime.config().head_address,
+                             ": ", failed.message()));
+  }
+  return reply.job().job_id();
+}
+
+}  // namespace
+
+void Init(const InitOptions& options) {
+  if (internal::Runtime::Current()) throw Error(9, "weft::Init was already called");
+  auto state = std::make_unique<DriverState>();
+  std::string session_dir = options.session_dir;
+  auto endpoint = ResolveClusterEndpoint(options.address, session_dir);
+  if (!endpoint.ok() && options.address.empty() && session_dir.empty() &&
+      !std::getenv("WEFT_ADDRESS")) {
+    state->embedded_session = StartEmbeddedCluster();
+    endpoint = ResolveClusterEndpoint("", state->embedded_session);
+  }
+  if (!endpoint.ok()) {
+    throw Error(static_cast<int>(endpoint.status().code()),
+                absl::StrCat("cannot find the cluster: ", endpoint.status().message()));
+  }
+  internal::Runtime::Config config;
+  config.head_address = endpoint->head_address;
+  config.token = endpoint->token;
+  config.ns = options.ns.empty() ? "default" : options.ns;
+  config.code_paths = internal::CodeLibraries();
+  // Registering the job needs the head channel; the job id completes the config.
+  internal::Runtime probe(config);
+  config.job_id = RegisterJob(probe);
+  internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
+  driver = state.release();
+}
+
+void Shutdown() {
+  auto runtime = internal::Runtime::Uninstall();
+  if (runtime) {
+    proto::FinishJobRequest request;
+    request.set_job_id(runtime->config().job_id);
+    grpc::ClientContext context;
+    SetTimeout(context, kControlRpcTimeout);
+    proto::FinishJobReply reply;
+    runtime->jobs().FinishJob(&context, request, &reply);  // best effort: the head may be gone
+    runtime.reset();
+  }
+  if (driver) {
+    if (!driver->embedded_session.empty()) {
+      try {
+        RunCli({"stop", "--session-dir", driver->embedded_session});
+        std::filesystem::remove_all(driver->embedded_session);
+      } catch (const Error&) {
+      }
+    }
+    delete driver;
+    driver = nullptr;
+  }
+}
+
+bool IsInitialized() { return internal::Runtime::Current() != nullptr; }
+
+}  // namespace weft

@@ -1,0 +1,57 @@
+#include "client/src/object_fetch.h"
+
+#include <chrono>
+
+#include "common/status.h"
+
+namespace weft::internal {
+namespace {
+
+// Long enough for a few GiB on loopback; a dead producer fails much sooner.
+constexpr std::chrono::minutes kFetchTimeout{5};
+
+class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
+ public:
+  FetchReactor(std::function<void(absl::StatusOr<std::string>)> done) : done_(std::move(done)) {
+    context_.set_deadline(std::chrono::system_clock::now() + kFetchTimeout);
+  }
+
+  void Start(proto::Worker::Stub& stub, const std::string& id) {
+    request_.set_object_id(id);
+    stub.async()->FetchObject(&context_, &request_, this);
+    StartRead(&chunk_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    if (chunk_.total_bytes() > 0 && data_.empty()) data_.reserve(chunk_.total_bytes());
+    data_.append(chunk_.data());
+    StartRead(&chunk_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    if (status.ok()) {
+      done_(std::move(data_));
+    } else {
+      done_(FromGrpcStatus(status));
+    }
+    delete this;
+  }
+
+ private:
+  std::function<void(absl::StatusOr<std::string>)> done_;
+  grpc::ClientContext context_;
+  proto::FetchObjectRequest request_;
+  proto::ObjectChunk chunk_;
+  std::string data_;
+};
+
+}  // namespace
+
+void FetchObject(proto::Worker::Stub& stub, const std::string& id,
+                 std::function<void(absl::StatusOr<std::string>)> done) {
+  (new FetchReactor(std::move(done)))->Start(stub, id);
+}
+
+}  // namespace weft::internal

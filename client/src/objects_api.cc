@@ -1,0 +1,166 @@
+// The object functions that the public templates of object_ref.h call.
+
+#include <msgpack.hpp>
+
+#include <deque>
+
+#include "client/src/loop.h"
+#include "client/src/runtime.h"
+#include "weft/object_ref.h"
+
+namespace weft::internal {
+namespace {
+
+enum RefKind : int { kUnknown = 0, kValue = 1, kLocated = 2, kFailed = 3 };
+
+struct EncodedRef {
+  std::string id;
+  int kind = kUnknown;
+  std::string value;  // msgpack bytes, or the error message
+  std::string address, node_id, worker_id;
+  int64_t size = 0;
+  int code = 0;
+  MSGPACK_DEFINE(id, kind, value, address, node_id, worker_id, size, code);
+};
+
+ObjectTable& Objects() { return Runtime::Get().objects(); }
+
+}  // namespace
+
+Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
+  return Objects().Get(id, timeout);
+}
+
+bool ObjectReady(const std::string& id) { return Objects().Ready(id); }
+
+void WhenObjectReady(const std::string& id, std::function<void()> callback) {
+  Objects().WhenReady(id, std::move(callback));
+}
+
+std::string PutObjectBytes(std::string bytes) {
+  const std::string id = ObjectTable::NewId();
+  Objects().AddPending(id);
+  Objects().SetValue(id, std::move(bytes));
+  return id;
+}
+
+std::shared_ptr<const std::string> HoldObject(std::string id) {
+  return std::shared_ptr<const std::string>(new std::string(std::move(id)),
+                                            [](const std::string* held) {
+                                              if (auto* runtime = Runtime::Current()) {
+                                                runtime->objects().Erase(*held);
+                                              }
+                                              delete held;
+                                            });
+}
+
+std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,
+                                const std::chrono::milliseconds* timeout) {
+  if (num_returns > ids.size()) num_returns = ids.size();
+  struct State {
+    std::mutex mu;
+    std::condition_variable changed;
+    std::vector<size_t> ready;
+  };
+  auto state = std::make_shared<State>();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Objects().WhenReady(ids[i], [state, i] {
+      std::lock_guard lock(state->mu);
+      state->ready.push_back(i);
+      state->changed.notify_all();
+    });
+  }
+  std::unique_lock lock(state->mu);
+  auto enough = [&] { return state->ready.size() >= num_returns; };
+  if (!enough()) Loop::CheckMayBlock("weft::Wait");
+  if (timeout) {
+    state->changed.wait_for(lock, *timeout, enough);
+  } else {
+    state->changed.wait(lock, enough);
+  }
+  std::vector<size_t> ready = state->ready;
+  if (ready.size() > num_returns) ready.resize(num_returns);
+  return ready;
+}
+
+std::string EncodeRef(const std::string& id) {
+  EncodedRef ref;
+  ref.id = id;
+  auto& objects = Objects();
+  if (objects.Resolved(id)) {
+    auto snapshot = objects.Take(id);
+    if (snapshot.value) {
+      ref.kind = kValue;
+      ref.value = *snapshot.value;
+    } else if (snapshot.location) {
+      ref.kind = kLocated;
+      ref.address = snapshot.location->address();
+      ref.node_id = snapshot.location->node_id();
+      ref.worker_id = snapshot.location->worker_id();
+      ref.size = snapshot.location->size_bytes();
+    } else {
+      ref.kind = kFailed;
+      ref.code = snapshot.error->code();
+      ref.value = snapshot.error->message();
+    }
+  }
+  return Pack(ref);
+}
+
+std::string DecodeRef(std::string_view encoded) {
+  auto ref = Unpack<EncodedRef>(encoded);
+  auto& objects = Objects();
+  objects.AddPending(ref.id);
+  switch (ref.kind) {
+    case kValue:
+      objects.SetValue(ref.id, std::move(ref.value));
+      break;
+    case kLocated: {
+      proto::ObjectLocation location;
+      location.set_address(ref.address);
+      location.set_node_id(ref.node_id);
+      location.set_worker_id(ref.worker_id);
+      location.set_size_bytes(ref.size);
+      objects.SetLocation(ref.id, std::move(location));
+      break;
+    }
+    case kFailed: {
+      proto::RemoteError error;
+      error.set_code(ref.code);
+      error.set_message(ref.value);
+      objects.SetError(ref.id, std::move(error));
+      break;
+    }
+    default:
+      objects.SetNote(ref.id, "the reference was passed on before its value existed");
+  }
+  return ref.id;
+}
+
+struct CompletionQueue::State {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<size_t> ready;
+};
+
+CompletionQueue::CompletionQueue(const std::vector<std::string>& ids)
+    : state_(std::make_shared<State>()) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Objects().WhenReady(ids[i], [state = state_, i] {
+      std::lock_guard lock(state->mu);
+      state->ready.push_back(i);
+      state->changed.notify_all();
+    });
+  }
+}
+
+size_t CompletionQueue::Next() {
+  std::unique_lock lock(state_->mu);
+  if (state_->ready.empty()) Loop::CheckMayBlock("iterating weft::AsCompleted");
+  state_->changed.wait(lock, [&] { return !state_->ready.empty(); });
+  const size_t next = state_->ready.front();
+  state_->ready.pop_front();
+  return next;
+}
+
+}  // namespace weft::internal

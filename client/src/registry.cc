@@ -1,0 +1,130 @@
+#include "weft/registry.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <mutex>
+
+#include "weft/error.h"
+
+namespace weft::internal {
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::deque<ClassInfo> classes;  // deque: pointers stay valid as classes are added
+  std::deque<FunctionInfo> functions;
+};
+
+Registry& TheRegistry() {
+  static auto* registry = new Registry();  // never destroyed: used from static destructors
+  return *registry;
+}
+
+std::string LibraryOf(const void* where) {
+  Dl_info info{};
+  if (!dladdr(where, &info) || !info.dli_fname) return "";
+  return info.dli_fname;
+}
+
+}  // namespace
+
+ClassInfo* RegisterClass(std::string name, const std::type_info& type, const void* where) {
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  for (auto& cls : registry.classes) {
+    if (cls.name == name) {
+      // Loaded twice (driver and a library both register it): keep the first, refresh methods.
+      cls.methods.clear();
+      return &cls;
+    }
+  }
+  auto& cls = registry.classes.emplace_back();
+  cls.name = std::move(name);
+  cls.type_name = type.name();
+  cls.library = LibraryOf(where);
+  return &cls;
+}
+
+void RegisterFunction(FunctionInfo info, const void* where) {
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  info.library = LibraryOf(where);
+  for (auto& f : registry.functions) {
+    if (f.name == info.name) {
+      f = std::move(info);
+      return;
+    }
+  }
+  registry.functions.push_back(std::move(info));
+}
+
+const ClassInfo* FindClass(std::string_view name) {
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  for (const auto& cls : registry.classes) {
+    if (cls.name == name) return &cls;
+  }
+  return nullptr;
+}
+
+const ClassInfo* FindClassByType(const std::type_info& type) {
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  for (const auto& cls : registry.classes) {
+    if (cls.type_name == type.name()) return &cls;
+  }
+  throw Error(5, std::string("actor class ") + type.name() +
+                     " is not registered: add a weft::ActorClass<...> for it");
+}
+
+const FunctionInfo* FindFunction(std::string_view name) {
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  for (const auto& f : registry.functions) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+const FunctionInfo* FindFunctionByPointer(const void* pointer) {
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  for (const auto& f : registry.functions) {
+    if (f.pointer == pointer) return &f;
+  }
+  throw Error(5, "function is not registered: add a weft::RemoteFunction(\"Name\", &f) for it");
+}
+
+const std::string& MethodName(const ClassInfo& cls, const std::type_info& pointer_type,
+                              const void* pointer, size_t size) {
+  for (const auto& method : cls.methods) {
+    if (*method.pointer_type == pointer_type && method.pointer.size() == size &&
+        std::memcmp(method.pointer.data(), pointer, size) == 0) {
+      return method.name;
+    }
+  }
+  throw Error(5, "method of actor class " + cls.name + " is not registered: add .Method(...)");
+}
+
+std::vector<std::string> CodeLibraries() {
+  char self[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  const std::string main_executable = n > 0 ? std::string(self, n) : "";
+  auto& registry = TheRegistry();
+  std::lock_guard lock(registry.mu);
+  std::vector<std::string> libraries;
+  auto add = [&](const std::string& library) {
+    if (library.empty() || library == main_executable) return;
+    for (const auto& known : libraries)
+      if (known == library) return;
+    libraries.push_back(library);
+  };
+  for (const auto& cls : registry.classes) add(cls.library);
+  for (const auto& f : registry.functions) add(f.library);
+  return libraries;
+}
+
+}  // namespace weft::internal

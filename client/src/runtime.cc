@@ -1,0 +1,81 @@
+#include "client/src/runtime.h"
+
+#include "client/src/actor_calls.h"
+#include "client/src/object_fetch.h"
+#include "client/src/task_calls.h"
+#include "common/rpc.h"
+#include "weft/error.h"
+
+namespace weft::internal {
+namespace {
+std::mutex runtime_mu;
+std::unique_ptr<Runtime> runtime;  // guarded by runtime_mu for installs; read freely after
+Runtime* current = nullptr;
+}  // namespace
+
+WorkerChannels::~WorkerChannels() {
+  std::lock_guard lock(mu_);
+  for (auto& [address, connection] : connections_) {
+    if (connection.stream) connection.stream->Cancel();
+  }
+}
+
+WorkerChannels::Connection& WorkerChannels::ConnectionLocked(const std::string& address) {
+  auto& connection = connections_[address];
+  if (!connection.channel) {
+    connection.channel = MakeChannel(address, token_);
+    connection.stub = proto::Worker::NewStub(connection.channel);
+  }
+  return connection;
+}
+
+proto::Worker::Stub& WorkerChannels::Stub(const std::string& address) {
+  std::lock_guard lock(mu_);
+  return *ConnectionLocked(address).stub;
+}
+
+void WorkerChannels::Submit(const std::string& address, proto::Call call,
+                            CallStream::Done done) {
+  std::lock_guard lock(mu_);
+  auto& connection = ConnectionLocked(address);
+  if (connection.stream && connection.stream->Submit(call, done)) return;
+  connection.stream = CallStream::Open(*connection.stub, address);
+  connection.stream->Submit(std::move(call), std::move(done));
+}
+
+Runtime::Runtime(Config config)
+    : config_(std::move(config)),
+      head_(MakeChannel(config_.head_address, config_.token)),
+      actor_directory_(proto::ActorDirectory::NewStub(head_)),
+      jobs_(proto::JobRegistry::NewStub(head_)),
+      scheduler_(proto::Scheduler::NewStub(head_)),
+      workers_(config_.token),
+      objects_([this](const std::string& id, const proto::ObjectLocation& location,
+                      ObjectTable::FetchDone done) {
+        FetchObject(workers_.Stub(location.address()), id, std::move(done));
+      }),
+      actors_(std::make_unique<ActorCalls>(*this)),
+      tasks_(std::make_unique<TaskCalls>(*this)) {}
+
+Runtime::~Runtime() = default;
+
+Runtime& Runtime::Get() {
+  if (!current) throw Error(9, "weft is not initialized: call weft::Init() first");
+  return *current;
+}
+
+Runtime* Runtime::Current() { return current; }
+
+void Runtime::Install(std::unique_ptr<Runtime> installed) {
+  std::lock_guard lock(runtime_mu);
+  runtime = std::move(installed);
+  current = runtime.get();
+}
+
+std::unique_ptr<Runtime> Runtime::Uninstall() {
+  std::lock_guard lock(runtime_mu);
+  current = nullptr;
+  return std::move(runtime);
+}
+
+}  // namespace weft::internal

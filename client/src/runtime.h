@@ -1,0 +1,88 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "client/src/call_stream.h"
+#include "client/src/object_table.h"
+#include "head.grpc.pb.h"
+#include "worker.grpc.pb.h"
+
+namespace weft::internal {
+
+class ActorCalls;
+class TaskCalls;
+
+// Connections to workers, one channel and one call stream per address. Thread-safe.
+class WorkerChannels {
+ public:
+  explicit WorkerChannels(std::string token) : token_(std::move(token)) {}
+  ~WorkerChannels();
+
+  proto::Worker::Stub& Stub(const std::string& address);
+  // Sends a call on the address's stream, opening a new stream if the last one ended.
+  void Submit(const std::string& address, proto::Call call, CallStream::Done done);
+
+ private:
+  struct Connection {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<proto::Worker::Stub> stub;
+    std::shared_ptr<CallStream> stream;
+  };
+  Connection& ConnectionLocked(const std::string& address);
+
+  const std::string token_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, Connection> connections_;
+};
+
+// Everything a process needs to use the cluster: the head's services, its job, the object
+// table, worker connections and the actors it calls. One per process, between Init and
+// Shutdown (drivers), or for the process's life (workers).
+class Runtime {
+ public:
+  struct Config {
+    std::string head_address;
+    std::string token;
+    std::string job_id;
+    std::string ns = "default";
+    std::vector<std::string> code_paths;  // libraries workers load for this job
+  };
+
+  explicit Runtime(Config config);
+  ~Runtime();
+
+  // The process's runtime; throws weft::Error (FAILED_PRECONDITION) before Init.
+  static Runtime& Get();
+  static Runtime* Current();
+  static void Install(std::unique_ptr<Runtime> runtime);
+  static std::unique_ptr<Runtime> Uninstall();
+
+  const Config& config() const { return config_; }
+  ObjectTable& objects() { return objects_; }
+  WorkerChannels& workers() { return workers_; }
+  ActorCalls& actors() { return *actors_; }
+  TaskCalls& tasks() { return *tasks_; }
+  proto::ActorDirectory::Stub& actor_directory() { return *actor_directory_; }
+  proto::JobRegistry::Stub& jobs() { return *jobs_; }
+  proto::Scheduler::Stub& scheduler() { return *scheduler_; }
+  const std::shared_ptr<grpc::Channel>& head_channel() const { return head_; }
+
+ private:
+  const Config config_;
+  std::shared_ptr<grpc::Channel> head_;
+  std::unique_ptr<proto::ActorDirectory::Stub> actor_directory_;
+  std::unique_ptr<proto::JobRegistry::Stub> jobs_;
+  std::unique_ptr<proto::Scheduler::Stub> scheduler_;
+  WorkerChannels workers_;
+  ObjectTable objects_;
+  std::unique_ptr<ActorCalls> actors_;
+  std::unique_ptr<TaskCalls> tasks_;
+};
+
+}  // namespace weft::internal

@@ -1,0 +1,56 @@
+#include "client/src/wire_args.h"
+
+#include <msgpack.hpp>
+
+#include "weft/object_ref.h"
+
+namespace weft::internal {
+
+bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args) {
+  for (const auto& arg : args) {
+    if (arg.ref && !objects.Resolved(*arg.ref)) return false;
+  }
+  return true;
+}
+
+void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
+                   const std::function<void()>& callback) {
+  for (const auto& arg : args) {
+    if (arg.ref && !objects.Resolved(*arg.ref)) objects.WhenResolved(*arg.ref, callback);
+  }
+}
+
+bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, std::string* out,
+               proto::RemoteError* failed) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(buffer);
+  packer.pack_array(static_cast<uint32_t>(args.size()));
+  for (const auto& arg : args) {
+    if (!arg.ref) {
+      buffer.write(arg.value.data(), arg.value.size());
+      continue;
+    }
+    if (arg.pass_ref) {
+      const std::string encoded = EncodeRef(*arg.ref);
+      packer.pack_ext(encoded.size(), kObjectRefExt);
+      packer.pack_ext_body(encoded.data(), encoded.size());
+      continue;
+    }
+    auto snapshot = objects.Take(*arg.ref);
+    if (snapshot.error) {
+      *failed = *snapshot.error;
+      return false;
+    }
+    if (snapshot.value) {
+      buffer.write(snapshot.value->data(), snapshot.value->size());
+    } else {
+      const std::string& id = *arg.ref;
+      packer.pack_ext(id.size(), kRefArgExt);
+      packer.pack_ext_body(id.data(), id.size());
+    }
+  }
+  out->assign(buffer.data(), buffer.size());
+  return true;
+}
+
+}  // namespace weft::internal

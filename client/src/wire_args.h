@@ -1,0 +1,27 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "client/src/object_table.h"
+#include "common.pb.h"
+#include "weft/call_args.h"
+
+namespace weft::internal {
+
+// True when every reference among `args` is here or located (or failed).
+bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args);
+
+// Runs `callback` once per unresolved reference among `args`, as each resolves.
+void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
+                   const std::function<void()>& callback);
+
+// The msgpack array of a call whose references are all resolved: values are spliced in,
+// located objects become kRefArgExt (the callee fetches them through the object directory),
+// references handed over become kObjectRefExt. False, with `failed` set, when a referenced
+// call failed: the call fails with that error.
+bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, std::string* out,
+               proto::RemoteError* failed);
+
+}  // namespace weft::internal

@@ -1,0 +1,351 @@
+#include "raylet/head/actor_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/rpc.h"
+
+namespace weft::head {
+namespace {
+
+// A constructor may take a while (loading a model, say); the call to the worker waits this long.
+constexpr std::chrono::seconds kCreateTimeout{60};
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool WantsOwnProcess(const proto::ActorSpec& spec) {
+  return spec.dedicated_process() || !spec.resources().empty();
+}
+
+}  // namespace
+
+absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRequest& request) {
+  const auto& spec = request.spec();
+  if (spec.class_name().empty()) return absl::InvalidArgumentError("actor needs a class name");
+  if (spec.job_id().empty()) return absl::InvalidArgumentError("actor needs a job id");
+  if (spec.max_concurrency() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_concurrency must be positive, got ", spec.max_concurrency()));
+  }
+  if (auto invalid = ValidateResources(spec.resources()); !invalid.ok()) return invalid;
+  if (request.get_if_exists() && !spec.name().empty()) {
+    auto existing = actors_.GetByName(spec.namespace_(), spec.name());
+    if (existing.ok()) return existing;
+  }
+  proto::ActorInfo info;
+  info.set_name(spec.name());
+  info.set_namespace_(spec.namespace_());
+  info.set_class_name(spec.class_name());
+  info.set_job_id(spec.job_id());
+  info.set_state(proto::ACTOR_PENDING);
+  info.set_detached(spec.detached());
+  *info.mutable_resources() = spec.resources();
+  info.set_created_unix_ms(NowUnixMs());
+  info.set_pending_reason("being placed");
+  auto registered = actors_.Register(std::move(info));
+  if (!registered.ok()) return registered.status();
+  {
+    absl::MutexLock lock(&mu_);
+    auto& stored = specs_[registered->actor_id()];
+    stored = spec;
+    stored.set_actor_id(registered->actor_id());
+  }
+  spdlog::info("actor registered id={} class={} job={}", registered->actor_id(),
+               spec.class_name(), spec.job_id());
+  Schedule(registered->actor_id());
+  return actors_.Get(registered->actor_id());
+}
+
+void ActorManager::Schedule(const std::string& actor_id) {
+  proto::ActorSpec spec;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = specs_.find(actor_id);
+    if (it == specs_.end()) return;
+    spec = it->second;
+  }
+  if (WantsOwnProcess(spec)) {
+    scheduler_.Lease(spec.job_id(), spec.resources(),
+                     [this, actor_id](auto leased) { OnLeased(actor_id, std::move(leased)); });
+    return;
+  }
+  Placement placement;
+  bool lease = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto& shared = shared_[spec.job_id()];
+    if (!shared.placement.worker_id.empty()) {
+      placement = shared.placement;
+    } else {
+      shared.waiting.push_back(actor_id);
+      lease = !shared.leasing;
+      shared.leasing = true;
+    }
+  }
+  if (!placement.worker_id.empty()) return Place(actor_id, placement);
+  if (lease) {
+    scheduler_.Lease(spec.job_id(), {}, [this, job_id = spec.job_id()](auto leased) {
+      OnSharedLeased(job_id, std::move(leased));
+    });
+  }
+}
+
+void ActorManager::OnLeased(const std::string& actor_id,
+                            absl::StatusOr<proto::LeaseWorkerReply> leased) {
+  if (!leased.ok()) return MarkPending(actor_id, std::string(leased.status().message()));
+  Placement placement{leased->worker().worker_id(), leased->worker().address(),
+                      leased->worker().node_id(), leased->node_address(), true};
+  Place(actor_id, placement);
+}
+
+void ActorManager::OnSharedLeased(const std::string& job_id,
+                                  absl::StatusOr<proto::LeaseWorkerReply> leased) {
+  std::vector<std::string> waiting;
+  Placement placement;
+  {
+    absl::MutexLock lock(&mu_);
+    auto& shared = shared_[job_id];
+    shared.leasing = false;
+    waiting.swap(shared.waiting);
+    if (leased.ok()) {
+      placement = Placement{leased->worker().worker_id(), leased->worker().address(),
+                            leased->worker().node_id(), leased->node_address(), false};
+      shared.placement = placement;
+    }
+  }
+  for (const auto& actor_id : waiting) {
+    if (leased.ok()) {
+      Place(actor_id, placement);
+    } else {
+      MarkPending(actor_id, std::string(leased.status().message()));
+    }
+  }
+}
+
+void ActorManager::Place(const std::string& actor_id, const Placement& placement) {
+  proto::ConstructActorRequest request;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = specs_.find(actor_id);
+    if (it == specs_.end()) {  // killed meanwhile
+      if (placement.dedicated) StopWorker(placement);
+      return;
+    }
+    *request.mutable_spec() = it->second;
+    placements_[actor_id] = placement;
+  }
+  CallAsync<proto::ConstructActorReply>(
+      ContextWithTimeout(kCreateTimeout), std::move(request),
+      [this, &placement](auto... args) { WorkerStub(placement.address).async()->ConstructActor(args...); },
+      [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
+        if (!status.ok()) {
+          if (placement.dedicated) StopWorker(placement);
+          return MarkDead(actor_id, absl::StrCat("creation failed: ", status.message()));
+        }
+        auto info = actors_.Get(actor_id);
+        if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
+        info->set_state(proto::ACTOR_ALIVE);
+        info->set_node_id(placement.node_id);
+        info->set_worker_id(placement.worker_id);
+        info->set_address(placement.address);
+        info->set_pid(reply.pid());
+        info->set_executor(reply.executor());
+        info->set_max_concurrency(reply.max_concurrency());
+        info->clear_pending_reason();
+        if (actors_.Update(*info).ok()) {
+          spdlog::info("actor alive id={} class={} node={} worker={} executor={}", actor_id,
+                       info->class_name(), placement.node_id, placement.worker_id,
+                       reply.executor());
+        }
+        Notify(actor_id);
+      });
+}
+
+void ActorManager::MarkPending(const std::string& actor_id, const std::string& reason) {
+  auto info = actors_.Get(actor_id);
+  if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
+  const bool changed = info->pending_reason() != reason;
+  info->set_pending_reason(reason);
+  if (actors_.Update(*info).ok() && changed) {
+    spdlog::warn("actor pending id={} class={}: {}", actor_id, info->class_name(), reason);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    unplaced_.push_back(actor_id);
+  }
+  Notify(actor_id);
+}
+
+void ActorManager::MarkDead(const std::string& actor_id, const std::string& reason) {
+  auto info = actors_.Get(actor_id);
+  if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
+  info->set_state(proto::ACTOR_DEAD);
+  info->set_death_reason(reason);
+  if (actors_.Update(*info).ok()) {
+    spdlog::info("actor dead id={} class={}: {}", actor_id, info->class_name(), reason);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    specs_.erase(actor_id);
+    placements_.erase(actor_id);
+  }
+  Notify(actor_id);
+}
+
+absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
+                                                    const std::string& reason) {
+  auto info = actors_.Get(actor_id);
+  if (!info.ok()) return info.status();
+  if (info->state() == proto::ACTOR_DEAD) return info;
+  std::optional<Placement> placement;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = placements_.find(actor_id); it != placements_.end()) placement = it->second;
+  }
+  MarkDead(actor_id, reason.empty() ? "killed" : reason);
+  if (placement) {
+    if (placement->dedicated) {
+      StopWorker(*placement);
+    } else {
+      proto::DestroyActorRequest destroy;
+      destroy.set_actor_id(actor_id);
+      destroy.set_reason(reason);
+      CallAsync<proto::DestroyActorReply>(
+          ContextWithTimeout(kControlRpcTimeout), std::move(destroy),
+          [this, &placement](auto... args) {
+            WorkerStub(placement->address).async()->DestroyActor(args...);
+          },
+          [actor_id](const absl::Status& status, const auto&) {
+            if (!status.ok())
+              spdlog::warn("worker did not destroy actor id={}: {}", actor_id, status.message());
+          });
+    }
+  }
+  return actors_.Get(actor_id);
+}
+
+void ActorManager::StopWorker(const Placement& placement) {
+  scheduler_.KillOrphan(placement.node_address, placement.worker_id);
+}
+
+void ActorManager::OnWorkerExit(const proto::WorkerInfo& worker) {
+  std::vector<std::string> lost;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [actor_id, placement] : placements_) {
+      if (placement.worker_id == worker.worker_id()) lost.push_back(actor_id);
+    }
+    for (auto& [job, shared] : shared_) {
+      if (shared.placement.worker_id == worker.worker_id()) shared.placement = Placement();
+    }
+  }
+  const std::string how = worker.exit().signal()
+                              ? absl::StrCat("signal ", worker.exit().signal())
+                              : absl::StrCat("exit code ", worker.exit().exit_code());
+  for (const auto& actor_id : lost) {
+    MarkDead(actor_id, absl::StrCat("its worker process (pid ", worker.pid(), ") died: ", how));
+  }
+}
+
+void ActorManager::OnJobFinished(const std::string& job_id) {
+  std::vector<std::string> ending;
+  std::vector<Placement> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [actor_id, spec] : specs_) {
+      if (spec.job_id() == job_id && !spec.detached()) ending.push_back(actor_id);
+    }
+    for (const auto& actor_id : ending) {
+      if (auto it = placements_.find(actor_id); it != placements_.end() && it->second.dedicated) {
+        workers.push_back(it->second);
+      }
+    }
+    if (auto it = shared_.find(job_id); it != shared_.end()) {
+      bool detached_inside = false;
+      for (const auto& [actor_id, placement] : placements_) {
+        if (placement.worker_id == it->second.placement.worker_id &&
+            specs_[actor_id].detached()) {
+          detached_inside = true;
+        }
+      }
+      if (!it->second.placement.worker_id.empty() && !detached_inside) {
+        workers.push_back(it->second.placement);
+      }
+      if (!detached_inside) shared_.erase(it);
+    }
+  }
+  for (const auto& actor_id : ending) MarkDead(actor_id, "its job finished");
+  for (const auto& placement : workers) StopWorker(placement);
+}
+
+void ActorManager::Wait(const std::string& actor_id, proto::ActorState known,
+                        std::chrono::milliseconds wait, Waiter done) {
+  auto info = actors_.Get(actor_id);
+  if (!info.ok() || info->state() != known || wait.count() <= 0) return done(info);
+  absl::MutexLock lock(&mu_);
+  waits_[actor_id].push_back({known, std::chrono::steady_clock::now() + wait, std::move(done)});
+}
+
+void ActorManager::Notify(const std::string& actor_id) {
+  auto info = actors_.Get(actor_id);
+  std::vector<PendingWait> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = waits_.find(actor_id);
+    if (it == waits_.end()) return;
+    auto& list = it->second;
+    for (auto w = list.begin(); w != list.end();) {
+      if (!info.ok() || info->state() != w->known) {
+        ready.push_back(std::move(*w));
+        w = list.erase(w);
+      } else {
+        ++w;
+      }
+    }
+    if (list.empty()) waits_.erase(it);
+  }
+  for (auto& w : ready) w.done(info);
+}
+
+void ActorManager::Tick() {
+  std::vector<PendingWait> expired;
+  std::vector<std::pair<std::string, PendingWait*>> unused;
+  std::vector<std::string> retry;
+  std::vector<std::string> expired_ids;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = waits_.begin(); it != waits_.end();) {
+      auto& list = it->second;
+      for (auto w = list.begin(); w != list.end();) {
+        if (w->deadline <= now) {
+          expired.push_back(std::move(*w));
+          expired_ids.push_back(it->first);
+          w = list.erase(w);
+        } else {
+          ++w;
+        }
+      }
+      if (list.empty()) {
+        waits_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+    retry.swap(unplaced_);
+  }
+  for (size_t i = 0; i < expired.size(); ++i) expired[i].done(actors_.Get(expired_ids[i]));
+  for (const auto& actor_id : retry) Schedule(actor_id);
+}
+
+proto::Worker::Stub& ActorManager::WorkerStub(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  auto& stub = stubs_[address];
+  if (!stub) stub = proto::Worker::NewStub(MakeChannel(address, token_));
+  return *stub;
+}
+
+}  // namespace weft::head

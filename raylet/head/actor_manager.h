@@ -1,0 +1,90 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "head.pb.h"
+#include "raylet/head/actor_directory.h"
+#include "raylet/head/scheduler_service.h"
+#include "worker.grpc.pb.h"
+
+namespace weft::head {
+
+// The life of actors: places each on a worker (its job's shared worker, or a worker of its own
+// when it asks for resources or a dedicated process), has the worker construct it, keeps
+// actors that cannot be placed PENDING with the reason and retries them, kills them, and marks
+// them DEAD when their worker, node or job ends. Answers WaitActor long polls. Thread-safe.
+class ActorManager {
+ public:
+  using Waiter = std::function<void(absl::StatusOr<proto::ActorInfo>)>;
+
+  ActorManager(ActorDirectory& actors, SchedulerService& scheduler, std::string token)
+      : actors_(actors), scheduler_(scheduler), token_(std::move(token)) {}
+
+  // Registers the actor PENDING and starts placing it. With get_if_exists, a live actor of
+  // that name is returned instead of ALREADY_EXISTS.
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> Create(const proto::CreateActorRequest& request);
+
+  // Runs `done` when the actor's state is not `known`, or after `wait` with the current info.
+  void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,
+            Waiter done);
+
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> Kill(const std::string& actor_id,
+                                                      const std::string& reason);
+
+  // A worker process ended: its actors die; a job's shared worker is forgotten.
+  void OnWorkerExit(const proto::WorkerInfo& worker);
+  // The job's non-detached actors die and its workers are stopped.
+  void OnJobFinished(const std::string& job_id);
+  // Call periodically: retries PENDING actors, answers expired waits.
+  void Tick();
+
+ private:
+  struct Placement {
+    std::string worker_id;
+    std::string address;       // the worker's
+    std::string node_id;
+    std::string node_address;
+    bool dedicated = false;
+  };
+  struct SharedWorker {
+    bool leasing = false;
+    Placement placement;
+    std::vector<std::string> waiting;  // actor ids placed once the lease is in
+  };
+  struct PendingWait {
+    proto::ActorState known;
+    std::chrono::steady_clock::time_point deadline;
+    Waiter done;
+  };
+
+  void Schedule(const std::string& actor_id);
+  void OnLeased(const std::string& actor_id, absl::StatusOr<proto::LeaseWorkerReply> leased);
+  void OnSharedLeased(const std::string& job_id, absl::StatusOr<proto::LeaseWorkerReply> leased);
+  void Place(const std::string& actor_id, const Placement& placement);
+  void MarkPending(const std::string& actor_id, const std::string& reason);
+  void MarkDead(const std::string& actor_id, const std::string& reason);
+  void Notify(const std::string& actor_id);
+  void StopWorker(const Placement& placement);
+  proto::Worker::Stub& WorkerStub(const std::string& address);
+
+  ActorDirectory& actors_;
+  SchedulerService& scheduler_;
+  const std::string token_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Placement> placements_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);  // by job
+  std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);  // PENDING, to retry
+  absl::flat_hash_map<std::string, std::vector<PendingWait>> waits_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<proto::Worker::Stub>> stubs_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft::head

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "weft/registry.h"
+
+namespace weft::worker {
+
+// Runs one actor's calls. Two kinds, chosen by the class's registration: a thread pool of
+// max_concurrency threads (no coroutine methods), or one event loop where up to
+// max_concurrency coroutine calls are in flight at once (any coroutine method).
+class ActorExecutor {
+ public:
+  // `value` is the msgpack result, or `error` holds what the method threw.
+  using Finish = std::function<void(std::string value, std::exception_ptr error)>;
+
+  struct Stats {
+    int running = 0;
+    int queued = 0;
+    int64_t finished = 0;
+  };
+
+  // The executor for `cls`, with `max_concurrency` (0: the kind's default). `tag` labels the
+  // actor's output lines.
+  static std::unique_ptr<ActorExecutor> For(const internal::ClassInfo& cls, int max_concurrency);
+
+  virtual ~ActorExecutor() = default;
+
+  virtual const char* kind() const = 0;
+  virtual int max_concurrency() const = 0;
+  // Runs `work` on the executor before anything submitted after it (the constructor).
+  virtual void Post(std::function<void()> work) = 0;
+  // Runs `method` on `self`. Calls start in submission order.
+  virtual void Run(const internal::MethodInfo& method, void* self, std::string args,
+                   Finish finish) = 0;
+  // Waits for running calls; queued ones are dropped (their Finish never runs).
+  virtual void Stop() = 0;
+
+  Stats stats() const { return {running_.load(), queued_.load(), finished_.load()}; }
+
+ protected:
+  std::atomic<int> running_{0};
+  std::atomic<int> queued_{0};
+  std::atomic<int64_t> finished_{0};
+};
+
+}  // namespace weft::worker

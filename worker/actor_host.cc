@@ -1,0 +1,132 @@
+#include "worker/actor_host.h"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
+#include "worker/exception_info.h"
+
+namespace weft::worker {
+
+ActorHost::~ActorHost() {
+  absl::flat_hash_map<std::string, std::shared_ptr<Hosted>> actors;
+  {
+    absl::MutexLock lock(&mu_);
+    actors.swap(actors_);
+  }
+  for (auto& [id, hosted] : actors) hosted->executor->Stop();
+}
+
+void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
+  if (auto loaded = code_.Load(spec.code_paths()); !loaded.ok()) return done(loaded);
+  const internal::ClassInfo* cls = internal::FindClass(spec.class_name());
+  if (!cls) {
+    return done(absl::NotFoundError(absl::StrCat(
+        "actor class ", spec.class_name(), " is not registered in this worker (libraries: ",
+        spec.code_paths().empty() ? "none" : absl::StrJoin(spec.code_paths(), ", "), ")")));
+  }
+  if (!cls->construct) {
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("actor class ", cls->name, " has no registered constructor")));
+  }
+  auto hosted = std::make_shared<Hosted>();
+  hosted->spec = spec;
+  hosted->cls = cls;
+  hosted->executor = ActorExecutor::For(*cls, spec.max_concurrency());
+  {
+    absl::MutexLock lock(&mu_);
+    if (!actors_.emplace(spec.actor_id(), hosted).second) {
+      return done(absl::AlreadyExistsError(absl::StrCat("actor ", spec.actor_id(), " exists")));
+    }
+  }
+  hosted->executor->Post([this, hosted, done = std::move(done)] {
+    try {
+      hosted->instance = hosted->cls->construct(hosted->spec.constructor_args());
+    } catch (...) {
+      const auto info = DescribeException(std::current_exception());
+      {
+        absl::MutexLock lock(&mu_);
+        actors_.erase(hosted->spec.actor_id());
+      }
+      return done(absl::UnknownError(absl::StrCat("constructor of ", hosted->cls->name,
+                                                   " threw ", info.type, ": ", info.message)));
+    }
+    proto::ConstructActorReply reply;
+    reply.set_executor(hosted->executor->kind());
+    reply.set_max_concurrency(hosted->executor->max_concurrency());
+    reply.set_pid(getpid());
+    spdlog::info("actor created id={} class={} executor={} max_concurrency={}",
+                 hosted->spec.actor_id(), hosted->cls->name, reply.executor(),
+                 reply.max_concurrency());
+    done(std::move(reply));
+  });
+}
+
+absl::Status ActorHost::Destroy(const std::string& actor_id) {
+  std::shared_ptr<Hosted> hosted;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
+    hosted = std::move(it->second);
+    actors_.erase(it);
+  }
+  // Stopping joins the executor's threads: not on a gRPC thread for long-running calls.
+  std::thread([hosted] {
+    hosted->executor->Stop();
+    if (hosted->instance) hosted->cls->destroy(hosted->instance);
+  }).detach();
+  spdlog::info("actor destroyed id={}", actor_id);
+  return absl::OkStatus();
+}
+
+absl::Status ActorHost::Call(const std::string& actor_id, const std::string& method,
+                             std::string args, ActorExecutor::Finish finish) {
+  std::shared_ptr<Hosted> hosted;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) {
+      return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
+    }
+    hosted = it->second;
+  }
+  for (const auto& m : hosted->cls->methods) {
+    if (m.name != method) continue;
+    // `hosted` stays alive in the closure until the call is done.
+    hosted->executor->Run(m, hosted->instance, std::move(args),
+                          [hosted, finish = std::move(finish)](std::string value,
+                                                               std::exception_ptr error) {
+                            finish(std::move(value), error);
+                          });
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(
+      absl::StrCat("actor class ", hosted->cls->name, " has no method ", method));
+}
+
+std::string ActorHost::ClassOf(const std::string& actor_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor_id);
+  return it == actors_.end() ? "" : it->second->cls->name;
+}
+
+std::vector<proto::ActorStats> ActorHost::Stats() {
+  absl::MutexLock lock(&mu_);
+  std::vector<proto::ActorStats> out;
+  for (const auto& [id, hosted] : actors_) {
+    const auto stats = hosted->executor->stats();
+    proto::ActorStats s;
+    s.set_actor_id(id);
+    s.set_running(stats.running);
+    s.set_queued(stats.queued);
+    s.set_finished(stats.finished);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace weft::worker

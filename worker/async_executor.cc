@@ -1,0 +1,72 @@
+#include "worker/async_executor.h"
+
+#include <asio/post.hpp>
+
+namespace weft::worker {
+
+AsyncExecutor::AsyncExecutor(const std::string& class_name, int max_concurrency)
+    : max_concurrency_(max_concurrency), loop_("async actor " + class_name) {
+  loop_.Start();
+}
+
+AsyncExecutor::~AsyncExecutor() { Stop(); }
+
+void AsyncExecutor::Post(std::function<void()> work) {
+  asio::post(loop_.context(), std::move(work));
+}
+
+void AsyncExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
+                        Finish finish) {
+  ++queued_;
+  asio::post(loop_.context(), [this, call = Call{&method, self, std::move(args),
+                                                  std::move(finish)}]() mutable {
+    if (in_flight_ >= max_concurrency_ || !waiting_.empty()) {
+      waiting_.push_back(std::move(call));
+      return;
+    }
+    ++in_flight_;
+    Start(std::move(call));
+  });
+}
+
+void AsyncExecutor::Start(Call call) {
+  --queued_;
+  ++running_;
+  if (!call.method->call_async) {  // a plain method of an async actor: runs to completion
+    std::string value;
+    std::exception_ptr error;
+    try {
+      value = call.method->call(call.self, call.args);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    call.finish(std::move(value), error);
+    Done();
+    return;
+  }
+  Async<std::string> task = call.method->call_async(call.self, std::move(call.args));
+  internal::Spawn(std::move(task),
+                  [this, finish = std::move(call.finish)](std::exception_ptr error,
+                                                          const std::string* value) {
+                    finish(value ? *value : std::string(), error);
+                    Done();
+                  });
+}
+
+void AsyncExecutor::Done() {
+  --running_;
+  ++finished_;
+  if (waiting_.empty()) {
+    --in_flight_;
+    return;
+  }
+  // The finished call's slot passes to the next waiting one, started on a later turn of the
+  // loop (not nested in the finishing coroutine).
+  Call next = std::move(waiting_.front());
+  waiting_.pop_front();
+  asio::post(loop_.context(), [this, next = std::move(next)]() mutable { Start(std::move(next)); });
+}
+
+void AsyncExecutor::Stop() { loop_.Stop(); }
+
+}  // namespace weft::worker

@@ -1,0 +1,290 @@
+#include "worker/call_dispatcher.h"
+
+#include <unistd.h>
+
+#include <asio/post.hpp>
+#include <msgpack.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client/src/runtime.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "common/rpc.h"
+#include "weft/serialization.h"
+#include "worker/exception_info.h"
+
+namespace weft::worker {
+namespace {
+
+// True when the msgpack array `args` holds an argument to fetch first.
+bool HasRefArgs(const std::string& args, msgpack::object_handle* parsed) {
+  *parsed = msgpack::unpack(args.data(), args.size());
+  const msgpack::object& array = parsed->get();
+  if (array.type != msgpack::type::ARRAY) return false;
+  for (uint32_t i = 0; i < array.via.array.size; ++i) {
+    const auto& arg = array.via.array.ptr[i];
+    if (arg.type == msgpack::type::EXT && arg.via.ext.type() == internal::kRefArgExt) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+CallDispatcher::CallDispatcher(Identity identity, ActorHost& actors, CodeLoader& code,
+                               ObjectStore& store,
+                               std::shared_ptr<proto::ObjectDirectory::Stub> directory,
+                               size_t inline_threshold)
+    : identity_(std::move(identity)),
+      actors_(actors),
+      code_(code),
+      store_(store),
+      directory_(std::move(directory)),
+      inline_threshold_(inline_threshold),
+      tasks_(std::max(1u, std::thread::hardware_concurrency())) {}
+
+CallDispatcher::~CallDispatcher() { tasks_.join(); }
+
+void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
+  msgpack::object_handle parsed;
+  bool needs_resolving = false;
+  try {
+    needs_resolving = HasRefArgs(call.args(), &parsed);
+  } catch (const std::exception& e) {
+    return Fail(call, absl::InvalidArgumentError(absl::StrCat("arguments are not msgpack: ", e.what())), reply);
+  }
+  const bool is_task = call.actor_id().empty();
+  if (!needs_resolving) {
+    bool in_order = is_task;
+    if (!is_task) {
+      absl::MutexLock lock(&mu_);
+      auto it = waiting_.find(call.actor_id());
+      in_order = it == waiting_.end() || it->second.empty();
+      if (!in_order) {
+        auto waiting = std::make_shared<Waiting>();
+        waiting->args = std::string(call.args());
+        waiting->call = std::move(call);
+        waiting->reply = std::move(reply);
+        it->second.push_back(std::move(waiting));
+        return;
+      }
+    }
+    std::string args = std::move(*call.mutable_args());
+    return Run(std::move(call), std::move(args), std::move(reply));
+  }
+  auto waiting = std::make_shared<Waiting>();
+  waiting->call = std::move(call);
+  waiting->reply = std::move(reply);
+  const std::string actor_id = waiting->call.actor_id();
+  if (!is_task) {
+    absl::MutexLock lock(&mu_);
+    waiting_[actor_id].push_back(waiting);
+  }
+  ResolveArgs(waiting->call.args(), [this, waiting, actor_id, is_task](
+                                        absl::StatusOr<std::string> args) {
+    if (is_task) {
+      if (!args.ok()) return Fail(waiting->call, args.status(), waiting->reply);
+      return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      waiting->args = std::move(args);
+    }
+    Drain(actor_id);
+  });
+}
+
+void CallDispatcher::Drain(const std::string& actor_id) {
+  std::vector<std::shared_ptr<Waiting>> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = waiting_.find(actor_id);
+    if (it == waiting_.end()) return;
+    auto& queue = it->second;
+    while (!queue.empty() && queue.front()->args) {
+      ready.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    if (queue.empty()) waiting_.erase(it);
+  }
+  // Started in order; executors keep that order.
+  for (auto& w : ready) {
+    if (!w->args->ok()) {
+      Fail(w->call, w->args->status(), w->reply);
+      continue;
+    }
+    Run(std::move(w->call), std::move(**w->args), std::move(w->reply));
+  }
+}
+
+void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
+  if (call.actor_id().empty()) return RunTask(std::move(call), std::move(args), std::move(reply));
+  auto shared_call = std::make_shared<proto::Call>(std::move(call));
+  const absl::Status started = actors_.Call(
+      shared_call->actor_id(), shared_call->method(), std::move(args),
+      [this, shared_call, reply](std::string value, std::exception_ptr error) {
+        Finish(*shared_call, std::move(value), error, reply);
+      });
+  if (!started.ok()) Fail(*shared_call, started, reply);
+}
+
+void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
+  if (auto loaded = code_.Load(call.code_paths()); !loaded.ok()) return Fail(call, loaded, reply);
+  const internal::FunctionInfo* function = internal::FindFunction(call.method());
+  if (!function) {
+    return Fail(call, absl::NotFoundError(absl::StrCat("function ", call.method(), " is not registered in this worker")), reply);
+  }
+  asio::post(tasks_, [this, function, call = std::move(call), args = std::move(args),
+                      reply = std::move(reply)] {
+    std::string value;
+    std::exception_ptr error;
+    try {
+      value = function->call(nullptr, args);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    Finish(call, std::move(value), error, reply);
+  });
+}
+
+proto::RemoteError CallDispatcher::ErrorFor(const proto::Call& call) const {
+  proto::RemoteError error;
+  error.set_actor_id(call.actor_id());
+  error.set_class_name(call.actor_id().empty() ? call.method() : actors_.ClassOf(call.actor_id()));
+  if (!call.actor_id().empty()) error.set_method(call.method());
+  error.set_node_id(identity_.node_id);
+  error.set_worker_id(identity_.worker_id);
+  error.set_pid(getpid());
+  return error;
+}
+
+void CallDispatcher::Fail(const proto::Call& call, const absl::Status& status, const Reply& reply) {
+  proto::CallResult result;
+  result.set_call_id(call.call_id());
+  auto& error = *result.mutable_error();
+  error = ErrorFor(call);
+  error.set_code(static_cast<int>(status.code()));
+  error.set_message(std::string(status.message()));
+  reply(std::move(result));
+}
+
+void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exception_ptr error,
+                            Reply reply) {
+  proto::CallResult result;
+  result.set_call_id(call.call_id());
+  if (error) {
+    const auto info = DescribeException(error);
+    auto& remote = *result.mutable_error();
+    remote = ErrorFor(call);
+    remote.set_code(2);
+    remote.set_type(info.type);
+    remote.set_message(info.message);
+    return reply(std::move(result));
+  }
+  if (value.size() <= inline_threshold_) {
+    result.set_value(std::move(value));
+    return reply(std::move(result));
+  }
+  // Too large to inline: keep it here, tell the directory, and hand out its location.
+  const std::string object_id = RandomHex(12);
+  auto& stored = *result.mutable_stored();
+  stored.set_node_id(identity_.node_id);
+  stored.set_worker_id(identity_.worker_id);
+  stored.set_address(identity_.address);
+  stored.set_size_bytes(static_cast<int64_t>(value.size()));
+  result.set_object_id(object_id);
+  store_.Put(object_id, call.job_id(), std::make_shared<const std::string>(std::move(value)));
+  proto::AddObjectLocationRequest request;
+  request.set_object_id(object_id);
+  *request.mutable_location() = stored;
+  request.set_owner(call.job_id());
+  CallAsync<proto::AddObjectLocationReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(request),
+      [this](auto... args) { directory_->async()->AddObjectLocation(args...); },
+      [result = std::make_shared<proto::CallResult>(std::move(result)), reply = std::move(reply),
+       object_id](const absl::Status& status, const auto&) {
+        if (!status.ok()) {
+          spdlog::warn("object directory did not take object id={}: {}", object_id,
+                       status.message());
+        }
+        reply(std::move(*result));
+      });
+}
+
+void CallDispatcher::ResolveArgs(const std::string& args,
+                                 std::function<void(absl::StatusOr<std::string>)> done) {
+  auto parsed = std::make_shared<msgpack::object_handle>(msgpack::unpack(args.data(), args.size()));
+  const msgpack::object& array = parsed->get();
+  struct State {
+    absl::Mutex mu;
+    int remaining = 0;
+    absl::Status failed;
+    std::vector<internal::ObjectTable::Bytes> values;  // per argument; null: keep as is
+  };
+  auto state = std::make_shared<State>();
+  state->values.resize(array.via.array.size);
+  std::vector<std::pair<uint32_t, std::string>> refs;
+  for (uint32_t i = 0; i < array.via.array.size; ++i) {
+    const auto& arg = array.via.array.ptr[i];
+    if (arg.type == msgpack::type::EXT && arg.via.ext.type() == internal::kRefArgExt) {
+      refs.emplace_back(i, std::string(arg.via.ext.data(), arg.via.ext.size));
+    }
+  }
+  state->remaining = static_cast<int>(refs.size());
+  auto finish_one = [state, parsed, done](uint32_t index, absl::StatusOr<internal::ObjectTable::Bytes> value) {
+    bool last = false;
+    {
+      absl::MutexLock lock(&state->mu);
+      if (value.ok()) {
+        state->values[index] = *value;
+      } else if (state->failed.ok()) {
+        state->failed = value.status();
+      }
+      last = --state->remaining == 0;
+    }
+    if (!last) return;
+    if (!state->failed.ok()) return done(state->failed);
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    const msgpack::object& all = parsed->get();
+    packer.pack_array(all.via.array.size);
+    for (uint32_t i = 0; i < all.via.array.size; ++i) {
+      if (state->values[i]) {
+        buffer.write(state->values[i]->data(), state->values[i]->size());
+      } else {
+        packer.pack(all.via.array.ptr[i]);
+      }
+    }
+    done(std::string(buffer.data(), buffer.size()));
+  };
+  auto& objects = internal::Runtime::Get().objects();
+  for (auto& [index, id] : refs) {
+    // Through the directory: where do this object's bytes live?
+    proto::GetObjectLocationsRequest request;
+    request.set_object_id(id);
+    CallAsync<proto::GetObjectLocationsReply>(
+        ContextWithTimeout(kControlRpcTimeout), std::move(request),
+        [this](auto... args) { directory_->async()->GetObjectLocations(args...); },
+        [&objects, finish_one, index = index, id = id](const absl::Status& status,
+                                                        proto::GetObjectLocationsReply& reply) {
+          if (!status.ok() || reply.locations().empty()) {
+            return finish_one(index, absl::NotFoundError(absl::StrCat(
+                                         "argument object ", id, " has no location in the object directory",
+                                         status.ok() ? "" : absl::StrCat(": ", status.message()))));
+          }
+          objects.AddPending(id);
+          objects.SetLocation(id, reply.locations(0));
+          objects.WhenReady(id, [&objects, finish_one, index, id] {
+            try {
+              const std::chrono::milliseconds now{0};
+              finish_one(index, objects.Get(id, &now));
+            } catch (const std::exception& e) {
+              finish_one(index, absl::UnavailableError(e.what()));
+            }
+            objects.Erase(id);
+          });
+        });
+  }
+}
+
+}  // namespace weft::worker

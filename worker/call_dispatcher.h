@@ -1,0 +1,71 @@
+#pragma once
+
+#include <asio/thread_pool.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "head.grpc.pb.h"
+#include "worker.pb.h"
+#include "worker/actor_host.h"
+#include "worker/object_store.h"
+
+namespace weft::worker {
+
+// Turns each incoming call into a result: resolves reference arguments through the object
+// directory, runs the actor method (ActorHost) or task function (its own thread pool), and
+// returns small results inline and large ones as a stored object registered with the head.
+// Calls to one actor start in arrival order, also when some wait for their arguments.
+class CallDispatcher {
+ public:
+  struct Identity {
+    std::string worker_id;
+    std::string node_id;
+    std::string address;  // this worker's, for object locations
+  };
+  using Reply = std::function<void(proto::CallResult)>;
+
+  CallDispatcher(Identity identity, ActorHost& actors, CodeLoader& code, ObjectStore& store,
+                 std::shared_ptr<proto::ObjectDirectory::Stub> directory, size_t inline_threshold);
+  ~CallDispatcher();
+
+  // Call before the worker's address is published; not thread-safe.
+  void set_address(std::string address) { identity_.address = std::move(address); }
+
+  // `reply` runs exactly once, on any thread.
+  void Dispatch(proto::Call call, Reply reply);
+
+ private:
+  struct Waiting {
+    proto::Call call;
+    Reply reply;
+    std::optional<absl::StatusOr<std::string>> args;  // set once resolved
+  };
+  void Run(proto::Call call, std::string args, Reply reply);
+  void RunTask(proto::Call call, std::string args, Reply reply);
+  void Finish(const proto::Call& call, std::string value, std::exception_ptr error, Reply reply);
+  void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply);
+  void Drain(const std::string& actor_id);
+  // Replaces kRefArgExt arguments by their values; `done` runs on any thread.
+  void ResolveArgs(const std::string& args, std::function<void(absl::StatusOr<std::string>)> done);
+  proto::RemoteError ErrorFor(const proto::Call& call) const;
+
+  Identity identity_;
+  ActorHost& actors_;
+  CodeLoader& code_;
+  ObjectStore& store_;
+  const std::shared_ptr<proto::ObjectDirectory::Stub> directory_;
+  const size_t inline_threshold_;
+  asio::thread_pool tasks_;
+  absl::Mutex mu_;
+  // Per actor, calls behind one that waits for its arguments.
+  absl::flat_hash_map<std::string, std::deque<std::shared_ptr<Waiting>>> waiting_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace weft::worker

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <asio/thread_pool.hpp>
+
+#include "worker/actor_executor.h"
+
+namespace weft::worker {
+
+// max_concurrency threads (asio::thread_pool) taking calls from one FIFO queue: with one
+// thread, calls run one at a time in submission order; with N, N run truly in parallel.
+class ThreadPoolExecutor final : public ActorExecutor {
+ public:
+  explicit ThreadPoolExecutor(int max_concurrency);
+  ~ThreadPoolExecutor() override;
+
+  const char* kind() const override { return "thread_pool"; }
+  int max_concurrency() const override { return threads_; }
+  void Post(std::function<void()> work) override;
+  void Run(const internal::MethodInfo& method, void* self, std::string args,
+           Finish finish) override;
+  void Stop() override;
+
+ private:
+  const int threads_;
+  asio::thread_pool pool_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace weft::worker
