@@ -12,7 +12,8 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
       job_service_(jobs_, auth),
       actor_service_(actors_, auth),
       object_service_(objects_, auth),
-      scheduler_service_(nodes_, auth, std::move(token)) {}
+      scheduler_service_(nodes_, auth, token),
+      log_service_(logs_, nodes_, auth, std::move(token)) {}
 
 void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&node_service_);
@@ -20,6 +21,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&actor_service_);
   builder.RegisterService(&object_service_);
   builder.RegisterService(&scheduler_service_);
+  builder.RegisterService(&log_service_);
 }
 
 void Head::CheckLiveness() {
