@@ -143,7 +143,10 @@ void Raylet::Shutdown() {
   if (node_) {
     node_->Stop(exit_status_.ok() ? "raylet stopped" : std::string(exit_status_.message()));
   }
-  if (head_) head_->CancelLeases();
+  if (head_) {
+    head_->CancelLeases();
+    head_->CloseLogStreams();
+  }
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   std::remove(session_.RayletRecordPath(getpid()).c_str());
   spdlog::info("raylet stopped status=\"{}\"", exit_status_.ToString());

@@ -11,6 +11,7 @@
 
 #include "common/rpc.h"
 #include "head.grpc.pb.h"
+#include "log.grpc.pb.h"
 #include "node.grpc.pb.h"
 #include "tests/cluster_harness.h"
 #include "worker.grpc.pb.h"
@@ -63,8 +64,11 @@ void ExpectEveryMethodRefusesStrangers(const std::string& address,
 
 TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
   TestCluster cluster(1);
-  const auto methods = MethodsIn({"head.proto", "node.proto"});
-  EXPECT_GE(methods.size(), 20u);  // 5 head services and the node's, read from descriptors
+  // log.proto: the head's LogBroker and the node's NodeLogs (this raylet runs both). Its
+  // descriptors are in the pool only if its code is linked in: use it once.
+  ASSERT_NE(proto::LogLine::descriptor(), nullptr);
+  const auto methods = MethodsIn({"head.proto", "node.proto", "log.proto"});
+  EXPECT_GE(methods.size(), 24u);  // 6 head services and 2 node ones, read from descriptors
   ExpectEveryMethodRefusesStrangers(cluster.head_address(), methods);
   // Nothing a stranger sent registered anything.
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);

@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <iostream>
 
 #include "common/logging.h"
+#include "worker/output_tag.h"
 #include "worker/worker_process.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +19,7 @@ int main(int argc, char** argv) {
   app.add_option("--lifeline-fd", options.lifeline_fd, "Read end of the raylet's lifeline pipe")
       ->required();
   CLI11_PARSE(app, argc, argv);
+  weft::worker::InstallOutputTags();  // before any thread prints
   weft::InitLogging("worker");
   const char* token = std::getenv("WEFT_TOKEN");
   if (!token || !*token) {
@@ -24,5 +27,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.token = token;
+  // Test hook: a line of "user" output printed before the worker registers, so it is in the
+  // node's pipe by the time anyone leases this worker.
+  if (const char* banner = std::getenv("WEFT_WORKER_BANNER"); banner && *banner) {
+    weft::worker::ScopedOutputTag tag("Banner");
+    std::cout << banner << std::endl;
+  }
   return weft::worker::WorkerProcess(std::move(options)).Run();
 }

@@ -4,6 +4,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "client/src/log_subscriber.h"
 #include "common/cluster_endpoint.h"
 #include "common/resources.h"
 #include "common/rpc.h"
@@ -44,6 +45,7 @@ struct Cluster::Impl {
   std::unique_ptr<proto::JobRegistry::Stub> jobs;
   std::unique_ptr<proto::Scheduler::Stub> scheduler;
   std::string job_id;
+  std::unique_ptr<internal::LogSubscriber> logs;  // prints the job's worker output
   bool closed = false;
 };
 
@@ -69,6 +71,7 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
   Check(impl->jobs->RegisterJob(&context, request, &reply),
         absl::StrCat("cannot connect to the cluster at ", impl->endpoint.head_address));
   impl->job_id = reply.job().job_id();
+  impl->logs = std::make_unique<internal::LogSubscriber>(impl->head, impl->job_id);
   return Cluster(std::move(impl));
 }
 
@@ -153,6 +156,10 @@ WorkerProbe Cluster::ProbeWorker(size_t payload_bytes, double num_cpus) const {
 void Cluster::Close() {
   if (impl_->closed) return;
   impl_->closed = true;
+  if (impl_->logs) {
+    impl_->logs->Flush(std::chrono::seconds(2));  // what the workers printed reaches stdout
+    impl_->logs.reset();
+  }
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::milliseconds(2000));
   proto::FinishJobRequest request;

@@ -16,7 +16,8 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
       job_service_(jobs_, auth,
                    [this](const std::string& job_id) { actor_manager_.OnJobFinished(job_id); }),
       actor_service_(actors_, actor_manager_, auth),
-      object_service_(objects_, auth) {}
+      object_service_(objects_, auth),
+      log_service_(logs_, nodes_, auth, std::move(token)) {}
 
 void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&node_service_);
@@ -24,6 +25,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&actor_service_);
   builder.RegisterService(&object_service_);
   builder.RegisterService(&scheduler_service_);
+  builder.RegisterService(&log_service_);
 }
 
 void Head::CheckLiveness() {

@@ -10,6 +10,8 @@
 #include "raylet/head/actor_manager.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/job_registry_service.h"
+#include "raylet/head/log_broker.h"
+#include "raylet/head/log_broker_service.h"
 #include "raylet/head/node_directory.h"
 #include "raylet/head/node_directory_service.h"
 #include "raylet/head/object_directory.h"
@@ -18,7 +20,8 @@
 
 namespace weft::head {
 
-// The head's services: node, actor and object directories, job registry and scheduler.
+// The head's services: node, actor and object directories, job registry, scheduler and the
+// log broker.
 // Owns the tables and their gRPC adapters; the raylet hosts them on its server.
 class Head {
  public:
@@ -33,6 +36,10 @@ class Head {
   // Ends leases still waiting on nodes; call before the server shuts down.
   void CancelLeases() { scheduler_service_.CancelAll(); }
 
+  // Ends the drivers' log streams (once their queued lines are sent), so that a server
+  // shutdown does not wait for them.
+  void CloseLogStreams() { logs_.CloseAll(); }
+
  private:
   void OnNodeDead(const std::string& node_id);
 
@@ -41,12 +48,14 @@ class Head {
   JobRegistry jobs_;
   ActorDirectory actors_;
   ObjectDirectory objects_;
+  LogBroker logs_;
   SchedulerService scheduler_service_;
   ActorManager actor_manager_;
   NodeDirectoryService node_service_;
   JobRegistryService job_service_;
   ActorDirectoryService actor_service_;
   ObjectDirectoryService object_service_;
+  LogBrokerService log_service_;
 };
 
 }  // namespace weft::head

@@ -7,9 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/rpc.h"
 
 namespace weft::node {
 namespace {
+
+// Deadline of one PublishLogs call; a publish that fails is retried by the LogPublisher.
+constexpr std::chrono::seconds kPublishTimeout{2};
 
 proto::NodeInfo MakeNodeInfo(const std::string& id, const RayletOptions& options,
                              const SessionDir& session) {
@@ -32,14 +36,25 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
     : options_(options),
       id_(NewNodeId()),
       info_(MakeNodeInfo(id_, options, session)),
+      log_route_(std::make_shared<LogRoute>(LogRoute{id_, nullptr})),
+      log_publisher_(
+          io, LogPublisher::Options(),
+          [route = log_route_](proto::PublishLogsRequest request, LogPublisher::Done done) {
+            PublishLogs(route, std::move(request), std::move(done));
+          }),
+      outputs_(io, [this](proto::LogLine line) { log_publisher_.Add(std::move(line)); }),
       pool_(WorkerPool::Options{.worker_binary = options.worker_binary,
                                 .node_id = id_,
                                 .worker_host = options.host,
                                 .logs_dir = session.LogsDir(),
                                 .token = options.token,
-                                .capacity = options.resources},
+                                .capacity = options.resources,
+                                .watch_output = [this](
+                                                    const proto::WorkerInfo& worker, int out,
+                                                    int err) { outputs_.Watch(worker, out, err); }},
             [this](const proto::WorkerInfo& worker) { head_->ReportWorkerExit(worker); }),
       service_(pool_, auth, [this] { return Info(); }),
+      logs_service_(outputs_, log_publisher_, auth),
       heartbeat_sink_(std::make_shared<HeartbeatSink>()),
       heartbeat_timer_(io),
       expiry_timer_(io) {
@@ -62,6 +77,7 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   }
   on_fatal_ = std::move(on_fatal);
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
+  log_route_->stub = proto::LogBroker::NewStub(MakeChannel(head_address, options_.token));
   pool_.Open(address, head_address);  // before registering: the head may lease at once
   auto period = head_->Register(Info(), absl::Seconds(10));
   if (!period.ok()) {
@@ -140,7 +156,28 @@ void Node::Stop(const std::string& reason) {
       spdlog::warn("could not unregister node={} error=\"{}\"", id_, status.message());
     }
   }
-  pool_.TerminateAll(options_.shutdown_grace);
+  pool_.TerminateAll(options_.shutdown_grace, [this] { outputs_.DrainNow(); });
+  outputs_.DrainNow();  // what the workers wrote last
+  if (log_route_->stub) {
+    if (auto status = log_publisher_.FlushAndWait(absl::Seconds(1)); !status.ok()) {
+      spdlog::warn("last worker output not published node={} error=\"{}\"", id_, status.message());
+    }
+  }
+}
+
+void Node::PublishLogs(const std::shared_ptr<LogRoute>& route, proto::PublishLogsRequest request,
+                       LogPublisher::Done done) {
+  if (!route->stub) {
+    done(absl::FailedPreconditionError("node has not joined a head yet"));
+    return;
+  }
+  request.set_node_id(route->node_id);
+  CallAsync<proto::PublishLogsReply>(
+      ContextWithTimeout(kPublishTimeout), std::move(request),
+      [&route](auto... args) { route->stub->async()->PublishLogs(args...); },
+      [route, done = std::move(done)](const absl::Status& status, const proto::PublishLogsReply&) {
+        done(status);
+      });
 }
 
 proto::NodeInfo Node::Info() const { return InfoAt(pool_.Current()); }

@@ -12,15 +12,20 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/session_dir.h"
+#include "log.grpc.pb.h"
 #include "raylet/node/head_link.h"
+#include "raylet/node/log_publisher.h"
+#include "raylet/node/node_logs_service.h"
 #include "raylet/node/node_service.h"
+#include "raylet/node/worker_output.h"
 #include "raylet/node/worker_pool.h"
 #include "raylet/raylet_options.h"
 
 namespace weft::node {
 
-// One node of the cluster: its worker pool, the NodeManager service, and the link to the
-// head (registration, heartbeats, exit reports). Timers run on the raylet's io_context.
+// One node of the cluster: its worker pool, the NodeManager and NodeLogs services, the link
+// to the head (registration, heartbeats, exit reports) and the workers' output on its way to
+// the head. Timers and output pipes run on the raylet's io_context.
 class Node {
  public:
   using FatalCallback = std::function<void(absl::Status)>;
@@ -29,7 +34,10 @@ class Node {
        const SessionDir& session);
   ~Node();
 
-  void AddServices(grpc::ServerBuilder& builder) { builder.RegisterService(&service_); }
+  void AddServices(grpc::ServerBuilder& builder) {
+    builder.RegisterService(&service_);
+    builder.RegisterService(&logs_service_);
+  }
 
   // Registers with the head at `head_address`, opens the worker pool and starts
   // heartbeating. `on_fatal` runs on the io_context when the node must stop: declared dead,
@@ -40,7 +48,8 @@ class Node {
   // Reaps exited workers; call on SIGCHLD.
   void OnChildExited() { pool_.Reap(); }
 
-  // Refuses new workers, stops every worker (graceful, then forced) and says goodbye.
+  // Refuses new workers, stops every worker (graceful, then forced), says goodbye and
+  // publishes the workers' last output (waiting at most a second for the head).
   void Stop(const std::string& reason);
 
   proto::NodeInfo Info() const;
@@ -64,8 +73,20 @@ class Node {
   const std::string id_;
   mutable absl::Mutex info_mu_;
   proto::NodeInfo info_ ABSL_GUARDED_BY(info_mu_);  // static fields; the pool has the rest
-  WorkerPool pool_;
+  // Where worker output goes: the head's LogBroker, known from Start() on (before any worker
+  // exists). Shared with the publisher and its calls in flight, which may outlive the node.
+  struct LogRoute {
+    std::string node_id;
+    std::unique_ptr<proto::LogBroker::Stub> stub;
+  };
+  static void PublishLogs(const std::shared_ptr<LogRoute>& route, proto::PublishLogsRequest request,
+                          LogPublisher::Done done);
+  const std::shared_ptr<LogRoute> log_route_;
+  LogPublisher log_publisher_;
+  WorkerOutputs outputs_;  // feeds log_publisher_
+  WorkerPool pool_;        // hands its workers' pipes to outputs_
   NodeManagerService service_;
+  NodeLogsService logs_service_;
   std::unique_ptr<HeadLink> head_;  // set in Start(), before the pool opens
   FatalCallback on_fatal_;
   std::shared_ptr<HeartbeatSink> heartbeat_sink_;

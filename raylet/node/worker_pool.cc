@@ -5,8 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/logging.h"
@@ -50,27 +54,31 @@ void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
                        StartCallback done) {
   const std::string worker_id = NewWorkerId();
   absl::Status refused;
+  std::optional<std::pair<proto::WorkerInfo, Spawned>> watch;
   {
     absl::MutexLock lock(&mu_);  // held across spawn so Reap() cannot meet an unknown pid
     const absl::Status admitted = AdmitLocked(resources);
-    auto pid = admitted.ok() ? SpawnLocked(worker_id) : absl::StatusOr<pid_t>(admitted);
-    if (pid.ok()) {
+    auto spawned = admitted.ok() ? SpawnLocked(worker_id) : absl::StatusOr<Spawned>(admitted);
+    if (spawned.ok()) {
+      const pid_t pid = spawned->pid;
       Worker worker{{}, resources, std::move(done), absl::Now()};
       worker.info.set_worker_id(worker_id);
       worker.info.set_node_id(options_.node_id);
-      worker.info.set_pid(*pid);
+      worker.info.set_pid(pid);
       worker.info.set_state(proto::WORKER_STARTING);
       worker.info.set_job_id(job_id);
       worker.info.set_stdout_path(LogBase(options_.logs_dir, worker_id) + ".out");
       worker.info.set_stderr_path(LogBase(options_.logs_dir, worker_id) + ".err");
-      spdlog::info("worker starting id={} pid={} job={}", worker_id, *pid, job_id);
-      by_pid_[*pid] = worker_id;
+      spdlog::info("worker starting id={} pid={} job={}", worker_id, pid, job_id);
+      if (spawned->stdout_fd >= 0) watch.emplace(worker.info, *spawned);
+      by_pid_[pid] = worker_id;
       workers_.emplace(worker_id, std::move(worker));
       ++version_;
     } else {
-      refused = pid.status();
+      refused = spawned.status();
     }
   }
+  if (watch) options_.watch_output(watch->first, watch->second.stdout_fd, watch->second.stderr_fd);
   if (!refused.ok()) done(refused);
 }
 
@@ -94,7 +102,7 @@ absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<pid_t> WorkerPool::SpawnLocked(const std::string& worker_id) {
+absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& worker_id) {
   SpawnOptions spawn;
   spawn.argv = {options_.worker_binary,
                 "--worker-id",
@@ -110,10 +118,27 @@ absl::StatusOr<pid_t> WorkerPool::SpawnLocked(const std::string& worker_id) {
                 "--lifeline-fd",
                 std::to_string(kWorkerLifelineFd)};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
-  spawn.stdout_path = LogBase(options_.logs_dir, worker_id) + ".out";
-  spawn.stderr_path = LogBase(options_.logs_dir, worker_id) + ".err";
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
-  return SpawnProcess(spawn);
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  absl::Cleanup close_pipes = [&] {
+    for (int fd : {out[0], out[1], err[0], err[1]}) {
+      if (fd >= 0) close(fd);
+    }
+  };
+  if (options_.watch_output) {
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+      return absl::InternalError(absl::StrCat("cannot create output pipes: ", strerror(errno)));
+    }
+    spawn.fds.insert(spawn.fds.begin(), {{out[1], 1}, {err[1], 2}});
+  } else {
+    spawn.stdout_path = LogBase(options_.logs_dir, worker_id) + ".out";
+    spawn.stderr_path = LogBase(options_.logs_dir, worker_id) + ".err";
+  }
+  auto pid = SpawnProcess(spawn);
+  if (!pid.ok()) return pid.status();
+  Spawned spawned{
+      .pid = *pid, .stdout_fd = std::exchange(out[0], -1), .stderr_fd = std::exchange(err[0], -1)};
+  return spawned;  // the write ends close with close_pipes: only the worker holds them now
 }
 
 absl::Status WorkerPool::OnRegistered(const std::string& worker_id, const std::string& address,
@@ -220,19 +245,21 @@ size_t WorkerPool::SignalAll(int signal) {
   return by_pid_.size();
 }
 
-void WorkerPool::TerminateAll(absl::Duration grace) {
+void WorkerPool::TerminateAll(absl::Duration grace, const std::function<void()>& while_waiting) {
   if (SignalAll(SIGTERM) == 0) return;
   // The io loop that reaps on SIGCHLD has stopped; poll waitpid until the deadline.
   const absl::Time deadline = absl::Now() + grace;
   while (absl::Now() < deadline) {
     Reap();
     if (Current().alive == 0) return;
+    if (while_waiting) while_waiting();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   spdlog::warn("killing {} workers that outlived the {} grace period", SignalAll(SIGKILL),
                absl::FormatDuration(grace));
   for (int i = 0; i < 500 && Current().alive > 0; ++i) {
     Reap();
+    if (while_waiting) while_waiting();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }

@@ -17,10 +17,10 @@
 
 namespace weft::node {
 
-// The worker processes of one node: starts them (posix_spawn, output to per-worker log
-// files), admits only what the node's resources can hold, learns when each is ready, reaps
-// them and reports how each one ended. Thread-safe; callbacks run on the calling thread,
-// never under the pool's lock.
+// The worker processes of one node: starts them (posix_spawn; their stdout/stderr go to
+// pipes handed to `watch_output`, or without one straight to per-worker log files), admits only
+// what the node's resources can hold, learns when each is ready, reaps them and reports how each
+// one ended. Thread-safe; callbacks run on the calling thread, never under the pool's lock.
 //
 // Every worker inherits the read end of a "lifeline" pipe whose write end only this process
 // holds: when the raylet dies, however it dies, its workers read EOF and exit.
@@ -35,6 +35,9 @@ class WorkerPool {
     ResourceMap capacity;  // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
     size_t exited_kept = 200;  // how many exits List() still shows
+    // Receives each started worker's stdout and stderr pipes (the read ends, owned from then
+    // on), after the worker is listed. Unset: output is appended to the log files directly.
+    std::function<void(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd)> watch_output;
   };
   using StartCallback = std::function<void(absl::StatusOr<proto::WorkerInfo>)>;
   using ExitCallback = std::function<void(const proto::WorkerInfo&)>;
@@ -78,7 +81,8 @@ class WorkerPool {
   [[nodiscard]] absl::Status Kill(const std::string& worker_id, bool force);
 
   // SIGTERM to every worker, then SIGKILL to those still running after `grace`; reaps all.
-  void TerminateAll(absl::Duration grace);
+  // `while_waiting` (e.g. reading the workers' pipes) runs between polls.
+  void TerminateAll(absl::Duration grace, const std::function<void()>& while_waiting = nullptr);
 
   std::vector<proto::WorkerInfo> List() const;  // live workers, then recent exits
   Snapshot Current() const;
@@ -92,7 +96,12 @@ class WorkerPool {
     bool expired = false;  // killed by ExpireStarts; its registration is refused
   };
   absl::Status AdmitLocked(const ResourceMap& resources) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<pid_t> SpawnLocked(const std::string& worker_id)
+  struct Spawned {
+    pid_t pid = -1;
+    int stdout_fd = -1;  // read ends of the output pipes, with watch_output
+    int stderr_fd = -1;
+  };
+  absl::StatusOr<Spawned> SpawnLocked(const std::string& worker_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleExit(pid_t pid, int wait_status);
   size_t SignalAll(int signal);

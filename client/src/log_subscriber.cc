@@ -1,0 +1,133 @@
+#include "client/src/log_subscriber.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "common/logging.h"
+#include "common/rpc.h"
+
+namespace weft::internal {
+namespace {
+
+void PrintToStdStreams(proto::LogStream stream, const std::string& text) {
+  std::ostream& out = stream == proto::LOG_STDERR ? std::cerr : std::cout;
+  std::string line;
+  line.reserve(text.size() + 1);
+  line.append(text).push_back('\n');
+  out.write(line.data(), static_cast<std::streamsize>(line.size()));
+  out.flush();
+}
+
+}  // namespace
+
+// The SubscribeLogs stream: reads batches one at a time, prints them, and records the
+// highest sequence number printed for Flush.
+class LogSubscriber::Reader final : public grpc::ClientReadReactor<proto::LogBatch> {
+ public:
+  Reader(proto::LogBroker::Stub& stub, const std::string& job_id, Printer printer)
+      : printer_(std::move(printer)) {
+    request_.set_job_id(job_id);
+    stub.async()->SubscribeLogs(&context_, &request_, this);
+    StartRead(&batch_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended: OnDone follows
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& line : batch_.lines()) {
+        printer_(line.stream(), line.text());
+        printed_seq_ = std::max(printed_seq_, line.seq());
+        ++lines_printed_;
+      }
+    }
+    progress_.notify_all();
+    StartRead(&batch_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      if (!status.ok() && !cancelled_) {
+        spdlog::warn("worker output stream of job {} ended: {}", request_.job_id(),
+                     status.error_message());
+      }
+    }
+    progress_.notify_all();
+  }
+
+  // Waits until lines up to `seq` are printed; false at `deadline` or if the stream ended.
+  bool WaitPrinted(uint64_t seq, std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    progress_.wait_until(lock, deadline, [&] { return printed_seq_ >= seq || done_; });
+    return printed_seq_ >= seq;
+  }
+
+  bool done() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+
+  uint64_t lines_printed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_printed_;
+  }
+
+  // Cancels the call and waits for OnDone, after which gRPC no longer touches this object.
+  void CancelAndWait() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+    }
+    context_.TryCancel();
+    std::unique_lock<std::mutex> lock(mu_);
+    progress_.wait(lock, [&] { return done_; });
+  }
+
+ private:
+  const Printer printer_;
+  grpc::ClientContext context_;
+  proto::SubscribeLogsRequest request_;
+  proto::LogBatch batch_;  // owned by the read in flight
+  mutable std::mutex mu_;
+  std::condition_variable progress_;
+  uint64_t printed_seq_ = 0;
+  uint64_t lines_printed_ = 0;
+  bool done_ = false;
+  bool cancelled_ = false;
+};
+
+LogSubscriber::LogSubscriber(std::shared_ptr<grpc::Channel> head_channel, std::string job_id,
+                             Printer printer)
+    : job_id_(std::move(job_id)), stub_(proto::LogBroker::NewStub(std::move(head_channel))) {
+  reader_ = std::make_unique<Reader>(*stub_, job_id_,
+                                     printer ? std::move(printer) : Printer(&PrintToStdStreams));
+}
+
+LogSubscriber::~LogSubscriber() { reader_->CancelAndWait(); }
+
+bool LogSubscriber::Flush(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (reader_->done()) return false;
+  grpc::ClientContext context;
+  SetTimeout(context, timeout);
+  proto::FlushLogsRequest request;
+  request.set_job_id(job_id_);
+  proto::FlushLogsReply reply;
+  const grpc::Status status = stub_->FlushLogs(&context, request, &reply);
+  if (!status.ok()) {
+    spdlog::warn("cannot flush worker output of job {}: {}", job_id_, status.error_message());
+    return false;
+  }
+  if (reply.nodes_failed() > 0) {
+    spdlog::warn("worker output of job {} may be incomplete: {} nodes did not drain", job_id_,
+                 reply.nodes_failed());
+  }
+  return reader_->WaitPrinted(reply.last_seq(), deadline);
+}
+
+uint64_t LogSubscriber::lines_printed() const { return reader_->lines_printed(); }
+
+}  // namespace weft::internal

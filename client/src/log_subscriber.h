@@ -1,0 +1,57 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "log.grpc.pb.h"
+
+namespace weft::internal {
+
+// A driver's end of its job's log stream: prints every line the job's workers write, as
+// "(Counter pid=4121) added 3" (the prefix comes from the worker), stdout lines on
+// std::cout and stderr lines on std::cerr, each whole and flushed. If the stream fails it
+// says so once (spdlog warning) and stays silent; it does not reconnect. Thread-safe.
+class LogSubscriber {
+ public:
+  // Where lines go; the default writes to std::cout / std::cerr. Called on a gRPC thread,
+  // one line at a time, in order.
+  using Printer = std::function<void(proto::LogStream stream, const std::string& text)>;
+
+  // Subscribes to `job_id`'s output at the head behind `head_channel` (which must carry the
+  // cluster token). Returns at once; lines printed before the subscription reached the head
+  // are delivered too (the head keeps the latest ones of a job nobody listens to).
+  LogSubscriber(std::shared_ptr<grpc::Channel> head_channel, std::string job_id,
+                Printer printer = nullptr);
+
+  // Cancels the stream and waits until it has ended; lines not yet printed are lost (call
+  // Flush first to keep them).
+  ~LogSubscriber();
+
+  LogSubscriber(const LogSubscriber&) = delete;
+  LogSubscriber& operator=(const LogSubscriber&) = delete;
+
+  // Barrier: has every node publish what its workers wrote so far, then waits until those
+  // lines are printed. True when they were, false when `timeout` passed first, the head
+  // could not be reached, or the stream has failed.
+  bool Flush(std::chrono::milliseconds timeout);
+
+  // Lines printed so far (including notices of dropped lines).
+  uint64_t lines_printed() const;
+
+ private:
+  class Reader;
+
+  const std::string job_id_;
+  std::unique_ptr<proto::LogBroker::Stub> stub_;
+  std::unique_ptr<Reader> reader_;
+};
+
+}  // namespace weft::internal
