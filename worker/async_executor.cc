@@ -2,11 +2,18 @@
 
 #include <asio/post.hpp>
 
+#include "worker/output_tag.h"
+
 namespace weft::worker {
 
 AsyncExecutor::AsyncExecutor(const std::string& class_name, int max_concurrency)
     : max_concurrency_(max_concurrency), loop_("async actor " + class_name) {
   loop_.Start();
+  // The loop's thread runs only this actor: its output lines carry the class name.
+  asio::post(loop_.context(), [class_name] {
+    static thread_local std::unique_ptr<ScopedOutputTag> tag;
+    tag = std::make_unique<ScopedOutputTag>(class_name);
+  });
 }
 
 AsyncExecutor::~AsyncExecutor() { Stop(); }

@@ -13,6 +13,7 @@
 #include "common/rpc.h"
 #include "weft/serialization.h"
 #include "worker/exception_info.h"
+#include "worker/output_tag.h"
 
 namespace weft::worker {
 namespace {
@@ -136,6 +137,7 @@ void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
   }
   asio::post(tasks_, [this, function, call = std::move(call), args = std::move(args),
                       reply = std::move(reply)] {
+    ScopedOutputTag tag(function->name);
     std::string value;
     std::exception_ptr error;
     try {

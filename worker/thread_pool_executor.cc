@@ -2,15 +2,21 @@
 
 #include <asio/post.hpp>
 
+#include "worker/output_tag.h"
+
 namespace weft::worker {
 
-ThreadPoolExecutor::ThreadPoolExecutor(int max_concurrency)
-    : threads_(max_concurrency), pool_(static_cast<size_t>(max_concurrency)) {}
+ThreadPoolExecutor::ThreadPoolExecutor(std::string class_name, int max_concurrency)
+    : class_name_(std::move(class_name)),
+      threads_(max_concurrency), pool_(static_cast<size_t>(max_concurrency)) {}
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { Stop(); }
 
 void ThreadPoolExecutor::Post(std::function<void()> work) {
-  asio::post(pool_, std::move(work));
+  asio::post(pool_, [this, work = std::move(work)] {
+    ScopedOutputTag tag(class_name_);
+    work();
+  });
 }
 
 void ThreadPoolExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
@@ -20,6 +26,7 @@ void ThreadPoolExecutor::Run(const internal::MethodInfo& method, void* self, std
     --queued_;
     if (stopped_) return;
     ++running_;
+    ScopedOutputTag tag(class_name_);
     std::string value;
     std::exception_ptr error;
     try {

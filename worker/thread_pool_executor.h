@@ -10,7 +10,7 @@ namespace weft::worker {
 // thread, calls run one at a time in submission order; with N, N run truly in parallel.
 class ThreadPoolExecutor final : public ActorExecutor {
  public:
-  explicit ThreadPoolExecutor(int max_concurrency);
+  ThreadPoolExecutor(std::string class_name, int max_concurrency);
   ~ThreadPoolExecutor() override;
 
   const char* kind() const override { return "thread_pool"; }
@@ -21,6 +21,7 @@ class ThreadPoolExecutor final : public ActorExecutor {
   void Stop() override;
 
  private:
+  const std::string class_name_;  // tags the output lines of its calls
   const int threads_;
   asio::thread_pool pool_;
   std::atomic<bool> stopped_{false};

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
 #include "common/cluster_endpoint.h"
 #include "common/process.h"
@@ -23,6 +24,7 @@ namespace {
 
 struct DriverState {
   std::string embedded_session;  // session dir of the cluster Init started, if any
+  std::unique_ptr<internal::LogSubscriber> logs;  // prints the job's worker output
 };
 DriverState* driver = nullptr;
 
@@ -109,10 +111,19 @@ void Init(const InitOptions& options) {
   internal::Runtime probe(config);
   config.job_id = RegisterJob(probe);
   internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
+  auto& runtime = internal::Runtime::Get();
+  if (options.forward_output) {
+    state->logs = std::make_unique<internal::LogSubscriber>(runtime.head_channel(),
+                                                            runtime.config().job_id);
+  }
   driver = state.release();
 }
 
 void Shutdown() {
+  if (driver && driver->logs) {
+    driver->logs->Flush(std::chrono::seconds(2));  // what the workers printed reaches stdout
+    driver->logs.reset();
+  }
   auto runtime = internal::Runtime::Uninstall();
   if (runtime) {
     proto::FinishJobRequest request;

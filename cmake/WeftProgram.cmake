@@ -1,0 +1,18 @@
+# weft_add_program(NAME SOURCES...): a driver program whose actor classes and remote functions
+# live in its own sources. Workers cannot load an executable, so the sources build a shared
+# library (lib<NAME>.so, with main() inside) that workers load, and the executable NAME is a
+# stub linked against it. weft::Init tells the cluster where the library is.
+function(weft_add_program name)
+  add_library(${name}_code SHARED ${ARGN})
+  target_link_libraries(${name}_code PUBLIC weft::client)
+  set_target_properties(${name}_code PROPERTIES OUTPUT_NAME ${name}
+    LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+  set(stub ${CMAKE_CURRENT_BINARY_DIR}/${name}_main_stub.cc)
+  if(NOT EXISTS ${stub})
+    file(WRITE ${stub} "// main() is in lib${name}.so\n")
+  endif()
+  add_executable(${name} ${stub})
+  target_link_libraries(${name} PRIVATE ${name}_code)
+  set_target_properties(${name} PROPERTIES BUILD_RPATH "${CMAKE_BINARY_DIR}/lib"
+    INSTALL_RPATH "$ORIGIN/../lib")
+endfunction()
