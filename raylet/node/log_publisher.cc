@@ -13,7 +13,8 @@ namespace weft::node {
 
 // The state, shared with the publishes in flight so that their answers never meet a
 // destroyed publisher. The timer stays with the LogPublisher (it must die before the
-// io_context); `owner` is cleared when the LogPublisher goes away.
+// io_context) and is only started under `mu_`; `owner` is cleared when the LogPublisher goes
+// away, so once Detach returns nothing touches the timer but the destructor.
 class LogPublisher::Core : public std::enable_shared_from_this<LogPublisher::Core> {
  public:
   Core(asio::io_context& io, Options options, Send send, LogPublisher* owner)
@@ -172,13 +173,9 @@ class LogPublisher::Core : public std::enable_shared_from_this<LogPublisher::Cor
     if (!io_) return;
     timer_armed_ = true;
     asio::post(*io_, [self = shared_from_this(), delay] {
-      LogPublisher* owner;
-      {
-        absl::MutexLock lock(&self->mu_);
-        owner = self->owner_;
-      }
-      // The owner is destroyed on this thread only, so it cannot go away meanwhile.
-      if (owner) owner->StartTimer(delay);
+      // Under the lock: the owner may be destroyed on another thread, and Detach waits.
+      absl::MutexLock lock(&self->mu_);
+      if (self->owner_) self->owner_->StartTimer(delay);
     });
   }
 

@@ -19,8 +19,7 @@ namespace weft::node {
 // or `period` after the first of them arrived, or at once on Flush. The queue holds at most
 // `max_queued` lines: while the head is unreachable the oldest are dropped (counted, with a
 // warning per failed publish) and publishing is retried every `retry_after`. Never blocks.
-// Thread-safe. Destroy it on the io_context's thread, or after the io_context has stopped,
-// and before the io_context.
+// Thread-safe, destruction included; destroy it before the io_context.
 class LogPublisher {
  public:
   struct Options {
