@@ -1,5 +1,6 @@
 #include "common/logging.h"
 
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -7,8 +8,15 @@
 
 namespace weft {
 
-void InitLogging(const std::string& component) {
+void InitLogging(const std::string& component, const std::string& file) {
   auto logger = spdlog::get(component);
+  if (!logger && !file.empty()) {
+    try {
+      logger = spdlog::basic_logger_mt(component, file);
+    } catch (const spdlog::spdlog_ex&) {
+      // Unwritable file: fall back to stderr below.
+    }
+  }
   if (!logger) logger = spdlog::stderr_logger_mt(component);
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [pid %P] %v");
   const char* level = std::getenv("WEFT_LOG_LEVEL");

@@ -19,8 +19,9 @@ struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
 
 namespace weft {
 
-// Makes a stderr logger named after the component ("head", "node", "worker", "cli") the
-// default spdlog logger. The level comes from $WEFT_LOG_LEVEL (trace..off), info by default.
-void InitLogging(const std::string& component);
+// Makes a logger named after the component ("head", "node", "worker", "cli") the default
+// spdlog logger, writing to stderr, or appending to `file` when one is given. The level comes
+// from $WEFT_LOG_LEVEL (trace..off), info by default.
+void InitLogging(const std::string& component, const std::string& file = "");
 
 }  // namespace weft

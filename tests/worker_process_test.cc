@@ -54,9 +54,11 @@ TEST(WorkerProcess, DriverProbeRunsARealWorkerThatEchoesData) {
   EXPECT_EQ(exited.pid(), probe.pid);
   EXPECT_EQ(exited.exit().signal(), 0);
   EXPECT_EQ(exited.exit().exit_code(), 0);
-  // Its output went to per-worker log files in the session dir.
-  auto log = ReadFile(exited.stderr_path());
-  ASSERT_TRUE(log.ok()) << exited.stderr_path();
+  // Its own log went to a per-worker file in the session dir, beside its output files.
+  const std::string log_path =
+      exited.stderr_path().substr(0, exited.stderr_path().size() - 4) + ".log";
+  auto log = ReadFile(log_path);
+  ASSERT_TRUE(log.ok()) << log_path;
   EXPECT_THAT(*log, HasSubstr("worker ready id=" + probe.worker_id));
   EXPECT_EQ(std::filesystem::path(exited.stderr_path()).parent_path(),
             std::filesystem::path(SessionDir(cluster.head_session()).LogsDir()));

@@ -63,15 +63,17 @@ void AsyncExecutor::Start(Call call) {
 void AsyncExecutor::Done() {
   --running_;
   ++finished_;
-  if (waiting_.empty()) {
-    --in_flight_;
-    return;
-  }
-  // The finished call's slot passes to the next waiting one, started on a later turn of the
-  // loop (not nested in the finishing coroutine).
-  Call next = std::move(waiting_.front());
-  waiting_.pop_front();
-  asio::post(loop_.context(), [this, next = std::move(next)]() mutable { Start(std::move(next)); });
+  // The slot is released on a later turn of the loop, as asyncio releases a semaphore: what
+  // the finished call woke up (Event::Set) runs before the next waiting call starts.
+  asio::post(loop_.context(), [this] {
+    if (waiting_.empty()) {
+      --in_flight_;
+      return;
+    }
+    Call next = std::move(waiting_.front());  // the slot passes to it
+    waiting_.pop_front();
+    Start(std::move(next));
+  });
 }
 
 void AsyncExecutor::Stop() { loop_.Stop(); }

@@ -188,13 +188,12 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
     return reply(std::move(result));
   }
   // Too large to inline: keep it here, tell the directory, and hand out its location.
-  const std::string object_id = RandomHex(12);
+  const std::string object_id = call.result_id().empty() ? RandomHex(12) : call.result_id();
   auto& stored = *result.mutable_stored();
   stored.set_node_id(identity_.node_id);
   stored.set_worker_id(identity_.worker_id);
   stored.set_address(identity_.address);
   stored.set_size_bytes(static_cast<int64_t>(value.size()));
-  result.set_object_id(object_id);
   store_.Put(object_id, call.job_id(), std::make_shared<const std::string>(std::move(value)));
   proto::AddObjectLocationRequest request;
   request.set_object_id(object_id);

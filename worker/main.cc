@@ -16,11 +16,13 @@ int main(int argc, char** argv) {
   app.add_option("--node-address", options.node_address)->required();
   app.add_option("--head-address", options.head_address)->required();
   app.add_option("--host", options.host);
+  std::string log_file;
+  app.add_option("--log-file", log_file, "Where the worker's own log goes (default stderr)");
   app.add_option("--lifeline-fd", options.lifeline_fd, "Read end of the raylet's lifeline pipe")
       ->required();
   CLI11_PARSE(app, argc, argv);
   weft::worker::InstallOutputTags();  // before any thread prints
-  weft::InitLogging("worker");
+  weft::InitLogging("worker", log_file);
   const char* token = std::getenv("WEFT_TOKEN");
   if (!token || !*token) {
     spdlog::error("WEFT_TOKEN is not set; workers are started by weft-raylet");

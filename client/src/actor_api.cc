@@ -80,6 +80,7 @@ void KillActor(const std::string& actor_id) {
   proto::KillActorReply reply;
   const grpc::Status status = runtime.actor_directory().KillActor(&context, request, &reply);
   if (!status.ok()) Throw(status, absl::StrCat("cannot kill actor ", actor_id));
+  runtime.actors().MarkDead(actor_id, reply.actor().death_reason());
 }
 
 }  // namespace weft::internal

@@ -59,6 +59,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.call.set_actor_id(actor_id);
     pending.call.set_method(method);
     pending.call.set_job_id(runtime_.config().job_id);
+    pending.call.set_result_id(object_id);
     pending.args = std::move(args);
     pending.object_id = object_id;
     ++actor.unfinished;
@@ -142,7 +143,24 @@ void ActorCalls::FailLocked(Actor& actor, Pending& pending) {
 void ActorCalls::OnResult(const std::string& actor_id, const std::string& object_id,
                           proto::CallResult& result) {
   auto& objects = runtime_.objects();
-  const bool relocate = ShouldRelocate(result);
+  if (ShouldRelocate(result)) {
+    // The worker is gone or no longer hosts the actor: ask the head what happened before
+    // failing the call, so the error says why (e.g. the actor was killed).
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = actors_.find(actor_id);
+      if (it != actors_.end()) {
+        Actor& actor = *it->second;
+        --actor.unfinished;
+        actor.held.push_back({object_id, std::move(*result.mutable_error())});
+        if (actor.state == proto::ACTOR_ALIVE) actor.state = proto::ACTOR_STATE_UNSPECIFIED;
+        WatchLocked(actor);
+        return;
+      }
+    }
+    objects.SetError(object_id, std::move(*result.mutable_error()));
+    return;
+  }
   switch (result.outcome_case()) {
     case proto::CallResult::kValue:
       objects.SetValue(object_id, std::move(*result.mutable_value()));
@@ -155,13 +173,19 @@ void ActorCalls::OnResult(const std::string& actor_id, const std::string& object
   }
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(actor_id);
-  if (it == actors_.end()) return;
-  Actor& actor = *it->second;
-  --actor.unfinished;
-  if (relocate && actor.state == proto::ACTOR_ALIVE) {
-    actor.state = proto::ACTOR_STATE_UNSPECIFIED;  // ask the head where (or whether) it lives
-    WatchLocked(actor);
+  if (it != actors_.end()) --it->second->unfinished;
+}
+
+void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) return;
+    it->second->state = proto::ACTOR_DEAD;
+    it->second->why = reason;
+    PumpLocked(*it->second);
   }
+  RunDeferred();
 }
 
 void ActorCalls::WatchLocked(Actor& actor) {
@@ -173,12 +197,18 @@ void ActorCalls::WatchLocked(Actor& actor) {
   request.set_known_state(actor.state == proto::ACTOR_ALIVE ? proto::ACTOR_STATE_UNSPECIFIED
                                                             : actor.state);
   request.set_wait_ms(kWaitActorMs);
+  auto context = ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout);
+  grpc::ClientContext* call = context.get();
+  if (!runtime_.in_flight().Add(call)) {  // shutting down
+    actor.watching = false;
+    return;
+  }
   CallAsync<proto::WaitActorReply>(
-      ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout),
-      std::move(request),
+      std::move(context), std::move(request),
       [this](auto... args) { runtime_.actor_directory().async()->WaitActor(args...); },
-      [this, actor_id = actor.id](const absl::Status& status, proto::WaitActorReply& reply) {
+      [this, call, actor_id = actor.id](const absl::Status& status, proto::WaitActorReply& reply) {
         OnActorInfo(actor_id, status, reply.actor());
+        runtime_.in_flight().Remove(call);
       });
 }
 
@@ -211,6 +241,19 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& st
     }
   }
   if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
+  if (actor.state == proto::ACTOR_ALIVE || actor.state == proto::ACTOR_DEAD) {
+    // Calls that failed while the actor's fate was unknown fail now, with what is known.
+    for (auto& [object_id, error] : actor.held) {
+      if (actor.state == proto::ACTOR_DEAD) {
+        error.set_code(14);
+        error.set_message(absl::StrCat("actor ", actor.id, " is dead: ", actor.why));
+      }
+      deferred_.push_back([this, id = object_id, error = std::move(error)]() mutable {
+        runtime_.objects().SetError(id, std::move(error));
+      });
+    }
+    actor.held.clear();
+  }
   PumpLocked(actor);
 }
 

@@ -32,6 +32,9 @@ class ActorCalls {
   std::string Submit(const std::string& actor_id, const std::string& class_name,
                      const std::string& method, std::vector<CallArg> args);
 
+  // The actor is known dead (this process killed it): queued and later calls fail.
+  void MarkDead(const std::string& actor_id, const std::string& reason);
+
  private:
   struct Pending {
     proto::Call call;
@@ -48,6 +51,8 @@ class ActorCalls {
     int unfinished = 0;
     int max_pending_calls = -1;
     bool watching = false;
+    // Failed calls held until the head says whether the actor died (object id, error).
+    std::vector<std::pair<std::string, proto::RemoteError>> held;
     int watch_failures = 0;
   };
 

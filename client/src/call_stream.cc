@@ -75,6 +75,11 @@ void CallStream::EndLocked() {
 
 void CallStream::Cancel() { context_.TryCancel(); }
 
+void CallStream::WaitDone() {
+  std::unique_lock lock(mu_);
+  done_changed_.wait(lock, [&] { return done_; });
+}
+
 void CallStream::OnDone(const grpc::Status& status) {
   absl::flat_hash_map<uint64_t, Done> unfinished;
   {
@@ -95,7 +100,12 @@ void CallStream::OnDone(const grpc::Status& status) {
                                     " is unreachable or died: ", status.error_message()));
     done(result);
   }
-  self_.reset();  // may delete this
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    done_changed_.notify_all();
+  }
+  self_.reset();  // may delete this, unless WaitDone's caller still holds it
 }
 
 }  // namespace weft::internal

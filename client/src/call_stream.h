@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,8 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
 
   // Ends the stream: unfinished calls fail.
   void Cancel();
+  // Waits until the stream has ended and every unfinished call's callback has returned.
+  void WaitDone();
 
   void OnWriteDone(bool ok) override;
   void OnReadDone(bool ok) override;
@@ -52,6 +55,8 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
   proto::CallBatch outgoing_;  // being written
   proto::CallBatch queued_;    // waiting for the write in flight
   absl::flat_hash_map<uint64_t, Done> unfinished_;
+  bool done_ = false;  // OnDone has run the last callbacks
+  std::condition_variable done_changed_;
 };
 
 }  // namespace weft::internal

@@ -12,11 +12,17 @@ constexpr std::chrono::minutes kFetchTimeout{5};
 
 class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
  public:
-  FetchReactor(std::function<void(absl::StatusOr<std::string>)> done) : done_(std::move(done)) {
+  FetchReactor(InFlight& in_flight, std::function<void(absl::StatusOr<std::string>)> done)
+      : in_flight_(in_flight), done_(std::move(done)) {
     context_.set_deadline(std::chrono::system_clock::now() + kFetchTimeout);
   }
 
   void Start(proto::Worker::Stub& stub, const std::string& id) {
+    if (!in_flight_.Add(&context_)) {
+      done_(absl::CancelledError("weft is shutting down"));
+      delete this;
+      return;
+    }
     request_.set_object_id(id);
     stub.async()->FetchObject(&context_, &request_, this);
     StartRead(&chunk_);
@@ -36,10 +42,12 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
     } else {
       done_(FromGrpcStatus(status));
     }
+    in_flight_.Remove(&context_);
     delete this;
   }
 
  private:
+  InFlight& in_flight_;
   std::function<void(absl::StatusOr<std::string>)> done_;
   grpc::ClientContext context_;
   proto::FetchObjectRequest request_;
@@ -49,9 +57,9 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 
 }  // namespace
 
-void FetchObject(proto::Worker::Stub& stub, const std::string& id,
+void FetchObject(proto::Worker::Stub& stub, const std::string& id, InFlight& in_flight,
                  std::function<void(absl::StatusOr<std::string>)> done) {
-  (new FetchReactor(std::move(done)))->Start(stub, id);
+  (new FetchReactor(in_flight, std::move(done)))->Start(stub, id);
 }
 
 }  // namespace weft::internal

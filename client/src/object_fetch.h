@@ -4,13 +4,15 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "client/src/in_flight.h"
 #include "worker.grpc.pb.h"
 
 namespace weft::internal {
 
 // Streams object `id` from the worker behind `stub` (FetchObject) without blocking; `done`
 // runs on a gRPC thread with the whole value or the failure.
-void FetchObject(proto::Worker::Stub& stub, const std::string& id,
+// The fetch is registered with `in_flight` while it runs.
+void FetchObject(proto::Worker::Stub& stub, const std::string& id, InFlight& in_flight,
                  std::function<void(absl::StatusOr<std::string>)> done);
 
 }  // namespace weft::internal

@@ -13,11 +13,19 @@ std::unique_ptr<Runtime> runtime;  // guarded by runtime_mu for installs; read f
 Runtime* current = nullptr;
 }  // namespace
 
-WorkerChannels::~WorkerChannels() {
-  std::lock_guard lock(mu_);
-  for (auto& [address, connection] : connections_) {
-    if (connection.stream) connection.stream->Cancel();
+WorkerChannels::~WorkerChannels() { Close(); }
+
+void WorkerChannels::Close() {
+  std::vector<std::shared_ptr<CallStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    for (auto& [address, connection] : connections_) {
+      if (connection.stream) streams.push_back(connection.stream);
+    }
   }
+  for (auto& stream : streams) stream->Cancel();
+  for (auto& stream : streams) stream->WaitDone();
 }
 
 WorkerChannels::Connection& WorkerChannels::ConnectionLocked(const std::string& address) {
@@ -37,6 +45,13 @@ proto::Worker::Stub& WorkerChannels::Stub(const std::string& address) {
 void WorkerChannels::Submit(const std::string& address, proto::Call call,
                             CallStream::Done done) {
   std::lock_guard lock(mu_);
+  if (closed_) {
+    proto::CallResult result;
+    result.mutable_error()->set_code(14);
+    result.mutable_error()->set_message("weft is shutting down");
+    done(result);
+    return;
+  }
   auto& connection = ConnectionLocked(address);
   if (connection.stream && connection.stream->Submit(call, done)) return;
   connection.stream = CallStream::Open(*connection.stub, address);
@@ -52,12 +67,16 @@ Runtime::Runtime(Config config)
       workers_(config_.token),
       objects_([this](const std::string& id, const proto::ObjectLocation& location,
                       ObjectTable::FetchDone done) {
-        FetchObject(workers_.Stub(location.address()), id, std::move(done));
+        FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
       }),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)) {}
 
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+  // Nothing may call back into the runtime once its parts are gone.
+  in_flight_.CancelAllAndWait();
+  workers_.Close();
+}
 
 Runtime& Runtime::Get() {
   if (!current) throw Error(9, "weft is not initialized: call weft::Init() first");

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "client/src/call_stream.h"
+#include "client/src/in_flight.h"
 #include "client/src/object_table.h"
 #include "head.grpc.pb.h"
 #include "worker.grpc.pb.h"
@@ -24,6 +25,9 @@ class WorkerChannels {
   explicit WorkerChannels(std::string token) : token_(std::move(token)) {}
   ~WorkerChannels();
 
+  // Ends every stream and waits until their unfinished calls have failed.
+  void Close();
+
   proto::Worker::Stub& Stub(const std::string& address);
   // Sends a call on the address's stream, opening a new stream if the last one ended.
   void Submit(const std::string& address, proto::Call call, CallStream::Done done);
@@ -38,6 +42,7 @@ class WorkerChannels {
 
   const std::string token_;
   std::mutex mu_;
+  bool closed_ = false;
   absl::flat_hash_map<std::string, Connection> connections_;
 };
 
@@ -72,6 +77,7 @@ class Runtime {
   proto::JobRegistry::Stub& jobs() { return *jobs_; }
   proto::Scheduler::Stub& scheduler() { return *scheduler_; }
   const std::shared_ptr<grpc::Channel>& head_channel() const { return head_; }
+  InFlight& in_flight() { return in_flight_; }
 
  private:
   const Config config_;
@@ -80,6 +86,7 @@ class Runtime {
   std::unique_ptr<proto::JobRegistry::Stub> jobs_;
   std::unique_ptr<proto::Scheduler::Stub> scheduler_;
   WorkerChannels workers_;
+  InFlight in_flight_;  // head calls and object fetches
   ObjectTable objects_;
   std::unique_ptr<ActorCalls> actors_;
   std::unique_ptr<TaskCalls> tasks_;

@@ -52,6 +52,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   proto::Call call;
   call.set_method(function.name);
   call.set_job_id(runtime_.config().job_id);
+  call.set_result_id(object_id);
   for (const auto& path : runtime_.config().code_paths) call.add_code_paths(path);
   {
     absl::MutexLock lock(&mu_);

@@ -176,7 +176,7 @@ void ActorManager::MarkPending(const std::string& actor_id, const std::string& r
     absl::MutexLock lock(&mu_);
     unplaced_.push_back(actor_id);
   }
-  Notify(actor_id);
+  if (changed) Notify(actor_id, /*any_change=*/true);  // waiters learn the new reason
 }
 
 void ActorManager::MarkDead(const std::string& actor_id, const std::string& reason) {
@@ -228,7 +228,7 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
 }
 
 void ActorManager::StopWorker(const Placement& placement) {
-  scheduler_.KillOrphan(placement.node_address, placement.worker_id);
+  scheduler_.KillWorker(placement.node_address, placement.worker_id);
 }
 
 void ActorManager::OnWorkerExit(const proto::WorkerInfo& worker) {
@@ -252,33 +252,25 @@ void ActorManager::OnWorkerExit(const proto::WorkerInfo& worker) {
 
 void ActorManager::OnJobFinished(const std::string& job_id) {
   std::vector<std::string> ending;
-  std::vector<Placement> workers;
+  absl::flat_hash_set<std::string> keep;  // workers that host the job's detached actors
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [actor_id, spec] : specs_) {
-      if (spec.job_id() == job_id && !spec.detached()) ending.push_back(actor_id);
-    }
-    for (const auto& actor_id : ending) {
-      if (auto it = placements_.find(actor_id); it != placements_.end() && it->second.dedicated) {
-        workers.push_back(it->second);
+      if (spec.job_id() != job_id) continue;
+      if (!spec.detached()) {
+        ending.push_back(actor_id);
+      } else if (auto it = placements_.find(actor_id); it != placements_.end()) {
+        keep.insert(it->second.worker_id);
       }
     }
-    if (auto it = shared_.find(job_id); it != shared_.end()) {
-      bool detached_inside = false;
-      for (const auto& [actor_id, placement] : placements_) {
-        if (placement.worker_id == it->second.placement.worker_id &&
-            specs_[actor_id].detached()) {
-          detached_inside = true;
-        }
-      }
-      if (!it->second.placement.worker_id.empty() && !detached_inside) {
-        workers.push_back(it->second.placement);
-      }
-      if (!detached_inside) shared_.erase(it);
+    if (auto it = shared_.find(job_id);
+        it != shared_.end() && !keep.contains(it->second.placement.worker_id)) {
+      shared_.erase(it);
     }
   }
   for (const auto& actor_id : ending) MarkDead(actor_id, "its job finished");
-  for (const auto& placement : workers) StopWorker(placement);
+  // Task workers and the workers of the actors that just died end with the job.
+  scheduler_.ReleaseJob(job_id, keep);
 }
 
 void ActorManager::Wait(const std::string& actor_id, proto::ActorState known,
@@ -289,7 +281,7 @@ void ActorManager::Wait(const std::string& actor_id, proto::ActorState known,
   waits_[actor_id].push_back({known, std::chrono::steady_clock::now() + wait, std::move(done)});
 }
 
-void ActorManager::Notify(const std::string& actor_id) {
+void ActorManager::Notify(const std::string& actor_id, bool any_change) {
   auto info = actors_.Get(actor_id);
   std::vector<PendingWait> ready;
   {
@@ -298,7 +290,7 @@ void ActorManager::Notify(const std::string& actor_id) {
     if (it == waits_.end()) return;
     auto& list = it->second;
     for (auto w = list.begin(); w != list.end();) {
-      if (!info.ok() || info->state() != w->known) {
+      if (any_change || !info.ok() || info->state() != w->known) {
         ready.push_back(std::move(*w));
         w = list.erase(w);
       } else {

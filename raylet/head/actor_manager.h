@@ -31,7 +31,8 @@ class ActorManager {
   // that name is returned instead of ALREADY_EXISTS.
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> Create(const proto::CreateActorRequest& request);
 
-  // Runs `done` when the actor's state is not `known`, or after `wait` with the current info.
+  // Runs `done` when the actor's state is not `known` or its pending reason changes, or after
+  // `wait`, with the current info.
   void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,
             Waiter done);
 
@@ -70,7 +71,8 @@ class ActorManager {
   void Place(const std::string& actor_id, const Placement& placement);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
-  void Notify(const std::string& actor_id);
+  // Answers the actor's waiters whose known state is out of date (all of them on any_change).
+  void Notify(const std::string& actor_id, bool any_change = false);
   void StopWorker(const Placement& placement);
   proto::Worker::Stub& WorkerStub(const std::string& address);
 

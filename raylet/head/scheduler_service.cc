@@ -27,7 +27,9 @@ class SchedulerService::LeaseReactor final : public grpc::ServerUnaryReactor {
 
   void OnDone() override {
     if (reply_->has_worker() && ctx_->IsCancelled()) {
-      service_.KillOrphan(reply_->node_address(), reply_->worker().worker_id());
+      spdlog::warn("lease not delivered; killing its worker id={} node={}",
+                   reply_->worker().worker_id(), reply_->node_address());
+      service_.KillWorker(reply_->node_address(), reply_->worker().worker_id());
     }
     delete this;
   }
@@ -81,6 +83,11 @@ void SchedulerService::Lease(const std::string& job_id, const ProtoResources& re
                                                 " could not start a worker: ", status.message())));
         }
         nodes_.SettleAfter(held, spawned.resource_version());
+        {
+          absl::MutexLock lock(&mu_);
+          leased_[spawned.worker().job_id()].push_back(
+              {held.node.address(), spawned.worker().worker_id()});
+        }
         proto::LeaseWorkerReply leased;
         *leased.mutable_worker() = std::move(*spawned.mutable_worker());
         leased.set_node_address(held.node.address());
@@ -88,8 +95,7 @@ void SchedulerService::Lease(const std::string& job_id, const ProtoResources& re
       });
 }
 
-void SchedulerService::KillOrphan(const std::string& node_address, const std::string& worker_id) {
-  spdlog::warn("lease not delivered; killing its worker id={} node={}", worker_id, node_address);
+void SchedulerService::KillWorker(const std::string& node_address, const std::string& worker_id) {
   proto::KillWorkerRequest kill;
   kill.set_worker_id(worker_id);
   kill.set_force(true);
@@ -100,6 +106,25 @@ void SchedulerService::KillOrphan(const std::string& node_address, const std::st
         if (!status.ok())
           spdlog::warn("could not kill worker id={}: {}", worker_id, status.message());
       });
+}
+
+void SchedulerService::ReleaseJob(const std::string& job_id,
+                                  const absl::flat_hash_set<std::string>& keep) {
+  std::vector<Leased> ending, kept;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = leased_.find(job_id);
+    if (it == leased_.end()) return;
+    for (auto& leased : it->second) {
+      (keep.contains(leased.worker_id) ? kept : ending).push_back(std::move(leased));
+    }
+    leased_.erase(it);
+    if (!kept.empty()) leased_[job_id] = std::move(kept);
+  }
+  for (const auto& leased : ending) {
+    spdlog::info("job finished; stopping its worker id={} job={}", leased.worker_id, job_id);
+    KillWorker(leased.node_address, leased.worker_id);
+  }
 }
 
 void SchedulerService::CancelNode(const std::string& node_id) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/resources.h"
@@ -32,8 +33,11 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   // gRPC thread (or at once, when nothing fits). The worker belongs to the caller.
   void Lease(const std::string& job_id, const ProtoResources& required, LeaseDone done);
 
-  // Kills a leased worker that is no longer wanted.
-  void KillOrphan(const std::string& node_address, const std::string& worker_id);
+  // Kills every worker leased for `job_id` (its driver is done), except those in `keep`.
+  void ReleaseJob(const std::string& job_id, const absl::flat_hash_set<std::string>& keep);
+
+  // Kills a leased worker that is no longer wanted (SIGKILL through its node).
+  void KillWorker(const std::string& node_address, const std::string& worker_id);
 
   // Cancels the calls still waiting on `node_id` (it died): their leases fail at once.
   void CancelNode(const std::string& node_id);
@@ -56,6 +60,11 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<grpc::ClientContext*, std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  struct Leased {
+    std::string node_address;
+    std::string worker_id;
+  };
+  absl::flat_hash_map<std::string, std::vector<Leased>> leased_ ABSL_GUARDED_BY(mu_);  // by job
 };
 
 }  // namespace weft::head

@@ -116,7 +116,9 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
                 "--host",
                 options_.worker_host,
                 "--lifeline-fd",
-                std::to_string(kWorkerLifelineFd)};
+                std::to_string(kWorkerLifelineFd),
+                "--log-file",
+                LogBase(options_.logs_dir, worker_id) + ".log"};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};

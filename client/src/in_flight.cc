@@ -1,0 +1,25 @@
+#include "client/src/in_flight.h"
+
+namespace weft::internal {
+
+bool InFlight::Add(grpc::ClientContext* call) {
+  std::lock_guard lock(mu_);
+  if (closing_) return false;
+  calls_.insert(call);
+  return true;
+}
+
+void InFlight::Remove(grpc::ClientContext* call) {
+  std::lock_guard lock(mu_);
+  calls_.erase(call);
+  removed_.notify_all();
+}
+
+void InFlight::CancelAllAndWait() {
+  std::unique_lock lock(mu_);
+  closing_ = true;
+  for (auto* call : calls_) call->TryCancel();
+  removed_.wait(lock, [&] { return calls_.empty(); });
+}
+
+}  // namespace weft::internal

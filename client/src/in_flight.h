@@ -1,0 +1,30 @@
+#pragma once
+
+#include <grpcpp/client_context.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/container/flat_hash_set.h"
+
+namespace weft::internal {
+
+// The asynchronous calls a component has started, so that it can cancel them and wait for
+// their completions to finish before it is destroyed. Thread-safe.
+class InFlight {
+ public:
+  // Registers a call about to start; false once closing (then do not start it).
+  bool Add(grpc::ClientContext* call);
+  // Unregisters a call; its completion must not touch the component after this.
+  void Remove(grpc::ClientContext* call);
+  // Refuses new calls, cancels the registered ones and waits until all are removed.
+  void CancelAllAndWait();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable removed_;
+  absl::flat_hash_set<grpc::ClientContext*> calls_;
+  bool closing_ = false;
+};
+
+}  // namespace weft::internal

@@ -1,0 +1,280 @@
+// Actors, tasks and object references on a real two-node cluster: the behaviour the seed page
+// describes, and the errors a user meets.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <weft/weft.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "tests/actors/test_actors.h"
+#include "tests/cluster_harness.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A head (2 CPUs, resource head_node) and a second node (2 CPUs, resource second_node); this
+// process is the driver.
+class ActorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<TestCluster>(2, std::vector<std::string>{
+                                                    "--resources", R"({"head_node": 1})"});
+    ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2", "--resources", R"({"second_node": 1})"})
+                     .empty());
+    ASSERT_TRUE(WaitFor([&] {
+      auto nodes = cluster_->ListNodes();
+      return nodes.nodes_size() == 2;
+    }));
+    weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
+  }
+  void TearDown() override {
+    weft::Shutdown();
+    cluster_.reset();
+  }
+
+  std::unique_ptr<TestCluster> cluster_;
+};
+
+TEST_F(ActorTest, TenThousandCallsFromOneCallerRunInOrder) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  std::vector<weft::ObjectRef<void>> refs;
+  for (int i = 0; i < 10000; ++i) refs.push_back(recorder.Call(&Recorder::Append, i));
+  for (const auto& ref : refs) ref.Get(seconds(60));
+  const std::vector<int> sequence = recorder.Call(&Recorder::Sequence).Get(seconds(30));
+  ASSERT_EQ(sequence.size(), 10000u);
+  for (int i = 0; i < 10000; ++i) ASSERT_EQ(sequence[i], i) << "call " << i << " out of order";
+}
+
+TEST_F(ActorTest, AThousandCallsAreInFlightOnAnAsyncActorAtOnce) {
+  // Each call waits until all 1000 have arrived: only possible if all are in flight together.
+  auto gate = weft::Actor<Gate>().Remote(1000);
+  std::vector<weft::ObjectRef<int>> refs;
+  for (int i = 0; i < 1000; ++i) refs.push_back(gate.Call(&Gate::Arrive));
+  std::vector<int> order;
+  for (const auto& ref : refs) order.push_back(ref.Get(seconds(60)));
+  std::sort(order.begin(), order.end());
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(order[i], i + 1);
+}
+
+TEST_F(ActorTest, SerialisedBarrierFailsByTimeoutNotByHanging) {
+  // max_concurrency 1: the second arrival can never start while the first waits.
+  auto gate = weft::Actor<Gate>({.max_concurrency = 1}).Remote(2);
+  auto first = gate.Call(&Gate::Arrive);
+  auto second = gate.Call(&Gate::Arrive);
+  try {
+    first.Get(milliseconds(1500));
+    FAIL() << "a serialised barrier completed";
+  } catch (const weft::Error& e) {
+    EXPECT_EQ(e.code(), 4);
+  }
+}
+
+TEST_F(ActorTest, MaxConcurrencyTwoRunsTwoCallsAtATime) {
+  auto gate = weft::Actor<Gate>({.max_concurrency = 2}).Remote(0);
+  std::vector<weft::ObjectRef<std::pair<int64_t, int64_t>>> refs;
+  for (int i = 0; i < 6; ++i) refs.push_back(gate.Call(&Gate::Timed, 200));
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (const auto& ref : refs) spans.push_back(ref.Get(seconds(30)));
+  // At every start, count the calls running: never more than two, and two at some point.
+  int most = 0;
+  for (const auto& [start, end] : spans) {
+    int running = 0;
+    for (const auto& [s, e] : spans) running += s <= start && start < e;
+    most = std::max(most, running);
+  }
+  EXPECT_EQ(most, 2);
+}
+
+TEST_F(ActorTest, ThreadPoolOfTwoRunsCpuBoundMethodsInParallel) {
+  auto spinner = weft::Actor<Spinner>({.max_concurrency = 2}).Remote();
+  auto a = spinner.Call(&Spinner::Spin, 400);
+  auto b = spinner.Call(&Spinner::Spin, 400);
+  const auto [a_start, a_end] = a.Get(seconds(30));
+  const auto [b_start, b_end] = b.Get(seconds(30));
+  EXPECT_LT(std::max(a_start, b_start), std::min(a_end, b_end)) << "the two calls did not overlap";
+}
+
+TEST_F(ActorTest, ThreadPoolOfOneRunsOneCallAtATime) {
+  auto spinner = weft::Actor<Spinner>().Remote();
+  auto a = spinner.Call(&Spinner::Spin, 100);
+  auto b = spinner.Call(&Spinner::Spin, 100);
+  const auto [a_start, a_end] = a.Get(seconds(30));
+  const auto [b_start, b_end] = b.Get(seconds(30));
+  EXPECT_GE(b_start, a_end);
+}
+
+TEST_F(ActorTest, LargeResultAndARefPassedBetweenActorsOnTwoNodes) {
+  auto producer = weft::Actor<Recorder>({.resources = {{"head_node", 1}}}).Remote();
+  auto consumer = weft::Actor<Recorder>({.resources = {{"second_node", 1}}}).Remote();
+  const int64_t size = 10 << 20;
+  weft::ObjectRef<std::string> blob = producer.Call(&Recorder::Blob, size);
+  // The consumer on the other node gets the value through the object directory.
+  const int64_t remote_sum = consumer.Call(&Recorder::Checksum, blob).Get(seconds(60));
+  // The driver fetches the bytes straight from the producer.
+  const std::string here = blob.Get(seconds(60));
+  ASSERT_EQ(static_cast<int64_t>(here.size()), size);
+  Recorder local;
+  EXPECT_EQ(remote_sum, local.Checksum(here));
+  EXPECT_EQ(here, local.Blob(size));
+}
+
+TEST_F(ActorTest, AThrowingMethodRethrowsWithTypeMessageActorAndNode) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  auto ref = recorder.Call(&Recorder::Fail, std::string("bad input"));
+  try {
+    ref.Get(seconds(30));
+    FAIL() << "no exception";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_EQ(e.type(), "std::invalid_argument");
+    EXPECT_EQ(e.message(), "bad input");
+    EXPECT_EQ(e.origin().actor_id, recorder.id());
+    EXPECT_EQ(e.origin().class_name, "Recorder");
+    EXPECT_EQ(e.origin().method, "Fail");
+    EXPECT_FALSE(e.origin().node_id.empty());
+    EXPECT_THAT(e.what(), HasSubstr("std::invalid_argument: bad input"));
+  }
+  // The actor keeps serving.
+  EXPECT_EQ(recorder.Call(&Recorder::Echo, 7).Get(seconds(30)), 7);
+}
+
+TEST_F(ActorTest, UnknownNamedActorIsNotFound) {
+  try {
+    weft::GetActor<Recorder>("nobody");
+    FAIL() << "found an actor that does not exist";
+  } catch (const weft::Error& e) {
+    EXPECT_EQ(e.code(), 5);
+    EXPECT_THAT(e.what(), HasSubstr("nobody"));
+  }
+}
+
+TEST_F(ActorTest, NamedActorIsFoundAndGetIfExistsReturnsIt) {
+  auto named = weft::Actor<Recorder>({.name = "keeper"}).Remote();
+  named.Call(&Recorder::Append, 41).Get(seconds(30));
+  auto found = weft::GetActor<Recorder>("keeper");
+  EXPECT_EQ(found.id(), named.id());
+  auto again = weft::Actor<Recorder>({.name = "keeper", .get_if_exists = true}).Remote();
+  EXPECT_EQ(again.id(), named.id());
+  EXPECT_EQ(again.Call(&Recorder::Sequence).Get(seconds(30)), std::vector<int>{41});
+  try {
+    weft::Actor<Recorder>({.name = "keeper"}).Remote();
+    FAIL() << "two live actors share a name";
+  } catch (const weft::Error& e) {
+    EXPECT_EQ(e.code(), 6);
+  }
+}
+
+TEST_F(ActorTest, CallsToAKilledActorFailClearly) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  EXPECT_EQ(recorder.Call(&Recorder::Echo, 1).Get(seconds(30)), 1);
+  weft::Kill(recorder);
+  auto after = recorder.Call(&Recorder::Echo, 2);
+  try {
+    after.Get(seconds(30));
+    FAIL() << "a killed actor answered";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("dead"));
+  }
+  // The cluster keeps serving.
+  auto other = weft::Actor<Recorder>().Remote();
+  EXPECT_EQ(other.Call(&Recorder::Echo, 3).Get(seconds(30)), 3);
+}
+
+TEST_F(ActorTest, ImpossibleResourcesKeepTheActorPendingAndSayWhy) {
+  auto greedy = weft::Actor<Recorder>({.resources = {{"GPU", 64}}}).Remote();
+  auto ref = greedy.Call(&Recorder::Echo, 1);
+  try {
+    ref.Get(milliseconds(1500));
+    FAIL() << "an impossible actor ran";
+  } catch (const weft::Error& e) {
+    EXPECT_EQ(e.code(), 4);
+    EXPECT_THAT(e.what(), HasSubstr("pending"));
+    EXPECT_THAT(e.what(), HasSubstr("GPU"));
+  }
+  auto other = weft::Actor<Recorder>().Remote();
+  EXPECT_EQ(other.Call(&Recorder::Echo, 3).Get(seconds(30)), 3);
+}
+
+TEST_F(ActorTest, MaxPendingCallsExceededIsRefusedAndNothingIsLost) {
+  auto recorder = weft::Actor<Recorder>({.max_pending_calls = 2}).Remote();
+  auto a = recorder.Call(&Recorder::SlowEcho, 1, 300);
+  auto b = recorder.Call(&Recorder::SlowEcho, 2, 0);
+  try {
+    recorder.Call(&Recorder::Echo, 3);
+    FAIL() << "a third call was accepted";
+  } catch (const weft::Error& e) {
+    EXPECT_EQ(e.code(), 8);
+    EXPECT_THAT(e.what(), HasSubstr("max_pending_calls"));
+  }
+  EXPECT_EQ(a.Get(seconds(30)), 1);
+  EXPECT_EQ(b.Get(seconds(30)), 2);
+  EXPECT_EQ(recorder.Call(&Recorder::Echo, 4).Get(seconds(30)), 4);
+}
+
+TEST_F(ActorTest, AsyncActorAwaitsARefAndAnotherActorsCall) {
+  auto gate = weft::Actor<Gate>().Remote(0);
+  auto recorder = weft::Actor<Recorder>({.name = "helper"}).Remote();
+  auto seven = recorder.Call(&Recorder::Echo, 7);
+  EXPECT_EQ(gate.Call(&Gate::AwaitRef, seven).Get(seconds(30)), 8);
+  EXPECT_EQ(gate.Call(&Gate::AskRecorder, std::string("helper"), 5).Get(seconds(30)), 5);
+}
+
+TEST_F(ActorTest, BlockingGetOnTheEventLoopIsAnErrorNamingCoAwait) {
+  auto gate = weft::Actor<Gate>().Remote(0);
+  auto recorder = weft::Actor<Recorder>({.name = "slow"}).Remote();
+  recorder.Call(&Recorder::Echo, 0).Get(seconds(30));
+  try {
+    gate.Call(&Gate::GetFromRecorder, std::string("slow"), 1).Get(seconds(30));
+    FAIL() << "a blocking Get ran on an event loop";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("co_await"));
+  }
+}
+
+TEST_F(ActorTest, ActorsShareAProcessUnlessOneAsksForItsOwn) {
+  auto a = weft::Actor<Recorder>().Remote();
+  auto b = weft::Actor<Recorder>().Remote();
+  auto own = weft::Actor<Recorder>({.dedicated_process = true}).Remote();
+  const int pid_a = a.Call(&Recorder::Pid).Get(seconds(30));
+  EXPECT_EQ(b.Call(&Recorder::Pid).Get(seconds(30)), pid_a);
+  EXPECT_NE(own.Call(&Recorder::Pid).Get(seconds(30)), pid_a);
+}
+
+TEST_F(ActorTest, TasksRunAndTakeReferencesAsArguments) {
+  auto three = weft::Task(&Add).Remote(1, 2);
+  EXPECT_EQ(three.Get(seconds(30)), 3);
+  auto ten = weft::Task(&Add).Remote(three, 7);
+  EXPECT_EQ(ten.Get(seconds(30)), 10);
+  auto put = weft::Put(32);
+  EXPECT_EQ(weft::Task(&Add).Remote(put, ten).Get(seconds(30)), 42);
+}
+
+TEST_F(ActorTest, WaitReturnsReadyAndNotReady) {
+  auto recorder = weft::Actor<Recorder>({.max_concurrency = 2}).Remote();
+  std::vector<weft::ObjectRef<int>> refs{recorder.Call(&Recorder::SlowEcho, 1, 0),
+                                         recorder.Call(&Recorder::SlowEcho, 2, 3000)};
+  auto result = weft::Wait(refs, 1, seconds(20));
+  ASSERT_EQ(result.ready.size(), 1u);
+  ASSERT_EQ(result.not_ready.size(), 1u);
+  EXPECT_EQ(result.ready[0].Get(), 1);
+  EXPECT_EQ(result.not_ready[0], refs[1]);
+}
+
+TEST_F(ActorTest, FutureAndCoAwaitFromTheDriver) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  auto ref = recorder.Call(&Recorder::Echo, 5);
+  EXPECT_EQ(ref.Future().get(), 5);
+  const int sum = weft::RunSync([](weft::ObjectRef<int> r) -> weft::Async<int> {
+    const int v = co_await r;
+    co_return v * 2;
+  }(recorder.Call(&Recorder::Echo, 21)));
+  EXPECT_EQ(sum, 42);
+}
+
+}  // namespace
+}  // namespace weft::testing
