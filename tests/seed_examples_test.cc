@@ -1,0 +1,94 @@
+// Every seed example runs as a real program against a two-node cluster, found through the
+// session directory, and prints what the page prints, each worker line prefixed.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "tests/cluster_harness.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::ElementsAre;
+
+class SeedExamples : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<TestCluster>(2);
+    ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2"}).empty());
+  }
+
+  // Runs examples/seed/<name> as a driver of the test cluster; fails the test unless it exits 0.
+  std::vector<std::string> RunExample(const std::string& name) {
+    auto result = weft::testing::Run({BinPath(name)}, std::chrono::seconds(60),
+                      {"WEFT_SESSION_DIR=" + cluster_->head_session()});
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    std::vector<std::string> lines;
+    std::istringstream in(result.out);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  // The worker lines of class `cls` with their prefix removed; all must come from one pid.
+  static std::vector<std::string> Tagged(const std::vector<std::string>& lines,
+                                         const std::string& cls) {
+    const std::regex tagged("^\\(" + cls + " pid=([0-9]+)\\) (.*)$");
+    std::vector<std::string> texts;
+    std::string pid;
+    for (const auto& line : lines) {
+      std::smatch match;
+      if (!std::regex_match(line, match, tagged)) continue;
+      if (pid.empty()) pid = match[1];
+      EXPECT_EQ(match[1], pid) << "lines of one actor came from two processes";
+      texts.push_back(match[2]);
+    }
+    return texts;
+  }
+
+  std::unique_ptr<TestCluster> cluster_;
+};
+
+TEST_F(SeedExamples, AsyncActorRunsFourCoroutinesConcurrently) {
+  const auto texts = Tagged(RunExample("async_actor"), "AsyncActor");
+  const std::string waiting = "Waiting for other coroutines to start.";
+  const std::string unblocking = "All coroutines are executing concurrently, unblocking.";
+  const std::string ran = "All coroutines ran concurrently.";
+  // The barrier: every coroutine started before any got past the event.
+  EXPECT_THAT(texts, ElementsAre(waiting, waiting, waiting, unblocking, ran, ran, ran, ran));
+}
+
+TEST_F(SeedExamples, AwaitRefsPrintsTheValueAwaitedWaitedAndAsAFuture) {
+  EXPECT_THAT(RunExample("await_refs"), ElementsAre("1", "1", "1"));
+}
+
+TEST_F(SeedExamples, RefFuturesVisitsEveryReferenceAsItCompletes) {
+  EXPECT_THAT(RunExample("ref_futures"), ElementsAre("1", "1", "1", "1"));
+}
+
+TEST_F(SeedExamples, AsyncActorDefinedStartsAllFiveBeforeAnyFinishes) {
+  const auto texts = Tagged(RunExample("async_actor_defined"), "AsyncActor");
+  const std::string s = "Started task", f = "Finished task";
+  EXPECT_THAT(texts, ElementsAre(s, s, s, s, s, f, f, f, f, f));
+}
+
+TEST_F(SeedExamples, AsyncMaxConcurrencyRunsTwoAtATime) {
+  const auto texts = Tagged(RunExample("async_max_concurrency"), "AsyncActor");
+  const std::string s = "Started task", f = "Finished task";
+  EXPECT_THAT(texts, ElementsAre(s, s, f, f, s, s, f, f, s, s, f, f, s, s, f, f));
+}
+
+TEST_F(SeedExamples, ThreadedActorRunsBothMethods) {
+  const auto texts = Tagged(RunExample("threaded_actor"), "ThreadedActor");
+  EXPECT_THAT(texts, ::testing::UnorderedElementsAre("I'm running in a thread!",
+                                                     "I'm running in another thread!"));
+}
+
+TEST_F(SeedExamples, AsyncTaskWrapperRunsTheCoroutineToCompletion) {
+  EXPECT_THAT(RunExample("async_task_wrapper"), ElementsAre("42"));
+}
+
+}  // namespace
+}  // namespace weft::testing
