@@ -6,6 +6,7 @@
 #include <weft/weft.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "tests/actors/test_actors.h"
@@ -252,6 +253,14 @@ TEST_F(ActorTest, TasksRunAndTakeReferencesAsArguments) {
   EXPECT_EQ(ten.Get(seconds(30)), 10);
   auto put = weft::Put(32);
   EXPECT_EQ(weft::Task(&Add).Remote(put, ten).Get(seconds(30)), 42);
+}
+
+TEST_F(ActorTest, ManyTasksSpreadOverSeveralWorkers) {
+  std::vector<weft::ObjectRef<int>> refs;
+  for (int i = 0; i < 60; ++i) refs.push_back(weft::Task(&PidAfter).Remote(50));
+  std::set<int> pids;
+  for (const auto& ref : refs) pids.insert(ref.Get(seconds(60)));
+  EXPECT_GE(pids.size(), 2u) << "every task ran in one worker process";
 }
 
 TEST_F(ActorTest, WaitReturnsReadyAndNotReady) {

@@ -1,5 +1,8 @@
 #include "client/src/task_calls.h"
 
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "client/src/runtime.h"
 #include "client/src/wire_args.h"
@@ -10,102 +13,185 @@
 
 namespace weft::internal {
 
-TaskCalls::~TaskCalls() {
-  // Task workers belong to this job; the head ends them when the job finishes.
+namespace {
+
+// A worker with this many unfinished tasks is busy: the pool asks for another.
+constexpr int kBusyTasks = 2;
+// After the scheduler refuses a lease (no room), the pool waits this long before asking again.
+constexpr std::chrono::seconds kGrowthBackoff{2};
+// How long the first lease of a pool keeps asking while the cluster has no room.
+constexpr std::chrono::seconds kFirstLeaseTimeout{60};
+
+std::string ShapeKey(const proto::LeaseWorkerRequest& lease) {
+  std::string key;
+  for (const auto& [name, amount] : std::map<std::string, double>(lease.required().begin(),
+                                                                  lease.required().end())) {
+    absl::StrAppend(&key, name, "=", amount, ";");
+  }
+  return key;
 }
 
-TaskCalls::Leased& TaskCalls::PickWorker(const TaskOptions& options) {
+}  // namespace
+
+std::string TaskCalls::PoolFor(const TaskOptions& options) {
+  proto::LeaseWorkerRequest lease;
+  lease.set_job_id(runtime_.config().job_id);
+  if (options.num_cpus > 0) (*lease.mutable_required())["CPU"] = options.num_cpus;
+  for (const auto& [name, amount] : options.resources) (*lease.mutable_required())[name] = amount;
+  const std::string key = ShapeKey(lease);
   absl::MutexLock lock(&mu_);
-  if (!workers_.empty()) {
-    Leased* best = workers_.front().get();
-    for (auto& w : workers_) {
-      if (w->unfinished < best->unfinished) best = w.get();
+  Pool& pool = pools_[key];
+  if (pool.workers.empty()) {
+    pool.lease = lease;
+    LeaseFirst(pool);
+  }
+  return key;
+}
+
+void TaskCalls::LeaseFirst(Pool& pool) {
+  const auto deadline = std::chrono::steady_clock::now() + kFirstLeaseTimeout;
+  for (;;) {
+    grpc::ClientContext context;
+    SetTimeout(context, kControlRpcTimeout * 8);
+    proto::LeaseWorkerReply reply;
+    const grpc::Status status = runtime_.scheduler().LeaseWorker(&context, pool.lease, &reply);
+    if (status.ok()) {
+      auto leased = std::make_unique<Leased>();
+      leased->address = reply.worker().address();
+      pool.workers.push_back(std::move(leased));
+      return;
     }
-    return *best;
-  }
-  proto::LeaseWorkerRequest request;
-  request.set_job_id(runtime_.config().job_id);
-  if (options.num_cpus > 0) (*request.mutable_required())["CPU"] = options.num_cpus;
-  for (const auto& [name, amount] : options.resources) (*request.mutable_required())[name] = amount;
-  grpc::ClientContext context;
-  SetTimeout(context, kControlRpcTimeout * 8);
-  proto::LeaseWorkerReply reply;
-  const grpc::Status status = runtime_.scheduler().LeaseWorker(&context, request, &reply);
-  if (!status.ok()) {
     const absl::Status failed = FromGrpcStatus(status);
-    throw Error(static_cast<int>(failed.code()),
-                absl::StrCat("cannot start a task worker: ", failed.message()));
+    // The cluster is full for now: wait for room, as a pending task would.
+    if (failed.code() != absl::StatusCode::kResourceExhausted ||
+        std::chrono::steady_clock::now() > deadline) {
+      throw Error(static_cast<int>(failed.code()),
+                  absl::StrCat("cannot start a task worker: ", failed.message()));
+    }
+    mu_.Unlock();  // back off without blocking other submitters
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    mu_.Lock();
   }
-  auto leased = std::make_unique<Leased>();
-  leased->address = reply.worker().address();
-  leased->worker_id = reply.worker().worker_id();
-  leased->node_address = reply.node_address();
-  workers_.push_back(std::move(leased));
-  return *workers_.back();
+}
+
+void TaskCalls::MaybeGrow(Pool& pool) {
+  if (pool.growing || std::chrono::steady_clock::now() < pool.next_growth) return;
+  auto context = ContextWithTimeout(kControlRpcTimeout * 8);
+  grpc::ClientContext* call = context.get();
+  if (!runtime_.in_flight().Add(call)) return;
+  pool.growing = true;
+  CallAsync<proto::LeaseWorkerReply>(
+      std::move(context), pool.lease,
+      [this](auto... args) { runtime_.scheduler().async()->LeaseWorker(args...); },
+      [this, call, key = ShapeKey(pool.lease)](const absl::Status& status,
+                                               proto::LeaseWorkerReply& reply) {
+        Sends sends;
+        {
+          absl::MutexLock lock(&mu_);
+          Pool& grown = pools_[key];
+          grown.growing = false;
+          if (status.ok()) {
+            auto leased = std::make_unique<Leased>();
+            leased->address = reply.worker().address();
+            grown.workers.push_back(std::move(leased));
+            DispatchLocked(key, sends);
+          } else {
+            grown.next_growth = std::chrono::steady_clock::now() + kGrowthBackoff;
+          }
+        }
+        for (auto& [worker, task] : sends) Send(key, worker, std::move(task));
+        runtime_.in_flight().Remove(call);
+      });
 }
 
 std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& options,
                               std::vector<CallArg> args) {
-  Leased& worker = PickWorker(options);
-  const std::string object_id = ObjectTable::NewId();
-  runtime_.objects().AddPending(object_id);
-  proto::Call call;
-  call.set_method(function.name);
-  call.set_job_id(runtime_.config().job_id);
-  call.set_result_id(object_id);
-  for (const auto& path : runtime_.config().code_paths) call.add_code_paths(path);
-  {
-    absl::MutexLock lock(&mu_);
-    ++worker.unfinished;
-  }
-  if (ArgsResolved(runtime_.objects(), args)) {
-    Send(&worker, std::move(call), std::move(args), object_id);
+  const std::string key = PoolFor(options);
+  auto task = std::make_shared<Pending>();
+  task->object_id = ObjectTable::NewId();
+  runtime_.objects().AddPending(task->object_id);
+  task->call.set_method(function.name);
+  task->call.set_job_id(runtime_.config().job_id);
+  task->call.set_result_id(task->object_id);
+  for (const auto& path : runtime_.config().code_paths) task->call.add_code_paths(path);
+  task->args = std::move(args);
+  const std::string object_id = task->object_id;
+  if (ArgsResolved(runtime_.objects(), task->args)) {
+    Enqueue(key, std::move(task));
   } else {
-    // Sent once the last reference resolves; tasks need no ordering among themselves.
-    auto state = std::make_shared<std::tuple<proto::Call, std::vector<CallArg>, bool>>(
-        std::move(call), args, false);
-    OnArgResolved(runtime_.objects(), args, [this, &worker, state, object_id] {
-      auto& [pending_call, pending_args, sent] = *state;
-      {
-        absl::MutexLock lock(&mu_);
-        if (sent || !ArgsResolved(runtime_.objects(), pending_args)) return;
-        sent = true;
-      }
-      Send(&worker, pending_call, pending_args, object_id);
+    // Queued once its last reference resolves; tasks need no order among themselves.
+    auto queued = std::make_shared<std::atomic<bool>>(false);
+    const auto args_copy = task->args;
+    OnArgResolved(runtime_.objects(), args_copy, [this, key, task, queued] {
+      if (!ArgsResolved(runtime_.objects(), task->args) || queued->exchange(true)) return;
+      Enqueue(key, task);
     });
   }
   return object_id;
 }
 
-void TaskCalls::Send(Leased* worker, proto::Call call, std::vector<CallArg> args,
-                     std::string object_id) {
-  auto& objects = runtime_.objects();
-  auto finish = [this, worker] {
+void TaskCalls::Enqueue(const std::string& key, std::shared_ptr<Pending> task) {
+  Sends sends;
+  {
     absl::MutexLock lock(&mu_);
-    --worker->unfinished;
+    pools_[key].queue.push_back(std::move(task));
+    DispatchLocked(key, sends);
+  }
+  for (auto& [worker, pending] : sends) Send(key, worker, std::move(pending));
+}
+
+void TaskCalls::DispatchLocked(const std::string& key, Sends& out) {
+  Pool& pool = pools_[key];
+  while (!pool.queue.empty()) {
+    Leased* best = nullptr;
+    for (auto& w : pool.workers) {
+      if (w->unfinished < kBusyTasks && (!best || w->unfinished < best->unfinished)) {
+        best = w.get();
+      }
+    }
+    if (!best) {
+      MaybeGrow(pool);
+      return;
+    }
+    ++best->unfinished;
+    out.emplace_back(best, std::move(pool.queue.front()));
+    pool.queue.pop_front();
+  }
+}
+
+void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task) {
+  auto& objects = runtime_.objects();
+  auto finish = [this, key, worker] {
+    Sends sends;
+    {
+      absl::MutexLock lock(&mu_);
+      --worker->unfinished;
+      DispatchLocked(key, sends);
+    }
+    for (auto& [next_worker, next] : sends) Send(key, next_worker, std::move(next));
   };
   proto::RemoteError failed;
-  if (!BuildArgs(objects, args, call.mutable_args(), &failed)) {
+  if (!BuildArgs(objects, task->args, task->call.mutable_args(), &failed)) {
+    objects.SetError(task->object_id, std::move(failed));
     finish();
-    objects.SetError(object_id, std::move(failed));
     return;
   }
-  runtime_.workers().Submit(worker->address, std::move(call),
-                            [this, finish, object_id](proto::CallResult& result) {
-                              auto& objects = runtime_.objects();
-                              finish();
-                              switch (result.outcome_case()) {
-                                case proto::CallResult::kValue:
-                                  objects.SetValue(object_id, std::move(*result.mutable_value()));
-                                  break;
-                                case proto::CallResult::kStored:
-                                  objects.SetLocation(object_id,
-                                                      std::move(*result.mutable_stored()));
-                                  break;
-                                default:
-                                  objects.SetError(object_id, std::move(*result.mutable_error()));
-                              }
-                            });
+  runtime_.workers().Submit(
+      worker->address, std::move(task->call),
+      [this, finish, object_id = task->object_id](proto::CallResult& result) {
+        auto& objects = runtime_.objects();
+        switch (result.outcome_case()) {
+          case proto::CallResult::kValue:
+            objects.SetValue(object_id, std::move(*result.mutable_value()));
+            break;
+          case proto::CallResult::kStored:
+            objects.SetLocation(object_id, std::move(*result.mutable_stored()));
+            break;
+          default:
+            objects.SetError(object_id, std::move(*result.mutable_error()));
+        }
+        finish();
+      });
 }
 
 std::string SubmitTask(const FunctionInfo& function, const TaskOptions& options,

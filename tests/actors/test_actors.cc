@@ -87,6 +87,11 @@ int Gate::Pid() { return getpid(); }
 
 int Add(int a, int b) { return a + b; }
 
+int PidAfter(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the workload under test
+  return getpid();
+}
+
 std::string Shout(std::string text) {
   std::cout << "shouting " << text << std::endl;
   for (auto& c : text) c = static_cast<char>(toupper(c));
@@ -118,6 +123,7 @@ const auto kGate = weft::ActorClass<Gate>("Gate")
                        .Method("Pid", &Gate::Pid);
 
 const bool kAdd = weft::RemoteFunction("Add", &Add);
+const bool kPidAfter = weft::RemoteFunction("PidAfter", &PidAfter);
 const bool kShout = weft::RemoteFunction("Shout", &Shout);
 
 }  // namespace

@@ -58,6 +58,7 @@ class Gate {
 };
 
 int Add(int a, int b);
+int PidAfter(int ms);  // the worker's pid, after `ms` of work
 std::string Shout(std::string text);
 
 }  // namespace weft::testing
