@@ -246,6 +246,26 @@ TEST_F(ActorTest, ActorsShareAProcessUnlessOneAsksForItsOwn) {
   EXPECT_NE(own.Call(&Recorder::Pid).Get(seconds(30)), pid_a);
 }
 
+// Registered in the test executable only: workers cannot load it.
+class NotInALibrary {
+ public:
+  int Ping() { return 1; }
+};
+const auto kNotInALibrary =
+    weft::ActorClass<NotInALibrary>("NotInALibrary").Method("Ping", &NotInALibrary::Ping);
+
+TEST_F(ActorTest, AClassNoWorkerCanLoadFailsItsCallsClearly) {
+  auto actor = weft::Actor<NotInALibrary>().Remote();
+  try {
+    actor.Call(&NotInALibrary::Ping).Get(seconds(30));
+    FAIL() << "an unloadable class ran";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("NotInALibrary is not registered in this worker"));
+  }
+  auto other = weft::Actor<Recorder>().Remote();
+  EXPECT_EQ(other.Call(&Recorder::Echo, 3).Get(seconds(30)), 3);
+}
+
 TEST_F(ActorTest, TasksRunAndTakeReferencesAsArguments) {
   auto three = weft::Task(&Add).Remote(1, 2);
   EXPECT_EQ(three.Get(seconds(30)), 3);

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
 #include <regex>
 #include <sstream>
 
@@ -88,6 +90,26 @@ TEST_F(SeedExamples, ThreadedActorRunsBothMethods) {
 
 TEST_F(SeedExamples, AsyncTaskWrapperRunsTheCoroutineToCompletion) {
   EXPECT_THAT(RunExample("async_task_wrapper"), ElementsAre("42"));
+}
+
+// With no cluster to find, Init starts a local one (like ray.init()) and Shutdown stops it.
+TEST(EmbeddedCluster, InitStartsALocalClusterAndShutdownStopsIt) {
+  auto embedded_sessions = [] {
+    std::set<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator("/tmp")) {
+      const std::string name = entry.path().filename();
+      if (name.rfind("weft-embedded-", 0) == 0) found.insert(name);
+    }
+    return found;
+  };
+  const auto before = embedded_sessions();
+  TempDir nowhere;  // an empty session dir: no cluster is recorded there
+  auto result = weft::testing::Run({BinPath("threaded_actor")}, std::chrono::seconds(60),
+                    {"WEFT_SESSION_DIR=" + nowhere.path()});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, ::testing::HasSubstr("I'm running in another thread!"));
+  // The local cluster was stopped and its session dir removed.
+  EXPECT_EQ(embedded_sessions(), before);
 }
 
 }  // namespace
