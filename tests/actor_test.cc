@@ -15,19 +15,19 @@
 namespace weft::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 // A head (2 CPUs, resource head_node) and a second node (2 CPUs, resource second_node); this
 // process is the driver.
 class ActorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cluster_ = std::make_unique<TestCluster>(2, std::vector<std::string>{
-                                                    "--resources", R"({"head_node": 1})"});
-    ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2", "--resources", R"({"second_node": 1})"})
-                     .empty());
+    cluster_ = std::make_unique<TestCluster>(
+        2, std::vector<std::string>{"--resources", R"({"head_node": 1})"});
+    ASSERT_FALSE(
+        cluster_->JoinNode({"--num-cpus", "2", "--resources", R"({"second_node": 1})"}).empty());
     ASSERT_TRUE(WaitFor([&] {
       auto nodes = cluster_->ListNodes();
       return nodes.nodes_size() == 2;

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "tests/cluster_harness.h"
@@ -26,7 +26,7 @@ class SeedExamples : public ::testing::Test {
   // Runs examples/seed/<name> as a driver of the test cluster; fails the test unless it exits 0.
   std::vector<std::string> RunExample(const std::string& name) {
     auto result = weft::testing::Run({BinPath(name)}, std::chrono::seconds(60),
-                      {"WEFT_SESSION_DIR=" + cluster_->head_session()});
+                                     {"WEFT_SESSION_DIR=" + cluster_->head_session()});
     EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
     std::vector<std::string> lines;
     std::istringstream in(result.out);
@@ -105,7 +105,7 @@ TEST(EmbeddedCluster, InitStartsALocalClusterAndShutdownStopsIt) {
   const auto before = embedded_sessions();
   TempDir nowhere;  // an empty session dir: no cluster is recorded there
   auto result = weft::testing::Run({BinPath("threaded_actor")}, std::chrono::seconds(60),
-                    {"WEFT_SESSION_DIR=" + nowhere.path()});
+                                   {"WEFT_SESSION_DIR=" + nowhere.path()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_THAT(result.out, ::testing::HasSubstr("I'm running in another thread!"));
   // The local cluster was stopped and its session dir removed.

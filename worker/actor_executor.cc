@@ -10,8 +10,7 @@ std::unique_ptr<ActorExecutor> ActorExecutor::For(const internal::ClassInfo& cls
   if (cls.is_async()) {
     return std::make_unique<AsyncExecutor>(cls.name, max_concurrency > 0 ? max_concurrency : 1000);
   }
-  return std::make_unique<ThreadPoolExecutor>(cls.name,
-                                              max_concurrency > 0 ? max_concurrency : 1);
+  return std::make_unique<ThreadPoolExecutor>(cls.name, max_concurrency > 0 ? max_concurrency : 1);
 }
 
 }  // namespace weft::worker

@@ -51,8 +51,8 @@ void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
         absl::MutexLock lock(&mu_);
         actors_.erase(hosted->spec.actor_id());
       }
-      return done(absl::UnknownError(absl::StrCat("constructor of ", hosted->cls->name,
-                                                   " threw ", info.type, ": ", info.message)));
+      return done(absl::UnknownError(absl::StrCat("constructor of ", hosted->cls->name, " threw ",
+                                                  info.type, ": ", info.message)));
     }
     proto::ConstructActorReply reply;
     reply.set_executor(hosted->executor->kind());
@@ -70,7 +70,8 @@ absl::Status ActorHost::Destroy(const std::string& actor_id) {
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
-    if (it == actors_.end()) return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
+    if (it == actors_.end())
+      return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
     hosted = std::move(it->second);
     actors_.erase(it);
   }
@@ -97,11 +98,11 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
   for (const auto& m : hosted->cls->methods) {
     if (m.name != method) continue;
     // `hosted` stays alive in the closure until the call is done.
-    hosted->executor->Run(m, hosted->instance, std::move(args),
-                          [hosted, finish = std::move(finish)](std::string value,
-                                                               std::exception_ptr error) {
-                            finish(std::move(value), error);
-                          });
+    hosted->executor->Run(
+        m, hosted->instance, std::move(args),
+        [hosted, finish = std::move(finish)](std::string value, std::exception_ptr error) {
+          finish(std::move(value), error);
+        });
     return absl::OkStatus();
   }
   return absl::NotFoundError(

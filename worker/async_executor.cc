@@ -25,15 +25,15 @@ void AsyncExecutor::Post(std::function<void()> work) {
 void AsyncExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
                         Finish finish) {
   ++queued_;
-  asio::post(loop_.context(), [this, call = Call{&method, self, std::move(args),
-                                                  std::move(finish)}]() mutable {
-    if (in_flight_ >= max_concurrency_ || !waiting_.empty()) {
-      waiting_.push_back(std::move(call));
-      return;
-    }
-    ++in_flight_;
-    Start(std::move(call));
-  });
+  asio::post(loop_.context(),
+             [this, call = Call{&method, self, std::move(args), std::move(finish)}]() mutable {
+               if (in_flight_ >= max_concurrency_ || !waiting_.empty()) {
+                 waiting_.push_back(std::move(call));
+                 return;
+               }
+               ++in_flight_;
+               Start(std::move(call));
+             });
 }
 
 void AsyncExecutor::Start(Call call) {
@@ -52,12 +52,11 @@ void AsyncExecutor::Start(Call call) {
     return;
   }
   Async<std::string> task = call.method->call_async(call.self, std::move(call.args));
-  internal::Spawn(std::move(task),
-                  [this, finish = std::move(call.finish)](std::exception_ptr error,
-                                                          const std::string* value) {
-                    finish(value ? *value : std::string(), error);
-                    Done();
-                  });
+  internal::Spawn(std::move(task), [this, finish = std::move(call.finish)](
+                                       std::exception_ptr error, const std::string* value) {
+    finish(value ? *value : std::string(), error);
+    Done();
+  });
 }
 
 void AsyncExecutor::Done() {

@@ -52,7 +52,9 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
   try {
     needs_resolving = HasRefArgs(call.args(), &parsed);
   } catch (const std::exception& e) {
-    return Fail(call, absl::InvalidArgumentError(absl::StrCat("arguments are not msgpack: ", e.what())), reply);
+    return Fail(call,
+                absl::InvalidArgumentError(absl::StrCat("arguments are not msgpack: ", e.what())),
+                reply);
   }
   const bool is_task = call.actor_id().empty();
   if (!needs_resolving) {
@@ -81,18 +83,18 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
     absl::MutexLock lock(&mu_);
     waiting_[actor_id].push_back(waiting);
   }
-  ResolveArgs(waiting->call.args(), [this, waiting, actor_id, is_task](
-                                        absl::StatusOr<std::string> args) {
-    if (is_task) {
-      if (!args.ok()) return Fail(waiting->call, args.status(), waiting->reply);
-      return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      waiting->args = std::move(args);
-    }
-    Drain(actor_id);
-  });
+  ResolveArgs(waiting->call.args(),
+              [this, waiting, actor_id, is_task](absl::StatusOr<std::string> args) {
+                if (is_task) {
+                  if (!args.ok()) return Fail(waiting->call, args.status(), waiting->reply);
+                  return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
+                }
+                {
+                  absl::MutexLock lock(&mu_);
+                  waiting->args = std::move(args);
+                }
+                Drain(actor_id);
+              });
 }
 
 void CallDispatcher::Drain(const std::string& actor_id) {
@@ -121,11 +123,11 @@ void CallDispatcher::Drain(const std::string& actor_id) {
 void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   if (call.actor_id().empty()) return RunTask(std::move(call), std::move(args), std::move(reply));
   auto shared_call = std::make_shared<proto::Call>(std::move(call));
-  const absl::Status started = actors_.Call(
-      shared_call->actor_id(), shared_call->method(), std::move(args),
-      [this, shared_call, reply](std::string value, std::exception_ptr error) {
-        Finish(*shared_call, std::move(value), error, reply);
-      });
+  const absl::Status started =
+      actors_.Call(shared_call->actor_id(), shared_call->method(), std::move(args),
+                   [this, shared_call, reply](std::string value, std::exception_ptr error) {
+                     Finish(*shared_call, std::move(value), error, reply);
+                   });
   if (!started.ok()) Fail(*shared_call, started, reply);
 }
 
@@ -133,7 +135,10 @@ void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
   if (auto loaded = code_.Load(call.code_paths()); !loaded.ok()) return Fail(call, loaded, reply);
   const internal::FunctionInfo* function = internal::FindFunction(call.method());
   if (!function) {
-    return Fail(call, absl::NotFoundError(absl::StrCat("function ", call.method(), " is not registered in this worker")), reply);
+    return Fail(call,
+                absl::NotFoundError(
+                    absl::StrCat("function ", call.method(), " is not registered in this worker")),
+                reply);
   }
   asio::post(tasks_, [this, function, call = std::move(call), args = std::move(args),
                       reply = std::move(reply)] {
@@ -232,7 +237,8 @@ void CallDispatcher::ResolveArgs(const std::string& args,
     }
   }
   state->remaining = static_cast<int>(refs.size());
-  auto finish_one = [state, parsed, done](uint32_t index, absl::StatusOr<internal::ObjectTable::Bytes> value) {
+  auto finish_one = [state, parsed, done](uint32_t index,
+                                          absl::StatusOr<internal::ObjectTable::Bytes> value) {
     bool last = false;
     {
       absl::MutexLock lock(&state->mu);
@@ -267,11 +273,12 @@ void CallDispatcher::ResolveArgs(const std::string& args,
         ContextWithTimeout(kControlRpcTimeout), std::move(request),
         [this](auto... args) { directory_->async()->GetObjectLocations(args...); },
         [&objects, finish_one, index = index, id = id](const absl::Status& status,
-                                                        proto::GetObjectLocationsReply& reply) {
+                                                       proto::GetObjectLocationsReply& reply) {
           if (!status.ok() || reply.locations().empty()) {
-            return finish_one(index, absl::NotFoundError(absl::StrCat(
-                                         "argument object ", id, " has no location in the object directory",
-                                         status.ok() ? "" : absl::StrCat(": ", status.message()))));
+            return finish_one(
+                index, absl::NotFoundError(absl::StrCat(
+                           "argument object ", id, " has no location in the object directory",
+                           status.ok() ? "" : absl::StrCat(": ", status.message()))));
           }
           objects.AddPending(id);
           objects.SetLocation(id, reply.locations(0));

@@ -2,9 +2,9 @@
 
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/container/flat_hash_set.h"
 #include "google/protobuf/repeated_ptr_field.h"
 
 namespace weft::worker {

@@ -10,8 +10,8 @@ namespace {
 
 std::string Demangle(const char* name) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                                  std::free);
+  std::unique_ptr<char, void (*)(void*)> demangled(
+      abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
   return status == 0 && demangled ? demangled.get() : name;
 }
 

@@ -8,7 +8,8 @@ namespace weft::worker {
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::string class_name, int max_concurrency)
     : class_name_(std::move(class_name)),
-      threads_(max_concurrency), pool_(static_cast<size_t>(max_concurrency)) {}
+      threads_(max_concurrency),
+      pool_(static_cast<size_t>(max_concurrency)) {}
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { Stop(); }
 

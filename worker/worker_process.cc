@@ -7,10 +7,10 @@
 #include <asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/runtime.h"
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
-#include "client/src/runtime.h"
 #include "node.grpc.pb.h"
 
 namespace weft::worker {

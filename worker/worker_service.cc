@@ -78,14 +78,15 @@ class RefusedCalls final : public grpc::ServerBidiReactor<proto::CallBatch, prot
 }  // namespace
 
 grpc::ServerUnaryReactor* WorkerService::ConstructActor(grpc::CallbackServerContext* ctx,
-                                                     const proto::ConstructActorRequest* req,
-                                                     proto::ConstructActorReply* rep) {
+                                                        const proto::ConstructActorRequest* req,
+                                                        proto::ConstructActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = ctx->DefaultReactor();
-  parts_.actors.Create(req->spec(), [reactor, rep](absl::StatusOr<proto::ConstructActorReply> made) {
-    if (made.ok()) *rep = *std::move(made);
-    reactor->Finish(ToGrpcStatus(made.status()));
-  });
+  parts_.actors.Create(req->spec(),
+                       [reactor, rep](absl::StatusOr<proto::ConstructActorReply> made) {
+                         if (made.ok()) *rep = *std::move(made);
+                         reactor->Finish(ToGrpcStatus(made.status()));
+                       });
   return reactor;
 }
 
@@ -111,9 +112,9 @@ grpc::ServerWriteReactor<proto::ObjectChunk>* WorkerService::FetchObject(
   }
   auto bytes = parts_.store.Get(req->object_id());
   if (!bytes) {
-    return new Refused(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                    "object " + req->object_id() + " is not stored on worker " +
-                                        identity_.worker_id));
+    return new Refused(grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        "object " + req->object_id() + " is not stored on worker " + identity_.worker_id));
   }
   return new ObjectWriter(std::move(bytes));
 }

@@ -40,8 +40,8 @@ class WorkerService final : public proto::Worker::CallbackService {
                                  proto::ExitReply*) override;
   // Replies once the actor's constructor has run on its executor.
   grpc::ServerUnaryReactor* ConstructActor(grpc::CallbackServerContext*,
-                                        const proto::ConstructActorRequest*,
-                                        proto::ConstructActorReply*) override;
+                                           const proto::ConstructActorRequest*,
+                                           proto::ConstructActorReply*) override;
   grpc::ServerUnaryReactor* DestroyActor(grpc::CallbackServerContext*,
                                          const proto::DestroyActorRequest*,
                                          proto::DestroyActorReply*) override;

@@ -161,16 +161,7 @@ void ActorCalls::OnResult(const std::string& actor_id, const std::string& object
     objects.SetError(object_id, std::move(*result.mutable_error()));
     return;
   }
-  switch (result.outcome_case()) {
-    case proto::CallResult::kValue:
-      objects.SetValue(object_id, std::move(*result.mutable_value()));
-      break;
-    case proto::CallResult::kStored:
-      objects.SetLocation(object_id, std::move(*result.mutable_stored()));
-      break;
-    default:
-      objects.SetError(object_id, std::move(*result.mutable_error()));
-  }
+  objects.SetResult(object_id, result);
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(actor_id);
   if (it != actors_.end()) --it->second->unfinished;

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "head.pb.h"
-#include "worker.pb.h"
 #include "weft/call_args.h"
+#include "worker.pb.h"
 
 namespace weft::internal {
 

@@ -23,7 +23,7 @@ namespace weft {
 namespace {
 
 struct DriverState {
-  std::string embedded_session;  // session dir of the cluster Init started, if any
+  std::string embedded_session;                   // session dir of the cluster Init started, if any
   std::unique_ptr<internal::LogSubscriber> logs;  // prints the job's worker output
 };
 DriverState* driver = nullptr;
@@ -44,7 +44,8 @@ void RunCli(const std::vector<std::string>& args) {
   spawn.argv = args;
   spawn.argv.insert(spawn.argv.begin(), WeftCli());
   auto pid = SpawnProcess(spawn);
-  if (!pid.ok()) throw Error(static_cast<int>(pid.status().code()), std::string(pid.status().message()));
+  if (!pid.ok())
+    throw Error(static_cast<int>(pid.status().code()), std::string(pid.status().message()));
   int status = 0;
   while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -113,8 +114,8 @@ void Init(const InitOptions& options) {
   internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
   auto& runtime = internal::Runtime::Get();
   if (options.forward_output) {
-    state->logs = std::make_unique<internal::LogSubscriber>(runtime.head_channel(),
-                                                            runtime.config().job_id);
+    state->logs =
+        std::make_unique<internal::LogSubscriber>(runtime.head_channel(), runtime.config().job_id);
   }
   driver = state.release();
 }

@@ -9,9 +9,9 @@ namespace weft::internal {
 namespace {
 
 [[noreturn]] void ThrowRemote(const proto::RemoteError& e) {
-  throw RemoteError(e.code(), e.type(), e.message(),
-                    RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(),
-                                 e.worker_id(), e.pid()});
+  throw RemoteError(
+      e.code(), e.type(), e.message(),
+      RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(), e.pid()});
 }
 
 void RunAll(std::vector<ObjectTable::Callback>& callbacks) {
@@ -78,6 +78,17 @@ void ObjectTable::SetLocation(const std::string& id, proto::ObjectLocation locat
   }
   RunAll(callbacks);
   if (fetch) MaybeFetch(id);
+}
+
+void ObjectTable::SetResult(const std::string& id, proto::CallResult& result) {
+  switch (result.outcome_case()) {
+    case proto::CallResult::kValue:
+      return SetValue(id, std::move(*result.mutable_value()));
+    case proto::CallResult::kStored:
+      return SetLocation(id, std::move(*result.mutable_stored()));
+    default:
+      return SetError(id, std::move(*result.mutable_error()));
+  }
 }
 
 void ObjectTable::SetNote(const std::string& id, std::string note) {
@@ -169,9 +180,9 @@ ObjectTable::Bytes ObjectTable::Get(const std::string& id,
   const Entry& entry = it->second;
   if (entry.state == State::kHere) return entry.value;
   if (entry.state == State::kFailed) ThrowRemote(entry.error);
-  throw Error(4, absl::StrCat("object ", id, " is not available after ",
-                              timeout ? timeout->count() : 0, " ms",
-                              entry.note.empty() ? "" : absl::StrCat(" (", entry.note, ")")));
+  throw Error(
+      4, absl::StrCat("object ", id, " is not available after ", timeout ? timeout->count() : 0,
+                      " ms", entry.note.empty() ? "" : absl::StrCat(" (", entry.note, ")")));
 }
 
 bool ObjectTable::Resolved(const std::string& id, bool* failed) {

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common.pb.h"
+#include "worker.pb.h"
 
 namespace weft::internal {
 
@@ -23,7 +24,8 @@ class ObjectTable {
   using Callback = std::function<void()>;
   using FetchDone = std::function<void(absl::StatusOr<std::string>)>;
   // Fetches a located object's bytes from the worker that stores it.
-  using Fetcher = std::function<void(const std::string& id, const proto::ObjectLocation&, FetchDone)>;
+  using Fetcher =
+      std::function<void(const std::string& id, const proto::ObjectLocation&, FetchDone)>;
 
   explicit ObjectTable(Fetcher fetcher) : fetcher_(std::move(fetcher)) {}
 
@@ -33,6 +35,8 @@ class ObjectTable {
   void SetValue(const std::string& id, std::string bytes);
   void SetError(const std::string& id, proto::RemoteError error);
   void SetLocation(const std::string& id, proto::ObjectLocation location);
+  // What a call's result says: a value, a location or an error (moved out of `result`).
+  void SetResult(const std::string& id, proto::CallResult& result);
   // Why a pending object is not done yet; added to Get's timeout message.
   void SetNote(const std::string& id, std::string note);
   // Forgets the object (its last reference here is gone).

@@ -42,8 +42,7 @@ proto::Worker::Stub& WorkerChannels::Stub(const std::string& address) {
   return *ConnectionLocked(address).stub;
 }
 
-void WorkerChannels::Submit(const std::string& address, proto::Call call,
-                            CallStream::Done done) {
+void WorkerChannels::Submit(const std::string& address, proto::Call call, CallStream::Done done) {
   std::lock_guard lock(mu_);
   if (closed_) {
     proto::CallResult result;

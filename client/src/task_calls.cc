@@ -24,8 +24,8 @@ constexpr std::chrono::seconds kFirstLeaseTimeout{60};
 
 std::string ShapeKey(const proto::LeaseWorkerRequest& lease) {
   std::string key;
-  for (const auto& [name, amount] : std::map<std::string, double>(lease.required().begin(),
-                                                                  lease.required().end())) {
+  for (const auto& [name, amount] :
+       std::map<std::string, double>(lease.required().begin(), lease.required().end())) {
     absl::StrAppend(&key, name, "=", amount, ";");
   }
   return key;
@@ -176,22 +176,11 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
     finish();
     return;
   }
-  runtime_.workers().Submit(
-      worker->address, std::move(task->call),
-      [this, finish, object_id = task->object_id](proto::CallResult& result) {
-        auto& objects = runtime_.objects();
-        switch (result.outcome_case()) {
-          case proto::CallResult::kValue:
-            objects.SetValue(object_id, std::move(*result.mutable_value()));
-            break;
-          case proto::CallResult::kStored:
-            objects.SetLocation(object_id, std::move(*result.mutable_stored()));
-            break;
-          default:
-            objects.SetError(object_id, std::move(*result.mutable_error()));
-        }
-        finish();
-      });
+  runtime_.workers().Submit(worker->address, std::move(task->call),
+                            [this, finish, object_id = task->object_id](proto::CallResult& result) {
+                              runtime_.objects().SetResult(object_id, result);
+                              finish();
+                            });
 }
 
 std::string SubmitTask(const FunctionInfo& function, const TaskOptions& options,

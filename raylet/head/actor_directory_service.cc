@@ -46,8 +46,8 @@ grpc::ServerUnaryReactor* ActorDirectoryService::ListActors(grpc::CallbackServer
 }
 
 grpc::ServerUnaryReactor* ActorDirectoryService::CreateActor(grpc::CallbackServerContext* ctx,
-                                                            const proto::CreateActorRequest* req,
-                                                            proto::CreateActorReply* rep) {
+                                                             const proto::CreateActorRequest* req,
+                                                             proto::CreateActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto created = manager_.Create(*req);
   if (created.ok()) *rep->mutable_actor() = *std::move(created);
@@ -55,8 +55,8 @@ grpc::ServerUnaryReactor* ActorDirectoryService::CreateActor(grpc::CallbackServe
 }
 
 grpc::ServerUnaryReactor* ActorDirectoryService::WaitActor(grpc::CallbackServerContext* ctx,
-                                                          const proto::WaitActorRequest* req,
-                                                          proto::WaitActorReply* rep) {
+                                                           const proto::WaitActorRequest* req,
+                                                           proto::WaitActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = ctx->DefaultReactor();
   const int wait_ms = std::clamp(req->wait_ms(), 0, 30000);
@@ -69,8 +69,8 @@ grpc::ServerUnaryReactor* ActorDirectoryService::WaitActor(grpc::CallbackServerC
 }
 
 grpc::ServerUnaryReactor* ActorDirectoryService::KillActor(grpc::CallbackServerContext* ctx,
-                                                          const proto::KillActorRequest* req,
-                                                          proto::KillActorReply* rep) {
+                                                           const proto::KillActorRequest* req,
+                                                           proto::KillActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto killed = manager_.Kill(req->actor_id(), req->reason());
   if (killed.ok()) *rep->mutable_actor() = *std::move(killed);

@@ -28,11 +28,9 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
                                         const proto::CreateActorRequest*,
                                         proto::CreateActorReply*) override;
   // Answers when the state changes, or after wait_ms (capped at 30 s).
-  grpc::ServerUnaryReactor* WaitActor(grpc::CallbackServerContext*,
-                                      const proto::WaitActorRequest*,
+  grpc::ServerUnaryReactor* WaitActor(grpc::CallbackServerContext*, const proto::WaitActorRequest*,
                                       proto::WaitActorReply*) override;
-  grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext*,
-                                      const proto::KillActorRequest*,
+  grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext*, const proto::KillActorRequest*,
                                       proto::KillActorReply*) override;
 
  private:

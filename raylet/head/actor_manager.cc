@@ -53,8 +53,8 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
     stored = spec;
     stored.set_actor_id(registered->actor_id());
   }
-  spdlog::info("actor registered id={} class={} job={}", registered->actor_id(),
-               spec.class_name(), spec.job_id());
+  spdlog::info("actor registered id={} class={} job={}", registered->actor_id(), spec.class_name(),
+               spec.job_id());
   Schedule(registered->actor_id());
   return actors_.Get(registered->actor_id());
 }
@@ -139,7 +139,9 @@ void ActorManager::Place(const std::string& actor_id, const Placement& placement
   }
   CallAsync<proto::ConstructActorReply>(
       ContextWithTimeout(kCreateTimeout), std::move(request),
-      [this, &placement](auto... args) { WorkerStub(placement.address).async()->ConstructActor(args...); },
+      [this, &placement](auto... args) {
+        WorkerStub(placement.address).async()->ConstructActor(args...);
+      },
       [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
         if (!status.ok()) {
           if (placement.dedicated) StopWorker(placement);

@@ -49,7 +49,7 @@ class ActorManager {
  private:
   struct Placement {
     std::string worker_id;
-    std::string address;       // the worker's
+    std::string address;  // the worker's
     std::string node_id;
     std::string node_address;
     bool dedicated = false;
@@ -83,7 +83,7 @@ class ActorManager {
   absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Placement> placements_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);  // by job
-  std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);  // PENDING, to retry
+  std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
   absl::flat_hash_map<std::string, std::vector<PendingWait>> waits_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<proto::Worker::Stub>> stubs_
       ABSL_GUARDED_BY(mu_);

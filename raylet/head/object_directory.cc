@@ -5,8 +5,7 @@
 namespace weft::head {
 
 absl::Status ObjectDirectory::Add(const std::string& object_id,
-                                  const proto::ObjectLocation& location,
-                                  const std::string& owner) {
+                                  const proto::ObjectLocation& location, const std::string& owner) {
   if (object_id.empty() || location.worker_id().empty()) {
     return absl::InvalidArgumentError("object location needs object_id and worker_id");
   }

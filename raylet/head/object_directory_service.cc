@@ -13,8 +13,8 @@ grpc::ServerUnaryReactor* ObjectDirectoryService::AddObjectLocation(
 }
 
 grpc::ServerUnaryReactor* ObjectDirectoryService::ListObjects(grpc::CallbackServerContext* ctx,
-                                                             const proto::ListObjectsRequest*,
-                                                             proto::ListObjectsReply* rep) {
+                                                              const proto::ListObjectsRequest*,
+                                                              proto::ListObjectsReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& object : objects_.List()) *rep->add_objects() = std::move(object);
   return FinishWith(ctx, absl::OkStatus());

@@ -73,8 +73,8 @@ void SchedulerService::Lease(const std::string& job_id, const ProtoResources& re
       [this, &reservation](auto... args) {
         NodeStub(reservation->node.address()).async()->SpawnWorker(args...);
       },
-      [this, call, done = std::move(done), held = *reservation](
-          absl::Status status, proto::SpawnWorkerReply& spawned) {
+      [this, call, done = std::move(done), held = *reservation](absl::Status status,
+                                                                proto::SpawnWorkerReply& spawned) {
         Untrack(call);
         if (!status.ok()) {
           nodes_.Release(held);

@@ -48,7 +48,7 @@ class Gate {
   weft::Async<std::pair<int64_t, int64_t>> Timed(int ms);
   weft::Async<int> AwaitRef(weft::ObjectRef<int> ref);
   weft::Async<int> AskRecorder(std::string name, int x);  // co_awaits another actor's call
-  int GetFromRecorder(std::string name, int x);            // blocks the loop: must fail
+  int GetFromRecorder(std::string name, int x);           // blocks the loop: must fail
   int Pid();
 
  private:

@@ -17,15 +17,15 @@
 namespace weft {
 
 struct ActorOptions {
-  std::string name;       // empty: anonymous; else unique among live actors of the namespace
-  std::string ns;         // namespace of the name; empty: the driver's namespace
+  std::string name;         // empty: anonymous; else unique among live actors of the namespace
+  std::string ns;           // namespace of the name; empty: the driver's namespace
   int max_concurrency = 0;  // 0: async actors 1000, thread-pool actors 1
   double num_cpus = 0;      // CPUs held while the actor lives (its own worker process if > 0)
   std::map<std::string, double> resources;  // custom resources held, e.g. {"GPU", 1}
-  bool detached = false;      // outlives the driver's job; kill it with weft::Kill
-  bool get_if_exists = false;  // return the live actor of that name instead of failing
-  int max_pending_calls = -1;  // calls this handle may have unfinished; -1: no limit
-  bool dedicated_process = false;  // a worker process of its own even without resources
+  bool detached = false;                    // outlives the driver's job; kill it with weft::Kill
+  bool get_if_exists = false;               // return the live actor of that name instead of failing
+  int max_pending_calls = -1;               // calls this handle may have unfinished; -1: no limit
+  bool dedicated_process = false;           // a worker process of its own even without resources
 };
 
 namespace internal {

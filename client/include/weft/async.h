@@ -174,16 +174,16 @@ T RunSync(Async<T> task) {
   internal::RunOnFreshLoop(
       [](void* arg, void (*finished)(void*), void* finished_arg) {
         auto* s = static_cast<State*>(arg);
-        internal::Spawn(std::move(s->task), [s, finished, finished_arg](std::exception_ptr e,
-                                                                        const auto* v) {
-          s->error = e;
-          if constexpr (std::is_void_v<T>) {
-            if (!e) s->value.emplace(true);
-          } else {
-            if (v) s->value.emplace(std::move(*const_cast<T*>(v)));
-          }
-          finished(finished_arg);
-        });
+        internal::Spawn(std::move(s->task),
+                        [s, finished, finished_arg](std::exception_ptr e, const auto* v) {
+                          s->error = e;
+                          if constexpr (std::is_void_v<T>) {
+                            if (!e) s->value.emplace(true);
+                          } else {
+                            if (v) s->value.emplace(std::move(*const_cast<T*>(v)));
+                          }
+                          finished(finished_arg);
+                        });
       },
       &state);
   if (state.error) std::rethrow_exception(state.error);

@@ -17,7 +17,7 @@
 namespace weft::internal {
 
 struct CallArg {
-  std::string value;   // packed value, when not a reference
+  std::string value;                       // packed value, when not a reference
   std::shared_ptr<const std::string> ref;  // a reference argument (keeps the object held)
   bool pass_ref = false;  // hand the reference itself to the callee (parameter is ObjectRef)
 };

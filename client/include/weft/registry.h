@@ -43,14 +43,14 @@ struct Unwrap<Async<T>> {
 // What a member function pointer takes and returns.
 template <class M>
 struct MethodTraits;
-#define WEFT_METHOD_TRAITS(QUALIFIERS)                           \
-  template <class R, class C, class... A>                        \
-  struct MethodTraits<R (C::*)(A...) QUALIFIERS> {               \
-    using Class = C;                                             \
-    using Result = R;                                            \
-    using Params = std::tuple<A...>;                             \
-    using DecayedParams = std::tuple<std::decay_t<A>...>;        \
-    static constexpr bool kAsync = IsAsync<R>::value;            \
+#define WEFT_METHOD_TRAITS(QUALIFIERS)                             \
+  template <class R, class C, class... A>                          \
+  struct MethodTraits<R (C::*)(A...) QUALIFIERS> {                 \
+    using Class = C;                                               \
+    using Result = R;                                              \
+    using Params = std::tuple<A...>;                               \
+    using DecayedParams = std::tuple<std::decay_t<A>...>;          \
+    static constexpr bool kAsync = IsAsync<R>::value;              \
     using Value = typename Unwrap<R>::type; /* what a ref holds */ \
   };
 WEFT_METHOD_TRAITS()
@@ -75,10 +75,10 @@ using AsyncInvoker = std::function<Async<std::string>(void* self, std::string ar
 
 struct MethodInfo {
   std::string name;
-  std::string pointer;                  // the member pointer's bytes, to map it to `name`
+  std::string pointer;  // the member pointer's bytes, to map it to `name`
   const std::type_info* pointer_type = nullptr;
-  SyncInvoker call;                     // set for plain methods
-  AsyncInvoker call_async;              // set for coroutine methods
+  SyncInvoker call;         // set for plain methods
+  AsyncInvoker call_async;  // set for coroutine methods
 };
 
 struct ClassInfo {

@@ -8,8 +8,8 @@ struct InitOptions {
   // Head host:port. Empty: $WEFT_ADDRESS, else the session directory's running cluster, else
   // a local cluster started for this program (and stopped by Shutdown), like ray.init().
   std::string address;
-  std::string session_dir;  // empty: $WEFT_SESSION_DIR, else /tmp/weft-<uid>/default
-  std::string ns;           // namespace for named actors; empty: "default"
+  std::string session_dir;     // empty: $WEFT_SESSION_DIR, else /tmp/weft-<uid>/default
+  std::string ns;              // namespace for named actors; empty: "default"
   bool forward_output = true;  // print the job's worker output on this process's stdout
 };
 

@@ -33,7 +33,7 @@ T Unpack(std::string_view bytes) {
 
 namespace internal {
 // Extension type codes of the values Weft itself puts in msgpack.
-inline constexpr int8_t kRefArgExt = 1;  // call argument: resolve to the value before the call
+inline constexpr int8_t kRefArgExt = 1;     // call argument: resolve to the value before the call
 inline constexpr int8_t kObjectRefExt = 2;  // an ObjectRef<T> value
 }  // namespace internal
 
