@@ -38,6 +38,9 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   stored.set_address(actor.address());
   stored.set_pid(actor.pid());
   stored.set_death_reason(actor.death_reason());
+  stored.set_pending_reason(actor.pending_reason());
+  stored.set_executor(actor.executor());
+  stored.set_max_concurrency(actor.max_concurrency());
   return absl::OkStatus();
 }
 

@@ -18,8 +18,8 @@ class ActorDirectory {
   // ALREADY_EXISTS for a taken id or a live actor's name.
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> Register(proto::ActorInfo actor);
 
-  // Replaces state and placement of a known actor. NOT_FOUND for an unknown id,
-  // FAILED_PRECONDITION for a DEAD actor (death is final).
+  // Replaces state, placement, executor and pending/death reasons of a known actor.
+  // NOT_FOUND for an unknown id, FAILED_PRECONDITION for a DEAD actor (death is final).
   [[nodiscard]] absl::Status Update(const proto::ActorInfo& actor);
 
   // NOT_FOUND when no actor has that id / no live actor has that name.
