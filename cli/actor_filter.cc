@@ -22,11 +22,16 @@ bool Matches(const ActorFilter& filter, const proto::ActorInfo& actor) {
 
 std::string ActorStateName(proto::ActorState state) {
   switch (state) {
-    case proto::ACTOR_PENDING: return "PENDING";
-    case proto::ACTOR_ALIVE: return "ALIVE";
-    case proto::ACTOR_RESTARTING: return "RESTARTING";
-    case proto::ACTOR_DEAD: return "DEAD";
-    default: return "UNKNOWN";
+    case proto::ACTOR_PENDING:
+      return "PENDING";
+    case proto::ACTOR_ALIVE:
+      return "ALIVE";
+    case proto::ACTOR_RESTARTING:
+      return "RESTARTING";
+    case proto::ACTOR_DEAD:
+      return "DEAD";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -39,18 +44,18 @@ absl::StatusOr<ActorFilter> ParseActorFilter(const std::string& text) {
   ActorFilter filter{absl::AsciiStrToLower(text.substr(0, eq)), std::string(text.substr(eq + 1))};
   if (filter.key == "state") {
     filter.value = absl::AsciiStrToUpper(filter.value);
-    for (auto state : {proto::ACTOR_PENDING, proto::ACTOR_ALIVE, proto::ACTOR_RESTARTING,
-                       proto::ACTOR_DEAD}) {
+    for (auto state :
+         {proto::ACTOR_PENDING, proto::ACTOR_ALIVE, proto::ACTOR_RESTARTING, proto::ACTOR_DEAD}) {
       if (ActorStateName(state) == filter.value) return filter;
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown actor state '", text.substr(eq + 1), "' (PENDING, ALIVE, RESTARTING, DEAD)"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown actor state '", text.substr(eq + 1),
+                                                   "' (PENDING, ALIVE, RESTARTING, DEAD)"));
   }
   for (const char* key : {"class", "name", "node", "job"}) {
     if (filter.key == key) return filter;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown filter key '", text.substr(0, eq),
-                                                 "' (keys: ", kKnownKeys, ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown filter key '", text.substr(0, eq), "' (keys: ", kKnownKeys, ")"));
 }
 
 bool MatchesAll(const std::vector<ActorFilter>& filters, const proto::ActorInfo& actor) {

@@ -73,11 +73,14 @@ std::vector<std::pair<std::string, Value>> Fields(const ActorRow& row) {
 // A value as a table cell or a details line: `-` for empty strings, zero pids and nulls.
 std::string Plain(const std::string& key, const Value& v) {
   switch (v.kind_case()) {
-    case Value::kStringValue: return v.string_value().empty() ? "-" : v.string_value();
-    case Value::kBoolValue: return v.bool_value() ? "true" : "false";
+    case Value::kStringValue:
+      return v.string_value().empty() ? "-" : v.string_value();
+    case Value::kBoolValue:
+      return v.bool_value() ? "true" : "false";
     case Value::kNumberValue:
       if ((key == "pid" || key == "max_concurrency" || key == "created_unix_ms") &&
-          v.number_value() == 0) return "-";
+          v.number_value() == 0)
+        return "-";
       return absl::StrFormat("%.15g", v.number_value());
     case Value::kStructValue: {
       std::map<std::string, double> sorted;
@@ -89,7 +92,8 @@ std::string Plain(const std::string& key, const Value& v) {
         absl::StrAppend(out, entry.first, "=", absl::StrFormat("%g", entry.second));
       });
     }
-    default: return "-";
+    default:
+      return "-";
   }
 }
 
@@ -118,17 +122,17 @@ std::string Reason(const proto::ActorInfo& a) {
 
 std::string RenderActorsTable(const std::vector<ActorRow>& rows) {
   constexpr char kRow[] = "%-16s %-14s %-14s %-10s %-16s %-7s %-11s %-8s %-7s %-6s %-8s %s\n";
-  std::string out = absl::StrFormat(kRow, "ACTOR_ID", "CLASS", "NAME", "STATE", "NODE", "PID",
-                                    "EXECUTOR", "MAX_CONC", "RUNNING", "QUEUED", "RESTARTS",
-                                    "REASON");
+  std::string out =
+      absl::StrFormat(kRow, "ACTOR_ID", "CLASS", "NAME", "STATE", "NODE", "PID", "EXECUTOR",
+                      "MAX_CONC", "RUNNING", "QUEUED", "RESTARTS", "REASON");
   for (const auto& row : rows) {
     std::map<std::string, std::string> cell;
     for (const auto& [key, value] : Fields(row)) cell[key] = Plain(key, value);
-    absl::StrAppend(&out, absl::StrFormat(kRow, cell["actor_id"], cell["class_name"],
-                                          cell["name"], cell["state"], cell["node_id"],
-                                          cell["pid"], cell["executor"], cell["max_concurrency"],
-                                          cell["running"], cell["queued"], cell["num_restarts"],
-                                          Reason(row.info)));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(kRow, cell["actor_id"], cell["class_name"], cell["name"], cell["state"],
+                        cell["node_id"], cell["pid"], cell["executor"], cell["max_concurrency"],
+                        cell["running"], cell["queued"], cell["num_restarts"], Reason(row.info)));
   }
   return out;
 }

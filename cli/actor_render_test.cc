@@ -85,8 +85,9 @@ TEST(RenderActorsTableTest, HeaderAndOneRowPerActor) {
 
 TEST(RenderActorsTableTest, AliveRowShowsPlacementExecutorAndCalls) {
   const std::string row = RowOf(RenderActorsTable(SampleRows()), "aaaa000000000001");
-  EXPECT_THAT(row, testing::ContainsRegex(
-                       "Counter +counter +ALIVE +nnnn000000000001 +4121 +async +1000 +3 +7 +2 +-$"));
+  EXPECT_THAT(row,
+              testing::ContainsRegex(
+                  "Counter +counter +ALIVE +nnnn000000000001 +4121 +async +1000 +3 +7 +2 +-$"));
 }
 
 TEST(RenderActorsTableTest, PendingRowShowsWhyAndDashes) {

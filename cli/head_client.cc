@@ -3,10 +3,10 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
+#include "cli/actor_filter.h"
 #include "common/cluster_endpoint.h"
 #include "common/rpc.h"
 #include "common/status.h"
-#include "cli/actor_filter.h"
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
 #include "worker.grpc.pb.h"
@@ -27,7 +27,8 @@ absl::Status Unary(std::chrono::milliseconds timeout, Call call) {
 }  // namespace
 
 HeadClient::HeadClient(std::string address, std::string token)
-    : address_(std::move(address)), token_(std::move(token)),
+    : address_(std::move(address)),
+      token_(std::move(token)),
       channel_(MakeChannel(address_, token_)) {}
 
 absl::StatusOr<HeadClient> HeadClient::Connect(const ClusterFlags& flags) {
@@ -40,9 +41,9 @@ absl::Status HeadClient::HeadError(const absl::Status& status) const {
   if (status.ok() || status.code() == absl::StatusCode::kNotFound) return status;
   const bool unreachable = status.code() == absl::StatusCode::kUnavailable ||
                            status.code() == absl::StatusCode::kDeadlineExceeded;
-  return absl::Status(status.code(), absl::StrCat(unreachable ? "cannot reach the head at "
-                                                              : "the head at ",
-                                                  address_, ": ", status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(unreachable ? "cannot reach the head at " : "the head at ",
+                                   address_, ": ", status.message()));
 }
 
 absl::StatusOr<std::vector<proto::ActorInfo>> HeadClient::ListActors() const {
@@ -66,23 +67,21 @@ absl::StatusOr<proto::ActorInfo> HeadClient::GetActor(const std::string& id) con
   proto::GetActorRequest request;
   request.set_actor_id(id);
   proto::GetActorReply reply;
-  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
-    return stub->GetActor(c, request, &reply);
-  });
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->GetActor(c, request, &reply); });
   if (!status.ok()) return HeadError(status);
   return reply.actor();
 }
 
 absl::StatusOr<proto::ActorInfo> HeadClient::FindNamedActor(const std::string& name,
-                                                           const std::string& ns) const {
+                                                            const std::string& ns) const {
   auto stub = proto::ActorDirectory::NewStub(channel_);
   proto::GetActorRequest request;
   request.set_name(name);
   request.set_namespace_(ns);
   proto::GetActorReply reply;
-  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
-    return stub->GetActor(c, request, &reply);
-  });
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->GetActor(c, request, &reply); });
   if (!status.ok()) return HeadError(status);
   return reply.actor();
 }
@@ -94,9 +93,8 @@ absl::StatusOr<proto::ActorInfo> HeadClient::KillActor(const std::string& id,
   request.set_actor_id(id);
   request.set_reason(reason);
   proto::KillActorReply reply;
-  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
-    return stub->KillActor(c, request, &reply);
-  });
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->KillActor(c, request, &reply); });
   if (!status.ok()) return HeadError(status);
   return reply.actor();
 }

@@ -31,8 +31,8 @@ absl::StatusOr<std::vector<ActorRow>> CollectRows(const HeadClient& head,
     }
     rows.push_back(ActorRow{std::move(actor), std::nullopt});
   }
-  const auto stats = head.ActorStats({workers.begin(), workers.end()},
-                                     std::chrono::milliseconds(1000));
+  const auto stats =
+      head.ActorStats({workers.begin(), workers.end()}, std::chrono::milliseconds(1000));
   for (auto& row : rows) {
     if (row.info.state() != proto::ACTOR_ALIVE) continue;
     if (auto it = stats.find(row.info.actor_id()); it != stats.end()) row.stats = it->second;

@@ -25,9 +25,7 @@ class LogTailTest : public ::testing::Test {
     unlink(path_.c_str());
     rmdir(dir_.c_str());
   }
-  void Append(const std::string& text) {
-    std::ofstream(path_, std::ios::app) << text;
-  }
+  void Append(const std::string& text) { std::ofstream(path_, std::ios::app) << text; }
 
   std::string dir_, path_;
 };

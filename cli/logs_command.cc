@@ -35,9 +35,9 @@ absl::StatusOr<std::pair<proto::NodeInfo, proto::WorkerInfo>> FindWorker(
     const HeadClient& head, const proto::ActorInfo& actor) {
   const std::string who = absl::StrCat("actor ", actor.actor_id(), " (", actor.class_name(), ")");
   if (actor.worker_id().empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        who, " is ", ActorStateName(actor.state()), " and has no worker yet",
-        actor.pending_reason().empty() ? "" : ": ", actor.pending_reason()));
+    return absl::FailedPreconditionError(
+        absl::StrCat(who, " is ", ActorStateName(actor.state()), " and has no worker yet",
+                     actor.pending_reason().empty() ? "" : ": ", actor.pending_reason()));
   }
   auto nodes = head.ListNodes();
   if (!nodes.ok()) return nodes.status();
@@ -59,9 +59,9 @@ absl::Status OpenTail(LogTail& tail, const proto::NodeInfo& node, const std::str
   auto status = tail.Open();
   if (status.ok() || node.hostname() == LocalHostname()) return status;
   return absl::FailedPreconditionError(absl::StrCat(
-      "the logs of actor ", actor_id, " are on node ", node.node_id(), " (host ",
-      node.hostname(), "), not on this machine (", LocalHostname(), "): run `weft logs actor ",
-      actor_id, "` there, or read ", tail.path(), " on ", node.hostname()));
+      "the logs of actor ", actor_id, " are on node ", node.node_id(), " (host ", node.hostname(),
+      "), not on this machine (", LocalHostname(), "): run `weft logs actor ", actor_id,
+      "` there, or read ", tail.path(), " on ", node.hostname()));
 }
 
 void PrintLines(LogTail& tail, const std::string& class_name, bool final) {

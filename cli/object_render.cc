@@ -49,9 +49,9 @@ std::string RenderObjectsTable(const proto::ListObjectsReply& reply) {
   constexpr char kRow[] = "%-32s %-10s %-16s %s\n";
   std::string out = absl::StrFormat(kRow, "OBJECT_ID", "SIZE", "OWNER", "LOCATION");
   for (const auto& object : reply.objects()) {
-    absl::StrAppend(&out, absl::StrFormat(kRow, object.object_id(), HumanBytes(SizeOf(object)),
-                                          object.owner().empty() ? "-" : object.owner(),
-                                          Locations(object)));
+    absl::StrAppend(
+        &out, absl::StrFormat(kRow, object.object_id(), HumanBytes(SizeOf(object)),
+                              object.owner().empty() ? "-" : object.owner(), Locations(object)));
   }
   return out;
 }

@@ -41,8 +41,9 @@ TEST(RenderObjectsTableTest, RowShowsSizeOwnerAndLocation) {
   const std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
   EXPECT_THAT(lines, SizeIs(3));
   EXPECT_THAT(table, ContainsRegex("OBJECT_ID +SIZE +OWNER +LOCATION\n"));
-  EXPECT_THAT(table, ContainsRegex(
-                         "0123456789abcdef01234567 +200.0 KiB +job-7 +nnnn000000000001/127.0.0.1:4000\n"));
+  EXPECT_THAT(table,
+              ContainsRegex(
+                  "0123456789abcdef01234567 +200.0 KiB +job-7 +nnnn000000000001/127.0.0.1:4000\n"));
   EXPECT_THAT(table, ContainsRegex("fedcba9876543210fedcba98 +0 B +- +-\n"));
 }
 

@@ -15,10 +15,10 @@
 namespace weft::testing {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using google::protobuf::ListValue;
 using google::protobuf::Struct;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Str(const Struct& s, const std::string& key) {
   const auto it = s.fields().find(key);
@@ -72,12 +72,15 @@ class CliActorsTest : public ::testing::Test {
   // Trainer PENDING for want of GPUs.
   void SetUpActors() {
     ASSERT_NO_FATAL_FAILURE(RunDriver());
-    ASSERT_TRUE(WaitFor([&] {
-      const auto counter = ActorOf("Counter");
-      const auto trainer = ActorOf("Trainer");
-      return counter && Str(*counter, "state") == "DEAD" && trainer &&
-             absl::StrContains(Str(*trainer, "pending_reason"), "GPU");
-    }, std::chrono::seconds(30))) << Cli({"list", "actors"}).out;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          const auto counter = ActorOf("Counter");
+          const auto trainer = ActorOf("Trainer");
+          return counter && Str(*counter, "state") == "DEAD" && trainer &&
+                 absl::StrContains(Str(*trainer, "pending_reason"), "GPU");
+        },
+        std::chrono::seconds(30)))
+        << Cli({"list", "actors"}).out;
   }
 
   std::string IdOf(const std::string& class_name) {
@@ -128,8 +131,7 @@ TEST_F(CliActorsTest, FiltersSelectActorsAndAnUnknownKeyIsAUsageError) {
   ASSERT_EQ(pending.values_size(), 1);
   EXPECT_EQ(Str(pending.values(0).struct_value(), "class_name"), "Trainer");
 
-  const auto alive_greeters =
-      ListActors({"--filter", "state=alive", "--filter", "class=Greeter"});
+  const auto alive_greeters = ListActors({"--filter", "state=alive", "--filter", "class=Greeter"});
   ASSERT_EQ(alive_greeters.values_size(), 1);
   EXPECT_EQ(Str(alive_greeters.values(0).struct_value(), "name"), "greeter");
   EXPECT_EQ(ListActors({"--filter", "state=DEAD", "--filter", "class=Greeter"}).values_size(), 0);
@@ -246,9 +248,11 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
 TEST_F(CliActorsTest, EveryCommandFailsClearlyWhenTheHeadIsGone) {
   const std::string head = cluster_.head_address();
   ASSERT_EQ(cluster_.StopSession(cluster_.head_session()).exit_code, 0);
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"list", "actors"}, {"list", "objects"}, {"get", "actor", "ab"},
-        {"kill", "actor", "ab"}, {"logs", "actor", "ab"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"list", "actors"},
+                                        {"list", "objects"},
+                                        {"get", "actor", "ab"},
+                                        {"kill", "actor", "ab"},
+                                        {"logs", "actor", "ab"}}) {
     const auto result = Cli(args);
     EXPECT_EQ(result.exit_code, 1) << args[0] << " " << args[1];
     EXPECT_THAT(result.err, HasSubstr("cannot reach the head at " + head)) << args[0];
