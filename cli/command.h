@@ -33,5 +33,12 @@ void AddStartCommand(CLI::App& app);
 void AddStopCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
 void AddListCommand(CLI::App& app);
+void AddGetCommand(CLI::App& app);
+void AddKillCommand(CLI::App& app);
+void AddLogsCommand(CLI::App& app);
+
+// Subcommands of `weft list`.
+void AddListActorsCommand(CLI::App& list);
+void AddListObjectsCommand(CLI::App& list);
 
 }  // namespace weft::cli

@@ -1,4 +1,5 @@
-// weft list nodes: the head's node table as a table or JSON.
+// weft list: `nodes` (the head's node table as a table or JSON) here; `actors` and `objects`
+// in list_actors_command.cc and list_objects_command.cc.
 
 #include <iostream>
 
@@ -34,6 +35,8 @@ void AddListCommand(CLI::App& app) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   OnRun(nodes, o, &RunListNodes);
+  AddListActorsCommand(*list);
+  AddListObjectsCommand(*list);
 }
 
 }  // namespace weft::cli

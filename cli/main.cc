@@ -15,10 +15,14 @@ int main(int argc, char** argv) {
   weft::cli::AddStopCommand(app);
   weft::cli::AddStatusCommand(app);
   weft::cli::AddListCommand(app);
+  weft::cli::AddGetCommand(app);
+  weft::cli::AddKillCommand(app);
+  weft::cli::AddLogsCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Usage errors exit 2 (help and --version 0), whatever CLI11's own code for them.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const weft::cli::CommandFailed& e) {
     std::cerr << "weft: " << e.what() << "\n";
     return 1;

@@ -121,6 +121,27 @@ TEST(ActorDirectoryTest, UpdateReplacesStateAndPlacement) {
   EXPECT_EQ(stored->name(), "counter");
 }
 
+TEST(ActorDirectoryTest, UpdateKeepsPendingReasonAndExecutor) {
+  ActorDirectory actors;
+  auto registered = actors.Register(Actor("counter"));
+  ASSERT_TRUE(registered.ok());
+  proto::ActorInfo pending = *registered;
+  pending.set_pending_reason("no node has GPU=64 free right now");
+  ASSERT_TRUE(actors.Update(pending).ok());
+  EXPECT_EQ(actors.Get(registered->actor_id())->pending_reason(),
+            "no node has GPU=64 free right now");
+
+  proto::ActorInfo alive = PlacedOn(*registered, "n1");
+  alive.set_executor("thread_pool");
+  alive.set_max_concurrency(4);
+  ASSERT_TRUE(actors.Update(alive).ok());
+  auto stored = actors.Get(registered->actor_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->executor(), "thread_pool");
+  EXPECT_EQ(stored->max_concurrency(), 4);
+  EXPECT_EQ(stored->pending_reason(), "");
+}
+
 TEST(ActorDirectoryTest, UpdateOrGetOfUnknownIdIsNotFound) {
   ActorDirectory actors;
   proto::ActorInfo ghost = Actor("ghost");

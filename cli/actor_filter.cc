@@ -1,0 +1,85 @@
+#include "cli/actor_filter.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace weft::cli {
+namespace {
+
+constexpr char kKnownKeys[] = "state, class, name, node, job";
+
+bool Matches(const ActorFilter& filter, const proto::ActorInfo& actor) {
+  if (filter.key == "state") return ActorStateName(actor.state()) == filter.value;
+  if (filter.key == "class") return actor.class_name() == filter.value;
+  if (filter.key == "name") return actor.name() == filter.value;
+  if (filter.key == "node") return absl::StartsWith(actor.node_id(), filter.value);
+  return actor.job_id() == filter.value;  // "job": ParseActorFilter admits no other key
+}
+
+}  // namespace
+
+std::string ActorStateName(proto::ActorState state) {
+  switch (state) {
+    case proto::ACTOR_PENDING:
+      return "PENDING";
+    case proto::ACTOR_ALIVE:
+      return "ALIVE";
+    case proto::ACTOR_RESTARTING:
+      return "RESTARTING";
+    case proto::ACTOR_DEAD:
+      return "DEAD";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+absl::StatusOr<ActorFilter> ParseActorFilter(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter '", text, "' is not key=value (keys: ", kKnownKeys, ")"));
+  }
+  ActorFilter filter{absl::AsciiStrToLower(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+  if (filter.key == "state") {
+    filter.value = absl::AsciiStrToUpper(filter.value);
+    for (auto state :
+         {proto::ACTOR_PENDING, proto::ACTOR_ALIVE, proto::ACTOR_RESTARTING, proto::ACTOR_DEAD}) {
+      if (ActorStateName(state) == filter.value) return filter;
+    }
+    return absl::InvalidArgumentError(absl::StrCat("unknown actor state '", text.substr(eq + 1),
+                                                   "' (PENDING, ALIVE, RESTARTING, DEAD)"));
+  }
+  for (const char* key : {"class", "name", "node", "job"}) {
+    if (filter.key == key) return filter;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown filter key '", text.substr(0, eq), "' (keys: ", kKnownKeys, ")"));
+}
+
+bool MatchesAll(const std::vector<ActorFilter>& filters, const proto::ActorInfo& actor) {
+  for (const auto& filter : filters) {
+    if (!Matches(filter, actor)) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<proto::ActorInfo> SelectByIdPrefix(const std::vector<proto::ActorInfo>& actors,
+                                                  const std::string& prefix) {
+  std::vector<const proto::ActorInfo*> matches;
+  for (const auto& actor : actors) {
+    if (actor.actor_id() == prefix) return actor;
+    if (!prefix.empty() && absl::StartsWith(actor.actor_id(), prefix)) matches.push_back(&actor);
+  }
+  if (matches.empty()) return absl::NotFoundError(absl::StrCat("actor ", prefix, " not found"));
+  if (matches.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "actor id prefix ", prefix, " is ambiguous: it matches ",
+        absl::StrJoin(matches, ", ",
+                      [](std::string* out, const auto* a) { out->append(a->actor_id()); })));
+  }
+  return *matches.front();
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,157 @@
+#include "cli/head_client.h"
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "cli/actor_filter.h"
+#include "common/cluster_endpoint.h"
+#include "common/rpc.h"
+#include "common/status.h"
+#include "head.grpc.pb.h"
+#include "node.grpc.pb.h"
+#include "worker.grpc.pb.h"
+
+namespace weft::cli {
+namespace {
+
+constexpr std::chrono::milliseconds kHeadTimeout{3000};
+
+// Runs one blocking unary call with the given deadline and converts its status.
+template <typename Call>
+absl::Status Unary(std::chrono::milliseconds timeout, Call call) {
+  grpc::ClientContext context;
+  SetTimeout(context, timeout);
+  return FromGrpcStatus(call(&context));
+}
+
+}  // namespace
+
+HeadClient::HeadClient(std::string address, std::string token)
+    : address_(std::move(address)),
+      token_(std::move(token)),
+      channel_(MakeChannel(address_, token_)) {}
+
+absl::StatusOr<HeadClient> HeadClient::Connect(const ClusterFlags& flags) {
+  auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
+  if (!endpoint.ok()) return endpoint.status();
+  return HeadClient(endpoint->head_address, endpoint->token);
+}
+
+absl::Status HeadClient::HeadError(const absl::Status& status) const {
+  if (status.ok() || status.code() == absl::StatusCode::kNotFound) return status;
+  const bool unreachable = status.code() == absl::StatusCode::kUnavailable ||
+                           status.code() == absl::StatusCode::kDeadlineExceeded;
+  return absl::Status(status.code(),
+                      absl::StrCat(unreachable ? "cannot reach the head at " : "the head at ",
+                                   address_, ": ", status.message()));
+}
+
+absl::StatusOr<std::vector<proto::ActorInfo>> HeadClient::ListActors() const {
+  auto stub = proto::ActorDirectory::NewStub(channel_);
+  proto::ListActorsReply reply;
+  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
+    return stub->ListActors(c, proto::ListActorsRequest(), &reply);
+  });
+  if (!status.ok()) return HeadError(status);
+  return std::vector<proto::ActorInfo>(reply.actors().begin(), reply.actors().end());
+}
+
+absl::StatusOr<proto::ActorInfo> HeadClient::FindActor(const std::string& id) const {
+  auto actors = ListActors();
+  if (!actors.ok()) return actors.status();
+  return SelectByIdPrefix(*actors, id);
+}
+
+absl::StatusOr<proto::ActorInfo> HeadClient::GetActor(const std::string& id) const {
+  auto stub = proto::ActorDirectory::NewStub(channel_);
+  proto::GetActorRequest request;
+  request.set_actor_id(id);
+  proto::GetActorReply reply;
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->GetActor(c, request, &reply); });
+  if (!status.ok()) return HeadError(status);
+  return reply.actor();
+}
+
+absl::StatusOr<proto::ActorInfo> HeadClient::FindNamedActor(const std::string& name,
+                                                            const std::string& ns) const {
+  auto stub = proto::ActorDirectory::NewStub(channel_);
+  proto::GetActorRequest request;
+  request.set_name(name);
+  request.set_namespace_(ns);
+  proto::GetActorReply reply;
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->GetActor(c, request, &reply); });
+  if (!status.ok()) return HeadError(status);
+  return reply.actor();
+}
+
+absl::StatusOr<proto::ActorInfo> HeadClient::KillActor(const std::string& id,
+                                                       const std::string& reason) const {
+  auto stub = proto::ActorDirectory::NewStub(channel_);
+  proto::KillActorRequest request;
+  request.set_actor_id(id);
+  request.set_reason(reason);
+  proto::KillActorReply reply;
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->KillActor(c, request, &reply); });
+  if (!status.ok()) return HeadError(status);
+  return reply.actor();
+}
+
+absl::StatusOr<proto::ListObjectsReply> HeadClient::ListObjects() const {
+  auto stub = proto::ObjectDirectory::NewStub(channel_);
+  proto::ListObjectsReply reply;
+  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
+    return stub->ListObjects(c, proto::ListObjectsRequest(), &reply);
+  });
+  if (!status.ok()) return HeadError(status);
+  return reply;
+}
+
+absl::StatusOr<proto::ListNodesReply> HeadClient::ListNodes() const {
+  auto stub = proto::NodeDirectory::NewStub(channel_);
+  proto::ListNodesReply reply;
+  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
+    return stub->ListNodes(c, proto::ListNodesRequest(), &reply);
+  });
+  if (!status.ok()) return HeadError(status);
+  return reply;
+}
+
+absl::StatusOr<proto::ListWorkersReply> HeadClient::ListWorkers(
+    const std::string& node_address) const {
+  auto stub = proto::NodeManager::NewStub(MakeChannel(node_address, token_));
+  proto::ListWorkersReply reply;
+  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
+    return stub->ListWorkers(c, proto::ListWorkersRequest(), &reply);
+  });
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("cannot list the workers of the node at ",
+                                                    node_address, ": ", status.message()));
+  }
+  return reply;
+}
+
+std::map<std::string, proto::ActorStats> HeadClient::ActorStats(
+    const std::vector<std::string>& workers, std::chrono::milliseconds timeout) const {
+  std::vector<std::future<proto::GetActorStatsReply>> replies;
+  for (const auto& address : workers) {
+    replies.push_back(std::async(std::launch::async, [this, address, timeout] {
+      auto stub = proto::Worker::NewStub(MakeChannel(address, token_));
+      proto::GetActorStatsReply reply;
+      const auto status = Unary(timeout, [&](grpc::ClientContext* c) {
+        return stub->GetActorStats(c, proto::GetActorStatsRequest(), &reply);
+      });
+      return status.ok() ? reply : proto::GetActorStatsReply();
+    }));
+  }
+  std::map<std::string, proto::ActorStats> stats;
+  for (auto& pending : replies) {
+    const proto::GetActorStatsReply reply = pending.get();
+    for (const auto& actor : reply.actors()) stats[actor.actor_id()] = actor;
+  }
+  return stats;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cli/head_query.h"
+#include "head.pb.h"
+#include "node.pb.h"
+#include "worker.pb.h"
+
+namespace weft::cli {
+
+// The RPCs of the actor and object commands: the head's directories, and the nodes and
+// workers they point to. Blocking calls with short deadlines; no rendering.
+//
+// Failures of calls to the head that mean it is not there (UNAVAILABLE, DEADLINE_EXCEEDED)
+// read "cannot reach the head at <address>: ..."; NOT_FOUND is passed on as the head said it.
+class HeadClient {
+ public:
+  // Resolves the head's address and token from the flags (no RPC yet).
+  [[nodiscard]] static absl::StatusOr<HeadClient> Connect(const ClusterFlags& flags);
+
+  const std::string& address() const { return address_; }
+
+  [[nodiscard]] absl::StatusOr<std::vector<proto::ActorInfo>> ListActors() const;
+  // By exact actor id, else by a unique prefix of one. NOT_FOUND "actor <id> not found";
+  // INVALID_ARGUMENT when the prefix matches several actors.
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> FindActor(const std::string& id) const;
+  // By exact actor id. NOT_FOUND "actor <id> not found".
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> GetActor(const std::string& id) const;
+  // The live actor of that name. NOT_FOUND when there is none.
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> FindNamedActor(const std::string& name,
+                                                                const std::string& ns) const;
+  // Kills the actor; returns its record afterwards (DEAD).
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> KillActor(const std::string& id,
+                                                           const std::string& reason) const;
+  [[nodiscard]] absl::StatusOr<proto::ListObjectsReply> ListObjects() const;
+  [[nodiscard]] absl::StatusOr<proto::ListNodesReply> ListNodes() const;
+  // The workers of the node whose NodeManager serves at `node_address`.
+  [[nodiscard]] absl::StatusOr<proto::ListWorkersReply> ListWorkers(
+      const std::string& node_address) const;
+
+  // Call counts by actor id, asked of each worker address once, all at the same time.
+  // Workers that fail or do not answer within `timeout` are left out.
+  std::map<std::string, proto::ActorStats> ActorStats(const std::vector<std::string>& workers,
+                                                      std::chrono::milliseconds timeout) const;
+
+ private:
+  HeadClient(std::string address, std::string token);
+  absl::Status HeadError(const absl::Status& status) const;
+
+  std::string address_;
+  std::string token_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+}  // namespace weft::cli

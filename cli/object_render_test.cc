@@ -1,0 +1,66 @@
+#include "cli/object_render.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_split.h"
+
+namespace weft::cli {
+namespace {
+
+using ::testing::ContainsRegex;
+using ::testing::SizeIs;
+
+proto::ListObjectsReply SampleReply() {
+  proto::ListObjectsReply reply;
+  auto* big = reply.add_objects();
+  big->set_object_id("0123456789abcdef01234567");
+  big->set_owner("job-7");
+  auto* where = big->add_locations();
+  where->set_node_id("nnnn000000000001");
+  where->set_worker_id("wwww000000000001");
+  where->set_address("127.0.0.1:4000");
+  where->set_size_bytes(200 * 1024);
+  auto* nowhere = reply.add_objects();
+  nowhere->set_object_id("fedcba9876543210fedcba98");
+  return reply;
+}
+
+TEST(HumanBytesTest, PicksTheLargestUnitBelow1024) {
+  EXPECT_EQ(HumanBytes(0), "0 B");
+  EXPECT_EQ(HumanBytes(1023), "1023 B");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(3 << 20), "3.0 MiB");
+  EXPECT_EQ(HumanBytes(int64_t{2} << 30), "2.0 GiB");
+}
+
+TEST(RenderObjectsTableTest, RowShowsSizeOwnerAndLocation) {
+  const std::string table = RenderObjectsTable(SampleReply());
+  const std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+  EXPECT_THAT(lines, SizeIs(3));
+  EXPECT_THAT(table, ContainsRegex("OBJECT_ID +SIZE +OWNER +LOCATION\n"));
+  EXPECT_THAT(table,
+              ContainsRegex(
+                  "0123456789abcdef01234567 +200.0 KiB +job-7 +nnnn000000000001/127.0.0.1:4000\n"));
+  EXPECT_THAT(table, ContainsRegex("fedcba9876543210fedcba98 +0 B +- +-\n"));
+}
+
+TEST(RenderObjectsJsonTest, ArrayWithSizeOwnerAndLocations) {
+  google::protobuf::ListValue list;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(RenderObjectsJson(SampleReply()), &list).ok());
+  ASSERT_EQ(list.values_size(), 2);
+  const auto& fields = list.values(0).struct_value().fields();
+  EXPECT_EQ(fields.at("object_id").string_value(), "0123456789abcdef01234567");
+  EXPECT_EQ(fields.at("owner").string_value(), "job-7");
+  EXPECT_EQ(fields.at("size_bytes").number_value(), 200 * 1024);
+  const auto& locations = fields.at("locations").list_value();
+  ASSERT_EQ(locations.values_size(), 1);
+  EXPECT_EQ(locations.values(0).struct_value().fields().at("address").string_value(),
+            "127.0.0.1:4000");
+}
+
+}  // namespace
+}  // namespace weft::cli
