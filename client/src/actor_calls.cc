@@ -188,18 +188,25 @@ void ActorCalls::WatchLocked(Actor& actor) {
   request.set_known_state(actor.state == proto::ACTOR_ALIVE ? proto::ACTOR_STATE_UNSPECIFIED
                                                             : actor.state);
   request.set_wait_ms(kWaitActorMs);
-  auto context = ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout);
-  grpc::ClientContext* call = context.get();
+  // Not CallAsync: the context must be destroyed before the runtime may go (see InFlight).
+  struct Watch {
+    std::unique_ptr<grpc::ClientContext> context;
+    proto::WaitActorRequest request;
+    proto::WaitActorReply reply;
+  };
+  auto watch = std::make_shared<Watch>(Watch{
+      ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout),
+      std::move(request), proto::WaitActorReply()});
+  grpc::ClientContext* call = watch->context.get();
   if (!runtime_.in_flight().Add(call)) {  // shutting down
     actor.watching = false;
     return;
   }
-  CallAsync<proto::WaitActorReply>(
-      std::move(context), std::move(request),
-      [this](auto... args) { runtime_.actor_directory().async()->WaitActor(args...); },
-      [this, call, actor_id = actor.id](const absl::Status& status, proto::WaitActorReply& reply) {
-        OnActorInfo(actor_id, status, reply.actor());
-        runtime_.in_flight().Remove(call);
+  runtime_.actor_directory().async()->WaitActor(
+      call, &watch->request, &watch->reply,
+      [this, call, watch, actor_id = actor.id](grpc::Status status) {
+        OnActorInfo(actor_id, FromGrpcStatus(status), watch->reply.actor());
+        runtime_.in_flight().Remove(call, [&] { watch->context.reset(); });
       });
 }
 

@@ -7,7 +7,6 @@ namespace weft::internal {
 
 std::shared_ptr<CallStream> CallStream::Open(proto::Worker::Stub& stub, std::string address) {
   std::shared_ptr<CallStream> stream(new CallStream(std::move(address)));
-  stream->self_ = stream;
   stream->context_.set_wait_for_ready(false);
   stub.async()->Calls(&stream->context_, stream.get());
   stream->AddHold();  // held until the last write is done
@@ -80,6 +79,11 @@ void CallStream::WaitDone() {
   done_changed_.wait(lock, [&] { return done_; });
 }
 
+bool CallStream::done() {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
 void CallStream::OnDone(const grpc::Status& status) {
   absl::flat_hash_map<uint64_t, Done> unfinished;
   {
@@ -100,12 +104,10 @@ void CallStream::OnDone(const grpc::Status& status) {
                                     " is unreachable or died: ", status.error_message()));
     done(result);
   }
-  {
-    std::lock_guard lock(mu_);
-    done_ = true;
-    done_changed_.notify_all();
-  }
-  self_.reset();  // may delete this, unless WaitDone's caller still holds it
+  unfinished.clear();
+  std::lock_guard lock(mu_);
+  done_ = true;  // from here the owner may delete this: nothing follows but the unlock
+  done_changed_.notify_all();
 }
 
 }  // namespace weft::internal

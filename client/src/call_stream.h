@@ -21,8 +21,10 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
  public:
   using Done = std::function<void(proto::CallResult&)>;
 
-  // Opens the stream; the object lives until the stream is done and the last reference to it
-  // (held by its owner) is gone.
+  // Opens the stream. The owner must keep it until it is done (WaitDone returned, or done()):
+  // gRPC uses it until then. Its last reference then goes on the owner's side, never on a gRPC
+  // thread: that would release the context (and maybe the last reference to its channel) on a
+  // thread of gRPC's callback queue, which gRPC 1.51 then frees under that very thread.
   static std::shared_ptr<CallStream> Open(proto::Worker::Stub& stub, std::string address);
 
   // Sends `call` (its call_id is assigned here). False when the stream has ended: open another.
@@ -32,6 +34,8 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
   void Cancel();
   // Waits until the stream has ended and every unfinished call's callback has returned.
   void WaitDone();
+  // Whether that has happened (then the owner may drop the stream).
+  bool done();
 
   void OnWriteDone(bool ok) override;
   void OnReadDone(bool ok) override;
@@ -45,7 +49,6 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
   const std::string address_;
   grpc::ClientContext context_;
   proto::ResultBatch incoming_;
-  std::shared_ptr<CallStream> self_;  // keeps the reactor alive until OnDone
 
   std::mutex mu_;
   bool ended_ = false;

@@ -9,9 +9,10 @@ bool InFlight::Add(grpc::ClientContext* call) {
   return true;
 }
 
-void InFlight::Remove(grpc::ClientContext* call) {
+void InFlight::Remove(grpc::ClientContext* call, const std::function<void()>& release) {
   std::lock_guard lock(mu_);
   calls_.erase(call);
+  if (release) release();
   removed_.notify_all();
 }
 

@@ -54,8 +54,9 @@ class LogSubscriber::Reader final : public grpc::ClientReadReactor<proto::LogBat
         spdlog::warn("worker output stream of job {} ended: {}", request_.job_id(),
                      status.error_message());
       }
+      // Under the lock: CancelAndWait's caller deletes this as soon as it sees done_.
+      progress_.notify_all();
     }
-    progress_.notify_all();
   }
 
   // Waits until lines up to `seq` are printed; false at `deadline` or if the stream ended.

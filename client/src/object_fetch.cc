@@ -42,8 +42,7 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
     } else {
       done_(FromGrpcStatus(status));
     }
-    in_flight_.Remove(&context_);
-    delete this;
+    in_flight_.Remove(&context_, [this] { delete this; });
   }
 
  private:

@@ -23,6 +23,7 @@ void WorkerChannels::Close() {
     for (auto& [address, connection] : connections_) {
       if (connection.stream) streams.push_back(connection.stream);
     }
+    streams.insert(streams.end(), replaced_.begin(), replaced_.end());
   }
   for (auto& stream : streams) stream->Cancel();
   for (auto& stream : streams) stream->WaitDone();
@@ -53,6 +54,10 @@ void WorkerChannels::Submit(const std::string& address, proto::Call call, CallSt
   }
   auto& connection = ConnectionLocked(address);
   if (connection.stream && connection.stream->Submit(call, done)) return;
+  if (connection.stream) {
+    std::erase_if(replaced_, [](const auto& stream) { return stream->done(); });
+    replaced_.push_back(std::move(connection.stream));
+  }
   connection.stream = CallStream::Open(*connection.stub, address);
   connection.stream->Submit(std::move(call), std::move(done));
 }

@@ -44,6 +44,8 @@ class WorkerChannels {
   std::mutex mu_;
   bool closed_ = false;
   absl::flat_hash_map<std::string, Connection> connections_;
+  // Streams replaced by a newer one, kept until they are done (their callbacks may still run).
+  std::vector<std::shared_ptr<CallStream>> replaced_;
 };
 
 // Everything a process needs to use the cluster: the head's services, its job, the object
