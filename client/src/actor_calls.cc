@@ -119,11 +119,20 @@ void ActorCalls::PumpLocked(Actor& actor) {
       });
       continue;
     }
-    runtime_.workers().Submit(
+    const bool sent = runtime_.workers().Submit(
         actor.address, std::move(pending.call),
         [this, actor_id = actor.id, object_id = pending.object_id](proto::CallResult& result) {
           OnResult(actor_id, object_id, result);
         });
+    if (!sent) {  // shutting down
+      --actor.unfinished;
+      deferred_.push_back([this, id = pending.object_id] {
+        proto::RemoteError error;
+        error.set_code(14);
+        error.set_message("weft is shutting down");
+        runtime_.objects().SetError(id, std::move(error));
+      });
+    }
   }
 }
 
@@ -194,9 +203,9 @@ void ActorCalls::WatchLocked(Actor& actor) {
     proto::WaitActorRequest request;
     proto::WaitActorReply reply;
   };
-  auto watch = std::make_shared<Watch>(Watch{
-      ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout),
-      std::move(request), proto::WaitActorReply()});
+  auto watch = std::make_shared<Watch>(
+      Watch{ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout),
+            std::move(request), proto::WaitActorReply()});
   grpc::ClientContext* call = watch->context.get();
   if (!runtime_.in_flight().Add(call)) {  // shutting down
     actor.watching = false;

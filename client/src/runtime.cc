@@ -43,23 +43,18 @@ proto::Worker::Stub& WorkerChannels::Stub(const std::string& address) {
   return *ConnectionLocked(address).stub;
 }
 
-void WorkerChannels::Submit(const std::string& address, proto::Call call, CallStream::Done done) {
+bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallStream::Done done) {
   std::lock_guard lock(mu_);
-  if (closed_) {
-    proto::CallResult result;
-    result.mutable_error()->set_code(14);
-    result.mutable_error()->set_message("weft is shutting down");
-    done(result);
-    return;
-  }
+  if (closed_) return false;  // `done` is not called: the caller may hold its own locks
   auto& connection = ConnectionLocked(address);
-  if (connection.stream && connection.stream->Submit(call, done)) return;
+  if (connection.stream && connection.stream->Submit(call, done)) return true;
   if (connection.stream) {
     std::erase_if(replaced_, [](const auto& stream) { return stream->done(); });
     replaced_.push_back(std::move(connection.stream));
   }
   connection.stream = CallStream::Open(*connection.stub, address);
   connection.stream->Submit(std::move(call), std::move(done));
+  return true;
 }
 
 Runtime::Runtime(Config config)

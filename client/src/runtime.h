@@ -29,8 +29,9 @@ class WorkerChannels {
   void Close();
 
   proto::Worker::Stub& Stub(const std::string& address);
-  // Sends a call on the address's stream, opening a new stream if the last one ended.
-  void Submit(const std::string& address, proto::Call call, CallStream::Done done);
+  // Sends a call on the address's stream, opening a new stream if the last one ended. False,
+  // without calling `done`, once Close() has begun.
+  [[nodiscard]] bool Submit(const std::string& address, proto::Call call, CallStream::Done done);
 
  private:
   struct Connection {

@@ -176,11 +176,18 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
     finish();
     return;
   }
-  runtime_.workers().Submit(worker->address, std::move(task->call),
-                            [this, finish, object_id = task->object_id](proto::CallResult& result) {
-                              runtime_.objects().SetResult(object_id, result);
-                              finish();
-                            });
+  const bool sent = runtime_.workers().Submit(
+      worker->address, std::move(task->call),
+      [this, finish, object_id = task->object_id](proto::CallResult& result) {
+        runtime_.objects().SetResult(object_id, result);
+        finish();
+      });
+  if (!sent) {  // shutting down
+    proto::RemoteError error;
+    error.set_code(14);
+    error.set_message("weft is shutting down");
+    objects.SetError(task->object_id, std::move(error));
+  }
 }
 
 std::string SubmitTask(const FunctionInfo& function, const TaskOptions& options,

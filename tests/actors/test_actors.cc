@@ -39,9 +39,9 @@ std::string Recorder::Blob(int64_t bytes) {
 }
 
 int64_t Recorder::Checksum(std::string data) {
-  int64_t sum = 0;
+  uint64_t sum = 0;  // wraps around: unsigned overflow is defined
   for (unsigned char c : data) sum = sum * 31 + c;
-  return sum;
+  return static_cast<int64_t>(sum);
 }
 
 int Recorder::Pid() { return getpid(); }
