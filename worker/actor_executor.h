@@ -25,8 +25,7 @@ class ActorExecutor {
     int64_t finished = 0;
   };
 
-  // The executor for `cls`, with `max_concurrency` (0: the kind's default). `tag` labels the
-  // actor's output lines.
+  // The executor for `cls`, with `max_concurrency` (0: the kind's default).
   static std::unique_ptr<ActorExecutor> For(const internal::ClassInfo& cls, int max_concurrency);
 
   virtual ~ActorExecutor() = default;

@@ -67,7 +67,8 @@ std::string SelfPath() {
   return n > 0 ? std::string(path, n) : "driver";
 }
 
-std::string RegisterJob(internal::Runtime& runtime) {
+std::string RegisterJob(const std::string& head_address, const std::string& token) {
+  auto jobs = proto::JobRegistry::NewStub(MakeChannel(head_address, token));
   proto::RegisterJobRequest request;
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
@@ -77,12 +78,12 @@ std::string RegisterJob(internal::Runtime& runtime) {
   grpc::ClientContext context;
   SetTimeout(context, kControlRpcTimeout);
   proto::RegisterJobReply reply;
-  const grpc::Status status = runtime.jobs().RegisterJob(&context, request, &reply);
+  const grpc::Status status = jobs->RegisterJob(&context, request, &reply);
   if (!status.ok()) {
     const absl::Status failed = FromGrpcStatus(status);
-    throw Error(static_cast<int>(failed.code()),
-                absl::StrCat("cannot connect to the cluster at ", runtime.config().head_address,
-                             ": ", failed.message()));
+    throw Error(
+        static_cast<int>(failed.code()),
+        absl::StrCat("cannot connect to the cluster at ", head_address, ": ", failed.message()));
   }
   return reply.job().job_id();
 }
@@ -108,9 +109,7 @@ void Init(const InitOptions& options) {
   config.token = endpoint->token;
   config.ns = options.ns.empty() ? "default" : options.ns;
   config.code_paths = internal::CodeLibraries();
-  // Registering the job needs the head channel; the job id completes the config.
-  internal::Runtime probe(config);
-  config.job_id = RegisterJob(probe);
+  config.job_id = RegisterJob(config.head_address, config.token);
   internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
   auto& runtime = internal::Runtime::Get();
   if (options.forward_output) {

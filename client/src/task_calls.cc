@@ -121,8 +121,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   } else {
     // Queued once its last reference resolves; tasks need no order among themselves.
     auto queued = std::make_shared<std::atomic<bool>>(false);
-    const auto args_copy = task->args;
-    OnArgResolved(runtime_.objects(), args_copy, [this, key, task, queued] {
+    OnArgResolved(runtime_.objects(), task->args, [this, key, task, queued] {
       if (!ArgsResolved(runtime_.objects(), task->args) || queued->exchange(true)) return;
       Enqueue(key, task);
     });

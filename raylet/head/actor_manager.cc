@@ -306,7 +306,6 @@ void ActorManager::Notify(const std::string& actor_id, bool any_change) {
 
 void ActorManager::Tick() {
   std::vector<PendingWait> expired;
-  std::vector<std::pair<std::string, PendingWait*>> unused;
   std::vector<std::string> retry;
   std::vector<std::string> expired_ids;
   const auto now = std::chrono::steady_clock::now();

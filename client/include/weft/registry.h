@@ -12,7 +12,6 @@
 // event loop); otherwise the thread-pool executor. Names are explicit; every method's
 // argument and result types are checked by the compiler at each call site.
 
-#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -162,8 +161,6 @@ std::string InvokeFunction(F function, std::string_view bytes) {
     return Pack(std::apply(call, args));
   }
 }
-
-inline void AnchorInThisLibrary() {}
 
 }  // namespace internal
 
