@@ -1,6 +1,5 @@
 #include "callback_client.h"
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -130,7 +129,7 @@ class EchoStream final : public grpc::ClientBidiReactor<Payload, Payload> {
   absl::StatusOr<CaseResult> Run() {
     start_ = Clock::now();
     StartRead(&reply_);
-    WriteNext();
+    StartWrite(&request_);
     StartCall();
     AwaitOrDie(done_, kCaseTimeout, "echo stream");
     if (!status_.ok()) return FromGrpc("echo stream", status_);
@@ -144,7 +143,7 @@ class EchoStream final : public grpc::ClientBidiReactor<Payload, Payload> {
   void OnWriteDone(bool ok) override {
     if (!ok) return;  // the stream broke; OnDone says why
     if (++written_ < messages_) {
-      WriteNext();
+      StartWrite(&request_);
     } else {
       StartWritesDone();
     }
@@ -162,8 +161,6 @@ class EchoStream final : public grpc::ClientBidiReactor<Payload, Payload> {
   }
 
  private:
-  void WriteNext() { StartWrite(&request_); }
-
   const int messages_;
   grpc::ClientContext context_;
   Payload request_;

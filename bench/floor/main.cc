@@ -44,20 +44,20 @@ struct Case {
 
 std::vector<Case> Cases() {
   return {
-      {"grpc_unary_sync", 300, 20000, RunUnarySync},
-      {"grpc_unary_callback_128", 3000, 100000,
+      {"grpc_unary_sync", 1000, 40000, RunUnarySync},
+      {"grpc_unary_callback_128", 10000, 100000,
        [](Echo::Stub& stub, int ops) { return RunUnaryCallback(stub, ops, 128); }},
-      {"grpc_bidi_stream", 3000, 100000, RunBidiStream},
-      {"grpc_bytes_1MiB", 20, 300,
+      {"grpc_bidi_stream", 20000, 300000, RunBidiStream},
+      {"grpc_bytes_1MiB", 100, 3000,
        [](Echo::Stub& stub, int ops) { return RunFetch(stub, ops, kMiB, kMiB); }},
-      {"grpc_bytes_100MiB", 2, 5,
+      {"grpc_bytes_100MiB", 3, 20,
        [](Echo::Stub& stub, int ops) { return RunFetch(stub, ops, 100 * kMiB, kMiB); }},
   };
 }
 
 // Keeps gRPC initialized until the process exits. Otherwise each case's channel would take the
 // library down and up again, and in gRPC 1.51 the final grpc_shutdown() can block for ~10 s
-// joining an executor thread parked in epoll_wait. Call after fork, not before.
+// joining an executor thread parked in epoll_wait. The client calls it after forking the server.
 void HoldGrpcUntilExit() { grpc_init(); }
 
 // Runs a case on a fresh connection: a warm-up of a tenth of its operations (at least one),
