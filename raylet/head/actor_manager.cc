@@ -277,10 +277,18 @@ void ActorManager::OnJobFinished(const std::string& job_id) {
 
 void ActorManager::Wait(const std::string& actor_id, proto::ActorState known,
                         std::chrono::milliseconds wait, Waiter done) {
-  auto info = actors_.Get(actor_id);
-  if (!info.ok() || info->state() != known || wait.count() <= 0) return done(info);
-  absl::MutexLock lock(&mu_);
-  waits_[actor_id].push_back({known, std::chrono::steady_clock::now() + wait, std::move(done)});
+  absl::StatusOr<proto::ActorInfo> info;
+  {
+    // Read and park under one lock: a change that Notify reports between the two would
+    // otherwise leave this waiter parked with a stale state until its wait runs out.
+    absl::MutexLock lock(&mu_);
+    info = actors_.Get(actor_id);
+    if (info.ok() && info->state() == known && wait.count() > 0) {
+      waits_[actor_id].push_back({known, std::chrono::steady_clock::now() + wait, std::move(done)});
+      return;
+    }
+  }
+  done(info);
 }
 
 void ActorManager::Notify(const std::string& actor_id, bool any_change) {
