@@ -11,9 +11,11 @@
 
 namespace weft::worker {
 
-// Runs one actor's calls. Two kinds, chosen by the class's registration: a thread pool of
-// max_concurrency threads (no coroutine methods), or one event loop where up to
-// max_concurrency coroutine calls are in flight at once (any coroutine method).
+// Runs one actor's calls. The class's registration picks the kind: thread pool (no coroutine
+// methods) or async (any coroutine method). Thread pool: max_concurrency 1 runs one call at a
+// time on the worker's shared pool (PooledExecutor), more runs on that many threads of the
+// actor's own (ThreadPoolExecutor). Async: one event loop where up to max_concurrency
+// coroutine calls are in flight at once (AsyncExecutor).
 class ActorExecutor {
  public:
   // `value` is the msgpack result, or `error` holds what the method threw.
@@ -43,6 +45,10 @@ class ActorExecutor {
   Stats stats() const { return {running_.load(), queued_.load(), finished_.load()}; }
 
  protected:
+  // Runs a plain method on this thread, counted as running, and reports to `finish`.
+  void RunHere(const internal::MethodInfo& method, void* self, const std::string& args,
+               const Finish& finish);
+
   std::atomic<int> running_{0};
   std::atomic<int> queued_{0};
   std::atomic<int64_t> finished_{0};

@@ -26,18 +26,8 @@ void ThreadPoolExecutor::Run(const internal::MethodInfo& method, void* self, std
   asio::post(pool_, [this, &method, self, args = std::move(args), finish = std::move(finish)] {
     --queued_;
     if (stopped_) return;
-    ++running_;
     ScopedOutputTag tag(class_name_);
-    std::string value;
-    std::exception_ptr error;
-    try {
-      value = method.call(self, args);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    --running_;
-    ++finished_;
-    finish(std::move(value), error);
+    RunHere(method, self, args, finish);
   });
 }
 
