@@ -94,9 +94,11 @@ void Init(const InitOptions& options) {
   if (internal::Runtime::Current()) throw Error(9, "weft::Init was already called");
   auto state = std::make_unique<DriverState>();
   std::string session_dir = options.session_dir;
-  auto endpoint = ResolveClusterEndpoint(options.address, session_dir);
-  if (!endpoint.ok() && options.address.empty() && session_dir.empty() &&
-      !std::getenv("WEFT_ADDRESS")) {
+  const bool fresh = options.address == "local";
+  auto endpoint = fresh ? absl::StatusOr<ClusterEndpoint>(absl::NotFoundError("local"))
+                        : ResolveClusterEndpoint(options.address, session_dir);
+  if (fresh || (!endpoint.ok() && options.address.empty() && session_dir.empty() &&
+                !std::getenv("WEFT_ADDRESS"))) {
     state->embedded_session = StartEmbeddedCluster();
     endpoint = ResolveClusterEndpoint("", state->embedded_session);
   }

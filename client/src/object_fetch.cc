@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/status.h"
+#include "weft/serialization.h"
 
 namespace weft::internal {
 namespace {
@@ -31,7 +32,7 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (chunk_.total_bytes() > 0 && data_.empty()) data_.reserve(chunk_.total_bytes());
+    if (chunk_.total_bytes() > 0 && data_.empty()) ReserveLarge(data_, chunk_.total_bytes());
     data_.append(chunk_.data());
     StartRead(&chunk_);
   }

@@ -55,7 +55,7 @@ std::shared_ptr<const std::string> HoldObject(std::string id) {
 }
 
 std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,
-                                const std::chrono::milliseconds* timeout) {
+                                const std::chrono::milliseconds* timeout, bool fetch_local) {
   if (num_returns > ids.size()) num_returns = ids.size();
   struct State {
     std::mutex mu;
@@ -64,11 +64,16 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
   };
   auto state = std::make_shared<State>();
   for (size_t i = 0; i < ids.size(); ++i) {
-    Objects().WhenReady(ids[i], [state, i] {
+    auto available = [state, i] {
       std::lock_guard lock(state->mu);
       state->ready.push_back(i);
       state->changed.notify_all();
-    });
+    };
+    if (fetch_local) {
+      Objects().WhenReady(ids[i], std::move(available));
+    } else {
+      Objects().WhenResolved(ids[i], std::move(available));
+    }
   }
   std::unique_lock lock(state->mu);
   auto enough = [&] { return state->ready.size() >= num_returns; };

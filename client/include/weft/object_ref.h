@@ -37,8 +37,9 @@ void WhenObjectReady(const std::string& id, std::function<void()> callback);
 std::string PutObjectBytes(std::string bytes);
 // Indices of the first `num_returns` of `ids` to become available, in order of availability,
 // waiting at most `timeout` (null: no limit); fewer on timeout.
+// With `fetch_local` false an object counts once it is available anywhere, not yet here.
 std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,
-                                const std::chrono::milliseconds* timeout);
+                                const std::chrono::milliseconds* timeout, bool fetch_local);
 // The wire form of a reference (id, and value or location when known), and back.
 std::string EncodeRef(const std::string& id);
 std::string DecodeRef(std::string_view encoded);
@@ -158,13 +159,16 @@ struct WaitResult {
 };
 
 // Waits until `num_returns` of `refs` are available or `timeout` passes (none: no limit), like
-// ray.wait. Failed calls count as available.
+// ray.wait. Failed calls count as available. Available means here (a large result is fetched
+// from the worker that stores it), or with `fetch_local` false, stored anywhere in the cluster.
 template <class T>
 WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1,
-                   std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                   bool fetch_local = true) {
   std::vector<std::string> ids;
   for (const auto& ref : refs) ids.push_back(ref.id());
-  const auto ready = internal::WaitObjects(ids, num_returns, timeout ? &*timeout : nullptr);
+  const auto ready =
+      internal::WaitObjects(ids, num_returns, timeout ? &*timeout : nullptr, fetch_local);
   WaitResult<T> result;
   std::vector<bool> taken(refs.size());
   for (size_t i : ready) {

@@ -7,6 +7,7 @@ namespace weft {
 struct InitOptions {
   // Head host:port. Empty: $WEFT_ADDRESS, else the session directory's running cluster, else
   // a local cluster started for this program (and stopped by Shutdown), like ray.init().
+  // "local": always a new local cluster for this program, like ray.init("local").
   std::string address;
   std::string session_dir;     // empty: $WEFT_SESSION_DIR, else /tmp/weft-<uid>/default
   std::string ns;              // namespace for named actors; empty: "default"

@@ -6,24 +6,51 @@
 #include <msgpack.hpp>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "weft/error.h"
 
 namespace weft {
 
+namespace internal {
+// A msgpack output buffer that writes straight into a std::string.
+struct StringBuffer {
+  std::string& out;
+  void write(const char* data, size_t size) { out.append(data, size); }
+};
+// Strings, binaries and extensions of an unpacked object point into the input instead of
+// being copied into the object's zone: the input outlives the object in Unpack.
+inline bool ReferenceInput(msgpack::type::object_type, std::size_t, void*) { return true; }
+// Makes room for `size` more bytes in `out`; a large buffer is placed in huge pages where the
+// kernel allows, so that filling it faults 2 MiB at a time (client/src/large_buffer.cc).
+void ReserveLarge(std::string& out, size_t size);
+inline constexpr size_t kLargeValueBytes = 4 << 20;
+}  // namespace internal
+
 template <class T>
 std::string Pack(const T& value) {
-  msgpack::sbuffer buffer;
+  std::string bytes;
+  internal::StringBuffer buffer{bytes};
   msgpack::pack(buffer, value);
-  return std::string(buffer.data(), buffer.size());
+  return bytes;
 }
 
 // Decodes bytes made by Pack. Throws weft::Error (INVALID_ARGUMENT) when they do not hold a T.
 template <class T>
 T Unpack(std::string_view bytes) {
   try {
-    msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
-    return handle.get().as<T>();
+    msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), bytes.size(), &internal::ReferenceInput);
+    const msgpack::object& object = handle.get();
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (object.type == msgpack::type::STR && object.via.str.size >= internal::kLargeValueBytes) {
+        std::string value;
+        internal::ReserveLarge(value, object.via.str.size);
+        value.append(object.via.str.ptr, object.via.str.size);
+        return value;
+      }
+    }
+    return object.as<T>();
   } catch (const msgpack::type_error&) {
     throw Error(3, "value does not have the expected type");
   } catch (const msgpack::unpack_error& e) {
