@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds and runs the benchmarks; each reports its numbers as ratios to the bare gRPC floor
-# measured in the same run. Optional argument: calls per measurement (default 2000).
+# Builds and runs weft-bench: Ray's microbenchmark cases on a local Weft cluster of its own,
+# each beside the bare gRPC floor (and CAF, when installed) measured in the same run.
+#   scripts/bench.sh                       full run (a few minutes), table on stdout
+#   scripts/bench.sh --json results.json   also writes the results as JSON
+#   scripts/bench.sh --quick               seconds: checks that every case runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh --target ping_bench
-build/bin/ping_bench "${1:-2000}"
+scripts/build.sh --target weft-bench
+build/bin/weft-bench "$@"

@@ -294,6 +294,19 @@ TEST_F(ActorTest, WaitReturnsReadyAndNotReady) {
   EXPECT_EQ(result.not_ready[0], refs[1]);
 }
 
+TEST_F(ActorTest, WaitWithoutFetchLocalLeavesALargeResultWhereItIs) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  const int64_t size = 8 << 20;  // stored by the worker, not sent with the reply
+  auto blob = recorder.Call(&Recorder::Blob, size);
+  auto result = weft::Wait(std::vector{blob}, 1, seconds(30), /*fetch_local=*/false);
+  ASSERT_EQ(result.ready.size(), 1u);
+  EXPECT_FALSE(blob.IsReady()) << "the bytes were fetched although fetch_local was false";
+  // Wait's default fetches it; then Get has it at once.
+  ASSERT_EQ(weft::Wait(std::vector{blob}, 1, seconds(60)).ready.size(), 1u);
+  EXPECT_TRUE(blob.IsReady());
+  EXPECT_EQ(blob.Get(std::chrono::milliseconds(0)), Recorder().Blob(size));
+}
+
 TEST_F(ActorTest, FutureAndCoAwaitFromTheDriver) {
   auto recorder = weft::Actor<Recorder>().Remote();
   auto ref = recorder.Call(&Recorder::Echo, 5);

@@ -1,0 +1,76 @@
+// weft-bench: Ray's microbenchmark cases on Weft, beside the bare gRPC floor (grpc-floor) and
+// a C++ actor framework (caf-peer, when CAF was found), all measured in this one run.
+//
+//   scripts/bench.sh [--quick] [--json FILE]
+
+#include <weft/weft.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_format.h"
+#include "bench/measure.h"
+#include "bench/weft_cases.h"
+
+namespace {
+
+// What the targets compare beyond a case and its floor.
+void NoteRelations(std::vector<weft::bench::CaseResult>& cases) {
+  auto find = [&](const std::string& name) -> weft::bench::CaseResult* {
+    for (auto& c : cases) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  };
+  auto* with_arg = find("n_n_actor_calls_with_arg_async");
+  auto* without = find("n_n_actor_calls_async");
+  if (with_arg && without && without->ops_per_s > 0) {
+    with_arg->note +=
+        absl::StrFormat("; %.2fx n_n_actor_calls_async", with_arg->ops_per_s / without->ops_per_s);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-bench: Weft's call latency and throughput against the gRPC floor"};
+  bool quick = false;
+  std::string json;
+  app.add_flag("--quick", quick, "a few seconds of each case: checks that everything runs");
+  std::string only;
+  app.add_option("--json", json, "also write the results to this file as JSON");
+  app.add_option("--only", only, "run only the Weft cases whose name contains this");
+  CLI11_PARSE(app, argc, argv);
+
+  using namespace weft::bench;
+  Settings settings = Settings::For(quick);
+  settings.only = only;
+  std::vector<CaseResult> cases;
+  if (only.empty()) {
+    cases = RunSibling("grpc-floor", quick);
+    if (cases.empty()) std::fprintf(stderr, "weft-bench: no gRPC floor measured\n");
+    for (auto& peer : RunSibling("caf-peer", quick)) cases.push_back(std::move(peer));
+  }
+  try {
+    // A cluster of its own, stopped at Shutdown; the job's output is not printed.
+    weft::Init({.address = "local", .forward_output = false});
+    auto ours = RunWeftCases(settings);
+    weft::Shutdown();
+    cases.insert(cases.end(), ours.begin(), ours.end());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "weft-bench: %s\n", e.what());
+    weft::Shutdown();
+    return 1;
+  }
+  ComputeRatios(cases);
+  NoteRelations(cases);
+  const Machine machine = Machine::ThisOne();
+  std::printf("N (actors and callers of the 1:n and n:n cases) = %d\n", settings.n);
+  PrintTable(machine, cases, quick);
+  if (!json.empty() && !WriteJson(json, machine, cases, quick)) {
+    std::fprintf(stderr, "weft-bench: cannot write %s\n", json.c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+#pragma once
+
+// The benchmark's Weft cases: Ray's microbenchmark shapes (names are ray_perf.py's keys)
+// and Weft's own. Runs against the cluster weft::Init connected to.
+
+#include <string>
+#include <vector>
+
+#include "bench/report.h"
+
+namespace weft::bench {
+
+struct Settings {
+  bool quick = false;
+  std::string only;        // run only the cases whose name contains this
+  int n = 2;               // actors and callers of the 1:n and n:n cases
+  int sync_calls = 5000;   // one-at-a-time calls per sync case
+  int batches = 30;        // batches of 1000 per pipelined case
+  int local_ops = 100000;  // Get/Put of a local object
+  int creation = 10000;    // actors created by actor_creation
+  int fanout_rounds = 10;  // rounds of async_event_fanout_1000
+  int spin_calls = 8;      // calls per threaded_speedup run
+  int large_1mib = 50;     // Gets of get_large_1MiB
+  int large_100mib = 3;    // Gets of get_large_100MiB
+
+  static Settings For(bool quick);
+};
+
+std::vector<CaseResult> RunWeftCases(const Settings& settings);
+
+}  // namespace weft::bench
