@@ -1,5 +1,7 @@
 // weft-worker: a worker process, spawned by its node's weft-raylet (never by hand).
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -9,6 +11,10 @@
 #include "worker/worker_process.h"
 
 int main(int argc, char** argv) {
+  // Results and object chunks of up to 32 MiB come from the heap and their memory is kept
+  // for the next ones, instead of a fresh mapping (and its page faults) for every object.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"weft-worker: hosts actors and tasks; started by weft-raylet"};
   weft::worker::WorkerProcess::Options options;
   app.add_option("--worker-id", options.worker_id)->required();
