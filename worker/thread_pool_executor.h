@@ -6,8 +6,8 @@
 
 namespace weft::worker {
 
-// max_concurrency threads (asio::thread_pool) taking calls from one FIFO queue: with one
-// thread, calls run one at a time in submission order; with N, N run truly in parallel.
+// A thread-pool actor with max_concurrency N > 1: N threads of its own (asio::thread_pool)
+// taking calls from one FIFO queue, so N run truly in parallel. (With 1, PooledExecutor.)
 class ThreadPoolExecutor final : public ActorExecutor {
  public:
   ThreadPoolExecutor(std::string class_name, int max_concurrency);

@@ -13,7 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
-namespace weft::bench {
+namespace weft::floor {
 namespace {
 
 constexpr auto kCallTimeout = std::chrono::seconds(10);
@@ -183,4 +183,4 @@ absl::StatusOr<CaseResult> RunBidiStream(Echo::Stub& stub, int messages) {
   return EchoStream(stub, messages).Run();
 }
 
-}  // namespace weft::bench
+}  // namespace weft::floor

@@ -4,7 +4,7 @@
 #include "echo.grpc.pb.h"
 #include "measure.h"
 
-namespace weft::bench {
+namespace weft::floor {
 
 // grpc_unary_callback_*: `calls` Unary calls of a small payload on the callback API, keeping
 // `in_flight` outstanding until all have completed. Latency is start to callback.
@@ -15,4 +15,4 @@ namespace weft::bench {
 // to back (one write outstanding) while reading their echoes. ops/s counts echoes; no latency.
 [[nodiscard]] absl::StatusOr<CaseResult> RunBidiStream(Echo::Stub& stub, int messages);
 
-}  // namespace weft::bench
+}  // namespace weft::floor

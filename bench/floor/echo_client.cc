@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace weft::bench {
+namespace weft::floor {
 namespace {
 
 constexpr int kMaxMessageBytes = 64 << 20;
@@ -84,4 +84,4 @@ absl::StatusOr<CaseResult> RunFetch(Echo::Stub& stub, int fetches, uint64_t tota
                    static_cast<double>(total_bytes) * fetches);
 }
 
-}  // namespace weft::bench
+}  // namespace weft::floor

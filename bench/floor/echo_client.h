@@ -8,7 +8,7 @@
 #include "echo.grpc.pb.h"
 #include "measure.h"
 
-namespace weft::bench {
+namespace weft::floor {
 
 // A stub on a connection of its own (not shared with other channels) to the echo server on
 // 127.0.0.1:`port`, connected within `timeout`.
@@ -24,4 +24,4 @@ namespace weft::bench {
 [[nodiscard]] absl::StatusOr<CaseResult> RunFetch(Echo::Stub& stub, int fetches,
                                                   uint64_t total_bytes, uint64_t chunk_bytes);
 
-}  // namespace weft::bench
+}  // namespace weft::floor

@@ -16,7 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "echo.grpc.pb.h"
 
-namespace weft::bench {
+namespace weft::floor {
 namespace {
 
 // Well above the 1 MiB chunks the bytes cases use.
@@ -177,4 +177,4 @@ absl::Status ServeUntilStdinCloses() {
   return absl::OkStatus();
 }
 
-}  // namespace weft::bench
+}  // namespace weft::floor

@@ -23,7 +23,7 @@
 #include "echo_server.h"
 #include "server_process.h"
 
-namespace weft::bench {
+namespace weft::floor {
 namespace {
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
@@ -97,12 +97,12 @@ absl::Status RunFloor(const FloorOptions& options) {
 }
 
 }  // namespace
-}  // namespace weft::bench
+}  // namespace weft::floor
 
 int main(int argc, char** argv) {
-  weft::bench::FloorOptions options;
+  weft::floor::FloorOptions options;
   std::vector<std::string> names;
-  for (const auto& c : weft::bench::Cases()) names.push_back(c.name);
+  for (const auto& c : weft::floor::Cases()) names.push_back(c.name);
 
   CLI::App app{"The bare gRPC floor for Weft's benchmarks: one line per case on stdout."};
   app.add_flag("--serve", options.serve, "Run the echo server (started by the client itself)");
@@ -112,10 +112,10 @@ int main(int argc, char** argv) {
 
   absl::Status status;
   if (options.serve) {
-    weft::bench::HoldGrpcUntilExit();
-    status = weft::bench::ServeUntilStdinCloses();
+    weft::floor::HoldGrpcUntilExit();
+    status = weft::floor::ServeUntilStdinCloses();
   } else {
-    status = weft::bench::RunFloor(options);
+    status = weft::floor::RunFloor(options);
   }
   if (!status.ok()) {
     std::fprintf(stderr, "grpc-floor: %s\n", status.ToString().c_str());

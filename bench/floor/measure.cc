@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-namespace weft::bench {
+namespace weft::floor {
 namespace {
 
 // The nearest-rank percentile `p` (0 < p <= 1) of sorted, non-empty `values`.
@@ -39,4 +39,4 @@ absl::Status FromGrpc(std::string_view what, const grpc::Status& status) {
                       std::string(what) + ": " + status.error_message());
 }
 
-}  // namespace weft::bench
+}  // namespace weft::floor

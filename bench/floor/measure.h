@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 
-namespace weft::bench {
+namespace weft::floor {
 
 using Clock = std::chrono::steady_clock;
 
@@ -37,4 +37,4 @@ CaseResult Summarize(int64_t ops, Clock::duration elapsed, std::vector<double> l
 // A failed call's status, with what failed in front: "fetch: deadline exceeded".
 absl::Status FromGrpc(std::string_view what, const grpc::Status& status);
 
-}  // namespace weft::bench
+}  // namespace weft::floor

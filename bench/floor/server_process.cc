@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace weft::bench {
+namespace weft::floor {
 namespace {
 
 // Waits until `fd` is readable or hung up, at most until `deadline`. False on timeout.
@@ -150,4 +150,4 @@ absl::Status ServerProcess::Stop(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-}  // namespace weft::bench
+}  // namespace weft::floor

@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace weft::bench {
+namespace weft::floor {
 
 // The echo server as a child process (this executable with `--serve`), so the floor pays the same
 // cross-process hops as Weft. The child dies with this process's main thread (SIGKILL) and
@@ -40,4 +40,4 @@ class ServerProcess {
   int port_ = 0;
 };
 
-}  // namespace weft::bench
+}  // namespace weft::floor

@@ -94,11 +94,12 @@ void Init(const InitOptions& options) {
   if (internal::Runtime::Current()) throw Error(9, "weft::Init was already called");
   auto state = std::make_unique<DriverState>();
   std::string session_dir = options.session_dir;
-  const bool fresh = options.address == "local";
-  auto endpoint = fresh ? absl::StatusOr<ClusterEndpoint>(absl::NotFoundError("local"))
-                        : ResolveClusterEndpoint(options.address, session_dir);
-  if (fresh || (!endpoint.ok() && options.address.empty() && session_dir.empty() &&
-                !std::getenv("WEFT_ADDRESS"))) {
+  // "local": a cluster of this program's own even if one runs already, as ray.init("local").
+  const bool own_cluster = options.address == "local";
+  absl::StatusOr<ClusterEndpoint> endpoint = absl::NotFoundError("no cluster found");
+  if (!own_cluster) endpoint = ResolveClusterEndpoint(options.address, session_dir);
+  if (own_cluster || (!endpoint.ok() && options.address.empty() && session_dir.empty() &&
+                      !std::getenv("WEFT_ADDRESS"))) {
     state->embedded_session = StartEmbeddedCluster();
     endpoint = ResolveClusterEndpoint("", state->embedded_session);
   }
