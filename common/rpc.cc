@@ -6,6 +6,9 @@
 #include <grpcpp/support/client_interceptor.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -95,6 +98,31 @@ std::string AdvertisedHost(const std::string& bind_host) {
   }
   freeifaddrs(addrs);
   return found;
+}
+
+std::string LocalHostToward(const std::string& address) {
+  const std::string loopback = "127.0.0.1";
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || absl::StartsWith(host, "127.") || host == "::1") return loopback;
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  const std::string port = colon == std::string::npos ? "9" : address.substr(colon + 1);
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || !found) return loopback;
+  std::string local = loopback;
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in mine{};
+  socklen_t length = sizeof(mine);
+  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &length) == 0) {
+    char text[INET_ADDRSTRLEN] = {};
+    if (inet_ntop(AF_INET, &mine.sin_addr, text, sizeof(text))) local = text;
+  }
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  return local;
 }
 
 std::string JoinHostPort(const std::string& host, int port) {

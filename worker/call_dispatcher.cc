@@ -61,7 +61,7 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
     bool in_order = is_task;
     if (!is_task) {
       absl::MutexLock lock(&mu_);
-      auto it = waiting_.find(call.actor_id());
+      auto it = waiting_.find(CallerQueue(call));
       in_order = it == waiting_.end() || it->second.empty();
       if (!in_order) {
         auto waiting = std::make_shared<Waiting>();
@@ -78,13 +78,13 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
   auto waiting = std::make_shared<Waiting>();
   waiting->call = std::move(call);
   waiting->reply = std::move(reply);
-  const std::string actor_id = waiting->call.actor_id();
+  const std::string queue = CallerQueue(waiting->call);
   if (!is_task) {
     absl::MutexLock lock(&mu_);
-    waiting_[actor_id].push_back(waiting);
+    waiting_[queue].push_back(waiting);
   }
   ResolveArgs(waiting->call.args(),
-              [this, waiting, actor_id, is_task](absl::StatusOr<std::string> args) {
+              [this, waiting, queue, is_task](absl::StatusOr<std::string> args) {
                 if (is_task) {
                   if (!args.ok()) return Fail(waiting->call, args.status(), waiting->reply);
                   return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
@@ -93,15 +93,19 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
                   absl::MutexLock lock(&mu_);
                   waiting->args = std::move(args);
                 }
-                Drain(actor_id);
+                Drain(queue);
               });
 }
 
-void CallDispatcher::Drain(const std::string& actor_id) {
+std::string CallDispatcher::CallerQueue(const proto::Call& call) {
+  return absl::StrCat(call.actor_id(), "/", call.caller());
+}
+
+void CallDispatcher::Drain(const std::string& queue_key) {
   std::vector<std::shared_ptr<Waiting>> ready;
   {
     absl::MutexLock lock(&mu_);
-    auto it = waiting_.find(actor_id);
+    auto it = waiting_.find(queue_key);
     if (it == waiting_.end()) return;
     auto& queue = it->second;
     while (!queue.empty() && queue.front()->args) {
@@ -180,9 +184,18 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
   proto::CallResult result;
   result.set_call_id(call.call_id());
   if (error) {
-    const auto info = DescribeException(error);
+    auto info = DescribeException(error);
     auto& remote = *result.mutable_error();
     remote = ErrorFor(call);
+    if (info.nested) {  // a nested call's error passes through: it keeps where it started
+      const proto::RemoteError here = remote;
+      remote = std::move(*info.nested);
+      remote.add_via(absl::StrCat(here.class_name(), here.method().empty() ? "" : ".",
+                                  here.method(), " (",
+                                  here.actor_id().empty() ? "task" : "actor " + here.actor_id(),
+                                  ", pid ", here.pid(), ")"));
+      return reply(std::move(result));
+    }
     remote.set_code(2);
     remote.set_type(info.type);
     remote.set_message(info.message);
@@ -280,7 +293,7 @@ void CallDispatcher::ResolveArgs(const std::string& args,
                            "argument object ", id, " has no location in the object directory",
                            status.ok() ? "" : absl::StrCat(": ", status.message()))));
           }
-          objects.AddPending(id);
+          objects.Hold(id);  // until the value is here
           objects.SetLocation(id, reply.locations(0));
           objects.WhenReady(id, [&objects, finish_one, index, id] {
             try {
@@ -289,7 +302,7 @@ void CallDispatcher::ResolveArgs(const std::string& args,
             } catch (const std::exception& e) {
               finish_one(index, absl::UnavailableError(e.what()));
             }
-            objects.Erase(id);
+            objects.Release(id);
           });
         });
   }

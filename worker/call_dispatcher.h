@@ -20,7 +20,8 @@ namespace weft::worker {
 // Turns each incoming call into a result: resolves reference arguments through the object
 // directory, runs the actor method (ActorHost) or task function (its own thread pool), and
 // returns small results inline and large ones as a stored object registered with the head.
-// Calls to one actor start in arrival order, also when some wait for their arguments.
+// Calls of one caller to one actor start in arrival order, also when some wait for their
+// arguments; a call waiting for its arguments holds up no other caller's calls.
 class CallDispatcher {
  public:
   struct Identity {
@@ -50,7 +51,9 @@ class CallDispatcher {
   void RunTask(proto::Call call, std::string args, Reply reply);
   void Finish(const proto::Call& call, std::string value, std::exception_ptr error, Reply reply);
   void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply);
-  void Drain(const std::string& actor_id);
+  // The queue a call keeps its order in: its actor and caller.
+  static std::string CallerQueue(const proto::Call& call);
+  void Drain(const std::string& queue_key);
   // Replaces kRefArgExt arguments by their values; `done` runs on any thread.
   void ResolveArgs(const std::string& args, std::function<void(absl::StatusOr<std::string>)> done);
   proto::RemoteError ErrorFor(const proto::Call& call) const;
@@ -63,7 +66,7 @@ class CallDispatcher {
   const size_t inline_threshold_;
   asio::thread_pool tasks_;
   absl::Mutex mu_;
-  // Per actor, calls behind one that waits for its arguments.
+  // Per actor and caller, calls behind one that waits for its arguments.
   absl::flat_hash_map<std::string, std::deque<std::shared_ptr<Waiting>>> waiting_
       ABSL_GUARDED_BY(mu_);
 };

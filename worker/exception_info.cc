@@ -2,17 +2,24 @@
 
 #include <cxxabi.h>
 
-#include <cstdlib>
-#include <memory>
+#include "weft/error.h"
 
 namespace weft::worker {
 namespace {
 
-std::string Demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> demangled(
-      abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-  return status == 0 && demangled ? demangled.get() : name;
+proto::RemoteError ToProto(const RemoteError& e) {
+  proto::RemoteError error;
+  error.set_code(e.code());
+  error.set_type(e.type());
+  error.set_message(e.message());
+  error.set_actor_id(e.origin().actor_id);
+  error.set_class_name(e.origin().class_name);
+  error.set_method(e.origin().method);
+  error.set_node_id(e.origin().node_id);
+  error.set_worker_id(e.origin().worker_id);
+  error.set_pid(e.origin().pid);
+  for (const auto& hop : e.via()) error.add_via(hop);
+  return error;
 }
 
 }  // namespace
@@ -22,6 +29,10 @@ ExceptionInfo DescribeException(std::exception_ptr error) {
   const std::type_info* type = abi::__cxa_current_exception_type();
   try {
     std::rethrow_exception(error);
+  } catch (const RemoteError& e) {
+    type = abi::__cxa_current_exception_type();
+    info.message = e.message();
+    info.nested = ToProto(e);
   } catch (const std::exception& e) {
     type = abi::__cxa_current_exception_type();
     info.message = e.what();
@@ -29,7 +40,7 @@ ExceptionInfo DescribeException(std::exception_ptr error) {
     type = abi::__cxa_current_exception_type();
     info.message = "(not a std::exception)";
   }
-  info.type = type ? Demangle(type->name()) : "unknown";
+  info.type = info.nested ? info.nested->type() : type ? internal::DemangledName(*type) : "unknown";
   return info;
 }
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--node-address", options.node_address)->required();
   app.add_option("--head-address", options.head_address)->required();
   app.add_option("--host", options.host);
+  app.add_option("--job-id", options.job_id, "The job whose actors and tasks this worker runs");
   std::string log_file;
   app.add_option("--log-file", log_file, "Where the worker's own log goes (default stderr)");
   app.add_option("--lifeline-fd", options.lifeline_fd, "Read end of the raylet's lifeline pipe")

@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
 
 namespace weft::worker {
@@ -30,10 +31,30 @@ WorkerProcess::WorkerProcess(Options options)
       lifeline_(io_),
       signals_(io_, SIGTERM, SIGINT),
       actors_(code_) {
+  internal::Runtime::Install(std::make_unique<internal::Runtime>(JobConfig()));
+}
+
+// The worker's runtime acts for its job: actors and tasks created and submitted from here
+// belong to it (its id, namespace and code libraries, as the driver registered them).
+internal::Runtime::Config WorkerProcess::JobConfig() const {
   internal::Runtime::Config config;
   config.head_address = options_.head_address;
   config.token = options_.token;
-  internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
+  config.job_id = options_.job_id;
+  if (options_.job_id.empty()) return config;
+  auto jobs = proto::JobRegistry::NewStub(MakeChannel(options_.head_address, options_.token));
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::GetJobRequest request;
+  request.set_job_id(options_.job_id);
+  proto::GetJobReply reply;
+  if (auto status = FromGrpcStatus(jobs->GetJob(&context, request, &reply)); !status.ok()) {
+    spdlog::warn("cannot read job={} from the head: {}", options_.job_id, status.message());
+    return config;
+  }
+  if (!reply.job().namespace_().empty()) config.ns = reply.job().namespace_();
+  config.code_paths.assign(reply.job().code_paths().begin(), reply.job().code_paths().end());
+  return config;
 }
 
 WorkerProcess::~WorkerProcess() {
@@ -85,12 +106,14 @@ absl::Status WorkerProcess::StartServer() {
       WorkerService::Identity{options_.worker_id, options_.node_id}, auth_,
       WorkerService::Parts{actors_, *dispatcher_, store_}, [this](int code) { RequestExit(code); });
   acceptor->RegisterService(service_.get());
+  acceptor->RegisterService(internal::Runtime::Get().owner_service());
   server_ = acceptor->BuildAndStart();
   if (!server_ || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host));
   }
   address_ = JoinHostPort(AdvertisedHost(options_.host), port);
   dispatcher_->set_address(address_);  // before anyone learns the address (RegisterWithNode)
+  internal::Runtime::Get().set_own_address(address_);
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "client/src/runtime.h"
 #include "common/auth.h"
 #include "worker/actor_host.h"
 #include "worker/call_dispatcher.h"
@@ -28,6 +29,7 @@ class WorkerProcess {
     std::string node_id;
     std::string node_address;  // the raylet's NodeManager, for RegisterWorker
     std::string head_address;  // for the object directory and the worker's own runtime
+    std::string job_id;        // the job this worker serves; empty for a bare lease
     std::string host = "127.0.0.1";
     int lifeline_fd = -1;  // read end of the raylet's lifeline pipe
     std::string token;
@@ -40,6 +42,7 @@ class WorkerProcess {
   int Run();
 
  private:
+  internal::Runtime::Config JobConfig() const;
   [[nodiscard]] absl::Status StartServer();
   [[nodiscard]] absl::Status RegisterWithNode() const;
   void WatchLifeline();

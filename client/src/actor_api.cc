@@ -1,5 +1,8 @@
 // The actor functions that the public templates of actor.h call.
 
+#include <atomic>
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "client/src/actor_calls.h"
 #include "client/src/runtime.h"
@@ -65,9 +68,17 @@ ActorId LookupActor(const std::string& name, const std::string& ns, const ClassI
   return ActorId{reply.actor().actor_id(), cls.name};
 }
 
-std::string SubmitActorCall(const ActorId& actor, const std::string& method,
+uint64_t NewCaller() {
+  // Unique within the process; callers of different processes differ by their streams, and
+  // the random start keeps them apart where a worker meets several processes.
+  static std::atomic<uint64_t> next{uint64_t{std::random_device()()} << 32};
+  return ++next;
+}
+
+std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
                             std::vector<CallArg> args) {
-  return Runtime::Get().actors().Submit(actor.id, actor.class_name, method, std::move(args));
+  return Runtime::Get().actors().Submit(actor.id, actor.class_name, caller, method,
+                                        std::move(args));
 }
 
 void KillActor(const std::string& actor_id) {

@@ -44,7 +44,8 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
 }
 
 std::string ActorCalls::Submit(const std::string& actor_id, const std::string& class_name,
-                               const std::string& method, std::vector<CallArg> args) {
+                               uint64_t caller, const std::string& method,
+                               std::vector<CallArg> args) {
   const std::string object_id = ObjectTable::NewId();
   auto& objects = runtime_.objects();
   {
@@ -60,31 +61,34 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.call.set_method(method);
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
+    pending.call.set_caller(caller);
     pending.args = std::move(args);
     pending.object_id = object_id;
     ++actor.unfinished;
-    actor.queue.push_back(std::move(pending));
+    auto& queue = actor.queues[caller];
+    queue.push_back(std::move(pending));
     if (actor.state == proto::ACTOR_STATE_UNSPECIFIED) WatchLocked(actor);
     if (actor.state == proto::ACTOR_PENDING) {
       objects.SetNote(object_id, absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
     }
-    if (!ArgsResolved(objects, actor.queue.back().args)) {
+    if (!ArgsResolved(objects, queue.back().args)) {
       // Registered after unlocking: a reference that resolves meanwhile pumps inline.
-      deferred_.push_back([this, actor_id, args = actor.queue.back().args] {
-        OnArgResolved(runtime_.objects(), args, [this, actor_id] { Pump(actor_id); });
+      deferred_.push_back([this, actor_id, caller, args = queue.back().args] {
+        OnArgResolved(runtime_.objects(), args,
+                      [this, actor_id, caller] { Pump(actor_id, caller); });
       });
     }
-    PumpLocked(actor);
+    PumpCallerLocked(actor, caller);
   }
   RunDeferred();
   return object_id;
 }
 
-void ActorCalls::Pump(const std::string& actor_id) {
+void ActorCalls::Pump(const std::string& actor_id, uint64_t caller) {
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
-    if (it != actors_.end()) PumpLocked(*it->second);
+    if (it != actors_.end()) PumpCallerLocked(*it->second, caller);
   }
   RunDeferred();
 }
@@ -99,18 +103,26 @@ void ActorCalls::RunDeferred() {
 }
 
 void ActorCalls::PumpLocked(Actor& actor) {
+  std::vector<uint64_t> callers;
+  for (const auto& [caller, queue] : actor.queues) callers.push_back(caller);
+  for (uint64_t caller : callers) PumpCallerLocked(actor, caller);
+}
+
+void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
   auto& objects = runtime_.objects();
+  auto found = actor.queues.find(caller);
+  if (found == actor.queues.end()) return;
+  auto& queue = found->second;
   if (actor.state == proto::ACTOR_DEAD) {
-    while (!actor.queue.empty()) {
-      FailLocked(actor, actor.queue.front());
-      actor.queue.pop_front();
+    while (!queue.empty()) {
+      FailLocked(actor, queue.front());
+      queue.pop_front();
     }
-    return;
   }
-  while (actor.state == proto::ACTOR_ALIVE && !actor.queue.empty() &&
-         ArgsResolved(objects, actor.queue.front().args)) {
-    Pending pending = std::move(actor.queue.front());
-    actor.queue.pop_front();
+  while (actor.state == proto::ACTOR_ALIVE && !queue.empty() &&
+         ArgsResolved(objects, queue.front().args)) {
+    Pending pending = std::move(queue.front());
+    queue.pop_front();
     proto::RemoteError failed;
     if (!BuildArgs(objects, pending.args, pending.call.mutable_args(), &failed)) {
       --actor.unfinished;
@@ -134,6 +146,7 @@ void ActorCalls::PumpLocked(Actor& actor) {
       });
     }
   }
+  if (queue.empty()) actor.queues.erase(found);
 }
 
 void ActorCalls::FailLocked(Actor& actor, Pending& pending) {
@@ -241,9 +254,11 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& st
     actor.address = info.address();
     actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
     if (actor.state == proto::ACTOR_PENDING) {
-      for (const auto& pending : actor.queue) {
-        runtime_.objects().SetNote(pending.object_id,
-                                   absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
+      for (const auto& [caller, queue] : actor.queues) {
+        for (const auto& pending : queue) {
+          runtime_.objects().SetNote(pending.object_id,
+                                     absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
+        }
       }
     }
   }

@@ -18,8 +18,10 @@ namespace weft::internal {
 class Runtime;
 
 // The actors this process calls. Per actor: where it lives (followed through the head's
-// WaitActor until ALIVE or DEAD) and a queue of calls that go out in submission order, each
-// once its reference arguments are resolved. Thread-safe.
+// WaitActor until ALIVE or DEAD) and, per caller (an actor handle and its copies), a queue of
+// calls that go out in submission order, each once its reference arguments are resolved. A
+// caller whose next call waits for an argument holds up only its own later calls, not other
+// callers' (order is per caller, as in Ray). Thread-safe.
 class ActorCalls {
  public:
   explicit ActorCalls(Runtime& runtime) : runtime_(runtime) {}
@@ -29,7 +31,7 @@ class ActorCalls {
 
   // Queues a call and returns the id of its result object. Throws weft::Error
   // RESOURCE_EXHAUSTED when the actor's max_pending_calls are unfinished.
-  std::string Submit(const std::string& actor_id, const std::string& class_name,
+  std::string Submit(const std::string& actor_id, const std::string& class_name, uint64_t caller,
                      const std::string& method, std::vector<CallArg> args);
 
   // The actor is known dead (this process killed it): queued and later calls fail.
@@ -46,8 +48,8 @@ class ActorCalls {
     std::string class_name;
     proto::ActorState state = proto::ACTOR_STATE_UNSPECIFIED;
     std::string address;
-    std::string why;  // pending reason or death reason
-    std::deque<Pending> queue;
+    std::string why;                                            // pending reason or death reason
+    absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;  // by caller
     int unfinished = 0;
     int max_pending_calls = -1;
     bool watching = false;
@@ -58,9 +60,10 @@ class ActorCalls {
 
   Actor& ActorLocked(const std::string& actor_id, const std::string& class_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Pump(const std::string& actor_id);
+  void Pump(const std::string& actor_id, uint64_t caller);
   void RunDeferred() ABSL_LOCKS_EXCLUDED(mu_);
   void PumpLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpCallerLocked(Actor& actor, uint64_t caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnActorInfo(const std::string& actor_id, const absl::Status& status,
                    const proto::ActorInfo& info);

@@ -67,9 +67,12 @@ std::string SelfPath() {
   return n > 0 ? std::string(path, n) : "driver";
 }
 
-std::string RegisterJob(const std::string& head_address, const std::string& token) {
+std::string RegisterJob(const std::string& head_address, const std::string& token,
+                        const internal::Runtime::Config& config) {
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(head_address, token));
   proto::RegisterJobRequest request;
+  request.set_namespace_(config.ns);
+  for (const auto& path : config.code_paths) request.add_code_paths(path);
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   request.set_driver_host(host);
@@ -112,8 +115,14 @@ void Init(const InitOptions& options) {
   config.token = endpoint->token;
   config.ns = options.ns.empty() ? "default" : options.ns;
   config.code_paths = internal::CodeLibraries();
-  config.job_id = RegisterJob(config.head_address, config.token);
-  internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
+  config.job_id = RegisterJob(config.head_address, config.token, config);
+  auto installed = std::make_unique<internal::Runtime>(std::move(config));
+  // Borrowers of this driver's references (workers anywhere in the cluster) ask it here.
+  if (auto served = installed->ServeOwnedObjects(LocalHostToward(endpoint->head_address));
+      !served.ok()) {
+    throw Error(static_cast<int>(served.code()), std::string(served.message()));
+  }
+  internal::Runtime::Install(std::move(installed));
   auto& runtime = internal::Runtime::Get();
   if (options.forward_output) {
     state->logs =

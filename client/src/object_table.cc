@@ -11,7 +11,8 @@ namespace {
 [[noreturn]] void ThrowRemote(const proto::RemoteError& e) {
   throw RemoteError(
       e.code(), e.type(), e.message(),
-      RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(), e.pid()});
+      RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(), e.pid()},
+      std::vector<std::string>(e.via().begin(), e.via().end()));
 }
 
 void RunAll(std::vector<ObjectTable::Callback>& callbacks) {
@@ -22,9 +23,25 @@ void RunAll(std::vector<ObjectTable::Callback>& callbacks) {
 
 std::string ObjectTable::NewId() { return RandomHex(12); }
 
+void ObjectTable::set_own_address(std::string address) {
+  std::lock_guard lock(mu_);
+  own_address_ = std::move(address);
+}
+
+std::string ObjectTable::own_address() {
+  std::lock_guard lock(mu_);
+  return own_address_;
+}
+
 void ObjectTable::AddPending(const std::string& id) {
   std::lock_guard lock(mu_);
   entries_.try_emplace(id);
+}
+
+void ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
+  std::lock_guard lock(mu_);
+  auto [it, added] = entries_.try_emplace(id);
+  if (added && owner != own_address_) it->second.owner = owner;
 }
 
 std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
@@ -41,7 +58,7 @@ void ObjectTable::SetValue(const std::string& id, std::string bytes) {
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) return;  // nobody holds a reference any more
+    if (it == entries_.end() || Done(it->second)) return;  // nobody holds it, or known already
     it->second.state = State::kHere;
     it->second.value = std::make_shared<const std::string>(std::move(bytes));
     callbacks = Finish(it->second);
@@ -54,7 +71,7 @@ void ObjectTable::SetError(const std::string& id, proto::RemoteError error) {
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) return;
+    if (it == entries_.end() || Done(it->second)) return;
     it->second.state = State::kFailed;
     it->second.error = std::move(error);
     callbacks = Finish(it->second);
@@ -68,12 +85,12 @@ void ObjectTable::SetLocation(const std::string& id, proto::ObjectLocation locat
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) return;
+    if (it == entries_.end() || it->second.state != State::kPending) return;
     Entry& entry = it->second;
     entry.state = State::kLocated;
     entry.location = std::move(location);
     callbacks.swap(entry.on_resolved);
-    fetch = !entry.on_ready.empty();
+    fetch = entry.wanted || !entry.on_ready.empty();
     changed_.notify_all();
   }
   RunAll(callbacks);
@@ -96,44 +113,88 @@ void ObjectTable::SetNote(const std::string& id, std::string note) {
   if (auto it = entries_.find(id); it != entries_.end()) it->second.note = std::move(note);
 }
 
-void ObjectTable::Erase(const std::string& id) {
+void ObjectTable::Hold(const std::string& id) {
   std::lock_guard lock(mu_);
-  entries_.erase(id);
+  ++entries_[id].holders;
+}
+
+void ObjectTable::Release(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Entry& entry = it->second;
+  if (--entry.holders > 0 || entry.passed_on) return;
+  if (!entry.on_ready.empty() || !entry.on_resolved.empty()) return;  // still awaited
+  entries_.erase(it);
+}
+
+std::string ObjectTable::PassOn(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.owner.empty()) {
+    return it == entries_.end() ? own_address_ : it->second.owner;
+  }
+  it->second.passed_on = true;
+  return own_address_;
+}
+
+bool ObjectTable::Contains(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return entries_.contains(id);
 }
 
 bool ObjectTable::Ready(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  return it == entries_.end() || it->second.state == State::kHere ||
-         it->second.state == State::kFailed;
+  return it == entries_.end() || Done(it->second);
+}
+
+ObjectTable::Start ObjectTable::WantLocked(const std::string& id, Entry& entry, bool value) {
+  Start start;
+  if (value) {
+    entry.wanted = true;
+    start.fetch = entry.state == State::kLocated;
+  }
+  if (entry.state == State::kPending && !entry.owner.empty() && !entry.asking_owner) {
+    entry.asking_owner = true;
+    start.ask_owner = true;
+  }
+  return start;
+}
+
+void ObjectTable::Begin(const std::string& id, Start start) {
+  if (start.fetch) MaybeFetch(id);
+  if (start.ask_owner) AskOwner(id);
 }
 
 void ObjectTable::WhenReady(const std::string& id, Callback callback) {
-  bool fetch = false;
+  Start start;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it != entries_.end() && it->second.state != State::kHere &&
-        it->second.state != State::kFailed) {
+    if (it != entries_.end() && !Done(it->second)) {
       it->second.on_ready.push_back(std::move(callback));
-      fetch = it->second.state == State::kLocated;
+      start = WantLocked(id, it->second, /*value=*/true);
       callback = nullptr;
     }
   }
   if (callback) callback();
-  if (fetch) MaybeFetch(id);
+  Begin(id, start);
 }
 
 void ObjectTable::WhenResolved(const std::string& id, Callback callback) {
+  Start start;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it != entries_.end() && it->second.state == State::kPending) {
       it->second.on_resolved.push_back(std::move(callback));
-      return;
+      start = WantLocked(id, it->second, /*value=*/false);
+      callback = nullptr;
     }
   }
-  callback();
+  if (callback) callback();
+  Begin(id, start);
 }
 
 void ObjectTable::MaybeFetch(const std::string& id) {
@@ -160,29 +221,96 @@ void ObjectTable::MaybeFetch(const std::string& id) {
   });
 }
 
-ObjectTable::Bytes ObjectTable::Get(const std::string& id,
-                                    const std::chrono::milliseconds* timeout) {
-  if (!Ready(id) && (!timeout || timeout->count() > 0)) Loop::CheckMayBlock("weft::Get");
-  MaybeFetch(id);
-  std::unique_lock lock(mu_);
-  auto done = [&] {
+void ObjectTable::AskOwner(const std::string& id) {
+  std::string owner;
+  {
+    std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    return it == entries_.end() || it->second.state == State::kHere ||
-           it->second.state == State::kFailed;
-  };
-  if (timeout) {
-    changed_.wait_for(lock, *timeout, done);
-  } else {
-    changed_.wait(lock, done);
+    if (it == entries_.end()) return;
+    owner = it->second.owner;
   }
-  auto it = entries_.find(id);
-  if (it == entries_.end()) throw Error(5, absl::StrCat("object ", id, " is unknown here"));
-  const Entry& entry = it->second;
-  if (entry.state == State::kHere) return entry.value;
-  if (entry.state == State::kFailed) ThrowRemote(entry.error);
+  ask_owner_(id, owner, [this, id, owner](absl::StatusOr<proto::CallResult> answer) {
+    OnOwnerAnswer(id, owner, std::move(answer));
+  });
+}
+
+void ObjectTable::OnOwnerAnswer(const std::string& id, const std::string& owner,
+                                absl::StatusOr<proto::CallResult> answer) {
+  if (!answer.ok() && answer.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    return AskOwner(id);  // not resolved yet at the owner: ask again
+  }
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    it->second.asking_owner = false;
+  }
+  if (answer.ok()) return SetResult(id, *answer);
+  proto::RemoteError error;
+  error.set_code(answer.status().code() == absl::StatusCode::kNotFound
+                     ? static_cast<int>(absl::StatusCode::kNotFound)
+                     : static_cast<int>(absl::StatusCode::kUnavailable));
+  error.set_message(absl::StrCat("the owner of object ", id, " at ", owner,
+                                 " cannot answer for it: ", answer.status().message()));
+  SetError(id, std::move(error));
+}
+
+void ObjectTable::ThrowNotAvailable(const std::string& id, const Entry& entry,
+                                    const std::chrono::milliseconds* timeout) {
   throw Error(
       4, absl::StrCat("object ", id, " is not available after ", timeout ? timeout->count() : 0,
                       " ms", entry.note.empty() ? "" : absl::StrCat(" (", entry.note, ")")));
+}
+
+ObjectTable::Bytes ObjectTable::Get(const std::string& id,
+                                    const std::chrono::milliseconds* timeout) {
+  return GetAll({id}, timeout).front();
+}
+
+std::vector<ObjectTable::Bytes> ObjectTable::GetAll(const std::vector<std::string>& ids,
+                                                    const std::chrono::milliseconds* timeout) {
+  const bool may_wait = !timeout || timeout->count() > 0;
+  std::vector<std::pair<std::string, Start>> starts;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end() || Done(it->second)) continue;
+      starts.emplace_back(id, WantLocked(id, it->second, /*value=*/true));
+    }
+  }
+  if (!starts.empty() && may_wait) Loop::CheckMayBlock("weft::Get");
+  for (const auto& [id, start] : starts) Begin(id, start);
+
+  std::unique_lock lock(mu_);
+  // Done when every object is here, or as soon as one failed.
+  auto done = [&] {
+    bool all = true;
+    for (const auto& id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end() || it->second.state == State::kFailed) return true;
+      all &= it->second.state == State::kHere;
+    }
+    return all;
+  };
+  if (!timeout) {
+    changed_.wait(lock, done);
+  } else {
+    changed_.wait_for(lock, *timeout, done);
+  }
+  std::vector<Bytes> values;
+  values.reserve(ids.size());
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) throw Error(5, absl::StrCat("object ", id, " is unknown here"));
+    if (it->second.state == State::kFailed) ThrowRemote(it->second.error);
+  }
+  for (const auto& id : ids) {
+    const Entry& entry = entries_.find(id)->second;
+    if (entry.state != State::kHere) ThrowNotAvailable(id, entry, timeout);
+    values.push_back(entry.value);
+  }
+  return values;
 }
 
 bool ObjectTable::Resolved(const std::string& id, bool* failed) {

@@ -17,7 +17,17 @@ namespace weft::internal {
 
 // The objects this process holds references to, by id. An object is pending (its call runs),
 // located (its bytes are in a worker's store), here (value or error), or fetching (located and
-// on its way here). Thread-safe; callbacks run without the lock held.
+// on its way here).
+//
+// Ownership, as in Ray: the process that submitted the call (or Put the value) owns the object
+// and learns its outcome first. A reference passed on before its value existed arrives at a
+// borrower as a pending entry that names its owner's address; as soon as anyone here needs it
+// (Get, Wait, co_await, an argument to send), the borrower asks the owner, which answers once
+// the object is resolved (OwnerService). An owned object that was passed on stays in the table
+// for the owner's lifetime, so that borrowers can always ask for it; freeing it when the last
+// borrower is done is distributed reference counting (not yet built).
+//
+// Thread-safe; callbacks run without the lock held.
 class ObjectTable {
  public:
   using Bytes = std::shared_ptr<const std::string>;
@@ -26,12 +36,23 @@ class ObjectTable {
   // Fetches a located object's bytes from the worker that stores it.
   using Fetcher =
       std::function<void(const std::string& id, const proto::ObjectLocation&, FetchDone)>;
+  // Asks `owner` for the outcome of object `id`; `done` gets the owner's answer.
+  using OwnerDone = std::function<void(absl::StatusOr<proto::CallResult>)>;
+  using OwnerAsker =
+      std::function<void(const std::string& id, const std::string& owner, OwnerDone)>;
 
-  explicit ObjectTable(Fetcher fetcher) : fetcher_(std::move(fetcher)) {}
+  ObjectTable(Fetcher fetcher, OwnerAsker ask_owner)
+      : fetcher_(std::move(fetcher)), ask_owner_(std::move(ask_owner)) {}
 
   static std::string NewId();
 
+  // Where owners of this process's objects answer borrowers (this process's OwnerService).
+  void set_own_address(std::string address);
+  std::string own_address();
+
   void AddPending(const std::string& id);
+  // A reference owned by the process at `owner` (empty: by this one), not yet resolved here.
+  void AddBorrowed(const std::string& id, const std::string& owner);
   void SetValue(const std::string& id, std::string bytes);
   void SetError(const std::string& id, proto::RemoteError error);
   void SetLocation(const std::string& id, proto::ObjectLocation location);
@@ -39,9 +60,16 @@ class ObjectTable {
   void SetResult(const std::string& id, proto::CallResult& result);
   // Why a pending object is not done yet; added to Get's timeout message.
   void SetNote(const std::string& id, std::string note);
-  // Forgets the object (its last reference here is gone).
-  void Erase(const std::string& id);
 
+  // One more local handle (ObjectRef) to the object / one fewer. The entry goes when the last
+  // handle goes, unless it was passed on from here.
+  void Hold(const std::string& id);
+  void Release(const std::string& id);
+  // The object is referenced from elsewhere (passed on): the owner to name in its wire form,
+  // and, if this process owns it, kept for borrowers from now on.
+  std::string PassOn(const std::string& id);
+
+  bool Contains(const std::string& id);
   bool Ready(const std::string& id);
   // Here or located (or unknown): enough to pass it as an argument.
   bool Resolved(const std::string& id, bool* failed = nullptr);
@@ -53,6 +81,10 @@ class ObjectTable {
   // Waits for the value. Throws weft::Error (NOT_FOUND, DEADLINE_EXCEEDED, FAILED_PRECONDITION
   // on an async actor's loop) or weft::RemoteError.
   Bytes Get(const std::string& id, const std::chrono::milliseconds* timeout);
+  // Waits for every value, in order; throws as soon as any of them failed (as ray.get does),
+  // without waiting for the rest.
+  std::vector<Bytes> GetAll(const std::vector<std::string>& ids,
+                            const std::chrono::milliseconds* timeout);
 
   // A resolved object as it stands: exactly one of value, error or location is set.
   struct Snapshot {
@@ -72,17 +104,39 @@ class ObjectTable {
     proto::RemoteError error;
     proto::ObjectLocation location;
     std::string note;
+    std::string owner;          // a borrowed object's owner; empty when this process owns it
+    int holders = 0;            // local ObjectRefs
+    bool passed_on = false;     // owned here and referenced elsewhere: kept for borrowers
+    bool wanted = false;        // someone here waits for the value: fetch it once located
+    bool asking_owner = false;  // a WaitObject to the owner is in flight
     std::vector<Callback> on_ready;
     std::vector<Callback> on_resolved;
   };
+  static bool Done(const Entry& entry) {
+    return entry.state == State::kHere || entry.state == State::kFailed;
+  }
   // Finishes an entry (value or error) and returns the callbacks to run.
   std::vector<Callback> Finish(Entry& entry);
+  // Notes that the value is wanted here; what to start after unlocking.
+  struct Start {
+    bool fetch = false;
+    bool ask_owner = false;
+  };
+  Start WantLocked(const std::string& id, Entry& entry, bool value);
+  void Begin(const std::string& id, Start start);
   // Starts fetching a located entry, if nobody has; call without the lock.
   void MaybeFetch(const std::string& id);
+  void AskOwner(const std::string& id);
+  void OnOwnerAnswer(const std::string& id, const std::string& owner,
+                     absl::StatusOr<proto::CallResult> answer);
+  [[noreturn]] void ThrowNotAvailable(const std::string& id, const Entry& entry,
+                                      const std::chrono::milliseconds* timeout);
 
   const Fetcher fetcher_;
+  const OwnerAsker ask_owner_;
   std::mutex mu_;
   std::condition_variable changed_;
+  std::string own_address_;
   absl::flat_hash_map<std::string, Entry> entries_;
 };
 

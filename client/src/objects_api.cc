@@ -2,10 +2,15 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <deque>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 
 #include "client/src/loop.h"
 #include "client/src/runtime.h"
+#include "weft/error.h"
 #include "weft/object_ref.h"
 
 namespace weft::internal {
@@ -20,7 +25,8 @@ struct EncodedRef {
   std::string address, node_id, worker_id;
   int64_t size = 0;
   int code = 0;
-  MSGPACK_DEFINE(id, kind, value, address, node_id, worker_id, size, code);
+  std::string owner;  // where a borrower asks for a reference passed on before it resolved
+  MSGPACK_DEFINE(id, kind, value, address, node_id, worker_id, size, code, owner);
 };
 
 ObjectTable& Objects() { return Runtime::Get().objects(); }
@@ -29,6 +35,11 @@ ObjectTable& Objects() { return Runtime::Get().objects(); }
 
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
   return Objects().Get(id, timeout);
+}
+
+std::vector<Bytes> GetObjectsBytes(const std::vector<std::string>& ids,
+                                   const std::chrono::milliseconds* timeout) {
+  return Objects().GetAll(ids, timeout);
 }
 
 bool ObjectReady(const std::string& id) { return Objects().Ready(id); }
@@ -45,10 +56,11 @@ std::string PutObjectBytes(std::string bytes) {
 }
 
 std::shared_ptr<const std::string> HoldObject(std::string id) {
+  if (auto* runtime = Runtime::Current()) runtime->objects().Hold(id);
   return std::shared_ptr<const std::string>(new std::string(std::move(id)),
                                             [](const std::string* held) {
                                               if (auto* runtime = Runtime::Current()) {
-                                                runtime->objects().Erase(*held);
+                                                runtime->objects().Release(*held);
                                               }
                                               delete held;
                                             });
@@ -56,7 +68,18 @@ std::shared_ptr<const std::string> HoldObject(std::string id) {
 
 std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,
                                 const std::chrono::milliseconds* timeout, bool fetch_local) {
-  if (num_returns > ids.size()) num_returns = ids.size();
+  // As ray.wait: a count that cannot be met and a reference given twice are errors.
+  if (num_returns == 0 || num_returns > ids.size()) {
+    throw Error(3, absl::StrCat("weft::Wait: num_returns must be between 1 and the number of "
+                                "references (",
+                                ids.size(), "), got ", num_returns));
+  }
+  absl::flat_hash_set<std::string_view> seen;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second) {
+      throw Error(3, absl::StrCat("weft::Wait: object ", id, " is given more than once"));
+    }
+  }
   struct State {
     std::mutex mu;
     std::condition_variable changed;
@@ -83,7 +106,9 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
   } else {
     state->changed.wait(lock, enough);
   }
+  // The first num_returns available, in the order of `ids` (as ray.wait keeps input order).
   std::vector<size_t> ready = state->ready;
+  std::sort(ready.begin(), ready.end());
   if (ready.size() > num_returns) ready.resize(num_returns);
   return ready;
 }
@@ -92,6 +117,7 @@ std::string EncodeRef(const std::string& id) {
   EncodedRef ref;
   ref.id = id;
   auto& objects = Objects();
+  ref.owner = objects.PassOn(id);
   if (objects.Resolved(id)) {
     auto snapshot = objects.Take(id);
     if (snapshot.value) {
@@ -104,9 +130,9 @@ std::string EncodeRef(const std::string& id) {
       ref.worker_id = snapshot.location->worker_id();
       ref.size = snapshot.location->size_bytes();
     } else {
-      ref.kind = kFailed;
+      ref.kind = kFailed;  // the whole error: type and origin travel with it
       ref.code = snapshot.error->code();
-      ref.value = snapshot.error->message();
+      ref.value = snapshot.error->SerializeAsString();
     }
   }
   return Pack(ref);
@@ -115,7 +141,7 @@ std::string EncodeRef(const std::string& id) {
 std::string DecodeRef(std::string_view encoded) {
   auto ref = Unpack<EncodedRef>(encoded);
   auto& objects = Objects();
-  objects.AddPending(ref.id);
+  objects.AddBorrowed(ref.id, ref.owner);
   switch (ref.kind) {
     case kValue:
       objects.SetValue(ref.id, std::move(ref.value));
@@ -131,13 +157,13 @@ std::string DecodeRef(std::string_view encoded) {
     }
     case kFailed: {
       proto::RemoteError error;
+      if (!error.ParseFromString(ref.value)) error.set_message("(an error that did not decode)");
       error.set_code(ref.code);
-      error.set_message(ref.value);
       objects.SetError(ref.id, std::move(error));
       break;
     }
     default:
-      objects.SetNote(ref.id, "the reference was passed on before its value existed");
+      objects.SetNote(ref.id, absl::StrCat("its owner at ", ref.owner, " has no value for it yet"));
   }
   return ref.id;
 }

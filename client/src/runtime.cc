@@ -1,5 +1,10 @@
 #include "client/src/runtime.h"
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+
 #include "client/src/actor_calls.h"
 #include "client/src/object_fetch.h"
 #include "client/src/task_calls.h"
@@ -11,6 +16,10 @@ namespace {
 std::mutex runtime_mu;
 std::unique_ptr<Runtime> runtime;  // guarded by runtime_mu for installs; read freely after
 Runtime* current = nullptr;
+
+// How long one question to an owner may wait there; a borrower that still needs the object
+// then asks again.
+constexpr std::chrono::seconds kOwnerPollPeriod{30};
 }  // namespace
 
 WorkerChannels::~WorkerChannels() { Close(); }
@@ -43,6 +52,13 @@ proto::Worker::Stub& WorkerChannels::Stub(const std::string& address) {
   return *ConnectionLocked(address).stub;
 }
 
+proto::Owner::Stub& WorkerChannels::OwnerStub(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto& connection = ConnectionLocked(address);
+  if (!connection.owner) connection.owner = proto::Owner::NewStub(connection.channel);
+  return *connection.owner;
+}
+
 bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallStream::Done done) {
   std::lock_guard lock(mu_);
   if (closed_) return false;  // `done` is not called: the caller may hold its own locks
@@ -64,17 +80,59 @@ Runtime::Runtime(Config config)
       jobs_(proto::JobRegistry::NewStub(head_)),
       scheduler_(proto::Scheduler::NewStub(head_)),
       workers_(config_.token),
-      objects_([this](const std::string& id, const proto::ObjectLocation& location,
-                      ObjectTable::FetchDone done) {
-        FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
-      }),
+      objects_(
+          [this](const std::string& id, const proto::ObjectLocation& location,
+                 ObjectTable::FetchDone done) {
+            FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
+          },
+          [this](const std::string& id, const std::string& owner, ObjectTable::OwnerDone done) {
+            AskOwner(id, owner, std::move(done));
+          }),
+      auth_(config_.token),
+      owner_service_(auth_, objects_),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)) {}
 
 Runtime::~Runtime() {
   // Nothing may call back into the runtime once its parts are gone.
+  if (owner_server_) owner_server_->Shutdown(std::chrono::system_clock::now());
   in_flight_.CancelAllAndWait();
   workers_.Close();
+}
+
+absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int port = 0;
+  builder.AddListeningPort(JoinHostPort(host, 0), grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&owner_service_);
+  owner_server_ = builder.BuildAndStart();
+  if (!owner_server_ || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot serve owned objects on ", host));
+  }
+  set_own_address(JoinHostPort(AdvertisedHost(host), port));
+  return absl::OkStatus();
+}
+
+void Runtime::AskOwner(const std::string& id, const std::string& owner,
+                       ObjectTable::OwnerDone done) {
+  struct Ask {
+    std::unique_ptr<grpc::ClientContext> context;
+    proto::WaitObjectRequest request;
+    proto::CallResult reply;
+  };
+  auto ask = std::make_shared<Ask>(Ask{ContextWithTimeout(kOwnerPollPeriod), {}, {}});
+  ask->request.set_object_id(id);
+  grpc::ClientContext* call = ask->context.get();
+  if (!in_flight_.Add(call)) return done(absl::CancelledError("weft is shutting down"));
+  workers_.OwnerStub(owner).async()->WaitObject(
+      call, &ask->request, &ask->reply, [this, call, ask, done](grpc::Status status) {
+        absl::StatusOr<proto::CallResult> answer =
+            status.ok() ? absl::StatusOr<proto::CallResult>(std::move(ask->reply))
+                        : absl::StatusOr<proto::CallResult>(FromGrpcStatus(status));
+        done(std::move(answer));  // before Remove: the runtime stays until then
+        in_flight_.Remove(call, [&] { ask->context.reset(); });
+      });
 }
 
 Runtime& Runtime::Get() {

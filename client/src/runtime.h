@@ -1,6 +1,7 @@
 #pragma once
 
 #include <grpcpp/channel.h>
+#include <grpcpp/server.h>
 
 #include <memory>
 #include <mutex>
@@ -11,6 +12,8 @@
 #include "client/src/call_stream.h"
 #include "client/src/in_flight.h"
 #include "client/src/object_table.h"
+#include "client/src/owner_service.h"
+#include "common/auth.h"
 #include "head.grpc.pb.h"
 #include "worker.grpc.pb.h"
 
@@ -29,6 +32,8 @@ class WorkerChannels {
   void Close();
 
   proto::Worker::Stub& Stub(const std::string& address);
+  // The Owner service of the process at `address` (a driver or a worker).
+  proto::Owner::Stub& OwnerStub(const std::string& address);
   // Sends a call on the address's stream, opening a new stream if the last one ended. False,
   // without calling `done`, once Close() has begun.
   [[nodiscard]] bool Submit(const std::string& address, proto::Call call, CallStream::Done done);
@@ -37,6 +42,7 @@ class WorkerChannels {
   struct Connection {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<proto::Worker::Stub> stub;
+    std::unique_ptr<proto::Owner::Stub> owner;
     std::shared_ptr<CallStream> stream;
   };
   Connection& ConnectionLocked(const std::string& address);
@@ -82,7 +88,16 @@ class Runtime {
   const std::shared_ptr<grpc::Channel>& head_channel() const { return head_; }
   InFlight& in_flight() { return in_flight_; }
 
+  // Borrowers reach this process's objects through its OwnerService. A driver serves it on a
+  // server of its own bound to `host` (ServeOwnedObjects); a worker registers owner_service()
+  // on its own server and reports the address it serves at (set_own_address).
+  [[nodiscard]] absl::Status ServeOwnedObjects(const std::string& host);
+  grpc::Service* owner_service() { return &owner_service_; }
+  void set_own_address(std::string address) { objects_.set_own_address(std::move(address)); }
+
  private:
+  void AskOwner(const std::string& id, const std::string& owner, ObjectTable::OwnerDone done);
+
   const Config config_;
   std::shared_ptr<grpc::Channel> head_;
   std::unique_ptr<proto::ActorDirectory::Stub> actor_directory_;
@@ -91,6 +106,9 @@ class Runtime {
   WorkerChannels workers_;
   InFlight in_flight_;  // head calls and object fetches
   ObjectTable objects_;
+  const TokenAuth auth_;
+  OwnerService owner_service_;
+  std::unique_ptr<grpc::Server> owner_server_;  // drivers only
   std::unique_ptr<ActorCalls> actors_;
   std::unique_ptr<TaskCalls> tasks_;
 };

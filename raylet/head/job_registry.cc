@@ -15,6 +15,8 @@ proto::JobInfo JobRegistry::Register(const proto::RegisterJobRequest& request) {
   job.set_driver_host(request.driver_host());
   job.set_driver_pid(request.driver_pid());
   job.set_entrypoint(request.entrypoint());
+  job.set_namespace_(request.namespace_());
+  *job.mutable_code_paths() = request.code_paths();
   job.set_state(proto::JOB_RUNNING);
   job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));
   jobs_.push_back(job);
@@ -33,6 +35,14 @@ absl::Status JobRegistry::Finish(const std::string& job_id) {
       spdlog::info("job finished id={}", job_id);
     }
     return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+}
+
+absl::StatusOr<proto::JobInfo> JobRegistry::Get(const std::string& job_id) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& job : jobs_) {
+    if (job.job_id() == job_id) return job;
   }
   return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
 }

@@ -18,6 +18,9 @@ class JobRegistry {
   // Marks a job FINISHED. NOT_FOUND for an unknown id; finishing twice is fine.
   [[nodiscard]] absl::Status Finish(const std::string& job_id);
 
+  // NOT_FOUND for an unknown id.
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> Get(const std::string& job_id) const;
+
   std::vector<proto::JobInfo> List() const;
 
  private:

@@ -30,4 +30,13 @@ grpc::ServerUnaryReactor* JobRegistryService::ListJobs(grpc::CallbackServerConte
   return FinishWith(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* JobRegistryService::GetJob(grpc::CallbackServerContext* ctx,
+                                                     const proto::GetJobRequest* req,
+                                                     proto::GetJobReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto job = jobs_.Get(req->job_id());
+  if (job.ok()) *rep->mutable_job() = *std::move(job);
+  return FinishWith(ctx, job.status());
+}
+
 }  // namespace weft::head

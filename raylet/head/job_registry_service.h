@@ -23,6 +23,8 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
                                       proto::FinishJobReply*) override;
   grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext*, const proto::ListJobsRequest*,
                                      proto::ListJobsReply*) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext*, const proto::GetJobRequest*,
+                                   proto::GetJobReply*) override;
 
  private:
   JobRegistry& jobs_;

@@ -58,7 +58,8 @@ void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
   {
     absl::MutexLock lock(&mu_);  // held across spawn so Reap() cannot meet an unknown pid
     const absl::Status admitted = AdmitLocked(resources);
-    auto spawned = admitted.ok() ? SpawnLocked(worker_id) : absl::StatusOr<Spawned>(admitted);
+    auto spawned =
+        admitted.ok() ? SpawnLocked(worker_id, job_id) : absl::StatusOr<Spawned>(admitted);
     if (spawned.ok()) {
       const pid_t pid = spawned->pid;
       Worker worker{{}, resources, std::move(done), absl::Now()};
@@ -102,7 +103,8 @@ absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& worker_id) {
+absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& worker_id,
+                                                            const std::string& job_id) {
   SpawnOptions spawn;
   spawn.argv = {options_.worker_binary,
                 "--worker-id",
@@ -118,7 +120,9 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
                 "--lifeline-fd",
                 std::to_string(kWorkerLifelineFd),
                 "--log-file",
-                LogBase(options_.logs_dir, worker_id) + ".log"};
+                LogBase(options_.logs_dir, worker_id) + ".log",
+                "--job-id",
+                job_id};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};

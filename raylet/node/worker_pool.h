@@ -101,7 +101,7 @@ class WorkerPool {
     int stdout_fd = -1;  // read ends of the output pipes, with watch_output
     int stderr_fd = -1;
   };
-  absl::StatusOr<Spawned> SpawnLocked(const std::string& worker_id)
+  absl::StatusOr<Spawned> SpawnLocked(const std::string& worker_id, const std::string& job_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleExit(pid_t pid, int wait_status);
   size_t SignalAll(int signal);

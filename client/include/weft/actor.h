@@ -7,6 +7,7 @@
 //
 // Calls from one caller reach the actor in submission order.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -34,19 +35,24 @@ struct ActorId {
   std::string id;
   std::string class_name;
 };
+// A fresh caller identity: calls keep their order per caller (a handle and its copies).
+uint64_t NewCaller();
 ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::string args);
 ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls);
-std::string SubmitActorCall(const ActorId& actor, const std::string& method,
+std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
                             std::vector<CallArg> args);
 void KillActor(const std::string& actor_id);
 }  // namespace internal
 
-// A copyable handle to a live actor of class C. Thread-safe.
+// A copyable handle to a live actor of class C. Thread-safe. Calls made through one handle
+// (or its copies) reach the actor in the order they were made; calls through another handle
+// (another GetActor, a handle received in a value) are another caller's and do not wait for
+// them.
 template <class C>
 class ActorHandle {
  public:
-  ActorHandle() = default;
-  explicit ActorHandle(internal::ActorId id) : id_(std::move(id)) {}
+  ActorHandle() : caller_(internal::NewCaller()) {}
+  explicit ActorHandle(internal::ActorId id) : id_(std::move(id)), caller_(internal::NewCaller()) {}
 
   const std::string& id() const { return id_.id; }
 
@@ -61,13 +67,15 @@ class ActorHandle {
     auto wire = internal::MakeArgs<typename T::Params>(std::forward<A>(args)...);
     const auto& cls = *internal::FindClassByType(typeid(C));
     const auto& name = internal::MethodName(cls, typeid(M), &method, sizeof(method));
-    return ObjectRef<typename T::Value>(internal::SubmitActorCall(id_, name, std::move(wire)));
+    return ObjectRef<typename T::Value>(
+        internal::SubmitActorCall(id_, caller_, name, std::move(wire)));
   }
 
   MSGPACK_DEFINE(id_.id, id_.class_name);
 
  private:
   internal::ActorId id_;
+  uint64_t caller_;
 };
 
 // Creates actors of class C: `weft::Actor<C>(options).Remote(constructor args...)`.

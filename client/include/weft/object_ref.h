@@ -27,6 +27,9 @@ using Bytes = std::shared_ptr<const std::string>;
 // Throws DEADLINE_EXCEEDED on timeout, FAILED_PRECONDITION when it would block an async
 // actor's event loop.
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout);
+// Every object's bytes, in order; throws as soon as any of them holds an error.
+std::vector<Bytes> GetObjectsBytes(const std::vector<std::string>& ids,
+                                   const std::chrono::milliseconds* timeout);
 // A shared handle to `id` that keeps the object in the table until its last copy is gone.
 std::shared_ptr<const std::string> HoldObject(std::string id);
 bool ObjectReady(const std::string& id);
@@ -35,8 +38,9 @@ bool ObjectReady(const std::string& id);
 void WhenObjectReady(const std::string& id, std::function<void()> callback);
 // Stores `bytes` as a new object owned by this process; returns its id.
 std::string PutObjectBytes(std::string bytes);
-// Indices of the first `num_returns` of `ids` to become available, in order of availability,
-// waiting at most `timeout` (null: no limit); fewer on timeout.
+// Indices of `num_returns` of `ids` that are available, in the order of `ids`, waiting at most
+// `timeout` (null: no limit); fewer on timeout. Throws weft::Error INVALID_ARGUMENT for an id
+// given twice or a num_returns of 0 or above ids.size().
 // With `fetch_local` false an object counts once it is available anywhere, not yet here.
 std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,
                                 const std::chrono::milliseconds* timeout, bool fetch_local);
@@ -139,28 +143,35 @@ T Get(const ObjectRef<T>& ref, std::chrono::milliseconds timeout) {
   return ref.Get(timeout);
 }
 
-// Every value, in the order of `refs`.
+// Every value, in the order of `refs`, waiting as long as it takes (or at most `timeout`).
+// Throws weft::RemoteError as soon as any of them failed, without waiting for the others
+// (as ray.get does), and weft::Error DEADLINE_EXCEEDED on timeout.
 template <class T>
-auto Get(const std::vector<ObjectRef<T>>& refs) {
-  if constexpr (std::is_void_v<T>) {
-    for (const auto& ref : refs) ref.Get();
-  } else {
+auto Get(const std::vector<ObjectRef<T>>& refs,
+         std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+  std::vector<std::string> ids;
+  ids.reserve(refs.size());
+  for (const auto& ref : refs) ids.push_back(ref.id());
+  const auto bytes = internal::GetObjectsBytes(ids, timeout ? &*timeout : nullptr);
+  if constexpr (!std::is_void_v<T>) {
     std::vector<T> values;
     values.reserve(refs.size());
-    for (const auto& ref : refs) values.push_back(ref.Get());
+    for (const auto& b : bytes) values.push_back(Unpack<T>(*b));
     return values;
   }
 }
 
 template <class T>
 struct WaitResult {
-  std::vector<ObjectRef<T>> ready;      // in the order they became available
+  std::vector<ObjectRef<T>> ready;      // in their original order
   std::vector<ObjectRef<T>> not_ready;  // in their original order
 };
 
 // Waits until `num_returns` of `refs` are available or `timeout` passes (none: no limit), like
-// ray.wait. Failed calls count as available. Available means here (a large result is fetched
-// from the worker that stores it), or with `fetch_local` false, stored anywhere in the cluster.
+// ray.wait. Failed calls count as available. Throws weft::Error INVALID_ARGUMENT when a
+// reference appears twice or num_returns is 0 or more than refs.size(). Available means here (a
+// large result is fetched from the worker that stores it), or with `fetch_local` false, stored
+// anywhere in the cluster.
 template <class T>
 WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, size_t num_returns = 1,
                    std::optional<std::chrono::milliseconds> timeout = std::nullopt,

@@ -1,0 +1,68 @@
+#include "client/src/owner_service.h"
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc.h"
+#include "common/status.h"
+
+namespace weft::internal {
+namespace {
+
+// One WaitObject call. The object may resolve after the caller gave up: whichever of the two
+// comes first finishes the call; the reactor (and the reply) live until OnDone.
+class WaitReactor final : public grpc::ServerUnaryReactor {
+ public:
+  struct Shared {
+    std::mutex mu;
+    WaitReactor* reactor;  // null once finishing
+  };
+
+  WaitReactor() : shared_(std::make_shared<Shared>()) { shared_->reactor = this; }
+
+  const std::shared_ptr<Shared>& shared() const { return shared_; }
+
+  // The reactor, if nobody has claimed the right to finish it yet.
+  static WaitReactor* Claim(const std::shared_ptr<Shared>& shared) {
+    std::lock_guard lock(shared->mu);
+    return std::exchange(shared->reactor, nullptr);
+  }
+
+  void OnCancel() override {
+    if (auto* self = Claim(shared_)) self->Finish(grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* ctx,
+                                                   const proto::WaitObjectRequest* req,
+                                                   proto::CallResult* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  const std::string id = req->object_id();
+  if (!objects_.Contains(id)) {
+    return FinishWith(ctx, absl::NotFoundError(absl::StrCat(
+                               "object ", id, " is not known to its owner (freed or never made)")));
+  }
+  auto* reactor = new WaitReactor();
+  objects_.WhenResolved(id, [this, id, rep, shared = reactor->shared()] {
+    WaitReactor* self = WaitReactor::Claim(shared);
+    if (!self) return;  // the caller is gone
+    auto snapshot = objects_.Take(id);
+    if (snapshot.value) {
+      rep->set_value(*snapshot.value);
+    } else if (snapshot.location) {
+      *rep->mutable_stored() = *snapshot.location;
+    } else {
+      *rep->mutable_error() = *snapshot.error;
+    }
+    self->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace weft::internal

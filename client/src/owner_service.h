@@ -1,0 +1,26 @@
+#pragma once
+
+#include "client/src/object_table.h"
+#include "common/auth.h"
+#include "worker.grpc.pb.h"
+
+namespace weft::internal {
+
+// Answers borrowers of the objects this process owns (see ObjectTable): WaitObject replies once
+// the object is resolved here, with its value, its location or its error. A waiting call holds
+// no thread; it finishes when the object resolves or when the caller cancels or times out.
+// Served by drivers (on a server of their own, started by Init) and by workers (on theirs).
+class OwnerService final : public proto::Owner::CallbackService {
+ public:
+  OwnerService(const TokenAuth& auth, ObjectTable& objects) : auth_(auth), objects_(objects) {}
+
+  grpc::ServerUnaryReactor* WaitObject(grpc::CallbackServerContext* ctx,
+                                       const proto::WaitObjectRequest* req,
+                                       proto::CallResult* rep) override;
+
+ private:
+  const TokenAuth& auth_;
+  ObjectTable& objects_;
+};
+
+}  // namespace weft::internal

@@ -1,0 +1,162 @@
+#include "tests/actors/nested_actors.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace weft::testing {
+namespace {
+
+constexpr int kPendingMs = 300;  // how long a "pending" argument takes to exist
+constexpr int64_t kSmallBytes = 100;
+constexpr int64_t kLargeBytes = 1 << 20;
+constexpr int64_t kPendingBytes = 200 * 1000;  // above the inline threshold too
+
+int64_t BytesOf(int arg) {
+  return arg == kSmallArg ? kSmallBytes : arg == kLargeArg ? kLargeBytes : kPendingBytes;
+}
+
+}  // namespace
+
+std::string MakeBlob(int64_t bytes, int seed) {
+  std::string blob(static_cast<size_t>(bytes), '\0');
+  for (int64_t i = 0; i < bytes; ++i) blob[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+  return blob;
+}
+
+int64_t ChecksumOf(const std::string& data) {
+  uint64_t sum = 0;  // wraps around: unsigned overflow is defined
+  for (unsigned char c : data) sum = sum * 31 + c;
+  return static_cast<int64_t>(sum);
+}
+
+int64_t ExpectedScenario(int arg) { return ChecksumOf(MakeBlob(BytesOf(arg), arg)); }
+
+int64_t RunScenario(int callee, int arg) {
+  weft::ObjectRef<std::string> ref;
+  switch (arg) {
+    case kSmallArg:
+      ref = weft::Put(MakeBlob(kSmallBytes, arg));
+      break;
+    case kLargeArg:  // stored by the worker that made it, and already there
+      ref = weft::Task(&SlowBlob).Remote(0, kLargeBytes, arg);
+      weft::Wait(std::vector{ref}, 1, std::nullopt, /*fetch_local=*/false);
+      break;
+    default:  // still being made when it is passed on
+      ref = weft::Task(&SlowBlob).Remote(kPendingMs, kPendingBytes, arg);
+  }
+  if (arg == kNestedPendingArg) {
+    std::vector<weft::ObjectRef<std::string>> nested{ref};
+    if (callee == kTaskCallee) return weft::Task(&TaskChecksumAll).Remote(nested).Get();
+    auto prober = weft::Actor<Prober>().Remote(false);
+    return prober.Call(&Prober::ChecksumAll, nested).Get();
+  }
+  if (callee == kTaskCallee) return weft::Task(&TaskChecksum).Remote(ref).Get();
+  auto prober = weft::Actor<Prober>().Remote(false);
+  return prober.Call(&Prober::Checksum, ref).Get();
+}
+
+Prober::Prober(bool make_child) {
+  if (make_child) child_ = weft::Actor<Recorder>().Remote();
+}
+
+int64_t Prober::ChecksumAll(std::vector<weft::ObjectRef<std::string>> refs) {
+  return TaskChecksumAll(std::move(refs));
+}
+
+int Prober::AskChild(int x) { return child_.Call(&Recorder::Echo, x).Get(); }
+
+weft::ObjectRef<int> Prober::ChildSlowRef(int x, int ms) {
+  return child_.Call(&Recorder::SlowEcho, x, ms);
+}
+
+int64_t Prober::BlobChecksumFromChild(int64_t bytes) {
+  return ChecksumOf(child_.Call(&Recorder::Blob, bytes).Get());
+}
+
+int Prober::Relay(int depth) {
+  if (depth == 0) throw std::domain_error("the bottom of the chain");
+  auto next = weft::Actor<Prober>().Remote(false);
+  return next.Call(&Prober::Relay, depth - 1).Get();
+}
+
+weft::ObjectRef<int> Prober::Keep(weft::ObjectRef<int> ref) {
+  kept_ = ref;
+  return kept_;
+}
+
+int Prober::GetKept() { return kept_.Get(); }
+
+std::string SlowBlob(int ms, int64_t bytes, int seed) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the workload under test
+  return MakeBlob(bytes, seed);
+}
+
+int SlowInt(int ms, int x) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the workload under test
+  return x;
+}
+
+int64_t TaskChecksum(std::string data) { return ChecksumOf(data); }
+
+int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs) {
+  uint64_t sum = 0;
+  for (const auto& ref : refs) sum += static_cast<uint64_t>(ChecksumOf(ref.Get()));
+  return static_cast<int64_t>(sum);
+}
+
+int64_t TaskScenario(int callee, int arg) { return RunScenario(callee, arg); }
+
+int FanOut(int width, int depth) {
+  if (depth == 0) return 1;
+  std::vector<weft::ObjectRef<int>> children;
+  for (int i = 0; i < width; ++i) children.push_back(weft::Task(&FanOut).Remote(width, depth - 1));
+  int sum = 0;
+  for (int value : weft::Get(children)) sum += value;
+  return sum;
+}
+
+weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name) {
+  weft::Actor<Recorder>({.name = name, .detached = false}).Remote();
+  return weft::GetActor<Recorder>(name);
+}
+
+int EchoNamed(std::string name, int x) {
+  return weft::GetActor<Recorder>(name).Call(&Recorder::Echo, x).Get();
+}
+
+int Deref(weft::ObjectRef<int> ref) { return ref.Get(); }
+
+int Forward(weft::ObjectRef<int> ref) { return weft::Task(&Deref).Remote(ref).Get(); }
+
+int ProberRelay(int depth) {
+  auto top = weft::Actor<Prober>().Remote(false);
+  return top.Call(&Prober::Relay, depth).Get();
+}
+
+namespace {
+const auto kProber = weft::ActorClass<Prober>("Prober")
+                         .Constructor<bool>()
+                         .Method("Checksum", &Prober::Checksum)
+                         .Method("ChecksumAll", &Prober::ChecksumAll)
+                         .Method("Scenario", &Prober::Scenario)
+                         .Method("AskChild", &Prober::AskChild)
+                         .Method("ChildSlowRef", &Prober::ChildSlowRef)
+                         .Method("BlobChecksumFromChild", &Prober::BlobChecksumFromChild)
+                         .Method("Relay", &Prober::Relay)
+                         .Method("Keep", &Prober::Keep)
+                         .Method("GetKept", &Prober::GetKept);
+const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
+const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);
+const bool kTaskChecksum = weft::RemoteFunction("TaskChecksum", &TaskChecksum);
+const bool kTaskChecksumAll = weft::RemoteFunction("TaskChecksumAll", &TaskChecksumAll);
+const bool kTaskScenario = weft::RemoteFunction("TaskScenario", &TaskScenario);
+const bool kFanOut = weft::RemoteFunction("FanOut", &FanOut);
+const bool kMakeNamedRecorder = weft::RemoteFunction("MakeNamedRecorder", &MakeNamedRecorder);
+const bool kEchoNamed = weft::RemoteFunction("EchoNamed", &EchoNamed);
+const bool kDeref = weft::RemoteFunction("Deref", &Deref);
+const bool kForward = weft::RemoteFunction("Forward", &Forward);
+const bool kProberRelay = weft::RemoteFunction("ProberRelay", &ProberRelay);
+}  // namespace
+
+}  // namespace weft::testing

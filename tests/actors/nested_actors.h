@@ -1,0 +1,62 @@
+#pragma once
+
+// Actors and tasks that use Weft from inside the cluster: they create actors, submit tasks,
+// pass references on before their values exist and rethrow each other's errors. The
+// programming-model tests call them from the driver, from tasks and from actors alike.
+
+#include <weft/weft.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tests/actors/test_actors.h"
+
+namespace weft::testing {
+
+// Who calls and what it passes, in RunScenario.
+enum Callee : int { kTaskCallee = 0, kActorCallee = 1 };
+enum ArgKind : int { kSmallArg = 0, kLargeArg = 1, kPendingArg = 2, kNestedPendingArg = 3 };
+
+// Deterministic bytes and their checksum, the same in every process.
+std::string MakeBlob(int64_t bytes, int seed);
+int64_t ChecksumOf(const std::string& data);
+// What RunScenario must return for `arg`.
+int64_t ExpectedScenario(int arg);
+// Makes the argument of kind `arg`, has a task or an actor (a new Prober) take its checksum,
+// and returns what the callee computed. Runs in a driver, a task or an actor.
+int64_t RunScenario(int callee, int arg);
+
+// Thread-pool actor that uses the cluster from inside.
+class Prober {
+ public:
+  explicit Prober(bool make_child);  // creates a Recorder child in its constructor if asked
+  int64_t Checksum(std::string data) { return ChecksumOf(data); }
+  int64_t ChecksumAll(std::vector<weft::ObjectRef<std::string>> refs);
+  int64_t Scenario(int callee, int arg) { return RunScenario(callee, arg); }
+  int AskChild(int x);                               // the child's Echo, through Get
+  weft::ObjectRef<int> ChildSlowRef(int x, int ms);  // the child's call, still running
+  int64_t BlobChecksumFromChild(int64_t bytes);      // a blocking Get of a large result
+  int Relay(int depth);  // depth 0 throws std::domain_error; else a new Prober relays depth-1
+  weft::ObjectRef<int> Keep(weft::ObjectRef<int> ref);  // stores the ref and hands it back
+  int GetKept();
+
+ private:
+  weft::ActorHandle<Recorder> child_;
+  weft::ObjectRef<int> kept_;
+};
+
+// Tasks.
+std::string SlowBlob(int ms, int64_t bytes, int seed);
+int SlowInt(int ms, int x);
+int64_t TaskChecksum(std::string data);
+int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs);
+int64_t TaskScenario(int callee, int arg);
+int FanOut(int width, int depth);  // width^depth leaves, each 1, summed through nested tasks
+weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name);  // also looks it up by name
+int EchoNamed(std::string name, int x);                           // GetActor, then Echo
+int Deref(weft::ObjectRef<int> ref);
+int Forward(weft::ObjectRef<int> ref);  // Deref in a nested task
+int ProberRelay(int depth);             // a task at the top of a Relay chain
+
+}  // namespace weft::testing
