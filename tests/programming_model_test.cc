@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <weft/weft.h>
 
+#include <signal.h>
+
 #include <thread>
 
 #include "tests/actors/nested_actors.h"
@@ -119,6 +121,21 @@ TEST_F(ProgrammingModelTest, APendingReferenceWhoseCallFailsFailsWhereverItIsGot
   } catch (const weft::RemoteError& e) {
     EXPECT_EQ(e.type(), "std::invalid_argument");
     EXPECT_THAT(e.message(), HasSubstr("no value"));
+  }
+}
+
+TEST_F(ProgrammingModelTest, AReferenceWhoseOwnerDiedFailsWithATypedError) {
+  auto prober = weft::Actor<Prober>({.dedicated_process = true}).Remote(true);
+  const int pid = prober.Call(&Prober::Pid).Get(kBound);
+  // Owned by the prober's process, and still running when its owner dies.
+  weft::ObjectRef<int> orphan = prober.Call(&Prober::ChildSlowRef, 3, 60000).Get(kBound);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  try {
+    orphan.Get(kBound);
+    FAIL() << "a reference whose owner died produced a value";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_EQ(e.code(), 14) << e.what();
+    EXPECT_THAT(e.message(), HasSubstr("owner of object " + orphan.id()));
   }
 }
 

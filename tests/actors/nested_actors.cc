@@ -1,5 +1,7 @@
 #include "tests/actors/nested_actors.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -87,6 +89,8 @@ weft::ObjectRef<int> Prober::Keep(weft::ObjectRef<int> ref) {
 
 int Prober::GetKept() { return kept_.Get(); }
 
+int Prober::Pid() { return getpid(); }
+
 std::string SlowBlob(int ms, int64_t bytes, int seed) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the workload under test
   return MakeBlob(bytes, seed);
@@ -145,7 +149,8 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("BlobChecksumFromChild", &Prober::BlobChecksumFromChild)
                          .Method("Relay", &Prober::Relay)
                          .Method("Keep", &Prober::Keep)
-                         .Method("GetKept", &Prober::GetKept);
+                         .Method("GetKept", &Prober::GetKept)
+                         .Method("Pid", &Prober::Pid);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);
 const bool kTaskChecksum = weft::RemoteFunction("TaskChecksum", &TaskChecksum);

@@ -40,6 +40,7 @@ class Prober {
   int Relay(int depth);  // depth 0 throws std::domain_error; else a new Prober relays depth-1
   weft::ObjectRef<int> Keep(weft::ObjectRef<int> ref);  // stores the ref and hands it back
   int GetKept();
+  int Pid();
 
  private:
   weft::ActorHandle<Recorder> child_;
