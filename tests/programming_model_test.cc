@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "tests/actors/nested_actors.h"
-#include "tests/cluster_harness.h"
+#include "tests/cluster_fixture.h"
 
 namespace weft::testing {
 namespace {
@@ -22,26 +22,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 
-// Generous bounds for a 2-core machine running the whole suite; a hang fails, never blocks.
-constexpr seconds kBound{60};
-
-// One cluster for the whole file: a head and two nodes, 2 CPUs each; this process drives it.
-class ProgrammingModelTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    cluster_ = new TestCluster(2);
-    for (int i = 0; i < 2; ++i) ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2"}).empty());
-    ASSERT_TRUE(WaitFor([] { return cluster_->ListNodes().nodes_size() == 3; }));
-    weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
-  }
-  static void TearDownTestSuite() {
-    weft::Shutdown();
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  static TestCluster* cluster_;
-};
-TestCluster* ProgrammingModelTest::cluster_ = nullptr;
+using ProgrammingModelTest = ThreeNodeClusterTest;
 
 // --- Get of a large result, at once -------------------------------------------------------
 
@@ -141,7 +122,7 @@ TEST_F(ProgrammingModelTest, AReferenceWhoseOwnerDiedFailsWithATypedError) {
 
 // Caller (driver, task, actor) x callee (task, actor) x argument (small, large, pending,
 // pending nested in a value).
-class CallMatrixTest : public ProgrammingModelTest,
+class CallMatrixTest : public ThreeNodeClusterTest,
                        public ::testing::WithParamInterface<std::tuple<int, int, int>> {};
 
 TEST_P(CallMatrixTest, TheCalleeSeesTheArgumentsValue) {

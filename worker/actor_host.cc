@@ -65,8 +65,9 @@ void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
   });
 }
 
-absl::Status ActorHost::Destroy(const std::string& actor_id) {
+absl::Status ActorHost::Destroy(const std::string& actor_id, const std::string& reason) {
   std::shared_ptr<Hosted> hosted;
+  const std::string why = reason.empty() ? "killed" : reason;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
@@ -74,36 +75,74 @@ absl::Status ActorHost::Destroy(const std::string& actor_id) {
       return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
     hosted = std::move(it->second);
     actors_.erase(it);
+    destroyed_[actor_id] = Tombstone{hosted->cls->name, why};
+    destroyed_order_.push_back(actor_id);
+    if (destroyed_order_.size() > kTombstones) {
+      destroyed_.erase(destroyed_order_.front());
+      destroyed_order_.pop_front();
+    }
   }
+  absl::flat_hash_map<uint64_t, Fail> unfinished;
+  {
+    absl::MutexLock lock(&hosted->calls_mu);
+    hosted->destroyed = true;
+    unfinished.swap(hosted->unfinished);
+  }
+  const absl::Status dead = absl::UnavailableError(
+      absl::StrCat("actor ", actor_id, " (", hosted->cls->name, ") is dead: ", why));
+  for (auto& [number, fail] : unfinished) fail(dead);
   // Stopping joins the executor's threads: not on a gRPC thread for long-running calls.
   std::thread([hosted] {
     hosted->executor->Stop();
     if (hosted->instance) hosted->cls->destroy(hosted->instance);
   }).detach();
-  spdlog::info("actor destroyed id={}", actor_id);
+  spdlog::info("actor destroyed id={} calls_failed={} reason=\"{}\"", actor_id, unfinished.size(),
+               why);
   return absl::OkStatus();
 }
 
 absl::Status ActorHost::Call(const std::string& actor_id, const std::string& method,
-                             std::string args, ActorExecutor::Finish finish) {
+                             std::string args, ActorExecutor::Finish finish, Fail fail) {
   std::shared_ptr<Hosted> hosted;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
     if (it == actors_.end()) {
+      if (auto dead = destroyed_.find(actor_id); dead != destroyed_.end()) {
+        return absl::UnavailableError(absl::StrCat(
+            "actor ", actor_id, " (", dead->second.class_name, ") is dead: ", dead->second.reason));
+      }
       return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
     }
     hosted = it->second;
   }
   for (const auto& m : hosted->cls->methods) {
     if (m.name != method) continue;
+    uint64_t number = 0;
+    {
+      absl::MutexLock lock(&hosted->calls_mu);
+      if (hosted->destroyed) break;  // destroyed meanwhile: the tombstone answers below
+      number = hosted->next_call++;
+      hosted->unfinished.emplace(number, std::move(fail));
+    }
     // `hosted` stays alive in the closure until the call is done.
     hosted->executor->Run(
         m, hosted->instance, std::move(args),
-        [hosted, finish = std::move(finish)](std::string value, std::exception_ptr error) {
+        [hosted, number, finish = std::move(finish)](std::string value, std::exception_ptr error) {
+          {
+            absl::MutexLock lock(&hosted->calls_mu);
+            if (!hosted->unfinished.erase(number)) return;  // failed already by Destroy
+          }
           finish(std::move(value), error);
         });
     return absl::OkStatus();
+  }
+  {
+    absl::MutexLock lock(&hosted->calls_mu);
+    if (hosted->destroyed) {
+      return absl::UnavailableError(
+          absl::StrCat("actor ", actor_id, " (", hosted->cls->name, ") is dead"));
+    }
   }
   return absl::NotFoundError(
       absl::StrCat("actor class ", hosted->cls->name, " has no method ", method));
@@ -111,8 +150,9 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
 
 std::string ActorHost::ClassOf(const std::string& actor_id) {
   absl::MutexLock lock(&mu_);
-  auto it = actors_.find(actor_id);
-  return it == actors_.end() ? "" : it->second->cls->name;
+  if (auto it = actors_.find(actor_id); it != actors_.end()) return it->second->cls->name;
+  if (auto it = destroyed_.find(actor_id); it != destroyed_.end()) return it->second.class_name;
+  return "";
 }
 
 std::vector<proto::ActorStats> ActorHost::Stats() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,14 +28,18 @@ class ActorHost {
   // (type and message) when the constructor throws, ALREADY_EXISTS for a known id.
   void Create(const proto::ActorSpec& spec, Created done);
 
-  // Stops the actor's executor (running calls finish, queued ones are dropped) and deletes
-  // the instance. NOT_FOUND for an unknown actor.
-  [[nodiscard]] absl::Status Destroy(const std::string& actor_id);
+  // Stops the actor (as ray.kill does): every call not finished yet, queued or running, fails
+  // at once through its `fail` with UNAVAILABLE "actor <id> (<Class>) is dead: <reason>"; a
+  // running call's eventual result is dropped. The instance is deleted once running calls
+  // return. NOT_FOUND for an unknown actor.
+  [[nodiscard]] absl::Status Destroy(const std::string& actor_id, const std::string& reason);
 
-  // Runs `method` of the actor. NOT_FOUND (actor not hosted here, or no such method) is
-  // returned at once; otherwise `finish` runs when the call is done.
+  using Fail = std::function<void(const absl::Status&)>;
+  // Runs `method` of the actor. NOT_FOUND (actor not hosted here, or no such method) and
+  // UNAVAILABLE (destroyed) are returned at once; otherwise exactly one of `finish` (the call
+  // returned or threw) and `fail` (the actor was destroyed first) runs.
   [[nodiscard]] absl::Status Call(const std::string& actor_id, const std::string& method,
-                                  std::string args, ActorExecutor::Finish finish);
+                                  std::string args, ActorExecutor::Finish finish, Fail fail);
 
   // The class name of a hosted actor, empty if unknown.
   std::string ClassOf(const std::string& actor_id);
@@ -47,11 +52,24 @@ class ActorHost {
     const internal::ClassInfo* cls = nullptr;
     void* instance = nullptr;  // set on the executor by the constructor
     std::unique_ptr<ActorExecutor> executor;
+    absl::Mutex calls_mu;
+    uint64_t next_call ABSL_GUARDED_BY(calls_mu) = 0;
+    bool destroyed ABSL_GUARDED_BY(calls_mu) = false;
+    // The `fail` of every call not finished yet, by a number of this actor's own.
+    absl::flat_hash_map<uint64_t, Fail> unfinished ABSL_GUARDED_BY(calls_mu);
   };
+  // An actor destroyed here: later calls fail with its reason, errors still name its class.
+  struct Tombstone {
+    std::string class_name;
+    std::string reason;
+  };
+  static constexpr size_t kTombstones = 10000;
 
   CodeLoader& code_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Hosted>> actors_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Tombstone> destroyed_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> destroyed_order_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::worker

@@ -127,11 +127,14 @@ void CallDispatcher::Drain(const std::string& queue_key) {
 void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   if (call.actor_id().empty()) return RunTask(std::move(call), std::move(args), std::move(reply));
   auto shared_call = std::make_shared<proto::Call>(std::move(call));
-  const absl::Status started =
-      actors_.Call(shared_call->actor_id(), shared_call->method(), std::move(args),
-                   [this, shared_call, reply](std::string value, std::exception_ptr error) {
-                     Finish(*shared_call, std::move(value), error, reply);
-                   });
+  const absl::Status started = actors_.Call(
+      shared_call->actor_id(), shared_call->method(), std::move(args),
+      [this, shared_call, reply](std::string value, std::exception_ptr error) {
+        Finish(*shared_call, std::move(value), error, reply);
+      },
+      [this, shared_call, reply](const absl::Status& status) {
+        Fail(*shared_call, status, reply);
+      });
   if (!started.ok()) Fail(*shared_call, started, reply);
 }
 

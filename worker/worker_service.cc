@@ -94,7 +94,7 @@ grpc::ServerUnaryReactor* WorkerService::DestroyActor(grpc::CallbackServerContex
                                                       const proto::DestroyActorRequest* req,
                                                       proto::DestroyActorReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  return FinishWith(ctx, parts_.actors.Destroy(req->actor_id()));
+  return FinishWith(ctx, parts_.actors.Destroy(req->actor_id(), req->reason()));
 }
 
 grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch>* WorkerService::Calls(

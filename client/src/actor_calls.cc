@@ -131,12 +131,14 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
       });
       continue;
     }
+    actor.sent.insert(pending.object_id);
     const bool sent = runtime_.workers().Submit(
         actor.address, std::move(pending.call),
         [this, actor_id = actor.id, object_id = pending.object_id](proto::CallResult& result) {
           OnResult(actor_id, object_id, result);
         });
     if (!sent) {  // shutting down
+      actor.sent.erase(pending.object_id);
       --actor.unfinished;
       deferred_.push_back([this, id = pending.object_id] {
         proto::RemoteError error;
@@ -150,43 +152,49 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
 }
 
 void ActorCalls::FailLocked(Actor& actor, Pending& pending) {
+  FailCallLocked(actor, pending.object_id, pending.call.method());
+}
+
+void ActorCalls::FailCallLocked(Actor& actor, const std::string& object_id,
+                                const std::string& method) {
   proto::RemoteError error;
   error.set_code(14);
-  error.set_message(absl::StrCat("actor ", actor.id, " is dead: ", actor.why));
+  error.set_message(
+      absl::StrCat("actor ", actor.id, " (", actor.class_name, ") is dead: ", actor.why));
   error.set_actor_id(actor.id);
   error.set_class_name(actor.class_name);
-  error.set_method(pending.call.method());
+  error.set_method(method);
   --actor.unfinished;
-  deferred_.push_back([this, id = pending.object_id, error = std::move(error)]() mutable {
+  deferred_.push_back([this, id = object_id, error = std::move(error)]() mutable {
     runtime_.objects().SetError(id, std::move(error));
   });
 }
 
+void ActorCalls::FailSentLocked(Actor& actor) {
+  for (const auto& object_id : actor.sent) FailCallLocked(actor, object_id, "");
+  actor.sent.clear();
+}
+
 void ActorCalls::OnResult(const std::string& actor_id, const std::string& object_id,
                           proto::CallResult& result) {
-  auto& objects = runtime_.objects();
-  if (ShouldRelocate(result)) {
-    // The worker is gone or no longer hosts the actor: ask the head what happened before
-    // failing the call, so the error says why (e.g. the actor was killed).
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = actors_.find(actor_id);
-      if (it != actors_.end()) {
-        Actor& actor = *it->second;
-        --actor.unfinished;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it != actors_.end()) {
+      Actor& actor = *it->second;
+      if (!actor.sent.erase(object_id)) return;  // failed already: the actor is dead
+      --actor.unfinished;
+      if (ShouldRelocate(result)) {
+        // The worker is gone or no longer hosts the actor: ask the head what happened before
+        // failing the call, so the error says why (e.g. the actor was killed).
         actor.held.push_back({object_id, std::move(*result.mutable_error())});
         if (actor.state == proto::ACTOR_ALIVE) actor.state = proto::ACTOR_STATE_UNSPECIFIED;
         WatchLocked(actor);
         return;
       }
     }
-    objects.SetError(object_id, std::move(*result.mutable_error()));
-    return;
   }
-  objects.SetResult(object_id, result);
-  absl::MutexLock lock(&mu_);
-  auto it = actors_.find(actor_id);
-  if (it != actors_.end()) --it->second->unfinished;
+  runtime_.objects().SetResult(object_id, result);
 }
 
 void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason) {
@@ -196,6 +204,7 @@ void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason
     if (it == actors_.end()) return;
     it->second->state = proto::ACTOR_DEAD;
     it->second->why = reason;
+    FailSentLocked(*it->second);
     PumpLocked(*it->second);
   }
   RunDeferred();
@@ -268,14 +277,18 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& st
     for (auto& [object_id, error] : actor.held) {
       if (actor.state == proto::ACTOR_DEAD) {
         error.set_code(14);
-        error.set_message(absl::StrCat("actor ", actor.id, " is dead: ", actor.why));
+        error.set_message(
+            absl::StrCat("actor ", actor.id, " (", actor.class_name, ") is dead: ", actor.why));
       }
+      if (error.actor_id().empty()) error.set_actor_id(actor.id);
+      if (error.class_name().empty()) error.set_class_name(actor.class_name);
       deferred_.push_back([this, id = object_id, error = std::move(error)]() mutable {
         runtime_.objects().SetError(id, std::move(error));
       });
     }
     actor.held.clear();
   }
+  if (actor.state == proto::ACTOR_DEAD) FailSentLocked(actor);  // the head knows before TCP
   PumpLocked(actor);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "head.pb.h"
@@ -34,7 +35,7 @@ class ActorCalls {
   std::string Submit(const std::string& actor_id, const std::string& class_name, uint64_t caller,
                      const std::string& method, std::vector<CallArg> args);
 
-  // The actor is known dead (this process killed it): queued and later calls fail.
+  // The actor is known dead (this process killed it): queued, sent and later calls fail.
   void MarkDead(const std::string& actor_id, const std::string& reason);
 
  private:
@@ -51,6 +52,9 @@ class ActorCalls {
     std::string why;                                            // pending reason or death reason
     absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;  // by caller
     int unfinished = 0;
+    // Calls sent and not answered yet (their result objects): failed at once when the actor
+    // is known dead, as ray.kill fails them; a result that arrives later is dropped.
+    absl::flat_hash_set<std::string> sent;
     int max_pending_calls = -1;
     bool watching = false;
     // Failed calls held until the head says whether the actor died (object id, error).
@@ -70,6 +74,9 @@ class ActorCalls {
   void OnResult(const std::string& actor_id, const std::string& object_id,
                 proto::CallResult& result);
   void FailLocked(Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailCallLocked(Actor& actor, const std::string& object_id, const std::string& method)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailSentLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Runtime& runtime_;
   absl::Mutex mu_;

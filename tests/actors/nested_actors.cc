@@ -138,6 +138,23 @@ int ProberRelay(int depth) {
   return top.Call(&Prober::Relay, depth).Get();
 }
 
+std::pair<int, int> CallManyAndCount(std::string name, std::string flag, int n, int ms) {
+  auto victim = weft::GetActor<Recorder>(name);
+  std::vector<weft::ObjectRef<int>> refs;
+  for (int i = 0; i < n; ++i) refs.push_back(victim.Call(&Recorder::SlowEcho, i, ms));
+  weft::GetActor<Recorder>(flag).Call(&Recorder::Append, 1).Get();
+  std::pair<int, int> counts{0, 0};
+  for (const auto& ref : refs) {
+    try {
+      ref.Get();
+      ++counts.first;
+    } catch (const weft::RemoteError& e) {
+      if (e.code() == 14 && e.message().find("is dead") != std::string::npos) ++counts.second;
+    }
+  }
+  return counts;
+}
+
 namespace {
 const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Constructor<bool>()
@@ -162,6 +179,7 @@ const bool kEchoNamed = weft::RemoteFunction("EchoNamed", &EchoNamed);
 const bool kDeref = weft::RemoteFunction("Deref", &Deref);
 const bool kForward = weft::RemoteFunction("Forward", &Forward);
 const bool kProberRelay = weft::RemoteFunction("ProberRelay", &ProberRelay);
+const bool kCallManyAndCount = weft::RemoteFunction("CallManyAndCount", &CallManyAndCount);
 }  // namespace
 
 }  // namespace weft::testing

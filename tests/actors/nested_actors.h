@@ -59,5 +59,8 @@ int EchoNamed(std::string name, int x);                           // GetActor, t
 int Deref(weft::ObjectRef<int> ref);
 int Forward(weft::ObjectRef<int> ref);  // Deref in a nested task
 int ProberRelay(int depth);             // a task at the top of a Relay chain
+// Calls the Recorder `name` `n` times (SlowEcho of `ms`), appends 1 to Recorder `flag` once all
+// are sent, and returns {calls that returned, calls that failed naming the actor as dead}.
+std::pair<int, int> CallManyAndCount(std::string name, std::string flag, int n, int ms);
 
 }  // namespace weft::testing

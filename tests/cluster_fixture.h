@@ -1,0 +1,36 @@
+#pragma once
+
+// A test suite whose cases share one cluster: a head and two nodes, 2 CPUs each, driven by
+// the test process (weft::Init). ctest runs each case in a process of its own, so every case
+// still gets a fresh cluster.
+
+#include <gtest/gtest.h>
+#include <weft/weft.h>
+
+#include <chrono>
+#include <memory>
+
+#include "tests/cluster_harness.h"
+
+namespace weft::testing {
+
+// Generous bound for a 2-core machine running the whole suite: a hang fails, never blocks.
+inline constexpr std::chrono::seconds kBound{60};
+
+class ThreeNodeClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new TestCluster(2);
+    for (int i = 0; i < 2; ++i) ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2"}).empty());
+    ASSERT_TRUE(WaitFor([] { return cluster_->ListNodes().nodes_size() == 3; }));
+    weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
+  }
+  static void TearDownTestSuite() {
+    weft::Shutdown();
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  static inline TestCluster* cluster_ = nullptr;
+};
+
+}  // namespace weft::testing

@@ -1,0 +1,63 @@
+// Failures end in a clear error within a bound (issue 10), on a three-node cluster: what a user
+// sees when an actor is killed, with calls queued and running, from this process and another.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <weft/weft.h>
+
+#include "tests/actors/nested_actors.h"
+#include "tests/cluster_fixture.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using FailureTest = ThreeNodeClusterTest;
+
+// Kills a Recorder with 95 slow calls sent and one running: every call that had not returned
+// fails at once with an error naming the actor, its class and the reason.
+void ExpectKillFailsUnfinishedCalls(const weft::ActorOptions& options) {
+  auto victim = weft::Actor<Recorder>(options).Remote();
+  auto first = victim.Call(&Recorder::SlowEcho, -1, 0);
+  ASSERT_EQ(first.Get(kBound), -1);  // alive and serving
+  std::vector<weft::ObjectRef<int>> refs;
+  for (int i = 0; i < 95; ++i) refs.push_back(victim.Call(&Recorder::SlowEcho, i, 200));
+  weft::Kill(victim);
+  int failed = 0;
+  for (const auto& ref : refs) {
+    try {
+      ref.Get(kBound);
+    } catch (const weft::RemoteError& e) {
+      ++failed;
+      EXPECT_EQ(e.code(), 14) << e.what();
+      EXPECT_THAT(e.message(), HasSubstr("actor " + victim.id() + " (Recorder) is dead"));
+      EXPECT_THAT(e.message(), HasSubstr("killed"));
+      EXPECT_EQ(e.origin().actor_id, victim.id());
+      EXPECT_EQ(e.origin().class_name, "Recorder");
+    }
+  }
+  EXPECT_GE(failed, 94) << "a killed actor went on returning values";
+}
+
+TEST_F(FailureTest, KillFailsQueuedAndRunningCallsInTheSharedWorker) {
+  ExpectKillFailsUnfinishedCalls({});
+}
+
+TEST_F(FailureTest, KillFailsQueuedAndRunningCallsInADedicatedWorker) {
+  ExpectKillFailsUnfinishedCalls({.dedicated_process = true});
+}
+
+TEST_F(FailureTest, KillFailsAnotherProcesssCallsToo) {
+  auto victim = weft::Actor<Recorder>({.name = "victim"}).Remote();
+  auto flag = weft::Actor<Recorder>({.name = "flag"}).Remote();
+  auto counts = weft::Task(&CallManyAndCount).Remote("victim", "flag", 40, 200);
+  ASSERT_TRUE(WaitFor([&] { return !flag.Call(&Recorder::Sequence).Get(kBound).empty(); },
+                      std::chrono::seconds(30)));
+  weft::Kill(victim);
+  const auto [returned, dead] = counts.Get(kBound);
+  EXPECT_EQ(returned + dead, 40) << returned << " returned, " << dead << " failed as dead";
+  EXPECT_GE(dead, 30) << "the other caller's calls went on after the kill";
+}
+
+}  // namespace
+}  // namespace weft::testing
