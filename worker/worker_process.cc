@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/blocking_scope.h"
 #include "client/src/runtime.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -34,6 +35,8 @@ WorkerProcess::WorkerProcess(Options options)
   config.head_address = options_.head_address;
   config.token = options_.token;
   internal::Runtime::Install(std::make_unique<internal::Runtime>(std::move(config)));
+  internal::BlockingScope::ConfigureWorker(options_.node_address, options_.worker_id,
+                                           options_.token);
 }
 
 WorkerProcess::~WorkerProcess() {

@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "client/src/blocking_scope.h"
 #include "client/src/loop.h"
 #include "client/src/runtime.h"
 #include "weft/object_ref.h"
@@ -28,6 +29,7 @@ ObjectTable& Objects() { return Runtime::Get().objects(); }
 }  // namespace
 
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
+  BlockingScope blocking(!Objects().Ready(id));  // a task's CPUs are lent out while it waits
   return Objects().Get(id, timeout);
 }
 
@@ -78,6 +80,7 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
   std::unique_lock lock(state->mu);
   auto enough = [&] { return state->ready.size() >= num_returns; };
   if (!enough()) Loop::CheckMayBlock("weft::Wait");
+  BlockingScope blocking(!enough());  // a task's CPUs are lent out while it waits
   if (timeout) {
     state->changed.wait_for(lock, *timeout, enough);
   } else {
@@ -162,6 +165,7 @@ CompletionQueue::CompletionQueue(const std::vector<std::string>& ids)
 size_t CompletionQueue::Next() {
   std::unique_lock lock(state_->mu);
   if (state_->ready.empty()) Loop::CheckMayBlock("iterating weft::AsCompleted");
+  BlockingScope blocking(state_->ready.empty());  // a task's CPUs are lent out while it waits
   state_->changed.wait(lock, [&] { return !state_->ready.empty(); });
   const size_t next = state_->ready.front();
   state_->ready.pop_front();
