@@ -91,8 +91,9 @@ void TaskCalls::Lease(const std::string& key, proto::LeaseWorkerRequest request)
 
 void TaskCalls::OnLeased(const std::string& key, const absl::Status& status,
                          const proto::LeaseWorkerReply& reply) {
-  const bool ask_again =
+  const bool still_queued =
       (status.ok() && reply.queued()) || status.code() == absl::StatusCode::kDeadlineExceeded;
+  bool ask_again = false;
   Sends sends;
   std::vector<std::string> leases;
   std::vector<std::shared_ptr<Pending>> failed;
@@ -100,17 +101,19 @@ void TaskCalls::OnLeased(const std::string& key, const absl::Status& status,
   {
     absl::MutexLock lock(&mu_);
     Pool& pool = pools_[key];
+    // The cluster is busy: tasks still waiting keep their request in the head's queue.
+    ask_again = still_queued && !pool.queue.empty();
     if (ask_again) {
-      again = pool.lease;  // the cluster is busy: the tasks keep waiting
+      again = pool.lease;
     } else {
       --pool.leasing;
-      if (status.ok()) {
+      if (status.ok() && !still_queued) {
         auto leased = std::make_unique<Leased>();
         leased->address = reply.worker().address();
         leased->worker_id = reply.worker().worker_id();
         leased->idle_since = Clock::now();
         pool.workers.push_back(std::move(leased));
-      } else if (pool.workers.empty() && pool.leasing == 0) {
+      } else if (!still_queued && pool.workers.empty() && pool.leasing == 0) {
         failed.assign(pool.queue.begin(), pool.queue.end());  // no worker will ever take them
         pool.queue.clear();
       }
