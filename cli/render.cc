@@ -62,6 +62,10 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
     absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", name,
                                           UsedOfTotal(name, amounts.first, amounts.second)));
   }
+  if (reply.queued_leases() > 0) {
+    absl::StrAppend(&out, "Pending leases: ", reply.queued_leases(), " waiting for resources\n");
+    for (const auto& line : reply.queued_reasons()) absl::StrAppend(&out, "  ", line, "\n");
+  }
   return out;
 }
 

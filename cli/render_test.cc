@@ -144,5 +144,15 @@ TEST(RenderStatusTest, EmptyClusterHasNoResources) {
   EXPECT_TRUE(absl::EndsWith(status, "Resources (used/total):\n")) << status;
 }
 
+TEST(RenderStatusTest, ShowsLeasesWaitingForResources) {
+  proto::ListNodesReply reply = SampleReply();
+  EXPECT_THAT(RenderStatus(reply, "h:1"), Not(HasSubstr("Pending leases")));
+  reply.set_queued_leases(3);
+  reply.add_queued_reasons("CPU=2 x3 (oldest 4s)");
+  const std::string status = RenderStatus(reply, "h:1");
+  EXPECT_THAT(status,
+              HasSubstr("Pending leases: 3 waiting for resources\n  CPU=2 x3 (oldest 4s)\n"));
+}
+
 }  // namespace
 }  // namespace weft::cli

@@ -73,11 +73,18 @@ TEST(WorkerProcess, KilledWorkerIsReportedWithItsSignalAndFreesItsCpu) {
   EXPECT_THAT(ProcessCommandLine(worker.pid()), HasSubstr("weft-worker"));
   ASSERT_TRUE(WaitFor([&] { return cluster.ListNodes().nodes(0).num_workers() == 1; }));
 
-  // The only CPU is held: a second lease is refused, clearly.
-  proto::LeaseWorkerReply refused;
-  const auto busy = cluster.Lease({{"CPU", 1}}, &refused);
-  EXPECT_EQ(busy.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(busy.error_message(), HasSubstr("CPU=1"));
+  // The only CPU is held: a second lease waits in the queue; the long poll ends (2 s before
+  // the caller's deadline) with "still queued" and the reason, not with an error.
+  proto::LeaseWorkerRequest second;
+  second.set_job_id("job-test");
+  (*second.mutable_required())["CPU"] = 1;
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(3));
+  proto::LeaseWorkerReply queued;
+  ASSERT_TRUE(cluster.Scheduler()->LeaseWorker(&context, second, &queued).ok());
+  EXPECT_TRUE(queued.queued());
+  EXPECT_FALSE(queued.has_worker());
+  EXPECT_THAT(queued.queued_reason(), HasSubstr("CPU=1"));
 
   kill(worker.pid(), SIGKILL);
   ASSERT_TRUE(WaitFor([&] {

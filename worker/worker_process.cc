@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/blocking_scope.h"
 #include "client/src/runtime.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -32,6 +33,8 @@ WorkerProcess::WorkerProcess(Options options)
       signals_(io_, SIGTERM, SIGINT),
       actors_(code_) {
   internal::Runtime::Install(std::make_unique<internal::Runtime>(JobConfig()));
+  internal::BlockingScope::ConfigureWorker(options_.node_address, options_.worker_id,
+                                           options_.token);
 }
 
 // The worker's runtime acts for its job: actors and tasks created and submitted from here

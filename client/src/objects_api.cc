@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
+#include "client/src/blocking_scope.h"
 #include "client/src/loop.h"
 #include "client/src/runtime.h"
 #include "weft/error.h"
@@ -34,11 +35,16 @@ ObjectTable& Objects() { return Runtime::Get().objects(); }
 }  // namespace
 
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
+  BlockingScope blocking(!Objects().Ready(id));  // a task's CPUs are lent out while it waits
   return Objects().Get(id, timeout);
 }
 
 std::vector<Bytes> GetObjectsBytes(const std::vector<std::string>& ids,
                                    const std::chrono::milliseconds* timeout) {
+  const bool waits = std::any_of(ids.begin(), ids.end(), [](const std::string& id) {
+    return !Objects().Ready(id);
+  });
+  BlockingScope blocking(waits);  // a task's CPUs are lent out while it waits
   return Objects().GetAll(ids, timeout);
 }
 
@@ -101,6 +107,7 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
   std::unique_lock lock(state->mu);
   auto enough = [&] { return state->ready.size() >= num_returns; };
   if (!enough()) Loop::CheckMayBlock("weft::Wait");
+  BlockingScope blocking(!enough());  // a task's CPUs are lent out while it waits
   if (timeout) {
     state->changed.wait_for(lock, *timeout, enough);
   } else {
@@ -188,6 +195,7 @@ CompletionQueue::CompletionQueue(const std::vector<std::string>& ids)
 size_t CompletionQueue::Next() {
   std::unique_lock lock(state_->mu);
   if (state_->ready.empty()) Loop::CheckMayBlock("iterating weft::AsCompleted");
+  BlockingScope blocking(state_->ready.empty());  // a task's CPUs are lent out while it waits
   state_->changed.wait(lock, [&] { return !state_->ready.empty(); });
   const size_t next = state_->ready.front();
   state_->ready.pop_front();

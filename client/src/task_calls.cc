@@ -1,14 +1,13 @@
 #include "client/src/task_calls.h"
 
 #include <atomic>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "client/src/runtime.h"
 #include "client/src/wire_args.h"
+#include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
-#include "node.grpc.pb.h"
 #include "weft/error.h"
 
 namespace weft::internal {
@@ -17,10 +16,17 @@ namespace {
 
 // A worker with this many unfinished tasks is busy: the pool asks for another.
 constexpr int kBusyTasks = 2;
-// After the scheduler refuses a lease (no room), the pool waits this long before asking again.
-constexpr std::chrono::seconds kGrowthBackoff{2};
-// How long the first lease of a pool keeps asking while the cluster has no room.
-constexpr std::chrono::seconds kFirstLeaseTimeout{60};
+// Lease requests one pool has in flight at most (each may wait in the head's queue).
+constexpr int kMaxLeasing = 4;
+// A task worker with no task for this long is given back. Long against the gap between two
+// tasks of a caller that submits one, Gets it and submits the next (a round trip, well under
+// a millisecond: single_client_tasks_sync keeps its worker), short against what a user
+// notices: a finished batch frees its CPUs within about 1.5 s. Ray kills idle workers after
+// the same 1 s (idle_worker_killing_time_threshold_ms).
+constexpr std::chrono::milliseconds kIdleReturn{1000};
+constexpr std::chrono::milliseconds kIdleCheck{250};
+// Deadline of one lease call: the head answers a queued one after 15 s ("still queued").
+constexpr std::chrono::seconds kLeaseCallTimeout{60};
 
 std::string ShapeKey(const proto::LeaseWorkerRequest& lease) {
   std::string key;
@@ -33,6 +39,18 @@ std::string ShapeKey(const proto::LeaseWorkerRequest& lease) {
 
 }  // namespace
 
+TaskCalls::TaskCalls(Runtime& runtime) : runtime_(runtime) {
+  idle_watcher_ = std::thread([this] { WatchIdle(); });
+}
+
+TaskCalls::~TaskCalls() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  idle_watcher_.join();
+}
+
 std::string TaskCalls::PoolFor(const TaskOptions& options) {
   proto::LeaseWorkerRequest lease;
   lease.set_job_id(runtime_.config().job_id);
@@ -41,67 +59,75 @@ std::string TaskCalls::PoolFor(const TaskOptions& options) {
   const std::string key = ShapeKey(lease);
   absl::MutexLock lock(&mu_);
   Pool& pool = pools_[key];
-  if (pool.workers.empty()) {
-    pool.lease = lease;
-    LeaseFirst(pool);
-  }
+  if (pool.lease.job_id().empty()) pool.lease = std::move(lease);
   return key;
 }
 
-void TaskCalls::LeaseFirst(Pool& pool) {
-  const auto deadline = std::chrono::steady_clock::now() + kFirstLeaseTimeout;
-  for (;;) {
-    grpc::ClientContext context;
-    SetTimeout(context, kControlRpcTimeout * 8);
-    proto::LeaseWorkerReply reply;
-    const grpc::Status status = runtime_.scheduler().LeaseWorker(&context, pool.lease, &reply);
-    if (status.ok()) {
-      auto leased = std::make_unique<Leased>();
-      leased->address = reply.worker().address();
-      pool.workers.push_back(std::move(leased));
-      return;
-    }
-    const absl::Status failed = FromGrpcStatus(status);
-    // The cluster is full for now: wait for room, as a pending task would.
-    if (failed.code() != absl::StatusCode::kResourceExhausted ||
-        std::chrono::steady_clock::now() > deadline) {
-      throw Error(static_cast<int>(failed.code()),
-                  absl::StrCat("cannot start a task worker: ", failed.message()));
-    }
-    mu_.Unlock();  // back off without blocking other submitters
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    mu_.Lock();
+void TaskCalls::MaybeLeaseLocked(const std::string& key, std::vector<std::string>& leases) {
+  Pool& pool = pools_[key];
+  const int wanted = static_cast<int>((pool.queue.size() + kBusyTasks - 1) / kBusyTasks);
+  for (int i = pool.leasing; i < std::min(wanted, kMaxLeasing); ++i) {
+    ++pool.leasing;
+    leases.push_back(key);
   }
 }
 
-void TaskCalls::MaybeGrow(Pool& pool) {
-  if (pool.growing || std::chrono::steady_clock::now() < pool.next_growth) return;
-  auto context = ContextWithTimeout(kControlRpcTimeout * 8);
+void TaskCalls::Lease(const std::string& key, proto::LeaseWorkerRequest request) {
+  auto context = ContextWithTimeout(kLeaseCallTimeout);
   grpc::ClientContext* call = context.get();
-  if (!runtime_.in_flight().Add(call)) return;
-  pool.growing = true;
+  if (!runtime_.in_flight().Add(call)) {  // shutting down
+    absl::MutexLock lock(&mu_);
+    --pools_[key].leasing;
+    return;
+  }
   CallAsync<proto::LeaseWorkerReply>(
-      std::move(context), pool.lease,
+      std::move(context), std::move(request),
       [this](auto... args) { runtime_.scheduler().async()->LeaseWorker(args...); },
-      [this, call, key = ShapeKey(pool.lease)](const absl::Status& status,
-                                               proto::LeaseWorkerReply& reply) {
-        Sends sends;
-        {
-          absl::MutexLock lock(&mu_);
-          Pool& grown = pools_[key];
-          grown.growing = false;
-          if (status.ok()) {
-            auto leased = std::make_unique<Leased>();
-            leased->address = reply.worker().address();
-            grown.workers.push_back(std::move(leased));
-            DispatchLocked(key, sends);
-          } else {
-            grown.next_growth = std::chrono::steady_clock::now() + kGrowthBackoff;
-          }
-        }
-        for (auto& [worker, task] : sends) Send(key, worker, std::move(task));
+      [this, call, key](const absl::Status& status, proto::LeaseWorkerReply& reply) {
+        OnLeased(key, status, reply);
         runtime_.in_flight().Remove(call);
       });
+}
+
+void TaskCalls::OnLeased(const std::string& key, const absl::Status& status,
+                         const proto::LeaseWorkerReply& reply) {
+  const bool still_queued =
+      (status.ok() && reply.queued()) || status.code() == absl::StatusCode::kDeadlineExceeded;
+  bool ask_again = false;
+  Sends sends;
+  std::vector<std::string> leases;
+  std::vector<std::shared_ptr<Pending>> failed;
+  proto::LeaseWorkerRequest again;
+  {
+    absl::MutexLock lock(&mu_);
+    Pool& pool = pools_[key];
+    // The cluster is busy: tasks still waiting keep their request in the head's queue.
+    ask_again = still_queued && !pool.queue.empty();
+    if (ask_again) {
+      again = pool.lease;
+    } else {
+      --pool.leasing;
+      if (status.ok() && !still_queued) {
+        auto leased = std::make_unique<Leased>();
+        leased->address = reply.worker().address();
+        leased->worker_id = reply.worker().worker_id();
+        leased->idle_since = Clock::now();
+        pool.workers.push_back(std::move(leased));
+      } else if (!still_queued && pool.workers.empty() && pool.leasing == 0) {
+        failed.assign(pool.queue.begin(), pool.queue.end());  // no worker will ever take them
+        pool.queue.clear();
+      }
+      DispatchLocked(key, sends, leases);
+    }
+  }
+  if (ask_again) return Lease(key, std::move(again));
+  for (const auto& task : failed) {
+    proto::RemoteError error;
+    error.set_code(static_cast<int>(status.code()));
+    error.set_message(absl::StrCat("cannot start a task worker: ", status.message()));
+    runtime_.objects().SetError(task->object_id, std::move(error));
+  }
+  SendAll(std::move(sends), leases);
 }
 
 std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& options,
@@ -131,15 +157,17 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
 
 void TaskCalls::Enqueue(const std::string& key, std::shared_ptr<Pending> task) {
   Sends sends;
+  std::vector<std::string> leases;
   {
     absl::MutexLock lock(&mu_);
     pools_[key].queue.push_back(std::move(task));
-    DispatchLocked(key, sends);
+    DispatchLocked(key, sends, leases);
   }
-  for (auto& [worker, pending] : sends) Send(key, worker, std::move(pending));
+  SendAll(std::move(sends), leases);
 }
 
-void TaskCalls::DispatchLocked(const std::string& key, Sends& out) {
+void TaskCalls::DispatchLocked(const std::string& key, Sends& out,
+                               std::vector<std::string>& leases) {
   Pool& pool = pools_[key];
   while (!pool.queue.empty()) {
     Leased* best = nullptr;
@@ -148,44 +176,114 @@ void TaskCalls::DispatchLocked(const std::string& key, Sends& out) {
         best = w.get();
       }
     }
-    if (!best) {
-      MaybeGrow(pool);
-      return;
-    }
+    if (!best) return MaybeLeaseLocked(key, leases);
     ++best->unfinished;
-    out.emplace_back(best, std::move(pool.queue.front()));
+    out.push_back({key, best, std::move(pool.queue.front())});
     pool.queue.pop_front();
   }
 }
 
-void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task) {
-  auto& objects = runtime_.objects();
-  auto finish = [this, key, worker] {
-    Sends sends;
+void TaskCalls::SendAll(Sends sends, const std::vector<std::string>& leases) {
+  for (const auto& key : leases) {
+    proto::LeaseWorkerRequest request;
     {
       absl::MutexLock lock(&mu_);
-      --worker->unfinished;
-      DispatchLocked(key, sends);
+      request = pools_[key].lease;
     }
-    for (auto& [next_worker, next] : sends) Send(key, next_worker, std::move(next));
+    Lease(key, std::move(request));
+  }
+  for (auto& sent : sends) Send(sent.key, sent.worker, std::move(sent.task));
+}
+
+void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task) {
+  auto& objects = runtime_.objects();
+  auto finish = [this, key, worker](const std::string* stored) {
+    Sends sends;
+    std::vector<std::string> leases;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stored) worker->stored.push_back(*stored);
+      if (--worker->unfinished == 0) worker->idle_since = Clock::now();
+      DispatchLocked(key, sends, leases);
+    }
+    SendAll(std::move(sends), leases);
   };
   proto::RemoteError failed;
   if (!BuildArgs(objects, task->args, task->call.mutable_args(), &failed)) {
     objects.SetError(task->object_id, std::move(failed));
-    finish();
+    finish(nullptr);
     return;
   }
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(task->call),
       [this, finish, object_id = task->object_id](proto::CallResult& result) {
+        const bool stored = result.has_stored();
         runtime_.objects().SetResult(object_id, result);
-        finish();
+        finish(stored ? &object_id : nullptr);
       });
   if (!sent) {  // shutting down
     proto::RemoteError error;
     error.set_code(14);
     error.set_message("weft is shutting down");
     objects.SetError(task->object_id, std::move(error));
+  }
+}
+
+bool TaskCalls::KeepsResults(Leased& worker) {
+  std::erase_if(worker.stored, [this](const std::string& id) {
+    bool gone = false;
+    runtime_.objects().Resolved(id, &gone);  // unknown: every reference to it has ended
+    return gone;
+  });
+  return !worker.stored.empty();
+}
+
+TaskCalls::Returns TaskCalls::IdleWorkersLocked(Clock::time_point now) {
+  bool starved = false;  // some shape waits for a lease: idle workers of others go at once
+  for (const auto& [key, pool] : pools_) starved |= !pool.queue.empty() && pool.leasing > 0;
+  Returns out;
+  for (auto& [key, pool] : pools_) {
+    const bool others_wait = starved && pool.queue.empty();
+    for (auto it = pool.workers.begin(); it != pool.workers.end();) {
+      Leased& w = **it;
+      const bool idle = w.unfinished == 0 && (others_wait || now - w.idle_since >= kIdleReturn);
+      if (idle && !KeepsResults(w)) {
+        out.push_back(std::move(*it));
+        it = pool.workers.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return out;
+}
+
+void TaskCalls::Return(std::unique_ptr<Leased> worker) {
+  proto::ReturnWorkerRequest request;
+  request.set_job_id(runtime_.config().job_id);
+  request.set_worker_id(worker->worker_id);
+  auto context = ContextWithTimeout(kControlRpcTimeout);
+  grpc::ClientContext* call = context.get();
+  if (!runtime_.in_flight().Add(call)) return;  // shutting down: the job's end stops it
+  CallAsync<proto::ReturnWorkerReply>(
+      std::move(context), std::move(request),
+      [this](auto... args) { runtime_.scheduler().async()->ReturnWorker(args...); },
+      [this, call, id = worker->worker_id](const absl::Status& status, const auto&) {
+        if (!status.ok()) spdlog::debug("worker {} not returned: {}", id, status.message());
+        runtime_.in_flight().Remove(call);
+      });
+}
+
+void TaskCalls::WatchIdle() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(kIdleCheck));
+    if (stopping_) return;
+    Returns idle = IdleWorkersLocked(Clock::now());
+    if (idle.empty()) continue;
+    mu_.Unlock();
+    for (auto& worker : idle) Return(std::move(worker));
+    mu_.Lock();
   }
 }
 

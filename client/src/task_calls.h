@@ -5,8 +5,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "head.pb.h"
 #include "weft/call_args.h"
@@ -18,23 +20,33 @@ namespace weft::internal {
 class Runtime;
 
 // Remote tasks of this process. Per resource shape it leases task workers from the head's
-// scheduler: the first when the first task comes, more (in the background, on any node with
-// room) while every leased worker is busy. Tasks whose reference arguments are resolved wait
-// in the shape's queue and go to a worker with room (at most kBusyTasks unfinished each), so
-// a worker that joins late takes its share. The workers end with the job.
+// scheduler, in the background: a lease the cluster has no room for waits in the head's queue
+// (the long poll is simply asked again), so a busy cluster delays tasks and never fails them.
+// Tasks whose reference arguments are resolved wait in the shape's queue and go to a worker
+// with room (at most kBusyTasks unfinished each), so a worker that joins late takes its share.
+// Only a request no node could ever hold (infeasible) fails the shape's waiting tasks.
+//
+// A worker is given back (Scheduler.ReturnWorker) once it has had no task for kIdleReturn
+// and keeps no result its caller still references; at once when tasks of another shape wait
+// for a lease. Thread-safe; a background thread looks for idle workers every kIdleCheck.
 class TaskCalls {
  public:
-  explicit TaskCalls(Runtime& runtime) : runtime_(runtime) {}
+  explicit TaskCalls(Runtime& runtime);
+  ~TaskCalls();
 
-  // Returns the id of the task's result object. Throws weft::Error when no worker can be had
-  // within a minute (e.g. no node offers the resources).
+  // Returns the id of the task's result object; never blocks. When no node could ever hold
+  // the task's resources, the result holds that error (UNAVAILABLE, naming them).
   std::string Submit(const FunctionInfo& function, const TaskOptions& options,
                      std::vector<CallArg> args);
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Leased {
     std::string address;
+    std::string worker_id;
     int unfinished = 0;
+    Clock::time_point idle_since;
+    std::vector<std::string> stored;  // results kept in the worker's store (fetched from it)
   };
   struct Pending {
     proto::Call call;
@@ -45,23 +57,41 @@ class TaskCalls {
     proto::LeaseWorkerRequest lease;
     std::vector<std::unique_ptr<Leased>> workers;
     std::deque<std::shared_ptr<Pending>> queue;  // resolved, waiting for a worker with room
-    bool growing = false;
-    std::chrono::steady_clock::time_point next_growth;  // after a refused lease, wait a bit
+    int leasing = 0;                             // lease requests in flight
   };
 
-  using Sends = std::vector<std::pair<Leased*, std::shared_ptr<Pending>>>;
-  // The pool for `options` (leasing its first worker if it has none); its key.
+  struct Dispatched {
+    std::string key;
+    Leased* worker;
+    std::shared_ptr<Pending> task;
+  };
+  using Sends = std::vector<Dispatched>;
+  using Returns = std::vector<std::unique_ptr<Leased>>;
+  // The pool for `options` (made on first use); its key.
   std::string PoolFor(const TaskOptions& options);
-  void LeaseFirst(Pool& pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MaybeGrow(Pool& pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks for as many workers as the queue needs (bounded); the calls run after unlocking.
+  void MaybeLeaseLocked(const std::string& key, std::vector<std::string>& leases)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Lease(const std::string& key, proto::LeaseWorkerRequest request);
+  void OnLeased(const std::string& key, const absl::Status& status,
+                const proto::LeaseWorkerReply& reply);
   void Enqueue(const std::string& key, std::shared_ptr<Pending> task);
   // Hands queued tasks to workers with room; the caller sends them after unlocking.
-  void DispatchLocked(const std::string& key, Sends& out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DispatchLocked(const std::string& key, Sends& out, std::vector<std::string>& leases)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendAll(Sends sends, const std::vector<std::string>& leases);
   void Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task);
+  // Takes out of their pools the workers to give back now.
+  Returns IdleWorkersLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool KeepsResults(Leased& worker);
+  void Return(std::unique_ptr<Leased> worker);
+  void WatchIdle();
 
   Runtime& runtime_;
   absl::Mutex mu_;
   std::map<std::string, Pool> pools_ ABSL_GUARDED_BY(mu_);  // by resource shape
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread idle_watcher_;
 };
 
 }  // namespace weft::internal

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "raylet/head/placement.h"
 
 namespace weft::head {
 namespace {
@@ -67,53 +68,88 @@ void ActorManager::Schedule(const std::string& actor_id) {
     if (it == specs_.end()) return;
     spec = it->second;
   }
-  if (WantsOwnProcess(spec)) {
-    scheduler_.Lease(spec.job_id(), spec.resources(),
-                     [this, actor_id](auto leased) { OnLeased(actor_id, std::move(leased)); });
-    return;
-  }
+  if (!WantsOwnProcess(spec)) return ScheduleShared(actor_id, spec.job_id());
+  SchedulerService::LeaseOptions options;
+  options.on_queued = [this, actor_id](const std::string& reason) {
+    SetPendingReason(actor_id, reason);
+  };
+  scheduler_.Lease(
+      spec.job_id(), spec.resources(),
+      [this, actor_id](auto leased) { OnLeased(actor_id, std::move(leased)); }, std::move(options));
+}
+
+void ActorManager::ScheduleShared(const std::string& actor_id, const std::string& job_id) {
+  const std::vector<proto::NodeInfo> alive = nodes_.ListAlive();
   Placement placement;
+  SharedKey key;
   bool lease = false;
   {
     absl::MutexLock lock(&mu_);
-    auto& shared = shared_[spec.job_id()];
-    if (!shared.placement.worker_id.empty()) {
-      placement = shared.placement;
-    } else {
-      shared.waiting.push_back(actor_id);
-      lease = !shared.leasing;
-      shared.leasing = true;
+    UnassignLocked(actor_id);  // a retry is placed afresh
+    absl::flat_hash_map<std::string, int> hosted;
+    for (const auto& node : alive) {
+      if (auto it = shared_.find({job_id, node.node_id()}); it != shared_.end()) {
+        hosted[node.node_id()] = it->second.hosted;
+      }
+    }
+    key = {job_id, PickSharedNode(alive, hosted)};
+    if (!key.second.empty()) {
+      auto& shared = shared_[key];
+      ++shared.hosted;
+      shared_of_[actor_id] = key;
+      if (!shared.placement.worker_id.empty()) {
+        placement = shared.placement;
+      } else {
+        shared.waiting.push_back(actor_id);
+        lease = !shared.leasing;
+        shared.leasing = true;
+      }
     }
   }
+  if (key.second.empty()) return MarkPending(actor_id, "no alive node");
   if (!placement.worker_id.empty()) return Place(actor_id, placement);
-  if (lease) {
-    scheduler_.Lease(spec.job_id(), {}, [this, job_id = spec.job_id()](auto leased) {
-      OnSharedLeased(job_id, std::move(leased));
-    });
-  }
+  if (!lease) return;
+  SchedulerService::LeaseOptions options;
+  options.node_id = key.second;
+  scheduler_.Lease(
+      job_id, {}, [this, key](auto leased) { OnSharedLeased(key, std::move(leased)); },
+      std::move(options));
+}
+
+void ActorManager::UnassignLocked(const std::string& actor_id) {
+  auto it = shared_of_.find(actor_id);
+  if (it == shared_of_.end()) return;
+  if (auto shared = shared_.find(it->second); shared != shared_.end()) --shared->second.hosted;
+  shared_of_.erase(it);
 }
 
 void ActorManager::OnLeased(const std::string& actor_id,
                             absl::StatusOr<proto::LeaseWorkerReply> leased) {
   if (!leased.ok()) return MarkPending(actor_id, std::string(leased.status().message()));
+  if (!leased->has_worker()) return MarkPending(actor_id, leased->queued_reason());
   Placement placement{leased->worker().worker_id(), leased->worker().address(),
                       leased->worker().node_id(), leased->node_address(), true};
   Place(actor_id, placement);
 }
 
-void ActorManager::OnSharedLeased(const std::string& job_id,
+void ActorManager::OnSharedLeased(const SharedKey& key,
                                   absl::StatusOr<proto::LeaseWorkerReply> leased) {
+  if (leased.ok() && !leased->has_worker()) {
+    leased = absl::UnavailableError(leased->queued_reason());
+  }
   std::vector<std::string> waiting;
   Placement placement;
   {
     absl::MutexLock lock(&mu_);
-    auto& shared = shared_[job_id];
+    auto& shared = shared_[key];
     shared.leasing = false;
     waiting.swap(shared.waiting);
     if (leased.ok()) {
       placement = Placement{leased->worker().worker_id(), leased->worker().address(),
                             leased->worker().node_id(), leased->node_address(), false};
       shared.placement = placement;
+    } else {
+      for (const auto& actor_id : waiting) UnassignLocked(actor_id);
     }
   }
   for (const auto& actor_id : waiting) {
@@ -167,16 +203,18 @@ void ActorManager::Place(const std::string& actor_id, const Placement& placement
 }
 
 void ActorManager::MarkPending(const std::string& actor_id, const std::string& reason) {
+  SetPendingReason(actor_id, reason);
+  absl::MutexLock lock(&mu_);
+  if (specs_.contains(actor_id)) unplaced_.push_back(actor_id);
+}
+
+void ActorManager::SetPendingReason(const std::string& actor_id, const std::string& reason) {
   auto info = actors_.Get(actor_id);
   if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
   const bool changed = info->pending_reason() != reason;
   info->set_pending_reason(reason);
   if (actors_.Update(*info).ok() && changed) {
     spdlog::warn("actor pending id={} class={}: {}", actor_id, info->class_name(), reason);
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    unplaced_.push_back(actor_id);
   }
   if (changed) Notify(actor_id, /*any_change=*/true);  // waiters learn the new reason
 }
@@ -193,6 +231,7 @@ void ActorManager::MarkDead(const std::string& actor_id, const std::string& reas
     absl::MutexLock lock(&mu_);
     specs_.erase(actor_id);
     placements_.erase(actor_id);
+    UnassignLocked(actor_id);
   }
   Notify(actor_id);
 }
@@ -265,9 +304,13 @@ void ActorManager::OnJobFinished(const std::string& job_id) {
         keep.insert(it->second.worker_id);
       }
     }
-    if (auto it = shared_.find(job_id);
-        it != shared_.end() && !keep.contains(it->second.placement.worker_id)) {
-      shared_.erase(it);
+    for (auto it = shared_.begin(); it != shared_.end();) {
+      const bool ends = it->first.first == job_id && !keep.contains(it->second.placement.worker_id);
+      if (ends) {
+        shared_.erase(it++);
+      } else {
+        ++it;
+      }
     }
   }
   for (const auto& actor_id : ending) MarkDead(actor_id, "its job finished");

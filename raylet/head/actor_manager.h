@@ -16,16 +16,22 @@
 
 namespace weft::head {
 
-// The life of actors: places each on a worker (its job's shared worker, or a worker of its own
-// when it asks for resources or a dedicated process), has the worker construct it, keeps
-// actors that cannot be placed PENDING with the reason and retries them, kills them, and marks
-// them DEAD when their worker, node or job ends. Answers WaitActor long polls. Thread-safe.
+// The life of actors: places each on a worker, has the worker construct it, keeps actors that
+// cannot be placed PENDING with the reason (retrying them, or waiting for the scheduler's
+// queue to grant their resources), kills them, and marks them DEAD when their worker, node or
+// job ends. Answers WaitActor long polls. Thread-safe.
+//
+// An actor that asks for resources or a dedicated process gets a worker of its own. Default
+// actors share one worker per job per node, and each goes to the alive node whose shared
+// worker hosts the fewest of its job's actors (PickSharedNode), so a job's actors spread over
+// the cluster while an idle actor still costs no process and no thread.
 class ActorManager {
  public:
   using Waiter = std::function<void(absl::StatusOr<proto::ActorInfo>)>;
 
-  ActorManager(ActorDirectory& actors, SchedulerService& scheduler, std::string token)
-      : actors_(actors), scheduler_(scheduler), token_(std::move(token)) {}
+  ActorManager(ActorDirectory& actors, const NodeDirectory& nodes, SchedulerService& scheduler,
+               std::string token)
+      : actors_(actors), nodes_(nodes), scheduler_(scheduler), token_(std::move(token)) {}
 
   // Registers the actor PENDING and starts placing it. With get_if_exists, a live actor of
   // that name is returned instead of ALREADY_EXISTS.
@@ -58,7 +64,9 @@ class ActorManager {
     bool leasing = false;
     Placement placement;
     std::vector<std::string> waiting;  // actor ids placed once the lease is in
+    int hosted = 0;                    // actors assigned to it and not dead
   };
+  using SharedKey = std::pair<std::string, std::string>;  // job id, node id
   struct PendingWait {
     proto::ActorState known;
     std::chrono::steady_clock::time_point deadline;
@@ -67,7 +75,11 @@ class ActorManager {
 
   void Schedule(const std::string& actor_id);
   void OnLeased(const std::string& actor_id, absl::StatusOr<proto::LeaseWorkerReply> leased);
-  void OnSharedLeased(const std::string& job_id, absl::StatusOr<proto::LeaseWorkerReply> leased);
+  void ScheduleShared(const std::string& actor_id, const std::string& job_id);
+  void OnSharedLeased(const SharedKey& key, absl::StatusOr<proto::LeaseWorkerReply> leased);
+  // The actor no longer counts towards its shared worker's load.
+  void UnassignLocked(const std::string& actor_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetPendingReason(const std::string& actor_id, const std::string& reason);
   void Place(const std::string& actor_id, const Placement& placement);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
@@ -77,12 +89,14 @@ class ActorManager {
   proto::Worker::Stub& WorkerStub(const std::string& address);
 
   ActorDirectory& actors_;
+  const NodeDirectory& nodes_;
   SchedulerService& scheduler_;
   const std::string token_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Placement> placements_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);  // by job
+  absl::flat_hash_map<SharedKey, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, SharedKey> shared_of_ ABSL_GUARDED_BY(mu_);  // by actor
   std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
   absl::flat_hash_map<std::string, std::vector<PendingWait>> waits_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<proto::Worker::Stub>> stubs_

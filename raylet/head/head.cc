@@ -9,10 +9,18 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
     : cluster_id_(RandomHex(8)),
       nodes_(options),
       scheduler_service_(nodes_, auth, token),
-      actor_manager_(actors_, scheduler_service_, token),
+      actor_manager_(actors_, nodes_, scheduler_service_, token),
       node_service_(
-          nodes_, auth, cluster_id_, [this](const std::string& id) { OnNodeDead(id); },
-          [this](const proto::WorkerInfo& worker) { actor_manager_.OnWorkerExit(worker); }),
+          nodes_, auth, cluster_id_,
+          {.on_node_dead = [this](const std::string& id) { OnNodeDead(id); },
+           .on_worker_exit =
+               [this](const proto::WorkerInfo& worker) {
+                 actor_manager_.OnWorkerExit(worker);
+                 scheduler_service_.OnWorkerExit(worker);
+               },
+           .on_resources_changed = [this] { scheduler_service_.GrantQueued(); },
+           .describe_queue =
+               [this](proto::ListNodesReply& reply) { scheduler_service_.DescribeQueue(reply); }}),
       job_service_(jobs_, auth,
                    [this](const std::string& job_id) { actor_manager_.OnJobFinished(job_id); }),
       actor_service_(actors_, actor_manager_, auth),
@@ -31,6 +39,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
 void Head::CheckLiveness() {
   for (const auto& id : nodes_.MarkSilentNodesDead()) OnNodeDead(id);
   actor_manager_.Tick();
+  scheduler_service_.Tick();
 }
 
 void Head::OnNodeDead(const std::string& node_id) {

@@ -103,9 +103,17 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
                entry.info.address(), entry.info.death_reason());
 }
 
-absl::StatusOr<NodeDirectory::Reservation> NodeDirectory::Reserve(const ResourceMap& required) {
+absl::StatusOr<NodeDirectory::Reservation> NodeDirectory::Reserve(const ResourceMap& required,
+                                                                  const std::string& node_id) {
   absl::MutexLock lock(&mu_);
-  auto node = PickNode(ListLocked(/*alive_only=*/true), required);
+  std::vector<proto::NodeInfo> candidates = ListLocked(/*alive_only=*/true);
+  if (!node_id.empty()) {
+    std::erase_if(candidates, [&](const proto::NodeInfo& n) { return n.node_id() != node_id; });
+    if (candidates.empty()) {
+      return absl::UnavailableError(absl::StrCat("node ", node_id, " is not alive"));
+    }
+  }
+  auto node = PickNode(candidates, required);
   if (!node.ok()) return node.status();
   const uint64_t id = next_hold_++;
   nodes_.at(node->node_id())

@@ -57,12 +57,14 @@ class NodeDirectory {
   // Marks DEAD every ALIVE node silent for longer than node_timeout; returns their ids.
   std::vector<std::string> MarkSilentNodesDead();
 
-  // Picks a node for `required` (see placement.h) and holds the resources there.
+  // Picks a node for `required` (see placement.h) and holds the resources there. With
+  // `node_id`, only that node is considered (UNAVAILABLE when it is not alive).
   struct Reservation {
     proto::NodeInfo node;
     uint64_t id = 0;
   };
-  [[nodiscard]] absl::StatusOr<Reservation> Reserve(const ResourceMap& required);
+  [[nodiscard]] absl::StatusOr<Reservation> Reserve(const ResourceMap& required,
+                                                    const std::string& node_id = "");
 
   // The reserved worker started; the hold ends with the first heartbeat whose
   // resource_version is at least `version`.

@@ -10,14 +10,18 @@ grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServe
                                                              proto::RegisterNodeReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   rep->set_heartbeat_period_ms(absl::ToInt64Milliseconds(nodes_.options().heartbeat_period));
-  return FinishWith(ctx, nodes_.Register(req->node()));
+  const auto status = nodes_.Register(req->node());
+  if (status.ok()) hooks_.on_resources_changed();
+  return FinishWith(ctx, status);
 }
 
 grpc::ServerUnaryReactor* NodeDirectoryService::Heartbeat(grpc::CallbackServerContext* ctx,
                                                           const proto::HeartbeatRequest* req,
                                                           proto::HeartbeatReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  return FinishWith(ctx, nodes_.Heartbeat(*req));
+  const auto status = nodes_.Heartbeat(*req);
+  if (status.ok()) hooks_.on_resources_changed();
+  return FinishWith(ctx, status);
 }
 
 grpc::ServerUnaryReactor* NodeDirectoryService::UnregisterNode(
@@ -25,7 +29,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::UnregisterNode(
     proto::UnregisterNodeReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   const auto status = nodes_.Unregister(req->node_id(), req->reason());
-  if (status.ok()) on_node_dead_(req->node_id());
+  if (status.ok()) hooks_.on_node_dead(req->node_id());
   return FinishWith(ctx, status);
 }
 
@@ -41,7 +45,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::ReportWorkerExit(
     spdlog::info("worker exited id={} node={} pid={} exit_code={}", w.worker_id(), w.node_id(),
                  w.pid(), w.exit().exit_code());
   }
-  on_worker_exit_(w);
+  hooks_.on_worker_exit(w);
   return FinishWith(ctx, absl::OkStatus());
 }
 
@@ -51,6 +55,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::ListNodes(grpc::CallbackServerCo
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& node : nodes_.List()) *rep->add_nodes() = std::move(node);
   rep->set_cluster_id(cluster_id_);
+  hooks_.describe_queue(*rep);
   return FinishWith(ctx, absl::OkStatus());
 }
 

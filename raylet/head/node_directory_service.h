@@ -12,15 +12,16 @@ namespace weft::head {
 // gRPC adapter: checks the token, calls one method of the table, finishes. Never blocks.
 class NodeDirectoryService final : public proto::NodeDirectory::CallbackService {
  public:
-  using NodeDeadCallback = std::function<void(const std::string& node_id)>;
-  using WorkerExitCallback = std::function<void(const proto::WorkerInfo& worker)>;
+  // What the rest of the head learns from the nodes. Each runs on the handler's thread.
+  struct Hooks {
+    std::function<void(const std::string& node_id)> on_node_dead;
+    std::function<void(const proto::WorkerInfo& worker)> on_worker_exit;
+    std::function<void()> on_resources_changed;  // a node joined or reported its resources
+    std::function<void(proto::ListNodesReply&)> describe_queue;  // the scheduler's queue
+  };
   NodeDirectoryService(NodeDirectory& nodes, const TokenAuth& auth, std::string cluster_id,
-                       NodeDeadCallback on_node_dead, WorkerExitCallback on_worker_exit)
-      : nodes_(nodes),
-        auth_(auth),
-        cluster_id_(std::move(cluster_id)),
-        on_node_dead_(std::move(on_node_dead)),
-        on_worker_exit_(std::move(on_worker_exit)) {}
+                       Hooks hooks)
+      : nodes_(nodes), auth_(auth), cluster_id_(std::move(cluster_id)), hooks_(std::move(hooks)) {}
 
   grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext*,
                                          const proto::RegisterNodeRequest*,
@@ -40,8 +41,7 @@ class NodeDirectoryService final : public proto::NodeDirectory::CallbackService 
   NodeDirectory& nodes_;
   const TokenAuth& auth_;
   const std::string cluster_id_;
-  const NodeDeadCallback on_node_dead_;
-  const WorkerExitCallback on_worker_exit_;
+  const Hooks hooks_;
 };
 
 }  // namespace weft::head

@@ -42,4 +42,19 @@ absl::StatusOr<proto::NodeInfo> PickNode(const std::vector<proto::NodeInfo>& ali
       absl::StrCat("no alive node offers ", wanted, " (", alive.size(), " alive nodes)"));
 }
 
+std::string PickSharedNode(const std::vector<proto::NodeInfo>& alive,
+                           const absl::flat_hash_map<std::string, int>& hosted) {
+  std::string best;
+  int fewest = 0;
+  for (const auto& node : alive) {
+    const auto it = hosted.find(node.node_id());
+    const int count = it == hosted.end() ? 0 : it->second;
+    if (best.empty() || count < fewest) {
+      best = node.node_id();
+      fewest = count;
+    }
+  }
+  return best;
+}
+
 }  // namespace weft::head

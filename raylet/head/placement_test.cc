@@ -69,5 +69,25 @@ TEST(PlacementTest, ZeroAmountOfAnUnknownResourceIsIgnored) {
   EXPECT_EQ(picked->node_id(), "n1");
 }
 
+TEST(PlacementTest, SharedActorsGoToTheNodeHostingFewest) {
+  const std::vector<proto::NodeInfo> nodes = {Node("a", {{"CPU", 2}}, {{"CPU", 0}}),
+                                              Node("b", {{"CPU", 2}}, {{"CPU", 2}}),
+                                              Node("c", {}, {})};
+  EXPECT_EQ(PickSharedNode(nodes, {}), "a");  // ties: the earliest node
+  EXPECT_EQ(PickSharedNode(nodes, {{"a", 2}, {"b", 1}, {"c", 1}}), "b");
+  EXPECT_EQ(PickSharedNode(nodes, {{"a", 1}, {"b", 1}}), "c");  // free CPUs do not matter
+  EXPECT_EQ(PickSharedNode({}, {}), "");
+}
+
+TEST(PlacementTest, ThirtySharedActorsSpreadEvenlyOverThreeNodes) {
+  const std::vector<proto::NodeInfo> nodes = {Node("a", {}, {}), Node("b", {}, {}),
+                                              Node("c", {}, {})};
+  absl::flat_hash_map<std::string, int> hosted;
+  for (int i = 0; i < 30; ++i) ++hosted[PickSharedNode(nodes, hosted)];
+  EXPECT_EQ(hosted["a"], 10);
+  EXPECT_EQ(hosted["b"], 10);
+  EXPECT_EQ(hosted["c"], 10);
+}
+
 }  // namespace
 }  // namespace weft::head

@@ -1,5 +1,8 @@
 #include "raylet/head/scheduler_service.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -10,11 +13,16 @@ namespace {
 
 // Longest a head waits for a node to start a worker (the node's own start timeout is 30 s).
 constexpr std::chrono::seconds kNodeCallTimeout{40};
+// A queued LeaseWorker call is answered ("still queued") after this long, or kMargin before
+// its caller's deadline, whichever comes first; the caller then asks again.
+constexpr absl::Duration kLongPoll = absl::Seconds(15);
+constexpr absl::Duration kMargin = absl::Seconds(2);
 
 }  // namespace
 
 // Finishes one lease. If the lease carried a worker but never reached the caller (it gave up
 // or went away), the worker has no owner: it is killed rather than left holding resources.
+// A caller that goes away while its request is queued takes the request out of the queue.
 class SchedulerService::LeaseReactor final : public grpc::ServerUnaryReactor {
  public:
   LeaseReactor(SchedulerService& service, grpc::CallbackServerContext* ctx,
@@ -24,6 +32,9 @@ class SchedulerService::LeaseReactor final : public grpc::ServerUnaryReactor {
   void Finish(const absl::Status& status) {
     grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
   }
+  void set_queue_id(uint64_t id) { queue_id_ = id; }
+
+  void OnCancel() override { service_.CancelQueued(queue_id_.load()); }
 
   void OnDone() override {
     if (reply_->has_worker() && ctx_->IsCancelled()) {
@@ -38,6 +49,7 @@ class SchedulerService::LeaseReactor final : public grpc::ServerUnaryReactor {
   SchedulerService& service_;
   grpc::CallbackServerContext* ctx_;
   proto::LeaseWorkerReply* reply_;
+  std::atomic<uint64_t> queue_id_{0};
 };
 
 grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerContext* ctx,
@@ -45,42 +57,194 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
                                                         proto::LeaseWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = new LeaseReactor(*this, ctx, rep);
-  Lease(req->job_id(), req->required(),
-        [reactor, rep](absl::StatusOr<proto::LeaseWorkerReply> leased) {
-          if (leased.ok()) *rep = *std::move(leased);
-          reactor->Finish(leased.status());
-        });
+  // Answer a queued request while the caller still listens, with time left for it to ask again.
+  const auto left = absl::FromChrono(ctx->deadline() - std::chrono::system_clock::now());
+  const absl::Duration poll = std::max(absl::ZeroDuration(), std::min(kLongPoll, left - kMargin));
+  LeaseOptions options;
+  options.deadline = MonotonicNow() + poll;
+  reactor->set_queue_id(Lease(
+      req->job_id(), req->required(),
+      [reactor, rep](absl::StatusOr<proto::LeaseWorkerReply> leased) {
+        if (leased.ok()) *rep = *std::move(leased);
+        reactor->Finish(leased.status());
+      },
+      std::move(options)));
   return reactor;
 }
 
-void SchedulerService::Lease(const std::string& job_id, const ProtoResources& required,
-                             LeaseDone done) {
-  if (auto invalid = ValidateResources(required); !invalid.ok()) return done(invalid);
-  auto reservation = nodes_.Reserve(ToResourceMap(required));
-  if (!reservation.ok()) return done(reservation.status());
+grpc::ServerUnaryReactor* SchedulerService::ReturnWorker(grpc::CallbackServerContext* ctx,
+                                                         const proto::ReturnWorkerRequest* req,
+                                                         proto::ReturnWorkerReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  std::optional<Leased> returned;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = leased_.find(req->job_id());
+    if (it != leased_.end()) {
+      auto& list = it->second;
+      auto found = std::find_if(list.begin(), list.end(), [&](const Leased& leased) {
+        return leased.worker_id == req->worker_id();
+      });
+      if (found != list.end()) {
+        returned = std::move(*found);
+        list.erase(found);
+      }
+    }
+  }
+  if (!returned) {
+    return FinishWith(
+        ctx, absl::NotFoundError(absl::StrCat("worker ", req->worker_id(), " is not leased to job ",
+                                              req->job_id())));
+  }
+  spdlog::info("lease returned; stopping its worker id={} job={}", returned->worker_id,
+               req->job_id());
+  KillWorker(returned->node_address, returned->worker_id);
+  return FinishWith(ctx, absl::OkStatus());
+}
 
+uint64_t SchedulerService::Lease(const std::string& job_id, const ProtoResources& required,
+                                 LeaseDone done, LeaseOptions options) {
+  if (auto invalid = ValidateResources(required); !invalid.ok()) {
+    done(invalid);
+    return 0;
+  }
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_) {
+      id = EnqueueLocked(Waiting{job_id, required, options.node_id, std::move(done)},
+                         options.deadline);
+    }
+  }
+  if (id == 0) {
+    done(absl::UnavailableError("head is shutting down"));
+    return 0;
+  }
+  GrantQueued();  // FIFO: a request never passes older ones of its shape
+  std::string reason;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!waiting_.contains(id)) return 0;
+    reason = QueuedReasonLocked(ToResourceMap(required));
+  }
+  spdlog::info("lease queued job={} {}", job_id, reason);
+  if (options.on_queued) options.on_queued(reason);
+  return id;
+}
+
+uint64_t SchedulerService::EnqueueLocked(Waiting waiting, absl::Time deadline) {
+  const uint64_t id = queue_.Add(ToResourceMap(waiting.required), MonotonicNow(), deadline);
+  waiting_.emplace(id, std::move(waiting));
+  return id;
+}
+
+std::string SchedulerService::QueuedReasonLocked(const ResourceMap& required) {
+  return absl::StrCat("waiting for resources: ", FormatResources(required),
+                      " is not free on any node right now (", queue_.size(),
+                      " lease requests queued)");
+}
+
+void SchedulerService::CancelQueued(uint64_t id) {
+  LeaseDone done;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = waiting_.find(id);
+    if (id == 0 || it == waiting_.end() || !queue_.Remove(id)) return;
+    done = std::move(it->second.done);
+    waiting_.erase(it);
+  }
+  done(absl::CancelledError("the caller went away while its lease was queued"));
+}
+
+void SchedulerService::GrantQueued() {
+  std::vector<Waiting> granted, failed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() == 0) return;
+    std::vector<uint64_t> granted_ids, failed_ids;
+    queue_.Grant(
+        MonotonicNow(),
+        [this](uint64_t id, const ResourceMap& required) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          Waiting& waiting = waiting_.at(id);
+          auto reservation = nodes_.Reserve(required, waiting.node_id);
+          if (reservation.ok()) {
+            waiting.reservation = *std::move(reservation);
+            return LeaseQueue::Fit::kGranted;
+          }
+          if (reservation.status().code() == absl::StatusCode::kResourceExhausted) {
+            return LeaseQueue::Fit::kNoRoom;
+          }
+          waiting.failed = reservation.status();
+          return LeaseQueue::Fit::kInfeasible;
+        },
+        granted_ids, failed_ids);
+    for (auto [ids, out] : {std::pair{&granted_ids, &granted}, std::pair{&failed_ids, &failed}}) {
+      for (uint64_t id : *ids) {
+        auto it = waiting_.find(id);
+        out->push_back(std::move(it->second));
+        waiting_.erase(it);
+      }
+    }
+  }
+  for (auto& waiting : failed) waiting.done(waiting.failed);
+  for (auto& waiting : granted) Spawn(std::move(waiting));
+}
+
+void SchedulerService::Tick() {
+  std::vector<std::pair<LeaseDone, std::string>> expired;
+  {
+    absl::MutexLock lock(&mu_);
+    for (uint64_t id : queue_.Expire(MonotonicNow())) {
+      auto it = waiting_.find(id);
+      expired.emplace_back(std::move(it->second.done),
+                           QueuedReasonLocked(ToResourceMap(it->second.required)));
+      waiting_.erase(it);
+    }
+  }
+  for (auto& [done, reason] : expired) {
+    proto::LeaseWorkerReply still;
+    still.set_queued(true);
+    still.set_queued_reason(std::move(reason));
+    done(std::move(still));
+  }
+  GrantQueued();
+}
+
+void SchedulerService::DescribeQueue(proto::ListNodesReply& reply) {
+  absl::MutexLock lock(&mu_);
+  reply.set_queued_leases(static_cast<int>(queue_.size()));
+  for (auto& line : queue_.Describe(MonotonicNow())) reply.add_queued_reasons(std::move(line));
+}
+
+void SchedulerService::Spawn(Waiting waiting) {
+  const NodeDirectory::Reservation held = *waiting.reservation;
   proto::SpawnWorkerRequest spawn;
-  spawn.set_job_id(job_id);
-  *spawn.mutable_required() = required;
+  spawn.set_job_id(waiting.job_id);
+  *spawn.mutable_required() = waiting.required;
   auto context = ContextWithTimeout(kNodeCallTimeout);
-  if (!Track(context.get(), reservation->node.node_id())) {
-    nodes_.Release(*reservation);
-    return done(absl::UnavailableError("head is shutting down"));
+  if (!Track(context.get(), held.node.node_id())) {
+    nodes_.Release(held);
+    return waiting.done(absl::UnavailableError("head is shutting down"));
   }
   grpc::ClientContext* call = context.get();
+  auto owner = std::make_shared<Waiting>(std::move(waiting));  // the reply callback is const
   CallAsync<proto::SpawnWorkerReply>(
       std::move(context), std::move(spawn),
-      [this, &reservation](auto... args) {
-        NodeStub(reservation->node.address()).async()->SpawnWorker(args...);
-      },
-      [this, call, done = std::move(done), held = *reservation](absl::Status status,
-                                                                proto::SpawnWorkerReply& spawned) {
+      [this, &held](auto... args) { NodeStub(held.node.address()).async()->SpawnWorker(args...); },
+      [this, call, owner, held](absl::Status status, proto::SpawnWorkerReply& spawned) {
         Untrack(call);
         if (!status.ok()) {
           nodes_.Release(held);
-          return done(absl::Status(status.code(),
-                                   absl::StrCat("node ", held.node.node_id(),
-                                                " could not start a worker: ", status.message())));
+          if (status.code() == absl::StatusCode::kResourceExhausted) {
+            // The node counted differently (a heartbeat was on its way): wait for the next.
+            absl::MutexLock lock(&mu_);
+            owner->reservation.reset();
+            EnqueueLocked(std::move(*owner), absl::InfiniteFuture());
+            return;
+          }
+          return owner->done(absl::Status(
+              status.code(), absl::StrCat("node ", held.node.node_id(),
+                                          " could not start a worker: ", status.message())));
         }
         nodes_.SettleAfter(held, spawned.resource_version());
         {
@@ -91,7 +255,7 @@ void SchedulerService::Lease(const std::string& job_id, const ProtoResources& re
         proto::LeaseWorkerReply leased;
         *leased.mutable_worker() = std::move(*spawned.mutable_worker());
         leased.set_node_address(held.node.address());
-        done(std::move(leased));
+        owner->done(std::move(leased));
       });
 }
 
@@ -127,6 +291,14 @@ void SchedulerService::ReleaseJob(const std::string& job_id,
   }
 }
 
+void SchedulerService::OnWorkerExit(const proto::WorkerInfo& worker) {
+  absl::MutexLock lock(&mu_);
+  auto it = leased_.find(worker.job_id());
+  if (it == leased_.end()) return;
+  std::erase_if(it->second, [&](const Leased& l) { return l.worker_id == worker.worker_id(); });
+  if (it->second.empty()) leased_.erase(it);
+}
+
 void SchedulerService::CancelNode(const std::string& node_id) {
   absl::MutexLock lock(&mu_);
   for (const auto& [call, node] : in_flight_) {
@@ -135,9 +307,18 @@ void SchedulerService::CancelNode(const std::string& node_id) {
 }
 
 void SchedulerService::CancelAll() {
-  absl::MutexLock lock(&mu_);
-  cancelled_ = true;
-  for (const auto& [call, node] : in_flight_) call->TryCancel();
+  std::vector<LeaseDone> queued;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    for (const auto& [call, node] : in_flight_) call->TryCancel();
+    for (auto& [id, waiting] : waiting_) {
+      queue_.Remove(id);
+      queued.push_back(std::move(waiting.done));
+    }
+    waiting_.clear();
+  }
+  for (auto& done : queued) done(absl::UnavailableError("head is shutting down"));
 }
 
 bool SchedulerService::Track(grpc::ClientContext* call, const std::string& node_id) {

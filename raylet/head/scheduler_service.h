@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -11,14 +12,30 @@
 #include "common/resources.h"
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
+#include "raylet/head/lease_queue.h"
 #include "raylet/head/node_directory.h"
 
 namespace weft::head {
 
-// Leases a worker: reserves resources on a node (NodeDirectory::Reserve) and has that
-// node's raylet spawn the worker. The reply is sent from the node's answer; no gRPC thread
-// waits. The node call inherits the caller's deadline and cancellation, and is bounded by
-// kNodeCallTimeout. A worker whose lease never reached its caller is killed again.
+// How SchedulerService::Lease may place and wait.
+struct LeaseOptions {
+  std::string node_id;  // only this node; empty: any node with room
+  // When a still queued request is answered with `queued` set; never by default.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Runs (outside any lock) with the reason when the request has to wait in the queue.
+  std::function<void(const std::string& reason)> on_queued;
+};
+
+// Leases workers: reserves resources on a node (NodeDirectory::Reserve) and has that node's
+// raylet spawn the worker. A request that is feasible but does not fit now waits in a
+// LeaseQueue (FIFO per resource shape, see lease_queue.h) and is granted when room appears:
+// GrantQueued() runs on every heartbeat, node registration and Tick(). An infeasible request
+// (no alive node has that much in total) fails at once with UNAVAILABLE.
+//
+// LeaseWorker is a long poll: a request still queued after kLongPoll is answered with
+// `queued` set and the reason, and the caller asks again. Replies are sent from the node's
+// answer; no gRPC thread waits. A worker whose lease never reached its caller is killed
+// again; ReturnWorker stops a leased worker its caller no longer needs. Thread-safe.
 class SchedulerService final : public proto::Scheduler::CallbackService {
  public:
   SchedulerService(NodeDirectory& nodes, const TokenAuth& auth, std::string token)
@@ -27,14 +44,34 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   grpc::ServerUnaryReactor* LeaseWorker(grpc::CallbackServerContext*,
                                         const proto::LeaseWorkerRequest*,
                                         proto::LeaseWorkerReply*) override;
+  grpc::ServerUnaryReactor* ReturnWorker(grpc::CallbackServerContext*,
+                                         const proto::ReturnWorkerRequest*,
+                                         proto::ReturnWorkerReply*) override;
 
   using LeaseDone = std::function<void(absl::StatusOr<proto::LeaseWorkerReply>)>;
-  // Reserves `required` on a node and has it start a worker for `job_id`; `done` runs on a
-  // gRPC thread (or at once, when nothing fits). The worker belongs to the caller.
-  void Lease(const std::string& job_id, const ProtoResources& required, LeaseDone done);
+  using LeaseOptions = head::LeaseOptions;
+  // Reserves `required` on a node, now or once it frees up, and has it start a worker for
+  // `job_id`. `done` runs once, on a gRPC thread or at once: with the worker, with `queued`
+  // set after the deadline, or with an error. The worker belongs to the caller. Returns the
+  // id of the queued request (for CancelQueued), 0 when it did not queue.
+  uint64_t Lease(const std::string& job_id, const ProtoResources& required, LeaseDone done,
+                 LeaseOptions options = {});
+
+  // A queued request's caller went away: it leaves the queue, `done` gets CANCELLED.
+  void CancelQueued(uint64_t id);
+
+  // Offers free resources to queued requests; call when resources may have freed up.
+  void GrantQueued();
+  // Call periodically: answers long polls that reached their deadline, then GrantQueued().
+  void Tick();
+  // Fills the queue fields of a ListNodes reply.
+  void DescribeQueue(proto::ListNodesReply& reply);
 
   // Kills every worker leased for `job_id` (its driver is done), except those in `keep`.
   void ReleaseJob(const std::string& job_id, const absl::flat_hash_set<std::string>& keep);
+
+  // A worker ended: it is no longer leased to anyone.
+  void OnWorkerExit(const proto::WorkerInfo& worker);
 
   // Kills a leased worker that is no longer wanted (SIGKILL through its node).
   void KillWorker(const std::string& node_address, const std::string& worker_id);
@@ -42,12 +79,23 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   // Cancels the calls still waiting on `node_id` (it died): their leases fail at once.
   void CancelNode(const std::string& node_id);
 
-  // Cancels every node call still in flight, so their leases finish and the server can shut
-  // down. Later leases are refused.
+  // Cancels every node call still in flight and fails every queued request, so their leases
+  // finish and the server can shut down. Later leases are refused.
   void CancelAll();
 
  private:
   class LeaseReactor;
+  struct Waiting {
+    std::string job_id;
+    ProtoResources required;
+    std::string node_id;
+    LeaseDone done;
+    std::optional<NodeDirectory::Reservation> reservation;  // set when granted
+    absl::Status failed;                                    // set when infeasible
+  };
+  void Spawn(Waiting waiting);
+  uint64_t EnqueueLocked(Waiting waiting, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string QueuedReasonLocked(const ResourceMap& required) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   proto::NodeManager::Stub& NodeStub(const std::string& address);
   bool Track(grpc::ClientContext* call, const std::string& node_id);
   void Untrack(grpc::ClientContext* call);
@@ -60,6 +108,8 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<grpc::ClientContext*, std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  LeaseQueue queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Waiting> waiting_ ABSL_GUARDED_BY(mu_);  // by queue id
   struct Leased {
     std::string node_address;
     std::string worker_id;

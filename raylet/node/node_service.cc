@@ -61,4 +61,13 @@ grpc::ServerUnaryReactor* NodeManagerService::GetNodeInfo(grpc::CallbackServerCo
   return FinishWith(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::NotifyWorkerBlocked(
+    grpc::CallbackServerContext* ctx, const proto::NotifyWorkerBlockedRequest* req,
+    proto::NotifyWorkerBlockedReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto holds_cpu = pool_.SetBlocked(req->worker_id(), req->blocked());
+  if (holds_cpu.ok()) rep->set_holds_cpu(*holds_cpu);
+  return FinishWith(ctx, holds_cpu.status());
+}
+
 }  // namespace weft::node

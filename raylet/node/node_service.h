@@ -31,6 +31,9 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
   grpc::ServerUnaryReactor* GetNodeInfo(grpc::CallbackServerContext*,
                                         const proto::GetNodeInfoRequest*,
                                         proto::GetNodeInfoReply*) override;
+  grpc::ServerUnaryReactor* NotifyWorkerBlocked(grpc::CallbackServerContext*,
+                                                const proto::NotifyWorkerBlockedRequest*,
+                                                proto::NotifyWorkerBlockedReply*) override;
 
  private:
   WorkerPool& pool_;

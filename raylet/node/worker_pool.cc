@@ -87,10 +87,7 @@ absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
   if (closed_) return absl::UnavailableError("node is shutting down");
   if (lifeline_[0] < 0) return absl::InternalError("node has no lifeline pipe for its workers");
   if (node_address_.empty()) return absl::UnavailableError("node is still starting");
-  ResourceMap used;
-  for (const auto& [id, worker] : workers_) {
-    for (const auto& [name, amount] : worker.resources) used[name] += amount;
-  }
+  ResourceMap used = UsedLocked();
   for (const auto& [name, amount] : resources) {
     const auto cap = options_.capacity.find(name);
     const double capacity = cap == options_.capacity.end() ? 0 : cap->second;
@@ -235,6 +232,32 @@ void WorkerPool::ExpireStarts() {
   }
 }
 
+ResourceMap WorkerPool::UsedLocked() const {
+  ResourceMap used;
+  for (const auto& [id, worker] : workers_) {
+    for (const auto& [name, amount] : worker.resources) {
+      if (!(worker.blocked && name == "CPU")) used[name] += amount;
+    }
+  }
+  return used;
+}
+
+absl::StatusOr<bool> WorkerPool::SetBlocked(const std::string& worker_id, bool blocked) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    return absl::NotFoundError(absl::StrCat("worker ", worker_id, " not running on this node"));
+  }
+  Worker& worker = it->second;
+  const auto cpu = worker.resources.find("CPU");
+  const bool holds_cpu = cpu != worker.resources.end() && cpu->second > 0;
+  if (holds_cpu && worker.blocked != blocked) {
+    worker.blocked = blocked;
+    ++version_;  // the next heartbeat carries the change
+  }
+  return holds_cpu;
+}
+
 absl::Status WorkerPool::Kill(const std::string& worker_id, bool force) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
@@ -281,9 +304,7 @@ std::vector<proto::WorkerInfo> WorkerPool::List() const {
 WorkerPool::Snapshot WorkerPool::Current() const {
   absl::MutexLock lock(&mu_);
   Snapshot snapshot;
-  for (const auto& [id, worker] : workers_) {
-    for (const auto& [name, amount] : worker.resources) snapshot.used[name] += amount;
-  }
+  snapshot.used = UsedLocked();
   snapshot.alive = static_cast<int>(workers_.size());
   snapshot.version = version_;
   return snapshot;

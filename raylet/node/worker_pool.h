@@ -77,6 +77,12 @@ class WorkerPool {
   // Fails starts that have waited longer than start_timeout, killing their processes.
   void ExpireStarts();
 
+  // The worker's task blocks in a wait (`blocked`) or runs again. A blocked worker's CPUs do
+  // not count as used, so other workers may start on them; on resume it takes them back even
+  // when that oversubscribes the node for a while, as Ray does. Returns whether the worker
+  // holds any CPU; NOT_FOUND for an unknown or exited worker.
+  [[nodiscard]] absl::StatusOr<bool> SetBlocked(const std::string& worker_id, bool blocked);
+
   // Sends SIGTERM (or SIGKILL when `force`). NOT_FOUND for an unknown or exited worker.
   [[nodiscard]] absl::Status Kill(const std::string& worker_id, bool force);
 
@@ -94,7 +100,9 @@ class WorkerPool {
     StartCallback on_ready;  // empty once the start has been answered
     absl::Time started;
     bool expired = false;  // killed by ExpireStarts; its registration is refused
+    bool blocked = false;  // its task waits in Get/Wait: its CPUs are lent out
   };
+  ResourceMap UsedLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status AdmitLocked(const ResourceMap& resources) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   struct Spawned {
     pid_t pid = -1;

@@ -78,6 +78,24 @@ TEST_F(WorkerPoolTest, ResourcesAreFreeAgainOnceTheHolderIsReaped) {
   EXPECT_EQ(pool_->Current().alive, 1);
 }
 
+TEST_F(WorkerPoolTest, ABlockedWorkerLendsItsCpuUntilItRunsAgain) {
+  MakePool(SleeperScript());
+  auto holder = Start();
+  const std::string id = OnlyWorker().worker_id();
+  const uint64_t before = pool_->Current().version;
+  auto holds = pool_->SetBlocked(id, true);
+  ASSERT_TRUE(holds.ok()) << holds.status();
+  EXPECT_TRUE(*holds);
+  EXPECT_DOUBLE_EQ(pool_->Current().used["CPU"], 0.0);
+  EXPECT_GT(pool_->Current().version, before);  // the next heartbeat carries it
+
+  auto borrower = Start();  // takes the lent CPU
+  EXPECT_FALSE(borrower->done()) << borrower->result().status();
+  ASSERT_TRUE(pool_->SetBlocked(id, false).ok());
+  EXPECT_DOUBLE_EQ(pool_->Current().used["CPU"], 2.0);  // oversubscribed on resume, as Ray
+  EXPECT_EQ(pool_->SetBlocked("no-such-worker", true).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(WorkerPoolTest, StartWithAMissingBinaryFailsAndHoldsNothing) {
   MakePool(dir_ + "/no-such-worker");
   auto started = Start();
