@@ -25,6 +25,12 @@ class ThreeNodeClusterTest : public ::testing::Test {
     ASSERT_TRUE(WaitFor([] { return cluster_->ListNodes().nodes_size() == 3; }));
     weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
   }
+  // After every case, as the user would expect: every lease went back (idle ones after 1 s).
+  void TearDown() override {
+    EXPECT_TRUE(WaitFor([] { return cluster_->FreeCpus() == cluster_->TotalCpus(); },
+                        std::chrono::seconds(15)))
+        << cluster_->FreeCpus() << " of " << cluster_->TotalCpus() << " CPUs free";
+  }
   static void TearDownTestSuite() {
     weft::Shutdown();
     delete cluster_;

@@ -159,6 +159,21 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   return reply;
 }
 
+namespace {
+double SumCpus(const proto::ListNodesReply& nodes, bool available) {
+  double sum = 0;
+  for (const auto& node : nodes.nodes()) {
+    if (node.state() != proto::NODE_ALIVE) continue;
+    const auto& resources = available ? node.available() : node.total();
+    if (auto it = resources.find("CPU"); it != resources.end()) sum += it->second;
+  }
+  return sum;
+}
+}  // namespace
+
+double TestCluster::FreeCpus() const { return SumCpus(ListNodes(), /*available=*/true); }
+double TestCluster::TotalCpus() const { return SumCpus(ListNodes(), /*available=*/false); }
+
 grpc::Status TestCluster::Lease(const std::map<std::string, double>& required,
                                 proto::LeaseWorkerReply* reply) const {
   proto::LeaseWorkerRequest request;

@@ -76,6 +76,9 @@ class TestCluster {
 
   // The head's node table; empty when the head cannot be reached.
   proto::ListNodesReply ListNodes() const;
+  // CPUs of the alive nodes: free right now, and in all.
+  double FreeCpus() const;
+  double TotalCpus() const;
 
   // Asks the head's scheduler for a worker holding `required` (e.g. {{"CPU", 1}}).
   grpc::Status Lease(const std::map<std::string, double>& required,

@@ -37,15 +37,7 @@ class SchedulingTest : public ::testing::Test {
   }
 
   // CPUs free over the whole cluster, as the head sees them.
-  double FreeCpus() const {
-    double free = 0;
-    const proto::ListNodesReply nodes = cluster_->ListNodes();
-    for (const auto& node : nodes.nodes()) {
-      const auto it = node.available().find("CPU");
-      if (it != node.available().end()) free += it->second;
-    }
-    return free;
-  }
+  double FreeCpus() const { return cluster_->FreeCpus(); }
 
   std::unique_ptr<TestCluster> cluster_;
 };

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "client/src/runtime.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "worker/call_reactor.h"
@@ -20,8 +21,16 @@ grpc::ServerUnaryReactor* WorkerService::Ping(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* WorkerService::Exit(grpc::CallbackServerContext* ctx,
-                                              const proto::ExitRequest* req, proto::ExitReply*) {
+                                              const proto::ExitRequest* req,
+                                              proto::ExitReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
+  // Objects this worker stores, or owns and passed on, would be lost with it: it stays (holding
+  // no resources) to serve them until its job ends. Freeing them earlier is reference counting.
+  if (req->unless_owning() &&
+      (parts_.store.size() > 0 || internal::Runtime::Get().objects().OwnsPassedOn())) {
+    return FinishWith(ctx, absl::OkStatus());
+  }
+  rep->set_exiting(true);
   request_exit_(req->exit_code());
   return FinishWith(ctx, absl::OkStatus());
 }

@@ -134,8 +134,18 @@ std::string ObjectTable::PassOn(const std::string& id) {
   if (it == entries_.end() || !it->second.owner.empty()) {
     return it == entries_.end() ? own_address_ : it->second.owner;
   }
-  it->second.passed_on = true;
+  // Only an unresolved object needs its owner later: the wire form of a resolved one carries its
+  // value, location or error.
+  if (it->second.state == State::kPending) it->second.passed_on = true;
   return own_address_;
+}
+
+bool ObjectTable::OwnsPassedOn() {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, entry] : entries_) {
+    if (entry.passed_on) return true;
+  }
+  return false;
 }
 
 bool ObjectTable::Contains(const std::string& id) {

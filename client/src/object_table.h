@@ -70,6 +70,8 @@ class ObjectTable {
   std::string PassOn(const std::string& id);
 
   bool Contains(const std::string& id);
+  // True while this process owns an object that it passed on (borrowers may ask for it).
+  bool OwnsPassedOn();
   bool Ready(const std::string& id);
   // Here or located (or unknown): enough to pass it as an argument.
   bool Resolved(const std::string& id, bool* failed = nullptr);
@@ -106,7 +108,7 @@ class ObjectTable {
     std::string note;
     std::string owner;          // a borrowed object's owner; empty when this process owns it
     int holders = 0;            // local ObjectRefs
-    bool passed_on = false;     // owned here and referenced elsewhere: kept for borrowers
+    bool passed_on = false;     // owned, passed on unresolved: kept for borrowers to ask
     bool wanted = false;        // someone here waits for the value: fetch it once located
     bool asking_owner = false;  // a WaitObject to the owner is in flight
     std::vector<Callback> on_ready;

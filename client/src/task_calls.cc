@@ -197,12 +197,11 @@ void TaskCalls::SendAll(Sends sends, const std::vector<std::string>& leases) {
 
 void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task) {
   auto& objects = runtime_.objects();
-  auto finish = [this, key, worker](const std::string* stored) {
+  auto finish = [this, key, worker] {
     Sends sends;
     std::vector<std::string> leases;
     {
       absl::MutexLock lock(&mu_);
-      if (stored) worker->stored.push_back(*stored);
       if (--worker->unfinished == 0) worker->idle_since = Clock::now();
       DispatchLocked(key, sends, leases);
     }
@@ -211,15 +210,14 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   proto::RemoteError failed;
   if (!BuildArgs(objects, task->args, task->call.mutable_args(), &failed)) {
     objects.SetError(task->object_id, std::move(failed));
-    finish(nullptr);
+    finish();
     return;
   }
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(task->call),
       [this, finish, object_id = task->object_id](proto::CallResult& result) {
-        const bool stored = result.has_stored();
         runtime_.objects().SetResult(object_id, result);
-        finish(stored ? &object_id : nullptr);
+        finish();
       });
   if (!sent) {  // shutting down
     proto::RemoteError error;
@@ -227,15 +225,6 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
     error.set_message("weft is shutting down");
     objects.SetError(task->object_id, std::move(error));
   }
-}
-
-bool TaskCalls::KeepsResults(Leased& worker) {
-  std::erase_if(worker.stored, [this](const std::string& id) {
-    bool gone = false;
-    runtime_.objects().Resolved(id, &gone);  // unknown: every reference to it has ended
-    return gone;
-  });
-  return !worker.stored.empty();
 }
 
 TaskCalls::Returns TaskCalls::IdleWorkersLocked(Clock::time_point now) {
@@ -247,7 +236,7 @@ TaskCalls::Returns TaskCalls::IdleWorkersLocked(Clock::time_point now) {
     for (auto it = pool.workers.begin(); it != pool.workers.end();) {
       Leased& w = **it;
       const bool idle = w.unfinished == 0 && (others_wait || now - w.idle_since >= kIdleReturn);
-      if (idle && !KeepsResults(w)) {
+      if (idle) {  // it stays alive, holding nothing, if it keeps objects (worker_service)
         out.push_back(std::move(*it));
         it = pool.workers.erase(it);
       } else {

@@ -46,7 +46,6 @@ class TaskCalls {
     std::string worker_id;
     int unfinished = 0;
     Clock::time_point idle_since;
-    std::vector<std::string> stored;  // results kept in the worker's store (fetched from it)
   };
   struct Pending {
     proto::Call call;
@@ -83,7 +82,7 @@ class TaskCalls {
   void Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task);
   // Takes out of their pools the workers to give back now.
   Returns IdleWorkersLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool KeepsResults(Leased& worker);
+
   void Return(std::unique_ptr<Leased> worker);
   void WatchIdle();
 

@@ -81,13 +81,11 @@ grpc::ServerUnaryReactor* SchedulerService::ReturnWorker(grpc::CallbackServerCon
     absl::MutexLock lock(&mu_);
     auto it = leased_.find(req->job_id());
     if (it != leased_.end()) {
-      auto& list = it->second;
-      auto found = std::find_if(list.begin(), list.end(), [&](const Leased& leased) {
-        return leased.worker_id == req->worker_id();
-      });
-      if (found != list.end()) {
-        returned = std::move(*found);
-        list.erase(found);
+      for (auto& leased : it->second) {
+        if (leased.worker_id != req->worker_id() || leased.returned) continue;
+        leased.returned = true;  // still listed: the job's end stops it if it stayed
+        returned = leased;
+        break;
       }
     }
   }
@@ -96,9 +94,9 @@ grpc::ServerUnaryReactor* SchedulerService::ReturnWorker(grpc::CallbackServerCon
         ctx, absl::NotFoundError(absl::StrCat("worker ", req->worker_id(), " is not leased to job ",
                                               req->job_id())));
   }
-  spdlog::info("lease returned; stopping its worker id={} job={}", returned->worker_id,
+  spdlog::info("lease returned; retiring its worker id={} job={}", returned->worker_id,
                req->job_id());
-  KillWorker(returned->node_address, returned->worker_id);
+  RetireWorker(returned->node_address, returned->worker_id);
   return FinishWith(ctx, absl::OkStatus());
 }
 
@@ -269,6 +267,19 @@ void SchedulerService::KillWorker(const std::string& node_address, const std::st
       [worker_id](const absl::Status& status, const auto&) {
         if (!status.ok())
           spdlog::warn("could not kill worker id={}: {}", worker_id, status.message());
+      });
+}
+
+void SchedulerService::RetireWorker(const std::string& node_address, const std::string& worker_id) {
+  proto::KillWorkerRequest retire;
+  retire.set_worker_id(worker_id);
+  retire.set_retire(true);
+  CallAsync<proto::KillWorkerReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(retire),
+      [this, &node_address](auto... args) { NodeStub(node_address).async()->KillWorker(args...); },
+      [worker_id](const absl::Status& status, const auto&) {
+        if (!status.ok())
+          spdlog::warn("could not retire worker id={}: {}", worker_id, status.message());
       });
 }
 

@@ -75,6 +75,9 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
 
   // Kills a leased worker that is no longer wanted (SIGKILL through its node).
   void KillWorker(const std::string& node_address, const std::string& worker_id);
+  // Ends a lease: the node frees the worker's resources; the worker exits unless it owns
+  // objects others reference (it then ends with its job).
+  void RetireWorker(const std::string& node_address, const std::string& worker_id);
 
   // Cancels the calls still waiting on `node_id` (it died): their leases fail at once.
   void CancelNode(const std::string& node_id);
@@ -113,6 +116,7 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   struct Leased {
     std::string node_address;
     std::string worker_id;
+    bool returned = false;  // retired: holds nothing, may live on until the job ends
   };
   absl::flat_hash_map<std::string, std::vector<Leased>> leased_ ABSL_GUARDED_BY(mu_);  // by job
 };

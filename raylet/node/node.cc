@@ -53,7 +53,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                                     const proto::WorkerInfo& worker, int out,
                                                     int err) { outputs_.Watch(worker, out, err); }},
             [this](const proto::WorkerInfo& worker) { head_->ReportWorkerExit(worker); }),
-      service_(pool_, auth, [this] { return Info(); }),
+      service_(pool_, auth, options.token, [this] { return Info(); }),
       logs_service_(outputs_, log_publisher_, auth),
       heartbeat_sink_(std::make_shared<HeartbeatSink>()),
       heartbeat_timer_(io),

@@ -1,9 +1,11 @@
 #include "raylet/node/node_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "worker.grpc.pb.h"
 
 namespace weft::node {
 
@@ -42,7 +44,29 @@ grpc::ServerUnaryReactor* NodeManagerService::KillWorker(grpc::CallbackServerCon
                                                          const proto::KillWorkerRequest* req,
                                                          proto::KillWorkerReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
+  if (req->retire()) return FinishWith(ctx, Retire(req->worker_id()));
   return FinishWith(ctx, pool_.Kill(req->worker_id(), req->force()));
+}
+
+absl::Status NodeManagerService::Retire(const std::string& worker_id) {
+  auto address = pool_.Release(worker_id);
+  if (!address.ok()) return address.status();
+  proto::ExitRequest exit;
+  exit.set_unless_owning(true);
+  auto stub = std::shared_ptr<proto::Worker::Stub>(
+      proto::Worker::NewStub(MakeChannel(*address, token_)).release());
+  CallAsync<proto::ExitReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(exit),
+      [stub](auto... args) { stub->async()->Exit(args...); },
+      [this, stub, worker_id](const absl::Status& status, const proto::ExitReply& reply) {
+        if (!status.ok()) {  // it cannot say what it owns: it holds nothing, stop it
+          spdlog::warn("retired worker id={} did not answer: {}", worker_id, status.message());
+          (void)pool_.Kill(worker_id, /*force=*/true);
+        } else if (!reply.exiting()) {
+          spdlog::info("retired worker id={} stays: it owns referenced objects", worker_id);
+        }
+      });
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* NodeManagerService::ListWorkers(grpc::CallbackServerContext* ctx,

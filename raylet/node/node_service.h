@@ -13,8 +13,9 @@ namespace weft::node {
 class NodeManagerService final : public proto::NodeManager::CallbackService {
  public:
   using NodeInfoFn = std::function<proto::NodeInfo()>;
-  NodeManagerService(WorkerPool& pool, const TokenAuth& auth, NodeInfoFn node_info)
-      : pool_(pool), auth_(auth), node_info_(std::move(node_info)) {}
+  NodeManagerService(WorkerPool& pool, const TokenAuth& auth, std::string token,
+                     NodeInfoFn node_info)
+      : pool_(pool), auth_(auth), token_(std::move(token)), node_info_(std::move(node_info)) {}
 
   grpc::ServerUnaryReactor* SpawnWorker(grpc::CallbackServerContext*,
                                         const proto::SpawnWorkerRequest*,
@@ -36,8 +37,12 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
                                                 proto::NotifyWorkerBlockedReply*) override;
 
  private:
+  // Frees a worker's resources and asks it to exit unless it owns referenced objects.
+  absl::Status Retire(const std::string& worker_id);
+
   WorkerPool& pool_;
   const TokenAuth& auth_;
+  const std::string token_;  // for calls to this node's workers
   const NodeInfoFn node_info_;
 };
 

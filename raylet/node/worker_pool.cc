@@ -258,6 +258,18 @@ absl::StatusOr<bool> WorkerPool::SetBlocked(const std::string& worker_id, bool b
   return holds_cpu;
 }
 
+absl::StatusOr<std::string> WorkerPool::Release(const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    return absl::NotFoundError(absl::StrCat("worker ", worker_id, " not running on this node"));
+  }
+  it->second.resources.clear();
+  it->second.blocked = false;
+  ++version_;  // the next heartbeat shows the freed resources
+  return it->second.info.address();
+}
+
 absl::Status WorkerPool::Kill(const std::string& worker_id, bool force) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);

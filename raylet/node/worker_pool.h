@@ -86,6 +86,10 @@ class WorkerPool {
   // Sends SIGTERM (or SIGKILL when `force`). NOT_FOUND for an unknown or exited worker.
   [[nodiscard]] absl::Status Kill(const std::string& worker_id, bool force);
 
+  // The worker's lease ended: its resources return to the node now (the process may stay,
+  // holding nothing). Returns its address; NOT_FOUND if it is not running here.
+  [[nodiscard]] absl::StatusOr<std::string> Release(const std::string& worker_id);
+
   // SIGTERM to every worker, then SIGKILL to those still running after `grace`; reaps all.
   // `while_waiting` (e.g. reading the workers' pipes) runs between polls.
   void TerminateAll(absl::Duration grace, const std::function<void()>& while_waiting = nullptr);

@@ -131,6 +131,8 @@ int EchoNamed(std::string name, int x) {
 
 int Deref(weft::ObjectRef<int> ref) { return ref.Get(); }
 
+weft::ObjectRef<int> StartSlowInt(int ms, int x) { return weft::Task(&SlowInt).Remote(ms, x); }
+
 int Forward(weft::ObjectRef<int> ref) { return weft::Task(&Deref).Remote(ref).Get(); }
 
 int ProberRelay(int depth) {
@@ -178,6 +180,7 @@ const bool kMakeNamedRecorder = weft::RemoteFunction("MakeNamedRecorder", &MakeN
 const bool kEchoNamed = weft::RemoteFunction("EchoNamed", &EchoNamed);
 const bool kDeref = weft::RemoteFunction("Deref", &Deref);
 const bool kForward = weft::RemoteFunction("Forward", &Forward);
+const bool kStartSlowInt = weft::RemoteFunction("StartSlowInt", &StartSlowInt);
 const bool kProberRelay = weft::RemoteFunction("ProberRelay", &ProberRelay);
 const bool kCallManyAndCount = weft::RemoteFunction("CallManyAndCount", &CallManyAndCount);
 }  // namespace

@@ -57,8 +57,9 @@ int FanOut(int width, int depth);  // width^depth leaves, each 1, summed through
 weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name);  // also looks it up by name
 int EchoNamed(std::string name, int x);                           // GetActor, then Echo
 int Deref(weft::ObjectRef<int> ref);
-int Forward(weft::ObjectRef<int> ref);  // Deref in a nested task
-int ProberRelay(int depth);             // a task at the top of a Relay chain
+weft::ObjectRef<int> StartSlowInt(int ms, int x);  // the ref of a nested task still running
+int Forward(weft::ObjectRef<int> ref);             // Deref in a nested task
+int ProberRelay(int depth);                        // a task at the top of a Relay chain
 // Calls the Recorder `name` `n` times (SlowEcho of `ms`), appends 1 to Recorder `flag` once all
 // are sent, and returns {calls that returned, calls that failed naming the actor as dead}.
 std::pair<int, int> CallManyAndCount(std::string name, std::string flag, int n, int ms);
