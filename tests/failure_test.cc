@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <weft/weft.h>
 
+#include <signal.h>
+
 #include "tests/actors/nested_actors.h"
 #include "tests/cluster_fixture.h"
 
@@ -57,6 +59,59 @@ TEST_F(FailureTest, KillFailsAnotherProcesssCallsToo) {
   const auto [returned, dead] = counts.Get(kBound);
   EXPECT_EQ(returned + dead, 40) << returned << " returned, " << dead << " failed as dead";
   EXPECT_GE(dead, 30) << "the other caller's calls went on after the kill";
+}
+
+// Starts JournaledSlowInt with `options`, SIGKILLs the worker running it, and returns the
+// task's reference and the journal of pids that ran it.
+std::pair<weft::ObjectRef<int>, weft::ActorHandle<Recorder>> KillTheTasksWorker(
+    const weft::TaskOptions& options, const std::string& journal_name) {
+  auto journal = weft::Actor<Recorder>({.name = journal_name}).Remote();
+  auto ref = weft::Task(&JournaledSlowInt, options).Remote(journal_name, 3000, 21);
+  std::vector<int> pids;
+  EXPECT_TRUE(WaitFor([&] {
+    pids = journal.Call(&Recorder::Sequence).Get(kBound);
+    return !pids.empty();
+  }));
+  if (!pids.empty()) EXPECT_EQ(kill(pids.front(), SIGKILL), 0);
+  return {ref, journal};
+}
+
+TEST_F(FailureTest, ATaskWhoseWorkerIsKilledRunsAgainElsewhere) {
+  auto [ref, journal] = KillTheTasksWorker({}, "journal-retried");
+  EXPECT_EQ(ref.Get(kBound), 21);
+  const auto pids = journal.Call(&Recorder::Sequence).Get(kBound);
+  ASSERT_EQ(pids.size(), 2u) << "the task should have run twice";
+  EXPECT_NE(pids[0], pids[1]);
+}
+
+TEST_F(FailureTest, ATaskWithoutRetriesFailsWithWorkerCrashedError) {
+  auto [ref, journal] = KillTheTasksWorker({.max_retries = 0}, "journal-crashed");
+  try {
+    ref.Get(kBound);
+    FAIL() << "a task whose worker died returned a value";
+  } catch (const weft::WorkerCrashedError& e) {
+    EXPECT_EQ(e.error_code(), weft::ErrorCode::kUnavailable);
+    EXPECT_EQ(e.type(), "weft::WorkerCrashedError");
+    EXPECT_THAT(e.message(), HasSubstr("JournaledSlowInt"));
+  }
+}
+
+TEST_F(FailureTest, AThrowingTaskRunsAgainOnlyWithRetryExceptions) {
+  // Fails on its first try only: its journal tells how many tries there were.
+  auto retried = weft::Actor<Recorder>({.name = "journal-retried-throw"}).Remote();
+  auto once = weft::Task(&FailFirstTry, {.retry_exceptions = true}).Remote("journal-retried-throw");
+  EXPECT_EQ(once.Get(kBound), 2);
+  auto plain = weft::Actor<Recorder>({.name = "journal-plain-throw"}).Remote();
+  auto never = weft::Task(&FailFirstTry).Remote("journal-plain-throw");
+  EXPECT_THROW(never.Get(kBound), weft::RemoteError);
+  EXPECT_EQ(plain.Call(&Recorder::Sequence).Get(kBound).size(), 1u);
+}
+
+TEST_F(FailureTest, KilledActorCallsThrowActorDiedError) {
+  auto victim = weft::Actor<Recorder>().Remote();
+  ASSERT_EQ(victim.Call(&Recorder::Echo, 1).Get(kBound), 1);
+  weft::Kill(victim);
+  EXPECT_THROW(victim.Call(&Recorder::Echo, 2).Get(kBound), weft::ActorDiedError);
 }
 
 }  // namespace

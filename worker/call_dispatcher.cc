@@ -133,7 +133,7 @@ void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
         Finish(*shared_call, std::move(value), error, reply);
       },
       [this, shared_call, reply](const absl::Status& status) {
-        Fail(*shared_call, status, reply);
+        Fail(*shared_call, status, reply, proto::FAILURE_ACTOR_DIED);  // destroyed (killed)
       });
   if (!started.ok()) Fail(*shared_call, started, reply);
 }
@@ -172,13 +172,15 @@ proto::RemoteError CallDispatcher::ErrorFor(const proto::Call& call) const {
   return error;
 }
 
-void CallDispatcher::Fail(const proto::Call& call, const absl::Status& status, const Reply& reply) {
+void CallDispatcher::Fail(const proto::Call& call, const absl::Status& status, const Reply& reply,
+                          proto::FailureKind kind) {
   proto::CallResult result;
   result.set_call_id(call.call_id());
   auto& error = *result.mutable_error();
   error = ErrorFor(call);
   error.set_code(static_cast<int>(status.code()));
   error.set_message(std::string(status.message()));
+  error.set_kind(kind);
   reply(std::move(result));
 }
 
@@ -200,6 +202,7 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
       return reply(std::move(result));
     }
     remote.set_code(2);
+    remote.set_kind(proto::FAILURE_USER_EXCEPTION);
     remote.set_type(info.type);
     remote.set_message(info.message);
     return reply(std::move(result));

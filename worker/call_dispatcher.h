@@ -50,7 +50,8 @@ class CallDispatcher {
   void Run(proto::Call call, std::string args, Reply reply);
   void RunTask(proto::Call call, std::string args, Reply reply);
   void Finish(const proto::Call& call, std::string value, std::exception_ptr error, Reply reply);
-  void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply);
+  void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply,
+            proto::FailureKind kind = proto::FAILURE_UNSPECIFIED);
   // The queue a call keeps its order in: its actor and caller.
   static std::string CallerQueue(const proto::Call& call);
   void Drain(const std::string& queue_key);

@@ -19,6 +19,20 @@ proto::RemoteError ToProto(const RemoteError& e) {
   error.set_worker_id(e.origin().worker_id);
   error.set_pid(e.origin().pid);
   for (const auto& hop : e.via()) error.add_via(hop);
+  // Its class travels on: a nested ActorDiedError reaches the driver as one.
+  if (dynamic_cast<const ActorDiedError*>(&e)) {
+    error.set_kind(proto::FAILURE_ACTOR_DIED);
+  } else if (dynamic_cast<const ActorUnavailableError*>(&e)) {
+    error.set_kind(proto::FAILURE_ACTOR_UNAVAILABLE);
+  } else if (dynamic_cast<const WorkerCrashedError*>(&e)) {
+    error.set_kind(proto::FAILURE_WORKER_CRASHED);
+  } else if (dynamic_cast<const ObjectLostError*>(&e)) {
+    error.set_kind(proto::FAILURE_OBJECT_LOST);
+  } else if (dynamic_cast<const OwnerDiedError*>(&e)) {
+    error.set_kind(proto::FAILURE_OWNER_DIED);
+  } else if (e.code() == 2) {
+    error.set_kind(proto::FAILURE_USER_EXCEPTION);
+  }
   return error;
 }
 

@@ -52,8 +52,9 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     absl::MutexLock lock(&mu_);
     Actor& actor = ActorLocked(actor_id, class_name);
     if (actor.max_pending_calls >= 0 && actor.unfinished >= actor.max_pending_calls) {
-      throw Error(8, absl::StrCat("actor ", actor_id, " (", actor.class_name, ") has ",
-                                  actor.unfinished, " calls unfinished, its max_pending_calls"));
+      throw PendingCallsLimitError(absl::StrCat("actor ", actor_id, " (", actor.class_name,
+                                                ") has ", actor.unfinished,
+                                                " calls unfinished, its max_pending_calls"));
     }
     objects.AddPending(object_id);
     Pending pending;
@@ -164,6 +165,7 @@ void ActorCalls::FailCallLocked(Actor& actor, const std::string& object_id,
   error.set_actor_id(actor.id);
   error.set_class_name(actor.class_name);
   error.set_method(method);
+  error.set_kind(proto::FAILURE_ACTOR_DIED);
   --actor.unfinished;
   deferred_.push_back([this, id = object_id, error = std::move(error)]() mutable {
     runtime_.objects().SetError(id, std::move(error));
@@ -280,6 +282,9 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& st
         error.set_message(
             absl::StrCat("actor ", actor.id, " (", actor.class_name, ") is dead: ", actor.why));
       }
+      // Dead: for good. Alive again: the connection was lost, the call may or may not have run.
+      error.set_kind(actor.state == proto::ACTOR_DEAD ? proto::FAILURE_ACTOR_DIED
+                                                      : proto::FAILURE_ACTOR_UNAVAILABLE);
       if (error.actor_id().empty()) error.set_actor_id(actor.id);
       if (error.class_name().empty()) error.set_class_name(actor.class_name);
       deferred_.push_back([this, id = object_id, error = std::move(error)]() mutable {

@@ -8,11 +8,31 @@
 namespace weft::internal {
 namespace {
 
-[[noreturn]] void ThrowRemote(const proto::RemoteError& e) {
-  throw RemoteError(
-      e.code(), e.type(), e.message(),
+template <class E>
+[[noreturn]] void Throw(const proto::RemoteError& e, const char* class_name) {
+  throw E(
+      e.code(), e.type().empty() ? class_name : e.type(), e.message(),
       RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(), e.pid()},
       std::vector<std::string>(e.via().begin(), e.via().end()));
+}
+
+// The exception class of a remote failure is its kind's; its type() names that class unless
+// it is a user exception's own type.
+[[noreturn]] void ThrowRemote(const proto::RemoteError& e) {
+  switch (e.kind()) {
+    case proto::FAILURE_ACTOR_DIED:
+      Throw<ActorDiedError>(e, "weft::ActorDiedError");
+    case proto::FAILURE_ACTOR_UNAVAILABLE:
+      Throw<ActorUnavailableError>(e, "weft::ActorUnavailableError");
+    case proto::FAILURE_WORKER_CRASHED:
+      Throw<WorkerCrashedError>(e, "weft::WorkerCrashedError");
+    case proto::FAILURE_OBJECT_LOST:
+      Throw<ObjectLostError>(e, "weft::ObjectLostError");
+    case proto::FAILURE_OWNER_DIED:
+      Throw<OwnerDiedError>(e, "weft::OwnerDiedError");
+    default:
+      Throw<RemoteError>(e, "weft::RemoteError");
+  }
 }
 
 void RunAll(std::vector<ObjectTable::Callback>& callbacks) {
@@ -227,6 +247,7 @@ void ObjectTable::MaybeFetch(const std::string& id) {
                                    location.worker_id(), " at ", location.address(), ": ",
                                    bytes.status().message()));
     error.set_node_id(location.node_id());
+    error.set_kind(proto::FAILURE_OBJECT_LOST);
     SetError(id, std::move(error));
   });
 }
@@ -262,14 +283,15 @@ void ObjectTable::OnOwnerAnswer(const std::string& id, const std::string& owner,
                      : static_cast<int>(absl::StatusCode::kUnavailable));
   error.set_message(absl::StrCat("the owner of object ", id, " at ", owner,
                                  " cannot answer for it: ", answer.status().message()));
+  error.set_kind(proto::FAILURE_OWNER_DIED);
   SetError(id, std::move(error));
 }
 
 void ObjectTable::ThrowNotAvailable(const std::string& id, const Entry& entry,
                                     const std::chrono::milliseconds* timeout) {
-  throw Error(
-      4, absl::StrCat("object ", id, " is not available after ", timeout ? timeout->count() : 0,
-                      " ms", entry.note.empty() ? "" : absl::StrCat(" (", entry.note, ")")));
+  throw GetTimeoutError(
+      absl::StrCat("object ", id, " is not available after ", timeout ? timeout->count() : 0, " ms",
+                   entry.note.empty() ? "" : absl::StrCat(" (", entry.note, ")")));
 }
 
 ObjectTable::Bytes ObjectTable::Get(const std::string& id,

@@ -141,6 +141,8 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->call.set_result_id(task->object_id);
   for (const auto& path : runtime_.config().code_paths) task->call.add_code_paths(path);
   task->args = std::move(args);
+  task->retries_left = options.max_retries;
+  task->retry_exceptions = options.retry_exceptions;
   const std::string object_id = task->object_id;
   if (ArgsResolved(runtime_.objects(), task->args)) {
     Enqueue(key, std::move(task));
@@ -172,6 +174,7 @@ void TaskCalls::DispatchLocked(const std::string& key, Sends& out,
   while (!pool.queue.empty()) {
     Leased* best = nullptr;
     for (auto& w : pool.workers) {
+      if (w->lost) continue;
       if (w->unfinished < kBusyTasks && (!best || w->unfinished < best->unfinished)) {
         best = w.get();
       }
@@ -197,27 +200,31 @@ void TaskCalls::SendAll(Sends sends, const std::vector<std::string>& leases) {
 
 void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task) {
   auto& objects = runtime_.objects();
-  auto finish = [this, key, worker] {
+  auto finish = [this, key, worker](bool lost) {
     Sends sends;
     std::vector<std::string> leases;
     {
       absl::MutexLock lock(&mu_);
+      worker->lost |= lost;
       if (--worker->unfinished == 0) worker->idle_since = Clock::now();
       DispatchLocked(key, sends, leases);
     }
     SendAll(std::move(sends), leases);
   };
+  proto::Call call = task->call;  // a copy per try: a retry builds its arguments again
   proto::RemoteError failed;
-  if (!BuildArgs(objects, task->args, task->call.mutable_args(), &failed)) {
+  if (!BuildArgs(objects, task->args, call.mutable_args(), &failed)) {
     objects.SetError(task->object_id, std::move(failed));
-    finish();
+    finish(false);
     return;
   }
   const bool sent = runtime_.workers().Submit(
-      worker->address, std::move(task->call),
-      [this, finish, object_id = task->object_id](proto::CallResult& result) {
-        runtime_.objects().SetResult(object_id, result);
-        finish();
+      worker->address, std::move(call),
+      [this, finish, key, task, address = worker->address](proto::CallResult& result) {
+        const bool lost = WorkerLost(result);
+        if (!Retry(key, task, result, address))
+          runtime_.objects().SetResult(task->object_id, result);
+        finish(lost);
       });
   if (!sent) {  // shutting down
     proto::RemoteError error;
@@ -225,6 +232,36 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
     error.set_message("weft is shutting down");
     objects.SetError(task->object_id, std::move(error));
   }
+}
+
+bool TaskCalls::WorkerLost(const proto::CallResult& result) {
+  // The call stream broke (CallStream fails its calls with UNAVAILABLE and no type).
+  return result.has_error() && result.error().code() == 14 && result.error().type().empty() &&
+         result.error().kind() == proto::FAILURE_UNSPECIFIED;
+}
+
+bool TaskCalls::Retry(const std::string& key, const std::shared_ptr<Pending>& task,
+                      proto::CallResult& result, const std::string& address) {
+  if (!result.has_error()) return false;
+  const bool lost = WorkerLost(result);
+  const bool threw = result.error().kind() == proto::FAILURE_USER_EXCEPTION;
+  if (!lost && !(threw && task->retry_exceptions)) return false;
+  if (task->retries_left == 0) {
+    if (lost) {
+      auto& error = *result.mutable_error();
+      error.set_kind(proto::FAILURE_WORKER_CRASHED);
+      error.set_class_name(task->call.method());
+      error.set_message(absl::StrCat("the worker at ", address, " running task ",
+                                     task->call.method(),
+                                     " died (no retries left): ", error.message()));
+    }
+    return false;
+  }
+  if (task->retries_left > 0) --task->retries_left;
+  spdlog::warn("task {} result={} runs again: {}", task->call.method(), task->object_id,
+               result.error().message());
+  Enqueue(key, task);
+  return true;
 }
 
 TaskCalls::Returns TaskCalls::IdleWorkersLocked(Clock::time_point now) {

@@ -46,11 +46,14 @@ class TaskCalls {
     std::string worker_id;
     int unfinished = 0;
     Clock::time_point idle_since;
+    bool lost = false;  // its stream broke: the process died or was cut off; no more tasks
   };
   struct Pending {
-    proto::Call call;
+    proto::Call call;  // without its arguments: built from `args` at each send
     std::vector<CallArg> args;
     std::string object_id;
+    int retries_left = 0;  // -1: no limit
+    bool retry_exceptions = false;
   };
   struct Pool {
     proto::LeaseWorkerRequest lease;
@@ -80,6 +83,12 @@ class TaskCalls {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendAll(Sends sends, const std::vector<std::string>& leases);
   void Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task);
+  // True when `result` says the worker's stream broke (the process died or was cut off).
+  static bool WorkerLost(const proto::CallResult& result);
+  // Queues the task again when its try failed in a way it may retry (worker lost; or threw,
+  // with retry_exceptions) and it has retries left; otherwise leaves `result` to be reported.
+  bool Retry(const std::string& key, const std::shared_ptr<Pending>& task,
+             proto::CallResult& result, const std::string& address);
   // Takes out of their pools the workers to give back now.
   Returns IdleWorkersLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -101,6 +101,19 @@ int SlowInt(int ms, int x) {
   return x;
 }
 
+int JournaledSlowInt(std::string journal, int ms, int x) {
+  weft::GetActor<Recorder>(journal).Call(&Recorder::Append, static_cast<int>(getpid())).Get();
+  return SlowInt(ms, x);
+}
+
+int FailFirstTry(std::string journal) {
+  auto recorder = weft::GetActor<Recorder>(journal);
+  recorder.Call(&Recorder::Append, 1).Get();
+  const auto entries = recorder.Call(&Recorder::Sequence).Get();
+  if (entries.size() == 1) throw std::runtime_error("the first try fails");
+  return static_cast<int>(entries.size());
+}
+
 int64_t TaskChecksum(std::string data) { return ChecksumOf(data); }
 
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs) {
@@ -172,6 +185,8 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("Pid", &Prober::Pid);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);
+const bool kFailFirstTry = weft::RemoteFunction("FailFirstTry", &FailFirstTry);
+const bool kJournaledSlowInt = weft::RemoteFunction("JournaledSlowInt", &JournaledSlowInt);
 const bool kTaskChecksum = weft::RemoteFunction("TaskChecksum", &TaskChecksum);
 const bool kTaskChecksumAll = weft::RemoteFunction("TaskChecksumAll", &TaskChecksumAll);
 const bool kTaskScenario = weft::RemoteFunction("TaskScenario", &TaskScenario);

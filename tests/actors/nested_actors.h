@@ -50,6 +50,11 @@ class Prober {
 // Tasks.
 std::string SlowBlob(int ms, int64_t bytes, int seed);
 int SlowInt(int ms, int x);
+// Appends this worker's pid to the Recorder `journal`, then SlowInt.
+int JournaledSlowInt(std::string journal, int ms, int x);
+// Appends 1 to the Recorder `journal`; throws std::runtime_error on the journal's first entry,
+// else returns how many entries it has.
+int FailFirstTry(std::string journal);
 int64_t TaskChecksum(std::string data);
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs);
 int64_t TaskScenario(int callee, int arg);

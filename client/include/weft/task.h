@@ -19,6 +19,10 @@ namespace weft {
 struct TaskOptions {
   double num_cpus = 1;  // CPUs the task's worker holds
   std::map<std::string, double> resources;
+  // Times the task is run again when its worker process dies (or is cut off) while running it,
+  // as Ray's max_retries (default 3); -1: no limit. Past them, Get throws WorkerCrashedError.
+  int max_retries = 3;
+  bool retry_exceptions = false;  // also run it again when it throws (within max_retries)
 };
 
 namespace internal {
