@@ -59,6 +59,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
   // Control-plane peers come and go; reconnect quickly once they are back.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A silent peer (host down, network cut) fails the calls in flight within
+  // kKeepaliveTime + kKeepaliveTimeout, not when TCP gives up minutes later.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(kKeepaliveTime.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(kKeepaliveTimeout.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       address, grpc::InsecureChannelCredentials(), args, std::move(factories));
 }
@@ -71,6 +77,14 @@ std::unique_ptr<grpc::ClientContext> ContextWithTimeout(std::chrono::millisecond
   auto context = std::make_unique<grpc::ClientContext>();
   SetTimeout(*context, timeout);
   return context;
+}
+
+void AllowKeepalive(grpc::ServerBuilder& builder) {
+  // Without these, a server answers pings more frequent than every 5 minutes with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             static_cast<int>(kKeepaliveTime.count() / 2));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
 }
 
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,

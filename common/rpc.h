@@ -2,6 +2,7 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/server_builder.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <chrono>
@@ -15,6 +16,14 @@ namespace weft {
 
 // Default deadline of control-plane calls (registration, directory look-ups, CLI queries).
 inline constexpr std::chrono::milliseconds kControlRpcTimeout{5000};
+
+// Keepalive pings on every channel while calls are open: a peer that stops answering fails
+// those calls after kKeepaliveTime + kKeepaliveTimeout.
+inline constexpr std::chrono::milliseconds kKeepaliveTime{2000};
+inline constexpr std::chrono::milliseconds kKeepaliveTimeout{2000};
+
+// Servers accept the keepalive pings of Weft's channels.
+void AllowKeepalive(grpc::ServerBuilder& builder);
 
 // A channel to `address` (host:port) whose every call carries the cluster token.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token);

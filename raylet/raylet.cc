@@ -65,6 +65,7 @@ absl::Status Raylet::Run() {
 
 absl::Status Raylet::StartServer() {
   grpc::ServerBuilder builder;
+  AllowKeepalive(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port is an error
   int port = 0;
   builder.AddListeningPort(JoinHostPort(options_.host, options_.port),

@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include "common/rpc.h"
+#include "head.grpc.pb.h"
 #include "tests/actors/nested_actors.h"
 #include "tests/cluster_fixture.h"
 
@@ -112,6 +114,81 @@ TEST_F(FailureTest, KilledActorCallsThrowActorDiedError) {
   ASSERT_EQ(victim.Call(&Recorder::Echo, 1).Get(kBound), 1);
   weft::Kill(victim);
   EXPECT_THROW(victim.Call(&Recorder::Echo, 2).Get(kBound), weft::ActorDiedError);
+}
+
+proto::ActorInfo HeadView(TestCluster& cluster, const std::string& actor_id) {
+  auto stub = proto::ActorDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  proto::GetActorRequest request;
+  request.set_actor_id(actor_id);
+  proto::GetActorReply reply;
+  EXPECT_TRUE(stub->GetActor(&context, request, &reply).ok());
+  return reply.actor();
+}
+
+TEST_F(FailureTest, AnActorWithRestartsComesBackAfterItsWorkerIsKilled) {
+  auto actor = weft::Actor<Recorder>({.dedicated_process = true, .max_restarts = 1}).Remote();
+  const int first = actor.Call(&Recorder::Pid).Get(kBound);
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  // Calls made meanwhile wait for the new copy (the constructor ran again).
+  int second = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        try {
+          second = actor.Call(&Recorder::Pid).Get(kBound);
+          return true;
+        } catch (const weft::ActorUnavailableError&) {
+          return false;  // lost with the old copy: may or may not have run
+        }
+      },
+      kBound));
+  EXPECT_NE(second, first);
+  EXPECT_EQ(HeadView(*cluster_, actor.id()).num_restarts(), 1);
+  ASSERT_EQ(kill(second, SIGKILL), 0);  // no restarts left
+  try {
+    for (int i = 0; i < 100; ++i) actor.Call(&Recorder::Pid).Get(kBound);
+    FAIL() << "an actor without restarts left went on serving";
+  } catch (const weft::ActorDiedError& e) {
+    EXPECT_THAT(e.message(), HasSubstr("none left"));
+  } catch (const weft::ActorUnavailableError&) {
+    EXPECT_TRUE(
+        WaitFor([&] { return HeadView(*cluster_, actor.id()).state() == proto::ACTOR_DEAD; }));
+  }
+}
+
+TEST_F(FailureTest, CallsInFlightAreSentAgainInOrderAfterARestart) {
+  auto actor =
+      weft::Actor<Recorder>({.dedicated_process = true, .max_restarts = -1, .max_task_retries = -1})
+          .Remote();
+  const int pid = actor.Call(&Recorder::Pid).Get(kBound);
+  auto slow = actor.Call(&Recorder::SlowEcho, 7, 1000);  // running when the worker dies
+  std::vector<weft::ObjectRef<void>> appends;
+  for (int i = 0; i < 20; ++i) appends.push_back(actor.Call(&Recorder::Append, i));
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  EXPECT_EQ(slow.Get(kBound), 7);
+  for (const auto& ref : appends) ref.Get(kBound);
+  // The new copy started empty and received every lost call once, in the original order.
+  const auto sequence = actor.Call(&Recorder::Sequence).Get(kBound);
+  ASSERT_EQ(sequence.size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(sequence[i], i);
+}
+
+TEST_F(FailureTest, KillWithRestartRestartsTheActor) {
+  auto actor = weft::Actor<Recorder>({.max_restarts = 1}).Remote();
+  actor.Call(&Recorder::Append, 1).Get(kBound);
+  weft::Kill(actor, {.no_restart = false});
+  std::vector<int> sequence{-1};
+  ASSERT_TRUE(WaitFor([&] {
+    try {
+      sequence = actor.Call(&Recorder::Sequence).Get(kBound);
+      return true;
+    } catch (const weft::ActorUnavailableError&) {
+      return false;
+    }
+  }));
+  EXPECT_TRUE(sequence.empty()) << "the restarted actor kept its old state";
+  EXPECT_EQ(HeadView(*cluster_, actor.id()).num_restarts(), 1);
 }
 
 }  // namespace

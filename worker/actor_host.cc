@@ -38,6 +38,7 @@ void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
   hosted->executor = ActorExecutor::For(*cls, spec.max_concurrency());
   {
     absl::MutexLock lock(&mu_);
+    destroyed_.erase(spec.actor_id());  // a restart of an actor destroyed here earlier
     if (!actors_.emplace(spec.actor_id(), hosted).second) {
       return done(absl::AlreadyExistsError(absl::StrCat("actor ", spec.actor_id(), " exists")));
     }

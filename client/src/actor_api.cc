@@ -36,6 +36,8 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   spec.set_detached(options.detached);
   spec.set_dedicated_process(options.dedicated_process);
   spec.set_max_pending_calls(options.max_pending_calls);
+  spec.set_max_restarts(options.max_restarts);
+  spec.set_max_task_retries(options.max_task_retries);
   request.set_get_if_exists(options.get_if_exists);
 
   grpc::ClientContext context;
@@ -81,17 +83,22 @@ std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::st
                                         std::move(args));
 }
 
-void KillActor(const std::string& actor_id) {
+void KillActor(const std::string& actor_id, bool restart) {
   auto& runtime = Runtime::Get();
   proto::KillActorRequest request;
   request.set_actor_id(actor_id);
-  request.set_reason("killed by weft::Kill");
+  request.set_reason(restart ? "killed by weft::Kill to restart" : "killed by weft::Kill");
+  request.set_restart(restart);
   grpc::ClientContext context;
   SetTimeout(context, kControlRpcTimeout);
   proto::KillActorReply reply;
   const grpc::Status status = runtime.actor_directory().KillActor(&context, request, &reply);
   if (!status.ok()) Throw(status, absl::StrCat("cannot kill actor ", actor_id));
-  runtime.actors().MarkDead(actor_id, reply.actor().death_reason());
+  if (reply.actor().state() == proto::ACTOR_DEAD) {
+    runtime.actors().MarkDead(actor_id, reply.actor().death_reason());
+  } else {
+    runtime.actors().Update(reply.actor());  // restarting: calls in flight are lost or resent
+  }
 }
 
 }  // namespace weft::internal

@@ -37,6 +37,7 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
   absl::MutexLock lock(&mu_);
   Actor& actor = ActorLocked(info.actor_id(), info.class_name());
   actor.max_pending_calls = max_pending_calls;
+  actor.max_task_retries = info.max_task_retries();
   actor.state = info.state();
   actor.address = info.address();
   actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
@@ -65,6 +66,8 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.call.set_caller(caller);
     pending.args = std::move(args);
     pending.object_id = object_id;
+    pending.seq = actor.next_seq++;
+    pending.tries_left = actor.max_task_retries;
     ++actor.unfinished;
     auto& queue = actor.queues[caller];
     queue.push_back(std::move(pending));
@@ -124,6 +127,8 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
          ArgsResolved(objects, queue.front().args)) {
     Pending pending = std::move(queue.front());
     queue.pop_front();
+    Sent sent_call{std::nullopt, pending.call.method()};
+    if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
     proto::RemoteError failed;
     if (!BuildArgs(objects, pending.args, pending.call.mutable_args(), &failed)) {
       --actor.unfinished;
@@ -132,7 +137,7 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
       });
       continue;
     }
-    actor.sent.insert(pending.object_id);
+    actor.sent.emplace(pending.object_id, std::move(sent_call));
     const bool sent = runtime_.workers().Submit(
         actor.address, std::move(pending.call),
         [this, actor_id = actor.id, object_id = pending.object_id](proto::CallResult& result) {
@@ -150,6 +155,7 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
     }
   }
   if (queue.empty()) actor.queues.erase(found);
+  if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
 }
 
 void ActorCalls::FailLocked(Actor& actor, Pending& pending) {
@@ -173,8 +179,26 @@ void ActorCalls::FailCallLocked(Actor& actor, const std::string& object_id,
 }
 
 void ActorCalls::FailSentLocked(Actor& actor) {
-  for (const auto& object_id : actor.sent) FailCallLocked(actor, object_id, "");
+  for (const auto& [object_id, sent] : actor.sent) FailCallLocked(actor, object_id, sent.method);
   actor.sent.clear();
+  for (auto& pending : actor.resend) FailLocked(actor, pending);
+  actor.resend.clear();
+}
+
+void ActorCalls::LoseCallLocked(Actor& actor, const std::string& object_id,
+                                proto::RemoteError error) {
+  auto it = actor.sent.find(object_id);
+  if (it == actor.sent.end()) return;
+  Sent sent = std::move(it->second);
+  actor.sent.erase(it);
+  if (sent.retry) {  // still unfinished: it goes out again to the next copy of the actor
+    if (sent.retry->tries_left > 0) --sent.retry->tries_left;
+    actor.resend.push_back(std::move(*sent.retry));
+    return;
+  }
+  --actor.unfinished;
+  if (error.method().empty()) error.set_method(sent.method);
+  actor.held.push_back({object_id, std::move(error)});
 }
 
 void ActorCalls::OnResult(const std::string& actor_id, const std::string& object_id,
@@ -184,19 +208,64 @@ void ActorCalls::OnResult(const std::string& actor_id, const std::string& object
     auto it = actors_.find(actor_id);
     if (it != actors_.end()) {
       Actor& actor = *it->second;
-      if (!actor.sent.erase(object_id)) return;  // failed already: the actor is dead
-      --actor.unfinished;
+      if (!actor.sent.contains(object_id)) return;  // failed already: the actor is dead
       if (ShouldRelocate(result)) {
         // The worker is gone or no longer hosts the actor: ask the head what happened before
-        // failing the call, so the error says why (e.g. the actor was killed).
-        actor.held.push_back({object_id, std::move(*result.mutable_error())});
+        // failing (or sending again) the call, so the error says why (e.g. it was killed).
+        LoseCallLocked(actor, object_id, std::move(*result.mutable_error()));
         if (actor.state == proto::ACTOR_ALIVE) actor.state = proto::ACTOR_STATE_UNSPECIFIED;
         WatchLocked(actor);
         return;
       }
+      actor.sent.erase(object_id);
+      --actor.unfinished;
     }
   }
   runtime_.objects().SetResult(object_id, result);
+}
+
+void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {
+  const bool lost = actor.state == proto::ACTOR_ALIVE && info.state() != proto::ACTOR_ALIVE;
+  const bool moved = info.state() == proto::ACTOR_ALIVE && actor.address != info.address();
+  actor.state = info.state();
+  actor.address = info.address();
+  actor.max_task_retries = info.max_task_retries();
+  actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
+  if (lost || moved) {
+    // The copy the sent calls went to is gone (restarting, or restarted elsewhere): they are
+    // sent again or fail, without waiting for TCP to notice.
+    std::vector<std::string> ids;
+    for (const auto& [object_id, sent] : actor.sent) ids.push_back(object_id);
+    for (const auto& object_id : ids) {
+      proto::RemoteError error;
+      error.set_code(14);
+      error.set_message(
+          absl::StrCat("actor ", actor.id, " (", actor.class_name, ") lost the call: ", actor.why));
+      LoseCallLocked(actor, object_id, std::move(error));
+    }
+  }
+  if (actor.state == proto::ACTOR_PENDING || actor.state == proto::ACTOR_RESTARTING) {
+    for (const auto& [caller, queue] : actor.queues) {
+      for (const auto& pending : queue) {
+        runtime_.objects().SetNote(
+            pending.object_id,
+            absl::StrCat("actor ", actor.id, " is ",
+                         actor.state == proto::ACTOR_PENDING ? "pending" : "restarting", ": ",
+                         actor.why));
+      }
+    }
+  }
+}
+
+void ActorCalls::Update(const proto::ActorInfo& info) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(info.actor_id());
+    if (it == actors_.end()) return;
+    ApplyInfoLocked(*it->second, info);
+    if (it->second->state != proto::ACTOR_ALIVE) WatchLocked(*it->second);
+  }
+  RunDeferred();
 }
 
 void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason) {
@@ -213,13 +282,15 @@ void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason
 }
 
 void ActorCalls::WatchLocked(Actor& actor) {
-  if (actor.watching) return;
-  actor.watching = true;
+  // ALIVE: follow it while calls are in flight, so that the head's verdict (died, restarting)
+  // reaches them without waiting for TCP. Otherwise ask; an unknown state is answered at once.
+  const bool follow = actor.state == proto::ACTOR_ALIVE;
+  bool& busy = follow ? actor.following : actor.asking;
+  if (busy) return;
+  busy = true;
   proto::WaitActorRequest request;
   request.set_actor_id(actor.id);
-  // An unknown state makes the head answer at once with what it knows.
-  request.set_known_state(actor.state == proto::ACTOR_ALIVE ? proto::ACTOR_STATE_UNSPECIFIED
-                                                            : actor.state);
+  request.set_known_state(actor.state);
   request.set_wait_ms(kWaitActorMs);
   // Not CallAsync: the context must be destroyed before the runtime may go (see InFlight).
   struct Watch {
@@ -232,25 +303,28 @@ void ActorCalls::WatchLocked(Actor& actor) {
             std::move(request), proto::WaitActorReply()});
   grpc::ClientContext* call = watch->context.get();
   if (!runtime_.in_flight().Add(call)) {  // shutting down
-    actor.watching = false;
+    busy = false;
     return;
   }
   runtime_.actor_directory().async()->WaitActor(
       call, &watch->request, &watch->reply,
-      [this, call, watch, actor_id = actor.id](grpc::Status status) {
-        OnActorInfo(actor_id, FromGrpcStatus(status), watch->reply.actor());
+      [this, call, watch, follow, actor_id = actor.id](grpc::Status status) {
+        OnActorInfo(actor_id, follow, FromGrpcStatus(status), watch->reply.actor());
         runtime_.in_flight().Remove(call, [&] { watch->context.reset(); });
       });
 }
 
-void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& status,
+void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
                              const proto::ActorInfo& info) {
   absl::Cleanup run_deferred = [this] { RunDeferred(); };
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) return;
   Actor& actor = *it->second;
-  actor.watching = false;
+  (follow ? actor.following : actor.asking) = false;
+  // A follow that failed leaves the actor as it was (the head may be restarting: calls go on);
+  // the next call sent follows again.
+  if (follow && !status.ok()) return;
   if (!status.ok()) {
     if (status.code() == absl::StatusCode::kNotFound) {
       actor.state = proto::ACTOR_DEAD;
@@ -261,17 +335,7 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& st
     }
   } else {
     actor.watch_failures = 0;
-    actor.state = info.state();
-    actor.address = info.address();
-    actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
-    if (actor.state == proto::ACTOR_PENDING) {
-      for (const auto& [caller, queue] : actor.queues) {
-        for (const auto& pending : queue) {
-          runtime_.objects().SetNote(pending.object_id,
-                                     absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
-        }
-      }
-    }
+    ApplyInfoLocked(actor, info);
   }
   if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
   if (actor.state == proto::ACTOR_ALIVE || actor.state == proto::ACTOR_DEAD) {
@@ -294,7 +358,17 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, const absl::Status& st
     actor.held.clear();
   }
   if (actor.state == proto::ACTOR_DEAD) FailSentLocked(actor);  // the head knows before TCP
+  if (actor.state == proto::ACTOR_ALIVE && !actor.resend.empty()) {
+    // Lost with the old copy and retried: first in line again, in their submission order.
+    std::sort(actor.resend.begin(), actor.resend.end(),
+              [](const Pending& a, const Pending& b) { return a.seq > b.seq; });
+    for (auto& pending : actor.resend) {
+      actor.queues[pending.call.caller()].push_front(std::move(pending));
+    }
+    actor.resend.clear();
+  }
   PumpLocked(actor);
+  if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
 }
 
 }  // namespace weft::internal

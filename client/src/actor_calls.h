@@ -3,6 +3,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,12 +38,22 @@ class ActorCalls {
 
   // The actor is known dead (this process killed it): queued, sent and later calls fail.
   void MarkDead(const std::string& actor_id, const std::string& reason);
+  // What the head said of the actor (e.g. RESTARTING after a restarting Kill).
+  void Update(const proto::ActorInfo& info);
 
  private:
   struct Pending {
     proto::Call call;
     std::vector<CallArg> args;
     std::string object_id;
+    uint64_t seq = 0;    // submission order among the actor's calls
+    int tries_left = 0;  // sends left after this one if the actor's copy is lost; -1: no limit
+  };
+  // A call sent and not answered yet; `retry` keeps what it takes to send it again (with
+  // max_task_retries), without its built arguments.
+  struct Sent {
+    std::optional<Pending> retry;
+    std::string method;
   };
   struct Actor {
     std::string id;
@@ -52,11 +63,16 @@ class ActorCalls {
     std::string why;                                            // pending reason or death reason
     absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;  // by caller
     int unfinished = 0;
-    // Calls sent and not answered yet (their result objects): failed at once when the actor
-    // is known dead, as ray.kill fails them; a result that arrives later is dropped.
-    absl::flat_hash_set<std::string> sent;
+    // Calls sent and not answered yet, by result object: failed at once when the actor is
+    // known dead, as ray.kill fails them; a result that arrives later is dropped.
+    absl::flat_hash_map<std::string, Sent> sent;
+    // Calls whose copy of the actor was lost, to send again once it is ALIVE (in seq order).
+    std::vector<Pending> resend;
+    uint64_t next_seq = 0;
     int max_pending_calls = -1;
-    bool watching = false;
+    int max_task_retries = 0;
+    bool asking = false;     // a WaitActor that answers at once (state unknown or settling)
+    bool following = false;  // a WaitActor long poll on an ALIVE actor with calls in flight
     // Failed calls held until the head says whether the actor died (object id, error).
     std::vector<std::pair<std::string, proto::RemoteError>> held;
     int watch_failures = 0;
@@ -69,7 +85,7 @@ class ActorCalls {
   void PumpLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpCallerLocked(Actor& actor, uint64_t caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnActorInfo(const std::string& actor_id, const absl::Status& status,
+  void OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
                    const proto::ActorInfo& info);
   void OnResult(const std::string& actor_id, const std::string& object_id,
                 proto::CallResult& result);
@@ -77,6 +93,12 @@ class ActorCalls {
   void FailCallLocked(Actor& actor, const std::string& object_id, const std::string& method)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailSentLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The copy of the actor that had `object_id` is gone: send it again later if it has tries
+  // left, else hold `error` until the head says what became of the actor.
+  void LoseCallLocked(Actor& actor, const std::string& object_id, proto::RemoteError error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Runtime& runtime_;
   absl::Mutex mu_;

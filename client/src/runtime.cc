@@ -102,6 +102,7 @@ Runtime::~Runtime() {
 
 absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   grpc::ServerBuilder builder;
+  AllowKeepalive(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(JoinHostPort(host, 0), grpc::InsecureServerCredentials(), &port);

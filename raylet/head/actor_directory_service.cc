@@ -72,7 +72,7 @@ grpc::ServerUnaryReactor* ActorDirectoryService::KillActor(grpc::CallbackServerC
                                                            const proto::KillActorRequest* req,
                                                            proto::KillActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  auto killed = manager_.Kill(req->actor_id(), req->reason());
+  auto killed = manager_.Kill(req->actor_id(), req->reason(), req->restart());
   if (killed.ok()) *rep->mutable_actor() = *std::move(killed);
   return FinishWith(ctx, killed.status());
 }

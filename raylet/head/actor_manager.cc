@@ -32,6 +32,10 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
         absl::StrCat("max_concurrency must be positive, got ", spec.max_concurrency()));
   }
   if (auto invalid = ValidateResources(spec.resources()); !invalid.ok()) return invalid;
+  if (spec.max_restarts() < -1 || spec.max_task_retries() < -1) {
+    return absl::InvalidArgumentError(
+        "max_restarts and max_task_retries must be -1 (no limit), 0 or more");
+  }
   if (request.get_if_exists() && !spec.name().empty()) {
     auto existing = actors_.GetByName(spec.namespace_(), spec.name());
     if (existing.ok()) return existing;
@@ -43,6 +47,8 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
   info.set_job_id(spec.job_id());
   info.set_state(proto::ACTOR_PENDING);
   info.set_detached(spec.detached());
+  info.set_max_restarts(spec.max_restarts());
+  info.set_max_task_retries(spec.max_task_retries());
   *info.mutable_resources() = spec.resources();
   info.set_created_unix_ms(NowUnixMs());
   info.set_pending_reason("being placed");
@@ -237,33 +243,46 @@ void ActorManager::MarkDead(const std::string& actor_id, const std::string& reas
 }
 
 absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
-                                                    const std::string& reason) {
+                                                    const std::string& reason, bool restart) {
   auto info = actors_.Get(actor_id);
   if (!info.ok()) return info.status();
   if (info->state() == proto::ACTOR_DEAD) return info;
+  const std::string why = reason.empty() ? (restart ? "killed to restart" : "killed") : reason;
   std::optional<Placement> placement;
   {
     absl::MutexLock lock(&mu_);
     if (auto it = placements_.find(actor_id); it != placements_.end()) placement = it->second;
+    placements_.erase(actor_id);  // its worker's exit is not a second loss
   }
-  MarkDead(actor_id, reason.empty() ? "killed" : reason);
-  if (placement) {
-    if (placement->dedicated) {
-      StopWorker(*placement);
-    } else {
-      proto::DestroyActorRequest destroy;
-      destroy.set_actor_id(actor_id);
-      destroy.set_reason(reason);
-      CallAsync<proto::DestroyActorReply>(
-          ContextWithTimeout(kControlRpcTimeout), std::move(destroy),
-          [this, &placement](auto... args) {
-            WorkerStub(placement->address).async()->DestroyActor(args...);
-          },
-          [actor_id](const absl::Status& status, const auto&) {
-            if (!status.ok())
-              spdlog::warn("worker did not destroy actor id={}: {}", actor_id, status.message());
-          });
-    }
+  // RESTARTING (or DEAD) before Kill answers, so that no call goes to the old copy after it;
+  // a restart is placed once the old copy is gone from a shared worker (it may land there).
+  if (!restart) {
+    MarkDead(actor_id, why);
+  } else {
+    restart = BeginRestart(actor_id, why);
+  }
+  auto restart_now = [this, actor_id, restart] {
+    if (restart) Schedule(actor_id);
+  };
+  if (!placement) {
+    restart_now();
+  } else if (placement->dedicated) {
+    StopWorker(*placement);
+    restart_now();
+  } else {
+    proto::DestroyActorRequest destroy;
+    destroy.set_actor_id(actor_id);
+    destroy.set_reason(why);
+    CallAsync<proto::DestroyActorReply>(
+        ContextWithTimeout(kControlRpcTimeout), std::move(destroy),
+        [this, &placement](auto... args) {
+          WorkerStub(placement->address).async()->DestroyActor(args...);
+        },
+        [actor_id, restart_now](const absl::Status& status, const auto&) {
+          if (!status.ok())
+            spdlog::warn("worker did not destroy actor id={}: {}", actor_id, status.message());
+          restart_now();
+        });
   }
   return actors_.Get(actor_id);
 }
@@ -287,8 +306,60 @@ void ActorManager::OnWorkerExit(const proto::WorkerInfo& worker) {
                               ? absl::StrCat("signal ", worker.exit().signal())
                               : absl::StrCat("exit code ", worker.exit().exit_code());
   for (const auto& actor_id : lost) {
-    MarkDead(actor_id, absl::StrCat("its worker process (pid ", worker.pid(), ") died: ", how));
+    OnActorLost(actor_id, absl::StrCat("its worker process (pid ", worker.pid(), ") died: ", how));
   }
+}
+
+void ActorManager::OnNodeDead(const std::string& node_id) {
+  std::vector<std::string> lost;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [actor_id, placement] : placements_) {
+      if (placement.node_id == node_id) lost.push_back(actor_id);
+    }
+    for (auto& [key, shared] : shared_) {
+      if (shared.placement.node_id == node_id) shared.placement = Placement();
+    }
+  }
+  for (const auto& actor_id : lost) OnActorLost(actor_id, absl::StrCat("node ", node_id, " died"));
+}
+
+void ActorManager::OnActorLost(const std::string& actor_id, const std::string& reason) {
+  if (BeginRestart(actor_id, reason)) Schedule(actor_id);
+}
+
+bool ActorManager::BeginRestart(const std::string& actor_id, const std::string& reason) {
+  auto info = actors_.Get(actor_id);
+  if (!info.ok() || info->state() == proto::ACTOR_DEAD) return false;
+  bool restart = false;
+  {
+    absl::MutexLock lock(&mu_);
+    placements_.erase(actor_id);
+    if (auto it = specs_.find(actor_id); it != specs_.end()) {
+      const int max = it->second.max_restarts();
+      restart = max < 0 || info->num_restarts() < max;
+    }
+  }
+  if (!restart) {
+    MarkDead(actor_id,
+             info->num_restarts() > 0
+                 ? absl::StrCat(reason, " (after ", info->num_restarts(), " restarts, none left)")
+                 : reason);
+    return false;
+  }
+  info->set_state(proto::ACTOR_RESTARTING);
+  info->set_num_restarts(info->num_restarts() + 1);
+  info->clear_node_id();
+  info->clear_worker_id();
+  info->clear_address();
+  info->clear_pid();
+  info->set_pending_reason(absl::StrCat("restarting: ", reason));
+  if (actors_.Update(*info).ok()) {
+    spdlog::warn("actor restarting id={} class={} restart={}: {}", actor_id, info->class_name(),
+                 info->num_restarts(), reason);
+  }
+  Notify(actor_id);
+  return true;
 }
 
 void ActorManager::OnJobFinished(const std::string& job_id) {

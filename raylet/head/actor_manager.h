@@ -42,8 +42,14 @@ class ActorManager {
   void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,
             Waiter done);
 
+  // Ends the actor (its worker destroys it, or is stopped if dedicated). With `restart`, it is
+  // re-created instead while it has restarts left (max_restarts).
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> Kill(const std::string& actor_id,
-                                                      const std::string& reason);
+                                                      const std::string& reason,
+                                                      bool restart = false);
+
+  // The node died: its actors restart elsewhere while they have restarts left, else die.
+  void OnNodeDead(const std::string& node_id);
 
   // A worker process ended: its actors die; a job's shared worker is forgotten.
   void OnWorkerExit(const proto::WorkerInfo& worker);
@@ -83,6 +89,12 @@ class ActorManager {
   void Place(const std::string& actor_id, const Placement& placement);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
+  // The actor's copy is gone (worker, node, or a restarting kill): RESTARTING and placed again
+  // (constructor re-run with its original arguments) while restarts are left, else DEAD.
+  void OnActorLost(const std::string& actor_id, const std::string& reason);
+  // OnActorLost without placing it: true when the actor is now RESTARTING (the caller places
+  // it with Schedule), false when it died for want of restarts.
+  bool BeginRestart(const std::string& actor_id, const std::string& reason);
   // Answers the actor's waiters whose known state is out of date (all of them on any_change).
   void Notify(const std::string& actor_id, bool any_change = false);
   void StopWorker(const Placement& placement);

@@ -44,6 +44,7 @@ void Head::CheckLiveness() {
 
 void Head::OnNodeDead(const std::string& node_id) {
   scheduler_service_.CancelNode(node_id);
+  actor_manager_.OnNodeDead(node_id);  // restarts or ends them, and tells their callers
   const int actors = actors_.MarkNodeDead(node_id);
   const int objects = objects_.RemoveNode(node_id);
   if (actors || objects) {

@@ -27,6 +27,18 @@ struct ActorOptions {
   bool get_if_exists = false;               // return the live actor of that name instead of failing
   int max_pending_calls = -1;               // calls this handle may have unfinished; -1: no limit
   bool dedicated_process = false;           // a worker process of its own even without resources
+  // Times the actor is re-created (constructor re-run with the same arguments, same id and
+  // name) when its worker or node dies, as Ray's max_restarts; -1: no limit. Calls made while
+  // it restarts wait for it.
+  int max_restarts = 0;
+  // Calls in flight when the actor died are sent again after its restart, in their order, up
+  // to this many times each (-1: no limit); with 0 they throw ActorUnavailableError (they may
+  // or may not have run). Completed calls never run again.
+  int max_task_retries = 0;
+};
+
+struct KillOptions {
+  bool no_restart = true;  // false: restart the actor instead (counts against max_restarts)
 };
 
 namespace internal {
@@ -41,7 +53,7 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
 ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls);
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
                             std::vector<CallArg> args);
-void KillActor(const std::string& actor_id);
+void KillActor(const std::string& actor_id, bool restart);
 }  // namespace internal
 
 // A copyable handle to a live actor of class C. Thread-safe. Calls made through one handle
@@ -107,10 +119,13 @@ ActorHandle<C> GetActor(const std::string& name, const std::string& ns = "") {
   return ActorHandle<C>(internal::LookupActor(name, ns, *internal::FindClassByType(typeid(C))));
 }
 
-// Kills the actor: running calls are abandoned, queued and later calls fail with UNAVAILABLE.
+// Kills the actor, as ray.kill: its queued and running calls fail at once with
+// ActorDiedError, and so do later calls. With {.no_restart = false} it is restarted instead
+// (if it has restarts left): calls in flight fail (or are sent again, per max_task_retries)
+// and later calls wait for the new copy.
 template <class C>
-void Kill(const ActorHandle<C>& actor) {
-  internal::KillActor(actor.id());
+void Kill(const ActorHandle<C>& actor, KillOptions options = {}) {
+  internal::KillActor(actor.id(), !options.no_restart);
 }
 
 }  // namespace weft
