@@ -44,18 +44,20 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
             PublishLogs(route, std::move(request), std::move(done));
           }),
       outputs_(io, [this](proto::LogLine line) { log_publisher_.Add(std::move(line)); }),
-      pool_(
-          WorkerPool::Options{
-              .worker_binary = options.worker_binary,
-              .node_id = id_,
-              .worker_host = options.host,
-              .logs_dir = session.LogsDir(),
-              .token = options.token,
-              .capacity = options.resources,
-              .fence_after = FenceAfter(options.node_timeout, options.heartbeat_period),
-              .watch_output = [this](const proto::WorkerInfo& worker, int out,
-                                     int err) { outputs_.Watch(worker, out, err); }},
-          [this](const proto::WorkerInfo& worker) { head_->ReportWorkerExit(worker); }),
+      pool_(WorkerPool::Options{.worker_binary = options.worker_binary,
+                                .node_id = id_,
+                                .worker_host = options.host,
+                                .logs_dir = session.LogsDir(),
+                                .token = options.token,
+                                .capacity = options.resources,
+                                // The head's own node: no watch (see the class comment).
+                                .fence_after = options.head ? absl::ZeroDuration()
+                                                            : FenceAfter(options.node_timeout,
+                                                                         options.heartbeat_period),
+                                .watch_output = [this](
+                                                    const proto::WorkerInfo& worker, int out,
+                                                    int err) { outputs_.Watch(worker, out, err); }},
+            [this](const proto::WorkerInfo& worker) { head_->ReportWorkerExit(worker); }),
       service_(
           pool_, auth, options.token, [this] { return Info(); }, [this] { return ServeFor(); }),
       logs_service_(outputs_, log_publisher_, auth),
@@ -144,6 +146,7 @@ void Node::OnHeartbeatDone(const absl::Status& status, SteadyTime sent) {
 // Heartbeats are acknowledged in send order or not at all, so a later `at` never moves the
 // deadline back; it is kept monotonic anyway.
 void Node::ArmFence(SteadyTime at) {
+  if (options_.head) return;  // never cut off from its head: the head's stall credit applies
   {
     absl::MutexLock lock(&fence_mu_);
     if (at < fence_at_) return;
@@ -173,6 +176,7 @@ void Node::Fence(const std::string& reason) {
 }
 
 absl::Duration Node::ServeFor() const {
+  if (options_.head) return absl::InfiniteDuration();  // its workers run no watch
   absl::MutexLock lock(&fence_mu_);
   const auto left = fence_at_ - std::chrono::steady_clock::now();
   return std::max(absl::ZeroDuration(), absl::FromChrono(left));

@@ -31,7 +31,9 @@ namespace weft::node {
 // Fencing: the node stops (SIGKILL) all its workers when no heartbeat it sent in the last
 // FenceAfter() (fence_rule.h) was acknowledged, or when the head refuses it; then it calls
 // `on_fatal` and serves nothing more. Its workers learn the same deadline from CheckNode and
-// stop themselves if the node stops answering. Info(), ServeFor() are thread-safe.
+// stop themselves if the node stops answering. The head's own node shares the head's process
+// (a stall stops both, and the head credits it): it fences only when refused, and its workers
+// run no watch. Info(), ServeFor() are thread-safe.
 class Node {
  public:
   using FatalCallback = std::function<void(absl::Status)>;

@@ -50,7 +50,9 @@ grpc::ServerUnaryReactor* NodeManagerService::CheckNode(grpc::CallbackServerCont
 }
 
 int64_t NodeManagerService::ServeForMs() const {
-  return serve_for_ ? absl::ToInt64Milliseconds(serve_for_()) : INT64_MAX;
+  if (!serve_for_) return INT64_MAX;
+  const absl::Duration left = serve_for_();
+  return left == absl::InfiniteDuration() ? INT64_MAX : absl::ToInt64Milliseconds(left);
 }
 
 grpc::ServerUnaryReactor* NodeManagerService::KillWorker(grpc::CallbackServerContext* ctx,
