@@ -40,5 +40,6 @@ void AddLogsCommand(CLI::App& app);
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);
 void AddListObjectsCommand(CLI::App& list);
+void AddListJobsCommand(CLI::App& list);
 
 }  // namespace weft::cli

@@ -109,6 +109,16 @@ absl::StatusOr<proto::ListObjectsReply> HeadClient::ListObjects() const {
   return reply;
 }
 
+absl::StatusOr<proto::ListJobsReply> HeadClient::ListJobs() const {
+  auto stub = proto::JobRegistry::NewStub(channel_);
+  proto::ListJobsReply reply;
+  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
+    return stub->ListJobs(c, proto::ListJobsRequest(), &reply);
+  });
+  if (!status.ok()) return HeadError(status);
+  return reply;
+}
+
 absl::StatusOr<proto::ListNodesReply> HeadClient::ListNodes() const {
   auto stub = proto::NodeDirectory::NewStub(channel_);
   proto::ListNodesReply reply;

@@ -42,6 +42,7 @@ class HeadClient {
                                                            const std::string& reason) const;
   [[nodiscard]] absl::StatusOr<proto::ListObjectsReply> ListObjects() const;
   [[nodiscard]] absl::StatusOr<proto::ListNodesReply> ListNodes() const;
+  [[nodiscard]] absl::StatusOr<proto::ListJobsReply> ListJobs() const;
   // The workers of the node whose NodeManager serves at `node_address`.
   [[nodiscard]] absl::StatusOr<proto::ListWorkersReply> ListWorkers(
       const std::string& node_address) const;

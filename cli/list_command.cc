@@ -1,5 +1,5 @@
-// weft list: `nodes` (the head's node table as a table or JSON) here; `actors` and `objects`
-// in list_actors_command.cc and list_objects_command.cc.
+// weft list: `nodes` (the head's node table as a table or JSON) here; `actors`, `objects` and
+// `jobs` in list_actors_command.cc, list_objects_command.cc and list_jobs_command.cc.
 
 #include <iostream>
 
@@ -37,6 +37,7 @@ void AddListCommand(CLI::App& app) {
   OnRun(nodes, o, &RunListNodes);
   AddListActorsCommand(*list);
   AddListObjectsCommand(*list);
+  AddListJobsCommand(*list);
 }
 
 }  // namespace weft::cli

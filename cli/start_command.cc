@@ -34,6 +34,7 @@ struct StartOptions {
   std::string token_file;
   std::optional<int> node_timeout_ms;
   std::optional<int> heartbeat_period_ms;
+  std::optional<int> head_lost_timeout_ms;
   bool block = false;
   int ready_timeout_s = 30;
 };
@@ -61,6 +62,8 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (!o.token_file.empty()) add("--token-file", o.token_file);
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
+  if (o.head_lost_timeout_ms)
+    add("--head-lost-timeout-ms", std::to_string(*o.head_lost_timeout_ms));
   return argv;
 }
 
@@ -220,13 +223,17 @@ void AddStartCommand(CLI::App& app) {
                   "Cluster token (joining nodes; default: the "
                   "session's token)");
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
-                  "Head: silence before a node is DEAD "
-                  "(default 3000)")
+                  "Silence before the head declares a node DEAD; nodes fence themselves "
+                  "before it, so give them the head's value (default 3000)")
       ->check(CLI::Range(50, 600000));
   cmd->add_option("--heartbeat-period-ms", o->heartbeat_period_ms,
                   "Head: heartbeat period "
                   "(default 500)")
       ->check(CLI::Range(10, 60000));
+  cmd->add_option("--head-lost-timeout-ms", o->head_lost_timeout_ms,
+                  "Node: a fenced node rejoins as a new node until this long after its head "
+                  "last answered, then exits (default 60000)")
+      ->check(CLI::Range(100, 3600000));
   cmd->add_flag("--block", o->block, "Stay in the foreground until the daemon stops");
   OnRun(cmd, o, &RunStart);
 }

@@ -55,9 +55,15 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--token-file", f.token_file, "Cluster token file (default: <session>/token)");
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
-  app.add_option("--node-timeout-ms", f.node_timeout_ms, "Silence after which a node is DEAD")
+  app.add_option("--node-timeout-ms", f.node_timeout_ms,
+                 "Silence after which the head declares a node DEAD; a node fences itself "
+                 "(kills its workers) before that. Give nodes the head's value")
       ->check(CLI::Range(50, 600000));
-  app.add_option("--head-lost-timeout-ms", f.head_lost_timeout_ms)->check(CLI::Range(100, 3600000));
+  app.add_option("--head-lost-timeout-ms", f.head_lost_timeout_ms,
+                 "A fenced node rejoins as a new node until this long after its head last "
+                 "answered, then exits")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   app.add_option("--shutdown-grace-ms", f.shutdown_grace_ms)->check(CLI::Range(0, 600000));
   app.add_option("--ready-fd", f.ready_fd, "File descriptor told the address once serving");
   app.add_option("--worker-binary", f.worker_binary)->capture_default_str();

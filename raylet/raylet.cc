@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "common/logging.h"
 
+#include <asio/post.hpp>
 #include <cerrno>
 #include <csignal>
 
@@ -20,7 +21,8 @@ Raylet::Raylet(RayletOptions options)
       session_(options_.session_dir),
       auth_(options_.token),
       signals_(io_),
-      liveness_timer_(io_) {}
+      liveness_timer_(io_),
+      rejoin_timer_(io_) {}
 
 absl::Status Raylet::Run() {
   if (auto status = session_.Create(); !status.ok()) return status;
@@ -41,10 +43,9 @@ absl::Status Raylet::Run() {
   if (options_.local_node) node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   if (auto status = StartServer(); !status.ok()) return status;
 
-  const std::string head_address = options_.head ? address_ : options_.head_address;
+  head_address_ = options_.head ? address_ : options_.head_address;
   if (node_) {
-    auto on_fatal = [this](absl::Status why) { Stop(std::move(why)); };
-    if (auto status = node_->Start(address_, head_address, on_fatal); !status.ok()) {
+    if (auto status = StartNode(absl::Seconds(10)); !status.ok()) {
       server_->Shutdown();
       return status;
     }
@@ -63,12 +64,88 @@ absl::Status Raylet::Run() {
   return exit_status_;
 }
 
+absl::Status Raylet::StartNode(absl::Duration register_wait) {
+  auto on_fatal = [this](absl::Status why) { OnNodeFenced(std::move(why)); };
+  return node_->Start(address_, head_address_, on_fatal, register_wait);
+}
+
+void Raylet::OnNodeFenced(absl::Status why) {
+  if (options_.head) return Stop(std::move(why));  // no other head to rejoin
+  fenced_node_ = node_->id();
+  fence_reason_ = std::string(why.message());
+  give_up_at_ = node_->last_head_contact() + options_.head_lost_timeout;
+  // Called from inside the node: retire it once its handler has returned.
+  asio::post(io_, [this] { RetireAndRejoin(); });
+}
+
+void Raylet::RetireAndRejoin() {
+  RetireNode(fence_reason_);
+  spdlog::warn("rejoining the head as a new node old_node={} until={}", fenced_node_,
+               absl::FormatTime(give_up_at_));
+  ScheduleRejoin(absl::ZeroDuration());
+}
+
+// The node's services go with its server; the port stays, so that a new node can take it.
+void Raylet::RetireNode(const std::string& reason) {
+  node_->Stop(reason);
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  server_.reset();
+  node_.reset();
+}
+
+void Raylet::ScheduleRejoin(absl::Duration after) {
+  rejoin_timer_.expires_after(absl::ToChronoNanoseconds(after));
+  rejoin_timer_.async_wait([this](const std::error_code& error) {
+    if (!error) TryRejoin();
+  });
+}
+
+void Raylet::TryRejoin() {
+  if (absl::Now() > give_up_at_) {
+    return Stop(absl::UnavailableError(
+        absl::StrCat("could not rejoin head ", head_address_, " within --head-lost-timeout-ms (",
+                     absl::FormatDuration(options_.head_lost_timeout), "); node ", fenced_node_,
+                     " had fenced itself: ", fence_reason_)));
+  }
+  const absl::Duration retry = options_.heartbeat_period;
+  // First the head learns that the old node's workers are gone (a no-op if it already
+  // declared the node dead); this also shows whether the head answers at all.
+  const absl::Status told = node::HeadLink(head_address_, options_.token)
+                                .Unregister(fenced_node_, absl::StrCat("fenced: ", fence_reason_));
+  if (!told.ok() && told.code() != absl::StatusCode::kNotFound) {
+    spdlog::warn("head still unreachable; rejoin retries error=\"{}\"", told.message());
+    return ScheduleRejoin(retry);
+  }
+  node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
+  absl::Status joined = StartServer();
+  if (joined.ok()) joined = StartNode(2 * options_.heartbeat_period);
+  if (!joined.ok()) {
+    spdlog::warn("rejoin failed; retrying error=\"{}\"", joined.message());
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+    node_.reset();
+    return ScheduleRejoin(retry);
+  }
+  spdlog::info("node rejoined as a new node id={} old_node={}", node_->id(), fenced_node_);
+  if (auto status = WriteSessionFiles(); !status.ok()) {
+    spdlog::warn("cannot update the raylet record: {}", status.message());
+  }
+}
+
 absl::Status Raylet::StartServer() {
   grpc::ServerBuilder builder;
   AllowKeepalive(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port is an error
+  if (head_) {
+    // Keepalive pings to every client: a driver's job stream (KeepJob) ends within about
+    // node_timeout when its host goes silent; a driver that exits closes it at once.
+    const int half = static_cast<int>(absl::ToInt64Milliseconds(options_.node_timeout / 2));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, half);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   int port = 0;
-  builder.AddListeningPort(JoinHostPort(options_.host, options_.port),
+  builder.AddListeningPort(JoinHostPort(options_.host, port_ ? port_ : options_.port),
                            grpc::InsecureServerCredentials(), &port);
   if (head_) head_->AddServices(builder);
   if (node_) node_->AddServices(builder);
@@ -78,6 +155,7 @@ absl::Status Raylet::StartServer() {
         "cannot listen on ", JoinHostPort(options_.host, options_.port), " (address in use?)"));
   }
   address_ = JoinHostPort(AdvertisedHost(options_.host), port);
+  port_ = port;  // a node that rejoins listens here again
   return absl::OkStatus();
 }
 
@@ -98,6 +176,7 @@ absl::Status Raylet::WriteSessionFiles() {
   google::protobuf::util::MessageToJsonString(record, &json);
   auto lock = session_.WriteRayletRecord(getpid(), json + "\n");
   if (!lock.ok()) return lock.status();
+  if (record_lock_ >= 0) close(record_lock_);  // the replaced record's
   record_lock_ = *lock;  // held until exit: weft stop trusts only locked records
   return absl::OkStatus();
 }
@@ -137,6 +216,7 @@ void Raylet::ScheduleLivenessCheck() {
 
 void Raylet::Stop(absl::Status why) {
   exit_status_ = std::move(why);
+  rejoin_timer_.cancel();
   io_.stop();
 }
 

@@ -19,12 +19,17 @@ namespace weft {
 
 // One weft-raylet process: a gRPC server hosting the head services (with --head) and/or a
 // node, driven by one io_context that handles timers and signals.
+//
+// A node that fences itself (its head refused it or stopped acknowledging heartbeats; its
+// workers are already killed) is retired with its server, and the raylet tries to rejoin the
+// head as a new node (fresh id, same port) until `head_lost_timeout` has passed since the
+// head last answered; then it exits. The head's own node cannot rejoin: its raylet exits.
 class Raylet {
  public:
   explicit Raylet(RayletOptions options);
 
-  // Serves until SIGTERM/SIGINT (graceful: workers stopped, node unregistered), or until the
-  // node is declared dead or loses its head. OK after a requested shutdown.
+  // Serves until SIGTERM/SIGINT (graceful: workers stopped, node unregistered), or until a
+  // fenced node could not rejoin its head in time. OK after a requested shutdown.
   [[nodiscard]] absl::Status Run();
 
  private:
@@ -33,6 +38,12 @@ class Raylet {
   void SignalReady();
   void WaitForSignals();
   void ScheduleLivenessCheck();
+  [[nodiscard]] absl::Status StartNode(absl::Duration register_wait);
+  void OnNodeFenced(absl::Status why);
+  void RetireAndRejoin();
+  void RetireNode(const std::string& reason);
+  void ScheduleRejoin(absl::Duration after);
+  void TryRejoin();
   void Stop(absl::Status why);
   void Shutdown();
 
@@ -42,10 +53,16 @@ class Raylet {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer liveness_timer_;
+  asio::steady_timer rejoin_timer_;
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<node::Node> node_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  std::string head_address_;
+  std::string fenced_node_;  // id of the node retired last, while rejoining
+  std::string fence_reason_;
+  absl::Time give_up_at_;  // rejoining stops here: head_lost_timeout after the last contact
+  int port_ = 0;           // the port listened on, once known
   int record_lock_ = -1;
   absl::Status exit_status_;
 };

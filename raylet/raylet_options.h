@@ -19,7 +19,9 @@ struct RayletOptions {
   std::string token;
   absl::Duration heartbeat_period = absl::Milliseconds(500);
   absl::Duration node_timeout = absl::Seconds(3);
-  absl::Duration head_lost_timeout = absl::Seconds(30);  // a node exits when its head is gone
+  // A fenced node tries to rejoin its head as a new node until this long after the head last
+  // answered it; then its raylet exits.
+  absl::Duration head_lost_timeout = absl::Seconds(60);
   absl::Duration shutdown_grace = absl::Seconds(5);
   int ready_fd = -1;  // gets "<address>\n" once serving, then is closed
   std::string worker_binary;

@@ -135,7 +135,9 @@ TEST(ClusterCli, SilentNodeIsMarkedDeadAndARestartIsANewNode) {
 
 TEST(ClusterCli, ASuspendedHeadKeepsItsNodesWhenItResumes) {
   TestCluster cluster(1, {"--node-timeout-ms", "1000", "--heartbeat-period-ms", "100"});
-  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1"}).empty());
+  // A node cannot tell a stalled head from a lost one: it fences itself after its own
+  // timeout. Give it one longer than the stall, so that it waits the stall out.
+  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1", "--node-timeout-ms", "6000"}).empty());
   const pid_t head = RayletPids(cluster.head_session()).at(0);
 
   kill(head, SIGSTOP);

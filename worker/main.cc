@@ -27,7 +27,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-file", log_file, "Where the worker's own log goes (default stderr)");
   app.add_option("--lifeline-fd", options.lifeline_fd, "Read end of the raylet's lifeline pipe")
       ->required();
+  int fence_after_ms = 0;
+  app.add_option("--fence-after-ms", fence_after_ms,
+                 "Exit when the raylet has not answered a liveness check for this long (0: never)");
   CLI11_PARSE(app, argc, argv);
+  options.fence_after = absl::Milliseconds(fence_after_ms);
   weft::worker::InstallOutputTags();  // before any thread prints
   weft::InitLogging("worker", log_file);
   const char* token = std::getenv("WEFT_TOKEN");

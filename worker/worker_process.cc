@@ -22,6 +22,8 @@ namespace {
 constexpr size_t kInlineThresholdBytes = 100 * 1024;
 // Arguments may be large (a Put value passed inline).
 constexpr int kMaxCallMessageBytes = 1 << 30;
+// Exit code of a worker that stopped itself because its raylet stopped answering.
+constexpr int kFencedExitCode = 3;
 
 }  // namespace
 
@@ -82,10 +84,14 @@ int WorkerProcess::Run() {
     spdlog::error("{}", status.message());
     return 1;
   }
-  if (auto status = RegisterWithNode(); !status.ok()) {
-    spdlog::error("cannot register with node {}: {}", options_.node_address, status.ToString());
+  const auto sent = RayletWatch::Clock::now();
+  auto serve_for = RegisterWithNode();
+  if (!serve_for.ok()) {
+    spdlog::error("cannot register with node {}: {}", options_.node_address,
+                  serve_for.status().ToString());
     return 1;
   }
+  WatchRaylet(*serve_for, sent);
   spdlog::info("worker ready id={} address={}", options_.worker_id, address_);
   io_.run();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
@@ -121,7 +127,7 @@ absl::Status WorkerProcess::StartServer() {
   return absl::OkStatus();
 }
 
-absl::Status WorkerProcess::RegisterWithNode() const {
+absl::StatusOr<absl::Duration> WorkerProcess::RegisterWithNode() const {
   auto stub = proto::NodeManager::NewStub(MakeChannel(options_.node_address, options_.token));
   grpc::ClientContext context;
   SetTimeout(context, kControlRpcTimeout);
@@ -130,7 +136,24 @@ absl::Status WorkerProcess::RegisterWithNode() const {
   request.set_address(address_);
   request.set_pid(getpid());
   proto::RegisterWorkerReply reply;
-  return FromGrpcStatus(stub->RegisterWorker(&context, request, &reply));
+  const auto status = FromGrpcStatus(stub->RegisterWorker(&context, request, &reply));
+  if (!status.ok()) return status;
+  return absl::Milliseconds(reply.serve_for_ms());
+}
+
+// Fencing: a raylet that stops answering (stopped, not dead) cannot stop this worker, so the
+// worker stops itself no later than the node would have (see RayletWatch). It exits at once,
+// without draining calls: a fenced worker must not answer another one.
+void WorkerProcess::WatchRaylet(absl::Duration serve_for, RayletWatch::Clock::time_point sent) {
+  if (options_.fence_after <= absl::ZeroDuration()) return;
+  raylet_watch_ = std::make_unique<RayletWatch>(
+      io_, MakeChannel(options_.node_address, options_.token), options_.worker_id,
+      options_.fence_after, [id = options_.worker_id](const std::string& why) {
+        spdlog::error("fencing: worker exiting id={} reason=\"{}\"", id, why);
+        spdlog::default_logger()->flush();
+        _exit(kFencedExitCode);
+      });
+  raylet_watch_->Start(sent, serve_for);
 }
 
 // The raylet holds the only write end of the lifeline pipe: when it dies, however it dies,

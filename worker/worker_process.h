@@ -9,13 +9,15 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "client/src/runtime.h"
 #include "common/auth.h"
 #include "worker/actor_host.h"
 #include "worker/call_dispatcher.h"
 #include "worker/code_loader.h"
 #include "worker/object_store.h"
+#include "worker/raylet_watch.h"
 #include "worker/worker_service.h"
 
 namespace weft::worker {
@@ -33,6 +35,9 @@ class WorkerProcess {
     std::string host = "127.0.0.1";
     int lifeline_fd = -1;  // read end of the raylet's lifeline pipe
     std::string token;
+    // Stop when the raylet has not answered a CheckNode for this long (see RayletWatch);
+    // zero: no watch.
+    absl::Duration fence_after = absl::ZeroDuration();
   };
 
   explicit WorkerProcess(Options options);
@@ -44,7 +49,9 @@ class WorkerProcess {
  private:
   internal::Runtime::Config JobConfig() const;
   [[nodiscard]] absl::Status StartServer();
-  [[nodiscard]] absl::Status RegisterWithNode() const;
+  // Registers with the raylet; returns how long this worker may serve without another answer.
+  [[nodiscard]] absl::StatusOr<absl::Duration> RegisterWithNode() const;
+  void WatchRaylet(absl::Duration serve_for, RayletWatch::Clock::time_point sent);
   void WatchLifeline();
   void RequestExit(int exit_code);
 
@@ -54,6 +61,7 @@ class WorkerProcess {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::posix::stream_descriptor lifeline_;
   asio::signal_set signals_;
+  std::unique_ptr<RayletWatch> raylet_watch_;
   CodeLoader code_;
   ObjectStore store_;
   ActorHost actors_;

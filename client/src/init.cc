@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
 #include "common/cluster_endpoint.h"
@@ -22,9 +23,45 @@
 namespace weft {
 namespace {
 
+// Holds the job's KeepJob stream open for the driver's life: if the driver exits without
+// Shutdown, the stream breaks and the head fails the job (its non-detached actors die with
+// "owner died"). Reads nothing; the head ends the stream once FinishJob is in.
+class JobKeeper final : public grpc::ClientReadReactor<proto::KeepJobReply> {
+ public:
+  JobKeeper(const std::shared_ptr<grpc::Channel>& head, const std::string& job_id)
+      : stub_(proto::JobRegistry::NewStub(head)) {
+    request_.set_job_id(job_id);
+    stub_->async()->KeepJob(&context_, &request_, this);
+    StartRead(&reply_);
+    StartCall();
+  }
+  // Ends the stream and waits (at most 2 s) until gRPC is done with it.
+  ~JobKeeper() override {
+    context_.TryCancel();
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Seconds(2));
+  }
+  void OnReadDone(bool ok) override {
+    if (ok) StartRead(&reply_);
+  }
+  void OnDone(const grpc::Status&) override {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+  }
+
+ private:
+  std::unique_ptr<proto::JobRegistry::Stub> stub_;
+  grpc::ClientContext context_;
+  proto::KeepJobRequest request_;
+  proto::KeepJobReply reply_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 struct DriverState {
   std::string embedded_session;                   // session dir of the cluster Init started, if any
   std::unique_ptr<internal::LogSubscriber> logs;  // prints the job's worker output
+  std::unique_ptr<JobKeeper> keeper;              // the job lives while this stream does
 };
 DriverState* driver = nullptr;
 
@@ -124,6 +161,7 @@ void Init(const InitOptions& options) {
   }
   internal::Runtime::Install(std::move(installed));
   auto& runtime = internal::Runtime::Get();
+  state->keeper = std::make_unique<JobKeeper>(runtime.head_channel(), runtime.config().job_id);
   if (options.forward_output) {
     state->logs =
         std::make_unique<internal::LogSubscriber>(runtime.head_channel(), runtime.config().job_id);
@@ -144,6 +182,7 @@ void Shutdown() {
     SetTimeout(context, kControlRpcTimeout);
     proto::FinishJobReply reply;
     runtime->jobs().FinishJob(&context, request, &reply);  // best effort: the head may be gone
+    if (driver) driver->keeper.reset();  // after FinishJob: a job that finished does not fail
     runtime.reset();
   }
   if (driver) {

@@ -362,7 +362,7 @@ bool ActorManager::BeginRestart(const std::string& actor_id, const std::string& 
   return true;
 }
 
-void ActorManager::OnJobFinished(const std::string& job_id) {
+void ActorManager::OnJobFinished(const std::string& job_id, const std::string& reason) {
   std::vector<std::string> ending;
   absl::flat_hash_set<std::string> keep;  // workers that host the job's detached actors
   {
@@ -384,7 +384,7 @@ void ActorManager::OnJobFinished(const std::string& job_id) {
       }
     }
   }
-  for (const auto& actor_id : ending) MarkDead(actor_id, "its job finished");
+  for (const auto& actor_id : ending) MarkDead(actor_id, reason);
   // Task workers and the workers of the actors that just died end with the job.
   scheduler_.ReleaseJob(job_id, keep);
 }

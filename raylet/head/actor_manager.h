@@ -53,8 +53,8 @@ class ActorManager {
 
   // A worker process ended: its actors die; a job's shared worker is forgotten.
   void OnWorkerExit(const proto::WorkerInfo& worker);
-  // The job's non-detached actors die and its workers are stopped.
-  void OnJobFinished(const std::string& job_id);
+  // The job's non-detached actors die with `reason` and its workers are stopped.
+  void OnJobFinished(const std::string& job_id, const std::string& reason = "its job finished");
   // Call periodically: retries PENDING actors, answers expired waits.
   void Tick();
 

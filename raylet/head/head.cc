@@ -22,7 +22,9 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
            .describe_queue =
                [this](proto::ListNodesReply& reply) { scheduler_service_.DescribeQueue(reply); }}),
       job_service_(jobs_, auth,
-                   [this](const std::string& job_id) { actor_manager_.OnJobFinished(job_id); }),
+                   [this](const std::string& job_id, const std::string& reason) {
+                     actor_manager_.OnJobFinished(job_id, reason);
+                   }),
       actor_service_(actors_, actor_manager_, auth),
       object_service_(objects_, auth),
       log_service_(logs_, nodes_, auth, std::move(token)) {}

@@ -36,9 +36,12 @@ class Head {
   // Ends leases still waiting on nodes; call before the server shuts down.
   void CancelLeases() { scheduler_service_.CancelAll(); }
 
-  // Ends the drivers' log streams (once their queued lines are sent), so that a server
-  // shutdown does not wait for them.
-  void CloseLogStreams() { logs_.CloseAll(); }
+  // Ends the drivers' log and job streams (once their queued lines are sent), so that a
+  // server shutdown does not wait for them nor fail the jobs.
+  void CloseLogStreams() {
+    job_service_.CloseKeepers();
+    logs_.CloseAll();
+  }
 
  private:
   void OnNodeDead(const std::string& node_id);

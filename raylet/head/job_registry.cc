@@ -39,6 +39,22 @@ absl::Status JobRegistry::Finish(const std::string& job_id) {
   return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
 }
 
+std::optional<std::string> JobRegistry::FailIfRunning(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  for (auto& job : jobs_) {
+    if (job.job_id() != job_id) continue;
+    if (job.state() != proto::JOB_RUNNING) return std::nullopt;
+    job.set_state(proto::JOB_FAILED);
+    job.set_end_unix_ms(absl::ToUnixMillis(absl::Now()));
+    job.set_end_reason(absl::StrCat("owner died: driver of job ", job_id, " (pid ",
+                                    job.driver_pid(), " on host ", job.driver_host(),
+                                    ") exited without Shutdown"));
+    spdlog::warn("job failed id={} reason=\"{}\"", job_id, job.end_reason());
+    return job.end_reason();
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<proto::JobInfo> JobRegistry::Get(const std::string& job_id) const {
   absl::MutexLock lock(&mu_);
   for (const auto& job : jobs_) {

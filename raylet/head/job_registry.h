@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,11 @@ class JobRegistry {
 
   // Marks a job FINISHED. NOT_FOUND for an unknown id; finishing twice is fine.
   [[nodiscard]] absl::Status Finish(const std::string& job_id);
+
+  // Marks a RUNNING job FAILED: its driver went away without finishing it. Returns the
+  // reason, naming the driver ("owner died: driver of job ... exited without Shutdown"), or
+  // nothing when the job is unknown or already ended.
+  std::optional<std::string> FailIfRunning(const std::string& job_id);
 
   // NOT_FOUND for an unknown id.
   [[nodiscard]] absl::StatusOr<proto::JobInfo> Get(const std::string& job_id) const;

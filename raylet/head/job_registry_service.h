@@ -3,6 +3,8 @@
 #include <functional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/job_registry.h"
@@ -10,11 +12,19 @@
 namespace weft::head {
 
 // gRPC adapter: checks the token, calls one method of the table, finishes. Never blocks.
+// Holds each driver's KeepJob stream open until its job finishes; a stream that breaks first
+// fails the job (see head.proto). `on_finished(job_id, reason)` runs once per ended job, on a
+// gRPC thread: reason "its job finished", or the "owner died: ..." of a failed job.
+// Thread-safe.
 class JobRegistryService final : public proto::JobRegistry::CallbackService {
  public:
-  using JobFinishedFn = std::function<void(const std::string& job_id)>;
+  using JobFinishedFn = std::function<void(const std::string& job_id, const std::string& reason)>;
   JobRegistryService(JobRegistry& jobs, const TokenAuth& auth, JobFinishedFn on_finished)
       : jobs_(jobs), auth_(auth), on_finished_(std::move(on_finished)) {}
+  ~JobRegistryService() override;
+
+  // Ends every KeepJob stream without failing its job; call before the server shuts down.
+  void CloseKeepers();
 
   grpc::ServerUnaryReactor* RegisterJob(grpc::CallbackServerContext*,
                                         const proto::RegisterJobRequest*,
@@ -25,11 +35,23 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
                                      proto::ListJobsReply*) override;
   grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext*, const proto::GetJobRequest*,
                                    proto::GetJobReply*) override;
+  grpc::ServerWriteReactor<proto::KeepJobReply>* KeepJob(grpc::CallbackServerContext*,
+                                                         const proto::KeepJobRequest*) override;
 
  private:
+  class Keeper;
+  // The keeper's stream broke (OnCancel) or ended (OnDone); see Keeper.
+  void OnKeeperBroken(Keeper* keeper);
+  void Forget(Keeper* keeper);
+  // Ends the job's stream with `status`, if one is open.
+  void EndKeeper(const std::string& job_id, const grpc::Status& status);
+
   JobRegistry& jobs_;
   const TokenAuth& auth_;
   const JobFinishedFn on_finished_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Keeper*> keepers_ ABSL_GUARDED_BY(mu_);  // by job id
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace weft::head

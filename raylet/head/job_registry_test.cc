@@ -54,5 +54,26 @@ TEST(JobRegistryTest, FinishUnknownJobIsNotFound) {
   EXPECT_EQ(jobs.Finish("job-0009").code(), absl::StatusCode::kNotFound);
 }
 
+TEST(JobRegistryTest, FailIfRunningNamesTheDriverOnce) {
+  JobRegistry jobs;
+  const std::string id = jobs.Register(Request(42, "a")).job_id();
+  const auto reason = jobs.FailIfRunning(id);
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(*reason,
+            "owner died: driver of job " + id + " (pid 42 on host host-a) exited without Shutdown");
+  EXPECT_EQ(jobs.List()[0].state(), proto::JOB_FAILED);
+  EXPECT_EQ(jobs.List()[0].end_reason(), *reason);
+  EXPECT_FALSE(jobs.FailIfRunning(id).has_value());
+}
+
+TEST(JobRegistryTest, FinishedJobDoesNotFail) {
+  JobRegistry jobs;
+  const std::string id = jobs.Register(Request(1, "a")).job_id();
+  ASSERT_TRUE(jobs.Finish(id).ok());
+  EXPECT_FALSE(jobs.FailIfRunning(id).has_value());
+  EXPECT_FALSE(jobs.FailIfRunning("job-0009").has_value());
+  EXPECT_EQ(jobs.List()[0].state(), proto::JOB_FINISHED);
+}
+
 }  // namespace
 }  // namespace weft::head

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "raylet/node/fence_rule.h"
 
 namespace weft::node {
 namespace {
@@ -49,18 +50,28 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                 .logs_dir = session.LogsDir(),
                                 .token = options.token,
                                 .capacity = options.resources,
+                                // The head's own node: no watch (see the class comment).
+                                .fence_after = options.head ? absl::ZeroDuration()
+                                                            : FenceAfter(options.node_timeout,
+                                                                         options.heartbeat_period),
                                 .watch_output = [this](
                                                     const proto::WorkerInfo& worker, int out,
                                                     int err) { outputs_.Watch(worker, out, err); }},
             [this](const proto::WorkerInfo& worker) { head_->ReportWorkerExit(worker); }),
-      service_(pool_, auth, options.token, [this] { return Info(); }),
+      service_(
+          pool_, auth, options.token, [this] { return Info(); }, [this] { return ServeFor(); }),
       logs_service_(outputs_, log_publisher_, auth),
       heartbeat_sink_(std::make_shared<HeartbeatSink>()),
       heartbeat_timer_(io),
-      expiry_timer_(io) {
+      expiry_timer_(io),
+      fence_timer_(io),
+      fence_after_(FenceAfter(options.node_timeout, options.heartbeat_period)),
+      fence_at_(std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(fence_after_)) {
   absl::MutexLock lock(&heartbeat_sink_->mu);
   heartbeat_sink_->io = &io;
-  heartbeat_sink_->deliver = [this](absl::Status status) { OnHeartbeatDone(status); };
+  heartbeat_sink_->deliver = [this](absl::Status status, SteadyTime sent) {
+    OnHeartbeatDone(status, sent);
+  };
 }
 
 Node::~Node() {
@@ -69,7 +80,7 @@ Node::~Node() {
 }
 
 absl::Status Node::Start(const std::string& address, const std::string& head_address,
-                         FatalCallback on_fatal) {
+                         FatalCallback on_fatal, absl::Duration register_wait) {
   {
     absl::MutexLock lock(&info_mu_);
     info_.set_address(address);
@@ -79,7 +90,8 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
   log_route_->stub = proto::LogBroker::NewStub(MakeChannel(head_address, options_.token));
   pool_.Open(address, head_address);  // before registering: the head may lease at once
-  auto period = head_->Register(Info(), absl::Seconds(10));
+  const SteadyTime sent = std::chrono::steady_clock::now();
+  auto period = head_->Register(Info(), register_wait);
   if (!period.ok()) {
     pool_.Close();
     return absl::Status(
@@ -88,8 +100,9 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   }
   heartbeat_period_ = *period > absl::ZeroDuration() ? *period : options_.heartbeat_period;
   last_head_contact_ = absl::Now();
-  spdlog::info("node registered id={} head={} resources=\"{}\"", id_, head_address,
-               FormatResources(options_.resources));
+  spdlog::info("node registered id={} head={} resources=\"{}\" fence_after={}", id_, head_address,
+               FormatResources(options_.resources), absl::FormatDuration(fence_after_));
+  ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
   ScheduleHeartbeat();
   ScheduleStartExpiry();
   return absl::OkStatus();
@@ -106,31 +119,67 @@ void Node::ScheduleHeartbeat() {
     request.set_num_workers(now.alive);
     request.set_resource_version(now.version);
     const auto deadline = std::min(absl::Seconds(2), 4 * heartbeat_period_);
-    head_->Heartbeat(request, deadline, [sink = heartbeat_sink_](absl::Status status) {
+    const SteadyTime sent = std::chrono::steady_clock::now();
+    head_->Heartbeat(request, deadline, [sink = heartbeat_sink_, sent](absl::Status status) {
       absl::MutexLock lock(&sink->mu);
       if (!sink->io) return;  // the node has stopped
-      asio::post(*sink->io, [deliver = sink->deliver, status] { deliver(status); });
+      asio::post(*sink->io, [deliver = sink->deliver, status, sent] { deliver(status, sent); });
     });
   });
 }
 
-void Node::OnHeartbeatDone(const absl::Status& status) {
+void Node::OnHeartbeatDone(const absl::Status& status, SteadyTime sent) {
+  if (fenced_) return;
   if (status.ok()) {
     last_head_contact_ = absl::Now();
+    ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
   } else if (status.code() == absl::StatusCode::kFailedPrecondition ||
              status.code() == absl::StatusCode::kNotFound) {
-    spdlog::error("node {} rejected by head: {}", id_, status.message());
-    on_fatal_(absl::AbortedError(absl::StrCat("head rejected node ", id_, ": ", status.message())));
-    return;
-  } else if (absl::Now() - last_head_contact_ > options_.head_lost_timeout) {
-    on_fatal_(absl::UnavailableError(absl::StrCat("head unreachable for ",
-                                                  absl::FormatDuration(options_.head_lost_timeout),
-                                                  ": ", status.message())));
+    Fence(absl::StrCat("head refused node ", id_, ": ", status.message()));
     return;
   } else {
     spdlog::warn("heartbeat failed node={} error=\"{}\"", id_, status.message());
   }
   ScheduleHeartbeat();
+}
+
+// Heartbeats are acknowledged in send order or not at all, so a later `at` never moves the
+// deadline back; it is kept monotonic anyway.
+void Node::ArmFence(SteadyTime at) {
+  if (options_.head) return;  // never cut off from its head: the head's stall credit applies
+  {
+    absl::MutexLock lock(&fence_mu_);
+    if (at < fence_at_) return;
+    fence_at_ = at;
+  }
+  fence_timer_.expires_at(at);
+  fence_timer_.async_wait([this](const std::error_code& error) {
+    if (error) return;
+    Fence(absl::StrCat("no heartbeat acknowledged by the head for ",
+                       absl::FormatDuration(fence_after_)));
+  });
+}
+
+void Node::Fence(const std::string& reason) {
+  if (fenced_) return;
+  fenced_ = true;
+  {
+    absl::MutexLock lock(&fence_mu_);
+    fence_at_ = std::chrono::steady_clock::now();
+  }
+  heartbeat_timer_.cancel();
+  fence_timer_.cancel();
+  pool_.Close();
+  const size_t killed = pool_.KillAll();
+  spdlog::error("node fenced id={} workers_killed={} reason=\"{}\"", id_, killed, reason);
+  on_fatal_(absl::UnavailableError(absl::StrCat("node ", id_, " fenced: ", reason)));
+}
+
+absl::Duration Node::ServeFor() const {
+  if (options_.head) return absl::InfiniteDuration();  // its workers run no watch
+  absl::MutexLock lock(&fence_mu_);
+  const auto left = fence_at_ - std::chrono::steady_clock::now();
+  return std::max(absl::ZeroDuration(), absl::FromChrono(left));
 }
 
 void Node::ScheduleStartExpiry() {
@@ -149,9 +198,10 @@ void Node::Stop(const std::string& reason) {
   }
   heartbeat_timer_.cancel();
   expiry_timer_.cancel();
+  fence_timer_.cancel();
   pool_.Close();
   // Leave the cluster first, so no lease is placed here while the workers drain.
-  if (head_) {
+  if (head_ && !fenced_) {
     if (auto status = head_->Unregister(id_, reason); !status.ok()) {
       spdlog::warn("could not unregister node={} error=\"{}\"", id_, status.message());
     }

@@ -4,6 +4,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,13 @@ namespace weft::node {
 // One node of the cluster: its worker pool, the NodeManager and NodeLogs services, the link
 // to the head (registration, heartbeats, exit reports) and the workers' output on its way to
 // the head. Timers and output pipes run on the raylet's io_context.
+//
+// Fencing: the node stops (SIGKILL) all its workers when no heartbeat it sent in the last
+// FenceAfter() (fence_rule.h) was acknowledged, or when the head refuses it; then it calls
+// `on_fatal` and serves nothing more. Its workers learn the same deadline from CheckNode and
+// stop themselves if the node stops answering. The head's own node shares the head's process
+// (a stall stops both, and the head credits it): it fences only when refused, and its workers
+// run no watch. Info(), ServeFor() are thread-safe.
 class Node {
  public:
   using FatalCallback = std::function<void(absl::Status)>;
@@ -39,18 +47,25 @@ class Node {
     builder.RegisterService(&logs_service_);
   }
 
-  // Registers with the head at `head_address`, opens the worker pool and starts
-  // heartbeating. `on_fatal` runs on the io_context when the node must stop: declared dead,
-  // or the head gone for too long.
+  // Registers with the head at `head_address` (retrying up to `register_wait`), opens the
+  // worker pool and starts heartbeating. `on_fatal` runs on the io_context once the node has
+  // fenced itself (refused by the head, or no heartbeat acknowledged in time).
   [[nodiscard]] absl::Status Start(const std::string& address, const std::string& head_address,
-                                   FatalCallback on_fatal);
+                                   FatalCallback on_fatal,
+                                   absl::Duration register_wait = absl::Seconds(10));
 
   // Reaps exited workers; call on SIGCHLD.
   void OnChildExited() { pool_.Reap(); }
 
-  // Refuses new workers, stops every worker (graceful, then forced), says goodbye and
-  // publishes the workers' last output (waiting at most a second for the head).
+  // Refuses new workers, stops every worker (graceful, then forced), says goodbye (unless
+  // fenced: the head is out of reach) and publishes the workers' last output (waiting at
+  // most a second for the head).
   void Stop(const std::string& reason);
+
+  // How long a worker asking now may serve without another answer (0 once fenced).
+  absl::Duration ServeFor() const;
+  // When the head last acknowledged a heartbeat (or the registration).
+  absl::Time last_head_contact() const { return last_head_contact_; }
 
   proto::NodeInfo Info() const;
   const std::string& id() const { return id_; }
@@ -61,12 +76,16 @@ class Node {
   struct HeartbeatSink {
     absl::Mutex mu;
     asio::io_context* io ABSL_GUARDED_BY(mu);
-    std::function<void(absl::Status)> deliver ABSL_GUARDED_BY(mu);
+    std::function<void(absl::Status, std::chrono::steady_clock::time_point)> deliver
+        ABSL_GUARDED_BY(mu);
   };
 
   proto::NodeInfo InfoAt(const WorkerPool::Snapshot& pool) const;
+  using SteadyTime = std::chrono::steady_clock::time_point;
   void ScheduleHeartbeat();
-  void OnHeartbeatDone(const absl::Status& status);
+  void OnHeartbeatDone(const absl::Status& status, SteadyTime sent);
+  void ArmFence(SteadyTime at);
+  void Fence(const std::string& reason);
   void ScheduleStartExpiry();
 
   const RayletOptions& options_;
@@ -92,8 +111,13 @@ class Node {
   std::shared_ptr<HeartbeatSink> heartbeat_sink_;
   asio::steady_timer heartbeat_timer_;
   asio::steady_timer expiry_timer_;
+  asio::steady_timer fence_timer_;
   absl::Duration heartbeat_period_;
   absl::Time last_head_contact_;
+  const absl::Duration fence_after_;
+  bool fenced_ = false;
+  mutable absl::Mutex fence_mu_;
+  SteadyTime fence_at_ ABSL_GUARDED_BY(fence_mu_);  // when the node fences itself
 };
 
 }  // namespace weft::node

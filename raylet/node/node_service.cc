@@ -35,9 +35,24 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
 
 grpc::ServerUnaryReactor* NodeManagerService::RegisterWorker(
     grpc::CallbackServerContext* ctx, const proto::RegisterWorkerRequest* req,
-    proto::RegisterWorkerReply*) {
+    proto::RegisterWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
+  rep->set_serve_for_ms(ServeForMs());
   return FinishWith(ctx, pool_.OnRegistered(req->worker_id(), req->address(), req->pid()));
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::CheckNode(grpc::CallbackServerContext* ctx,
+                                                        const proto::CheckNodeRequest*,
+                                                        proto::CheckNodeReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  rep->set_serve_for_ms(ServeForMs());
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+int64_t NodeManagerService::ServeForMs() const {
+  if (!serve_for_) return INT64_MAX;
+  const absl::Duration left = serve_for_();
+  return left == absl::InfiniteDuration() ? INT64_MAX : absl::ToInt64Milliseconds(left);
 }
 
 grpc::ServerUnaryReactor* NodeManagerService::KillWorker(grpc::CallbackServerContext* ctx,

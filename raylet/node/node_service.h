@@ -13,9 +13,14 @@ namespace weft::node {
 class NodeManagerService final : public proto::NodeManager::CallbackService {
  public:
   using NodeInfoFn = std::function<proto::NodeInfo()>;
+  using ServeForFn = std::function<absl::Duration()>;  // see Node::ServeFor
   NodeManagerService(WorkerPool& pool, const TokenAuth& auth, std::string token,
-                     NodeInfoFn node_info)
-      : pool_(pool), auth_(auth), token_(std::move(token)), node_info_(std::move(node_info)) {}
+                     NodeInfoFn node_info, ServeForFn serve_for = nullptr)
+      : pool_(pool),
+        auth_(auth),
+        token_(std::move(token)),
+        node_info_(std::move(node_info)),
+        serve_for_(std::move(serve_for)) {}
 
   grpc::ServerUnaryReactor* SpawnWorker(grpc::CallbackServerContext*,
                                         const proto::SpawnWorkerRequest*,
@@ -35,6 +40,8 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
   grpc::ServerUnaryReactor* NotifyWorkerBlocked(grpc::CallbackServerContext*,
                                                 const proto::NotifyWorkerBlockedRequest*,
                                                 proto::NotifyWorkerBlockedReply*) override;
+  grpc::ServerUnaryReactor* CheckNode(grpc::CallbackServerContext*, const proto::CheckNodeRequest*,
+                                      proto::CheckNodeReply*) override;
 
  private:
   // Frees a worker's resources and asks it to exit unless it owns referenced objects.
@@ -43,7 +50,10 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
   WorkerPool& pool_;
   const TokenAuth& auth_;
   const std::string token_;  // for calls to this node's workers
+  int64_t ServeForMs() const;
+
   const NodeInfoFn node_info_;
+  const ServeForFn serve_for_;  // unset: workers are never told to stop
 };
 
 }  // namespace weft::node

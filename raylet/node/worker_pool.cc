@@ -119,7 +119,9 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
                 "--log-file",
                 LogBase(options_.logs_dir, worker_id) + ".log",
                 "--job-id",
-                job_id};
+                job_id,
+                "--fence-after-ms",
+                std::to_string(absl::ToInt64Milliseconds(options_.fence_after))};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};

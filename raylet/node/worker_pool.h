@@ -1,5 +1,6 @@
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -34,6 +35,9 @@ class WorkerPool {
     std::string token;     // handed to workers through their environment
     ResourceMap capacity;  // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
+    // A worker whose raylet does not answer its CheckNode for this long stops itself; passed
+    // on the worker's command line (see fence_rule.h).
+    absl::Duration fence_after = absl::Seconds(2);
     size_t exited_kept = 200;  // how many exits List() still shows
     // Receives each started worker's stdout and stderr pipes (the read ends, owned from then
     // on), after the worker is listed. Unset: output is appended to the log files directly.
@@ -89,6 +93,9 @@ class WorkerPool {
   // The worker's lease ended: its resources return to the node now (the process may stay,
   // holding nothing). Returns its address; NOT_FOUND if it is not running here.
   [[nodiscard]] absl::StatusOr<std::string> Release(const std::string& worker_id);
+
+  // SIGKILL to every worker now (fencing); returns how many were signalled. Reap() as usual.
+  size_t KillAll() { return SignalAll(SIGKILL); }
 
   // SIGTERM to every worker, then SIGKILL to those still running after `grace`; reaps all.
   // `while_waiting` (e.g. reading the workers' pipes) runs between polls.

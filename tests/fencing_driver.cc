@@ -1,0 +1,44 @@
+// Driver for tests/fencing_test.cc: owns actors, then dies without weft::Shutdown.
+//
+//   fencing_driver READY_FILE   creates "owned" (1 CPU, its own worker, not detached) and
+//                               "kept" (detached), calls each once, writes READY_FILE, then
+//                               waits (at most two minutes) to be killed.
+//   fencing_driver --again      creates "owned" again and shuts down: exit 0 only if the name
+//                               was free.
+//
+// Finds the cluster through WEFT_SESSION_DIR.
+
+#include <weft/weft.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+class Counter {
+ public:
+  int Add(int n) { return total_ += n; }
+
+ private:
+  int total_ = 0;
+};
+
+static const auto kCounter = weft::ActorClass<Counter>("Counter").Method("Add", &Counter::Add);
+
+constexpr std::chrono::seconds kTimeout{30};
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  weft::Init();
+  auto owned = weft::Actor<Counter>({.name = "owned", .num_cpus = 1}).Remote();
+  owned.Call(&Counter::Add, 1).Get(kTimeout);
+  if (std::string(argv[1]) == "--again") {
+    weft::Shutdown();
+    return 0;
+  }
+  auto kept = weft::Actor<Counter>({.name = "kept", .detached = true}).Remote();
+  kept.Call(&Counter::Add, 1).Get(kTimeout);
+  std::ofstream(argv[1]) << "ready\n";
+  std::this_thread::sleep_for(std::chrono::minutes(2));  // the test kills us long before
+  return 3;
+}

@@ -1,0 +1,187 @@
+// Fencing and owner death (issue 10), with real daemons: a node that loses its head stops
+// its workers before the head may declare it dead, a worker whose raylet stops answering
+// stops itself, a fenced node rejoins as a new node, and a driver killed without Shutdown
+// takes its job and non-detached actors with it.
+//
+// Every cluster here runs with --node-timeout-ms 1500: the head declares a silent node dead
+// after 1.5 s, and the node fences itself before that.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "common/process.h"
+#include "common/rpc.h"
+#include "tests/cluster_harness.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr auto kNodeTimeout = std::chrono::milliseconds(1500);
+const std::vector<std::string> kTimeoutFlags = {"--node-timeout-ms", "1500"};
+
+// SIGSTOPs a process; SIGCONTs it on Resume() or destruction, so that cleanup can stop it.
+class Stopped {
+ public:
+  explicit Stopped(pid_t pid) : pid_(pid) { kill(pid_, SIGSTOP); }
+  ~Stopped() { Resume(); }
+  void Resume() {
+    if (pid_ > 0) kill(std::exchange(pid_, -1), SIGCONT);
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// A cluster of a head (1 CPU) and one node offering the custom resource "fence", on which
+// a leased worker runs.
+class FencingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    node_session_ = cluster_.JoinNode(
+        {"--num-cpus", "1", "--resources", R"({"fence": 1})", "--node-timeout-ms", "1500"});
+    ASSERT_FALSE(node_session_.empty());
+    const auto pids = RayletPids(node_session_);
+    ASSERT_EQ(pids.size(), 1u);
+    raylet_ = pids[0];
+    const auto id = AliveNodeOf(raylet_);
+    ASSERT_TRUE(id.has_value());
+    node_id_ = *id;
+    proto::LeaseWorkerReply lease;
+    const auto leased = cluster_.Lease({{"fence", 1}}, &lease);
+    ASSERT_TRUE(leased.ok()) << leased.error_message();
+    ASSERT_EQ(lease.worker().node_id(), node_id_);
+    worker_ = lease.worker();
+  }
+
+  // The ALIVE node served by raylet `pid`, if any.
+  std::optional<std::string> AliveNodeOf(pid_t pid) const {
+    const proto::ListNodesReply table = cluster_.ListNodes();
+    for (const auto& node : table.nodes()) {
+      if (node.raylet_pid() == pid && node.state() == proto::NODE_ALIVE) return node.node_id();
+    }
+    return std::nullopt;
+  }
+
+  proto::NodeState StateOf(const std::string& node_id) const {
+    const proto::ListNodesReply table = cluster_.ListNodes();
+    for (const auto& node : table.nodes()) {
+      if (node.node_id() == node_id) return node.state();
+    }
+    return proto::NODE_STATE_UNSPECIFIED;
+  }
+
+  TestCluster cluster_{1, kTimeoutFlags};
+  std::string node_session_;
+  pid_t raylet_ = -1;
+  std::string node_id_;
+  proto::WorkerInfo worker_;
+};
+
+// (a) The node's workers are gone no later than the head's verdict; once resumed, the raylet
+// comes back as a new node that can host work.
+TEST_F(FencingTest, StoppedNodeIsFencedBeforeItIsDeclaredDeadThenRejoinsAsNewNode) {
+  Stopped stopped(raylet_);
+  bool worker_gone_at_verdict = false;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const bool gone = !ProcessAlive(worker_.pid());  // read before the head's table
+        if (StateOf(node_id_) != proto::NODE_DEAD) return false;
+        worker_gone_at_verdict = gone;
+        return true;
+      },
+      kNodeTimeout + std::chrono::seconds(3)))
+      << "the head never declared node " << node_id_ << " dead";
+  EXPECT_TRUE(worker_gone_at_verdict)
+      << "worker pid " << worker_.pid() << " still ran when the head declared its node dead";
+  stopped.Resume();
+
+  std::string new_id;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        new_id = AliveNodeOf(raylet_).value_or("");
+        return !new_id.empty() && new_id != node_id_;
+      },
+      std::chrono::seconds(10)))
+      << "raylet " << raylet_ << " did not rejoin as a new node";
+  proto::LeaseWorkerReply lease;
+  const auto leased = cluster_.Lease({{"fence", 1}}, &lease);
+  ASSERT_TRUE(leased.ok()) << leased.error_message();
+  EXPECT_EQ(lease.worker().node_id(), new_id);
+}
+
+// (b) With its raylet stopped (the lifeline does not fire), the worker exits by itself within
+// the node timeout, and says why in its log.
+TEST_F(FencingTest, WorkerOfStoppedRayletExitsByItself) {
+  const auto stopped_at = std::chrono::steady_clock::now();
+  Stopped stopped(raylet_);
+  ASSERT_TRUE(
+      WaitFor([&] { return !ProcessAlive(worker_.pid()); }, kNodeTimeout + std::chrono::seconds(3)))
+      << "worker pid " << worker_.pid() << " kept running under a stopped raylet";
+  EXPECT_LE(std::chrono::steady_clock::now() - stopped_at, kNodeTimeout);
+  const std::string log_path = node_session_ + "/logs/worker-" + worker_.worker_id() + ".log";
+  std::ifstream log(log_path);
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("fencing")) << log_path;
+}
+
+// (c) A driver killed with SIGKILL: its job FAILED, its actor DEAD with "owner died" and
+// its name free, its detached actor alive, every CPU free.
+TEST(DriverDeathTest, KilledDriverFailsItsJobAndFreesItsActors) {
+  TestCluster cluster(2, kTimeoutFlags);
+  TempDir dir;
+  const std::string ready = dir.Sub("ready");
+  const std::vector<std::string> env = {"WEFT_SESSION_DIR=" + cluster.head_session()};
+  auto driver = SpawnProcess({.argv = {BinPath("fencing_driver"), ready}, .extra_env = env});
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  const bool started = WaitFor([&] { return std::filesystem::exists(ready); });
+  kill(*driver, SIGKILL);
+  int status = 0;
+  waitpid(*driver, &status, 0);
+  ASSERT_TRUE(started) << "the driver did not create its actors";
+
+  auto jobs = proto::JobRegistry::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+  auto actors =
+      proto::ActorDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+  proto::ListJobsReply job_list;
+  proto::ListActorsReply actor_list;
+  auto refresh = [&] {
+    grpc::ClientContext job_context, actor_context;
+    SetTimeout(job_context, std::chrono::seconds(5));
+    SetTimeout(actor_context, std::chrono::seconds(5));
+    return jobs->ListJobs(&job_context, {}, &job_list).ok() &&
+           actors->ListActors(&actor_context, {}, &actor_list).ok();
+  };
+  auto actor = [&](const std::string& name) {
+    for (const auto& a : actor_list.actors())
+      if (a.name() == name) return a;
+    return proto::ActorInfo();
+  };
+  const bool failed = WaitFor(
+      [&] {
+        return refresh() && job_list.jobs_size() == 1 &&
+               job_list.jobs(0).state() == proto::JOB_FAILED &&
+               actor("owned").state() == proto::ACTOR_DEAD &&
+               cluster.FreeCpus() == cluster.TotalCpus();
+      },
+      std::chrono::seconds(5));
+  ASSERT_TRUE(failed) << job_list.DebugString() << actor_list.DebugString()
+                      << "free CPUs: " << cluster.FreeCpus();
+  EXPECT_THAT(actor("owned").death_reason(), HasSubstr("owner died"));
+  EXPECT_THAT(actor("owned").death_reason(), HasSubstr("pid " + std::to_string(*driver)));
+  EXPECT_EQ(actor("kept").state(), proto::ACTOR_ALIVE);
+
+  const auto again = testing::Run({BinPath("fencing_driver"), "--again"}, std::chrono::seconds(60), env);
+  EXPECT_EQ(again.exit_code, 0) << "the name 'owned' was not free again: " << again.err;
+}
+
+}  // namespace
+}  // namespace weft::testing
