@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <optional>
+
 #include "common/rpc.h"
 #include "head.grpc.pb.h"
 #include "tests/actors/nested_actors.h"
@@ -189,6 +191,41 @@ TEST_F(FailureTest, KillWithRestartRestartsTheActor) {
   }));
   EXPECT_TRUE(sequence.empty()) << "the restarted actor kept its old state";
   EXPECT_EQ(HeadView(*cluster_, actor.id()).num_restarts(), 1);
+}
+
+TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
+  // An actor on a node other than the head's (default actors spread over the nodes).
+  std::optional<weft::ActorHandle<Recorder>> victim;
+  int raylet_pid = 0;
+  for (int i = 0; i < 9 && !victim; ++i) {
+    auto actor = weft::Actor<Recorder>().Remote();
+    ASSERT_EQ(actor.Call(&Recorder::Echo, i).Get(kBound), i);
+    const std::string node_id = HeadView(*cluster_, actor.id()).node_id();
+    const proto::ListNodesReply nodes = cluster_->ListNodes();
+    for (const auto& node : nodes.nodes()) {
+      if (node.node_id() == node_id && !node.is_head()) {
+        victim = actor;
+        raylet_pid = node.raylet_pid();
+      }
+    }
+  }
+  ASSERT_TRUE(victim) << "no actor landed outside the head node";
+  ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
+  auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 60000);
+  ASSERT_EQ(kill(raylet_pid, SIGSTOP), 0);
+  // The node fences its workers and the head declares it dead within --node-timeout-ms (3 s
+  // here): the call in flight ends with an error, not a hang; later calls fail as dead.
+  const auto bound = std::chrono::seconds(20);
+  try {
+    in_flight.Get(bound);
+    ADD_FAILURE() << "a call to a fenced actor returned";
+  } catch (const weft::ActorUnavailableError&) {  // lost with its copy: may or may not have run
+  } catch (const weft::ActorDiedError&) {
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] { return HeadView(*cluster_, victim->id()).state() == proto::ACTOR_DEAD; }, bound));
+  EXPECT_THROW(victim->Call(&Recorder::Echo, 2).Get(bound), weft::ActorDiedError);
+  kill(raylet_pid, SIGCONT);  // it rejoins as a new node
 }
 
 }  // namespace
