@@ -111,6 +111,23 @@ TEST_F(FailureTest, AThrowingTaskRunsAgainOnlyWithRetryExceptions) {
   EXPECT_EQ(plain.Call(&Recorder::Sequence).Get(kBound).size(), 1u);
 }
 
+TEST_F(FailureTest, ACallInFlightWhenTheWorkerDiesSaysTheActorDiedAndWhy) {
+  for (int round = 0; round < 3; ++round) {
+    auto actor = weft::Actor<Recorder>({.dedicated_process = true}).Remote();
+    const int pid = actor.Call(&Recorder::Pid).Get(kBound);
+    auto in_flight = actor.Call(&Recorder::SlowEcho, 1, 30000);
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    try {
+      in_flight.Get(kBound);
+      FAIL() << "a call to a dead worker returned";
+    } catch (const weft::ActorDiedError& e) {
+      EXPECT_THAT(e.message(), HasSubstr("is dead: its worker process (pid " + std::to_string(pid) +
+                                         ") died: signal 9"));
+      EXPECT_EQ(e.origin().class_name, "Recorder");
+    }
+  }
+}
+
 TEST_F(FailureTest, KilledActorCallsThrowActorDiedError) {
   auto victim = weft::Actor<Recorder>().Remote();
   ASSERT_EQ(victim.Call(&Recorder::Echo, 1).Get(kBound), 1);

@@ -214,6 +214,7 @@ void ActorCalls::OnResult(const std::string& actor_id, const std::string& object
         // failing (or sending again) the call, so the error says why (e.g. it was killed).
         LoseCallLocked(actor, object_id, std::move(*result.mutable_error()));
         if (actor.state == proto::ACTOR_ALIVE) actor.state = proto::ACTOR_STATE_UNSPECIFIED;
+        actor.lost_address = actor.address;
         WatchLocked(actor);
         return;
       }
@@ -323,8 +324,8 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
   Actor& actor = *it->second;
   (follow ? actor.following : actor.asking) = false;
   // A follow that failed leaves the actor as it was (the head may be restarting: calls go on);
-  // the next call sent follows again.
-  if (follow && !status.ok()) return;
+  // the next call sent follows again. Calls held for a verdict count it as a failed ask.
+  if (follow && !status.ok() && actor.held.empty()) return;
   if (!status.ok()) {
     if (status.code() == absl::StatusCode::kNotFound) {
       actor.state = proto::ACTOR_DEAD;
@@ -336,7 +337,16 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
   } else {
     actor.watch_failures = 0;
     ApplyInfoLocked(actor, info);
+    if (!follow && !actor.held.empty() && actor.state == proto::ACTOR_ALIVE &&
+        actor.address == actor.lost_address) {
+      // The head still places it where the stream just broke: it has not heard of the death
+      // yet. Follow it for the verdict (bounded by the node timeout, or the follow's wait)
+      // rather than failing the held calls as merely unavailable.
+      WatchLocked(actor);
+      return;
+    }
   }
+  actor.lost_address.clear();
   if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
   if (actor.state == proto::ACTOR_ALIVE || actor.state == proto::ACTOR_DEAD) {
     // Calls that failed while the actor's fate was unknown fail now, with what is known.

@@ -60,6 +60,9 @@ class ActorCalls {
     std::string class_name;
     proto::ActorState state = proto::ACTOR_STATE_UNSPECIFIED;
     std::string address;
+    // The address whose stream broke while calls were held: if the head still says the actor
+    // lives there, it has not heard yet; the caller waits for its verdict (a follow).
+    std::string lost_address;
     std::string why;                                            // pending reason or death reason
     absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;  // by caller
     int unfinished = 0;
