@@ -139,6 +139,7 @@ class ObjectTable {
   std::mutex mu_;
   std::condition_variable changed_;
   std::string own_address_;
+  uint64_t failures_ = 0;  // objects failed so far: waits of many rescan only after one
   absl::flat_hash_map<std::string, Entry> entries_;
 };
 
