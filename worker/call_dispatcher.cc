@@ -61,7 +61,7 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
     bool in_order = is_task;
     if (!is_task) {
       absl::MutexLock lock(&mu_);
-      auto it = waiting_.find(CallerQueue(call));
+      auto it = waiting_.empty() ? waiting_.end() : waiting_.find(CallerQueue(call));
       in_order = it == waiting_.end() || it->second.empty();
       if (!in_order) {
         auto waiting = std::make_shared<Waiting>();

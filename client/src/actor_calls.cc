@@ -13,6 +13,8 @@ namespace {
 // How long one WaitActor call may wait at the head before it answers "no change".
 constexpr int kWaitActorMs = 10000;
 constexpr int kMaxWatchFailures = 3;
+// Empty per-caller queues an actor keeps for reuse.
+constexpr size_t kKeptCallerQueues = 16;
 
 bool ShouldRelocate(const proto::CallResult& result) {
   // The stream broke (worker gone) or the worker no longer hosts the actor.
@@ -57,7 +59,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
                                                 ") has ", actor.unfinished,
                                                 " calls unfinished, its max_pending_calls"));
     }
-    objects.AddPending(object_id);
+    objects.AddPending(object_id, /*held=*/true);  // the caller's ObjectRef adopts it
     Pending pending;
     pending.call.set_actor_id(actor_id);
     pending.call.set_method(method);
@@ -154,7 +156,9 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
       });
     }
   }
-  if (queue.empty()) actor.queues.erase(found);
+  // An emptied queue is kept for the caller's next call (no allocation per call) unless the
+  // actor has many callers' queues.
+  if (queue.empty() && actor.queues.size() > kKeptCallerQueues) actor.queues.erase(found);
   if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
 }
 

@@ -53,9 +53,10 @@ std::string ObjectTable::own_address() {
   return own_address_;
 }
 
-void ObjectTable::AddPending(const std::string& id) {
+void ObjectTable::AddPending(const std::string& id, bool held) {
   std::lock_guard lock(mu_);
-  entries_.try_emplace(id);
+  auto [it, added] = entries_.try_emplace(id);
+  if (held) ++it->second.holders;
 }
 
 void ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {

@@ -50,7 +50,8 @@ class ObjectTable {
   void set_own_address(std::string address);
   std::string own_address();
 
-  void AddPending(const std::string& id);
+  // A new object of this process; `held`: its first ObjectRef adopts one hold counted here.
+  void AddPending(const std::string& id, bool held = false);
   // A reference owned by the process at `owner` (empty: by this one), not yet resolved here.
   void AddBorrowed(const std::string& id, const std::string& owner);
   void SetValue(const std::string& id, std::string bytes);

@@ -41,9 +41,8 @@ Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* tim
 
 std::vector<Bytes> GetObjectsBytes(const std::vector<std::string>& ids,
                                    const std::chrono::milliseconds* timeout) {
-  const bool waits = std::any_of(ids.begin(), ids.end(), [](const std::string& id) {
-    return !Objects().Ready(id);
-  });
+  const bool waits = std::any_of(ids.begin(), ids.end(),
+                                 [](const std::string& id) { return !Objects().Ready(id); });
   BlockingScope blocking(waits);  // a task's CPUs are lent out while it waits
   return Objects().GetAll(ids, timeout);
 }
@@ -56,13 +55,12 @@ void WhenObjectReady(const std::string& id, std::function<void()> callback) {
 
 std::string PutObjectBytes(std::string bytes) {
   const std::string id = ObjectTable::NewId();
-  Objects().AddPending(id);
+  Objects().AddPending(id, /*held=*/true);
   Objects().SetValue(id, std::move(bytes));
   return id;
 }
 
-std::shared_ptr<const std::string> HoldObject(std::string id) {
-  if (auto* runtime = Runtime::Current()) runtime->objects().Hold(id);
+std::shared_ptr<const std::string> AdoptObject(std::string id) {
   return std::shared_ptr<const std::string>(new std::string(std::move(id)),
                                             [](const std::string* held) {
                                               if (auto* runtime = Runtime::Current()) {
@@ -70,6 +68,11 @@ std::shared_ptr<const std::string> HoldObject(std::string id) {
                                               }
                                               delete held;
                                             });
+}
+
+std::shared_ptr<const std::string> HoldObject(std::string id) {
+  if (auto* runtime = Runtime::Current()) runtime->objects().Hold(id);
+  return AdoptObject(std::move(id));
 }
 
 std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_returns,

@@ -135,7 +135,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   const std::string key = PoolFor(options);
   auto task = std::make_shared<Pending>();
   task->object_id = ObjectTable::NewId();
-  runtime_.objects().AddPending(task->object_id);
+  runtime_.objects().AddPending(task->object_id, /*held=*/true);  // the ObjectRef adopts it
   task->call.set_method(function.name);
   task->call.set_job_id(runtime_.config().job_id);
   task->call.set_result_id(task->object_id);

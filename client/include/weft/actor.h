@@ -80,7 +80,7 @@ class ActorHandle {
     const auto& cls = *internal::FindClassByType(typeid(C));
     const auto& name = internal::MethodName(cls, typeid(M), &method, sizeof(method));
     return ObjectRef<typename T::Value>(
-        internal::SubmitActorCall(id_, caller_, name, std::move(wire)));
+        internal::SubmitActorCall(id_, caller_, name, std::move(wire)), internal::Adopt{});
   }
 
   MSGPACK_DEFINE(id_.id, id_.class_name);

@@ -32,6 +32,9 @@ std::vector<Bytes> GetObjectsBytes(const std::vector<std::string>& ids,
                                    const std::chrono::milliseconds* timeout);
 // A shared handle to `id` that keeps the object in the table until its last copy is gone.
 std::shared_ptr<const std::string> HoldObject(std::string id);
+// The same for an object made with one hold already counted (a call's or Put's new result).
+std::shared_ptr<const std::string> AdoptObject(std::string id);
+struct Adopt {};  // tag: the ObjectRef takes over the hold its maker counted
 bool ObjectReady(const std::string& id);
 // Calls `callback` once the object is available or failed: at once on this thread if it
 // already is, else later on an internal thread.
@@ -66,6 +69,7 @@ class ObjectRef {
 
   ObjectRef() = default;
   explicit ObjectRef(std::string id) : id_(internal::HoldObject(std::move(id))) {}
+  ObjectRef(std::string id, internal::Adopt) : id_(internal::AdoptObject(std::move(id))) {}
 
   // The shared handle that keeps the object alive (internal).
   const std::shared_ptr<const std::string>& handle() const { return id_; }
@@ -131,7 +135,7 @@ class ObjectRef {
 // Stores `value` in this process's object table and returns a reference to it.
 template <class T>
 ObjectRef<std::decay_t<T>> Put(const T& value) {
-  return ObjectRef<std::decay_t<T>>(internal::PutObjectBytes(Pack(value)));
+  return ObjectRef<std::decay_t<T>>(internal::PutObjectBytes(Pack(value)), internal::Adopt{});
 }
 
 template <class T>

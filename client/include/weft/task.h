@@ -42,7 +42,8 @@ class Task {
     using T = internal::FunctionTraits<F>;
     auto wire = internal::MakeArgs<typename T::Params>(std::forward<A>(args)...);
     const auto* info = internal::FindFunctionByPointer(reinterpret_cast<const void*>(function_));
-    return ObjectRef<typename T::Result>(internal::SubmitTask(*info, options_, std::move(wire)));
+    return ObjectRef<typename T::Result>(internal::SubmitTask(*info, options_, std::move(wire)),
+                                         internal::Adopt{});
   }
 
  private:
