@@ -193,6 +193,19 @@ TEST_F(FailureTest, CallsInFlightAreSentAgainInOrderAfterARestart) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(sequence[i], i);
 }
 
+TEST_F(FailureTest, AnotherProcesssNamedHandleFollowsTheActorThroughARestart) {
+  auto actor =
+      weft::Actor<Recorder>({.name = "restartable", .dedicated_process = true, .max_restarts = 1})
+          .Remote();
+  auto flag = weft::Actor<Recorder>({.name = "restart-flag"}).Remote();
+  const int pid = actor.Call(&Recorder::Pid).Get(kBound);
+  auto returned = weft::Task(&EchoThroughRestarts).Remote("restartable", "restart-flag", 20, 50);
+  ASSERT_TRUE(WaitFor([&] { return !flag.Call(&Recorder::Sequence).Get(kBound).empty(); }));
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  EXPECT_EQ(returned.Get(kBound), 20) << "the other process's handle lost calls to the restart";
+  EXPECT_NE(actor.Call(&Recorder::Pid).Get(kBound), pid);
+}
+
 TEST_F(FailureTest, KillWithRestartRestartsTheActor) {
   auto actor = weft::Actor<Recorder>({.max_restarts = 1}).Remote();
   actor.Call(&Recorder::Append, 1).Get(kBound);

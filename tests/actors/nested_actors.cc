@@ -114,6 +114,22 @@ int FailFirstTry(std::string journal) {
   return static_cast<int>(entries.size());
 }
 
+int EchoThroughRestarts(std::string name, std::string flag, int n, int ms) {
+  auto actor = weft::GetActor<Recorder>(name);
+  weft::GetActor<Recorder>(flag).Call(&Recorder::Append, 1).Get();
+  int returned = 0;
+  for (int i = 0; i < n; ++i) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      try {
+        returned += actor.Call(&Recorder::SlowEcho, i, ms).Get() == i;
+        break;
+      } catch (const weft::ActorUnavailableError&) {  // lost with the old copy: call again
+      }
+    }
+  }
+  return returned;
+}
+
 int64_t TaskChecksum(std::string data) { return ChecksumOf(data); }
 
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs) {
@@ -186,6 +202,7 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);
 const bool kFailFirstTry = weft::RemoteFunction("FailFirstTry", &FailFirstTry);
+const bool kEchoThroughRestarts = weft::RemoteFunction("EchoThroughRestarts", &EchoThroughRestarts);
 const bool kJournaledSlowInt = weft::RemoteFunction("JournaledSlowInt", &JournaledSlowInt);
 const bool kTaskChecksum = weft::RemoteFunction("TaskChecksum", &TaskChecksum);
 const bool kTaskChecksumAll = weft::RemoteFunction("TaskChecksumAll", &TaskChecksumAll);

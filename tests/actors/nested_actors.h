@@ -55,6 +55,9 @@ int JournaledSlowInt(std::string journal, int ms, int x);
 // Appends 1 to the Recorder `journal`; throws std::runtime_error on the journal's first entry,
 // else returns how many entries it has.
 int FailFirstTry(std::string journal);
+// Looks up the Recorder `name`, appends 1 to `flag` and then calls Echo(i) for i in [0, n),
+// `ms` apart, retrying a call that throws ActorUnavailableError; returns how many returned.
+int EchoThroughRestarts(std::string name, std::string flag, int n, int ms);
 int64_t TaskChecksum(std::string data);
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs);
 int64_t TaskScenario(int callee, int arg);
