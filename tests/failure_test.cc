@@ -81,7 +81,7 @@ std::pair<weft::ObjectRef<int>, weft::ActorHandle<Recorder>> KillTheTasksWorker(
 }
 
 TEST_F(FailureTest, ATaskWhoseWorkerIsKilledRunsAgainElsewhere) {
-  auto [ref, journal] = KillTheTasksWorker({}, "journal-retried");
+  auto [ref, journal] = KillTheTasksWorker({.max_retries = 1}, "journal-retried");
   EXPECT_EQ(ref.Get(kBound), 21);
   const auto pids = journal.Call(&Recorder::Sequence).Get(kBound);
   ASSERT_EQ(pids.size(), 2u) << "the task should have run twice";

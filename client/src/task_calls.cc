@@ -221,10 +221,10 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(call),
       [this, finish, key, task, address = worker->address](proto::CallResult& result) {
-        const bool lost = WorkerLost(result);
-        if (!Retry(key, task, result, address))
+        finish(WorkerLost(result));  // first: a retry must not go to a lost worker again
+        if (!Retry(key, task, result, address)) {
           runtime_.objects().SetResult(task->object_id, result);
-        finish(lost);
+        }
       });
   if (!sent) {  // shutting down
     proto::RemoteError error;
