@@ -126,16 +126,21 @@ void CallDispatcher::Drain(const std::string& queue_key) {
 
 void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   if (call.actor_id().empty()) return RunTask(std::move(call), std::move(args), std::move(reply));
-  auto shared_call = std::make_shared<proto::Call>(std::move(call));
+  // Exactly one of the two endings runs (or neither, and the call fails here).
+  struct Running {
+    proto::Call call;
+    Reply reply;
+  };
+  auto running = std::make_shared<Running>(Running{std::move(call), std::move(reply)});
   const absl::Status started = actors_.Call(
-      shared_call->actor_id(), shared_call->method(), std::move(args),
-      [this, shared_call, reply](std::string value, std::exception_ptr error) {
-        Finish(*shared_call, std::move(value), error, reply);
+      running->call.actor_id(), running->call.method(), std::move(args),
+      [this, running](std::string value, std::exception_ptr error) {
+        Finish(running->call, std::move(value), error, std::move(running->reply));
       },
-      [this, shared_call, reply](const absl::Status& status) {
-        Fail(*shared_call, status, reply, proto::FAILURE_ACTOR_DIED);  // destroyed (killed)
+      [this, running](const absl::Status& status) {
+        Fail(running->call, status, running->reply, proto::FAILURE_ACTOR_DIED);  // destroyed
       });
-  if (!started.ok()) Fail(*shared_call, started, reply);
+  if (!started.ok()) Fail(running->call, started, running->reply);
 }
 
 void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {

@@ -39,10 +39,7 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
   absl::MutexLock lock(&mu_);
   Actor& actor = ActorLocked(info.actor_id(), info.class_name());
   actor.max_pending_calls = max_pending_calls;
-  actor.max_task_retries = info.max_task_retries();
-  actor.state = info.state();
-  actor.address = info.address();
-  actor.why = info.state() == proto::ACTOR_DEAD ? info.death_reason() : info.pending_reason();
+  ApplyInfoLocked(actor, info);
   if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
 }
 
@@ -129,7 +126,7 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
          ArgsResolved(objects, queue.front().args)) {
     Pending pending = std::move(queue.front());
     queue.pop_front();
-    Sent sent_call{std::nullopt, pending.call.method()};
+    Sent sent_call;
     if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
     proto::RemoteError failed;
     if (!BuildArgs(objects, pending.args, pending.call.mutable_args(), &failed)) {
@@ -139,16 +136,19 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
       });
       continue;
     }
-    actor.sent.emplace(pending.object_id, std::move(sent_call));
+    const uint64_t seq = pending.seq;
+    sent_call.method = pending.call.method();
+    sent_call.object_id = std::move(pending.object_id);
+    auto& sent_entry = actor.sent.emplace(seq, std::move(sent_call)).first->second;
+    // Actors are never removed from actors_: the pointer outlives every call.
     const bool sent = runtime_.workers().Submit(
         actor.address, std::move(pending.call),
-        [this, actor_id = actor.id, object_id = pending.object_id](proto::CallResult& result) {
-          OnResult(actor_id, object_id, result);
-        });
+        [this, actor = &actor, seq](proto::CallResult& result) { OnResult(*actor, seq, result); });
     if (!sent) {  // shutting down
-      actor.sent.erase(pending.object_id);
+      std::string id = std::move(sent_entry.object_id);
+      actor.sent.erase(seq);
       --actor.unfinished;
-      deferred_.push_back([this, id = pending.object_id] {
+      deferred_.push_back([this, id = std::move(id)] {
         proto::RemoteError error;
         error.set_code(14);
         error.set_message("weft is shutting down");
@@ -183,15 +183,14 @@ void ActorCalls::FailCallLocked(Actor& actor, const std::string& object_id,
 }
 
 void ActorCalls::FailSentLocked(Actor& actor) {
-  for (const auto& [object_id, sent] : actor.sent) FailCallLocked(actor, object_id, sent.method);
+  for (const auto& [seq, sent] : actor.sent) FailCallLocked(actor, sent.object_id, sent.method);
   actor.sent.clear();
   for (auto& pending : actor.resend) FailLocked(actor, pending);
   actor.resend.clear();
 }
 
-void ActorCalls::LoseCallLocked(Actor& actor, const std::string& object_id,
-                                proto::RemoteError error) {
-  auto it = actor.sent.find(object_id);
+void ActorCalls::LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError error) {
+  auto it = actor.sent.find(seq);
   if (it == actor.sent.end()) return;
   Sent sent = std::move(it->second);
   actor.sent.erase(it);
@@ -202,29 +201,27 @@ void ActorCalls::LoseCallLocked(Actor& actor, const std::string& object_id,
   }
   --actor.unfinished;
   if (error.method().empty()) error.set_method(sent.method);
-  actor.held.push_back({object_id, std::move(error)});
+  actor.held.push_back({std::move(sent.object_id), std::move(error)});
 }
 
-void ActorCalls::OnResult(const std::string& actor_id, const std::string& object_id,
-                          proto::CallResult& result) {
+void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result) {
+  std::string object_id;
   {
     absl::MutexLock lock(&mu_);
-    auto it = actors_.find(actor_id);
-    if (it != actors_.end()) {
-      Actor& actor = *it->second;
-      if (!actor.sent.contains(object_id)) return;  // failed already: the actor is dead
-      if (ShouldRelocate(result)) {
-        // The worker is gone or no longer hosts the actor: ask the head what happened before
-        // failing (or sending again) the call, so the error says why (e.g. it was killed).
-        LoseCallLocked(actor, object_id, std::move(*result.mutable_error()));
-        if (actor.state == proto::ACTOR_ALIVE) actor.state = proto::ACTOR_STATE_UNSPECIFIED;
-        actor.lost_address = actor.address;
-        WatchLocked(actor);
-        return;
-      }
-      actor.sent.erase(object_id);
-      --actor.unfinished;
+    auto it = actor.sent.find(seq);
+    if (it == actor.sent.end()) return;  // failed already: the actor is dead or lost
+    if (ShouldRelocate(result)) {
+      // The worker is gone or no longer hosts the actor: ask the head what happened before
+      // failing (or sending again) the call, so the error says why (e.g. it was killed).
+      LoseCallLocked(actor, seq, std::move(*result.mutable_error()));
+      if (actor.state == proto::ACTOR_ALIVE) actor.state = proto::ACTOR_STATE_UNSPECIFIED;
+      actor.lost_address = actor.address;
+      WatchLocked(actor);
+      return;
     }
+    object_id = std::move(it->second.object_id);
+    actor.sent.erase(it);
+    --actor.unfinished;
   }
   runtime_.objects().SetResult(object_id, result);
 }
@@ -239,14 +236,14 @@ void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {
   if (lost || moved) {
     // The copy the sent calls went to is gone (restarting, or restarted elsewhere): they are
     // sent again or fail, without waiting for TCP to notice.
-    std::vector<std::string> ids;
-    for (const auto& [object_id, sent] : actor.sent) ids.push_back(object_id);
-    for (const auto& object_id : ids) {
+    std::vector<uint64_t> seqs;
+    for (const auto& [seq, sent] : actor.sent) seqs.push_back(seq);
+    for (uint64_t seq : seqs) {
       proto::RemoteError error;
       error.set_code(14);
       error.set_message(
           absl::StrCat("actor ", actor.id, " (", actor.class_name, ") lost the call: ", actor.why));
-      LoseCallLocked(actor, object_id, std::move(error));
+      LoseCallLocked(actor, seq, std::move(error));
     }
   }
   if (actor.state == proto::ACTOR_PENDING || actor.state == proto::ACTOR_RESTARTING) {

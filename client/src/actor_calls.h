@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "head.pb.h"
@@ -52,8 +51,9 @@ class ActorCalls {
   // A call sent and not answered yet; `retry` keeps what it takes to send it again (with
   // max_task_retries), without its built arguments.
   struct Sent {
-    std::optional<Pending> retry;
+    std::string object_id;
     std::string method;
+    std::optional<Pending> retry;
   };
   struct Actor {
     std::string id;
@@ -66,9 +66,9 @@ class ActorCalls {
     std::string why;                                            // pending reason or death reason
     absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;  // by caller
     int unfinished = 0;
-    // Calls sent and not answered yet, by result object: failed at once when the actor is
-    // known dead, as ray.kill fails them; a result that arrives later is dropped.
-    absl::flat_hash_map<std::string, Sent> sent;
+    // Calls sent and not answered yet, by seq: failed at once when the actor is known dead, as
+    // ray.kill fails them; a result that arrives later is dropped.
+    absl::flat_hash_map<uint64_t, Sent> sent;
     // Calls whose copy of the actor was lost, to send again once it is ALIVE (in seq order).
     std::vector<Pending> resend;
     uint64_t next_seq = 0;
@@ -90,15 +90,14 @@ class ActorCalls {
   void WatchLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
                    const proto::ActorInfo& info);
-  void OnResult(const std::string& actor_id, const std::string& object_id,
-                proto::CallResult& result);
+  void OnResult(Actor& actor, uint64_t seq, proto::CallResult& result);
   void FailLocked(Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailCallLocked(Actor& actor, const std::string& object_id, const std::string& method)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailSentLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The copy of the actor that had `object_id` is gone: send it again later if it has tries
+  // The copy of the actor that had call `seq` is gone: send it again later if it has tries
   // left, else hold `error` until the head says what became of the actor.
-  void LoseCallLocked(Actor& actor, const std::string& object_id, proto::RemoteError error)
+  void LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -1,5 +1,6 @@
 #include "client/src/blocking_scope.h"
 
+#include <atomic>
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
@@ -23,10 +24,12 @@ class NodeNotifier {
     absl::MutexLock lock(&mu_);
     stub_ = proto::NodeManager::NewStub(MakeChannel(node_address, token));
     worker_id_ = worker_id;
+    configured_.store(true, std::memory_order_release);
   }
 
-  // True when this scope counts (and must call Leave).
+  // True when this scope counts (and must call Leave). A driver's waits cost no lock.
   bool Enter() {
+    if (!configured_.load(std::memory_order_acquire)) return false;
     absl::MutexLock lock(&mu_);
     if (!stub_ || !holds_cpu_) return false;
     if (waiting_++ == 0) Notify(true);
@@ -57,6 +60,7 @@ class NodeNotifier {
     if (!reply.holds_cpu()) holds_cpu_ = false;
   }
 
+  std::atomic<bool> configured_{false};
   absl::Mutex mu_;
   std::unique_ptr<proto::NodeManager::Stub> stub_ ABSL_GUARDED_BY(mu_);
   std::string worker_id_ ABSL_GUARDED_BY(mu_);

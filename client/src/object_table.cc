@@ -48,11 +48,6 @@ void ObjectTable::set_own_address(std::string address) {
   own_address_ = std::move(address);
 }
 
-std::string ObjectTable::own_address() {
-  std::lock_guard lock(mu_);
-  return own_address_;
-}
-
 void ObjectTable::AddPending(const std::string& id, bool held) {
   std::lock_guard lock(mu_);
   auto [it, added] = entries_.try_emplace(id);
@@ -298,10 +293,10 @@ void ObjectTable::ThrowNotAvailable(const std::string& id, const Entry& entry,
 
 ObjectTable::Bytes ObjectTable::Get(const std::string& id,
                                     const std::chrono::milliseconds* timeout) {
-  return GetAll({id}, timeout).front();
+  return GetAll(absl::MakeConstSpan(&id, 1), timeout).front();
 }
 
-std::vector<ObjectTable::Bytes> ObjectTable::GetAll(const std::vector<std::string>& ids,
+std::vector<ObjectTable::Bytes> ObjectTable::GetAll(absl::Span<const std::string> ids,
                                                     const std::chrono::milliseconds* timeout) {
   const bool may_wait = !timeout || timeout->count() > 0;
   std::vector<std::pair<std::string, Start>> starts;

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "common.pb.h"
 #include "worker.pb.h"
 
@@ -48,7 +49,6 @@ class ObjectTable {
 
   // Where owners of this process's objects answer borrowers (this process's OwnerService).
   void set_own_address(std::string address);
-  std::string own_address();
 
   // A new object of this process; `held`: its first ObjectRef adopts one hold counted here.
   void AddPending(const std::string& id, bool held = false);
@@ -86,7 +86,7 @@ class ObjectTable {
   Bytes Get(const std::string& id, const std::chrono::milliseconds* timeout);
   // Waits for every value, in order; throws as soon as any of them failed (as ray.get does),
   // without waiting for the rest.
-  std::vector<Bytes> GetAll(const std::vector<std::string>& ids,
+  std::vector<Bytes> GetAll(absl::Span<const std::string> ids,
                             const std::chrono::milliseconds* timeout);
 
   // A resolved object as it stands: exactly one of value, error or location is set.

@@ -259,27 +259,26 @@ void SchedulerService::Spawn(Waiting waiting) {
 
 void SchedulerService::KillWorker(const std::string& node_address, const std::string& worker_id) {
   proto::KillWorkerRequest kill;
-  kill.set_worker_id(worker_id);
   kill.set_force(true);
-  CallAsync<proto::KillWorkerReply>(
-      ContextWithTimeout(kControlRpcTimeout), std::move(kill),
-      [this, &node_address](auto... args) { NodeStub(node_address).async()->KillWorker(args...); },
-      [worker_id](const absl::Status& status, const auto&) {
-        if (!status.ok())
-          spdlog::warn("could not kill worker id={}: {}", worker_id, status.message());
-      });
+  StopWorker(node_address, worker_id, std::move(kill));
 }
 
 void SchedulerService::RetireWorker(const std::string& node_address, const std::string& worker_id) {
   proto::KillWorkerRequest retire;
-  retire.set_worker_id(worker_id);
   retire.set_retire(true);
+  StopWorker(node_address, worker_id, std::move(retire));
+}
+
+void SchedulerService::StopWorker(const std::string& node_address, const std::string& worker_id,
+                                  proto::KillWorkerRequest request) {
+  request.set_worker_id(worker_id);
+  const char* what = request.retire() ? "retire" : "kill";
   CallAsync<proto::KillWorkerReply>(
-      ContextWithTimeout(kControlRpcTimeout), std::move(retire),
+      ContextWithTimeout(kControlRpcTimeout), std::move(request),
       [this, &node_address](auto... args) { NodeStub(node_address).async()->KillWorker(args...); },
-      [worker_id](const absl::Status& status, const auto&) {
+      [worker_id, what](const absl::Status& status, const auto&) {
         if (!status.ok())
-          spdlog::warn("could not retire worker id={}: {}", worker_id, status.message());
+          spdlog::warn("could not {} worker id={}: {}", what, worker_id, status.message());
       });
 }
 

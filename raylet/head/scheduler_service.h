@@ -100,6 +100,9 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   uint64_t EnqueueLocked(Waiting waiting, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string QueuedReasonLocked(const ResourceMap& required) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   proto::NodeManager::Stub& NodeStub(const std::string& address);
+  // Sends `request` (a kill or a retirement) for `worker_id` to its node; failures are logged.
+  void StopWorker(const std::string& node_address, const std::string& worker_id,
+                  proto::KillWorkerRequest request);
   bool Track(grpc::ClientContext* call, const std::string& node_id);
   void Untrack(grpc::ClientContext* call);
 
