@@ -223,8 +223,8 @@ void AddStartCommand(CLI::App& app) {
                   "Cluster token (joining nodes; default: the "
                   "session's token)");
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
-                  "Silence before the head declares a node DEAD; nodes fence themselves "
-                  "before it, so give them the head's value (default 3000)")
+                  "Head: silence before it declares a node DEAD (default 3000); nodes take "
+                  "the head's value when they join and fence themselves before it")
       ->check(CLI::Range(50, 600000));
   cmd->add_option("--heartbeat-period-ms", o->heartbeat_period_ms,
                   "Head: heartbeat period "

@@ -56,8 +56,8 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--token-file", f.token_file, "Cluster token file (default: <session>/token)");
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
-                 "Silence after which the head declares a node DEAD; a node fences itself "
-                 "(kills its workers) before that. Give nodes the head's value")
+                 "Head: silence after which it declares a node DEAD. A node takes its head's "
+                 "value when it registers and fences itself (kills its workers) before that")
       ->check(CLI::Range(50, 600000));
   app.add_option("--head-lost-timeout-ms", f.head_lost_timeout_ms,
                  "A fenced node rejoins as a new node until this long after its head last "

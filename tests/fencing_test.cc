@@ -4,7 +4,8 @@
 // takes its job and non-detached actors with it.
 //
 // Every cluster here runs with --node-timeout-ms 1500: the head declares a silent node dead
-// after 1.5 s, and the node fences itself before that.
+// after 1.5 s, and the node fences itself before that. Nodes join without the flag: they take
+// the head's value when they register.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -46,8 +47,7 @@ class Stopped {
 class FencingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    node_session_ = cluster_.JoinNode(
-        {"--num-cpus", "1", "--resources", R"({"fence": 1})", "--node-timeout-ms", "1500"});
+    node_session_ = cluster_.JoinNode({"--num-cpus", "1", "--resources", R"({"fence": 1})"});
     ASSERT_FALSE(node_session_.empty());
     const auto pids = RayletPids(node_session_);
     ASSERT_EQ(pids.size(), 1u);
@@ -179,7 +179,8 @@ TEST(DriverDeathTest, KilledDriverFailsItsJobAndFreesItsActors) {
   EXPECT_THAT(actor("owned").death_reason(), HasSubstr("pid " + std::to_string(*driver)));
   EXPECT_EQ(actor("kept").state(), proto::ACTOR_ALIVE);
 
-  const auto again = testing::Run({BinPath("fencing_driver"), "--again"}, std::chrono::seconds(60), env);
+  const auto again =
+      testing::Run({BinPath("fencing_driver"), "--again"}, std::chrono::seconds(60), env);
   EXPECT_EQ(again.exit_code, 0) << "the name 'owned' was not free again: " << again.err;
 }
 

@@ -10,6 +10,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServe
                                                              proto::RegisterNodeReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   rep->set_heartbeat_period_ms(absl::ToInt64Milliseconds(nodes_.options().heartbeat_period));
+  rep->set_node_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().node_timeout));
   const auto status = nodes_.Register(req->node());
   if (status.ok()) hooks_.on_resources_changed();
   return FinishWith(ctx, status);

@@ -12,8 +12,8 @@ namespace weft::node {
 HeadLink::HeadLink(const std::string& head_address, const std::string& token)
     : stub_(proto::NodeDirectory::NewStub(MakeChannel(head_address, token))) {}
 
-absl::StatusOr<absl::Duration> HeadLink::Register(const proto::NodeInfo& node,
-                                                  absl::Duration wait) {
+absl::StatusOr<HeadLink::Terms> HeadLink::Register(const proto::NodeInfo& node,
+                                                   absl::Duration wait) {
   const absl::Time deadline = absl::Now() + wait;
   proto::RegisterNodeRequest request;
   *request.mutable_node() = node;
@@ -23,7 +23,10 @@ absl::StatusOr<absl::Duration> HeadLink::Register(const proto::NodeInfo& node,
     context.set_deadline(absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Seconds(2))));
     proto::RegisterNodeReply reply;
     const auto status = FromGrpcStatus(stub_->RegisterNode(&context, request, &reply));
-    if (status.ok()) return absl::Milliseconds(reply.heartbeat_period_ms());
+    if (status.ok()) {
+      return Terms{.heartbeat_period = absl::Milliseconds(reply.heartbeat_period_ms()),
+                   .node_timeout = absl::Milliseconds(reply.node_timeout_ms())};
+    }
     const bool retry = status.code() == absl::StatusCode::kUnavailable ||
                        status.code() == absl::StatusCode::kDeadlineExceeded;
     if (!retry || absl::Now() >= deadline) return status;

@@ -16,10 +16,14 @@ class HeadLink {
  public:
   HeadLink(const std::string& head_address, const std::string& token);
 
+  // The head's liveness rule, as it answers a registration.
+  struct Terms {
+    absl::Duration heartbeat_period;  // how often the head expects a heartbeat
+    absl::Duration node_timeout;      // silence after which it declares the node DEAD
+  };
+
   // Registers the node, retrying while the head is unreachable for up to `wait`.
-  // Returns the heartbeat period the head asks for.
-  [[nodiscard]] absl::StatusOr<absl::Duration> Register(const proto::NodeInfo& node,
-                                                        absl::Duration wait);
+  [[nodiscard]] absl::StatusOr<Terms> Register(const proto::NodeInfo& node, absl::Duration wait);
 
   // Sends one heartbeat without blocking; `done` runs on a gRPC thread with the outcome.
   void Heartbeat(const proto::HeartbeatRequest& request, absl::Duration timeout,

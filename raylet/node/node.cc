@@ -91,14 +91,14 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   log_route_->stub = proto::LogBroker::NewStub(MakeChannel(head_address, options_.token));
   pool_.Open(address, head_address);  // before registering: the head may lease at once
   const SteadyTime sent = std::chrono::steady_clock::now();
-  auto period = head_->Register(Info(), register_wait);
-  if (!period.ok()) {
+  auto terms = head_->Register(Info(), register_wait);
+  if (!terms.ok()) {
     pool_.Close();
     return absl::Status(
-        period.status().code(),
-        absl::StrCat("cannot register with head ", head_address, ": ", period.status().message()));
+        terms.status().code(),
+        absl::StrCat("cannot register with head ", head_address, ": ", terms.status().message()));
   }
-  heartbeat_period_ = *period > absl::ZeroDuration() ? *period : options_.heartbeat_period;
+  AdoptTerms(*terms, sent);
   last_head_contact_ = absl::Now();
   spdlog::info("node registered id={} head={} resources=\"{}\" fence_after={}", id_, head_address,
                FormatResources(options_.resources), absl::FormatDuration(fence_after_));
@@ -106,6 +106,25 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   ScheduleHeartbeat();
   ScheduleStartExpiry();
   return absl::OkStatus();
+}
+
+// The head's heartbeat period and node timeout rule this node's heartbeats and fence, whatever
+// flags the node was started with: a node that fenced later than the head's verdict would let
+// two copies of an actor serve at once.
+void Node::AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent) {
+  heartbeat_period_ = terms.heartbeat_period > absl::ZeroDuration() ? terms.heartbeat_period
+                                                                    : options_.heartbeat_period;
+  const absl::Duration node_timeout =
+      terms.node_timeout > absl::ZeroDuration() ? terms.node_timeout : options_.node_timeout;
+  if (node_timeout != options_.node_timeout) {
+    spdlog::info("node uses the head's node timeout head={} flag={}",
+                 absl::FormatDuration(node_timeout), absl::FormatDuration(options_.node_timeout));
+  }
+  fence_after_ = FenceAfter(node_timeout, heartbeat_period_);
+  if (options_.head) return;
+  pool_.SetFenceAfter(fence_after_);
+  absl::MutexLock lock(&fence_mu_);
+  fence_at_ = sent + absl::ToChronoNanoseconds(fence_after_);
 }
 
 void Node::ScheduleHeartbeat() {

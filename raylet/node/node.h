@@ -82,6 +82,7 @@ class Node {
 
   proto::NodeInfo InfoAt(const WorkerPool::Snapshot& pool) const;
   using SteadyTime = std::chrono::steady_clock::time_point;
+  void AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent);
   void ScheduleHeartbeat();
   void OnHeartbeatDone(const absl::Status& status, SteadyTime sent);
   void ArmFence(SteadyTime at);
@@ -114,7 +115,7 @@ class Node {
   asio::steady_timer fence_timer_;
   absl::Duration heartbeat_period_;
   absl::Time last_head_contact_;
-  const absl::Duration fence_after_;
+  absl::Duration fence_after_;  // from the head's terms once registered (see AdoptTerms)
   bool fenced_ = false;
   mutable absl::Mutex fence_mu_;
   SteadyTime fence_at_ ABSL_GUARDED_BY(fence_mu_);  // when the node fences itself

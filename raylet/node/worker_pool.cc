@@ -30,6 +30,7 @@ std::string LogBase(const std::string& logs_dir, const std::string& worker_id) {
 
 WorkerPool::WorkerPool(Options options, ExitCallback on_exit)
     : options_(std::move(options)), on_exit_(std::move(on_exit)) {
+  fence_after_ = options_.fence_after;
   if (pipe2(lifeline_, O_CLOEXEC) != 0) spdlog::error("cannot create the worker lifeline pipe");
 }
 
@@ -43,6 +44,11 @@ void WorkerPool::Open(const std::string& node_address, const std::string& head_a
   absl::MutexLock lock(&mu_);
   node_address_ = node_address;
   head_address_ = head_address;
+}
+
+void WorkerPool::SetFenceAfter(absl::Duration fence_after) {
+  absl::MutexLock lock(&mu_);
+  fence_after_ = fence_after;
 }
 
 void WorkerPool::Close() {
@@ -121,7 +127,7 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
                 "--job-id",
                 job_id,
                 "--fence-after-ms",
-                std::to_string(absl::ToInt64Milliseconds(options_.fence_after))};
+                std::to_string(absl::ToInt64Milliseconds(fence_after_))};
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};

@@ -36,7 +36,8 @@ class WorkerPool {
     ResourceMap capacity;  // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
     // A worker whose raylet does not answer its CheckNode for this long stops itself; passed
-    // on the worker's command line (see fence_rule.h).
+    // on the worker's command line (see fence_rule.h). Zero: workers run no watch. The
+    // initial value, until SetFenceAfter.
     absl::Duration fence_after = absl::Seconds(2);
     size_t exited_kept = 200;  // how many exits List() still shows
     // Receives each started worker's stdout and stderr pipes (the read ends, owned from then
@@ -59,6 +60,9 @@ class WorkerPool {
   // Opens the pool: workers will call RegisterWorker at `node_address` and reach the head at
   // `head_address`. Starts before this are refused with UNAVAILABLE.
   void Open(const std::string& node_address, const std::string& head_address);
+
+  // Workers started from now on watch their raylet with this bound (the head's terms).
+  void SetFenceAfter(absl::Duration fence_after);
 
   // Refuses further starts (UNAVAILABLE); call before TerminateAll when shutting down.
   void Close();
@@ -132,6 +136,7 @@ class WorkerPool {
   std::string node_address_ ABSL_GUARDED_BY(mu_);  // empty until Open()
   std::string head_address_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration fence_after_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, std::string> by_pid_ ABSL_GUARDED_BY(mu_);
