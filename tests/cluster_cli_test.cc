@@ -134,14 +134,14 @@ TEST(ClusterCli, SilentNodeIsMarkedDeadAndARestartIsANewNode) {
 }
 
 TEST(ClusterCli, ASuspendedHeadKeepsItsNodesWhenItResumes) {
-  TestCluster cluster(1, {"--node-timeout-ms", "1000", "--heartbeat-period-ms", "100"});
-  // A node cannot tell a stalled head from a lost one: it fences itself after its own
-  // timeout. Give it one longer than the stall, so that it waits the stall out.
-  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1", "--node-timeout-ms", "6000"}).empty());
+  TestCluster cluster(1, {"--node-timeout-ms", "4000", "--heartbeat-period-ms", "100"});
+  // A node cannot tell a stalled head from a lost one: it fences itself T - M (3 s here)
+  // after the send of its last acknowledged heartbeat. A shorter stall keeps the cluster.
+  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "1"}).empty());
   const pid_t head = RayletPids(cluster.head_session()).at(0);
 
   kill(head, SIGSTOP);
-  // The stimulus, not a synchronisation: the head stays suspended for twice the timeout.
+  // The stimulus, not a synchronisation: the head stays suspended for half its timeout.
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   const int64_t resumed_ms = absl::ToUnixMillis(absl::Now());
   kill(head, SIGCONT);
