@@ -241,6 +241,21 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
       });
 }
 
+void CallDispatcher::Free(const std::vector<std::string>& object_ids) {
+  proto::RemoveObjectLocationRequest request;
+  for (auto& id : store_.Free(object_ids)) request.add_object_ids(std::move(id));
+  if (request.object_ids().empty()) return;
+  request.set_worker_id(identity_.worker_id);
+  CallAsync<proto::RemoveObjectLocationReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(request),
+      [this](auto... args) { directory_->async()->RemoveObjectLocation(args...); },
+      [](const absl::Status& status, const auto&) {
+        if (!status.ok()) {
+          spdlog::warn("object directory did not drop freed objects: {}", status.message());
+        }
+      });
+}
+
 void CallDispatcher::ResolveArgs(const std::string& args,
                                  std::function<void(absl::StatusOr<std::string>)> done) {
   auto parsed = std::make_shared<msgpack::object_handle>(msgpack::unpack(args.data(), args.size()));

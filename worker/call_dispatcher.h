@@ -41,6 +41,10 @@ class CallDispatcher {
   // `reply` runs exactly once, on any thread.
   void Dispatch(proto::Call call, Reply reply);
 
+  // The owner of these stored results holds no reference to them any more: drops them from
+  // the store and their locations from the head's directory.
+  void Free(const std::vector<std::string>& object_ids);
+
  private:
   struct Waiting {
     proto::Call call;

@@ -128,6 +128,14 @@ grpc::ServerWriteReactor<proto::ObjectChunk>* WorkerService::FetchObject(
   return new ObjectWriter(std::move(bytes));
 }
 
+grpc::ServerUnaryReactor* WorkerService::FreeObjects(grpc::CallbackServerContext* ctx,
+                                                     const proto::FreeObjectsRequest* req,
+                                                     proto::FreeObjectsReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  parts_.dispatcher.Free({req->object_ids().begin(), req->object_ids().end()});
+  return FinishWith(ctx, absl::OkStatus());
+}
+
 grpc::ServerUnaryReactor* WorkerService::GetActorStats(grpc::CallbackServerContext* ctx,
                                                        const proto::GetActorStatsRequest*,
                                                        proto::GetActorStatsReply* rep) {

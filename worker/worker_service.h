@@ -49,6 +49,9 @@ class WorkerService final : public proto::Worker::CallbackService {
       grpc::CallbackServerContext*) override;
   grpc::ServerWriteReactor<proto::ObjectChunk>* FetchObject(
       grpc::CallbackServerContext*, const proto::FetchObjectRequest*) override;
+  grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext*,
+                                        const proto::FreeObjectsRequest*,
+                                        proto::FreeObjectsReply*) override;
   grpc::ServerUnaryReactor* GetActorStats(grpc::CallbackServerContext*,
                                           const proto::GetActorStatsRequest*,
                                           proto::GetActorStatsReply*) override;

@@ -136,6 +136,11 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
       });
       continue;
     }
+    if (!sent_call.retry) {
+      for (auto& arg : pending.args) {
+        if (arg.ref) sent_call.pins.push_back(std::move(arg.ref));
+      }
+    }
     const uint64_t seq = pending.seq;
     sent_call.method = pending.call.method();
     sent_call.object_id = std::move(pending.object_id);
@@ -206,6 +211,7 @@ void ActorCalls::LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError e
 
 void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result) {
   std::string object_id;
+  std::vector<std::shared_ptr<const std::string>> pins;  // released after the lock
   {
     absl::MutexLock lock(&mu_);
     auto it = actor.sent.find(seq);
@@ -220,10 +226,11 @@ void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result)
       return;
     }
     object_id = std::move(it->second.object_id);
+    pins = std::move(it->second.pins);
     actor.sent.erase(it);
     --actor.unfinished;
   }
-  runtime_.objects().SetResult(object_id, result);
+  runtime_.objects().SetCallResult(object_id, result);
 }
 
 void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {

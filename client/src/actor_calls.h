@@ -49,11 +49,13 @@ class ActorCalls {
     int tries_left = 0;  // sends left after this one if the actor's copy is lost; -1: no limit
   };
   // A call sent and not answered yet; `retry` keeps what it takes to send it again (with
-  // max_task_retries), without its built arguments.
+  // max_task_retries), without its built arguments. `pins` hold its reference arguments until
+  // it is answered: the callee may still fetch them.
   struct Sent {
     std::string object_id;
     std::string method;
     std::optional<Pending> retry;
+    std::vector<std::shared_ptr<const std::string>> pins;
   };
   struct Actor {
     std::string id;

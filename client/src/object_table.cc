@@ -51,7 +51,18 @@ void ObjectTable::set_own_address(std::string address) {
 void ObjectTable::AddPending(const std::string& id, bool held) {
   std::lock_guard lock(mu_);
   auto [it, added] = entries_.try_emplace(id);
+  it->second.owned = true;
   if (held) ++it->second.holders;
+}
+
+std::string ObjectTable::EraseLocked(Entries::iterator it) {
+  std::string stored_at = it->second.owned ? std::move(it->second.stored_at) : std::string();
+  entries_.erase(it);
+  return stored_at;
+}
+
+void ObjectTable::FreeAt(const std::string& address, const std::string& id) const {
+  if (!address.empty() && freer_) freer_(address, id);
 }
 
 void ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
@@ -69,8 +80,12 @@ std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
   return callbacks;
 }
 
+// An entry whose last waiters were callbacks (a Wait, a fetch for an argument) goes once they
+// have their answer, if no ObjectRef holds it. (An entry nobody holds or awaits yet is about to
+// be held: a decoded reference is set, then adopted.)
 void ObjectTable::SetValue(const std::string& id, std::string bytes) {
   std::vector<Callback> callbacks;
+  std::string free_at;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
@@ -78,12 +93,15 @@ void ObjectTable::SetValue(const std::string& id, std::string bytes) {
     it->second.state = State::kHere;
     it->second.value = std::make_shared<const std::string>(std::move(bytes));
     callbacks = Finish(it->second);
+    if (!callbacks.empty() && Unused(it->second)) free_at = EraseLocked(it);
   }
   RunAll(callbacks);
+  FreeAt(free_at, id);
 }
 
 void ObjectTable::SetError(const std::string& id, proto::RemoteError error) {
   std::vector<Callback> callbacks;
+  std::string free_at;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
@@ -92,26 +110,38 @@ void ObjectTable::SetError(const std::string& id, proto::RemoteError error) {
     it->second.error = std::move(error);
     ++failures_;
     callbacks = Finish(it->second);
+    if (!callbacks.empty() && Unused(it->second)) free_at = EraseLocked(it);
   }
   RunAll(callbacks);
+  FreeAt(free_at, id);
 }
 
 void ObjectTable::SetLocation(const std::string& id, proto::ObjectLocation location) {
+  SetLocationOf(id, std::move(location));
+}
+
+bool ObjectTable::SetLocationOf(const std::string& id, proto::ObjectLocation location) {
   std::vector<Callback> callbacks;
   bool fetch = false;
+  std::string free_at;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end() || it->second.state != State::kPending) return;
+    if (it == entries_.end()) return false;
     Entry& entry = it->second;
+    if (entry.state != State::kPending) return true;
     entry.state = State::kLocated;
+    if (entry.owned) entry.stored_at = location.address();
     entry.location = std::move(location);
     callbacks.swap(entry.on_resolved);
     fetch = entry.wanted || !entry.on_ready.empty();
     changed_.notify_all();
+    if (!callbacks.empty() && Unused(entry)) free_at = EraseLocked(it);
   }
   RunAll(callbacks);
   if (fetch) MaybeFetch(id);
+  FreeAt(free_at, id);
+  return true;
 }
 
 void ObjectTable::SetResult(const std::string& id, proto::CallResult& result) {
@@ -125,6 +155,13 @@ void ObjectTable::SetResult(const std::string& id, proto::CallResult& result) {
   }
 }
 
+void ObjectTable::SetCallResult(const std::string& id, proto::CallResult& result) {
+  if (result.outcome_case() != proto::CallResult::kStored) return SetResult(id, result);
+  const std::string address = result.stored().address();
+  // Every reference to the result was dropped before it existed: nobody will fetch it.
+  if (!SetLocationOf(id, std::move(*result.mutable_stored()))) FreeAt(address, id);
+}
+
 void ObjectTable::SetNote(const std::string& id, std::string note) {
   std::lock_guard lock(mu_);
   if (auto it = entries_.find(id); it != entries_.end()) it->second.note = std::move(note);
@@ -136,13 +173,16 @@ void ObjectTable::Hold(const std::string& id) {
 }
 
 void ObjectTable::Release(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return;
-  Entry& entry = it->second;
-  if (--entry.holders > 0 || entry.passed_on) return;
-  if (!entry.on_ready.empty() || !entry.on_resolved.empty()) return;  // still awaited
-  entries_.erase(it);
+  std::string free_at;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    --it->second.holders;
+    if (!Unused(it->second)) return;  // held, passed on or still awaited
+    free_at = EraseLocked(it);
+  }
+  FreeAt(free_at, id);
 }
 
 std::string ObjectTable::PassOn(const std::string& id) {
@@ -151,9 +191,13 @@ std::string ObjectTable::PassOn(const std::string& id) {
   if (it == entries_.end() || !it->second.owner.empty()) {
     return it == entries_.end() ? own_address_ : it->second.owner;
   }
-  // Only an unresolved object needs its owner later: the wire form of a resolved one carries its
-  // value, location or error.
-  if (it->second.state == State::kPending) it->second.passed_on = true;
+  // The wire form of a resolved object carries its value, location or error. An unresolved one
+  // needs its owner later, and a located one needs its stored bytes: both are kept.
+  const State state = it->second.state;
+  if (state == State::kPending ||
+      (it->second.owned && (state == State::kLocated || state == State::kFetching))) {
+    it->second.passed_on = true;
+  }
   return own_address_;
 }
 

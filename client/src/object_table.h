@@ -24,9 +24,14 @@ namespace weft::internal {
 // and learns its outcome first. A reference passed on before its value existed arrives at a
 // borrower as a pending entry that names its owner's address; as soon as anyone here needs it
 // (Get, Wait, co_await, an argument to send), the borrower asks the owner, which answers once
-// the object is resolved (OwnerService). An owned object that was passed on stays in the table
-// for the owner's lifetime, so that borrowers can always ask for it; freeing it when the last
-// borrower is done is distributed reference counting (not yet built).
+// the object is resolved (OwnerService).
+//
+// Lifetime: an owned object whose bytes a worker stores (a large result) is freed there (Freer)
+// when its entry goes: its last local ObjectRef is gone, no call that takes it is unfinished
+// (calls hold their arguments), and it was never passed on while unresolved or located. An
+// object passed on that way stays for the owner's lifetime, so that borrowers can always ask
+// for it or fetch it; freeing it when the last borrower is done is distributed reference
+// counting (not yet built).
 //
 // Thread-safe; callbacks run without the lock held.
 class ObjectTable {
@@ -41,9 +46,11 @@ class ObjectTable {
   using OwnerDone = std::function<void(absl::StatusOr<proto::CallResult>)>;
   using OwnerAsker =
       std::function<void(const std::string& id, const std::string& owner, OwnerDone)>;
+  // Tells the worker at `address` that no reference to its stored object `id` remains.
+  using Freer = std::function<void(const std::string& address, const std::string& id)>;
 
-  ObjectTable(Fetcher fetcher, OwnerAsker ask_owner)
-      : fetcher_(std::move(fetcher)), ask_owner_(std::move(ask_owner)) {}
+  ObjectTable(Fetcher fetcher, OwnerAsker ask_owner, Freer freer)
+      : fetcher_(std::move(fetcher)), ask_owner_(std::move(ask_owner)), freer_(std::move(freer)) {}
 
   static std::string NewId();
 
@@ -59,6 +66,9 @@ class ObjectTable {
   void SetLocation(const std::string& id, proto::ObjectLocation location);
   // What a call's result says: a value, a location or an error (moved out of `result`).
   void SetResult(const std::string& id, proto::CallResult& result);
+  // The result of a call this process made (and owns): as SetResult, and a stored result
+  // nobody here holds any more is freed at once.
+  void SetCallResult(const std::string& id, proto::CallResult& result);
   // Why a pending object is not done yet; added to Get's timeout message.
   void SetNote(const std::string& id, std::string note);
 
@@ -108,6 +118,8 @@ class ObjectTable {
     proto::ObjectLocation location;
     std::string note;
     std::string owner;          // a borrowed object's owner; empty when this process owns it
+    std::string stored_at;      // owned: the worker storing its bytes (freed there at the end)
+    bool owned = false;         // made here (a call's result or a Put)
     int holders = 0;            // local ObjectRefs
     bool passed_on = false;     // owned, passed on unresolved: kept for borrowers to ask
     bool wanted = false;        // someone here waits for the value: fetch it once located
@@ -118,6 +130,15 @@ class ObjectTable {
   static bool Done(const Entry& entry) {
     return entry.state == State::kHere || entry.state == State::kFailed;
   }
+  // Nothing here needs the entry any more.
+  static bool Unused(const Entry& entry) {
+    return entry.holders <= 0 && !entry.passed_on && entry.on_ready.empty() &&
+           entry.on_resolved.empty();
+  }
+  using Entries = absl::flat_hash_map<std::string, Entry>;
+  // Erases an entry; returns the worker to free its stored bytes at ("" for none).
+  std::string EraseLocked(Entries::iterator it);
+  void FreeAt(const std::string& address, const std::string& id) const;
   // Finishes an entry (value or error) and returns the callbacks to run.
   std::vector<Callback> Finish(Entry& entry);
   // Notes that the value is wanted here; what to start after unlocking.
@@ -126,6 +147,8 @@ class ObjectTable {
     bool ask_owner = false;
   };
   Start WantLocked(const std::string& id, Entry& entry, bool value);
+  // SetLocation; false when no entry has the id.
+  bool SetLocationOf(const std::string& id, proto::ObjectLocation location);
   void Begin(const std::string& id, Start start);
   // Starts fetching a located entry, if nobody has; call without the lock.
   void MaybeFetch(const std::string& id);
@@ -137,11 +160,12 @@ class ObjectTable {
 
   const Fetcher fetcher_;
   const OwnerAsker ask_owner_;
+  const Freer freer_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::string own_address_;
   uint64_t failures_ = 0;  // objects failed so far: waits of many rescan only after one
-  absl::flat_hash_map<std::string, Entry> entries_;
+  Entries entries_;
 };
 
 }  // namespace weft::internal

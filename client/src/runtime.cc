@@ -80,6 +80,7 @@ Runtime::Runtime(Config config)
       jobs_(proto::JobRegistry::NewStub(head_)),
       scheduler_(proto::Scheduler::NewStub(head_)),
       workers_(config_.token),
+      freer_(workers_, in_flight_),
       objects_(
           [this](const std::string& id, const proto::ObjectLocation& location,
                  ObjectTable::FetchDone done) {
@@ -87,7 +88,8 @@ Runtime::Runtime(Config config)
           },
           [this](const std::string& id, const std::string& owner, ObjectTable::OwnerDone done) {
             AskOwner(id, owner, std::move(done));
-          }),
+          },
+          [this](const std::string& address, const std::string& id) { freer_.Free(address, id); }),
       auth_(config_.token),
       owner_service_(auth_, objects_),
       actors_(std::make_unique<ActorCalls>(*this)),

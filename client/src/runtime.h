@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "client/src/call_stream.h"
 #include "client/src/in_flight.h"
+#include "client/src/object_freer.h"
 #include "client/src/object_table.h"
 #include "client/src/owner_service.h"
 #include "common/auth.h"
@@ -104,7 +105,8 @@ class Runtime {
   std::unique_ptr<proto::JobRegistry::Stub> jobs_;
   std::unique_ptr<proto::Scheduler::Stub> scheduler_;
   WorkerChannels workers_;
-  InFlight in_flight_;  // head calls and object fetches
+  InFlight in_flight_;  // head calls, object fetches and frees
+  ObjectFreer freer_;
   ObjectTable objects_;
   const TokenAuth auth_;
   OwnerService owner_service_;

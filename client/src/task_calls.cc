@@ -223,7 +223,7 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
       [this, finish, key, task, address = worker->address](proto::CallResult& result) {
         finish(WorkerLost(result));  // first: a retry must not go to a lost worker again
         if (!Retry(key, task, result, address)) {
-          runtime_.objects().SetResult(task->object_id, result);
+          runtime_.objects().SetCallResult(task->object_id, result);
         }
       });
   if (!sent) {  // shutting down

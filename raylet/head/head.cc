@@ -17,6 +17,7 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
                [this](const proto::WorkerInfo& worker) {
                  actor_manager_.OnWorkerExit(worker);
                  scheduler_service_.OnWorkerExit(worker);
+                 objects_.RemoveWorker(worker.worker_id());
                },
            .on_resources_changed = [this] { scheduler_service_.GrantQueued(); },
            .describe_queue =

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,12 +32,18 @@ class ObjectDirectory {
 
   // Drops every copy held on `node_id` (its workers are gone); returns how many.
   int RemoveNode(const std::string& node_id);
+  // Drops every copy the worker held (it exited); returns how many.
+  int RemoveWorker(const std::string& worker_id);
 
  private:
+  struct Object {
+    std::vector<proto::ObjectLocation> copies;
+    std::string owner;
+  };
+  int RemoveCopies(const std::function<bool(const proto::ObjectLocation&)>& gone);
+
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::vector<proto::ObjectLocation>> objects_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> owners_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Object> objects_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head

@@ -24,7 +24,7 @@ grpc::ServerUnaryReactor* ObjectDirectoryService::RemoveObjectLocation(
     grpc::CallbackServerContext* ctx, const proto::RemoveObjectLocationRequest* req,
     proto::RemoveObjectLocationReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  objects_.Remove(req->object_id(), req->worker_id());
+  for (const auto& id : req->object_ids()) objects_.Remove(id, req->worker_id());
   return FinishWith(ctx, absl::OkStatus());
 }
 

@@ -84,5 +84,18 @@ TEST(ObjectDirectoryTest, RemoveNodeDropsEveryCopyOnThatNode) {
   EXPECT_EQ(objects.RemoveNode("n1"), 0);
 }
 
+TEST(ObjectDirectoryTest, RemoveWorkerDropsItsCopiesAndEmptiedObjects) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("a", At("n1", "w1"), "job1").ok());
+  ASSERT_TRUE(objects.Add("a", At("n1", "w2")).ok());
+  ASSERT_TRUE(objects.Add("b", At("n1", "w1"), "job1").ok());
+  EXPECT_EQ(objects.RemoveWorker("w1"), 2);
+  EXPECT_THAT(Workers(objects.Locations("a")), ElementsAre("w2"));
+  const auto listed = objects.List();
+  ASSERT_EQ(listed.size(), 1u);  // b is gone, owner and all
+  EXPECT_EQ(listed[0].object_id(), "a");
+  EXPECT_EQ(listed[0].owner(), "job1");
+}
+
 }  // namespace
 }  // namespace weft::head

@@ -1,0 +1,110 @@
+// Objects live as long as someone holds a reference (issue 11), on a three-node cluster: what
+// a user sees of large results' memory, in the worker that made them and in the directory.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <weft/weft.h>
+
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "common/rpc.h"
+#include "head.grpc.pb.h"
+#include "tests/actors/test_actors.h"
+#include "tests/cluster_fixture.h"
+
+namespace weft::testing {
+namespace {
+
+using ObjectsTest = ThreeNodeClusterTest;
+constexpr int64_t kMiB = 1 << 20;
+
+// Resident memory of a process, from /proc (0 when it is gone).
+int64_t ResidentBytes(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  int64_t kib = 0;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      status >> kib;
+      return kib * 1024;
+    }
+  }
+  return 0;
+}
+
+// Objects the head's directory lists (-1 when the head cannot be asked).
+int DirectorySize(TestCluster& cluster) {
+  auto stub = proto::ObjectDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  proto::ListObjectsReply reply;
+  if (!stub->ListObjects(&context, {}, &reply).ok()) return -1;
+  return reply.objects_size();
+}
+
+// Call, Get at once, drop: as a user writes it. A worker that kept every result would hold
+// 300 MiB; the store frees each one when the driver's last reference goes.
+TEST_F(ObjectsTest, DroppedLargeResultsAreFreedInTheWorkerAndTheDirectory) {
+  auto actor = weft::Actor<Recorder>().Remote();
+  const int pid = actor.Call(&Recorder::Pid).Get(kBound);
+  ASSERT_EQ(actor.Call(&Recorder::Blob, kMiB).Get(kBound).size(), static_cast<size_t>(kMiB));
+  const int64_t before = ResidentBytes(pid);
+  ASSERT_GT(before, 0);
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(actor.Call(&Recorder::Blob, kMiB).Get(kBound).size(), static_cast<size_t>(kMiB));
+  }
+  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 0; }, std::chrono::seconds(5)))
+      << DirectorySize(*cluster_) << " objects still listed by the directory";
+  EXPECT_LT(ResidentBytes(pid) - before, 64 * kMiB)
+      << "the worker kept the results: " << ResidentBytes(pid) / kMiB << " MiB resident";
+}
+
+// A result nobody waited for is freed once its call returns.
+TEST_F(ObjectsTest, AResultDroppedBeforeItExistsIsFreedWhenItArrives) {
+  auto actor = weft::Actor<Recorder>().Remote();
+  for (int i = 0; i < 20; ++i) actor.Call(&Recorder::Blob, kMiB);  // refs dropped at once
+  ASSERT_EQ(actor.Call(&Recorder::Echo, 7).Get(kBound), 7);        // the blobs are made
+  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 0; }, std::chrono::seconds(5)))
+      << DirectorySize(*cluster_) << " objects still listed by the directory";
+}
+
+// A reference still held keeps its object; once passed as an argument and dropped, the object
+// lives until the call that takes it has run.
+TEST_F(ObjectsTest, HeldAndInFlightReferencesKeepTheirObjects) {
+  auto maker = weft::Actor<Recorder>().Remote();
+  auto taker = weft::Actor<Recorder>().Remote();
+  auto kept = maker.Call(&Recorder::Blob, kMiB);
+  std::optional<weft::ObjectRef<int64_t>> sum;
+  {
+    auto passed = maker.Call(&Recorder::Blob, 2 * kMiB);
+    sum = taker.Call(&Recorder::Checksum, passed);
+  }  // the driver's ref is gone while the call may still wait to fetch it
+  Recorder local;
+  EXPECT_EQ(sum->Get(kBound), local.Checksum(local.Blob(2 * kMiB)));
+  EXPECT_EQ(kept.Get(kBound).size(), static_cast<size_t>(kMiB));
+  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 1; }, std::chrono::seconds(5)))
+      << DirectorySize(*cluster_) << " objects listed; only the one still held should be";
+}
+
+// The worker that stored a result exits: the directory forgets its copy, and a Get says the
+// object is lost, naming it and where it was.
+TEST_F(ObjectsTest, AResultWhoseWorkerExitedIsLostAndLeavesTheDirectory) {
+  auto actor = weft::Actor<Recorder>({.dedicated_process = true}).Remote();
+  auto blob = actor.Call(&Recorder::Blob, kMiB);
+  ASSERT_EQ(actor.Call(&Recorder::Echo, 1).Get(kBound), 1);  // the blob was made before
+  ASSERT_EQ(DirectorySize(*cluster_), 1);
+  weft::Kill(actor);  // its own worker exits with it
+  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 0; }, std::chrono::seconds(5)))
+      << "the directory still lists the exited worker's object";
+  try {
+    blob.Get(kBound);
+    ADD_FAILURE() << "a lost object returned a value";
+  } catch (const weft::ObjectLostError& e) {
+    EXPECT_THAT(e.message(), ::testing::HasSubstr(blob.id()));
+  }
+}
+
+}  // namespace
+}  // namespace weft::testing
