@@ -15,6 +15,8 @@ namespace weft::node {
 class HeadLink {
  public:
   HeadLink(const std::string& head_address, const std::string& token);
+  // Over `channel`, which must carry the cluster token (MakeChannel).
+  explicit HeadLink(std::shared_ptr<grpc::Channel> channel);
 
   // Registers the node, retrying while the head is unreachable for up to `wait`.
   // Returns the heartbeat period the head asks for.
