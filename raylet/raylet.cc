@@ -13,8 +13,31 @@
 #include "common.pb.h"
 #include "common/rpc.h"
 #include "google/protobuf/util/json_util.h"
+#include "head.grpc.pb.h"
 
 namespace weft {
+namespace {
+
+// gRPC serves callback-API calls from one process-wide completion queue when its poller does
+// not run in the background (1.51 on Linux). Every channel that made a callback call, and every
+// callback server, holds a reference; the last to go shuts the queue down and joins its
+// threads. A fenced node is retired with its server, its channels then held only by its calls
+// still in flight (a worker exit report, a heartbeat): the last of those completed on one of
+// the queue's own threads, which tried to join itself, and the raylet aborted ("assertion
+// failed: prior > 0") or hung instead of rejoining. This channel makes one callback call and is
+// held for the raylet's life, so the queue outlives every retired node.
+std::shared_ptr<grpc::Channel> HoldCallbackQueue(const std::string& head_address,
+                                                 const std::string& token) {
+  auto channel = MakeChannel(head_address, token);
+  auto stub = proto::NodeDirectory::NewStub(channel);
+  CallAsync<proto::ListNodesReply>(
+      ContextWithTimeout(kControlRpcTimeout), proto::ListNodesRequest(),
+      [&stub](auto... args) { stub->async()->ListNodes(args...); },
+      [](const absl::Status&, const proto::ListNodesReply&) {});  // only the reference counts
+  return channel;
+}
+
+}  // namespace
 
 Raylet::Raylet(RayletOptions options)
     : options_(std::move(options)),
@@ -44,6 +67,10 @@ absl::Status Raylet::Run() {
   if (auto status = StartServer(); !status.ok()) return status;
 
   head_address_ = options_.head ? address_ : options_.head_address;
+  if (!options_.head) {
+    rejoin_link_ =
+        std::make_unique<node::HeadLink>(HoldCallbackQueue(head_address_, options_.token));
+  }
   if (node_) {
     if (auto status = StartNode(absl::Seconds(10)); !status.ok()) {
       server_->Shutdown();
@@ -110,8 +137,8 @@ void Raylet::TryRejoin() {
   const absl::Duration retry = options_.heartbeat_period;
   // First the head learns that the old node's workers are gone (a no-op if it already
   // declared the node dead); this also shows whether the head answers at all.
-  const absl::Status told = node::HeadLink(head_address_, options_.token)
-                                .Unregister(fenced_node_, absl::StrCat("fenced: ", fence_reason_));
+  const absl::Status told =
+      rejoin_link_->Unregister(fenced_node_, absl::StrCat("fenced: ", fence_reason_));
   if (!told.ok() && told.code() != absl::StatusCode::kNotFound) {
     spdlog::warn("head still unreachable; rejoin retries error=\"{}\"", told.message());
     return ScheduleRejoin(retry);

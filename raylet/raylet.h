@@ -12,6 +12,7 @@
 #include "common/auth.h"
 #include "common/session_dir.h"
 #include "raylet/head/head.h"
+#include "raylet/node/head_link.h"
 #include "raylet/node/node.h"
 #include "raylet/raylet_options.h"
 
@@ -57,6 +58,11 @@ class Raylet {
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<node::Node> node_;
   std::unique_ptr<grpc::Server> server_;
+  // A joining node's link to the head for the raylet's whole life. Its channel keeps gRPC's
+  // shared callback queue open (see HoldCallbackQueue in raylet.cc), and rejoin attempts use it
+  // rather than a channel each: one destroyed just as the retired node's last channel went on a
+  // gRPC thread was seen to crash the raylet (SIGSEGV in grpc_channel_stack_destroy).
+  std::unique_ptr<node::HeadLink> rejoin_link_;
   std::string address_;
   std::string head_address_;
   std::string fenced_node_;  // id of the node retired last, while rejoining

@@ -138,13 +138,15 @@ TestCluster::~TestCluster() {
   }
 }
 
-std::string TestCluster::JoinNode(std::vector<std::string> extra) {
+std::string TestCluster::JoinNode(std::vector<std::string> extra,
+                                  std::vector<std::string> wrapper) {
   const std::string session = root_.Sub("node" + std::to_string(next_node_++));
-  std::vector<std::string> args = {"start", "--address",    head_address_, "--session-dir",
-                                   session, "--token-file", token_file()};
+  std::vector<std::string> args = std::move(wrapper);
+  args.insert(args.end(), {BinPath("weft"), "start", "--address", head_address_, "--session-dir",
+                           session, "--token-file", token_file()});
   args.insert(args.end(), extra.begin(), extra.end());
   sessions_.push_back(session);
-  const auto started = Weft(args);
+  const auto started = Run(args);
   EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
   return started.exit_code == 0 ? session : "";
 }
@@ -157,6 +159,36 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   // Quiet on failure: callers poll this in WaitFor, and an empty table fails their checks.
   if (!stub->ListNodes(&context, proto::ListNodesRequest(), &reply).ok()) return {};
   return reply;
+}
+
+std::optional<std::string> TestCluster::AliveNodeOf(pid_t raylet_pid) const {
+  const proto::ListNodesReply table = ListNodes();
+  for (const auto& node : table.nodes()) {
+    if (node.raylet_pid() == raylet_pid && node.state() == proto::NODE_ALIVE) {
+      return node.node_id();
+    }
+  }
+  return std::nullopt;
+}
+
+proto::NodeState TestCluster::NodeStateOf(const std::string& node_id) const {
+  const proto::ListNodesReply table = ListNodes();
+  for (const auto& node : table.nodes()) {
+    if (node.node_id() == node_id) return node.state();
+  }
+  return proto::NODE_STATE_UNSPECIFIED;
+}
+
+proto::ActorInfo TestCluster::GetActor(const std::string& actor_id) const {
+  auto stub = proto::ActorDirectory::NewStub(MakeChannel(head_address_, token_));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  proto::GetActorRequest request;
+  request.set_actor_id(actor_id);
+  proto::GetActorReply reply;
+  const grpc::Status status = stub->GetActor(&context, request, &reply);
+  EXPECT_TRUE(status.ok()) << "actor " << actor_id << ": " << status.error_message();
+  return reply.actor();
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,11 +72,19 @@ class TestCluster {
   const std::string& token() const { return token_; }
 
   // Joins a node with its own session dir; returns that dir ("" and a test failure if the
-  // start failed). `extra` adds flags such as --num-cpus or --resources.
-  std::string JoinNode(std::vector<std::string> extra = {});
+  // start failed). `extra` adds flags such as --num-cpus or --resources; `wrapper` runs
+  // `weft start` through a command, e.g. {"ip", "netns", "exec", "ns1"} to start the node in
+  // another network namespace.
+  std::string JoinNode(std::vector<std::string> extra = {}, std::vector<std::string> wrapper = {});
 
   // The head's node table; empty when the head cannot be reached.
   proto::ListNodesReply ListNodes() const;
+  // The ALIVE node served by the raylet of pid `raylet_pid`, if any.
+  std::optional<std::string> AliveNodeOf(pid_t raylet_pid) const;
+  // The state of node `node_id` in the head's table; NODE_STATE_UNSPECIFIED if it is not there.
+  proto::NodeState NodeStateOf(const std::string& node_id) const;
+  // The head's record of actor `actor_id`; empty (and a test failure) if the head says no.
+  proto::ActorInfo GetActor(const std::string& actor_id) const;
   // CPUs of the alive nodes: free right now, and in all.
   double FreeCpus() const;
   double TotalCpus() const;

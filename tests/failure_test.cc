@@ -9,7 +9,6 @@
 
 #include <optional>
 
-#include "common/rpc.h"
 #include "head.grpc.pb.h"
 #include "tests/actors/nested_actors.h"
 #include "tests/cluster_fixture.h"
@@ -135,17 +134,6 @@ TEST_F(FailureTest, KilledActorCallsThrowActorDiedError) {
   EXPECT_THROW(victim.Call(&Recorder::Echo, 2).Get(kBound), weft::ActorDiedError);
 }
 
-proto::ActorInfo HeadView(TestCluster& cluster, const std::string& actor_id) {
-  auto stub = proto::ActorDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
-  grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(5));
-  proto::GetActorRequest request;
-  request.set_actor_id(actor_id);
-  proto::GetActorReply reply;
-  EXPECT_TRUE(stub->GetActor(&context, request, &reply).ok());
-  return reply.actor();
-}
-
 TEST_F(FailureTest, AnActorWithRestartsComesBackAfterItsWorkerIsKilled) {
   auto actor = weft::Actor<Recorder>({.dedicated_process = true, .max_restarts = 1}).Remote();
   const int first = actor.Call(&Recorder::Pid).Get(kBound);
@@ -163,7 +151,7 @@ TEST_F(FailureTest, AnActorWithRestartsComesBackAfterItsWorkerIsKilled) {
       },
       kBound));
   EXPECT_NE(second, first);
-  EXPECT_EQ(HeadView(*cluster_, actor.id()).num_restarts(), 1);
+  EXPECT_EQ(cluster_->GetActor(actor.id()).num_restarts(), 1);
   ASSERT_EQ(kill(second, SIGKILL), 0);  // no restarts left
   try {
     for (int i = 0; i < 100; ++i) actor.Call(&Recorder::Pid).Get(kBound);
@@ -172,7 +160,7 @@ TEST_F(FailureTest, AnActorWithRestartsComesBackAfterItsWorkerIsKilled) {
     EXPECT_THAT(e.message(), HasSubstr("none left"));
   } catch (const weft::ActorUnavailableError&) {
     EXPECT_TRUE(
-        WaitFor([&] { return HeadView(*cluster_, actor.id()).state() == proto::ACTOR_DEAD; }));
+        WaitFor([&] { return cluster_->GetActor(actor.id()).state() == proto::ACTOR_DEAD; }));
   }
 }
 
@@ -220,7 +208,7 @@ TEST_F(FailureTest, KillWithRestartRestartsTheActor) {
     }
   }));
   EXPECT_TRUE(sequence.empty()) << "the restarted actor kept its old state";
-  EXPECT_EQ(HeadView(*cluster_, actor.id()).num_restarts(), 1);
+  EXPECT_EQ(cluster_->GetActor(actor.id()).num_restarts(), 1);
 }
 
 TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
@@ -230,7 +218,7 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
   for (int i = 0; i < 9 && !victim; ++i) {
     auto actor = weft::Actor<Recorder>().Remote();
     ASSERT_EQ(actor.Call(&Recorder::Echo, i).Get(kBound), i);
-    const std::string node_id = HeadView(*cluster_, actor.id()).node_id();
+    const std::string node_id = cluster_->GetActor(actor.id()).node_id();
     const proto::ListNodesReply nodes = cluster_->ListNodes();
     for (const auto& node : nodes.nodes()) {
       if (node.node_id() == node_id && !node.is_head()) {
@@ -252,8 +240,8 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
   } catch (const weft::ActorUnavailableError&) {  // lost with its copy: may or may not have run
   } catch (const weft::ActorDiedError&) {
   }
-  EXPECT_TRUE(WaitFor(
-      [&] { return HeadView(*cluster_, victim->id()).state() == proto::ACTOR_DEAD; }, bound));
+  EXPECT_TRUE(WaitFor([&] { return cluster_->GetActor(victim->id()).state() == proto::ACTOR_DEAD; },
+                      bound));
   EXPECT_THROW(victim->Call(&Recorder::Echo, 2).Get(bound), weft::ActorDiedError);
   kill(raylet_pid, SIGCONT);  // it rejoins as a new node
 }

@@ -14,7 +14,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <optional>
 
 #include "absl/strings/match.h"
 #include "common/process.h"
@@ -52,7 +51,7 @@ class FencingTest : public ::testing::Test {
     const auto pids = RayletPids(node_session_);
     ASSERT_EQ(pids.size(), 1u);
     raylet_ = pids[0];
-    const auto id = AliveNodeOf(raylet_);
+    const auto id = cluster_.AliveNodeOf(raylet_);
     ASSERT_TRUE(id.has_value());
     node_id_ = *id;
     proto::LeaseWorkerReply lease;
@@ -60,23 +59,6 @@ class FencingTest : public ::testing::Test {
     ASSERT_TRUE(leased.ok()) << leased.error_message();
     ASSERT_EQ(lease.worker().node_id(), node_id_);
     worker_ = lease.worker();
-  }
-
-  // The ALIVE node served by raylet `pid`, if any.
-  std::optional<std::string> AliveNodeOf(pid_t pid) const {
-    const proto::ListNodesReply table = cluster_.ListNodes();
-    for (const auto& node : table.nodes()) {
-      if (node.raylet_pid() == pid && node.state() == proto::NODE_ALIVE) return node.node_id();
-    }
-    return std::nullopt;
-  }
-
-  proto::NodeState StateOf(const std::string& node_id) const {
-    const proto::ListNodesReply table = cluster_.ListNodes();
-    for (const auto& node : table.nodes()) {
-      if (node.node_id() == node_id) return node.state();
-    }
-    return proto::NODE_STATE_UNSPECIFIED;
   }
 
   TestCluster cluster_{1, kTimeoutFlags};
@@ -94,7 +76,7 @@ TEST_F(FencingTest, StoppedNodeIsFencedBeforeItIsDeclaredDeadThenRejoinsAsNewNod
   ASSERT_TRUE(WaitFor(
       [&] {
         const bool gone = !ProcessAlive(worker_.pid());  // read before the head's table
-        if (StateOf(node_id_) != proto::NODE_DEAD) return false;
+        if (cluster_.NodeStateOf(node_id_) != proto::NODE_DEAD) return false;
         worker_gone_at_verdict = gone;
         return true;
       },
@@ -107,7 +89,7 @@ TEST_F(FencingTest, StoppedNodeIsFencedBeforeItIsDeclaredDeadThenRejoinsAsNewNod
   std::string new_id;
   ASSERT_TRUE(WaitFor(
       [&] {
-        new_id = AliveNodeOf(raylet_).value_or("");
+        new_id = cluster_.AliveNodeOf(raylet_).value_or("");
         return !new_id.empty() && new_id != node_id_;
       },
       std::chrono::seconds(10)))

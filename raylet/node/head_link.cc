@@ -10,7 +10,10 @@
 namespace weft::node {
 
 HeadLink::HeadLink(const std::string& head_address, const std::string& token)
-    : stub_(proto::NodeDirectory::NewStub(MakeChannel(head_address, token))) {}
+    : HeadLink(MakeChannel(head_address, token)) {}
+
+HeadLink::HeadLink(std::shared_ptr<grpc::Channel> channel)
+    : stub_(proto::NodeDirectory::NewStub(std::move(channel))) {}
 
 absl::StatusOr<HeadLink::Terms> HeadLink::Register(const proto::NodeInfo& node,
                                                    absl::Duration wait) {

@@ -15,6 +15,8 @@ namespace weft::node {
 class HeadLink {
  public:
   HeadLink(const std::string& head_address, const std::string& token);
+  // Over `channel`, which must carry the cluster token (MakeChannel).
+  explicit HeadLink(std::shared_ptr<grpc::Channel> channel);
 
   // The head's liveness rule, as it answers a registration.
   struct Terms {
