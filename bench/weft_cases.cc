@@ -261,6 +261,34 @@ void CreationCase(Cases& cases) {
   for (const auto& actor : actors) Kill(actor);
 }
 
+// 1 MiB results called, fetched and dropped one after another from an actor that lives
+// throughout, as a user writes it: the growth of its worker's resident memory per result.
+// Near zero when the worker frees each result once the driver's reference is gone.
+void RetainedCase(Cases& cases) {
+  const Settings& s = cases.s;
+  if (!cases.Wanted("large_result_retained_bytes")) return;
+  constexpr int64_t kBytes = 1 << 20;
+  const auto actor = Actor<Echo>().Remote();
+  const int pid = actor.Call(&Echo::Pid).Get();
+  auto fetch_one = [&] {
+    if (static_cast<int64_t>(actor.Call(&Echo::Blob, kBytes).Get().size()) != kBytes) {
+      throw Error(13, "large_result_retained_bytes: wrong size");
+    }
+  };
+  fetch_one();  // warm-up: the worker's buffers exist before the first reading
+  const double before_kib = RssKiB(pid);
+  const auto start = Clock::now();
+  for (int i = 0; i < s.retained; ++i) fetch_one();
+  const double seconds = Seconds(Clock::now() - start);
+  const double grown_kib = RssKiB(pid) - before_kib;
+  const double per_result = std::max(0.0, grown_kib) * 1024 / s.retained;
+  CaseResult result{.name = "large_result_retained_bytes", .ops_per_s = s.retained / seconds};
+  cases.Add(result, "",
+            absl::StrFormat("%d results of 1 MiB fetched and dropped: worker RSS %+.0f KiB, "
+                            "%.0f bytes retained per result",
+                            s.retained, grown_kib, per_result));
+}
+
 }  // namespace
 
 Settings Settings::For(bool quick) {
@@ -276,6 +304,7 @@ Settings Settings::For(bool quick) {
     s.spin_calls = 4;
     s.large_1mib = 3;
     s.large_100mib = 1;
+    s.retained = 20;
   }
   return s;
 }
@@ -290,6 +319,7 @@ std::vector<CaseResult> RunWeftCases(const Settings& settings) {
   ThreadedSpeedupCase(cases);
   LargeGetCase(cases, "get_large_1MiB", "grpc_bytes_1MiB", 1 << 20, settings.large_1mib);
   LargeGetCase(cases, "get_large_100MiB", "grpc_bytes_100MiB", 100 << 20, settings.large_100mib);
+  RetainedCase(cases);
   CreationCase(cases);
   return std::move(cases.out);
 }

@@ -22,6 +22,7 @@ struct Settings {
   int spin_calls = 8;      // calls per threaded_speedup run
   int large_1mib = 50;     // Gets of get_large_1MiB
   int large_100mib = 3;    // Gets of get_large_100MiB
+  int retained = 10000;    // 1 MiB results fetched and dropped by large_result_retained_bytes
 
   static Settings For(bool quick);
 };
