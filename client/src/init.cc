@@ -94,7 +94,9 @@ void RunCli(const std::vector<std::string>& args) {
 std::string StartEmbeddedCluster() {
   char path[] = "/tmp/weft-embedded-XXXXXX";
   if (!mkdtemp(path)) throw Error(13, "cannot create a session directory for a local cluster");
-  RunCli({"start", "--head", "--session-dir", path});
+  // Any free port: the cluster is this program's own (found through its session dir), and two
+  // programs that each start one must not collide on the default port.
+  RunCli({"start", "--head", "--port", "0", "--session-dir", path});
   return path;
 }
 
