@@ -161,6 +161,15 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   return reply;
 }
 
+int TestCluster::ObjectCount() const {
+  auto stub = proto::ObjectDirectory::NewStub(MakeChannel(head_address_, token_));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  proto::ListObjectsReply reply;
+  if (!stub->ListObjects(&context, proto::ListObjectsRequest(), &reply).ok()) return -1;
+  return reply.objects_size();
+}
+
 std::optional<std::string> TestCluster::AliveNodeOf(pid_t raylet_pid) const {
   const proto::ListNodesReply table = ListNodes();
   for (const auto& node : table.nodes()) {

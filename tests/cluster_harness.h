@@ -85,6 +85,8 @@ class TestCluster {
   proto::NodeState NodeStateOf(const std::string& node_id) const;
   // The head's record of actor `actor_id`; empty (and a test failure) if the head says no.
   proto::ActorInfo GetActor(const std::string& actor_id) const;
+  // How many objects the head's directory lists; -1 when the head cannot be asked.
+  int ObjectCount() const;
   // CPUs of the alive nodes: free right now, and in all.
   double FreeCpus() const;
   double TotalCpus() const;

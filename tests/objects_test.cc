@@ -34,16 +34,6 @@ int64_t ResidentBytes(int pid) {
   return 0;
 }
 
-// Objects the head's directory lists (-1 when the head cannot be asked).
-int DirectorySize(TestCluster& cluster) {
-  auto stub = proto::ObjectDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
-  grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(5));
-  proto::ListObjectsReply reply;
-  if (!stub->ListObjects(&context, {}, &reply).ok()) return -1;
-  return reply.objects_size();
-}
-
 // Call, Get at once, drop: as a user writes it. A worker that kept every result would hold
 // 300 MiB; the store frees each one when the driver's last reference goes.
 TEST_F(ObjectsTest, DroppedLargeResultsAreFreedInTheWorkerAndTheDirectory) {
@@ -55,8 +45,8 @@ TEST_F(ObjectsTest, DroppedLargeResultsAreFreedInTheWorkerAndTheDirectory) {
   for (int i = 0; i < 300; ++i) {
     ASSERT_EQ(actor.Call(&Recorder::Blob, kMiB).Get(kBound).size(), static_cast<size_t>(kMiB));
   }
-  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 0; }, std::chrono::seconds(5)))
-      << DirectorySize(*cluster_) << " objects still listed by the directory";
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << cluster_->ObjectCount() << " objects still listed by the directory";
   EXPECT_LT(ResidentBytes(pid) - before, 64 * kMiB)
       << "the worker kept the results: " << ResidentBytes(pid) / kMiB << " MiB resident";
 }
@@ -66,8 +56,8 @@ TEST_F(ObjectsTest, AResultDroppedBeforeItExistsIsFreedWhenItArrives) {
   auto actor = weft::Actor<Recorder>().Remote();
   for (int i = 0; i < 20; ++i) actor.Call(&Recorder::Blob, kMiB);  // refs dropped at once
   ASSERT_EQ(actor.Call(&Recorder::Echo, 7).Get(kBound), 7);        // the blobs are made
-  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 0; }, std::chrono::seconds(5)))
-      << DirectorySize(*cluster_) << " objects still listed by the directory";
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << cluster_->ObjectCount() << " objects still listed by the directory";
 }
 
 // A reference still held keeps its object; once passed as an argument and dropped, the object
@@ -84,8 +74,8 @@ TEST_F(ObjectsTest, HeldAndInFlightReferencesKeepTheirObjects) {
   Recorder local;
   EXPECT_EQ(sum->Get(kBound), local.Checksum(local.Blob(2 * kMiB)));
   EXPECT_EQ(kept.Get(kBound).size(), static_cast<size_t>(kMiB));
-  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 1; }, std::chrono::seconds(5)))
-      << DirectorySize(*cluster_) << " objects listed; only the one still held should be";
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 1; }, std::chrono::seconds(5)))
+      << cluster_->ObjectCount() << " objects listed; only the one still held should be";
 }
 
 // The worker that stored a result exits: the directory forgets its copy, and a Get says the
@@ -97,9 +87,9 @@ TEST_F(ObjectsTest, AResultWhoseWorkerExitedIsLostAndLeavesTheDirectory) {
   // Wait without fetch_local.
   const auto stored = weft::Wait(std::vector{blob}, 1, std::chrono::milliseconds(kBound), false);
   ASSERT_EQ(stored.ready.size(), 1u);
-  ASSERT_EQ(DirectorySize(*cluster_), 1);
+  ASSERT_EQ(cluster_->ObjectCount(), 1);
   weft::Kill(actor);  // its own worker exits with it
-  EXPECT_TRUE(WaitFor([&] { return DirectorySize(*cluster_) == 0; }, std::chrono::seconds(5)))
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
       << "the directory still lists the exited worker's object";
   try {
     blob.Get(kBound);

@@ -40,6 +40,12 @@ int64_t SlowSquare(int64_t x, int ms) {
   return x * x;
 }
 
+std::string LargeBlob(int64_t seq) {
+  std::string blob(150 * 1024, '\0');
+  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>((seq + i * 31) % 251);
+  return blob;
+}
+
 namespace {
 
 const auto kThreadedLedger = weft::ActorClass<ThreadedLedger>("ThreadedLedger")
@@ -49,6 +55,7 @@ const auto kAsyncLedger = weft::ActorClass<AsyncLedger>("AsyncLedger")
                               .Constructor<std::string>()
                               .Method("Apply", &AsyncLedger::Apply);
 const bool kSlowSquare = weft::RemoteFunction("SlowSquare", &SlowSquare);
+const bool kLargeBlob = weft::RemoteFunction("LargeBlob", &LargeBlob);
 
 }  // namespace
 }  // namespace weft::chaos

@@ -49,4 +49,7 @@ class AsyncLedger {
 // x * x, after `ms` milliseconds of sleep.
 int64_t SlowSquare(int64_t x, int ms);
 
+// 150 KiB derived from `seq`: over the inline limit, so the task's worker stores it.
+std::string LargeBlob(int64_t seq);
+
 }  // namespace weft::chaos
