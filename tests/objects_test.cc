@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <weft/weft.h>
 
+#include <signal.h>
+
 #include <fstream>
 #include <optional>
 #include <string>
 
 #include "common/rpc.h"
 #include "head.grpc.pb.h"
+#include "tests/actors/nested_actors.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_fixture.h"
 
@@ -97,6 +100,21 @@ TEST_F(ObjectsTest, AResultWhoseWorkerExitedIsLostAndLeavesTheDirectory) {
   } catch (const weft::ObjectLostError& e) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr(blob.id()));
   }
+}
+
+// A call whose argument's bytes are gone fails with ObjectLostError, at once: the callee's
+// worker is fine, so a task is not run again elsewhere and an actor is not taken for lost.
+TEST_F(ObjectsTest, ACallWhoseArgumentIsLostFailsWithObjectLostError) {
+  auto holder = weft::Actor<Recorder>({.dedicated_process = true}).Remote();
+  const int pid = holder.Call(&Recorder::Pid).Get(kBound);
+  auto blob = holder.Call(&Recorder::Blob, kMiB);
+  ASSERT_EQ(weft::Wait(std::vector{blob}, 1, std::chrono::milliseconds(kBound), false).ready.size(),
+            1u);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  EXPECT_THROW(weft::Task(&TaskChecksum).Remote(blob).Get(kBound), weft::ObjectLostError);
+  auto taker = weft::Actor<Recorder>().Remote();
+  EXPECT_THROW(taker.Call(&Recorder::Checksum, blob).Get(kBound), weft::ObjectLostError);
+  EXPECT_EQ(taker.Call(&Recorder::Echo, 3).Get(kBound), 3);  // and the taker is fine
 }
 
 }  // namespace

@@ -83,18 +83,20 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
     absl::MutexLock lock(&mu_);
     waiting_[queue].push_back(waiting);
   }
-  ResolveArgs(waiting->call.args(),
-              [this, waiting, queue, is_task](absl::StatusOr<std::string> args) {
-                if (is_task) {
-                  if (!args.ok()) return Fail(waiting->call, args.status(), waiting->reply);
-                  return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
-                }
-                {
-                  absl::MutexLock lock(&mu_);
-                  waiting->args = std::move(args);
-                }
-                Drain(queue);
-              });
+  ResolveArgs(
+      waiting->call.args(), [this, waiting, queue, is_task](absl::StatusOr<std::string> args) {
+        if (is_task) {
+          if (!args.ok()) {
+            return Fail(waiting->call, args.status(), waiting->reply, proto::FAILURE_OBJECT_LOST);
+          }
+          return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
+        }
+        {
+          absl::MutexLock lock(&mu_);
+          waiting->args = std::move(args);
+        }
+        Drain(queue);
+      });
 }
 
 std::string CallDispatcher::CallerQueue(const proto::Call& call) {
@@ -116,8 +118,8 @@ void CallDispatcher::Drain(const std::string& queue_key) {
   }
   // Started in order; executors keep that order.
   for (auto& w : ready) {
-    if (!w->args->ok()) {
-      Fail(w->call, w->args->status(), w->reply);
+    if (!w->args->ok()) {  // an argument's bytes cannot be had
+      Fail(w->call, w->args->status(), w->reply, proto::FAILURE_OBJECT_LOST);
       continue;
     }
     Run(std::move(w->call), std::move(**w->args), std::move(w->reply));

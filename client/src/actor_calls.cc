@@ -17,9 +17,12 @@ constexpr int kMaxWatchFailures = 3;
 constexpr size_t kKeptCallerQueues = 16;
 
 bool ShouldRelocate(const proto::CallResult& result) {
-  // The stream broke (worker gone) or the worker no longer hosts the actor.
-  return result.has_error() && (result.error().code() == 14 || result.error().code() == 5) &&
-         result.error().type().empty();
+  if (!result.has_error()) return false;
+  const proto::RemoteError& error = result.error();
+  if (error.kind() == proto::FAILURE_UNREACHABLE) return true;  // the stream broke
+  // The worker no longer hosts the actor (or has it dead): a system error of no other kind.
+  return error.kind() == proto::FAILURE_UNSPECIFIED && error.type().empty() &&
+         (error.code() == 14 || error.code() == 5);
 }
 
 }  // namespace

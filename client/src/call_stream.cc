@@ -100,6 +100,7 @@ void CallStream::OnDone(const grpc::Status& status) {
     result.set_call_id(id);
     auto* error = result.mutable_error();
     error->set_code(14);
+    error->set_kind(proto::FAILURE_UNREACHABLE);
     error->set_message(absl::StrCat("the worker at ", address_,
                                     " is unreachable or died: ", status.error_message()));
     done(result);

@@ -235,9 +235,7 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
 }
 
 bool TaskCalls::WorkerLost(const proto::CallResult& result) {
-  // The call stream broke (CallStream fails its calls with UNAVAILABLE and no type).
-  return result.has_error() && result.error().code() == 14 && result.error().type().empty() &&
-         result.error().kind() == proto::FAILURE_UNSPECIFIED;
+  return result.has_error() && result.error().kind() == proto::FAILURE_UNREACHABLE;
 }
 
 bool TaskCalls::Retry(const std::string& key, const std::shared_ptr<Pending>& task,

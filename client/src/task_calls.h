@@ -83,7 +83,8 @@ class TaskCalls {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendAll(Sends sends, const std::vector<std::string>& leases);
   void Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task);
-  // True when `result` says the worker's stream broke (the process died or was cut off).
+  // True when `result` says the worker's stream broke (the process died or was cut off), not
+  // that the worker failed the task.
   static bool WorkerLost(const proto::CallResult& result);
   // Queues the task again when its try failed in a way it may retry (worker lost; or threw,
   // with retry_exceptions) and it has retries left; otherwise leaves `result` to be reported.
