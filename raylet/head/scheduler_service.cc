@@ -62,13 +62,15 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
   const absl::Duration poll = std::max(absl::ZeroDuration(), std::min(kLongPoll, left - kMargin));
   LeaseOptions options;
   options.deadline = MonotonicNow() + poll;
-  reactor->set_queue_id(Lease(
+  // The id is handed over before the reactor can finish (and be deleted).
+  options.on_enqueued = [reactor](uint64_t id) { reactor->set_queue_id(id); };
+  Lease(
       req->job_id(), req->required(),
       [reactor, rep](absl::StatusOr<proto::LeaseWorkerReply> leased) {
         if (leased.ok()) *rep = *std::move(leased);
         reactor->Finish(leased.status());
       },
-      std::move(options)));
+      std::move(options));
   return reactor;
 }
 
@@ -110,8 +112,8 @@ uint64_t SchedulerService::Lease(const std::string& job_id, const ProtoResources
   {
     absl::MutexLock lock(&mu_);
     if (!cancelled_) {
-      id = EnqueueLocked(Waiting{job_id, required, options.node_id, std::move(done)},
-                         options.deadline);
+      id = EnqueueLocked(Waiting{job_id, required, options.node_id, std::move(done),
+                                 options.deadline, std::move(options.on_enqueued)});
     }
   }
   if (id == 0) {
@@ -130,8 +132,9 @@ uint64_t SchedulerService::Lease(const std::string& job_id, const ProtoResources
   return id;
 }
 
-uint64_t SchedulerService::EnqueueLocked(Waiting waiting, absl::Time deadline) {
-  const uint64_t id = queue_.Add(ToResourceMap(waiting.required), MonotonicNow(), deadline);
+uint64_t SchedulerService::EnqueueLocked(Waiting waiting) {
+  const uint64_t id = queue_.Add(ToResourceMap(waiting.required), MonotonicNow(), waiting.deadline);
+  if (waiting.on_enqueued) waiting.on_enqueued(id);
   waiting_.emplace(id, std::move(waiting));
   return id;
 }
@@ -234,10 +237,11 @@ void SchedulerService::Spawn(Waiting waiting) {
         if (!status.ok()) {
           nodes_.Release(held);
           if (status.code() == absl::StatusCode::kResourceExhausted) {
-            // The node counted differently (a heartbeat was on its way): wait for the next.
+            // The node counted differently (a heartbeat was on its way): wait for the next,
+            // with the caller's deadline, under a new id its caller learns.
             absl::MutexLock lock(&mu_);
             owner->reservation.reset();
-            EnqueueLocked(std::move(*owner), absl::InfiniteFuture());
+            EnqueueLocked(std::move(*owner));
             return;
           }
           return owner->done(absl::Status(

@@ -24,6 +24,9 @@ struct LeaseOptions {
   absl::Time deadline = absl::InfiniteFuture();
   // Runs (outside any lock) with the reason when the request has to wait in the queue.
   std::function<void(const std::string& reason)> on_queued;
+  // Runs under the scheduler's lock, before `done` can, with the request's queue id each time
+  // it enters the queue (again after a node refused to start its worker): for CancelQueued.
+  std::function<void(uint64_t id)> on_enqueued;
 };
 
 // Leases workers: reserves resources on a node (NodeDirectory::Reserve) and has that node's
@@ -93,11 +96,13 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
     ProtoResources required;
     std::string node_id;
     LeaseDone done;
+    absl::Time deadline;                                    // of the caller's long poll
+    std::function<void(uint64_t)> on_enqueued;              // see LeaseOptions
     std::optional<NodeDirectory::Reservation> reservation;  // set when granted
     absl::Status failed;                                    // set when infeasible
   };
   void Spawn(Waiting waiting);
-  uint64_t EnqueueLocked(Waiting waiting, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t EnqueueLocked(Waiting waiting) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string QueuedReasonLocked(const ResourceMap& required) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   proto::NodeManager::Stub& NodeStub(const std::string& address);
   // Sends `request` (a kill or a retirement) for `worker_id` to its node; failures are logged.
