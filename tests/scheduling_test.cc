@@ -21,6 +21,7 @@ using std::chrono::seconds;
 using ::testing::HasSubstr;
 
 constexpr double kClusterCpus = 6;
+constexpr std::chrono::seconds kBound{60};
 
 class SchedulingTest : public ::testing::Test {
  protected:
@@ -46,6 +47,27 @@ TEST_F(SchedulingTest, MoreTasksThanCpusAllComplete) {
   std::vector<weft::ObjectRef<int>> refs;
   for (int i = 0; i < 20; ++i) refs.push_back(weft::Task(&PidAfter).Remote(200));
   for (const auto& ref : refs) EXPECT_GT(ref.Get(), 0);
+}
+
+// An actor that waits for room is PENDING with its lease request in the head's queue; killed,
+// its request leaves the queue at once (it would otherwise hold back younger requests and get
+// a worker started for nothing).
+TEST_F(SchedulingTest, KillingAPendingActorWithdrawsItsQueuedLease) {
+  std::vector<weft::ActorHandle<Recorder>> holders;
+  for (int i = 0; i < 3; ++i) {
+    holders.push_back(weft::Actor<Recorder>({.num_cpus = 2}).Remote());
+    ASSERT_EQ(holders.back().Call(&Recorder::Echo, i).Get(kBound), i);
+  }
+  ASSERT_EQ(FreeCpus(), 0);
+  auto waiting = weft::Actor<Recorder>({.num_cpus = 2}).Remote();
+  ASSERT_TRUE(WaitFor([&] { return cluster_->ListNodes().queued_leases() == 1; }))
+      << "the fourth actor's lease did not queue";
+  weft::Kill(waiting);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ListNodes().queued_leases() == 0; }, seconds(3)))
+      << "the killed actor's lease request stayed queued";
+  weft::Kill(holders[0]);  // room again: nothing is started for the dead actor
+  EXPECT_TRUE(WaitFor([&] { return FreeCpus() == 2; }, seconds(5))) << FreeCpus();
+  EXPECT_EQ(cluster_->GetActor(waiting.id()).state(), proto::ACTOR_DEAD);
 }
 
 TEST_F(SchedulingTest, TaskNeedingTwoCpusWaitsUntilBusyCpusFree) {

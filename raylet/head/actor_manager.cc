@@ -79,9 +79,35 @@ void ActorManager::Schedule(const std::string& actor_id) {
   options.on_queued = [this, actor_id](const std::string& reason) {
     SetPendingReason(actor_id, reason);
   };
+  auto queue_id = std::make_shared<std::atomic<uint64_t>>(0);
+  options.on_enqueued = [queue_id](uint64_t id) { queue_id->store(id); };
+  {
+    absl::MutexLock lock(&mu_);
+    queued_[actor_id] = queue_id;
+  }
   scheduler_.Lease(
       spec.job_id(), spec.resources(),
-      [this, actor_id](auto leased) { OnLeased(actor_id, std::move(leased)); }, std::move(options));
+      [this, actor_id, queue_id](auto leased) {
+        {
+          absl::MutexLock lock(&mu_);
+          auto it = queued_.find(actor_id);
+          if (it != queued_.end() && it->second == queue_id) queued_.erase(it);  // not a newer one
+        }
+        OnLeased(actor_id, std::move(leased));
+      },
+      std::move(options));
+}
+
+void ActorManager::WithdrawLease(const std::string& actor_id) {
+  std::shared_ptr<std::atomic<uint64_t>> queue_id;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = queued_.find(actor_id);
+    if (it == queued_.end()) return;
+    queue_id = std::move(it->second);
+    queued_.erase(it);
+  }
+  scheduler_.CancelQueued(queue_id->load());  // its callback sees CANCELLED and does nothing
 }
 
 void ActorManager::ScheduleShared(const std::string& actor_id, const std::string& job_id) {
@@ -131,6 +157,7 @@ void ActorManager::UnassignLocked(const std::string& actor_id) {
 
 void ActorManager::OnLeased(const std::string& actor_id,
                             absl::StatusOr<proto::LeaseWorkerReply> leased) {
+  if (leased.status().code() == absl::StatusCode::kCancelled) return;  // withdrawn (killed)
   if (!leased.ok()) return MarkPending(actor_id, std::string(leased.status().message()));
   if (!leased->has_worker()) return MarkPending(actor_id, leased->queued_reason());
   Placement placement{leased->worker().worker_id(), leased->worker().address(),
@@ -185,6 +212,15 @@ void ActorManager::Place(const std::string& actor_id, const Placement& placement
         WorkerStub(placement.address).async()->ConstructActor(args...);
       },
       [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
+        {
+          // Restarted, killed or moved while it was being constructed: the answer is about a
+          // copy that is no longer the actor (a restart placed elsewhere must not be undone).
+          absl::MutexLock lock(&mu_);
+          auto current = placements_.find(actor_id);
+          if (current == placements_.end() || current->second.worker_id != placement.worker_id) {
+            return;
+          }
+        }
         if (!status.ok()) {
           if (placement.dedicated) StopWorker(placement);
           return MarkDead(actor_id, absl::StrCat("creation failed: ", status.message()));
@@ -239,6 +275,7 @@ void ActorManager::MarkDead(const std::string& actor_id, const std::string& reas
     placements_.erase(actor_id);
     UnassignLocked(actor_id);
   }
+  WithdrawLease(actor_id);
   Notify(actor_id);
 }
 
@@ -248,6 +285,7 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
   if (!info.ok()) return info.status();
   if (info->state() == proto::ACTOR_DEAD) return info;
   const std::string why = reason.empty() ? (restart ? "killed to restart" : "killed") : reason;
+  WithdrawLease(actor_id);  // a restart asks afresh; a dead actor asks no more
   std::optional<Placement> placement;
   {
     absl::MutexLock lock(&mu_);

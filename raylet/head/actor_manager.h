@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -89,6 +90,8 @@ class ActorManager {
   void Place(const std::string& actor_id, const Placement& placement);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
+  // Takes the actor's lease request out of the scheduler's queue, if one waits there.
+  void WithdrawLease(const std::string& actor_id);
   // The actor's copy is gone (worker, node, or a restarting kill): RESTARTING and placed again
   // (constructor re-run with its original arguments) while restarts are left, else DEAD.
   void OnActorLost(const std::string& actor_id, const std::string& reason);
@@ -110,6 +113,10 @@ class ActorManager {
   absl::flat_hash_map<SharedKey, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, SharedKey> shared_of_ ABSL_GUARDED_BY(mu_);  // by actor
   std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
+  // The queue id of each actor's lease request, kept current by the scheduler (on_enqueued)
+  // while it waits; withdrawing one that was granted meanwhile is a no-op.
+  absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<PendingWait>> waits_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<proto::Worker::Stub>> stubs_
       ABSL_GUARDED_BY(mu_);
