@@ -112,6 +112,12 @@ std::vector<pid_t> RayletPids(const std::string& session_dir) {
   return pids;
 }
 
+Stopped::Stopped(pid_t pid) : pid_(kill(pid, SIGSTOP) == 0 ? pid : -1) {}
+
+void Stopped::Resume() {
+  if (pid_ > 0) kill(std::exchange(pid_, -1), SIGCONT);
+}
+
 TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
   head_session_ = root_.Sub("head");
   std::vector<std::string> args = {

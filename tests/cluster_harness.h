@@ -53,6 +53,21 @@ class TempDir {
   std::string path_;
 };
 
+// SIGSTOPs a process; SIGCONTs it on Resume() or destruction, so that cleanup can stop it
+// even when the test fails in between.
+class Stopped {
+ public:
+  explicit Stopped(pid_t pid);
+  ~Stopped() { Resume(); }
+  Stopped(const Stopped&) = delete;
+  Stopped& operator=(const Stopped&) = delete;
+  bool ok() const { return pid_ > 0; }  // the SIGSTOP was delivered
+  void Resume();
+
+ private:
+  pid_t pid_;
+};
+
 // pids recorded as running raylets in a session dir.
 std::vector<pid_t> RayletPids(const std::string& session_dir);
 

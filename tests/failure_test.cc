@@ -32,7 +32,7 @@ void ExpectKillFailsUnfinishedCalls(const weft::ActorOptions& options) {
   for (const auto& ref : refs) {
     try {
       ref.Get(kBound);
-    } catch (const weft::RemoteError& e) {
+    } catch (const weft::ActorDiedError& e) {
       ++failed;
       EXPECT_EQ(e.code(), 14) << e.what();
       EXPECT_THAT(e.message(), HasSubstr("actor " + victim.id() + " (Recorder) is dead"));
@@ -230,9 +230,13 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
   ASSERT_TRUE(victim) << "no actor landed outside the head node";
   ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
   auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 60000);
-  ASSERT_EQ(kill(raylet_pid, SIGSTOP), 0);
+  Stopped stopped(raylet_pid);
+  ASSERT_TRUE(stopped.ok());
+  const auto stopped_at = std::chrono::steady_clock::now();
   // The node fences its workers and the head declares it dead within --node-timeout-ms (3 s
-  // here): the call in flight ends with an error, not a hang; later calls fail as dead.
+  // here): the call in flight ends with an error within T + about 1 s (README), not a hang;
+  // later calls fail as dead. Slack for a loaded 2-core machine.
+  const auto documented = std::chrono::seconds(3 + 1);
   const auto bound = std::chrono::seconds(20);
   try {
     in_flight.Get(bound);
@@ -240,10 +244,11 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
   } catch (const weft::ActorUnavailableError&) {  // lost with its copy: may or may not have run
   } catch (const weft::ActorDiedError&) {
   }
+  EXPECT_LE(std::chrono::steady_clock::now() - stopped_at, documented + std::chrono::seconds(2));
   EXPECT_TRUE(WaitFor([&] { return cluster_->GetActor(victim->id()).state() == proto::ACTOR_DEAD; },
                       bound));
   EXPECT_THROW(victim->Call(&Recorder::Echo, 2).Get(bound), weft::ActorDiedError);
-  kill(raylet_pid, SIGCONT);  // it rejoins as a new node
+  stopped.Resume();  // it rejoins as a new node
 }
 
 }  // namespace

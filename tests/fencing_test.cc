@@ -28,19 +28,6 @@ using ::testing::HasSubstr;
 constexpr auto kNodeTimeout = std::chrono::milliseconds(1500);
 const std::vector<std::string> kTimeoutFlags = {"--node-timeout-ms", "1500"};
 
-// SIGSTOPs a process; SIGCONTs it on Resume() or destruction, so that cleanup can stop it.
-class Stopped {
- public:
-  explicit Stopped(pid_t pid) : pid_(pid) { kill(pid_, SIGSTOP); }
-  ~Stopped() { Resume(); }
-  void Resume() {
-    if (pid_ > 0) kill(std::exchange(pid_, -1), SIGCONT);
-  }
-
- private:
-  pid_t pid_;
-};
-
 // A cluster of a head (1 CPU) and one node offering the custom resource "fence", on which
 // a leased worker runs.
 class FencingTest : public ::testing::Test {

@@ -121,7 +121,7 @@ TEST_F(ProgrammingModelTest, AReferenceWhoseOwnerDiedFailsWithATypedError) {
   try {
     orphan.Get(kBound);
     FAIL() << "a reference whose owner died produced a value";
-  } catch (const weft::RemoteError& e) {
+  } catch (const weft::OwnerDiedError& e) {
     EXPECT_EQ(e.code(), 14) << e.what();
     EXPECT_THAT(e.message(), HasSubstr("owner of object " + orphan.id()));
   }

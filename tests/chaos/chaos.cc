@@ -392,7 +392,9 @@ int RunChaos(const Options& options) {
     kill(pid, SIGKILL);
   }
 
-  const bool passed = problems.empty() && calls > 0 && tasks > 0;
+  // A run that killed nothing proved nothing.
+  const bool passed =
+      problems.empty() && calls > 0 && tasks > 0 && workers_killed > 0 && raylets_killed > 0;
   std::ostringstream json;
   json << "{\"seconds\": " << options.seconds << ", \"seed\": " << options.seed
        << ", \"workers_killed\": " << workers_killed << ", \"raylets_killed\": " << raylets_killed
