@@ -2,38 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/src/loop.h"
+#include "client/src/remote_failure.h"
 #include "common/ids.h"
 #include "weft/error.h"
 
 namespace weft::internal {
 namespace {
-
-template <class E>
-[[noreturn]] void Throw(const proto::RemoteError& e, const char* class_name) {
-  throw E(
-      e.code(), e.type().empty() ? class_name : e.type(), e.message(),
-      RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(), e.pid()},
-      std::vector<std::string>(e.via().begin(), e.via().end()));
-}
-
-// The exception class of a remote failure is its kind's; its type() names that class unless
-// it is a user exception's own type.
-[[noreturn]] void ThrowRemote(const proto::RemoteError& e) {
-  switch (e.kind()) {
-    case proto::FAILURE_ACTOR_DIED:
-      Throw<ActorDiedError>(e, "weft::ActorDiedError");
-    case proto::FAILURE_ACTOR_UNAVAILABLE:
-      Throw<ActorUnavailableError>(e, "weft::ActorUnavailableError");
-    case proto::FAILURE_WORKER_CRASHED:
-      Throw<WorkerCrashedError>(e, "weft::WorkerCrashedError");
-    case proto::FAILURE_OBJECT_LOST:
-      Throw<ObjectLostError>(e, "weft::ObjectLostError");
-    case proto::FAILURE_OWNER_DIED:
-      Throw<OwnerDiedError>(e, "weft::OwnerDiedError");
-    default:
-      Throw<RemoteError>(e, "weft::RemoteError");
-  }
-}
 
 void RunAll(std::vector<ObjectTable::Callback>& callbacks) {
   for (auto& callback : callbacks) callback();
