@@ -167,13 +167,33 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   return reply;
 }
 
-int TestCluster::ObjectCount() const {
+std::optional<proto::ListObjectsReply> TestCluster::ListObjects() const {
   auto stub = proto::ObjectDirectory::NewStub(MakeChannel(head_address_, token_));
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::seconds(5));
   proto::ListObjectsReply reply;
-  if (!stub->ListObjects(&context, proto::ListObjectsRequest(), &reply).ok()) return -1;
-  return reply.objects_size();
+  if (!stub->ListObjects(&context, proto::ListObjectsRequest(), &reply).ok()) return std::nullopt;
+  return reply;
+}
+
+int TestCluster::ObjectCount() const {
+  const auto reply = ListObjects();
+  return reply ? reply->objects_size() : -1;
+}
+
+proto::WorkerInfo TestCluster::FindWorker(const std::string& worker_id) const {
+  const proto::ListNodesReply nodes = ListNodes();
+  for (const auto& node : nodes.nodes()) {
+    if (node.state() != proto::NODE_ALIVE) continue;
+    grpc::ClientContext context;
+    SetTimeout(context, std::chrono::seconds(5));
+    proto::ListWorkersReply workers;
+    if (!NodeManager(node.address())->ListWorkers(&context, {}, &workers).ok()) continue;
+    for (const auto& worker : workers.workers()) {
+      if (worker.worker_id() == worker_id) return worker;
+    }
+  }
+  return {};
 }
 
 std::optional<std::string> TestCluster::AliveNodeOf(pid_t raylet_pid) const {

@@ -100,8 +100,11 @@ class TestCluster {
   proto::NodeState NodeStateOf(const std::string& node_id) const;
   // The head's record of actor `actor_id`; empty (and a test failure) if the head says no.
   proto::ActorInfo GetActor(const std::string& actor_id) const;
-  // How many objects the head's directory lists; -1 when the head cannot be asked.
+  // The head's object directory (nothing when the head cannot be asked); ObjectCount is then -1.
+  std::optional<proto::ListObjectsReply> ListObjects() const;
   int ObjectCount() const;
+  // The worker `worker_id` as its node lists it (pid, state); empty when no node has it.
+  proto::WorkerInfo FindWorker(const std::string& worker_id) const;
   // CPUs of the alive nodes: free right now, and in all.
   double FreeCpus() const;
   double TotalCpus() const;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "common/process.h"
 #include "common/rpc.h"
 #include "head.grpc.pb.h"
 #include "tests/actors/nested_actors.h"
@@ -117,6 +118,24 @@ TEST_F(ObjectsTest, ACallWhoseArgumentIsLostFailsWithObjectLostError) {
   auto taker = weft::Actor<Recorder>().Remote();
   EXPECT_THROW(taker.Call(&Recorder::Checksum, blob).Get(kBound), weft::ObjectLostError);
   EXPECT_EQ(taker.Call(&Recorder::Echo, 3).Get(kBound), 3);  // and the taker is fine
+}
+
+// A task worker whose lease went back stays while it stores a result its caller holds (the
+// result would be lost with it), and exits once that result is freed.
+TEST_F(ObjectsTest, AReturnedTaskWorkerExitsOnceItsResultsAreFreed) {
+  auto blob = weft::Task(&SlowBlob).Remote(0, kMiB, 1);
+  ASSERT_EQ(blob.Get(kBound).size(), static_cast<size_t>(kMiB));
+  const auto listed = cluster_->ListObjects();
+  ASSERT_TRUE(listed && listed->objects_size() == 1 && listed->objects(0).locations_size() == 1);
+  const proto::WorkerInfo worker =
+      cluster_->FindWorker(listed->objects(0).locations(0).worker_id());
+  ASSERT_GT(worker.pid(), 0);
+  // The idle lease goes back after 1 s; the worker stays, holding no CPU.
+  ASSERT_TRUE(WaitFor([&] { return cluster_->FreeCpus() == cluster_->TotalCpus(); }));
+  ASSERT_TRUE(ProcessAlive(worker.pid())) << "the worker left while its result was referenced";
+  blob = weft::ObjectRef<std::string>();
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(worker.pid()); }, std::chrono::seconds(5)))
+      << "the returned worker pid " << worker.pid() << " stayed after its result was freed";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "client/src/runtime.h"
+#include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "worker/call_reactor.h"
@@ -25,14 +26,18 @@ grpc::ServerUnaryReactor* WorkerService::Exit(grpc::CallbackServerContext* ctx,
                                               proto::ExitReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   // Objects this worker stores, or owns and passed on, would be lost with it: it stays (holding
-  // no resources) to serve them until its job ends. Freeing them earlier is reference counting.
-  if (req->unless_owning() &&
-      (parts_.store.size() > 0 || internal::Runtime::Get().objects().OwnsPassedOn())) {
+  // no resources) to serve them, and exits once the last one is freed (FreeObjects).
+  if (req->unless_owning() && Owning()) {
+    retired_ = true;
     return FinishWith(ctx, absl::OkStatus());
   }
   rep->set_exiting(true);
   request_exit_(req->exit_code());
   return FinishWith(ctx, absl::OkStatus());
+}
+
+bool WorkerService::Owning() const {
+  return parts_.store.size() > 0 || internal::Runtime::Get().objects().OwnsPassedOn();
 }
 
 }  // namespace weft::worker
@@ -133,6 +138,10 @@ grpc::ServerUnaryReactor* WorkerService::FreeObjects(grpc::CallbackServerContext
                                                      proto::FreeObjectsReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   parts_.dispatcher.Free({req->object_ids().begin(), req->object_ids().end()});
+  if (retired_ && !Owning()) {
+    spdlog::info("retired worker exiting: its last stored object was freed");
+    request_exit_(0);
+  }
   return FinishWith(ctx, absl::OkStatus());
 }
 

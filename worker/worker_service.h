@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -57,10 +58,15 @@ class WorkerService final : public proto::Worker::CallbackService {
                                           proto::GetActorStatsReply*) override;
 
  private:
+  // Stores objects, or owns objects it passed on: its leaving would lose them.
+  bool Owning() const;
+
   const Identity identity_;
   const TokenAuth& auth_;
   const Parts parts_;
   const ExitFn request_exit_;
+  // Asked to leave (its lease went back) while owning: it leaves when it owns nothing more.
+  std::atomic<bool> retired_{false};
 };
 
 }  // namespace weft::worker
