@@ -134,7 +134,8 @@ TEST_F(ObjectsTest, AReturnedTaskWorkerExitsOnceItsResultsAreFreed) {
   ASSERT_TRUE(WaitFor([&] { return cluster_->FreeCpus() == cluster_->TotalCpus(); }));
   ASSERT_TRUE(ProcessAlive(worker.pid())) << "the worker left while its result was referenced";
   blob = weft::ObjectRef<std::string>();
-  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(worker.pid()); }, std::chrono::seconds(5)))
+  // One FreeObjects call, then the worker's orderly exit (its server drains for up to 1 s).
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(worker.pid()); }, std::chrono::seconds(15)))
       << "the returned worker pid " << worker.pid() << " stayed after its result was freed";
 }
 
