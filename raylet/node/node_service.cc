@@ -63,6 +63,11 @@ grpc::ServerUnaryReactor* NodeManagerService::KillWorker(grpc::CallbackServerCon
   return FinishWith(ctx, pool_.Kill(req->worker_id(), req->force()));
 }
 
+NodeManagerService::~NodeManagerService() {
+  absl::MutexLock lock(&retiring_->mu);
+  retiring_->pool = nullptr;
+}
+
 absl::Status NodeManagerService::Retire(const std::string& worker_id) {
   auto address = pool_.Release(worker_id);
   if (!address.ok()) return address.status();
@@ -73,10 +78,12 @@ absl::Status NodeManagerService::Retire(const std::string& worker_id) {
   CallAsync<proto::ExitReply>(
       ContextWithTimeout(kControlRpcTimeout), std::move(exit),
       [stub](auto... args) { stub->async()->Exit(args...); },
-      [this, stub, worker_id](const absl::Status& status, const proto::ExitReply& reply) {
+      [retiring = retiring_, stub, worker_id](const absl::Status& status,
+                                              const proto::ExitReply& reply) {
         if (!status.ok()) {  // it cannot say what it owns: it holds nothing, stop it
           spdlog::warn("retired worker id={} did not answer: {}", worker_id, status.message());
-          (void)pool_.Kill(worker_id, /*force=*/true);
+          absl::MutexLock lock(&retiring->mu);
+          if (retiring->pool) (void)retiring->pool->Kill(worker_id, /*force=*/true);
         } else if (!reply.exiting()) {
           spdlog::info("retired worker id={} stays: it owns referenced objects", worker_id);
         }

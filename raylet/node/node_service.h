@@ -1,6 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+
+#include "absl/synchronization/mutex.h"
 
 #include "common/auth.h"
 #include "node.grpc.pb.h"
@@ -20,7 +23,9 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
         auth_(auth),
         token_(std::move(token)),
         node_info_(std::move(node_info)),
-        serve_for_(std::move(serve_for)) {}
+        serve_for_(std::move(serve_for)),
+        retiring_(std::make_shared<Retiring>(&pool)) {}
+  ~NodeManagerService();
 
   grpc::ServerUnaryReactor* SpawnWorker(grpc::CallbackServerContext*,
                                         const proto::SpawnWorkerRequest*,
@@ -54,6 +59,15 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
 
   const NodeInfoFn node_info_;
   const ServeForFn serve_for_;  // unset: workers are never told to stop
+
+  // What a retirement's answer may still reach: the pool, until this service (and its node)
+  // is gone; a node retired after a fence does not wait for its workers' answers.
+  struct Retiring {
+    explicit Retiring(WorkerPool* p) : pool(p) {}
+    absl::Mutex mu;
+    WorkerPool* pool ABSL_GUARDED_BY(mu);
+  };
+  const std::shared_ptr<Retiring> retiring_;
 };
 
 }  // namespace weft::node
