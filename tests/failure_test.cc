@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <map>
 #include <optional>
 
 #include "head.grpc.pb.h"
@@ -123,6 +125,39 @@ TEST_F(FailureTest, ACallInFlightWhenTheWorkerDiesSaysTheActorDiedAndWhy) {
       EXPECT_THAT(e.message(), HasSubstr("is dead: its worker process (pid " + std::to_string(pid) +
                                          ") died: signal 9"));
       EXPECT_EQ(e.origin().class_name, "Recorder");
+    }
+  }
+}
+
+// Default actors share their job's worker on a node. SIGKILL it mid-call: every actor it
+// hosted is dead (no restarts) with the reason, the call in flight says so, and actors in the
+// job's other workers go on answering.
+TEST_F(FailureTest, AKilledSharedWorkerTakesAllItsActorsAndOnlyThem) {
+  std::vector<weft::ActorHandle<Recorder>> actors;
+  std::map<int, std::vector<size_t>> by_pid;  // 4 actors on 3 nodes: two share a worker
+  for (size_t i = 0; i < 4; ++i) {
+    actors.push_back(weft::Actor<Recorder>().Remote());
+    by_pid[actors[i].Call(&Recorder::Pid).Get(kBound)].push_back(i);
+  }
+  auto shared = std::find_if(by_pid.begin(), by_pid.end(),
+                             [](const auto& entry) { return entry.second.size() > 1; });
+  ASSERT_NE(shared, by_pid.end()) << "no two actors share a worker";
+  const int pid = shared->first;
+  auto in_flight = actors[shared->second[0]].Call(&Recorder::SlowEcho, 1, 60000);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  try {
+    in_flight.Get(kBound);
+    ADD_FAILURE() << "a call to an actor whose worker was killed returned";
+  } catch (const weft::ActorDiedError& e) {
+    EXPECT_THAT(e.message(), HasSubstr("pid " + std::to_string(pid)));
+  }
+  for (const auto& [other_pid, indexes] : by_pid) {
+    for (size_t i : indexes) {
+      if (other_pid == pid) {
+        EXPECT_THROW(actors[i].Call(&Recorder::Echo, 2).Get(kBound), weft::ActorDiedError);
+      } else {
+        EXPECT_EQ(actors[i].Call(&Recorder::Echo, 2).Get(kBound), 2);
+      }
     }
   }
 }

@@ -185,6 +185,13 @@ TEST_F(ProgrammingModelTest, OneCallersCallsStillRunInOrderBehindAPendingArgumen
 
 // --- Get and Wait as Ray defines them -----------------------------------------------------
 
+// A Get that times out leaves the reference usable: the same ref returns its value later.
+TEST_F(ProgrammingModelTest, AGetThatTimesOutCanBeAskedAgain) {
+  auto slow = weft::Task(&SlowInt).Remote(1500, 7);
+  EXPECT_THROW(slow.Get(std::chrono::milliseconds(100)), weft::GetTimeoutError);
+  EXPECT_EQ(slow.Get(kBound), 7);
+}
+
 TEST_F(ProgrammingModelTest, GetOfManyThrowsAsSoonAsOneFails) {
   auto recorder = weft::Actor<Recorder>().Remote();
   auto slow = weft::Task(&SlowInt).Remote(5000, 1);

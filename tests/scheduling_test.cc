@@ -46,7 +46,7 @@ class SchedulingTest : public ::testing::Test {
 TEST_F(SchedulingTest, MoreTasksThanCpusAllComplete) {
   std::vector<weft::ObjectRef<int>> refs;
   for (int i = 0; i < 20; ++i) refs.push_back(weft::Task(&PidAfter).Remote(200));
-  for (const auto& ref : refs) EXPECT_GT(ref.Get(), 0);
+  for (const auto& ref : refs) EXPECT_GT(ref.Get(kBound), 0);
 }
 
 // An actor that waits for room is PENDING with its lease request in the head's queue; killed,
@@ -78,8 +78,8 @@ TEST_F(SchedulingTest, TaskNeedingTwoCpusWaitsUntilBusyCpusFree) {
   auto big = weft::Task(&PidAfter, {.num_cpus = 2}).Remote(10);
   // The request waits in the head's queue, visible to `weft status`, instead of failing.
   EXPECT_TRUE(WaitFor([&] { return cluster_->ListNodes().queued_leases() > 0; }));
-  EXPECT_GT(big.Get(), 0);
-  for (const auto& ref : busy) EXPECT_GT(ref.Get(), 0);
+  EXPECT_GT(big.Get(kBound), 0);
+  for (const auto& ref : busy) EXPECT_GT(ref.Get(kBound), 0);
 }
 
 TEST_F(SchedulingTest, NestedFanOutCompletesOnASaturatedCluster) {
@@ -93,7 +93,7 @@ TEST_F(SchedulingTest, NestedFanOutCompletesOnASaturatedCluster) {
 TEST_F(SchedulingTest, EveryCpuIsFreeSoonAfterABatch) {
   std::vector<weft::ObjectRef<int>> refs;
   for (int i = 0; i < 24; ++i) refs.push_back(weft::Task(&PidAfter).Remote(100));
-  for (const auto& ref : refs) ref.Get();
+  for (const auto& ref : refs) ref.Get(kBound);
   // Idle task workers go back after a second; the nodes report it in their next heartbeat.
   EXPECT_TRUE(WaitFor([&] { return FreeCpus() == kClusterCpus; }, seconds(8)))
       << FreeCpus() << " of " << kClusterCpus << " CPUs free";
@@ -102,7 +102,7 @@ TEST_F(SchedulingTest, EveryCpuIsFreeSoonAfterABatch) {
 TEST_F(SchedulingTest, TwoCpuTasksRunAfterOneCpuTasksOfTheSameJob) {
   std::vector<weft::ObjectRef<int>> small;
   for (int i = 0; i < 12; ++i) small.push_back(weft::Task(&PidAfter).Remote(100));
-  for (const auto& ref : small) ref.Get();
+  for (const auto& ref : small) ref.Get(kBound);
   std::vector<weft::ObjectRef<int>> big;
   for (int i = 0; i < 3; ++i) big.push_back(weft::Task(&PidAfter, {.num_cpus = 2}).Remote(100));
   for (const auto& ref : big) EXPECT_GT(ref.Get(seconds(60)), 0);
