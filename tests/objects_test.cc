@@ -7,8 +7,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/process.h"
@@ -36,6 +38,32 @@ int64_t ResidentBytes(int pid) {
     }
   }
   return 0;
+}
+
+// SIGKILLs every worker that stores one of `refs`, as the directory lists them; how many.
+int KillStoringWorkers(const TestCluster& cluster,
+                       const std::vector<weft::ObjectRef<std::string>>& refs) {
+  const auto listed = cluster.ListObjects();
+  if (!listed) return 0;
+  std::set<std::string> ids;
+  for (const auto& ref : refs) ids.insert(ref.id());
+  std::set<int> pids;
+  for (const auto& object : listed->objects()) {
+    if (!ids.contains(object.object_id())) continue;
+    for (const auto& location : object.locations()) {
+      const int pid = cluster.FindWorker(location.worker_id()).pid();
+      if (pid > 0) pids.insert(pid);
+    }
+  }
+  for (int pid : pids) kill(pid, SIGKILL);
+  return static_cast<int>(pids.size());
+}
+
+// Stored in a worker and listed by the directory, not fetched here.
+void WaitStored(const std::vector<weft::ObjectRef<std::string>>& refs) {
+  const auto stored =
+      weft::Wait(refs, refs.size(), std::chrono::milliseconds(kBound), /*fetch_local=*/false);
+  ASSERT_EQ(stored.ready.size(), refs.size());
 }
 
 // Call, Get at once, drop: as a user writes it. A worker that kept every result would hold
@@ -102,6 +130,7 @@ TEST_F(ObjectsTest, AResultWhoseWorkerExitedIsLostAndLeavesTheDirectory) {
     ADD_FAILURE() << "a lost object returned a value";
   } catch (const weft::ObjectLostError& e) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr(blob.id()));
+    EXPECT_THAT(e.message(), ::testing::HasSubstr("an actor method's result cannot be rebuilt"));
   }
 }
 
@@ -137,6 +166,58 @@ TEST_F(ObjectsTest, AReturnedTaskWorkerExitsOnceItsResultsAreFreed) {
   // One FreeObjects call, then the worker's orderly exit (its server drains for up to 1 s).
   EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(worker.pid()); }, std::chrono::seconds(15)))
       << "the returned worker pid " << worker.pid() << " stayed after its result was freed";
+}
+
+// Lineage: the worker holding a task's output is killed; Get re-runs the task (as Ray does
+// within max_retries) and returns the value, without the user doing anything.
+TEST_F(ObjectsTest, ALostTaskResultIsRebuiltOnGet) {
+  auto blob = weft::Task(&SlowBlob).Remote(0, kMiB, 7);
+  WaitStored({blob});
+  ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
+  EXPECT_EQ(blob.Get(kBound), MakeBlob(kMiB, 7));
+}
+
+// The lost output is an argument of a later task: the task runs once it is rebuilt.
+TEST_F(ObjectsTest, ALostTaskResultPassedOnIsRebuiltForTheCallThatTakesIt) {
+  auto blob = weft::Task(&SlowBlob).Remote(0, kMiB, 8);
+  WaitStored({blob});
+  ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
+  EXPECT_EQ(weft::Task(&TaskChecksum).Remote(blob).Get(kBound), ChecksumOf(MakeBlob(kMiB, 8)));
+}
+
+// Recursively: the output and the input it was made from are both lost.
+TEST_F(ObjectsTest, ALostChainOfTaskResultsIsRebuiltFromItsStart) {
+  auto first = weft::Task(&SlowBlob).Remote(0, kMiB, 9);
+  auto second = weft::Task(&Reversed).Remote(first);
+  WaitStored({first, second});
+  ASSERT_GE(KillStoringWorkers(*cluster_, {first, second}), 1);
+  std::string expected = MakeBlob(kMiB, 9);
+  std::reverse(expected.begin(), expected.end());
+  EXPECT_EQ(second.Get(kBound), expected);
+}
+
+// A borrower (a task given the reference inside a value) finds the bytes gone: the owner
+// rebuilds them for it.
+TEST_F(ObjectsTest, ABorrowerOfALostTaskResultGetsItRebuiltByTheOwner) {
+  auto blob = weft::Task(&SlowBlob).Remote(0, kMiB, 10);
+  WaitStored({blob});
+  ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
+  EXPECT_EQ(weft::Task(&TaskChecksumAll).Remote(std::vector{blob}).Get(kBound),
+            ChecksumOf(MakeBlob(kMiB, 10)));
+}
+
+// A task with no retries left is not run again: the loss is reported, and says why.
+TEST_F(ObjectsTest, ALostResultOfATaskWithoutRetriesIsReportedAsLost) {
+  auto blob = weft::Task(&SlowBlob, weft::TaskOptions{.max_retries = 0}).Remote(0, kMiB, 11);
+  WaitStored({blob});
+  ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
+  try {
+    blob.Get(kBound);
+    ADD_FAILURE() << "a lost object returned a value";
+  } catch (const weft::ObjectLostError& e) {
+    EXPECT_THAT(e.message(), ::testing::HasSubstr(blob.id()));
+    EXPECT_THAT(e.message(), ::testing::HasSubstr("no retries"));
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <msgpack.hpp>
 #include <thread>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/runtime.h"
 #include "common/ids.h"
@@ -17,6 +18,9 @@
 
 namespace weft::worker {
 namespace {
+
+// The status payload that names the argument whose bytes could not be had.
+constexpr char kLostObject[] = "weft.lost_object";
 
 // True when the msgpack array `args` holds an argument to fetch first.
 bool HasRefArgs(const std::string& args, msgpack::object_handle* parsed) {
@@ -188,6 +192,7 @@ void CallDispatcher::Fail(const proto::Call& call, const absl::Status& status, c
   error.set_code(static_cast<int>(status.code()));
   error.set_message(std::string(status.message()));
   error.set_kind(kind);
+  if (auto lost = status.GetPayload(kLostObject)) error.set_object_id(std::string(*lost));
   reply(std::move(result));
 }
 
@@ -278,7 +283,7 @@ void CallDispatcher::ResolveArgs(const std::string& args,
     }
   }
   state->remaining = static_cast<int>(refs.size());
-  auto finish_one = [state, parsed, done](uint32_t index,
+  auto finish_one = [state, parsed, done](uint32_t index, const std::string& id,
                                           absl::StatusOr<internal::ObjectTable::Bytes> value) {
     bool last = false;
     {
@@ -287,6 +292,7 @@ void CallDispatcher::ResolveArgs(const std::string& args,
         state->values[index] = *value;
       } else if (state->failed.ok()) {
         state->failed = value.status();
+        state->failed.SetPayload(kLostObject, absl::Cord(id));
       }
       last = --state->remaining == 0;
     }
@@ -317,18 +323,19 @@ void CallDispatcher::ResolveArgs(const std::string& args,
                                                        proto::GetObjectLocationsReply& reply) {
           if (!status.ok() || reply.locations().empty()) {
             return finish_one(
-                index, absl::NotFoundError(absl::StrCat(
-                           "argument object ", id, " has no location in the object directory",
-                           status.ok() ? "" : absl::StrCat(": ", status.message()))));
+                index, id,
+                absl::NotFoundError(
+                    absl::StrCat("argument object ", id, " has no location in the object directory",
+                                 status.ok() ? "" : absl::StrCat(": ", status.message()))));
           }
           objects.Hold(id);  // until the value is here
           objects.SetLocation(id, reply.locations(0));
           objects.WhenReady(id, [&objects, finish_one, index, id] {
             try {
               const std::chrono::milliseconds now{0};
-              finish_one(index, objects.Get(id, &now));
+              finish_one(index, id, objects.Get(id, &now));
             } catch (const std::exception& e) {
-              finish_one(index, absl::UnavailableError(e.what()));
+              finish_one(index, id, absl::UnavailableError(e.what()));
             }
             objects.Release(id);
           });

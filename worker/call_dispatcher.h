@@ -60,7 +60,8 @@ class CallDispatcher {
   static std::string CallerQueue(const proto::Call& call);
   void Drain(const std::string& queue_key);
   // Replaces kRefArgExt arguments by their values; `done` runs on any thread, with an error when
-  // an argument's bytes cannot be had (the call then fails as FAILURE_OBJECT_LOST).
+  // an argument's bytes cannot be had (the call then fails as FAILURE_OBJECT_LOST, naming the
+  // argument: the status carries its id as the kLostObject payload).
   void ResolveArgs(const std::string& args, std::function<void(absl::StatusOr<std::string>)> done);
   proto::RemoteError ErrorFor(const proto::Call& call) const;
 

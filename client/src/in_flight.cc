@@ -16,6 +16,11 @@ void InFlight::Remove(grpc::ClientContext* call, const std::function<void()>& re
   removed_.notify_all();
 }
 
+bool InFlight::closing() {
+  std::lock_guard lock(mu_);
+  return closing_;
+}
+
 void InFlight::CancelAllAndWait() {
   std::unique_lock lock(mu_);
   closing_ = true;

@@ -23,6 +23,8 @@ class InFlight {
   void Remove(grpc::ClientContext* call, const std::function<void()>& release = nullptr);
   // Refuses new calls, cancels the registered ones and waits until all are removed.
   void CancelAllAndWait();
+  // True once CancelAllAndWait has begun: a CANCELLED call was cancelled here.
+  bool closing();
 
  private:
   std::mutex mu_;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "weft/serialization.h"
 
@@ -40,6 +41,10 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
   void OnDone(const grpc::Status& status) override {
     if (status.ok()) {
       done_(std::move(data_));
+    } else if (status.error_code() == grpc::StatusCode::CANCELLED && !in_flight_.closing()) {
+      // Cancelled by the worker (it is stopping), not by this process's shutdown.
+      done_(absl::UnavailableError(
+          absl::StrCat("the worker ended the fetch: ", status.error_message())));
     } else {
       done_(FromGrpcStatus(status));
     }

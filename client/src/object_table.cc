@@ -29,10 +29,12 @@ void ObjectTable::AddPending(const std::string& id, bool held) {
   if (held) ++it->second.holders;
 }
 
-std::string ObjectTable::EraseLocked(Entries::iterator it) {
-  std::string stored_at = it->second.owned ? std::move(it->second.stored_at) : std::string();
+ObjectTable::Dropped ObjectTable::EraseLocked(Entries::iterator it) {
+  Dropped dropped;
+  if (it->second.owned) dropped.free_at = std::move(it->second.stored_at);
+  dropped.rebuild = std::move(it->second.rebuild);
   entries_.erase(it);
-  return stored_at;
+  return dropped;
 }
 
 void ObjectTable::FreeAt(const std::string& address, const std::string& id) const {
@@ -59,35 +61,37 @@ std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
 // be held: a decoded reference is set, then adopted.)
 void ObjectTable::SetValue(const std::string& id, std::string bytes) {
   std::vector<Callback> callbacks;
-  std::string free_at;
+  Dropped dropped;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end() || Done(it->second)) return;  // nobody holds it, or known already
     it->second.state = State::kHere;
     it->second.value = std::make_shared<const std::string>(std::move(bytes));
+    dropped.rebuild = std::move(it->second.rebuild);  // the value is here: no lineage needed
     callbacks = Finish(it->second);
-    if (!callbacks.empty() && Unused(it->second)) free_at = EraseLocked(it);
+    if (!callbacks.empty() && Unused(it->second)) dropped.free_at = EraseLocked(it).free_at;
   }
   RunAll(callbacks);
-  FreeAt(free_at, id);
+  FreeAt(dropped.free_at, id);
 }
 
 void ObjectTable::SetError(const std::string& id, proto::RemoteError error) {
   std::vector<Callback> callbacks;
-  std::string free_at;
+  Dropped dropped;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end() || Done(it->second)) return;
     it->second.state = State::kFailed;
     it->second.error = std::move(error);
+    dropped.rebuild = std::move(it->second.rebuild);
     ++failures_;
     callbacks = Finish(it->second);
-    if (!callbacks.empty() && Unused(it->second)) free_at = EraseLocked(it);
+    if (!callbacks.empty() && Unused(it->second)) dropped.free_at = EraseLocked(it).free_at;
   }
   RunAll(callbacks);
-  FreeAt(free_at, id);
+  FreeAt(dropped.free_at, id);
 }
 
 void ObjectTable::SetLocation(const std::string& id, proto::ObjectLocation location) {
@@ -97,7 +101,7 @@ void ObjectTable::SetLocation(const std::string& id, proto::ObjectLocation locat
 bool ObjectTable::SetLocationOf(const std::string& id, proto::ObjectLocation location) {
   std::vector<Callback> callbacks;
   bool fetch = false;
-  std::string free_at;
+  Dropped dropped;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
@@ -110,11 +114,11 @@ bool ObjectTable::SetLocationOf(const std::string& id, proto::ObjectLocation loc
     callbacks.swap(entry.on_resolved);
     fetch = entry.wanted || !entry.on_ready.empty();
     changed_.notify_all();
-    if (!callbacks.empty() && Unused(entry)) free_at = EraseLocked(it);
+    if (!callbacks.empty() && Unused(entry)) dropped = EraseLocked(it);
   }
   RunAll(callbacks);
   if (fetch) MaybeFetch(id);
-  FreeAt(free_at, id);
+  FreeAt(dropped.free_at, id);
   return true;
 }
 
@@ -129,11 +133,88 @@ void ObjectTable::SetResult(const std::string& id, proto::CallResult& result) {
   }
 }
 
-void ObjectTable::SetCallResult(const std::string& id, proto::CallResult& result) {
+void ObjectTable::SetCallResult(const std::string& id, proto::CallResult& result, Rebuild rebuild) {
   if (result.outcome_case() != proto::CallResult::kStored) return SetResult(id, result);
   const std::string address = result.stored().address();
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it != entries_.end() && it->second.state == State::kPending) {
+      std::swap(it->second.rebuild, rebuild);  // the old one (if any) goes after unlocking
+    }
+  }
   // Every reference to the result was dropped before it existed: nobody will fetch it.
   if (!SetLocationOf(id, std::move(*result.mutable_stored()))) FreeAt(address, id);
+}
+
+proto::RemoteError ObjectTable::LostError(const std::string& id, const Entry& entry,
+                                          const std::string& why) const {
+  proto::RemoteError error;
+  error.set_code(static_cast<int>(absl::StatusCode::kNotFound));
+  error.set_kind(proto::FAILURE_OBJECT_LOST);
+  error.set_object_id(id);
+  error.set_node_id(entry.location.node_id());
+  error.set_worker_id(entry.location.worker_id());
+  error.set_message(absl::StrCat(
+      "object ", id, " (owner ", entry.owner.empty() ? own_address_ : entry.owner,
+      ") is lost: its copy at worker ", entry.location.worker_id(), " (", entry.location.address(),
+      ", node ", entry.location.node_id(), ") cannot be had: ", why));
+  return error;
+}
+
+bool ObjectTable::Lost(const std::string& id, const std::string& lost_at, const std::string& why) {
+  enum class Next { kRebuild, kAskOwner, kWait, kFail } next;
+  Rebuild rebuild;
+  std::string free_at;
+  std::string lost_address;
+  proto::RemoteError error;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return false;
+    Entry& entry = it->second;
+    if (entry.state != State::kLocated && entry.state != State::kFetching) {
+      return entry.state == State::kPending;  // being rebuilt (or asked for) already
+    }
+    if (!lost_at.empty() && entry.location.worker_id() != lost_at) return true;  // a newer copy
+    error = LostError(id, entry, why);
+    lost_address = entry.location.address();
+    if (entry.owned && entry.rebuild) {
+      rebuild = entry.rebuild;  // kept: the new copy may be lost too
+      free_at = std::move(entry.stored_at);
+      next = Next::kRebuild;
+    } else if (!entry.owner.empty()) {
+      entry.lost_at = entry.location.worker_id();
+      next = entry.asking_owner ? Next::kWait : Next::kAskOwner;
+      entry.asking_owner = true;
+    } else {
+      next = Next::kFail;
+    }
+    if (next != Next::kFail) {  // pending again: waiters stay, and fetch the new copy
+      entry.state = State::kPending;
+      entry.location.Clear();
+      entry.stored_at.clear();
+    }
+  }
+  FreeAt(free_at, id);  // whatever is left of the old copy
+  switch (next) {
+    case Next::kRebuild: {
+      std::string why_not;
+      if (rebuild(lost_address, &why_not)) return true;
+      error.set_message(absl::StrCat(error.message(), "; ", why_not));
+      SetError(id, std::move(error));
+      return false;
+    }
+    case Next::kAskOwner:
+      AskOwner(id);
+      return true;
+    case Next::kWait:
+      return true;
+    case Next::kFail:
+      SetError(id, std::move(error));
+      return false;
+  }
+  return false;
 }
 
 void ObjectTable::SetNote(const std::string& id, std::string note) {
@@ -147,16 +228,16 @@ void ObjectTable::Hold(const std::string& id) {
 }
 
 void ObjectTable::Release(const std::string& id) {
-  std::string free_at;
+  Dropped dropped;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     --it->second.holders;
     if (!Unused(it->second)) return;  // held, passed on or still awaited
-    free_at = EraseLocked(it);
+    dropped = EraseLocked(it);
   }
-  FreeAt(free_at, id);
+  FreeAt(dropped.free_at, id);
 }
 
 std::string ObjectTable::PassOn(const std::string& id) {
@@ -256,6 +337,11 @@ void ObjectTable::MaybeFetch(const std::string& id) {
       SetValue(id, *std::move(bytes));
       return;
     }
+    if (bytes.status().code() != absl::StatusCode::kCancelled) {  // not a shutdown: lost there
+      Lost(id, location.worker_id(),
+           absl::StrCat("fetching it failed: ", bytes.status().message()));
+      return;
+    }
     proto::RemoteError error;
     error.set_code(static_cast<int>(bytes.status().code()));
     error.set_message(absl::StrCat("could not fetch object ", id, " from worker ",
@@ -269,13 +355,15 @@ void ObjectTable::MaybeFetch(const std::string& id) {
 
 void ObjectTable::AskOwner(const std::string& id) {
   std::string owner;
+  std::string lost_at;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     owner = it->second.owner;
+    lost_at = it->second.lost_at;
   }
-  ask_owner_(id, owner, [this, id, owner](absl::StatusOr<proto::CallResult> answer) {
+  ask_owner_(id, owner, lost_at, [this, id, owner](absl::StatusOr<proto::CallResult> answer) {
     OnOwnerAnswer(id, owner, std::move(answer));
   });
 }
@@ -290,6 +378,7 @@ void ObjectTable::OnOwnerAnswer(const std::string& id, const std::string& owner,
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     it->second.asking_owner = false;
+    it->second.lost_at.clear();
   }
   if (answer.ok()) return SetResult(id, *answer);
   proto::RemoteError error;

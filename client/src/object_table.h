@@ -26,6 +26,14 @@ namespace weft::internal {
 // (Get, Wait, co_await, an argument to send), the borrower asks the owner, which answers once
 // the object is resolved (OwnerService).
 //
+// Loss: when the bytes of a located object cannot be fetched (the worker that stored them died
+// or lost them), the owner re-runs the task that made it (its Rebuild, within the task's
+// max_retries; recursively, as the re-run finds its own arguments lost), and waiters get the
+// new copy. A borrower asks the owner to do so. What cannot be rebuilt (an actor method's
+// result, a task with no retries left) fails as FAILURE_OBJECT_LOST naming the object, its
+// owner and where it was. A rebuilt object's Rebuild (its lineage: the task and the references
+// it takes) is kept while the object is located, and dropped once its value is here.
+//
 // Lifetime: an owned object whose bytes a worker stores (a large result) is freed there (Freer)
 // when its entry goes: its last local ObjectRef is gone, no call that takes it is unfinished
 // (calls hold their arguments), and it was never passed on while unresolved or located. An
@@ -42,10 +50,14 @@ class ObjectTable {
   // Fetches a located object's bytes from the worker that stores it.
   using Fetcher =
       std::function<void(const std::string& id, const proto::ObjectLocation&, FetchDone)>;
-  // Asks `owner` for the outcome of object `id`; `done` gets the owner's answer.
+  // Asks `owner` for the outcome of object `id`; `done` gets the owner's answer. `lost_at`: the
+  // worker whose copy could not be fetched (the owner rebuilds the object first), or empty.
   using OwnerDone = std::function<void(absl::StatusOr<proto::CallResult>)>;
-  using OwnerAsker =
-      std::function<void(const std::string& id, const std::string& owner, OwnerDone)>;
+  using OwnerAsker = std::function<void(const std::string& id, const std::string& owner,
+                                        const std::string& lost_at, OwnerDone)>;
+  // Brings a lost stored result back by running what made it again; false, with the reason in
+  // `why_not`, when it cannot. `lost_address`: the worker whose copy could not be had.
+  using Rebuild = std::function<bool(const std::string& lost_address, std::string* why_not)>;
   // Tells the worker at `address` that no reference to its stored object `id` remains.
   using Freer = std::function<void(const std::string& address, const std::string& id)>;
 
@@ -67,8 +79,14 @@ class ObjectTable {
   // What a call's result says: a value, a location or an error (moved out of `result`).
   void SetResult(const std::string& id, proto::CallResult& result);
   // The result of a call this process made (and owns): as SetResult, and a stored result
-  // nobody here holds any more is freed at once.
-  void SetCallResult(const std::string& id, proto::CallResult& result);
+  // nobody here holds any more is freed at once. `rebuild` brings a stored result back if its
+  // bytes are lost.
+  void SetCallResult(const std::string& id, proto::CallResult& result, Rebuild rebuild);
+  // The bytes of a located object cannot be had from worker `lost_at` (empty: from wherever
+  // it is located): it is rebuilt (owned), asked of its owner (borrowed), or fails as
+  // FAILURE_OBJECT_LOST, with `why` in the message. True while it will resolve again; false
+  // when it failed, or is not located (here, failed, pending, or unknown).
+  bool Lost(const std::string& id, const std::string& lost_at, const std::string& why);
   // Why a pending object is not done yet; added to Get's timeout message.
   void SetNote(const std::string& id, std::string note);
 
@@ -119,6 +137,8 @@ class ObjectTable {
     std::string note;
     std::string owner;          // a borrowed object's owner; empty when this process owns it
     std::string stored_at;      // owned: the worker storing its bytes (freed there at the end)
+    Rebuild rebuild;            // owned and located: how it comes back if its bytes are lost
+    std::string lost_at;        // borrowed: the worker whose copy failed, for the owner to know
     bool owned = false;         // made here (a call's result or a Put)
     int holders = 0;            // local ObjectRefs
     bool passed_on = false;     // owned, passed on unresolved: kept for borrowers to ask
@@ -136,9 +156,16 @@ class ObjectTable {
            entry.on_resolved.empty();
   }
   using Entries = absl::flat_hash_map<std::string, Entry>;
-  // Erases an entry; returns the worker to free its stored bytes at ("" for none).
-  std::string EraseLocked(Entries::iterator it);
+  // What a finished or erased entry leaves to do once the lock is released: free its stored
+  // bytes, and drop its lineage (which holds references: releasing them takes the lock).
+  struct Dropped {
+    std::string free_at;  // the worker to free the stored bytes at ("" for none)
+    Rebuild rebuild;
+  };
+  Dropped EraseLocked(Entries::iterator it);
   void FreeAt(const std::string& address, const std::string& id) const;
+  proto::RemoteError LostError(const std::string& id, const Entry& entry,
+                               const std::string& why) const;
   // Finishes an entry (value or error) and returns the callbacks to run.
   std::vector<Callback> Finish(Entry& entry);
   // Notes that the value is wanted here; what to start after unlocking.

@@ -48,6 +48,10 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
     return FinishWith(ctx, absl::NotFoundError(absl::StrCat(
                                "object ", id, " is not known to its owner (freed or never made)")));
   }
+  if (!req->lost_at().empty()) {  // a borrower found its copy gone: rebuild it first
+    objects_.Lost(id, req->lost_at(),
+                  absl::StrCat("a borrower at ", ctx->peer(), " could not fetch it"));
+  }
   auto* reactor = new WaitReactor();
   objects_.WhenResolved(id, [this, id, rep, shared = reactor->shared()] {
     WaitReactor* self = WaitReactor::Claim(shared);

@@ -86,9 +86,8 @@ Runtime::Runtime(Config config)
                  ObjectTable::FetchDone done) {
             FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
           },
-          [this](const std::string& id, const std::string& owner, ObjectTable::OwnerDone done) {
-            AskOwner(id, owner, std::move(done));
-          },
+          [this](const std::string& id, const std::string& owner, const std::string& lost_at,
+                 ObjectTable::OwnerDone done) { AskOwner(id, owner, lost_at, std::move(done)); },
           [this](const std::string& address, const std::string& id) { freer_.Free(address, id); }),
       auth_(config_.token),
       owner_service_(auth_, objects_),
@@ -117,7 +116,7 @@ absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   return absl::OkStatus();
 }
 
-void Runtime::AskOwner(const std::string& id, const std::string& owner,
+void Runtime::AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
                        ObjectTable::OwnerDone done) {
   struct Ask {
     std::unique_ptr<grpc::ClientContext> context;
@@ -126,6 +125,7 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner,
   };
   auto ask = std::make_shared<Ask>(Ask{ContextWithTimeout(kOwnerPollPeriod), {}, {}});
   ask->request.set_object_id(id);
+  ask->request.set_lost_at(lost_at);
   grpc::ClientContext* call = ask->context.get();
   if (!in_flight_.Add(call)) return done(absl::CancelledError("weft is shutting down"));
   workers_.OwnerStub(owner).async()->WaitObject(

@@ -97,7 +97,8 @@ class Runtime {
   void set_own_address(std::string address) { objects_.set_own_address(std::move(address)); }
 
  private:
-  void AskOwner(const std::string& id, const std::string& owner, ObjectTable::OwnerDone done);
+  void AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
+                ObjectTable::OwnerDone done);
 
   const Config config_;
   std::shared_ptr<grpc::Channel> head_;

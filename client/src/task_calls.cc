@@ -1,5 +1,6 @@
 #include "client/src/task_calls.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
@@ -144,17 +145,53 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->retries_left = options.max_retries;
   task->retry_exceptions = options.retry_exceptions;
   const std::string object_id = task->object_id;
-  if (ArgsResolved(runtime_.objects(), task->args)) {
-    Enqueue(key, std::move(task));
-  } else {
-    // Queued once its last reference resolves; tasks need no order among themselves.
-    auto queued = std::make_shared<std::atomic<bool>>(false);
-    OnArgResolved(runtime_.objects(), task->args, [this, key, task, queued] {
-      if (!ArgsResolved(runtime_.objects(), task->args) || queued->exchange(true)) return;
-      Enqueue(key, task);
-    });
-  }
+  EnqueueWhenResolved(key, std::move(task));
   return object_id;
+}
+
+void TaskCalls::EnqueueWhenResolved(const std::string& key, std::shared_ptr<Pending> task) {
+  if (ArgsResolved(runtime_.objects(), task->args)) return Enqueue(key, std::move(task));
+  // Queued once its last reference resolves; tasks need no order among themselves.
+  auto queued = std::make_shared<std::atomic<bool>>(false);
+  OnArgResolved(runtime_.objects(), task->args, [this, key, task, queued] {
+    if (!ArgsResolved(runtime_.objects(), task->args) || queued->exchange(true)) return;
+    Enqueue(key, task);
+  });
+}
+
+ObjectTable::Rebuild TaskCalls::Lineage(const std::string& key, std::shared_ptr<Pending> task) {
+  return
+      [this, key, task = std::move(task)](const std::string& lost_address, std::string* why_not) {
+        {
+          absl::MutexLock lock(&mu_);  // its worker is gone or cannot serve: it takes no more tasks
+          for (auto& worker : pools_[key].workers) worker->lost |= worker->address == lost_address;
+        }
+        if (task->retries_left == 0) {
+          *why_not = absl::StrCat("the task ", task->call.method(),
+                                  " that made it has no retries left (max_retries)");
+          return false;
+        }
+        if (task->retries_left > 0) --task->retries_left;
+        spdlog::warn("task {} result={} runs again: its stored result was lost",
+                     task->call.method(), task->object_id);
+        EnqueueWhenResolved(key, task);
+        return true;
+      };
+}
+
+bool TaskCalls::ArgumentLost(const std::string& key, const std::shared_ptr<Pending>& task,
+                             const proto::CallResult& result) {
+  if (!result.has_error() || result.error().kind() != proto::FAILURE_OBJECT_LOST) return false;
+  const std::string& id = result.error().object_id();
+  const bool is_argument = std::any_of(task->args.begin(), task->args.end(), [&](const auto& a) {
+    return a.ref && !a.pass_ref && *a.ref == id;
+  });
+  if (id.empty() || !is_argument) return false;
+  // Pending again (rebuilt or asked of its owner), here, or failed: never located where it
+  // was, so the next try does not fail the same way; a failed argument fails the task.
+  runtime_.objects().Lost(id, "", result.error().message());
+  EnqueueWhenResolved(key, task);
+  return true;
 }
 
 void TaskCalls::Enqueue(const std::string& key, std::shared_ptr<Pending> task) {
@@ -222,9 +259,8 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
       worker->address, std::move(call),
       [this, finish, key, task, address = worker->address](proto::CallResult& result) {
         finish(WorkerLost(result));  // first: a retry must not go to a lost worker again
-        if (!Retry(key, task, result, address)) {
-          runtime_.objects().SetCallResult(task->object_id, result);
-        }
+        if (ArgumentLost(key, task, result) || Retry(key, task, result, address)) return;
+        runtime_.objects().SetCallResult(task->object_id, result, Lineage(key, task));
       });
   if (!sent) {  // shutting down
     proto::RemoteError error;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "client/src/object_table.h"
 #include "head.pb.h"
 #include "weft/call_args.h"
 #include "weft/task.h"
@@ -25,6 +26,11 @@ class Runtime;
 // Tasks whose reference arguments are resolved wait in the shape's queue and go to a worker
 // with room (at most kBusyTasks unfinished each), so a worker that joins late takes its share.
 // Only a request no node could ever hold (infeasible) fails the shape's waiting tasks.
+//
+// A task whose stored result is lost runs again (within max_retries) to rebuild it: the
+// result's lineage (ObjectTable::Rebuild) is the task itself, kept with its arguments while the
+// result is located. A try that finds one of its arguments lost has that argument rebuilt (or
+// asked of its owner) and goes again once it is back; that costs the task no retry.
 //
 // A worker is given back (Scheduler.ReturnWorker) once it has had no task for kIdleReturn
 // and keeps no result its caller still references; at once when tasks of another shape wait
@@ -78,6 +84,14 @@ class TaskCalls {
   void OnLeased(const std::string& key, const absl::Status& status,
                 const proto::LeaseWorkerReply& reply);
   void Enqueue(const std::string& key, std::shared_ptr<Pending> task);
+  // Enqueues the task once its reference arguments are resolved.
+  void EnqueueWhenResolved(const std::string& key, std::shared_ptr<Pending> task);
+  // How the task's stored result comes back when lost: the task runs again.
+  ObjectTable::Rebuild Lineage(const std::string& key, std::shared_ptr<Pending> task);
+  // True when the try failed because an argument of the task is lost: the argument is rebuilt
+  // (or fails) and the task goes again once it is resolved.
+  bool ArgumentLost(const std::string& key, const std::shared_ptr<Pending>& task,
+                    const proto::CallResult& result);
   // Hands queued tasks to workers with room; the caller sends them after unlocking.
   void DispatchLocked(const std::string& key, Sends& out, std::vector<std::string>& leases)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -132,6 +133,11 @@ int EchoThroughRestarts(std::string name, std::string flag, int n, int ms) {
 
 int64_t TaskChecksum(std::string data) { return ChecksumOf(data); }
 
+std::string Reversed(std::string data) {
+  std::reverse(data.begin(), data.end());
+  return data;
+}
+
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs) {
   uint64_t sum = 0;
   for (const auto& ref : refs) sum += static_cast<uint64_t>(ChecksumOf(ref.Get()));
@@ -206,6 +212,7 @@ const bool kEchoThroughRestarts = weft::RemoteFunction("EchoThroughRestarts", &E
 const bool kJournaledSlowInt = weft::RemoteFunction("JournaledSlowInt", &JournaledSlowInt);
 const bool kTaskChecksum = weft::RemoteFunction("TaskChecksum", &TaskChecksum);
 const bool kTaskChecksumAll = weft::RemoteFunction("TaskChecksumAll", &TaskChecksumAll);
+const bool kReversed = weft::RemoteFunction("Reversed", &Reversed);
 const bool kTaskScenario = weft::RemoteFunction("TaskScenario", &TaskScenario);
 const bool kFanOut = weft::RemoteFunction("FanOut", &FanOut);
 const bool kMakeNamedRecorder = weft::RemoteFunction("MakeNamedRecorder", &MakeNamedRecorder);

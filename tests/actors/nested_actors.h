@@ -60,6 +60,7 @@ int FailFirstTry(std::string journal);
 int EchoThroughRestarts(std::string name, std::string flag, int n, int ms);
 int64_t TaskChecksum(std::string data);
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs);
+std::string Reversed(std::string data);  // a task whose output is made from its input
 int64_t TaskScenario(int callee, int arg);
 int FanOut(int width, int depth);  // width^depth leaves, each 1, summed through nested tasks
 weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name);  // also looks it up by name
