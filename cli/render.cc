@@ -28,6 +28,18 @@ std::string UsedOfTotal(const std::string& name, double used, double total) {
   return absl::StrFormat("%g/%g", used, total);
 }
 
+// "512B", "8.0MiB", "1.5GiB": bytes in the largest unit that keeps a whole number in front.
+std::string HumanBytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%.0fB", bytes)
+                   : absl::StrFormat("%.1f%s", bytes, kUnits[unit]);
+}
+
 std::string CustomResources(const proto::NodeInfo& node) {
   std::string out;
   for (const auto& [name, total] : std::map(node.total().begin(), node.total().end())) {
@@ -43,6 +55,7 @@ std::string CustomResources(const proto::NodeInfo& node) {
 std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& head_address) {
   int alive = 0, dead = 0, workers = 0;
   std::map<std::string, std::pair<double, double>> resources;  // name -> (used, total)
+  proto::ObjectStoreFigures store;                             // summed over alive nodes
   for (const auto& node : reply.nodes()) {
     if (node.state() != proto::NODE_ALIVE) {
       ++dead;
@@ -50,6 +63,11 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
     }
     ++alive;
     workers += node.num_workers();
+    const auto& s = node.object_store();
+    store.set_capacity_bytes(store.capacity_bytes() + s.capacity_bytes());
+    store.set_used_bytes(store.used_bytes() + s.used_bytes());
+    store.set_spilled_bytes(store.spilled_bytes() + s.spilled_bytes());
+    store.set_spilled_objects(store.spilled_objects() + s.spilled_objects());
     for (const auto& [name, total] : node.total()) {
       resources[name].first += total - Amount(node.available(), name);
       resources[name].second += total;
@@ -61,6 +79,12 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
   for (const auto& [name, amounts] : resources) {
     absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", name,
                                           UsedOfTotal(name, amounts.first, amounts.second)));
+  }
+  if (store.capacity_bytes() > 0) {
+    absl::StrAppend(&out, "Object store: ", HumanBytes(static_cast<double>(store.used_bytes())),
+                    "/", HumanBytes(static_cast<double>(store.capacity_bytes())), " used, ",
+                    HumanBytes(static_cast<double>(store.spilled_bytes())), " spilled (",
+                    store.spilled_objects(), " objects)\n");
   }
   if (reply.queued_leases() > 0) {
     absl::StrAppend(&out, "Pending leases: ", reply.queued_leases(), " waiting for resources\n");

@@ -29,6 +29,7 @@ struct StartOptions {
   std::optional<int> port;
   std::optional<double> num_cpus;
   std::optional<double> memory;
+  std::optional<int64_t> object_store_memory;
   std::string resources;
   std::string session_dir = SessionDir::Default();
   std::string token_file;
@@ -58,6 +59,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   add("--port", std::to_string(o.port.value_or(o.head ? kDefaultHeadPort : 0)));
   if (o.num_cpus) add("--num-cpus", absl::StrFormat("%g", *o.num_cpus));
   if (o.memory) add("--memory", absl::StrFormat("%.0f", *o.memory));
+  if (o.object_store_memory) add("--object-store-memory", std::to_string(*o.object_store_memory));
   if (!o.resources.empty()) add("--resources", o.resources);
   if (!o.token_file.empty()) add("--token-file", o.token_file);
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
@@ -214,6 +216,11 @@ void AddStartCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--memory", o->memory, "Bytes of memory offered (default: all)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--object-store-memory", o->object_store_memory,
+                  "Bytes the node's workers keep large results in, e.g. 2GiB (default: 30% of "
+                  "the machine's memory); beyond it results spill to files in the session dir")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--resources", o->resources, "Custom resources as JSON, e.g. '{\"GPU\": 2}'");
   cmd->add_option("--session-dir", o->session_dir,
                   "Folder for token, logs, records "

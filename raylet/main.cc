@@ -35,6 +35,7 @@ struct Flags {
   int head_lost_timeout_ms = Millis(weft::RayletOptions().head_lost_timeout);
   int shutdown_grace_ms = Millis(weft::RayletOptions().shutdown_grace);
   int ready_fd = -1;
+  int64_t object_store_memory = 0;
   std::string worker_binary = weft::SiblingExecutable("weft-worker");
 };
 
@@ -49,6 +50,11 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--memory", f.memory, "Bytes of memory this node offers")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--object-store-memory", f.object_store_memory,
+                 "Bytes of the node's object store, e.g. 2GiB (default: 30% of the machine's "
+                 "memory); beyond it, results spill to files under the session dir")
+      ->transform(CLI::AsSizeValue(false))
       ->check(CLI::NonNegativeNumber);
   app.add_option("--resources", f.resources_json, "Custom resources as JSON, e.g. '{\"GPU\": 1}'");
   app.add_option("--session-dir", f.session_dir, "Folder for token, logs and records")
@@ -105,6 +111,7 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.resources = *custom;
   o.resources["CPU"] = f.num_cpus;
   o.resources["memory"] = f.memory;
+  o.object_store_memory = f.object_store_memory;
   o.session_dir = f.session_dir;
   o.heartbeat_period = absl::Milliseconds(f.heartbeat_period_ms);
   o.node_timeout = absl::Milliseconds(f.node_timeout_ms);

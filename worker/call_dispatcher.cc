@@ -230,7 +230,13 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
   stored.set_worker_id(identity_.worker_id);
   stored.set_address(identity_.address);
   stored.set_size_bytes(static_cast<int64_t>(value.size()));
-  store_.Put(object_id, std::make_shared<const std::string>(std::move(value)));
+  if (auto kept = store_.Put(object_id, std::make_shared<const std::string>(std::move(value)));
+      !kept.ok()) {
+    return Fail(call, kept, reply,
+                kept.code() == absl::StatusCode::kResourceExhausted
+                    ? proto::FAILURE_OBJECT_STORE_FULL
+                    : proto::FAILURE_UNSPECIFIED);
+  }
   proto::AddObjectLocationRequest request;
   request.set_object_id(object_id);
   *request.mutable_location() = stored;

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   int fence_after_ms = 0;
   app.add_option("--fence-after-ms", fence_after_ms,
                  "Exit when the raylet has not answered a liveness check for this long (0: never)");
+  app.add_option("--object-store-dir", options.object_store_dir,
+                 "The node's object store folder (its budget and spill files)");
   CLI11_PARSE(app, argc, argv);
   options.fence_after = absl::Milliseconds(fence_after_ms);
   weft::worker::InstallOutputTags();  // before any thread prints

@@ -1,19 +1,98 @@
 #include "worker/object_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
 namespace weft::worker {
 
-void ObjectStore::Put(const std::string& id, Bytes bytes) {
-  absl::MutexLock lock(&mu_);
-  auto& slot = objects_[id];
-  if (slot) bytes_ -= slot->size();
-  bytes_ += bytes->size();
-  slot = std::move(bytes);
+ObjectStore::ObjectStore(std::unique_ptr<StoreBudget> budget) : budget_(std::move(budget)) {}
+
+// The budget's account and spill files stay: the raylet reclaims them when this process has
+// exited (however it exits), so an orderly exit and a SIGKILL end the same way.
+ObjectStore::~ObjectStore() = default;
+
+std::string ObjectStore::SpillPath(const std::string& id) const {
+  return absl::StrCat(budget_->spill_dir(), "/", absl::BytesToHexString(id));  // ids come off
+                                                                               // the wire
 }
 
-ObjectStore::Bytes ObjectStore::Get(const std::string& id) const {
+absl::Status ObjectStore::WriteSpill(const std::string& id, const std::string& bytes) const {
+  const std::string path = SpillPath(id);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot spill to ", path, ": ", strerror(errno)));
+  }
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = errno;
+      close(fd);
+      unlink(path.c_str());
+      return absl::UnavailableError(absl::StrCat("cannot spill to ", path, ": ", strerror(error)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  close(fd);
+  return absl::OkStatus();
+}
+
+bool ObjectStore::MakeRoomLocked(int64_t bytes) {
+  while (!budget_->Reserve(bytes)) {
+    if (in_memory_.empty()) return false;
+    const std::string victim = std::move(in_memory_.front());
+    in_memory_.pop_front();
+    auto it = objects_.find(victim);
+    if (it == objects_.end() || !it->second.bytes) continue;  // freed or spilled already
+    if (!WriteSpill(victim, *it->second.bytes).ok()) return false;
+    it->second.bytes = nullptr;  // a fetch in progress keeps its own reference
+    budget_->Release(it->second.size);
+    budget_->Spilled(it->second.size, +1);
+  }
+  return true;
+}
+
+absl::Status ObjectStore::Put(const std::string& id, Bytes bytes) {
+  const auto size = static_cast<int64_t>(bytes->size());
+  if (budget_ && size > budget_->capacity()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("a result of ", size, " bytes can never fit in its node's object store of ",
+                     budget_->capacity(), " bytes (--object-store-memory)"));
+  }
+  Free({id});  // a value stored again replaces the old one
+  absl::MutexLock lock(&mu_);
+  if (!budget_ || MakeRoomLocked(size)) {
+    objects_[id] = Stored{std::move(bytes), size};
+    in_memory_.push_back(id);
+    return absl::OkStatus();
+  }
+  if (auto written = WriteSpill(id, *bytes); !written.ok()) return written;
+  objects_[id] = Stored{nullptr, size};
+  budget_->Spilled(size, +1);
+  return absl::OkStatus();
+}
+
+std::optional<ObjectStore::Source> ObjectStore::Open(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = objects_.find(id);
-  return it == objects_.end() ? nullptr : it->second;
+  if (it == objects_.end()) return std::nullopt;
+  Source source;
+  source.size = it->second.size;
+  if (it->second.bytes) {
+    source.bytes = it->second.bytes;
+    return source;
+  }
+  source.fd = open(SpillPath(id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (source.fd < 0) return std::nullopt;
+  budget_->Restored();
+  return source;
 }
 
 std::vector<std::string> ObjectStore::Free(const std::vector<std::string>& ids) {
@@ -23,10 +102,21 @@ std::vector<std::string> ObjectStore::Free(const std::vector<std::string>& ids) 
   for (const auto& id : ids) {
     auto it = objects_.find(id);
     if (it == objects_.end()) continue;
-    bytes_ -= it->second->size();
-    dropped.push_back(std::move(it->second));
+    if (budget_ && it->second.bytes) {
+      budget_->Release(it->second.size);
+    } else if (budget_) {
+      unlink(SpillPath(id).c_str());
+      budget_->Spilled(it->second.size, -1);
+    }
+    dropped.push_back(std::move(it->second.bytes));
     objects_.erase(it);
     freed.push_back(id);
+  }
+  if (in_memory_.size() > 2 * objects_.size() + 64) {  // drop the ids freed since
+    std::erase_if(in_memory_, [&](const std::string& id) {
+      auto it = objects_.find(id);
+      return it == objects_.end() || !it->second.bytes;
+    });
   }
   return freed;
 }
@@ -34,11 +124,6 @@ std::vector<std::string> ObjectStore::Free(const std::vector<std::string>& ids) 
 size_t ObjectStore::size() const {
   absl::MutexLock lock(&mu_);
   return objects_.size();
-}
-
-size_t ObjectStore::bytes() const {
-  absl::MutexLock lock(&mu_);
-  return bytes_;
 }
 
 }  // namespace weft::worker

@@ -108,13 +108,21 @@ absl::Status WorkerProcess::StartServer() {
   acceptor->AddListeningPort(JoinHostPort(options_.host, 0), grpc::InsecureServerCredentials(),
                              &port);
   acceptor->SetMaxReceiveMessageSize(kMaxCallMessageBytes);
+  std::unique_ptr<StoreBudget> budget;
+  if (!options_.object_store_dir.empty()) {
+    auto joined = StoreBudget::Join(options_.object_store_dir, options_.worker_id);
+    if (!joined.ok()) return joined.status();
+    budget = *std::move(joined);
+  }
+  store_ = std::make_unique<ObjectStore>(std::move(budget));
   dispatcher_ = std::make_unique<CallDispatcher>(
-      CallDispatcher::Identity{options_.worker_id, options_.node_id, ""}, actors_, code_, store_,
+      CallDispatcher::Identity{options_.worker_id, options_.node_id, ""}, actors_, code_, *store_,
       proto::ObjectDirectory::NewStub(internal::Runtime::Get().head_channel()),
       kInlineThresholdBytes);
-  service_ = std::make_unique<WorkerService>(
-      WorkerService::Identity{options_.worker_id, options_.node_id}, auth_,
-      WorkerService::Parts{actors_, *dispatcher_, store_}, [this](int code) { RequestExit(code); });
+  service_ =
+      std::make_unique<WorkerService>(WorkerService::Identity{options_.worker_id, options_.node_id},
+                                      auth_, WorkerService::Parts{actors_, *dispatcher_, *store_},
+                                      [this](int code) { RequestExit(code); });
   acceptor->RegisterService(service_.get());
   acceptor->RegisterService(internal::Runtime::Get().owner_service());
   server_ = acceptor->BuildAndStart();

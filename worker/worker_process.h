@@ -38,6 +38,8 @@ class WorkerProcess {
     // Stop when the raylet has not answered a CheckNode for this long (see RayletWatch);
     // zero: no watch.
     absl::Duration fence_after = absl::ZeroDuration();
+    // The node's object store folder (common/store_budget); empty: an unbounded store.
+    std::string object_store_dir;
   };
 
   explicit WorkerProcess(Options options);
@@ -63,7 +65,7 @@ class WorkerProcess {
   asio::signal_set signals_;
   std::unique_ptr<RayletWatch> raylet_watch_;
   CodeLoader code_;
-  ObjectStore store_;
+  std::unique_ptr<ObjectStore> store_;  // made by StartServer
   ActorHost actors_;
   std::unique_ptr<CallDispatcher> dispatcher_;  // made once the address is known
   std::unique_ptr<WorkerService> service_;

@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
 #include "client/src/runtime.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -48,10 +52,14 @@ namespace {
 // Bytes per FetchObject message: well under gRPC's default 4 MiB message cap.
 constexpr size_t kChunkBytes = 1 << 20;
 
-// Streams one stored object in chunks; the store's shared bytes stay alive until the end.
+// Streams one stored object in chunks, from memory (the store's shared bytes stay alive until
+// the end) or from its spill file (read a chunk at a time).
 class ObjectWriter final : public grpc::ServerWriteReactor<proto::ObjectChunk> {
  public:
-  explicit ObjectWriter(ObjectStore::Bytes bytes) : bytes_(std::move(bytes)) { Next(); }
+  explicit ObjectWriter(ObjectStore::Source source) : source_(std::move(source)) { Next(); }
+  ~ObjectWriter() override {
+    if (source_.fd >= 0) close(source_.fd);
+  }
 
   void OnWriteDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::CANCELLED);
@@ -61,17 +69,29 @@ class ObjectWriter final : public grpc::ServerWriteReactor<proto::ObjectChunk> {
 
  private:
   void Next() {
-    if (started_ && offset_ >= bytes_->size()) return Finish(grpc::Status::OK);
+    const auto size = static_cast<size_t>(source_.size);
+    if (started_ && offset_ >= size) return Finish(grpc::Status::OK);
     chunk_.Clear();
-    if (!started_) chunk_.set_total_bytes(static_cast<int64_t>(bytes_->size()));
+    if (!started_) chunk_.set_total_bytes(source_.size);
     started_ = true;  // an empty object still gets one (empty) chunk
-    const size_t n = std::min(kChunkBytes, bytes_->size() - offset_);
-    chunk_.set_data(bytes_->data() + offset_, n);
+    const size_t n = std::min(kChunkBytes, size - offset_);
+    if (source_.bytes) {
+      chunk_.set_data(source_.bytes->data() + offset_, n);
+    } else {
+      std::string& data = *chunk_.mutable_data();
+      data.resize(n);
+      const ssize_t got = pread(source_.fd, data.data(), n, static_cast<off_t>(offset_));
+      if (got != static_cast<ssize_t>(n)) {
+        return Finish(grpc::Status(grpc::StatusCode::DATA_LOSS,
+                                   absl::StrCat("spill file read failed at ", offset_, ": ",
+                                                got < 0 ? strerror(errno) : "short read")));
+      }
+    }
     offset_ += n;
     StartWrite(&chunk_);
   }
 
-  ObjectStore::Bytes bytes_;
+  ObjectStore::Source source_;
   size_t offset_ = 0;
   bool started_ = false;
   proto::ObjectChunk chunk_;
@@ -124,13 +144,13 @@ grpc::ServerWriteReactor<proto::ObjectChunk>* WorkerService::FetchObject(
   if (!auth_.Allows(*ctx)) {
     return new Refused(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad cluster token"));
   }
-  auto bytes = parts_.store.Get(req->object_id());
-  if (!bytes) {
+  auto source = parts_.store.Open(req->object_id());
+  if (!source) {
     return new Refused(grpc::Status(
         grpc::StatusCode::NOT_FOUND,
         "object " + req->object_id() + " is not stored on worker " + identity_.worker_id));
   }
-  return new ObjectWriter(std::move(bytes));
+  return new ObjectWriter(*std::move(source));
 }
 
 grpc::ServerUnaryReactor* WorkerService::FreeObjects(grpc::CallbackServerContext* ctx,

@@ -32,6 +32,7 @@ const KindClass kKinds[] = {
     Of<WorkerCrashedError>(proto::FAILURE_WORKER_CRASHED),
     Of<ObjectLostError>(proto::FAILURE_OBJECT_LOST),
     Of<OwnerDiedError>(proto::FAILURE_OWNER_DIED),
+    Of<ObjectStoreFullError>(proto::FAILURE_OBJECT_STORE_FULL),
 };
 
 }  // namespace

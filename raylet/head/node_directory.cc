@@ -52,6 +52,8 @@ absl::Status NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) 
   }
   entry.last_heartbeat = now;
   entry.info.set_last_heartbeat_unix_ms(absl::ToUnixMillis(absl::Now()));
+  *entry.info.mutable_object_store() = heartbeat.object_store();  // figures of its own, not
+                                                                  // versioned with resources
   if (heartbeat.resource_version() < entry.resource_version) return absl::OkStatus();  // stale
   entry.resource_version = heartbeat.resource_version();
   *entry.info.mutable_available() = heartbeat.available();

@@ -30,12 +30,25 @@ proto::NodeInfo MakeNodeInfo(const std::string& id, const RayletOptions& options
   return info;
 }
 
+std::unique_ptr<StoreBudget> CreateStore(const std::string& dir, int64_t capacity,
+                                         absl::Status* status) {
+  auto store = StoreBudget::Create(dir, capacity > 0 ? capacity : StoreBudget::DefaultCapacity());
+  if (!store.ok()) {
+    *status = absl::UnavailableError(
+        absl::StrCat("cannot create the node's object store: ", store.status().message()));
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
 }  // namespace
 
 Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& auth,
            const SessionDir& session)
     : options_(options),
       id_(NewNodeId()),
+      store_dir_(absl::StrCat(session.root(), "/objects/", id_)),
+      store_(CreateStore(store_dir_, options.object_store_memory, &store_status_)),
       info_(MakeNodeInfo(id_, options, session)),
       log_route_(std::make_shared<LogRoute>(LogRoute{id_, nullptr})),
       log_publisher_(
@@ -54,10 +67,14 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                 .fence_after = options.head ? absl::ZeroDuration()
                                                             : FenceAfter(options.node_timeout,
                                                                          options.heartbeat_period),
+                                .object_store_dir = store_ ? store_dir_ : std::string(),
                                 .watch_output = [this](
                                                     const proto::WorkerInfo& worker, int out,
                                                     int err) { outputs_.Watch(worker, out, err); }},
-            [this](const proto::WorkerInfo& worker) { head_->ReportWorkerExit(worker); }),
+            [this](const proto::WorkerInfo& worker) {
+              if (store_) store_->Reclaim(worker.worker_id());  // its share, its spill files
+              head_->ReportWorkerExit(worker);
+            }),
       service_(
           pool_, auth, options.token, [this] { return Info(); }, [this] { return ServeFor(); }),
       logs_service_(outputs_, log_publisher_, auth),
@@ -81,6 +98,7 @@ Node::~Node() {
 
 absl::Status Node::Start(const std::string& address, const std::string& head_address,
                          FatalCallback on_fatal, absl::Duration register_wait) {
+  if (!store_status_.ok()) return store_status_;
   {
     absl::MutexLock lock(&info_mu_);
     info_.set_address(address);
@@ -134,9 +152,11 @@ void Node::ScheduleHeartbeat() {
     const WorkerPool::Snapshot now = pool_.Current();
     proto::HeartbeatRequest request;
     request.set_node_id(id_);
-    *request.mutable_available() = InfoAt(now).available();
+    proto::NodeInfo info = InfoAt(now);
+    *request.mutable_available() = std::move(*info.mutable_available());
     request.set_num_workers(now.alive);
     request.set_resource_version(now.version);
+    *request.mutable_object_store() = std::move(*info.mutable_object_store());
     const auto deadline = std::min(absl::Seconds(2), 4 * heartbeat_period_);
     const SteadyTime sent = std::chrono::steady_clock::now();
     head_->Heartbeat(request, deadline, [sink = heartbeat_sink_, sent](absl::Status status) {
@@ -263,6 +283,7 @@ proto::NodeInfo Node::InfoAt(const WorkerPool::Snapshot& now) const {
     available[name] = it == now.used.end() ? total : std::max(0.0, total - it->second);
   }
   info.set_num_workers(now.alive);
+  if (store_) *info.mutable_object_store() = store_->Figures();
   info.set_state(proto::NODE_ALIVE);
   return info;
 }

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/session_dir.h"
+#include "common/store_budget.h"
 #include "log.grpc.pb.h"
 #include "raylet/node/head_link.h"
 #include "raylet/node/log_publisher.h"
@@ -91,6 +92,11 @@ class Node {
 
   const RayletOptions& options_;
   const std::string id_;
+  // The node's object store: its budget (shared with its workers) under the session dir.
+  // Null when the folder could not be made; Start then fails with store_status_.
+  const std::string store_dir_;
+  absl::Status store_status_;
+  std::unique_ptr<StoreBudget> store_;
   mutable absl::Mutex info_mu_;
   proto::NodeInfo info_ ABSL_GUARDED_BY(info_mu_);  // static fields; the pool has the rest
   // Where worker output goes: the head's LogBroker, known from Start() on (before any worker

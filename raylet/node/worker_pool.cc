@@ -128,6 +128,9 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
                 job_id,
                 "--fence-after-ms",
                 std::to_string(absl::ToInt64Milliseconds(fence_after_))};
+  if (!options_.object_store_dir.empty()) {
+    spawn.argv.insert(spawn.argv.end(), {"--object-store-dir", options_.object_store_dir});
+  }
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};

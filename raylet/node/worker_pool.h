@@ -40,6 +40,8 @@ class WorkerPool {
     // initial value, until SetFenceAfter.
     absl::Duration fence_after = absl::Seconds(2);
     size_t exited_kept = 200;  // how many exits List() still shows
+    // The node's object store folder, handed to workers (common/store_budget); empty: none.
+    std::string object_store_dir;
     // Receives each started worker's stdout and stderr pipes (the read ends, owned from then
     // on), after the worker is listed. Unset: output is appended to the log files directly.
     std::function<void(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd)> watch_output;

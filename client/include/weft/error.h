@@ -123,5 +123,10 @@ class ObjectLostError : public RemoteError {
 class OwnerDiedError : public RemoteError {
   using RemoteError::RemoteError;
 };
+// The result is larger than its node's whole object store (--object-store-memory) and can
+// never be kept; the message names the limit. (Results that merely do not fit now spill.)
+class ObjectStoreFullError : public RemoteError {
+  using RemoteError::RemoteError;
+};
 
 }  // namespace weft
