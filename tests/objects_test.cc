@@ -220,5 +220,25 @@ TEST_F(ObjectsTest, ALostResultOfATaskWithoutRetriesIsReportedAsLost) {
   }
 }
 
+// A parameter declared ObjectRef<T> receives the reference at once, before its value exists
+// (a borrower): a consumer that releases its producer is not held until the producer is done,
+// which would deadlock. For a task and for an actor method.
+TEST_F(ObjectsTest, AnObjectRefParameterIsDeliveredBeforeItsValueExists) {
+  constexpr auto kShort = std::chrono::seconds(20);  // the producer gives up after 15 s
+  {
+    auto gate = weft::Actor<Recorder>({.name = "task-gate"}).Remote();
+    auto produced = weft::Task(&WaitForSignal).Remote("task-gate", 15000);
+    EXPECT_EQ(weft::Task(&Signal).Remote("task-gate", produced).Get(kShort), 7);
+    EXPECT_EQ(produced.Get(kShort), 1);
+    weft::Kill(gate);
+  }
+  auto gate = weft::Actor<Recorder>({.name = "actor-gate"}).Remote();
+  auto consumer = weft::Actor<Prober>().Remote(false);
+  auto produced = weft::Task(&WaitForSignal).Remote("actor-gate", 15000);
+  EXPECT_EQ(consumer.Call(&Prober::Signal, "actor-gate", produced).Get(kShort), 7);
+  EXPECT_EQ(consumer.Call(&Prober::GetKept).Get(kShort), 1);  // the borrowed ref resolves
+  weft::Kill(gate);
+}
+
 }  // namespace
 }  // namespace weft::testing

@@ -6,9 +6,17 @@
 
 namespace weft::internal {
 
+namespace {
+
+// A reference the callee gets as a value, so the call waits for it. One handed over as an
+// ObjectRef parameter goes at once: the callee borrows it and asks its owner when it needs it.
+bool AwaitsValue(const CallArg& arg) { return arg.ref && !arg.pass_ref; }
+
+}  // namespace
+
 bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args) {
   for (const auto& arg : args) {
-    if (arg.ref && !objects.Resolved(*arg.ref)) return false;
+    if (AwaitsValue(arg) && !objects.Resolved(*arg.ref)) return false;
   }
   return true;
 }
@@ -16,7 +24,7 @@ bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args) {
 void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
                    const std::function<void()>& callback) {
   for (const auto& arg : args) {
-    if (arg.ref && !objects.Resolved(*arg.ref)) objects.WhenResolved(*arg.ref, callback);
+    if (AwaitsValue(arg) && !objects.Resolved(*arg.ref)) objects.WhenResolved(*arg.ref, callback);
   }
 }
 

@@ -10,7 +10,8 @@
 
 namespace weft::internal {
 
-// True when every reference among `args` is here or located (or failed).
+// True when every reference among `args` passed as a value is here or located (or failed);
+// references passed as ObjectRef parameters need not be.
 bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args);
 
 // Runs `callback` once per unresolved reference among `args`, as each resolves.

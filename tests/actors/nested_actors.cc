@@ -90,6 +90,12 @@ weft::ObjectRef<int> Prober::Keep(weft::ObjectRef<int> ref) {
 
 int Prober::GetKept() { return kept_.Get(); }
 
+int Prober::Signal(std::string name, weft::ObjectRef<int> pending) {
+  kept_ = pending;
+  weft::GetActor<Recorder>(name).Call(&Recorder::Append, 1).Get();
+  return 7;
+}
+
 int Prober::Pid() { return getpid(); }
 
 std::string SlowBlob(int ms, int64_t bytes, int seed) {
@@ -132,6 +138,22 @@ int EchoThroughRestarts(std::string name, std::string flag, int n, int ms) {
 }
 
 int64_t TaskChecksum(std::string data) { return ChecksumOf(data); }
+
+int WaitForSignal(std::string name, int ms) {
+  auto recorder = weft::GetActor<Recorder>(name);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    const auto entries = recorder.Call(&Recorder::Sequence).Get();
+    if (!entries.empty()) return static_cast<int>(entries.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling: the workload
+  }
+  return -1;
+}
+
+int Signal(std::string name, weft::ObjectRef<int> pending) {
+  weft::GetActor<Recorder>(name).Call(&Recorder::Append, 1).Get();
+  return 7;
+}
 
 std::string Reversed(std::string data) {
   std::reverse(data.begin(), data.end());
@@ -204,6 +226,7 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("Relay", &Prober::Relay)
                          .Method("Keep", &Prober::Keep)
                          .Method("GetKept", &Prober::GetKept)
+                         .Method("Signal", &Prober::Signal)
                          .Method("Pid", &Prober::Pid);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);
@@ -213,6 +236,8 @@ const bool kJournaledSlowInt = weft::RemoteFunction("JournaledSlowInt", &Journal
 const bool kTaskChecksum = weft::RemoteFunction("TaskChecksum", &TaskChecksum);
 const bool kTaskChecksumAll = weft::RemoteFunction("TaskChecksumAll", &TaskChecksumAll);
 const bool kReversed = weft::RemoteFunction("Reversed", &Reversed);
+const bool kWaitForSignal = weft::RemoteFunction("WaitForSignal", &WaitForSignal);
+const bool kSignal = weft::RemoteFunction("Signal", &Signal);
 const bool kTaskScenario = weft::RemoteFunction("TaskScenario", &TaskScenario);
 const bool kFanOut = weft::RemoteFunction("FanOut", &FanOut);
 const bool kMakeNamedRecorder = weft::RemoteFunction("MakeNamedRecorder", &MakeNamedRecorder);

@@ -39,6 +39,8 @@ class Prober {
   int64_t BlobChecksumFromChild(int64_t bytes);      // a blocking Get of a large result
   int Relay(int depth);  // depth 0 throws std::domain_error; else a new Prober relays depth-1
   weft::ObjectRef<int> Keep(weft::ObjectRef<int> ref);  // stores the ref and hands it back
+  // Appends 1 to the Recorder `name` and keeps `pending` (GetKept) without waiting for it.
+  int Signal(std::string name, weft::ObjectRef<int> pending);
   int GetKept();
   int Pid();
 
@@ -61,6 +63,10 @@ int EchoThroughRestarts(std::string name, std::string flag, int n, int ms);
 int64_t TaskChecksum(std::string data);
 int64_t TaskChecksumAll(std::vector<weft::ObjectRef<std::string>> refs);
 std::string Reversed(std::string data);  // a task whose output is made from its input
+// Returns how many entries the Recorder `name` has once it has any (-1 after `ms`).
+int WaitForSignal(std::string name, int ms);
+// Appends 1 to the Recorder `name`; returns 7 without waiting for `pending`.
+int Signal(std::string name, weft::ObjectRef<int> pending);
 int64_t TaskScenario(int callee, int arg);
 int FanOut(int width, int depth);  // width^depth leaves, each 1, summed through nested tasks
 weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name);  // also looks it up by name
