@@ -1,18 +1,25 @@
 // Driver for tests/cli_actors_test.cc: leaves actors in every state for the CLI to show.
 //
 //   cli_actors_driver          creates, then exits (its job finishes):
-//     greeter  Greeter, named, detached: says "hello cli" and stores a 200 kB result
+//     greeter  Greeter, named, detached: says "hello cli"
 //     chatter  Chatter, named, detached, on the same worker: says "chatter noise"
 //     trainer  Trainer, named, detached, wants 64 GPUs: stays PENDING
 //     (anon)   Counter, not detached: DEAD once the job finishes
 //   cli_actors_driver say TEXT has the live greeter say "hello TEXT".
+//   cli_actors_driver hold-blob READY_FILE has the greeter make a 200 kB result (stored by
+//     its worker, owned by this driver), writes READY_FILE, then waits (at most two minutes)
+//     to be killed.
 //
 // Finds the cluster through WEFT_SESSION_DIR (or WEFT_ADDRESS/WEFT_TOKEN).
 
 #include <weft/weft.h>
 
+#include <chrono>
+#include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 class Greeter {
  public:
@@ -55,6 +62,16 @@ constexpr std::chrono::seconds kTimeout{30};
 
 int main(int argc, char** argv) {
   weft::Init();
+  if (argc == 3 && std::string(argv[1]) == "hold-blob") {  // owns a blob the greeter stores
+    auto greeter = weft::GetActor<Greeter>("greeter");
+    const auto blob = greeter.Call(&Greeter::Blob, 200 * 1000);
+    if (weft::Wait(std::vector{blob}, 1, kTimeout, /*fetch_local=*/false).ready.size() != 1) {
+      return 4;
+    }
+    std::ofstream(argv[2]) << "ready\n";
+    std::this_thread::sleep_for(std::chrono::minutes(2));  // the test kills us long before
+    return 3;
+  }
   if (argc == 3 && std::string(argv[1]) == "say") {
     auto greeter = weft::GetActor<Greeter>("greeter");
     std::cout << greeter.Call(&Greeter::Hello, std::string(argv[2])).Get(kTimeout) << std::endl;
@@ -69,11 +86,6 @@ int main(int argc, char** argv) {
   std::cout << greeter.Call(&Greeter::Hello, std::string("cli")).Get(kTimeout) << std::endl;
   chatter.Call(&Chatter::Speak).Get(kTimeout);
   counter.Call(&Counter::Add, 2).Get(kTimeout);
-  // Too large to return inline: the worker stores it and registers it with the head. Not
-  // fetched (a Get of a stored result times out for now); the greeter runs one call at a
-  // time, so the Hello after it returns once the blob is stored.
-  const auto blob = greeter.Call(&Greeter::Blob, 200 * 1000);
-  greeter.Call(&Greeter::Hello, std::string("after the blob")).Get(kTimeout);
   weft::Shutdown();
   return 0;
 }

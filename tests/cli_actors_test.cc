@@ -6,10 +6,16 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
 #include <future>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "common/process.h"
 #include "tests/cluster_harness.h"
 
 namespace weft::testing {
@@ -221,10 +227,32 @@ TEST_F(CliActorsTest, KillActorPrintsItsFinalState) {
   EXPECT_THAT(unknown.err, HasSubstr("actor 0123456789abcdef not found"));
 }
 
+// A result its owner (a driver) holds is listed with its size, owning job and location; once
+// that driver is killed, nobody can ask for it again, and it goes.
 TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   ASSERT_NO_FATAL_FAILURE(SetUpActors());
   const auto greeter = ActorOf("Greeter");
   ASSERT_TRUE(greeter);
+  TempDir dir;
+  const std::string ready = dir.Sub("ready");
+  auto holder = SpawnProcess({.argv = {BinPath("cli_actors_driver"), "hold-blob", ready},
+                              .extra_env = {"WEFT_SESSION_DIR=" + cluster_.head_session()}});
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  absl::Cleanup kill_holder = [&] {
+    kill(*holder, SIGKILL);
+    waitpid(*holder, nullptr, 0);
+  };
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(ready); }))
+      << "the holding driver did not get its result stored";
+  const auto jobs = Cli({"list", "jobs", "--format", "json"});
+  Struct job_list;  // {"jobs": [...]}
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(jobs.out, &job_list).ok()) << jobs.out;
+  std::string holder_job;
+  for (const auto& job : job_list.fields().at("jobs").list_value().values()) {
+    if (Str(job.struct_value(), "state") == "JOB_RUNNING") {
+      holder_job = Str(job.struct_value(), "jobId");
+    }
+  }
 
   const auto json = Cli({"list", "objects", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -233,7 +261,7 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   ASSERT_EQ(objects.values_size(), 1) << json.out;  // the 200 kB blob; small results are inline
   const Struct& blob = objects.values(0).struct_value();
   EXPECT_GE(Num(blob, "size_bytes"), 200 * 1000);
-  EXPECT_EQ(Str(blob, "owner"), Str(*greeter, "job_id"));
+  EXPECT_EQ(Str(blob, "owner"), holder_job);
   const auto& locations = blob.fields().at("locations").list_value();
   ASSERT_EQ(locations.values_size(), 1);
   EXPECT_EQ(Str(locations.values(0).struct_value(), "address"), Str(*greeter, "address"));
@@ -243,6 +271,11 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   EXPECT_THAT(table.out, HasSubstr(Str(blob, "object_id")));
   EXPECT_THAT(table.out, HasSubstr("KiB"));
   EXPECT_THAT(table.out, HasSubstr(Str(*greeter, "address")));
+
+  std::move(kill_holder).Invoke();
+  EXPECT_TRUE(WaitFor([&] {
+    return Cli({"list", "objects"}).out.find(Str(blob, "object_id")) == std::string::npos;
+  })) << "the dead driver's result is still listed";
 }
 
 TEST_F(CliActorsTest, EveryCommandFailsClearlyWhenTheHeadIsGone) {

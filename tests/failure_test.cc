@@ -77,7 +77,9 @@ std::pair<weft::ObjectRef<int>, weft::ActorHandle<Recorder>> KillTheTasksWorker(
     pids = journal.Call(&Recorder::Sequence).Get(kBound);
     return !pids.empty();
   }));
-  if (!pids.empty()) EXPECT_EQ(kill(pids.front(), SIGKILL), 0);
+  if (!pids.empty()) {
+    EXPECT_EQ(kill(pids.front(), SIGKILL), 0);
+  }
   return {ref, journal};
 }
 

@@ -1,8 +1,9 @@
 // Driver for tests/fencing_test.cc: owns actors, then dies without weft::Shutdown.
 //
 //   fencing_driver READY_FILE   creates "owned" (1 CPU, its own worker, not detached) and
-//                               "kept" (detached), calls each once, writes READY_FILE, then
-//                               waits (at most two minutes) to be killed.
+//                               "kept" (detached), calls each once, holds a 1 MiB result
+//                               that "kept" stores, writes READY_FILE, then waits (at most
+//                               two minutes) to be killed.
 //   fencing_driver --again      creates "owned" again and shuts down: exit 0 only if the name
 //                               was free.
 //
@@ -14,16 +15,20 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 class Counter {
  public:
   int Add(int n) { return total_ += n; }
+  std::string Blob(int64_t bytes) { return std::string(static_cast<size_t>(bytes), 'x'); }
 
  private:
   int total_ = 0;
 };
 
-static const auto kCounter = weft::ActorClass<Counter>("Counter").Method("Add", &Counter::Add);
+static const auto kCounter = weft::ActorClass<Counter>("Counter")
+                                 .Method("Add", &Counter::Add)
+                                 .Method("Blob", &Counter::Blob);
 
 constexpr std::chrono::seconds kTimeout{30};
 
@@ -38,6 +43,8 @@ int main(int argc, char** argv) {
   }
   auto kept = weft::Actor<Counter>({.name = "kept", .detached = true}).Remote();
   kept.Call(&Counter::Add, 1).Get(kTimeout);
+  auto blob = kept.Call(&Counter::Blob, int64_t{1} << 20);  // stored by "kept", owned here
+  if (weft::Wait(std::vector{blob}, 1, kTimeout, /*fetch_local=*/false).ready.size() != 1) return 4;
   std::ofstream(argv[1]) << "ready\n";
   std::this_thread::sleep_for(std::chrono::minutes(2));  // the test kills us long before
   return 3;

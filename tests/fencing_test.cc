@@ -105,7 +105,8 @@ TEST_F(FencingTest, WorkerOfStoppedRayletExitsByItself) {
 }
 
 // (c) A driver killed with SIGKILL: its job FAILED, its actor DEAD with "owner died" and
-// its name free, its detached actor alive, every CPU free.
+// its name free, its detached actor alive, every CPU free, and the result it owned that the
+// detached actor stores freed (nobody can ever ask for it again).
 TEST(DriverDeathTest, KilledDriverFailsItsJobAndFreesItsActors) {
   TestCluster cluster(2, kTimeoutFlags);
   TempDir dir;
@@ -149,6 +150,8 @@ TEST(DriverDeathTest, KilledDriverFailsItsJobAndFreesItsActors) {
   EXPECT_THAT(actor("owned").death_reason(), HasSubstr("owner died"));
   EXPECT_THAT(actor("owned").death_reason(), HasSubstr("pid " + std::to_string(*driver)));
   EXPECT_EQ(actor("kept").state(), proto::ACTOR_ALIVE);
+  EXPECT_TRUE(WaitFor([&] { return cluster.ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << cluster.ObjectCount() << " objects of the dead driver are still stored";
 
   const auto again =
       testing::Run({BinPath("fencing_driver"), "--again"}, std::chrono::seconds(60), env);

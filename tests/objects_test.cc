@@ -240,5 +240,29 @@ TEST_F(ObjectsTest, AnObjectRefParameterIsDeliveredBeforeItsValueExists) {
   weft::Kill(gate);
 }
 
+// An owner that dies takes its objects with it: a result an actor owns, stored by another
+// actor that lives on, is freed there once the owner's worker is killed. (A borrower still
+// holding it would get OwnerDiedError.)
+TEST_F(ObjectsTest, AResultWhoseOwnerDiedIsFreedWhereItIsStored) {
+  auto store = weft::Actor<Recorder>({.name = "blob-store"}).Remote();
+  auto owner = weft::Actor<Prober>({.dedicated_process = true}).Remote(false);
+  const int owner_pid = owner.Call(&Prober::Pid).Get(kBound);
+  const std::string id = owner.Call(&Prober::KeepBlobFrom, "blob-store", kMiB).Get(kBound);
+  auto listed = [&] {
+    const auto objects = cluster_->ListObjects();
+    if (!objects) return true;
+    for (const auto& object : objects->objects()) {
+      if (object.object_id() == id) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(listed()) << "the owned result is not stored";
+  ASSERT_EQ(kill(owner_pid, SIGKILL), 0);
+  EXPECT_TRUE(WaitFor([&] { return !listed(); }, std::chrono::seconds(10)))
+      << "object " << id << " of a dead owner is still stored";
+  EXPECT_EQ(store.Call(&Recorder::Echo, 1).Get(kBound), 1);  // the storing actor lives on
+  weft::Kill(store);
+}
+
 }  // namespace
 }  // namespace weft::testing

@@ -241,12 +241,15 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
   request.set_object_id(object_id);
   *request.mutable_location() = stored;
   request.set_owner(call.job_id());
+  request.set_owner_worker_id(call.owner_worker_id());
   CallAsync<proto::AddObjectLocationReply>(
       ContextWithTimeout(kControlRpcTimeout), std::move(request),
       [this](auto... args) { directory_->async()->AddObjectLocation(args...); },
-      [result = std::make_shared<proto::CallResult>(std::move(result)), reply = std::move(reply),
-       object_id](const absl::Status& status, const auto&) {
-        if (!status.ok()) {
+      [this, result = std::make_shared<proto::CallResult>(std::move(result)),
+       reply = std::move(reply), object_id](const absl::Status& status, const auto&) {
+        if (status.code() == absl::StatusCode::kFailedPrecondition) {
+          store_.Free({object_id});  // its owner has ended: nobody will ask for it or free it
+        } else if (!status.ok()) {
           spdlog::warn("object directory did not take object id={}: {}", object_id,
                        status.message());
         }

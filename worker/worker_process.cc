@@ -46,6 +46,7 @@ internal::Runtime::Config WorkerProcess::JobConfig() const {
   config.head_address = options_.head_address;
   config.token = options_.token;
   config.job_id = options_.job_id;
+  config.worker_id = options_.worker_id;
   if (options_.job_id.empty()) return config;
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(options_.head_address, options_.token));
   grpc::ClientContext context;

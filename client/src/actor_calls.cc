@@ -66,6 +66,9 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
     pending.call.set_caller(caller);
+    if (!runtime_.config().worker_id.empty()) {
+      pending.call.set_owner_worker_id(runtime_.config().worker_id);
+    }
     pending.args = std::move(args);
     pending.object_id = object_id;
     pending.seq = actor.next_seq++;

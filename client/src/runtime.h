@@ -67,6 +67,7 @@ class Runtime {
     std::string job_id;
     std::string ns = "default";
     std::vector<std::string> code_paths;  // libraries workers load for this job
+    std::string worker_id;                // this process's, in a worker; empty in a driver
   };
 
   explicit Runtime(Config config);

@@ -140,6 +140,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->call.set_method(function.name);
   task->call.set_job_id(runtime_.config().job_id);
   task->call.set_result_id(task->object_id);
+  task->call.set_owner_worker_id(runtime_.config().worker_id);
   for (const auto& path : runtime_.config().code_paths) task->call.add_code_paths(path);
   task->args = std::move(args);
   task->retries_left = options.max_retries;

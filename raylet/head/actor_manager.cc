@@ -209,7 +209,7 @@ void ActorManager::Place(const std::string& actor_id, const Placement& placement
   CallAsync<proto::ConstructActorReply>(
       ContextWithTimeout(kCreateTimeout), std::move(request),
       [this, &placement](auto... args) {
-        WorkerStub(placement.address).async()->ConstructActor(args...);
+        workers_.Get(placement.address).async()->ConstructActor(args...);
       },
       [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
         {
@@ -314,7 +314,7 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
     CallAsync<proto::DestroyActorReply>(
         ContextWithTimeout(kControlRpcTimeout), std::move(destroy),
         [this, &placement](auto... args) {
-          WorkerStub(placement->address).async()->DestroyActor(args...);
+          workers_.Get(placement->address).async()->DestroyActor(args...);
         },
         [actor_id, restart_now](const absl::Status& status, const auto&) {
           if (!status.ok())
@@ -492,13 +492,6 @@ void ActorManager::Tick() {
   }
   for (size_t i = 0; i < expired.size(); ++i) expired[i].done(actors_.Get(expired_ids[i]));
   for (const auto& actor_id : retry) Schedule(actor_id);
-}
-
-proto::Worker::Stub& ActorManager::WorkerStub(const std::string& address) {
-  absl::MutexLock lock(&mu_);
-  auto& stub = stubs_[address];
-  if (!stub) stub = proto::Worker::NewStub(MakeChannel(address, token_));
-  return *stub;
 }
 
 }  // namespace weft::head

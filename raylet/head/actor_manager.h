@@ -13,6 +13,7 @@
 #include "head.pb.h"
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/scheduler_service.h"
+#include "raylet/head/worker_stubs.h"
 #include "worker.grpc.pb.h"
 
 namespace weft::head {
@@ -31,8 +32,8 @@ class ActorManager {
   using Waiter = std::function<void(absl::StatusOr<proto::ActorInfo>)>;
 
   ActorManager(ActorDirectory& actors, const NodeDirectory& nodes, SchedulerService& scheduler,
-               std::string token)
-      : actors_(actors), nodes_(nodes), scheduler_(scheduler), token_(std::move(token)) {}
+               WorkerStubs& workers)
+      : actors_(actors), nodes_(nodes), scheduler_(scheduler), workers_(workers) {}
 
   // Registers the actor PENDING and starts placing it. With get_if_exists, a live actor of
   // that name is returned instead of ALREADY_EXISTS.
@@ -101,12 +102,11 @@ class ActorManager {
   // Answers the actor's waiters whose known state is out of date (all of them on any_change).
   void Notify(const std::string& actor_id, bool any_change = false);
   void StopWorker(const Placement& placement);
-  proto::Worker::Stub& WorkerStub(const std::string& address);
 
   ActorDirectory& actors_;
   const NodeDirectory& nodes_;
   SchedulerService& scheduler_;
-  const std::string token_;
+  WorkerStubs& workers_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Placement> placements_ ABSL_GUARDED_BY(mu_);
@@ -118,8 +118,6 @@ class ActorManager {
   absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<PendingWait>> waits_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::unique_ptr<proto::Worker::Stub>> stubs_
-      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head

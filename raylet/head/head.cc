@@ -2,14 +2,16 @@
 
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/rpc.h"
 
 namespace weft::head {
 
 Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token)
     : cluster_id_(RandomHex(8)),
       nodes_(options),
+      worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
-      actor_manager_(actors_, nodes_, scheduler_service_, token),
+      actor_manager_(actors_, nodes_, scheduler_service_, worker_stubs_),
       node_service_(
           nodes_, auth, cluster_id_,
           {.on_node_dead = [this](const std::string& id) { OnNodeDead(id); },
@@ -18,6 +20,7 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
                  actor_manager_.OnWorkerExit(worker);
                  scheduler_service_.OnWorkerExit(worker);
                  objects_.RemoveWorker(worker.worker_id());
+                 FreeOrphans(objects_.RemoveOwnedBy({worker.job_id(), worker.worker_id()}));
                },
            .on_resources_changed = [this] { scheduler_service_.GrantQueued(); },
            .describe_queue =
@@ -25,6 +28,7 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
       job_service_(jobs_, auth,
                    [this](const std::string& job_id, const std::string& reason) {
                      actor_manager_.OnJobFinished(job_id, reason);
+                     FreeOrphans(objects_.RemoveOwnedBy({job_id, ""}));  // the driver's
                    }),
       actor_service_(actors_, actor_manager_, auth),
       object_service_(objects_, auth),
@@ -43,6 +47,25 @@ void Head::CheckLiveness() {
   for (const auto& id : nodes_.MarkSilentNodesDead()) OnNodeDead(id);
   actor_manager_.Tick();
   scheduler_service_.Tick();
+}
+
+// The stores keep them until told: nobody else will ever free them.
+void Head::FreeOrphans(const ObjectDirectory::Orphans& orphans) {
+  for (const auto& [address, ids] : orphans) {
+    proto::FreeObjectsRequest request;
+    for (const auto& id : ids) request.add_object_ids(id);
+    CallAsync<proto::FreeObjectsReply>(
+        ContextWithTimeout(kControlRpcTimeout), std::move(request),
+        [this, address = address](auto... args) {
+          worker_stubs_.Get(address).async()->FreeObjects(args...);
+        },
+        [address = address, n = ids.size()](const absl::Status& status, const auto&) {
+          if (!status.ok()) {
+            spdlog::debug("could not free {} objects of an ended owner at {}: {}", n, address,
+                          status.message());
+          }
+        });
+  }
 }
 
 void Head::OnNodeDead(const std::string& node_id) {

@@ -45,12 +45,14 @@ class Head {
 
  private:
   void OnNodeDead(const std::string& node_id);
+  void FreeOrphans(const ObjectDirectory::Orphans& orphans);
 
   const std::string cluster_id_;
   NodeDirectory nodes_;
   JobRegistry jobs_;
   ActorDirectory actors_;
   ObjectDirectory objects_;
+  WorkerStubs worker_stubs_;
   LogBroker logs_;
   SchedulerService scheduler_service_;
   ActorManager actor_manager_;

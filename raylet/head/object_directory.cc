@@ -2,20 +2,54 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace weft::head {
 
+std::string ObjectDirectory::OwnerKey(const Owner& owner) {
+  return owner.worker_id.empty() ? absl::StrCat("job/", owner.job_id) : owner.worker_id;
+}
+
 absl::Status ObjectDirectory::Add(const std::string& object_id,
-                                  const proto::ObjectLocation& location, const std::string& owner) {
+                                  const proto::ObjectLocation& location, const Owner& owner) {
   if (object_id.empty() || location.worker_id().empty()) {
     return absl::InvalidArgumentError("object location needs object_id and worker_id");
   }
   absl::MutexLock lock(&mu_);
+  const bool known_owner = !owner.job_id.empty() || !owner.worker_id.empty();
+  if (known_owner && gone_owners_.contains(OwnerKey(owner))) {
+    return absl::FailedPreconditionError(absl::StrCat("the owner of object ", object_id, " (",
+                                                      OwnerKey(owner),
+                                                      ") has ended: nobody can ask for it"));
+  }
   auto& object = objects_[object_id];
   std::erase_if(object.copies,
                 [&](const auto& c) { return c.worker_id() == location.worker_id(); });
   object.copies.push_back(location);
-  if (!owner.empty()) object.owner = owner;
+  if (known_owner) object.owner = owner;
   return absl::OkStatus();
+}
+
+ObjectDirectory::Orphans ObjectDirectory::RemoveOwnedBy(const Owner& owner) {
+  Orphans orphans;
+  absl::MutexLock lock(&mu_);
+  const std::string key = OwnerKey(owner);
+  if (gone_owners_.insert(key).second) {
+    gone_order_.push_back(key);
+    if (gone_order_.size() > kGoneOwnersKept) {
+      gone_owners_.erase(gone_order_.front());
+      gone_order_.pop_front();
+    }
+  }
+  for (auto it = objects_.begin(); it != objects_.end();) {
+    if (OwnerKey(it->second.owner) != key) {
+      ++it;
+      continue;
+    }
+    for (const auto& copy : it->second.copies) orphans[copy.address()].push_back(it->first);
+    objects_.erase(it++);
+  }
+  return orphans;
 }
 
 std::vector<proto::ObjectInfo> ObjectDirectory::List() const {
@@ -24,7 +58,8 @@ std::vector<proto::ObjectInfo> ObjectDirectory::List() const {
   for (const auto& [id, object] : objects_) {
     proto::ObjectInfo info;
     info.set_object_id(id);
-    info.set_owner(object.owner);
+    info.set_owner(object.owner.job_id);
+    info.set_owner_worker_id(object.owner.worker_id);
     for (const auto& c : object.copies) *info.add_locations() = c;
     out.push_back(std::move(info));
   }

@@ -9,7 +9,8 @@ grpc::ServerUnaryReactor* ObjectDirectoryService::AddObjectLocation(
     grpc::CallbackServerContext* ctx, const proto::AddObjectLocationRequest* req,
     proto::AddObjectLocationReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  return FinishWith(ctx, objects_.Add(req->object_id(), req->location(), req->owner()));
+  return FinishWith(
+      ctx, objects_.Add(req->object_id(), req->location(), {req->owner(), req->owner_worker_id()}));
 }
 
 grpc::ServerUnaryReactor* ObjectDirectoryService::ListObjects(grpc::CallbackServerContext* ctx,

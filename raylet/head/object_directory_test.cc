@@ -15,6 +15,7 @@ proto::ObjectLocation At(const std::string& node_id, const std::string& worker_i
   proto::ObjectLocation location;
   location.set_node_id(node_id);
   location.set_worker_id(worker_id);
+  location.set_address(worker_id + ".local:1");
   location.set_size_bytes(size);
   return location;
 }
@@ -86,15 +87,46 @@ TEST(ObjectDirectoryTest, RemoveNodeDropsEveryCopyOnThatNode) {
 
 TEST(ObjectDirectoryTest, RemoveWorkerDropsItsCopiesAndEmptiedObjects) {
   ObjectDirectory objects;
-  ASSERT_TRUE(objects.Add("a", At("n1", "w1"), "job1").ok());
+  ASSERT_TRUE(objects.Add("a", At("n1", "w1"), {"job1", ""}).ok());
   ASSERT_TRUE(objects.Add("a", At("n1", "w2")).ok());
-  ASSERT_TRUE(objects.Add("b", At("n1", "w1"), "job1").ok());
+  ASSERT_TRUE(objects.Add("b", At("n1", "w1"), {"job1", ""}).ok());
   EXPECT_EQ(objects.RemoveWorker("w1"), 2);
   EXPECT_THAT(Workers(objects.Locations("a")), ElementsAre("w2"));
   const auto listed = objects.List();
   ASSERT_EQ(listed.size(), 1u);  // b is gone, owner and all
   EXPECT_EQ(listed[0].object_id(), "a");
   EXPECT_EQ(listed[0].owner(), "job1");
+}
+
+// An owner that ends takes its objects: a worker its own, a job's end what its driver owned
+// (not what its workers own: a detached actor outlives its job).
+TEST(ObjectDirectoryTest, AnEndedOwnersObjectsAreDroppedAndTheirStoresNamed) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("by-driver", At("n1", "w1"), {"job1", ""}).ok());
+  ASSERT_TRUE(objects.Add("by-driver", At("n2", "w2"), {"job1", ""}).ok());
+  ASSERT_TRUE(objects.Add("by-worker", At("n1", "w1"), {"job1", "w9"}).ok());
+  ASSERT_TRUE(objects.Add("other-job", At("n1", "w1"), {"job2", ""}).ok());
+
+  const auto driver = objects.RemoveOwnedBy({"job1", ""});
+  ASSERT_EQ(driver.size(), 2u);  // both stores of its one object
+  EXPECT_THAT(driver.at(At("n1", "w1").address()), ElementsAre("by-driver"));
+  EXPECT_THAT(driver.at(At("n2", "w2").address()), ElementsAre("by-driver"));
+  EXPECT_THAT(objects.Locations("by-driver"), IsEmpty());
+  EXPECT_THAT(Workers(objects.Locations("by-worker")), ElementsAre("w1"));
+
+  const auto worker = objects.RemoveOwnedBy({"job1", "w9"});
+  EXPECT_THAT(worker.at(At("n1", "w1").address()), ElementsAre("by-worker"));
+  EXPECT_THAT(Workers(objects.Locations("other-job")), ElementsAre("w1"));
+}
+
+// A result stored after its owner ended is refused, so that its store frees it.
+TEST(ObjectDirectoryTest, AResultOfAnEndedOwnerIsRefused) {
+  ObjectDirectory objects;
+  objects.RemoveOwnedBy({"job1", "w9"});
+  EXPECT_EQ(objects.Add("late", At("n1", "w1"), {"job1", "w9"}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(objects.Locations("late"), IsEmpty());
+  EXPECT_TRUE(objects.Add("late", At("n1", "w1"), {"job1", "w8"}).ok());
 }
 
 }  // namespace

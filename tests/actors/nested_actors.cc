@@ -90,6 +90,12 @@ weft::ObjectRef<int> Prober::Keep(weft::ObjectRef<int> ref) {
 
 int Prober::GetKept() { return kept_.Get(); }
 
+std::string Prober::KeepBlobFrom(std::string name, int64_t bytes) {
+  kept_blob_ = weft::GetActor<Recorder>(name).Call(&Recorder::Blob, bytes);
+  weft::Wait(std::vector{kept_blob_}, 1, std::nullopt, /*fetch_local=*/false);
+  return kept_blob_.id();
+}
+
 int Prober::Signal(std::string name, weft::ObjectRef<int> pending) {
   kept_ = pending;
   weft::GetActor<Recorder>(name).Call(&Recorder::Append, 1).Get();
@@ -227,6 +233,7 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("Keep", &Prober::Keep)
                          .Method("GetKept", &Prober::GetKept)
                          .Method("Signal", &Prober::Signal)
+                         .Method("KeepBlobFrom", &Prober::KeepBlobFrom)
                          .Method("Pid", &Prober::Pid);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);

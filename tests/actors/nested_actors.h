@@ -41,12 +41,16 @@ class Prober {
   weft::ObjectRef<int> Keep(weft::ObjectRef<int> ref);  // stores the ref and hands it back
   // Appends 1 to the Recorder `name` and keeps `pending` (GetKept) without waiting for it.
   int Signal(std::string name, weft::ObjectRef<int> pending);
+  // Calls Blob(bytes) on the Recorder `name` and keeps the reference (this actor owns the
+  // result, which the Recorder stores); returns its id once it is stored.
+  std::string KeepBlobFrom(std::string name, int64_t bytes);
   int GetKept();
   int Pid();
 
  private:
   weft::ActorHandle<Recorder> child_;
   weft::ObjectRef<int> kept_;
+  weft::ObjectRef<std::string> kept_blob_;
 };
 
 // Tasks.
