@@ -29,6 +29,10 @@ void OnRun(CLI::App* command, std::shared_ptr<Options> options,
 // --address and --session-dir of the commands that query a running cluster.
 void AddClusterFlags(CLI::App* command, ClusterFlags& flags);
 
+// --format table|json (default: what `format` holds); `help` is the flag's help text.
+void AddFormatFlag(CLI::App* command, std::string& format,
+                   const std::string& help = "table or json");
+
 void AddStartCommand(CLI::App& app);
 void AddStopCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
