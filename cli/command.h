@@ -40,6 +40,7 @@ void AddListCommand(CLI::App& app);
 void AddGetCommand(CLI::App& app);
 void AddKillCommand(CLI::App& app);
 void AddLogsCommand(CLI::App& app);
+void AddMemoryCommand(CLI::App& app);
 
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);

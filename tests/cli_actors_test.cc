@@ -1,5 +1,5 @@
-// `weft list/get/kill/logs actor` and `weft list objects` against a real cluster, with the
-// actors that tests/cli_actors_driver.cc leaves behind.
+// `weft list/get/kill/logs actor`, `weft list objects` and `weft memory` against a real
+// cluster, with the actors that tests/cli_actors_driver.cc leaves behind.
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "tests/cluster_harness.h"
 
 namespace weft::testing {
@@ -245,6 +246,34 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   EXPECT_THAT(table.out, HasSubstr(Str(*greeter, "address")));
 }
 
+TEST_F(CliActorsTest, MemoryShowsEachNodesStoreAndTheStoredResult) {
+  ASSERT_NO_FATAL_FAILURE(SetUpActors());
+  const auto greeter = ActorOf("Greeter");
+  ASSERT_TRUE(greeter);
+
+  const auto json = Cli({"memory", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  Struct memory;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &memory).ok()) << json.out;
+  const auto& nodes = memory.fields().at("nodes").list_value();
+  ASSERT_EQ(nodes.values_size(), 1) << json.out;  // the head's node
+  EXPECT_EQ(Str(nodes.values(0).struct_value(), "node_id"), Str(*greeter, "node_id"));
+  EXPECT_GT(Num(nodes.values(0).struct_value(), "capacity_bytes"), 0);
+  const auto& objects = memory.fields().at("objects").list_value();
+  ASSERT_EQ(objects.values_size(), 1) << json.out;  // the 200 kB blob; small results are inline
+  const Struct& blob = objects.values(0).struct_value();
+  EXPECT_EQ(Str(blob, "owner"), Str(*greeter, "job_id"));
+  EXPECT_EQ(Num(memory, "stored_objects"), 1);
+  EXPECT_EQ(Num(memory, "stored_bytes"), Num(blob, "size_bytes"));
+
+  const auto table = Cli({"memory"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(Str(*greeter, "node_id")));
+  EXPECT_THAT(table.out, HasSubstr("Largest objects (1 of 1):"));
+  EXPECT_THAT(table.out, HasSubstr(Str(blob, "object_id")));
+  EXPECT_THAT(table.out, HasSubstr("1 object stored, "));
+}
+
 TEST_F(CliActorsTest, EveryCommandFailsClearlyWhenTheHeadIsGone) {
   const std::string head = cluster_.head_address();
   ASSERT_EQ(cluster_.StopSession(cluster_.head_session()).exit_code, 0);
@@ -252,9 +281,10 @@ TEST_F(CliActorsTest, EveryCommandFailsClearlyWhenTheHeadIsGone) {
                                         {"list", "objects"},
                                         {"get", "actor", "ab"},
                                         {"kill", "actor", "ab"},
-                                        {"logs", "actor", "ab"}}) {
+                                        {"logs", "actor", "ab"},
+                                        {"memory"}}) {
     const auto result = Cli(args);
-    EXPECT_EQ(result.exit_code, 1) << args[0] << " " << args[1];
+    EXPECT_EQ(result.exit_code, 1) << absl::StrJoin(args, " ");
     EXPECT_THAT(result.err, HasSubstr("cannot reach the head at " + head)) << args[0];
   }
 }
