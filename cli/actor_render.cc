@@ -1,7 +1,6 @@
 #include "cli/actor_render.h"
 
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <map>
 #include <utility>
@@ -10,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/actor_filter.h"
+#include "cli/format.h"
 
 namespace weft::cli {
 namespace {
@@ -101,14 +101,6 @@ google::protobuf::Struct ToStruct(const ActorRow& row) {
   google::protobuf::Struct s;
   for (auto& [key, value] : Fields(row)) (*s.mutable_fields())[key] = std::move(value);
   return s;
-}
-
-std::string ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
 }
 
 // The reason column: why a PENDING actor waits or why a DEAD one died.

@@ -9,4 +9,10 @@ void AddClusterFlags(CLI::App* command, ClusterFlags& flags) {
                       "Session whose head and token to use ($WEFT_SESSION_DIR)");
 }
 
+void AddFormatFlag(CLI::App* command, std::string& format, const std::string& help) {
+  command->add_option("--format", format, help)
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+}
+
 }  // namespace weft::cli

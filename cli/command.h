@@ -29,6 +29,10 @@ void OnRun(CLI::App* command, std::shared_ptr<Options> options,
 // --address and --session-dir of the commands that query a running cluster.
 void AddClusterFlags(CLI::App* command, ClusterFlags& flags);
 
+// --format table|json (default: what `format` holds); `help` is the flag's help text.
+void AddFormatFlag(CLI::App* command, std::string& format,
+                   const std::string& help = "table or json");
+
 void AddStartCommand(CLI::App& app);
 void AddStopCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
@@ -36,6 +40,7 @@ void AddListCommand(CLI::App& app);
 void AddGetCommand(CLI::App& app);
 void AddKillCommand(CLI::App& app);
 void AddLogsCommand(CLI::App& app);
+void AddMemoryCommand(CLI::App& app);
 
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);

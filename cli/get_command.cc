@@ -38,9 +38,7 @@ void AddGetCommand(CLI::App& app) {
   auto* cmd = get->add_subcommand("actor", "Every field of one actor (by id, prefix or --name)");
   AddActorSelector(cmd, o->actor);
   AddClusterFlags(cmd, o->cluster);
-  cmd->add_option("--format", o->format, "table (key: value lines) or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
+  AddFormatFlag(cmd, o->format, "table (key: value lines) or json");
   OnRun(cmd, o, &RunGetActor);
 }
 

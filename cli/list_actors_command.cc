@@ -72,9 +72,7 @@ void AddListActorsCommand(CLI::App& list) {
                   "key=value on state, class, name, node or job; repeat to AND them")
       ->check(FilterValidator())
       ->allow_extra_args(false);
-  cmd->add_option("--format", o->format, "table or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
+  AddFormatFlag(cmd, o->format);
   OnRun(cmd, o, &RunListActors);
 }
 

@@ -31,9 +31,7 @@ void AddListCommand(CLI::App& app) {
   auto o = std::make_shared<ListOptions>();
   auto* nodes = list->add_subcommand("nodes", "Nodes with id, address, state, resources, workers");
   AddClusterFlags(nodes, o->cluster);
-  nodes->add_option("--format", o->format, "table or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
+  AddFormatFlag(nodes, o->format);
   OnRun(nodes, o, &RunListNodes);
   AddListActorsCommand(*list);
   AddListObjectsCommand(*list);

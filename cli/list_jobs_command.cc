@@ -66,9 +66,7 @@ void AddListJobsCommand(CLI::App& list) {
   auto o = std::make_shared<ListJobsOptions>();
   auto* cmd = list.add_subcommand("jobs", "Jobs with state (RUNNING, FINISHED, FAILED) and driver");
   AddClusterFlags(cmd, o->cluster);
-  cmd->add_option("--format", o->format, "table or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
+  AddFormatFlag(cmd, o->format);
   OnRun(cmd, o, &RunListJobs);
 }
 

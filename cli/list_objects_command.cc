@@ -29,9 +29,7 @@ void AddListObjectsCommand(CLI::App& list) {
   auto o = std::make_shared<ListObjectsOptions>();
   auto* cmd = list.add_subcommand("objects", "Stored objects with size, location and owner");
   AddClusterFlags(cmd, o->cluster);
-  cmd->add_option("--format", o->format, "table or json")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
+  AddFormatFlag(cmd, o->format);
   OnRun(cmd, o, &RunListObjects);
 }
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   weft::cli::AddGetCommand(app);
   weft::cli::AddKillCommand(app);
   weft::cli::AddLogsCommand(app);
+  weft::cli::AddMemoryCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

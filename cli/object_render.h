@@ -1,5 +1,8 @@
 #pragma once
 
+#include <google/protobuf/struct.pb.h>
+
+#include <cstdint>
 #include <string>
 
 #include "head.pb.h"
@@ -14,7 +17,11 @@ std::string RenderObjectsTable(const proto::ListObjectsReply& reply);
 // A JSON array: {object_id, size_bytes, owner, locations: [{node_id, worker_id, address}]}.
 std::string RenderObjectsJson(const proto::ListObjectsReply& reply);
 
-// "512 B", "1.5 KiB", "3.0 MiB", "2.0 GiB".
-std::string HumanBytes(int64_t bytes);
+// The pieces of those renderings that `weft memory` shows the same way.
+
+// The object's size in bytes (each copy holds the same bytes); 0 when no copy tells it.
+int64_t ObjectSize(const proto::ObjectInfo& object);
+// One element of RenderObjectsJson's array.
+google::protobuf::Value ObjectJson(const proto::ObjectInfo& object);
 
 }  // namespace weft::cli

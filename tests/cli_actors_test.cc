@@ -1,5 +1,5 @@
-// `weft list/get/kill/logs actor` and `weft list objects` against a real cluster, with the
-// actors that tests/cli_actors_driver.cc leaves behind.
+// `weft list/get/kill/logs actor`, `weft list objects` and `weft memory` against a real
+// cluster, with the actors that tests/cli_actors_driver.cc leaves behind.
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
@@ -13,8 +13,8 @@
 #include <future>
 #include <optional>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "common/process.h"
 #include "tests/cluster_harness.h"
 
@@ -87,6 +87,38 @@ class CliActorsTest : public ::testing::Test {
         },
         std::chrono::seconds(30)))
         << Cli({"list", "actors"}).out;
+  }
+
+  // A driver that owns a 200 kB result the greeter stores (cli_actors_driver hold-blob), and
+  // its job id; killed by Kill() or at the end of the test.
+  struct BlobHolder {
+    pid_t pid = -1;
+    std::string job;
+    void Kill() {
+      if (pid <= 0) return;
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+    ~BlobHolder() { Kill(); }
+  };
+  void HoldBlob(BlobHolder& holder) {
+    TempDir dir;
+    const std::string ready = dir.Sub("ready");
+    auto pid = SpawnProcess({.argv = {BinPath("cli_actors_driver"), "hold-blob", ready},
+                             .extra_env = {"WEFT_SESSION_DIR=" + cluster_.head_session()}});
+    ASSERT_TRUE(pid.ok()) << pid.status();
+    holder.pid = *pid;
+    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(ready); }))
+        << "the holding driver did not get its result stored";
+    const auto jobs = Cli({"list", "jobs", "--format", "json"});
+    Struct listed;  // {"jobs": [...]}
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(jobs.out, &listed).ok()) << jobs.out;
+    for (const auto& job : listed.fields().at("jobs").list_value().values()) {
+      if (Str(job.struct_value(), "state") == "JOB_RUNNING") {
+        holder.job = Str(job.struct_value(), "jobId");
+      }
+    }
   }
 
   std::string IdOf(const std::string& class_name) {
@@ -233,26 +265,9 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   ASSERT_NO_FATAL_FAILURE(SetUpActors());
   const auto greeter = ActorOf("Greeter");
   ASSERT_TRUE(greeter);
-  TempDir dir;
-  const std::string ready = dir.Sub("ready");
-  auto holder = SpawnProcess({.argv = {BinPath("cli_actors_driver"), "hold-blob", ready},
-                              .extra_env = {"WEFT_SESSION_DIR=" + cluster_.head_session()}});
-  ASSERT_TRUE(holder.ok()) << holder.status();
-  absl::Cleanup kill_holder = [&] {
-    kill(*holder, SIGKILL);
-    waitpid(*holder, nullptr, 0);
-  };
-  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(ready); }))
-      << "the holding driver did not get its result stored";
-  const auto jobs = Cli({"list", "jobs", "--format", "json"});
-  Struct job_list;  // {"jobs": [...]}
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(jobs.out, &job_list).ok()) << jobs.out;
-  std::string holder_job;
-  for (const auto& job : job_list.fields().at("jobs").list_value().values()) {
-    if (Str(job.struct_value(), "state") == "JOB_RUNNING") {
-      holder_job = Str(job.struct_value(), "jobId");
-    }
-  }
+  BlobHolder holder;
+  ASSERT_NO_FATAL_FAILURE(HoldBlob(holder));
+  const std::string holder_job = holder.job;
 
   const auto json = Cli({"list", "objects", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -272,10 +287,40 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   EXPECT_THAT(table.out, HasSubstr("KiB"));
   EXPECT_THAT(table.out, HasSubstr(Str(*greeter, "address")));
 
-  std::move(kill_holder).Invoke();
+  holder.Kill();
   EXPECT_TRUE(WaitFor([&] {
     return Cli({"list", "objects"}).out.find(Str(blob, "object_id")) == std::string::npos;
   })) << "the dead driver's result is still listed";
+}
+
+TEST_F(CliActorsTest, MemoryShowsEachNodesStoreAndTheStoredResult) {
+  ASSERT_NO_FATAL_FAILURE(SetUpActors());
+  const auto greeter = ActorOf("Greeter");
+  ASSERT_TRUE(greeter);
+  BlobHolder holder;
+  ASSERT_NO_FATAL_FAILURE(HoldBlob(holder));
+
+  const auto json = Cli({"memory", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  Struct memory;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &memory).ok()) << json.out;
+  const auto& nodes = memory.fields().at("nodes").list_value();
+  ASSERT_EQ(nodes.values_size(), 1) << json.out;  // the head's node
+  EXPECT_EQ(Str(nodes.values(0).struct_value(), "node_id"), Str(*greeter, "node_id"));
+  EXPECT_GT(Num(nodes.values(0).struct_value(), "capacity_bytes"), 0);
+  const auto& objects = memory.fields().at("objects").list_value();
+  ASSERT_EQ(objects.values_size(), 1) << json.out;  // the 200 kB blob; small results are inline
+  const Struct& blob = objects.values(0).struct_value();
+  EXPECT_EQ(Str(blob, "owner"), holder.job);
+  EXPECT_EQ(Num(memory, "stored_objects"), 1);
+  EXPECT_EQ(Num(memory, "stored_bytes"), Num(blob, "size_bytes"));
+
+  const auto table = Cli({"memory"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(Str(*greeter, "node_id")));
+  EXPECT_THAT(table.out, HasSubstr("Largest objects (1 of 1):"));
+  EXPECT_THAT(table.out, HasSubstr(Str(blob, "object_id")));
+  EXPECT_THAT(table.out, HasSubstr("1 object stored, "));
 }
 
 TEST_F(CliActorsTest, EveryCommandFailsClearlyWhenTheHeadIsGone) {
@@ -285,9 +330,10 @@ TEST_F(CliActorsTest, EveryCommandFailsClearlyWhenTheHeadIsGone) {
                                         {"list", "objects"},
                                         {"get", "actor", "ab"},
                                         {"kill", "actor", "ab"},
-                                        {"logs", "actor", "ab"}}) {
+                                        {"logs", "actor", "ab"},
+                                        {"memory"}}) {
     const auto result = Cli(args);
-    EXPECT_EQ(result.exit_code, 1) << args[0] << " " << args[1];
+    EXPECT_EQ(result.exit_code, 1) << absl::StrJoin(args, " ");
     EXPECT_THAT(result.err, HasSubstr("cannot reach the head at " + head)) << args[0];
   }
 }
