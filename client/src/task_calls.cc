@@ -153,6 +153,8 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
 void TaskCalls::EnqueueWhenResolved(const std::string& key, std::shared_ptr<Pending> task) {
   if (ArgsResolved(runtime_.objects(), task->args)) return Enqueue(key, std::move(task));
   // Queued once its last reference resolves; tasks need no order among themselves.
+  runtime_.objects().SetNote(
+      task->object_id, absl::StrCat("task ", task->call.method(), " waits for its arguments"));
   auto queued = std::make_shared<std::atomic<bool>>(false);
   OnArgResolved(runtime_.objects(), task->args, [this, key, task, queued] {
     if (!ArgsResolved(runtime_.objects(), task->args) || queued->exchange(true)) return;
@@ -256,6 +258,10 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
     finish(false);
     return;
   }
+  // Said by a Get that times out: where the task is.
+  objects.SetNote(task->object_id,
+                  absl::StrCat("task ", task->call.method(), " was sent to worker ",
+                               worker->worker_id, " at ", worker->address));
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(call),
       [this, finish, key, task, address = worker->address](proto::CallResult& result) {
