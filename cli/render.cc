@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/format.h"
 #include "common/resources.h"
 
 namespace weft::cli {
@@ -26,18 +27,6 @@ std::string UsedOfTotal(const std::string& name, double used, double total) {
     return absl::StrFormat("%.1f/%.1fGiB", used / (1 << 30), total / (1 << 30));
   }
   return absl::StrFormat("%g/%g", used, total);
-}
-
-// "512B", "8.0MiB", "1.5GiB": bytes in the largest unit that keeps a whole number in front.
-std::string HumanBytes(double bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? absl::StrFormat("%.0fB", bytes)
-                   : absl::StrFormat("%.1f%s", bytes, kUnits[unit]);
 }
 
 std::string CustomResources(const proto::NodeInfo& node) {
@@ -81,10 +70,10 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
                                           UsedOfTotal(name, amounts.first, amounts.second)));
   }
   if (store.capacity_bytes() > 0) {
-    absl::StrAppend(&out, "Object store: ", HumanBytes(static_cast<double>(store.used_bytes())),
-                    "/", HumanBytes(static_cast<double>(store.capacity_bytes())), " used, ",
-                    HumanBytes(static_cast<double>(store.spilled_bytes())), " spilled (",
-                    store.spilled_objects(), " objects)\n");
+    absl::StrAppend(&out, "Object store: ", HumanBytes(store.used_bytes()), "/",
+                    HumanBytes(store.capacity_bytes()), " used, ",
+                    HumanBytes(store.spilled_bytes()), " spilled (", store.spilled_objects(),
+                    " objects)\n");
   }
   if (reply.queued_leases() > 0) {
     absl::StrAppend(&out, "Pending leases: ", reply.queued_leases(), " waiting for resources\n");

@@ -154,13 +154,13 @@ TEST(RenderStatusTest, SumsTheObjectStoresOfAliveNodes) {
   }
   // Two alive nodes of the sample: 1 of 8 GiB used, 2 GiB in 6 spilled objects.
   EXPECT_THAT(RenderStatus(reply, "h:1"),
-              HasSubstr("Object store: 1.0GiB/8.0GiB used, 2.0GiB spilled (6 objects)\n"));
+              HasSubstr("Object store: 1.0 GiB/8.0 GiB used, 2.0 GiB spilled (6 objects)\n"));
   reply.mutable_nodes(0)->mutable_object_store()->set_capacity_bytes(8 << 20);
   reply.mutable_nodes(0)->mutable_object_store()->set_used_bytes(512);
   reply.mutable_nodes(1)->mutable_object_store()->Clear();
   reply.mutable_nodes(2)->mutable_object_store()->Clear();
   EXPECT_THAT(RenderStatus(reply, "h:1"),
-              HasSubstr("Object store: 512B/8.0MiB used, 1.0GiB spilled (3 objects)\n"));
+              HasSubstr("Object store: 512 B/8.0 MiB used, 1.0 GiB spilled (3 objects)\n"));
 }
 
 TEST(RenderStatusTest, ShowsLeasesWaitingForResources) {
