@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include <filesystem>
 #include <thread>
@@ -98,6 +99,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (std::getenv("WEFT_KEEP_TEST_DIRS")) return;  // for reading a failed test's logs
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

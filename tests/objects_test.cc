@@ -182,7 +182,10 @@ TEST_F(ObjectsTest, ALostTaskResultPassedOnIsRebuiltForTheCallThatTakesIt) {
   auto blob = weft::Task(&SlowBlob).Remote(0, kMiB, 8);
   WaitStored({blob});
   ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
-  EXPECT_EQ(weft::Task(&TaskChecksum).Remote(blob).Get(kBound), ChecksumOf(MakeBlob(kMiB, 8)));
+  // Another resource shape: a new lease, not the killed worker still in the first pool (a call
+  // sent in the moment its worker dies can hang: README, "Known issue").
+  const weft::Task checksum(&TaskChecksum, weft::TaskOptions{.num_cpus = 0.5});
+  EXPECT_EQ(checksum.Remote(blob).Get(kBound), ChecksumOf(MakeBlob(kMiB, 8)));
 }
 
 // Recursively: the output and the input it was made from are both lost.
@@ -202,8 +205,8 @@ TEST_F(ObjectsTest, ABorrowerOfALostTaskResultGetsItRebuiltByTheOwner) {
   auto blob = weft::Task(&SlowBlob).Remote(0, kMiB, 10);
   WaitStored({blob});
   ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
-  EXPECT_EQ(weft::Task(&TaskChecksumAll).Remote(std::vector{blob}).Get(kBound),
-            ChecksumOf(MakeBlob(kMiB, 10)));
+  const weft::Task checksum(&TaskChecksumAll, weft::TaskOptions{.num_cpus = 0.5});  // as above
+  EXPECT_EQ(checksum.Remote(std::vector{blob}).Get(kBound), ChecksumOf(MakeBlob(kMiB, 10)));
 }
 
 // A task with no retries left is not run again: the loss is reported, and says why.
