@@ -267,7 +267,6 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   ASSERT_TRUE(greeter);
   BlobHolder holder;
   ASSERT_NO_FATAL_FAILURE(HoldBlob(holder));
-  const std::string holder_job = holder.job;
 
   const auto json = Cli({"list", "objects", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -276,7 +275,7 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   ASSERT_EQ(objects.values_size(), 1) << json.out;  // the 200 kB blob; small results are inline
   const Struct& blob = objects.values(0).struct_value();
   EXPECT_GE(Num(blob, "size_bytes"), 200 * 1000);
-  EXPECT_EQ(Str(blob, "owner"), holder_job);
+  EXPECT_EQ(Str(blob, "owner"), holder.job);
   const auto& locations = blob.fields().at("locations").list_value();
   ASSERT_EQ(locations.values_size(), 1);
   EXPECT_EQ(Str(locations.values(0).struct_value(), "address"), Str(*greeter, "address"));

@@ -236,10 +236,14 @@ void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result)
     actor.sent.erase(it);
     --actor.unfinished;
   }
-  runtime_.objects().SetCallResult(object_id, result, [](const std::string&, std::string* why_not) {
-    *why_not = "an actor method's result cannot be rebuilt (the actor's state has moved on)";
-    return false;
-  });
+  // Only a stored result needs a Rebuild: an inline one builds none on the call path.
+  runtime_.objects().SetCallResult(
+      object_id, result, result.has_stored() ? &CannotRebuildActorResult : ObjectTable::Rebuild());
+}
+
+bool ActorCalls::CannotRebuildActorResult(const std::string&, std::string* why_not) {
+  *why_not = "an actor method's result cannot be rebuilt (the actor's state has moved on)";
+  return false;
 }
 
 void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {

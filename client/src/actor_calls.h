@@ -41,6 +41,8 @@ class ActorCalls {
   void Update(const proto::ActorInfo& info);
 
  private:
+  // The Rebuild of an actor method's stored result: there is none.
+  static bool CannotRebuildActorResult(const std::string& lost_address, std::string* why_not);
   struct Pending {
     proto::Call call;
     std::vector<CallArg> args;

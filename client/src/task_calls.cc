@@ -267,7 +267,10 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
       [this, finish, key, task, address = worker->address](proto::CallResult& result) {
         finish(WorkerLost(result));  // first: a retry must not go to a lost worker again
         if (ArgumentLost(key, task, result) || Retry(key, task, result, address)) return;
-        runtime_.objects().SetCallResult(task->object_id, result, Lineage(key, task));
+        // Only a stored result keeps a lineage (the task and its arguments).
+        runtime_.objects().SetCallResult(
+            task->object_id, result,
+            result.has_stored() ? Lineage(key, task) : ObjectTable::Rebuild());
       });
   if (!sent) {  // shutting down
     proto::RemoteError error;
