@@ -5,11 +5,15 @@
 
 namespace weft::internal {
 
-std::shared_ptr<CallStream> CallStream::Open(proto::Worker::Stub& stub, std::string address) {
+std::shared_ptr<CallStream> CallStream::Open(proto::Worker::Stub& stub, std::string address,
+                                             proto::Call first, Done done) {
   std::shared_ptr<CallStream> stream(new CallStream(std::move(address)));
   stream->context_.set_wait_for_ready(false);
   stub.async()->Calls(&stream->context_, stream.get());
   stream->AddHold();  // held until the last write is done
+  // Taken before StartCall: a stream whose connection is refused at once may end on another
+  // thread as soon as it starts, and would then refuse its first call, which nobody answers.
+  stream->Submit(std::move(first), std::move(done));
   stream->StartRead(&stream->incoming_);
   stream->StartCall();
   return stream;

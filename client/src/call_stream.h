@@ -21,11 +21,13 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
  public:
   using Done = std::function<void(proto::CallResult&)>;
 
-  // Opens the stream. The owner must keep it until it is done (WaitDone returned, or done()):
+  // Opens the stream with its first call (which fails with the stream if it cannot start).
+  // The owner must keep it until it is done (WaitDone returned, or done()):
   // gRPC uses it until then. Its last reference then goes on the owner's side, never on a gRPC
   // thread: that would release the context (and maybe the last reference to its channel) on a
   // thread of gRPC's callback queue, which gRPC 1.51 then frees under that very thread.
-  static std::shared_ptr<CallStream> Open(proto::Worker::Stub& stub, std::string address);
+  static std::shared_ptr<CallStream> Open(proto::Worker::Stub& stub, std::string address,
+                                          proto::Call first, Done done);
 
   // Sends `call` (its call_id is assigned here). False when the stream has ended: open another.
   bool Submit(proto::Call call, Done done);

@@ -68,8 +68,7 @@ bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallSt
     std::erase_if(replaced_, [](const auto& stream) { return stream->done(); });
     replaced_.push_back(std::move(connection.stream));
   }
-  connection.stream = CallStream::Open(*connection.stub, address);
-  connection.stream->Submit(std::move(call), std::move(done));
+  connection.stream = CallStream::Open(*connection.stub, address, std::move(call), std::move(done));
   return true;
 }
 
