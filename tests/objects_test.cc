@@ -242,6 +242,65 @@ TEST_F(ObjectsTest, AnObjectRefParameterIsDeliveredBeforeItsValueExists) {
   weft::Kill(gate);
 }
 
+// Borrowers are counted (as Ray's ownership does): a reference an actor keeps as a member keeps
+// its object after the driver drops its own, and the object is freed once the actor drops it.
+// A result dropped at the same time, never passed on, is freed at once: it shows that the
+// driver's frees have reached the store while the kept one is still there.
+TEST_F(ObjectsTest, AReferenceAnActorKeepsHoldsItsObjectUntilTheActorDropsIt) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto keeper = weft::Actor<Prober>().Remote(false);
+  {
+    auto kept = store.Call(&Recorder::Blob, kMiB);
+    auto dropped = store.Call(&Recorder::Blob, 2 * kMiB);
+    WaitStored({kept, dropped});
+    keeper.Call(&Prober::KeepBlob, kept).Get(kBound);
+  }
+  ASSERT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 1; }, std::chrono::seconds(5)))
+      << cluster_->ObjectCount() << " objects listed; only the kept one should be";
+  Recorder local;
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), ChecksumOf(local.Blob(kMiB)));
+  keeper.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after its last borrower dropped it";
+}
+
+// A reference inside a value is counted too, and a borrower that dies releases what it kept.
+TEST_F(ObjectsTest, AReferenceKeptInsideAValueIsReleasedWhenItsActorDies) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto keeper = weft::Actor<Prober>({.dedicated_process = true}).Remote(false);
+  const int keeper_pid = keeper.Call(&Prober::Pid).Get(kBound);
+  {
+    auto kept = store.Call(&Recorder::Blob, kMiB);
+    WaitStored({kept});
+    keeper.Call(&Prober::KeepBlobs, std::vector{kept}).Get(kBound);
+  }
+  Recorder local;
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), ChecksumOf(local.Blob(kMiB)));
+  ASSERT_EQ(cluster_->ObjectCount(), 1) << "the kept object is gone";
+  ASSERT_EQ(kill(keeper_pid, SIGKILL), 0);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after its only borrower died";
+}
+
+// A borrower that hands the reference on (actor to actor) makes the next one a borrower: the
+// object lives while any of them keeps it, and goes when the last one drops it.
+TEST_F(ObjectsTest, AReferenceHandedOnByABorrowerLivesUntilTheLastBorrowerDropsIt) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto first = weft::Actor<Prober>().Remote(false);
+  auto last = weft::Actor<Prober>({.name = "last-keeper"}).Remote(false);
+  {
+    auto kept = store.Call(&Recorder::Blob, kMiB);
+    WaitStored({kept});
+    first.Call(&Prober::HandBlobOn, "last-keeper", kept).Get(kBound);
+  }
+  Recorder local;
+  EXPECT_EQ(last.Call(&Prober::KeptChecksum).Get(kBound), ChecksumOf(local.Blob(kMiB)));
+  ASSERT_EQ(cluster_->ObjectCount(), 1) << "the handed-on object is gone";
+  last.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after its last borrower dropped it";
+}
+
 // An owner that dies takes its objects with it: a result an actor owns, stored by another
 // actor that lives on, is freed there once the owner's worker is killed. (A borrower still
 // holding it would get OwnerDiedError.)

@@ -51,6 +51,14 @@ CallDispatcher::CallDispatcher(Identity identity, ActorHost& actors, CodeLoader&
 CallDispatcher::~CallDispatcher() { tasks_.join(); }
 
 void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
+  if (call.lent_ids_size() > 0) {
+    // The references lent with the call that this worker still holds once it is done (kept in
+    // a member, in a value, handed on): their owners count it as a borrower from then on.
+    reply = [lent = call.lent_ids(), reply = std::move(reply)](proto::CallResult result) {
+      internal::Runtime::Get().objects().StillBorrowed(lent, result.mutable_borrowed_ids());
+      reply(std::move(result));
+    };
+  }
   msgpack::object_handle parsed;
   bool needs_resolving = false;
   try {

@@ -38,7 +38,8 @@ class CallDispatcher {
   // Call before the worker's address is published; not thread-safe.
   void set_address(std::string address) { identity_.address = std::move(address); }
 
-  // `reply` runs exactly once, on any thread.
+  // `reply` runs exactly once, on any thread. Its result names the references lent with the
+  // call that this process still holds (CallResult.borrowed_ids).
   void Dispatch(proto::Call call, Reply reply);
 
   // The owner of these stored results holds no reference to them any more: drops them from

@@ -41,7 +41,7 @@ grpc::ServerUnaryReactor* WorkerService::Exit(grpc::CallbackServerContext* ctx,
 }
 
 bool WorkerService::Owning() const {
-  return parts_.store.size() > 0 || internal::Runtime::Get().objects().OwnsPassedOn();
+  return parts_.store.size() > 0 || internal::Runtime::Get().objects().KeepsPassedOn();
 }
 
 }  // namespace weft::worker

@@ -135,7 +135,7 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
     Sent sent_call;
     if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
     proto::RemoteError failed;
-    if (!BuildArgs(objects, pending.args, pending.call.mutable_args(), &failed)) {
+    if (!BuildArgs(objects, pending.args, &pending.call, &failed)) {
       --actor.unfinished;
       deferred_.push_back([this, id = pending.object_id, failed = std::move(failed)]() mutable {
         runtime_.objects().SetError(id, std::move(failed));
@@ -145,6 +145,7 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
     if (!sent_call.retry) {
       for (auto& arg : pending.args) {
         if (arg.ref) sent_call.pins.push_back(std::move(arg.ref));
+        for (auto& lent : arg.lent) sent_call.pins.push_back(std::move(lent));
       }
     }
     const uint64_t seq = pending.seq;
@@ -154,7 +155,13 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
     // Actors are never removed from actors_: the pointer outlives every call.
     const bool sent = runtime_.workers().Submit(
         actor.address, std::move(pending.call),
-        [this, actor = &actor, seq](proto::CallResult& result) { OnResult(*actor, seq, result); });
+        [this, actor = &actor, seq, address = actor.address](proto::CallResult& result) {
+          // Before the call's references go: the callee may still hold some of them.
+          if (result.borrowed_ids_size() > 0) {
+            runtime_.objects().AddBorrowers(address, result.borrowed_ids());
+          }
+          OnResult(*actor, seq, result);
+        });
     if (!sent) {  // shutting down
       std::string id = std::move(sent_entry.object_id);
       actor.sent.erase(seq);
@@ -358,11 +365,12 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
   } else {
     actor.watch_failures = 0;
     ApplyInfoLocked(actor, info);
-    if (!follow && !actor.held.empty() && actor.state == proto::ACTOR_ALIVE &&
-        actor.address == actor.lost_address) {
+    if (!follow && (!actor.held.empty() || !actor.resend.empty()) &&
+        actor.state == proto::ACTOR_ALIVE && actor.address == actor.lost_address) {
       // The head still places it where the stream just broke: it has not heard of the death
       // yet. Follow it for the verdict (bounded by the node timeout, or the follow's wait)
-      // rather than failing the held calls as merely unavailable.
+      // rather than failing the held calls as merely unavailable, or sending the retried ones
+      // back to the dead address at once (and again, as fast as they fail).
       WatchLocked(actor);
       return;
     }

@@ -1,5 +1,7 @@
 #include "client/src/object_table.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "client/src/loop.h"
 #include "client/src/remote_failure.h"
@@ -33,12 +35,19 @@ ObjectTable::Dropped ObjectTable::EraseLocked(Entries::iterator it) {
   Dropped dropped;
   if (it->second.owned) dropped.free_at = std::move(it->second.stored_at);
   dropped.rebuild = std::move(it->second.rebuild);
+  dropped.released = std::move(it->second.on_released);
   entries_.erase(it);
   return dropped;
 }
 
+void ObjectTable::AfterUnlock(const std::string& id, Dropped& dropped) const {
+  FreeAt(dropped.free_at, id);
+  RunAll(dropped.released);
+  dropped.rebuild = nullptr;
+}
+
 void ObjectTable::FreeAt(const std::string& address, const std::string& id) const {
-  if (!address.empty() && freer_) freer_(address, id);
+  if (!address.empty() && io_.free) io_.free(address, id);
 }
 
 void ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
@@ -70,10 +79,14 @@ void ObjectTable::SetValue(const std::string& id, std::string bytes) {
     it->second.value = std::make_shared<const std::string>(std::move(bytes));
     dropped.rebuild = std::move(it->second.rebuild);  // the value is here: no lineage needed
     callbacks = Finish(it->second);
-    if (!callbacks.empty() && Unused(it->second)) dropped.free_at = EraseLocked(it).free_at;
+    if (!callbacks.empty() && Unused(it->second)) {
+      Rebuild rebuild = std::move(dropped.rebuild);
+      dropped = EraseLocked(it);
+      dropped.rebuild = std::move(rebuild);
+    }
   }
   RunAll(callbacks);
-  FreeAt(dropped.free_at, id);
+  AfterUnlock(id, dropped);
 }
 
 void ObjectTable::SetError(const std::string& id, proto::RemoteError error) {
@@ -88,10 +101,14 @@ void ObjectTable::SetError(const std::string& id, proto::RemoteError error) {
     dropped.rebuild = std::move(it->second.rebuild);
     ++failures_;
     callbacks = Finish(it->second);
-    if (!callbacks.empty() && Unused(it->second)) dropped.free_at = EraseLocked(it).free_at;
+    if (!callbacks.empty() && Unused(it->second)) {
+      Rebuild rebuild = std::move(dropped.rebuild);
+      dropped = EraseLocked(it);
+      dropped.rebuild = std::move(rebuild);
+    }
   }
   RunAll(callbacks);
-  FreeAt(dropped.free_at, id);
+  AfterUnlock(id, dropped);
 }
 
 void ObjectTable::SetLocation(const std::string& id, proto::ObjectLocation location) {
@@ -118,7 +135,7 @@ bool ObjectTable::SetLocationOf(const std::string& id, proto::ObjectLocation loc
   }
   RunAll(callbacks);
   if (fetch) MaybeFetch(id);
-  FreeAt(dropped.free_at, id);
+  AfterUnlock(id, dropped);
   return true;
 }
 
@@ -234,32 +251,110 @@ void ObjectTable::Release(const std::string& id) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     --it->second.holders;
-    if (!Unused(it->second)) return;  // held, passed on or still awaited
+    if (!Unused(it->second)) return;  // held, passed on, borrowed or still awaited
     dropped = EraseLocked(it);
   }
-  FreeAt(dropped.free_at, id);
+  AfterUnlock(id, dropped);
 }
 
-std::string ObjectTable::PassOn(const std::string& id) {
+std::string ObjectTable::PassOn(const std::string& id, bool lent) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  if (it == entries_.end() || !it->second.owner.empty()) {
-    return it == entries_.end() ? own_address_ : it->second.owner;
-  }
+  if (it == entries_.end()) return own_address_;
+  Entry& entry = it->second;
   // The wire form of a resolved object carries its value, location or error. An unresolved one
-  // needs its owner later, and a located one needs its stored bytes: both are kept.
-  const State state = it->second.state;
-  if (state == State::kPending ||
-      (it->second.owned && (state == State::kLocated || state == State::kFetching))) {
-    it->second.passed_on = true;
-  }
-  return own_address_;
+  // needs its owner later, and a located one needs its stored bytes: passed on outside a call,
+  // both are kept from now on (a borrower's entry too: it is reported as borrowed to its
+  // owner's watch, which then lasts as long as this process).
+  const bool needs_owner = entry.state == State::kPending || entry.state == State::kLocated ||
+                           entry.state == State::kFetching;
+  if (!lent && needs_owner) entry.passed_on = true;
+  return entry.owner.empty() ? own_address_ : entry.owner;
 }
 
-bool ObjectTable::OwnsPassedOn() {
+void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids) {
+  std::vector<std::string> watch;
+  std::vector<std::pair<std::string, std::string>> report;  // owner, id
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) continue;  // not lent by this process
+      Entry& entry = it->second;
+      if (!entry.owner.empty()) {  // a borrower here: the owner must know the next one
+        ++entry.holders;           // until it has answered
+        report.emplace_back(entry.owner, id);
+        continue;
+      }
+      auto known = std::find_if(entry.borrowers.begin(), entry.borrowers.end(),
+                                [&](const Borrower& b) { return b.address == borrower; });
+      if (known != entry.borrowers.end()) {
+        known->again = true;  // its watch may have been answered before this call's result
+      } else {
+        entry.borrowers.push_back({borrower, false});
+        watch.push_back(id);
+      }
+    }
+  }
+  for (const auto& id : watch) WatchBorrower(id, borrower);
+  for (const auto& [owner, id] : report) {
+    io_.report_borrower(owner, id, borrower, [this, id] { Release(id); });
+  }
+}
+
+void ObjectTable::WatchBorrower(const std::string& id, const std::string& borrower) {
+  io_.watch_borrower(id, borrower, [this, id, borrower](bool released) {
+    OnBorrowerDone(id, borrower, released);
+  });
+}
+
+void ObjectTable::OnBorrowerDone(const std::string& id, const std::string& borrower,
+                                 bool released) {
+  Dropped dropped;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    auto& borrowers = it->second.borrowers;
+    auto known = std::find_if(borrowers.begin(), borrowers.end(),
+                              [&](const Borrower& b) { return b.address == borrower; });
+    if (known == borrowers.end()) return;
+    if (released && known->again) {  // it said it held the reference again since: ask again
+      known->again = false;
+    } else {
+      borrowers.erase(known);
+      if (Unused(it->second)) dropped = EraseLocked(it);
+      released = false;
+    }
+  }
+  if (released) return WatchBorrower(id, borrower);
+  AfterUnlock(id, dropped);
+}
+
+void ObjectTable::StillBorrowed(const Ids& ids, Ids* out) {
+  std::lock_guard lock(mu_);
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end() && !it->second.owner.empty()) *out->Add() = id;
+  }
+}
+
+void ObjectTable::WhenReleased(const std::string& id, Callback callback) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it != entries_.end()) {
+      it->second.on_released.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
+bool ObjectTable::KeepsPassedOn() {
   std::lock_guard lock(mu_);
   for (const auto& [id, entry] : entries_) {
-    if (entry.passed_on) return true;
+    if (entry.passed_on || !entry.borrowers.empty()) return true;
   }
   return false;
 }
@@ -332,7 +427,7 @@ void ObjectTable::MaybeFetch(const std::string& id) {
     it->second.state = State::kFetching;
     location = it->second.location;
   }
-  fetcher_(id, location, [this, id, location](absl::StatusOr<std::string> bytes) {
+  io_.fetch(id, location, [this, id, location](absl::StatusOr<std::string> bytes) {
     if (bytes.ok()) {
       SetValue(id, *std::move(bytes));
       return;
@@ -363,7 +458,7 @@ void ObjectTable::AskOwner(const std::string& id) {
     owner = it->second.owner;
     lost_at = it->second.lost_at;
   }
-  ask_owner_(id, owner, lost_at, [this, id, owner](absl::StatusOr<proto::CallResult> answer) {
+  io_.ask_owner(id, owner, lost_at, [this, id, owner](absl::StatusOr<proto::CallResult> answer) {
     OnOwnerAnswer(id, owner, std::move(answer));
   });
 }

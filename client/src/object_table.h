@@ -36,10 +36,14 @@ namespace weft::internal {
 //
 // Lifetime: an owned object whose bytes a worker stores (a large result) is freed there (Freer)
 // when its entry goes: its last local ObjectRef is gone, no call that takes it is unfinished
-// (calls hold their arguments), and it was never passed on while unresolved or located. An
-// object passed on that way stays for the owner's lifetime, so that borrowers can always ask
-// for it or fetch it; freeing it when the last borrower is done is distributed reference
-// counting (not yet built).
+// (calls hold their arguments, and the references inside them), and no borrower holds it.
+// Borrowers are counted as in Ray: a call's result names the references it was lent that its
+// callee still holds (CallResult.borrowed_ids); the owner then watches that process
+// (BorrowerWatcher) until it holds the reference no more or dies. A borrower that hands a
+// reference on reports the next borrower to the owner (BorrowerReporter) before letting go of
+// its own. A reference passed on outside a call (inside a call's result, a Put value or an
+// actor's constructor arguments) is not counted: its object stays for the life of the process
+// that passed it on.
 //
 // Thread-safe; callbacks run without the lock held.
 class ObjectTable {
@@ -60,9 +64,24 @@ class ObjectTable {
   using Rebuild = std::function<bool(const std::string& lost_address, std::string* why_not)>;
   // Tells the worker at `address` that no reference to its stored object `id` remains.
   using Freer = std::function<void(const std::string& address, const std::string& id)>;
+  // Watches the process at `borrower` until it holds no reference to `id`: `done(true)` then,
+  // `done(false)` when it cannot be reached (it died); never once this process shuts down.
+  using BorrowerWatcher = std::function<void(const std::string& id, const std::string& borrower,
+                                             std::function<void(bool released)> done)>;
+  // Tells `owner` that the process at `borrower` holds `id`; `done` runs once it has answered.
+  using BorrowerReporter = std::function<void(const std::string& owner, const std::string& id,
+                                              const std::string& borrower, Callback done)>;
+  // How the table reaches other processes.
+  struct Io {
+    Fetcher fetch;
+    OwnerAsker ask_owner;
+    Freer free;
+    BorrowerWatcher watch_borrower;
+    BorrowerReporter report_borrower;
+  };
+  using Ids = google::protobuf::RepeatedPtrField<std::string>;
 
-  ObjectTable(Fetcher fetcher, OwnerAsker ask_owner, Freer freer)
-      : fetcher_(std::move(fetcher)), ask_owner_(std::move(ask_owner)), freer_(std::move(freer)) {}
+  explicit ObjectTable(Io io) : io_(std::move(io)) {}
 
   static std::string NewId();
 
@@ -94,13 +113,25 @@ class ObjectTable {
   // handle goes, unless it was passed on from here.
   void Hold(const std::string& id);
   void Release(const std::string& id);
-  // The object is referenced from elsewhere (passed on): the owner to name in its wire form,
-  // and, if this process owns it, kept for borrowers from now on.
-  std::string PassOn(const std::string& id);
+  // The object is referenced from elsewhere (passed on): the owner to name in its wire form.
+  // `lent`: to a call, which holds the reference until its result says whether the callee
+  // borrows it (AddBorrowers). Otherwise, a pending or stored object is kept from now on for
+  // the life of this process, for whoever received it.
+  std::string PassOn(const std::string& id, bool lent);
+
+  // The process at `borrower` (a callee) still holds these references, which a call lent it.
+  // Owned ones are kept until it lets go of them (or dies); for borrowed ones, their owners
+  // are told, and this process keeps its own reference until they have answered.
+  void AddBorrowers(const std::string& borrower, const Ids& ids);
+  // Of `ids`, those this process holds and does not own (it is their borrower), into `out`.
+  void StillBorrowed(const Ids& ids, Ids* out);
+  // `callback` runs once this process holds no reference to `id` (at once if it holds none).
+  void WhenReleased(const std::string& id, Callback callback);
 
   bool Contains(const std::string& id);
-  // True while this process owns an object that it passed on (borrowers may ask for it).
-  bool OwnsPassedOn();
+  // True while this process owns an object that it passed on or that a borrower holds, or
+  // passed on outside a call a reference it borrows (see PassOn): its exit would lose them.
+  bool KeepsPassedOn();
   bool Ready(const std::string& id);
   // Here or located (or unknown): enough to pass it as an argument.
   bool Resolved(const std::string& id, bool* failed = nullptr);
@@ -129,41 +160,54 @@ class ObjectTable {
 
  private:
   enum class State { kPending, kLocated, kFetching, kHere, kFailed };
+  struct Borrower {
+    std::string address;
+    bool again = false;  // reported again while watched: watch once more when the watch ends
+  };
   struct Entry {
     State state = State::kPending;
     Bytes value;
     proto::RemoteError error;
     proto::ObjectLocation location;
     std::string note;
-    std::string owner;          // a borrowed object's owner; empty when this process owns it
-    std::string stored_at;      // owned: the worker storing its bytes (freed there at the end)
-    Rebuild rebuild;            // owned and located: how it comes back if its bytes are lost
-    std::string lost_at;        // borrowed: the worker whose copy failed, for the owner to know
-    bool owned = false;         // made here (a call's result or a Put)
-    int holders = 0;            // local ObjectRefs
-    bool passed_on = false;     // owned, passed on unresolved: kept for borrowers to ask
-    bool wanted = false;        // someone here waits for the value: fetch it once located
-    bool asking_owner = false;  // a WaitObject to the owner is in flight
+    std::string owner;       // a borrowed object's owner; empty when this process owns it
+    std::string stored_at;   // owned: the worker storing its bytes (freed there at the end)
+    Rebuild rebuild;         // owned and located: how it comes back if its bytes are lost
+    std::string lost_at;     // borrowed: the worker whose copy failed, for the owner to know
+    bool owned = false;      // made here (a call's result or a Put)
+    int holders = 0;         // local ObjectRefs
+    bool passed_on = false;  // passed on outside a call while unresolved or stored: kept
+    std::vector<Borrower> borrowers;  // owned: processes that hold it (their calls said so)
+    bool wanted = false;              // someone here waits for the value: fetch it once located
+    bool asking_owner = false;        // a WaitObject to the owner is in flight
     std::vector<Callback> on_ready;
     std::vector<Callback> on_resolved;
+    std::vector<Callback> on_released;  // borrowed: the owner's watches, answered when it goes
   };
   static bool Done(const Entry& entry) {
     return entry.state == State::kHere || entry.state == State::kFailed;
   }
   // Nothing here needs the entry any more.
   static bool Unused(const Entry& entry) {
-    return entry.holders <= 0 && !entry.passed_on && entry.on_ready.empty() &&
-           entry.on_resolved.empty();
+    return entry.holders <= 0 && !entry.passed_on && entry.borrowers.empty() &&
+           entry.on_ready.empty() && entry.on_resolved.empty();
   }
   using Entries = absl::flat_hash_map<std::string, Entry>;
   // What a finished or erased entry leaves to do once the lock is released: free its stored
-  // bytes, and drop its lineage (which holds references: releasing them takes the lock).
+  // bytes, answer the watches of its owner, and drop its lineage (which holds references:
+  // releasing them takes the lock).
   struct Dropped {
     std::string free_at;  // the worker to free the stored bytes at ("" for none)
     Rebuild rebuild;
+    std::vector<Callback> released;
   };
   Dropped EraseLocked(Entries::iterator it);
+  // Does what `dropped` leaves to do; call without the lock.
+  void AfterUnlock(const std::string& id, Dropped& dropped) const;
   void FreeAt(const std::string& address, const std::string& id) const;
+  void WatchBorrower(const std::string& id, const std::string& borrower);
+  // The watch of `borrower` ended: it let go of `id` (`released`) or is gone.
+  void OnBorrowerDone(const std::string& id, const std::string& borrower, bool released);
   proto::RemoteError LostError(const std::string& id, const Entry& entry,
                                const std::string& why) const;
   // Finishes an entry (value or error) and returns the callbacks to run.
@@ -185,9 +229,7 @@ class ObjectTable {
   [[noreturn]] void ThrowNotAvailable(const std::string& id, const Entry& entry,
                                       const std::chrono::milliseconds* timeout);
 
-  const Fetcher fetcher_;
-  const OwnerAsker ask_owner_;
-  const Freer freer_;
+  const Io io_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::string own_address_;

@@ -32,7 +32,13 @@ struct EncodedRef {
 
 ObjectTable& Objects() { return Runtime::Get().objects(); }
 
+thread_local LentRefs* current_lent = nullptr;
+
 }  // namespace
+
+LentRefs::LentRefs() : outer_(current_lent) { current_lent = this; }
+LentRefs::~LentRefs() { current_lent = outer_; }
+LentRefs* LentRefs::Current() { return current_lent; }
 
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
   BlockingScope blocking(!Objects().Ready(id));  // a task's CPUs are lent out while it waits
@@ -127,7 +133,8 @@ std::string EncodeRef(const std::string& id) {
   EncodedRef ref;
   ref.id = id;
   auto& objects = Objects();
-  ref.owner = objects.PassOn(id);
+  LentRefs* lent = LentRefs::Current();
+  ref.owner = objects.PassOn(id, /*lent=*/lent != nullptr);
   if (objects.Resolved(id)) {
     auto snapshot = objects.Take(id);
     if (snapshot.value) {
@@ -145,6 +152,7 @@ std::string EncodeRef(const std::string& id) {
       ref.value = snapshot.error->SerializeAsString();
     }
   }
+  if (lent && (ref.kind == kUnknown || ref.kind == kLocated)) lent->Add(HoldObject(id));
   return Pack(ref);
 }
 

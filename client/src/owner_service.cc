@@ -69,4 +69,29 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
   return reactor;
 }
 
+grpc::ServerUnaryReactor* OwnerService::WaitReleased(grpc::CallbackServerContext* ctx,
+                                                     const proto::WaitReleasedRequest* req,
+                                                     proto::WaitReleasedReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto* reactor = new WaitReactor();
+  objects_.WhenReleased(req->object_id(), [shared = reactor->shared()] {
+    if (WaitReactor* self = WaitReactor::Claim(shared)) self->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OwnerService::AddBorrower(grpc::CallbackServerContext* ctx,
+                                                    const proto::AddBorrowerRequest* req,
+                                                    proto::AddBorrowerReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  if (!objects_.Contains(req->object_id())) {
+    return FinishWith(ctx, absl::NotFoundError(absl::StrCat("object ", req->object_id(),
+                                                            " is not known to its owner")));
+  }
+  ObjectTable::Ids ids;
+  *ids.Add() = req->object_id();
+  objects_.AddBorrowers(req->borrower(), ids);
+  return FinishWith(ctx, absl::OkStatus());
+}
+
 }  // namespace weft::internal

@@ -8,6 +8,7 @@
 #include "client/src/actor_calls.h"
 #include "client/src/object_fetch.h"
 #include "client/src/task_calls.h"
+#include "common/logging.h"
 #include "common/rpc.h"
 #include "weft/error.h"
 
@@ -80,14 +81,28 @@ Runtime::Runtime(Config config)
       scheduler_(proto::Scheduler::NewStub(head_)),
       workers_(config_.token),
       freer_(workers_, in_flight_),
-      objects_(
-          [this](const std::string& id, const proto::ObjectLocation& location,
-                 ObjectTable::FetchDone done) {
-            FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
-          },
-          [this](const std::string& id, const std::string& owner, const std::string& lost_at,
-                 ObjectTable::OwnerDone done) { AskOwner(id, owner, lost_at, std::move(done)); },
-          [this](const std::string& address, const std::string& id) { freer_.Free(address, id); }),
+      objects_({
+          .fetch =
+              [this](const std::string& id, const proto::ObjectLocation& location,
+                     ObjectTable::FetchDone done) {
+                FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
+              },
+          .ask_owner = [this](const std::string& id, const std::string& owner,
+                              const std::string& lost_at,
+                              ObjectTable::OwnerDone done) { AskOwner(id, owner, lost_at, done); },
+          .free = [this](const std::string& address,
+                         const std::string& id) { freer_.Free(address, id); },
+          .watch_borrower =
+              [this](const std::string& id, const std::string& borrower,
+                     std::function<void(bool)> done) {
+                WatchBorrower(id, borrower, std::move(done));
+              },
+          .report_borrower =
+              [this](const std::string& owner, const std::string& id, const std::string& borrower,
+                     ObjectTable::Callback done) {
+                ReportBorrower(owner, id, borrower, std::move(done));
+              },
+      }),
       auth_(config_.token),
       owner_service_(auth_, objects_),
       actors_(std::make_unique<ActorCalls>(*this)),
@@ -134,6 +149,56 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
                         : absl::StatusOr<proto::CallResult>(FromGrpcStatus(status));
         done(std::move(answer));  // before Remove: the runtime stays until then
         in_flight_.Remove(call, [&] { ask->context.reset(); });
+      });
+}
+
+void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
+                            std::function<void(bool)> done) {
+  struct Watch {
+    std::unique_ptr<grpc::ClientContext> context;
+    proto::WaitReleasedRequest request;
+    proto::WaitReleasedReply reply;
+  };
+  // No deadline: the borrower answers when it lets go, or the call fails when it dies (or
+  // stops answering keepalive pings).
+  auto watch = std::make_shared<Watch>(Watch{std::make_unique<grpc::ClientContext>(), {}, {}});
+  watch->request.set_object_id(id);
+  grpc::ClientContext* call = watch->context.get();
+  if (!in_flight_.Add(call)) return;  // shutting down: this process's objects go with it
+  workers_.OwnerStub(borrower).async()->WaitReleased(
+      call, &watch->request, &watch->reply,
+      [this, call, watch, done = std::move(done)](grpc::Status status) mutable {
+        // Cancelled here: this process is shutting down. Any other failure: the borrower is
+        // gone (or cannot be reached, which counts the same: its references went with it).
+        if (!(status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing())) {
+          done(status.ok());
+        }
+        in_flight_.Remove(call, [&] { watch->context.reset(); });
+      });
+}
+
+void Runtime::ReportBorrower(const std::string& owner, const std::string& id,
+                             const std::string& borrower, ObjectTable::Callback done) {
+  struct Report {
+    std::unique_ptr<grpc::ClientContext> context;
+    proto::AddBorrowerRequest request;
+    proto::AddBorrowerReply reply;
+  };
+  auto report = std::make_shared<Report>(Report{ContextWithTimeout(kControlRpcTimeout), {}, {}});
+  report->request.set_object_id(id);
+  report->request.set_borrower(borrower);
+  grpc::ClientContext* call = report->context.get();
+  if (!in_flight_.Add(call)) return done();
+  workers_.OwnerStub(owner).async()->AddBorrower(
+      call, &report->request, &report->reply,
+      [this, call, report, owner, done](grpc::Status status) {
+        if (!status.ok()) {  // the owner is gone: so is the object, for everyone
+          spdlog::debug("owner {} did not take borrower {} of object {}: {}", owner,
+                        report->request.borrower(), report->request.object_id(),
+                        status.error_message());
+        }
+        done();
+        in_flight_.Remove(call, [&] { report->context.reset(); });
       });
 }
 

@@ -100,6 +100,10 @@ class Runtime {
  private:
   void AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
                 ObjectTable::OwnerDone done);
+  void WatchBorrower(const std::string& id, const std::string& borrower,
+                     std::function<void(bool)> done);
+  void ReportBorrower(const std::string& owner, const std::string& id, const std::string& borrower,
+                      ObjectTable::Callback done);
 
   const Config config_;
   std::shared_ptr<grpc::Channel> head_;

@@ -253,7 +253,7 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   };
   proto::Call call = task->call;  // a copy per try: a retry builds its arguments again
   proto::RemoteError failed;
-  if (!BuildArgs(objects, task->args, call.mutable_args(), &failed)) {
+  if (!BuildArgs(objects, task->args, &call, &failed)) {
     objects.SetError(task->object_id, std::move(failed));
     finish(false);
     return;
@@ -265,6 +265,10 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(call),
       [this, finish, key, task, address = worker->address](proto::CallResult& result) {
+        // While the task holds its arguments: the worker may still hold some of them.
+        if (result.borrowed_ids_size() > 0) {
+          runtime_.objects().AddBorrowers(address, result.borrowed_ids());
+        }
         finish(WorkerLost(result));  // first: a retry must not go to a lost worker again
         if (ArgumentLost(key, task, result) || Retry(key, task, result, address)) return;
         // Only a stored result keeps a lineage (the task and its arguments).

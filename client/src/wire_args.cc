@@ -28,18 +28,22 @@ void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
   }
 }
 
-bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, std::string* out,
+bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Call* call,
                proto::RemoteError* failed) {
+  call->clear_lent_ids();
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> packer(buffer);
   packer.pack_array(static_cast<uint32_t>(args.size()));
   for (const auto& arg : args) {
+    for (const auto& lent : arg.lent) call->add_lent_ids(*lent);
     if (!arg.ref) {
       buffer.write(arg.value.data(), arg.value.size());
       continue;
     }
     if (arg.pass_ref) {
+      LentRefs lent;  // the argument holds the reference already
       const std::string encoded = EncodeRef(*arg.ref);
+      if (!lent.Take().empty()) call->add_lent_ids(*arg.ref);
       packer.pack_ext(encoded.size(), kObjectRefExt);
       packer.pack_ext_body(encoded.data(), encoded.size());
       continue;
@@ -57,7 +61,7 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, std::stri
       packer.pack_ext_body(id.data(), id.size());
     }
   }
-  out->assign(buffer.data(), buffer.size());
+  call->set_args(buffer.data(), buffer.size());
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include "client/src/object_table.h"
 #include "common.pb.h"
 #include "weft/call_args.h"
+#include "worker.pb.h"
 
 namespace weft::internal {
 
@@ -20,9 +21,10 @@ void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
 
 // The msgpack array of a call whose references are all resolved: values are spliced in,
 // located objects become kRefArgExt (the callee fetches them through the object directory),
-// references handed over become kObjectRefExt. False, with `failed` set, when a referenced
-// call failed: the call fails with that error.
-bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, std::string* out,
+// references handed over become kObjectRefExt. Sets the call's args and lent_ids (references
+// handed over and inside values that the callee may borrow). False, with `failed` set, when a
+// referenced call failed: the call fails with that error.
+bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Call* call,
                proto::RemoteError* failed);
 
 }  // namespace weft::internal

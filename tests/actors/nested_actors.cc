@@ -102,6 +102,24 @@ int Prober::Signal(std::string name, weft::ObjectRef<int> pending) {
   return 7;
 }
 
+void Prober::KeepBlob(weft::ObjectRef<std::string> blob) { kept_blobs_.push_back(blob); }
+
+void Prober::KeepBlobs(std::vector<weft::ObjectRef<std::string>> blobs) {
+  kept_blobs_.insert(kept_blobs_.end(), blobs.begin(), blobs.end());
+}
+
+void Prober::HandBlobOn(std::string name, weft::ObjectRef<std::string> blob) {
+  weft::GetActor<Prober>(name).Call(&Prober::KeepBlob, blob).Get();
+}
+
+int64_t Prober::KeptChecksum() {
+  int64_t sum = 0;
+  for (const auto& blob : kept_blobs_) sum += ChecksumOf(blob.Get());
+  return sum;
+}
+
+void Prober::DropKept() { kept_blobs_.clear(); }
+
 int Prober::Pid() { return getpid(); }
 
 std::string SlowBlob(int ms, int64_t bytes, int seed) {
@@ -234,6 +252,11 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("GetKept", &Prober::GetKept)
                          .Method("Signal", &Prober::Signal)
                          .Method("KeepBlobFrom", &Prober::KeepBlobFrom)
+                         .Method("KeepBlob", &Prober::KeepBlob)
+                         .Method("KeepBlobs", &Prober::KeepBlobs)
+                         .Method("HandBlobOn", &Prober::HandBlobOn)
+                         .Method("KeptChecksum", &Prober::KeptChecksum)
+                         .Method("DropKept", &Prober::DropKept)
                          .Method("Pid", &Prober::Pid);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);

@@ -45,12 +45,20 @@ class Prober {
   // result, which the Recorder stores); returns its id once it is stored.
   std::string KeepBlobFrom(std::string name, int64_t bytes);
   int GetKept();
+  // Keep references to large values as members (an argument, or inside a vector), hand one on
+  // to the Prober `name` to keep, report the checksum of all kept values, and drop them.
+  void KeepBlob(weft::ObjectRef<std::string> blob);
+  void KeepBlobs(std::vector<weft::ObjectRef<std::string>> blobs);
+  void HandBlobOn(std::string name, weft::ObjectRef<std::string> blob);
+  int64_t KeptChecksum();
+  void DropKept();
   int Pid();
 
  private:
   weft::ActorHandle<Recorder> child_;
   weft::ObjectRef<int> kept_;
   weft::ObjectRef<std::string> kept_blob_;
+  std::vector<weft::ObjectRef<std::string>> kept_blobs_;
 };
 
 // Tasks.

@@ -20,6 +20,8 @@ struct CallArg {
   std::string value;                       // packed value, when not a reference
   std::shared_ptr<const std::string> ref;  // a reference argument (keeps the object held)
   bool pass_ref = false;  // hand the reference itself to the callee (parameter is ObjectRef)
+  // References inside `value` that the call lends its callee (see LentRefs): held with it.
+  std::vector<std::shared_ptr<const std::string>> lent;
 };
 
 template <class T>
@@ -44,7 +46,9 @@ CallArg MakeArg(A&& arg) {
   } else {
     static_assert(std::is_convertible_v<A&&, Param>,
                   "weft: argument does not convert to the parameter type of the method");
-    return CallArg{Pack(static_cast<Param>(std::forward<A>(arg))), {}, false};
+    LentRefs lent;  // the references packed inside the value
+    std::string value = Pack(static_cast<Param>(std::forward<A>(arg)));
+    return CallArg{std::move(value), {}, false, lent.Take()};
   }
 }
 

@@ -51,6 +51,26 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
 std::string EncodeRef(const std::string& id);
 std::string DecodeRef(std::string_view encoded);
 
+// While one lives on a thread, the references encoded there are lent to a call rather than
+// passed on for good: it holds those whose objects the callee may need from their owner later
+// (pending or stored), and the call keeps them until its result says which ones the callee
+// still holds (it is then counted as their borrower).
+class LentRefs {
+ public:
+  LentRefs();
+  ~LentRefs();
+  LentRefs(const LentRefs&) = delete;
+  LentRefs& operator=(const LentRefs&) = delete;
+
+  static LentRefs* Current();
+  void Add(std::shared_ptr<const std::string> ref) { held_.push_back(std::move(ref)); }
+  std::vector<std::shared_ptr<const std::string>> Take() { return std::move(held_); }
+
+ private:
+  LentRefs* outer_;
+  std::vector<std::shared_ptr<const std::string>> held_;
+};
+
 // Yields indices of `ids` in the order they become available.
 class CompletionQueue {
  public:
