@@ -164,4 +164,29 @@ std::map<std::string, proto::ActorStats> HeadClient::ActorStats(
   return stats;
 }
 
+std::map<std::string, proto::ReferenceCounts> HeadClient::References(
+    const std::map<std::string, std::vector<std::string>>& ids_by_owner,
+    std::chrono::milliseconds timeout) const {
+  std::vector<std::future<proto::GetReferencesReply>> replies;
+  for (const auto& [address, ids] : ids_by_owner) {
+    replies.push_back(std::async(std::launch::async, [this, address, ids, timeout] {
+      auto stub = proto::Owner::NewStub(MakeChannel(address, token_));
+      proto::GetReferencesRequest request;
+      for (const auto& id : ids) request.add_object_ids(id);
+      proto::GetReferencesReply reply;
+      const auto status = Unary(
+          timeout, [&](grpc::ClientContext* c) { return stub->GetReferences(c, request, &reply); });
+      return status.ok() ? reply : proto::GetReferencesReply();
+    }));
+  }
+  std::map<std::string, proto::ReferenceCounts> references;
+  for (auto& pending : replies) {
+    proto::GetReferencesReply reply = pending.get();
+    for (auto& counts : *reply.mutable_references()) {
+      references[counts.object_id()] = std::move(counts);
+    }
+  }
+  return references;
+}
+
 }  // namespace weft::cli

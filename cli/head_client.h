@@ -52,6 +52,13 @@ class HeadClient {
   std::map<std::string, proto::ActorStats> ActorStats(const std::vector<std::string>& workers,
                                                       std::chrono::milliseconds timeout) const;
 
+  // What holds each object, asked of its owner (Owner.GetReferences): `ids_by_owner` maps an
+  // owner's address to its object ids; all owners are asked at the same time. Owners that
+  // fail or do not answer within `timeout` are left out.
+  std::map<std::string, proto::ReferenceCounts> References(
+      const std::map<std::string, std::vector<std::string>>& ids_by_owner,
+      std::chrono::milliseconds timeout) const;
+
  private:
   HeadClient(std::string address, std::string token);
   absl::Status HeadError(const absl::Status& status) const;

@@ -28,15 +28,44 @@ proto::ListObjectsReply SampleReply() {
   return reply;
 }
 
-TEST(RenderObjectsTableTest, RowShowsSizeOwnerAndLocation) {
-  const std::string table = RenderObjectsTable(SampleReply());
+// What the owner of the first sample object says holds it.
+References SampleReferences() {
+  proto::ReferenceCounts counts;
+  counts.set_object_id("0123456789abcdef01234567");
+  counts.set_local(2);
+  counts.set_calls(1);
+  counts.add_borrowers("127.0.0.1:5000");
+  return {{counts.object_id(), counts}};
+}
+
+TEST(RenderObjectsTableTest, RowShowsSizeOwnerHoldersSpilledAndLocation) {
+  proto::ListObjectsReply reply = SampleReply();
+  reply.mutable_objects(0)->set_owner_worker_id("wwww000000000009");
+  reply.mutable_objects(0)->mutable_locations(0)->set_spilled(true);
+  const std::string table = RenderObjectsTable(reply, SampleReferences());
   const std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
   EXPECT_THAT(lines, SizeIs(3));
-  EXPECT_THAT(table, ContainsRegex("OBJECT_ID +SIZE +OWNER +LOCATION\n"));
-  EXPECT_THAT(table,
-              ContainsRegex(
-                  "0123456789abcdef01234567 +200.0 KiB +job-7 +nnnn000000000001/127.0.0.1:4000\n"));
-  EXPECT_THAT(table, ContainsRegex("fedcba9876543210fedcba98 +0 B +- +-\n"));
+  EXPECT_THAT(
+      table, ContainsRegex("OBJECT_ID +SIZE +OWNER +LOCAL +CALLS +BORROWERS +SPILLED +LOCATION\n"));
+  EXPECT_THAT(table, ContainsRegex("0123456789abcdef01234567 +200.0 KiB +job-7/wwww000000000009 +2 "
+                                   "+1 +1 +yes +nnnn000000000001/127.0.0.1:4000\n"));
+  // Its owner did not answer: what holds it is unknown, not zero.
+  EXPECT_THAT(table, ContainsRegex("fedcba9876543210fedcba98 +0 B +- +\\? +\\? +\\? +no +-\n"));
+}
+
+TEST(RenderObjectsJsonTest, ReferencesAndSpilledWhenKnownNullWhenNot) {
+  google::protobuf::ListValue list;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  RenderObjectsJson(SampleReply(), SampleReferences()), &list)
+                  .ok());
+  ASSERT_EQ(list.values_size(), 2);
+  const auto& held = list.values(0).struct_value().fields().at("references").struct_value();
+  EXPECT_EQ(held.fields().at("local").number_value(), 2);
+  EXPECT_EQ(held.fields().at("calls").number_value(), 1);
+  ASSERT_EQ(held.fields().at("borrowers").list_value().values_size(), 1);
+  EXPECT_EQ(held.fields().at("borrowers").list_value().values(0).string_value(), "127.0.0.1:5000");
+  EXPECT_FALSE(list.values(0).struct_value().fields().at("spilled").bool_value());
+  EXPECT_TRUE(list.values(1).struct_value().fields().at("references").has_null_value());
 }
 
 TEST(RenderObjectsJsonTest, ArrayWithSizeOwnerAndLocations) {

@@ -7,8 +7,8 @@
 //     (anon)   Counter, not detached: DEAD once the job finishes
 //   cli_actors_driver say TEXT has the live greeter say "hello TEXT".
 //   cli_actors_driver hold-blob READY_FILE has the greeter make a 200 kB result (stored by
-//     its worker, owned by this driver), writes READY_FILE, then waits (at most two minutes)
-//     to be killed.
+//     its worker, owned by this driver) and keep a reference to it (a borrower), writes
+//     READY_FILE, then waits (at most two minutes) to be killed.
 //
 // Finds the cluster through WEFT_SESSION_DIR (or WEFT_ADDRESS/WEFT_TOKEN).
 
@@ -28,6 +28,10 @@ class Greeter {
     return "hi " + who;
   }
   std::string Blob(int size) { return std::string(size, 'x'); }
+  void Keep(weft::ObjectRef<std::string> blob) { kept_ = blob; }
+
+ private:
+  weft::ObjectRef<std::string> kept_;
 };
 
 class Chatter {
@@ -53,7 +57,8 @@ class Counter {
 
 static const auto kGreeter = weft::ActorClass<Greeter>("Greeter")
                                  .Method("Hello", &Greeter::Hello)
-                                 .Method("Blob", &Greeter::Blob);
+                                 .Method("Blob", &Greeter::Blob)
+                                 .Method("Keep", &Greeter::Keep);
 static const auto kChatter = weft::ActorClass<Chatter>("Chatter").Method("Speak", &Chatter::Speak);
 static const auto kTrainer = weft::ActorClass<Trainer>("Trainer").Method("Train", &Trainer::Train);
 static const auto kCounter = weft::ActorClass<Counter>("Counter").Method("Add", &Counter::Add);
@@ -68,6 +73,7 @@ int main(int argc, char** argv) {
     if (weft::Wait(std::vector{blob}, 1, kTimeout, /*fetch_local=*/false).ready.size() != 1) {
       return 4;
     }
+    greeter.Call(&Greeter::Keep, blob).Get(kTimeout);
     std::ofstream(argv[2]) << "ready\n";
     std::this_thread::sleep_for(std::chrono::minutes(2));  // the test kills us long before
     return 3;

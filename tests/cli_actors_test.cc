@@ -259,8 +259,9 @@ TEST_F(CliActorsTest, KillActorPrintsItsFinalState) {
   EXPECT_THAT(unknown.err, HasSubstr("actor 0123456789abcdef not found"));
 }
 
-// A result its owner (a driver) holds is listed with its size, owning job and location; once
-// that driver is killed, nobody can ask for it again, and it goes.
+// A result its owner (a driver) holds is listed with its size, owning job, what holds it (the
+// driver's reference and the greeter that keeps one) and location; once that driver is
+// killed, nobody can ask for it again, and it goes.
 TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   ASSERT_NO_FATAL_FAILURE(SetUpActors());
   const auto greeter = ActorOf("Greeter");
@@ -279,12 +280,21 @@ TEST_F(CliActorsTest, ListObjectsShowsAStoredResultWithItsOwnerAndLocation) {
   const auto& locations = blob.fields().at("locations").list_value();
   ASSERT_EQ(locations.values_size(), 1);
   EXPECT_EQ(Str(locations.values(0).struct_value(), "address"), Str(*greeter, "address"));
+  EXPECT_FALSE(blob.fields().at("spilled").bool_value());
+  ASSERT_TRUE(blob.fields().at("references").has_struct_value()) << json.out;
+  const Struct& held = blob.fields().at("references").struct_value();
+  EXPECT_EQ(Num(held, "local"), 1) << json.out;  // the driver's ObjectRef
+  EXPECT_EQ(Num(held, "calls"), 0) << json.out;
+  const auto& borrowers = held.fields().at("borrowers").list_value();
+  ASSERT_EQ(borrowers.values_size(), 1) << json.out;
+  EXPECT_EQ(borrowers.values(0).string_value(), Str(*greeter, "address"));
 
   const auto table = Cli({"list", "objects"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr(Str(blob, "object_id")));
   EXPECT_THAT(table.out, HasSubstr("KiB"));
   EXPECT_THAT(table.out, HasSubstr(Str(*greeter, "address")));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex(Str(blob, "object_id") + " .* 1 +0 +1 +no "));
 
   holder.Kill();
   EXPECT_TRUE(WaitFor([&] {

@@ -58,6 +58,17 @@ class ObjectStoreTest : public ::testing::Test {
     return files;
   }
 
+  // Copies the head's object directory lists as spilled.
+  static int ListedSpilled() {
+    int spilled = 0;
+    if (const auto listed = cluster_->ListObjects()) {
+      for (const auto& object : listed->objects()) {
+        for (const auto& location : object.locations()) spilled += location.spilled();
+      }
+    }
+    return spilled;
+  }
+
   static inline TestCluster* cluster_ = nullptr;
 };
 
@@ -80,6 +91,9 @@ TEST_F(ObjectStoreTest, ResultsFiveTimesTheStoreSpillAndComeBackOnGet) {
   EXPECT_GE(figures.used_bytes() + figures.spilled_bytes(), kResults * 2 * kMiB)
       << "held results are missing from the accounting: " << figures.ShortDebugString();
   EXPECT_GT(SpillFiles(), 0);
+  // The directory (and so `weft list objects`) tells which results are spilled: one per file.
+  EXPECT_TRUE(WaitFor([] { return ListedSpilled() == SpillFiles(); }))
+      << ListedSpilled() << " results listed as spilled, " << SpillFiles() << " spill files";
 
   blobs.clear();
   EXPECT_TRUE(WaitFor(StoreEmpty)) << "freed results still counted: " << Store().ShortDebugString();

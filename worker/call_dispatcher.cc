@@ -238,13 +238,17 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
   stored.set_worker_id(identity_.worker_id);
   stored.set_address(identity_.address);
   stored.set_size_bytes(static_cast<int64_t>(value.size()));
-  if (auto kept = store_.Put(object_id, std::make_shared<const std::string>(std::move(value)));
+  std::vector<std::string> spilled;
+  if (auto kept =
+          store_.Put(object_id, std::make_shared<const std::string>(std::move(value)), &spilled);
       !kept.ok()) {
     return Fail(call, kept, reply,
                 kept.code() == absl::StatusCode::kResourceExhausted
                     ? proto::FAILURE_OBJECT_STORE_FULL
                     : proto::FAILURE_UNSPECIFIED);
   }
+  if (std::erase(spilled, object_id) > 0) stored.set_spilled(true);
+  if (!spilled.empty()) MarkSpilled(std::move(spilled));
   proto::AddObjectLocationRequest request;
   request.set_object_id(object_id);
   *request.mutable_location() = stored;
@@ -257,11 +261,25 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
        reply = std::move(reply), object_id](const absl::Status& status, const auto&) {
         if (status.code() == absl::StatusCode::kFailedPrecondition) {
           store_.Free({object_id});  // its owner has ended: nobody will ask for it or free it
+        } else if (status.ok() && !result->stored().spilled() && store_.Spilled(object_id)) {
+          MarkSpilled({object_id});  // spilled while the directory was being told of it
         } else if (!status.ok()) {
           spdlog::warn("object directory did not take object id={}: {}", object_id,
                        status.message());
         }
         reply(std::move(*result));
+      });
+}
+
+void CallDispatcher::MarkSpilled(std::vector<std::string> object_ids) {
+  proto::MarkObjectsSpilledRequest request;
+  request.set_worker_id(identity_.worker_id);
+  for (auto& id : object_ids) request.add_object_ids(std::move(id));
+  CallAsync<proto::MarkObjectsSpilledReply>(
+      ContextWithTimeout(kControlRpcTimeout), std::move(request),
+      [this](auto... args) { directory_->async()->MarkObjectsSpilled(args...); },
+      [](const absl::Status& status, const auto&) {
+        if (!status.ok()) spdlog::debug("directory did not mark spills: {}", status.message());
       });
 }
 

@@ -47,6 +47,8 @@ class CallDispatcher {
   void Free(const std::vector<std::string>& object_ids);
 
  private:
+  // Tells the directory that these stored objects went to spill files.
+  void MarkSpilled(std::vector<std::string> object_ids);
   struct Waiting {
     proto::Call call;
     Reply reply;

@@ -44,7 +44,7 @@ absl::Status ObjectStore::WriteSpill(const std::string& id, const std::string& b
   return absl::OkStatus();
 }
 
-bool ObjectStore::MakeRoomLocked(int64_t bytes) {
+bool ObjectStore::MakeRoomLocked(int64_t bytes, std::vector<std::string>* spilled) {
   while (!budget_->Reserve(bytes)) {
     if (in_memory_.empty()) return false;
     const std::string victim = std::move(in_memory_.front());
@@ -55,11 +55,13 @@ bool ObjectStore::MakeRoomLocked(int64_t bytes) {
     it->second.bytes = nullptr;  // a fetch in progress keeps its own reference
     budget_->Release(it->second.size);
     budget_->Spilled(it->second.size, +1);
+    if (spilled) spilled->push_back(victim);
   }
   return true;
 }
 
-absl::Status ObjectStore::Put(const std::string& id, Bytes bytes) {
+absl::Status ObjectStore::Put(const std::string& id, Bytes bytes,
+                              std::vector<std::string>* spilled) {
   const auto size = static_cast<int64_t>(bytes->size());
   if (budget_ && size > budget_->capacity()) {
     return absl::ResourceExhaustedError(
@@ -68,7 +70,7 @@ absl::Status ObjectStore::Put(const std::string& id, Bytes bytes) {
   }
   Free({id});  // a value stored again replaces the old one
   absl::MutexLock lock(&mu_);
-  if (!budget_ || MakeRoomLocked(size)) {
+  if (!budget_ || MakeRoomLocked(size, spilled)) {
     objects_[id] = Stored{std::move(bytes), size};
     in_memory_.push_back(id);
     return absl::OkStatus();
@@ -76,6 +78,7 @@ absl::Status ObjectStore::Put(const std::string& id, Bytes bytes) {
   if (auto written = WriteSpill(id, *bytes); !written.ok()) return written;
   objects_[id] = Stored{nullptr, size};
   budget_->Spilled(size, +1);
+  if (spilled) spilled->push_back(id);
   return absl::OkStatus();
 }
 
@@ -119,6 +122,12 @@ std::vector<std::string> ObjectStore::Free(const std::vector<std::string>& ids) 
     });
   }
   return freed;
+}
+
+bool ObjectStore::Spilled(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = objects_.find(id);
+  return it != objects_.end() && !it->second.bytes;
 }
 
 size_t ObjectStore::size() const {

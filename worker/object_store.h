@@ -30,8 +30,9 @@ class ObjectStore {
   ~ObjectStore();
 
   // Keeps `bytes` under `id`. RESOURCE_EXHAUSTED, naming the limit, when they are larger than
-  // the node's whole store; UNAVAILABLE when a spill file cannot be written.
-  absl::Status Put(const std::string& id, Bytes bytes);
+  // the node's whole store; UNAVAILABLE when a spill file cannot be written. The ids that went
+  // to spill files to make room (older values, or this one) are added to `spilled`.
+  absl::Status Put(const std::string& id, Bytes bytes, std::vector<std::string>* spilled = nullptr);
 
   // Where a stored value is read from: its bytes in memory, or an open spill file (the reader
   // owns the descriptor; the file's bytes stay readable even if the value is freed meanwhile).
@@ -46,6 +47,8 @@ class ObjectStore {
   // until it ends.
   std::vector<std::string> Free(const std::vector<std::string>& ids);
   size_t size() const;
+  // Whether `id` is stored, in a spill file.
+  bool Spilled(const std::string& id) const;
 
  private:
   struct Stored {
@@ -57,7 +60,8 @@ class ObjectStore {
   absl::Status WriteSpill(const std::string& id, const std::string& bytes) const;
   // Spills this worker's oldest values in memory until `bytes` more fit in the budget (and
   // reserves them); false when even then they do not.
-  bool MakeRoomLocked(int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool MakeRoomLocked(int64_t bytes, std::vector<std::string>* spilled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::unique_ptr<StoreBudget> budget_;
   mutable absl::Mutex mu_;

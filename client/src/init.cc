@@ -107,7 +107,8 @@ std::string SelfPath() {
 }
 
 std::string RegisterJob(const std::string& head_address, const std::string& token,
-                        const internal::Runtime::Config& config) {
+                        const internal::Runtime::Config& config,
+                        const std::string& driver_address) {
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(head_address, token));
   proto::RegisterJobRequest request;
   request.set_namespace_(config.ns);
@@ -117,6 +118,7 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
   request.set_driver_host(host);
   request.set_driver_pid(getpid());
   request.set_entrypoint(SelfPath());
+  request.set_driver_address(driver_address);
   grpc::ClientContext context;
   SetTimeout(context, kControlRpcTimeout);
   proto::RegisterJobReply reply;
@@ -154,13 +156,14 @@ void Init(const InitOptions& options) {
   config.token = endpoint->token;
   config.ns = options.ns.empty() ? "default" : options.ns;
   config.code_paths = internal::CodeLibraries();
-  config.job_id = RegisterJob(config.head_address, config.token, config);
-  auto installed = std::make_unique<internal::Runtime>(std::move(config));
+  auto installed = std::make_unique<internal::Runtime>(config);
   // Borrowers of this driver's references (workers anywhere in the cluster) ask it here.
   if (auto served = installed->ServeOwnedObjects(LocalHostToward(endpoint->head_address));
       !served.ok()) {
     throw Error(static_cast<int>(served.code()), std::string(served.message()));
   }
+  installed->set_job_id(
+      RegisterJob(config.head_address, config.token, config, installed->own_address()));
   internal::Runtime::Install(std::move(installed));
   auto& runtime = internal::Runtime::Get();
   state->keeper = std::make_unique<JobKeeper>(runtime.head_channel(), runtime.config().job_id);

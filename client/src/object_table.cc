@@ -244,17 +244,42 @@ void ObjectTable::Hold(const std::string& id) {
   ++entries_[id].holders;
 }
 
-void ObjectTable::Release(const std::string& id) {
+void ObjectTable::Release(const std::string& id) { Unhold(id, &Entry::holders); }
+
+void ObjectTable::HoldForCall(const std::string& id) {
+  std::lock_guard lock(mu_);
+  ++entries_[id].call_holds;
+}
+
+void ObjectTable::ReleaseCall(const std::string& id) { Unhold(id, &Entry::call_holds); }
+
+void ObjectTable::Unhold(const std::string& id, int Entry::*count) {
   Dropped dropped;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
-    --it->second.holders;
+    --(it->second.*count);
     if (!Unused(it->second)) return;  // held, passed on, borrowed or still awaited
     dropped = EraseLocked(it);
   }
   AfterUnlock(id, dropped);
+}
+
+void ObjectTable::References(const Ids& ids,
+                             google::protobuf::RepeatedPtrField<proto::ReferenceCounts>* out) {
+  std::lock_guard lock(mu_);
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !it->second.owner.empty()) continue;
+    const Entry& entry = it->second;
+    auto& counts = *out->Add();
+    counts.set_object_id(id);
+    counts.set_local(entry.holders);
+    counts.set_calls(entry.call_holds);
+    for (const auto& borrower : entry.borrowers) counts.add_borrowers(borrower.address);
+    counts.set_kept(entry.passed_on);
+  }
 }
 
 std::string ObjectTable::PassOn(const std::string& id, bool lent) {
@@ -282,7 +307,7 @@ void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids) {
       if (it == entries_.end()) continue;  // not lent by this process
       Entry& entry = it->second;
       if (!entry.owner.empty()) {  // a borrower here: the owner must know the next one
-        ++entry.holders;           // until it has answered
+        ++entry.call_holds;        // until it has answered
         report.emplace_back(entry.owner, id);
         continue;
       }
@@ -298,7 +323,7 @@ void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids) {
   }
   for (const auto& id : watch) WatchBorrower(id, borrower);
   for (const auto& [owner, id] : report) {
-    io_.report_borrower(owner, id, borrower, [this, id] { Release(id); });
+    io_.report_borrower(owner, id, borrower, [this, id] { ReleaseCall(id); });
   }
 }
 

@@ -113,6 +113,11 @@ class ObjectTable {
   // handle goes, unless it was passed on from here.
   void Hold(const std::string& id);
   void Release(const std::string& id);
+  // The same for a call that takes or lends the object (counted apart, for inspection).
+  void HoldForCall(const std::string& id);
+  void ReleaseCall(const std::string& id);
+  // What holds each of `ids` that this process owns (others are left out).
+  void References(const Ids& ids, google::protobuf::RepeatedPtrField<proto::ReferenceCounts>* out);
   // The object is referenced from elsewhere (passed on): the owner to name in its wire form.
   // `lent`: to a call, which holds the reference until its result says whether the callee
   // borrows it (AddBorrowers). Otherwise, a pending or stored object is kept from now on for
@@ -176,6 +181,7 @@ class ObjectTable {
     std::string lost_at;     // borrowed: the worker whose copy failed, for the owner to know
     bool owned = false;      // made here (a call's result or a Put)
     int holders = 0;         // local ObjectRefs
+    int call_holds = 0;      // unfinished calls (and kept lineages) that take or lend it
     bool passed_on = false;  // passed on outside a call while unresolved or stored: kept
     std::vector<Borrower> borrowers;  // owned: processes that hold it (their calls said so)
     bool wanted = false;              // someone here waits for the value: fetch it once located
@@ -189,8 +195,8 @@ class ObjectTable {
   }
   // Nothing here needs the entry any more.
   static bool Unused(const Entry& entry) {
-    return entry.holders <= 0 && !entry.passed_on && entry.borrowers.empty() &&
-           entry.on_ready.empty() && entry.on_resolved.empty();
+    return entry.holders <= 0 && entry.call_holds <= 0 && !entry.passed_on &&
+           entry.borrowers.empty() && entry.on_ready.empty() && entry.on_resolved.empty();
   }
   using Entries = absl::flat_hash_map<std::string, Entry>;
   // What a finished or erased entry leaves to do once the lock is released: free its stored
@@ -202,6 +208,8 @@ class ObjectTable {
     std::vector<Callback> released;
   };
   Dropped EraseLocked(Entries::iterator it);
+  // One hold fewer of the kind `count`; the entry goes if nothing else needs it.
+  void Unhold(const std::string& id, int Entry::*count);
   // Does what `dropped` leaves to do; call without the lock.
   void AfterUnlock(const std::string& id, Dropped& dropped) const;
   void FreeAt(const std::string& address, const std::string& id) const;

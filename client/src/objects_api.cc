@@ -76,6 +76,17 @@ std::shared_ptr<const std::string> AdoptObject(std::string id) {
                                             });
 }
 
+std::shared_ptr<const std::string> HoldForCall(std::string id) {
+  if (auto* runtime = Runtime::Current()) runtime->objects().HoldForCall(id);
+  return std::shared_ptr<const std::string>(new std::string(std::move(id)),
+                                            [](const std::string* held) {
+                                              if (auto* runtime = Runtime::Current()) {
+                                                runtime->objects().ReleaseCall(*held);
+                                              }
+                                              delete held;
+                                            });
+}
+
 std::shared_ptr<const std::string> HoldObject(std::string id) {
   if (auto* runtime = Runtime::Current()) runtime->objects().Hold(id);
   return AdoptObject(std::move(id));
@@ -152,7 +163,7 @@ std::string EncodeRef(const std::string& id) {
       ref.value = snapshot.error->SerializeAsString();
     }
   }
-  if (lent && (ref.kind == kUnknown || ref.kind == kLocated)) lent->Add(HoldObject(id));
+  if (lent && (ref.kind == kUnknown || ref.kind == kLocated)) lent->Add(HoldForCall(id));
   return Pack(ref);
 }
 

@@ -94,4 +94,12 @@ grpc::ServerUnaryReactor* OwnerService::AddBorrower(grpc::CallbackServerContext*
   return FinishWith(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* OwnerService::GetReferences(grpc::CallbackServerContext* ctx,
+                                                      const proto::GetReferencesRequest* req,
+                                                      proto::GetReferencesReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  objects_.References(req->object_ids(), rep->mutable_references());
+  return FinishWith(ctx, absl::OkStatus());
+}
+
 }  // namespace weft::internal

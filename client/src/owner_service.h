@@ -27,6 +27,9 @@ class OwnerService final : public proto::Owner::CallbackService {
   grpc::ServerUnaryReactor* AddBorrower(grpc::CallbackServerContext* ctx,
                                         const proto::AddBorrowerRequest* req,
                                         proto::AddBorrowerReply* rep) override;
+  grpc::ServerUnaryReactor* GetReferences(grpc::CallbackServerContext* ctx,
+                                          const proto::GetReferencesRequest* req,
+                                          proto::GetReferencesReply* rep) override;
 
  private:
   const TokenAuth& auth_;

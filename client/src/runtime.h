@@ -95,7 +95,13 @@ class Runtime {
   // on its own server and reports the address it serves at (set_own_address).
   [[nodiscard]] absl::Status ServeOwnedObjects(const std::string& host);
   grpc::Service* owner_service() { return &owner_service_; }
-  void set_own_address(std::string address) { objects_.set_own_address(std::move(address)); }
+  void set_own_address(std::string address) {
+    own_address_ = address;
+    objects_.set_own_address(std::move(address));
+  }
+  const std::string& own_address() const { return own_address_; }
+  // A driver's job, registered once its owner service runs (before Install).
+  void set_job_id(std::string job_id) { config_.job_id = std::move(job_id); }
 
  private:
   void AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
@@ -105,7 +111,8 @@ class Runtime {
   void ReportBorrower(const std::string& owner, const std::string& id, const std::string& borrower,
                       ObjectTable::Callback done);
 
-  const Config config_;
+  Config config_;
+  std::string own_address_;
   std::shared_ptr<grpc::Channel> head_;
   std::unique_ptr<proto::ActorDirectory::Stub> actor_directory_;
   std::unique_ptr<proto::JobRegistry::Stub> jobs_;

@@ -17,6 +17,7 @@ proto::JobInfo JobRegistry::Register(const proto::RegisterJobRequest& request) {
   job.set_entrypoint(request.entrypoint());
   job.set_namespace_(request.namespace_());
   *job.mutable_code_paths() = request.code_paths();
+  job.set_driver_address(request.driver_address());
   job.set_state(proto::JOB_RUNNING);
   job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));
   jobs_.push_back(job);

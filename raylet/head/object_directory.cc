@@ -30,6 +30,15 @@ absl::Status ObjectDirectory::Add(const std::string& object_id,
   return absl::OkStatus();
 }
 
+void ObjectDirectory::MarkSpilled(const std::string& object_id, const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = objects_.find(object_id);
+  if (it == objects_.end()) return;
+  for (auto& copy : it->second.copies) {
+    if (copy.worker_id() == worker_id) copy.set_spilled(true);
+  }
+}
+
 ObjectDirectory::Orphans ObjectDirectory::RemoveOwnedBy(const Owner& owner) {
   Orphans orphans;
   absl::MutexLock lock(&mu_);

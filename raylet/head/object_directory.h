@@ -37,6 +37,9 @@ class ObjectDirectory {
 
   // Forgets one copy; unknown objects or workers are ignored.
   void Remove(const std::string& object_id, const std::string& worker_id);
+  // The worker's copy went to a spill file; unknown objects or workers are ignored (a copy is
+  // never added back by this: it may have been freed meanwhile).
+  void MarkSpilled(const std::string& object_id, const std::string& worker_id);
 
   // Every known copy of the object; empty when there is none.
   std::vector<proto::ObjectLocation> Locations(const std::string& object_id) const;

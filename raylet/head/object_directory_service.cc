@@ -21,6 +21,14 @@ grpc::ServerUnaryReactor* ObjectDirectoryService::ListObjects(grpc::CallbackServ
   return FinishWith(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* ObjectDirectoryService::MarkObjectsSpilled(
+    grpc::CallbackServerContext* ctx, const proto::MarkObjectsSpilledRequest* req,
+    proto::MarkObjectsSpilledReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  for (const auto& id : req->object_ids()) objects_.MarkSpilled(id, req->worker_id());
+  return FinishWith(ctx, absl::OkStatus());
+}
+
 grpc::ServerUnaryReactor* ObjectDirectoryService::RemoveObjectLocation(
     grpc::CallbackServerContext* ctx, const proto::RemoveObjectLocationRequest* req,
     proto::RemoveObjectLocationReply*) {

@@ -22,6 +22,9 @@ class ObjectDirectoryService final : public proto::ObjectDirectory::CallbackServ
                                                const proto::GetObjectLocationsRequest*,
                                                proto::GetObjectLocationsReply*) override;
 
+  grpc::ServerUnaryReactor* MarkObjectsSpilled(grpc::CallbackServerContext*,
+                                               const proto::MarkObjectsSpilledRequest*,
+                                               proto::MarkObjectsSpilledReply*) override;
   grpc::ServerUnaryReactor* ListObjects(grpc::CallbackServerContext*,
                                         const proto::ListObjectsRequest*,
                                         proto::ListObjectsReply*) override;

@@ -72,6 +72,18 @@ TEST(ObjectDirectoryTest, RemoveOfUnknownObjectOrWorkerIsIgnored) {
   EXPECT_THAT(Workers(objects.Locations("obj")), ElementsAre("w1"));
 }
 
+TEST(ObjectDirectoryTest, MarkSpilledMarksOnlyThatCopyAndNeverAddsOne) {
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w1")).ok());
+  ASSERT_TRUE(objects.Add("obj", At("n1", "w2")).ok());
+  objects.MarkSpilled("obj", "w2");
+  objects.MarkSpilled("freed", "w2");  // freed before the mark arrived
+  std::vector<bool> spilled;
+  for (const auto& l : objects.Locations("obj")) spilled.push_back(l.spilled());
+  EXPECT_THAT(spilled, UnorderedElementsAre(false, true));
+  EXPECT_THAT(objects.Locations("freed"), IsEmpty());
+}
+
 TEST(ObjectDirectoryTest, RemoveNodeDropsEveryCopyOnThatNode) {
   ObjectDirectory objects;
   ASSERT_TRUE(objects.Add("a", At("n1", "w1")).ok());

@@ -18,7 +18,7 @@ namespace weft::internal {
 
 struct CallArg {
   std::string value;                       // packed value, when not a reference
-  std::shared_ptr<const std::string> ref;  // a reference argument (keeps the object held)
+  std::shared_ptr<const std::string> ref;  // a reference argument (the call's hold on it)
   bool pass_ref = false;  // hand the reference itself to the callee (parameter is ObjectRef)
   // References inside `value` that the call lends its callee (see LentRefs): held with it.
   std::vector<std::shared_ptr<const std::string>> lent;
@@ -37,11 +37,11 @@ CallArg MakeArg(A&& arg) {
     if constexpr (IsObjectRef<Param>::value) {
       static_assert(std::is_convertible_v<typename Arg::value_type, typename Param::value_type>,
                     "weft: this ObjectRef's type does not match the parameter's ObjectRef type");
-      return CallArg{{}, arg.handle(), true};
+      return CallArg{{}, arg.valid() ? HoldForCall(arg.id()) : nullptr, true};
     } else {
       static_assert(std::is_convertible_v<typename Arg::value_type, Param>,
                     "weft: the value of this ObjectRef does not convert to the parameter type");
-      return CallArg{{}, arg.handle(), false};
+      return CallArg{{}, arg.valid() ? HoldForCall(arg.id()) : nullptr, false};
     }
   } else {
     static_assert(std::is_convertible_v<A&&, Param>,

@@ -34,6 +34,8 @@ std::vector<Bytes> GetObjectsBytes(const std::vector<std::string>& ids,
 std::shared_ptr<const std::string> HoldObject(std::string id);
 // The same for an object made with one hold already counted (a call's or Put's new result).
 std::shared_ptr<const std::string> AdoptObject(std::string id);
+// A hold of a call that takes (or lends) the object, counted apart from the ObjectRefs.
+std::shared_ptr<const std::string> HoldForCall(std::string id);
 struct Adopt {};  // tag: the ObjectRef takes over the hold its maker counted
 bool ObjectReady(const std::string& id);
 // Calls `callback` once the object is available or failed: at once on this thread if it
