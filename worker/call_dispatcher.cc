@@ -55,7 +55,9 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
     // The references lent with the call that this worker still holds once it is done (kept in
     // a member, in a value, handed on): their owners count it as a borrower from then on.
     reply = [lent = call.lent_ids(), reply = std::move(reply)](proto::CallResult result) {
-      internal::Runtime::Get().objects().StillBorrowed(lent, result.mutable_borrowed_ids());
+      if (auto* runtime = internal::Runtime::Current()) {  // null while the worker stops
+        runtime->objects().StillBorrowed(lent, result.mutable_borrowed_ids());
+      }
       reply(std::move(result));
     };
   }

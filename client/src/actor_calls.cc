@@ -10,8 +10,9 @@
 namespace weft::internal {
 namespace {
 
-// How long one WaitActor call may wait at the head before it answers "no change".
-constexpr int kWaitActorMs = 10000;
+// How long retried calls wait for the head's verdict on an actor whose stream just broke while
+// the head still places it there: then they go again (at most once per this period).
+constexpr int kResendWaitMs = 1000;
 constexpr int kMaxWatchFailures = 3;
 // Empty per-caller queues an actor keeps for reuse.
 constexpr size_t kKeptCallerQueues = 16;
@@ -42,7 +43,14 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
   absl::MutexLock lock(&mu_);
   Actor& actor = ActorLocked(info.actor_id(), info.class_name());
   actor.max_pending_calls = max_pending_calls;
-  ApplyInfoLocked(actor, info);
+  // A new handle's snapshot may be older than what this process heard since (through another
+  // handle's watch): it never takes a placed actor back to PENDING, nor a dead one back to life
+  // (that would count the calls in flight as lost).
+  const bool stale =
+      actor.state == proto::ACTOR_DEAD ||
+      (info.state() == proto::ACTOR_PENDING &&
+       (actor.state == proto::ACTOR_ALIVE || actor.state == proto::ACTOR_RESTARTING));
+  if (!stale) ApplyInfoLocked(actor, info);
   if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
 }
 
@@ -153,12 +161,18 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
     sent_call.object_id = std::move(pending.object_id);
     auto& sent_entry = actor.sent.emplace(seq, std::move(sent_call)).first->second;
     // Actors are never removed from actors_: the pointer outlives every call.
+    auto lent = pending.call.lent_ids();
     const bool sent = runtime_.workers().Submit(
         actor.address, std::move(pending.call),
-        [this, actor = &actor, seq, address = actor.address](proto::CallResult& result) {
-          // Before the call's references go: the callee may still hold some of them.
+        [this, actor = &actor, seq, address = actor.address,
+         lent = std::move(lent)](proto::CallResult& result) {
+          // Before the call's references go: the callee may still hold some of them. A result
+          // that never came may have said so: the worker is watched all the same (at once
+          // released if it is gone).
           if (result.borrowed_ids_size() > 0) {
             runtime_.objects().AddBorrowers(address, result.borrowed_ids());
+          } else if (!lent.empty() && ShouldRelocate(result)) {
+            runtime_.objects().AddBorrowers(address, lent);
           }
           OnResult(*actor, seq, result);
         });
@@ -225,6 +239,7 @@ void ActorCalls::LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError e
 void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result) {
   std::string object_id;
   std::vector<std::shared_ptr<const std::string>> pins;  // released after the lock
+  std::optional<Pending> retry;                          // its arguments too
   {
     absl::MutexLock lock(&mu_);
     auto it = actor.sent.find(seq);
@@ -240,6 +255,7 @@ void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result)
     }
     object_id = std::move(it->second.object_id);
     pins = std::move(it->second.pins);
+    retry = std::move(it->second.retry);
     actor.sent.erase(it);
     --actor.unfinished;
   }
@@ -310,7 +326,7 @@ void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason
   RunDeferred();
 }
 
-void ActorCalls::WatchLocked(Actor& actor) {
+void ActorCalls::WatchLocked(Actor& actor, int wait_ms) {
   // ALIVE: follow it while calls are in flight, so that the head's verdict (died, restarting)
   // reaches them without waiting for TCP. Otherwise ask; an unknown state is answered at once.
   const bool follow = actor.state == proto::ACTOR_ALIVE;
@@ -320,7 +336,7 @@ void ActorCalls::WatchLocked(Actor& actor) {
   proto::WaitActorRequest request;
   request.set_actor_id(actor.id);
   request.set_known_state(actor.state);
-  request.set_wait_ms(kWaitActorMs);
+  request.set_wait_ms(wait_ms);
   // Not CallAsync: the context must be destroyed before the runtime may go (see InFlight).
   struct Watch {
     std::unique_ptr<grpc::ClientContext> context;
@@ -328,7 +344,7 @@ void ActorCalls::WatchLocked(Actor& actor) {
     proto::WaitActorReply reply;
   };
   auto watch = std::make_shared<Watch>(
-      Watch{ContextWithTimeout(std::chrono::milliseconds(kWaitActorMs) + kControlRpcTimeout),
+      Watch{ContextWithTimeout(std::chrono::milliseconds(wait_ms) + kControlRpcTimeout),
             std::move(request), proto::WaitActorReply()});
   grpc::ClientContext* call = watch->context.get();
   if (!runtime_.in_flight().Add(call)) {  // shutting down
@@ -371,7 +387,7 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
       // yet. Follow it for the verdict (bounded by the node timeout, or the follow's wait)
       // rather than failing the held calls as merely unavailable, or sending the retried ones
       // back to the dead address at once (and again, as fast as they fail).
-      WatchLocked(actor);
+      WatchLocked(actor, actor.held.empty() ? kResendWaitMs : kWaitActorMs);
       return;
     }
   }

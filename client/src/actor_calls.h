@@ -91,7 +91,10 @@ class ActorCalls {
   void RunDeferred() ABSL_LOCKS_EXCLUDED(mu_);
   void PumpLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpCallerLocked(Actor& actor, uint64_t caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void WatchLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How long one WaitActor call may wait at the head before it answers "no change".
+  static constexpr int kWaitActorMs = 10000;
+  // `wait_ms`: how long a follow waits for the head to see a change.
+  void WatchLocked(Actor& actor, int wait_ms = kWaitActorMs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
                    const proto::ActorInfo& info);
   void OnResult(Actor& actor, uint64_t seq, proto::CallResult& result);

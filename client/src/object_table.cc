@@ -53,7 +53,10 @@ void ObjectTable::FreeAt(const std::string& address, const std::string& id) cons
 void ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
   std::lock_guard lock(mu_);
   auto [it, added] = entries_.try_emplace(id);
-  if (added && owner != own_address_) it->second.owner = owner;
+  // An entry made by a hold just before (an argument fetched here) knew no owner yet.
+  if (!it->second.owned && it->second.owner.empty() && owner != own_address_) {
+    it->second.owner = owner;
+  }
 }
 
 std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
@@ -379,7 +382,7 @@ void ObjectTable::WhenReleased(const std::string& id, Callback callback) {
 bool ObjectTable::KeepsPassedOn() {
   std::lock_guard lock(mu_);
   for (const auto& [id, entry] : entries_) {
-    if (entry.passed_on || !entry.borrowers.empty()) return true;
+    if (entry.passed_on || !entry.borrowers.empty() || entry.call_holds > 0) return true;
   }
   return false;
 }

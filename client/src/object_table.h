@@ -134,8 +134,9 @@ class ObjectTable {
   void WhenReleased(const std::string& id, Callback callback);
 
   bool Contains(const std::string& id);
-  // True while this process owns an object that it passed on or that a borrower holds, or
-  // passed on outside a call a reference it borrows (see PassOn): its exit would lose them.
+  // True while this process owns an object that it passed on or that a borrower holds, passed
+  // on outside a call a reference it borrows (see PassOn), or has calls in flight that take or
+  // lend one: its exit would lose them.
   bool KeepsPassedOn();
   bool Ready(const std::string& id);
   // Here or located (or unknown): enough to pass it as an argument.

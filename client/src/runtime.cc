@@ -153,7 +153,7 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
 }
 
 void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
-                            std::function<void(bool)> done) {
+                            std::function<void(bool)> done, bool retried) {
   struct Watch {
     std::unique_ptr<grpc::ClientContext> context;
     proto::WaitReleasedRequest request;
@@ -167,10 +167,16 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
   if (!in_flight_.Add(call)) return;  // shutting down: this process's objects go with it
   workers_.OwnerStub(borrower).async()->WaitReleased(
       call, &watch->request, &watch->reply,
-      [this, call, watch, done = std::move(done)](grpc::Status status) mutable {
-        // Cancelled here: this process is shutting down. Any other failure: the borrower is
-        // gone (or cannot be reached, which counts the same: its references went with it).
-        if (!(status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing())) {
+      [this, call, watch, id, borrower, retried,
+       done = std::move(done)](grpc::Status status) mutable {
+        // Cancelled here: this process is shutting down. Another failure may be the connection
+        // (a reconnect, a GOAWAY): asked once more, on a fresh connection. Failing again, the
+        // borrower is gone (or cannot be reached, which counts the same).
+        const bool shutting_down =
+            status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing();
+        if (!shutting_down && !status.ok() && !retried) {
+          WatchBorrower(id, borrower, std::move(done), /*retried=*/true);
+        } else if (!shutting_down) {
           done(status.ok());
         }
         in_flight_.Remove(call, [&] { watch->context.reset(); });
@@ -178,7 +184,8 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
 }
 
 void Runtime::ReportBorrower(const std::string& owner, const std::string& id,
-                             const std::string& borrower, ObjectTable::Callback done) {
+                             const std::string& borrower, ObjectTable::Callback done,
+                             bool retried) {
   struct Report {
     std::unique_ptr<grpc::ClientContext> context;
     proto::AddBorrowerRequest request;
@@ -191,13 +198,18 @@ void Runtime::ReportBorrower(const std::string& owner, const std::string& id,
   if (!in_flight_.Add(call)) return done();
   workers_.OwnerStub(owner).async()->AddBorrower(
       call, &report->request, &report->reply,
-      [this, call, report, owner, done](grpc::Status status) {
-        if (!status.ok()) {  // the owner is gone: so is the object, for everyone
+      [this, call, report, owner, done, retried](grpc::Status status) {
+        const bool again = !status.ok() && !retried && !in_flight_.closing() &&
+                           status.error_code() != grpc::StatusCode::NOT_FOUND;
+        if (again) {  // maybe the connection's failure: once more, on a fresh one
+          ReportBorrower(owner, report->request.object_id(), report->request.borrower(), done,
+                         /*retried=*/true);
+        } else if (!status.ok()) {  // the owner is gone: so is the object, for everyone
           spdlog::debug("owner {} did not take borrower {} of object {}: {}", owner,
                         report->request.borrower(), report->request.object_id(),
                         status.error_message());
         }
-        done();
+        if (!again) done();
         in_flight_.Remove(call, [&] { report->context.reset(); });
       });
 }

@@ -106,10 +106,14 @@ class Runtime {
  private:
   void AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
                 ObjectTable::OwnerDone done);
+  // Watches until the borrower lets go of `id` (done(true)) or is gone (done(false), after one
+  // more try: the first failure may be the connection's).
   void WatchBorrower(const std::string& id, const std::string& borrower,
-                     std::function<void(bool)> done);
+                     std::function<void(bool)> done, bool retried = false);
+  // Tells the owner of `id` that `borrower` holds it (once more if the first try fails with
+  // anything but NOT_FOUND); `done` runs once it is over, either way.
   void ReportBorrower(const std::string& owner, const std::string& id, const std::string& borrower,
-                      ObjectTable::Callback done);
+                      ObjectTable::Callback done, bool retried = false);
 
   Config config_;
   std::string own_address_;

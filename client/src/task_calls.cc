@@ -262,12 +262,18 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   objects.SetNote(task->object_id,
                   absl::StrCat("task ", task->call.method(), " was sent to worker ",
                                worker->worker_id, " at ", worker->address));
+  auto lent = call.lent_ids();
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(call),
-      [this, finish, key, task, address = worker->address](proto::CallResult& result) {
-        // While the task holds its arguments: the worker may still hold some of them.
+      [this, finish, key, task, address = worker->address,
+       lent = std::move(lent)](proto::CallResult& result) {
+        // While the task holds its arguments: the worker may still hold some of them. A result
+        // that never came may have said so: the worker is watched all the same (at once
+        // released if it is gone).
         if (result.borrowed_ids_size() > 0) {
           runtime_.objects().AddBorrowers(address, result.borrowed_ids());
+        } else if (!lent.empty() && WorkerLost(result)) {
+          runtime_.objects().AddBorrowers(address, lent);
         }
         finish(WorkerLost(result));  // first: a retry must not go to a lost worker again
         if (ArgumentLost(key, task, result) || Retry(key, task, result, address)) return;

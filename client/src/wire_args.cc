@@ -2,6 +2,8 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
+
 #include "weft/object_ref.h"
 
 namespace weft::internal {
@@ -62,6 +64,11 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
     }
   }
   call->set_args(buffer.data(), buffer.size());
+  if (call->lent_ids_size() > 1) {  // the same reference given twice is lent once
+    auto& ids = *call->mutable_lent_ids();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  }
   return true;
 }
 
