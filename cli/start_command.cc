@@ -37,6 +37,7 @@ struct StartOptions {
   std::optional<int> heartbeat_period_ms;
   std::optional<int> head_lost_timeout_ms;
   bool block = false;
+  std::optional<int> exit_with_pid;
   int ready_timeout_s = 30;
 };
 
@@ -66,6 +67,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
   if (o.head_lost_timeout_ms)
     add("--head-lost-timeout-ms", std::to_string(*o.head_lost_timeout_ms));
+  if (o.exit_with_pid) add("--exit-with-pid", std::to_string(*o.exit_with_pid));
   return argv;
 }
 
@@ -242,6 +244,10 @@ void AddStartCommand(CLI::App& app) {
                   "last answered, then exits (default 60000)")
       ->check(CLI::Range(100, 3600000));
   cmd->add_flag("--block", o->block, "Stay in the foreground until the daemon stops");
+  cmd->add_option("--exit-with-pid", o->exit_with_pid,
+                  "Stop the daemon (and its workers) when the process with this pid ends: a "
+                  "program's or a test's own cluster goes with it, even if it is killed")
+      ->check(CLI::PositiveNumber);
   OnRun(cmd, o, &RunStart);
 }
 

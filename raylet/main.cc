@@ -35,6 +35,7 @@ struct Flags {
   int head_lost_timeout_ms = Millis(weft::RayletOptions().head_lost_timeout);
   int shutdown_grace_ms = Millis(weft::RayletOptions().shutdown_grace);
   int ready_fd = -1;
+  int exit_with_pid = 0;
   int64_t object_store_memory = 0;
   std::string worker_binary = weft::SiblingExecutable("weft-worker");
 };
@@ -72,6 +73,8 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--shutdown-grace-ms", f.shutdown_grace_ms)->check(CLI::Range(0, 600000));
   app.add_option("--ready-fd", f.ready_fd, "File descriptor told the address once serving");
+  app.add_option("--exit-with-pid", f.exit_with_pid, "Stop when the process with this pid ends")
+      ->check(CLI::PositiveNumber);
   app.add_option("--worker-binary", f.worker_binary)->capture_default_str();
 }
 
@@ -118,6 +121,7 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.head_lost_timeout = absl::Milliseconds(f.head_lost_timeout_ms);
   o.shutdown_grace = absl::Milliseconds(f.shutdown_grace_ms);
   o.ready_fd = f.ready_fd;
+  o.exit_with_pid = f.exit_with_pid;
   o.worker_binary = f.worker_binary;
   const weft::SessionDir session(o.session_dir);
   if (auto status = session.Create(); !status.ok()) return status;

@@ -5,9 +5,12 @@
 #include <unistd.h>
 #include "common/logging.h"
 
+#include <sys/syscall.h>
 #include <asio/post.hpp>
+
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common.pb.h"
@@ -83,6 +86,10 @@ absl::Status Raylet::Run() {
     return status;
   }
   WaitForSignals();
+  if (auto status = WatchOwnerProcess(); !status.ok()) {
+    Shutdown();
+    return status;
+  }
   SignalReady();
   spdlog::info("raylet ready address={} head={} node={} session_dir={}", address_, options_.head,
                node_ ? node_->id() : "none", session_.root());
@@ -230,6 +237,24 @@ void Raylet::WaitForSignals() {
     spdlog::info("raylet stopping signal={}", signal);
     Stop(absl::OkStatus());
   });
+}
+
+absl::Status Raylet::WatchOwnerProcess() {
+  if (options_.exit_with_pid <= 0) return absl::OkStatus();
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, options_.exit_with_pid, 0));
+  if (pidfd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--exit-with-pid ", options_.exit_with_pid, ": ", std::strerror(errno)));
+  }
+  owner_process_ = std::make_unique<asio::posix::stream_descriptor>(io_, pidfd);
+  owner_process_->async_wait(asio::posix::stream_descriptor::wait_read,
+                             [this](const std::error_code& error) {
+                               if (error) return;
+                               spdlog::info("raylet stopping: process {} it was started for ended",
+                                            options_.exit_with_pid);
+                               Stop(absl::OkStatus());
+                             });
+  return absl::OkStatus();
 }
 
 void Raylet::ScheduleLivenessCheck() {

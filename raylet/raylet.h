@@ -3,6 +3,7 @@
 #include <grpcpp/server.h>
 
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <memory>
@@ -38,6 +39,8 @@ class Raylet {
   [[nodiscard]] absl::Status WriteSessionFiles();
   void SignalReady();
   void WaitForSignals();
+  // Stops the raylet once options_.exit_with_pid ends (watched through a pidfd).
+  [[nodiscard]] absl::Status WatchOwnerProcess();
   void ScheduleLivenessCheck();
   [[nodiscard]] absl::Status StartNode(absl::Duration register_wait);
   void OnNodeFenced(absl::Status why);
@@ -53,6 +56,7 @@ class Raylet {
   const TokenAuth auth_;
   asio::io_context io_;
   asio::signal_set signals_;
+  std::unique_ptr<asio::posix::stream_descriptor> owner_process_;
   asio::steady_timer liveness_timer_;
   asio::steady_timer rejoin_timer_;
   std::unique_ptr<head::Head> head_;

@@ -25,6 +25,8 @@ struct RayletOptions {
   absl::Duration head_lost_timeout = absl::Seconds(60);
   absl::Duration shutdown_grace = absl::Seconds(5);
   int ready_fd = -1;  // gets "<address>\n" once serving, then is closed
+  // The raylet stops when this process ends (a program's own cluster, a test's); 0: never.
+  int exit_with_pid = 0;
   std::string worker_binary;
 };
 

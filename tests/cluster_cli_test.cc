@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <thread>
@@ -77,6 +78,36 @@ TEST(ClusterCli, StopEndsTheDaemonsAndStatusThenFails) {
   const auto status = Weft({"status", "--session-dir", cluster.head_session()});
   EXPECT_NE(status.exit_code, 0);
   EXPECT_THAT(status.err, HasSubstr("cannot reach the head at " + cluster.head_address()));
+}
+
+// A cluster started for a process (a program's own, a test's) goes with it when that process
+// is SIGKILLed: no `weft stop` runs, and its raylets must not stay behind.
+TEST(ClusterCli, ExitWithPidStopsTheDaemonsWhenThatProcessIsKilled) {
+  auto owner = SpawnProcess({.argv = {"/bin/sleep", "600"}});
+  ASSERT_TRUE(owner.ok()) << owner.status();
+  TempDir dir;
+  const std::string head = dir.Sub("head");
+  const auto started = Weft({"start", "--head", "--port", "0", "--session-dir", head, "--num-cpus",
+                             "1", "--exit-with-pid", std::to_string(*owner)});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto pids = RayletPids(head);
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_TRUE(ProcessAlive(pids[0]));
+
+  ASSERT_EQ(kill(*owner, SIGKILL), 0);
+  waitpid(*owner, nullptr, 0);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pids[0]); }, std::chrono::seconds(10)))
+      << "the raylet stayed after the process it was started for was killed";
+  if (ProcessAlive(pids[0])) kill(pids[0], SIGKILL);
+}
+
+// A pid that names no process is refused at start, not watched forever.
+TEST(ClusterCli, ExitWithPidOfNoProcessIsRefused) {
+  TempDir dir;
+  const auto started = Weft({"start", "--head", "--port", "0", "--session-dir", dir.Sub("head"),
+                             "--exit-with-pid", "2147483646"});
+  EXPECT_NE(started.exit_code, 0);
+  EXPECT_THAT(started.out + started.err, HasSubstr("--exit-with-pid 2147483646"));
 }
 
 TEST(ClusterCli, NodesJoinWithTheirResources) {

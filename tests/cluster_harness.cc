@@ -123,8 +123,10 @@ void Stopped::Resume() {
 TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
   head_session_ = root_.Sub("head");
   std::vector<std::string> args = {
-      "start",         "--head",      "--port",     "0",
-      "--session-dir", head_session_, "--num-cpus", std::to_string(num_cpus)};
+      "start", "--head", "--port", "0", "--session-dir", head_session_, "--num-cpus",
+      std::to_string(num_cpus),
+      // A test killed (by a timeout, by hand) takes its daemons with it.
+      "--exit-with-pid", std::to_string(getpid())};
   args.insert(args.end(), extra.begin(), extra.end());
   sessions_.push_back(head_session_);
   const auto started = Weft(args);
@@ -150,8 +152,9 @@ std::string TestCluster::JoinNode(std::vector<std::string> extra,
                                   std::vector<std::string> wrapper) {
   const std::string session = root_.Sub("node" + std::to_string(next_node_++));
   std::vector<std::string> args = std::move(wrapper);
-  args.insert(args.end(), {BinPath("weft"), "start", "--address", head_address_, "--session-dir",
-                           session, "--token-file", token_file()});
+  args.insert(args.end(),
+              {BinPath("weft"), "start", "--address", head_address_, "--session-dir", session,
+               "--token-file", token_file(), "--exit-with-pid", std::to_string(getpid())});
   args.insert(args.end(), extra.begin(), extra.end());
   sessions_.push_back(session);
   const auto started = Run(args);

@@ -301,6 +301,24 @@ TEST_F(ObjectsTest, AReferenceHandedOnByABorrowerLivesUntilTheLastBorrowerDropsI
       << "the object stayed after its last borrower dropped it";
 }
 
+// A task worker whose lease went back stays while an object it owns is borrowed (the borrower
+// could not ask for it any more), and leaves once the borrower lets go.
+TEST_F(ObjectsTest, AReturnedTaskWorkerStaysWhileItsObjectIsBorrowedThenLeaves) {
+  auto store = weft::Actor<Recorder>({.name = "lent-store"}).Remote();
+  auto keeper = weft::Actor<Prober>({.name = "lent-keeper"}).Remote(false);
+  const int pid =
+      weft::Task(&LendBlobToKeeper).Remote("lent-store", "lent-keeper", kMiB).Get(kBound);
+  // The idle lease goes back after 1 s; the worker stays, holding no CPU.
+  ASSERT_TRUE(WaitFor([&] { return cluster_->FreeCpus() == cluster_->TotalCpus(); }));
+  ASSERT_TRUE(ProcessAlive(pid)) << "the worker left while its object was borrowed";
+  Recorder local;
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), ChecksumOf(local.Blob(kMiB)));
+  keeper.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, std::chrono::seconds(15)))
+      << "the returned worker pid " << pid << " stayed after its object was released";
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)));
+}
+
 // An owner that dies takes its objects with it: a result an actor owns, stored by another
 // actor that lives on, is freed there once the owner's worker is killed. (A borrower still
 // holding it would get OwnerDiedError.)

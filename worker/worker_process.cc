@@ -126,6 +126,9 @@ absl::Status WorkerProcess::StartServer() {
                                       [this](int code) { RequestExit(code); });
   acceptor->RegisterService(service_.get());
   acceptor->RegisterService(internal::Runtime::Get().owner_service());
+  // An object this worker owned that goes (its last borrower let go, its last call returned)
+  // may be what kept a retired worker here. The runtime goes before the service (see ~).
+  internal::Runtime::Get().objects().set_on_erased([this] { service_->MaybeLeave(); });
   server_ = acceptor->BuildAndStart();
   if (!server_ || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host));

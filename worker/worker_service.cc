@@ -30,7 +30,7 @@ grpc::ServerUnaryReactor* WorkerService::Exit(grpc::CallbackServerContext* ctx,
                                               proto::ExitReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   // Objects this worker stores, or owns and passed on, would be lost with it: it stays (holding
-  // no resources) to serve them, and exits once the last one is freed (FreeObjects).
+  // no resources) to serve them, and exits once the last one is freed (MaybeLeave).
   if (req->unless_owning() && Owning()) {
     retired_ = true;
     return FinishWith(ctx, absl::OkStatus());
@@ -38,6 +38,13 @@ grpc::ServerUnaryReactor* WorkerService::Exit(grpc::CallbackServerContext* ctx,
   rep->set_exiting(true);
   request_exit_(req->exit_code());
   return FinishWith(ctx, absl::OkStatus());
+}
+
+void WorkerService::MaybeLeave() {
+  if (!retired_ || !internal::Runtime::Current() || Owning()) return;  // Current: not stopping
+  if (leaving_.exchange(true)) return;
+  spdlog::info("retired worker exiting: it stores and owns nothing others need any more");
+  request_exit_(0);
 }
 
 bool WorkerService::Owning() const {
@@ -158,10 +165,7 @@ grpc::ServerUnaryReactor* WorkerService::FreeObjects(grpc::CallbackServerContext
                                                      proto::FreeObjectsReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   parts_.dispatcher.Free({req->object_ids().begin(), req->object_ids().end()});
-  if (retired_ && !Owning()) {
-    spdlog::info("retired worker exiting: its last stored object was freed");
-    request_exit_(0);
-  }
+  MaybeLeave();
   return FinishWith(ctx, absl::OkStatus());
 }
 

@@ -33,6 +33,10 @@ class WorkerService final : public proto::Worker::CallbackService {
         parts_(parts),
         request_exit_(std::move(request_exit)) {}
 
+  // A worker asked to leave while it owned objects (Exit unless_owning) leaves once it owns
+  // none: call whenever that may have changed.
+  void MaybeLeave();
+
   // Echoes the payload with the worker's identity and pid.
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext*, const proto::PingRequest*,
                                  proto::PingReply*) override;
@@ -67,6 +71,7 @@ class WorkerService final : public proto::Worker::CallbackService {
   const ExitFn request_exit_;
   // Asked to leave (its lease went back) while owning: it leaves when it owns nothing more.
   std::atomic<bool> retired_{false};
+  std::atomic<bool> leaving_{false};
 };
 
 }  // namespace weft::worker

@@ -96,7 +96,9 @@ std::string StartEmbeddedCluster() {
   if (!mkdtemp(path)) throw Error(13, "cannot create a session directory for a local cluster");
   // Any free port: the cluster is this program's own (found through its session dir), and two
   // programs that each start one must not collide on the default port.
-  RunCli({"start", "--head", "--port", "0", "--session-dir", path});
+  // It goes with this program, even if the program is killed before Shutdown.
+  RunCli({"start", "--head", "--port", "0", "--session-dir", path, "--exit-with-pid",
+          std::to_string(getpid())});
   return path;
 }
 

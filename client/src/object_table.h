@@ -83,6 +83,9 @@ class ObjectTable {
 
   explicit ObjectTable(Io io) : io_(std::move(io)) {}
 
+  // `hook` runs (without the lock) each time an entry goes. Set it before the table is used.
+  void set_on_erased(Callback hook) { on_erased_ = std::move(hook); }
+
   static std::string NewId();
 
   // Where owners of this process's objects answer borrowers (this process's OwnerService).
@@ -109,6 +112,7 @@ class ObjectTable {
   // Why a pending object is not done yet; added to Get's timeout message.
   void SetNote(const std::string& id, std::string note);
 
+  // What keeps objects (object_table_references.cc): holds, passing on, borrowers.
   // One more local handle (ObjectRef) to the object / one fewer. The entry goes when the last
   // handle goes, unless it was passed on from here.
   void Hold(const std::string& id);
@@ -207,6 +211,7 @@ class ObjectTable {
     std::string free_at;  // the worker to free the stored bytes at ("" for none)
     Rebuild rebuild;
     std::vector<Callback> released;
+    bool erased = false;
   };
   Dropped EraseLocked(Entries::iterator it);
   // One hold fewer of the kind `count`; the entry goes if nothing else needs it.
@@ -239,6 +244,7 @@ class ObjectTable {
                                       const std::chrono::milliseconds* timeout);
 
   const Io io_;
+  Callback on_erased_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::string own_address_;

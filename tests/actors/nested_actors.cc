@@ -122,6 +122,12 @@ void Prober::DropKept() { kept_blobs_.clear(); }
 
 int Prober::Pid() { return getpid(); }
 
+int LendBlobToKeeper(std::string store, std::string keeper, int64_t bytes) {
+  auto blob = weft::GetActor<Recorder>(store).Call(&Recorder::Blob, bytes);
+  weft::GetActor<Prober>(keeper).Call(&Prober::KeepBlob, blob).Get();
+  return getpid();
+}
+
 std::string SlowBlob(int ms, int64_t bytes, int seed) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the workload under test
   return MakeBlob(bytes, seed);
@@ -259,6 +265,7 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("DropKept", &Prober::DropKept)
                          .Method("Pid", &Prober::Pid);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
+const bool kLendBlobToKeeper = weft::RemoteFunction("LendBlobToKeeper", &LendBlobToKeeper);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);
 const bool kFailFirstTry = weft::RemoteFunction("FailFirstTry", &FailFirstTry);
 const bool kEchoThroughRestarts = weft::RemoteFunction("EchoThroughRestarts", &EchoThroughRestarts);

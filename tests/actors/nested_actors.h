@@ -87,6 +87,9 @@ int Deref(weft::ObjectRef<int> ref);
 weft::ObjectRef<int> StartSlowInt(int ms, int x);  // the ref of a nested task still running
 int Forward(weft::ObjectRef<int> ref);             // Deref in a nested task
 int ProberRelay(int depth);                        // a task at the top of a Relay chain
+// Has the Recorder `store` make a blob of `bytes` (owned by this task's worker) and the Prober
+// `keeper` keep it; returns this worker's pid.
+int LendBlobToKeeper(std::string store, std::string keeper, int64_t bytes);
 // Calls the Recorder `name` `n` times (SlowEcho of `ms`), appends 1 to Recorder `flag` once all
 // are sent, and returns {calls that returned, calls that failed naming the actor as dead}.
 std::pair<int, int> CallManyAndCount(std::string name, std::string flag, int n, int ms);

@@ -16,6 +16,7 @@
 // driver has shut down, and no process of the run is left.
 
 #include <signal.h>
+#include <unistd.h>
 #include <weft/weft.h>
 
 #include <CLI/CLI.hpp>
@@ -189,7 +190,8 @@ class Killer {
     if (!gone) problems_.push_back("raylet of " + session + " survived SIGKILL");
     const auto started =
         testing::Weft({"start", "--address", cluster_.head_address(), "--session-dir", session,
-                       "--token-file", cluster_.token_file(), "--num-cpus", "2"});
+                       "--token-file", cluster_.token_file(), "--num-cpus", "2",
+                       "--exit-with-pid", std::to_string(getpid())});
     if (started.exit_code != 0) {
       problems_.push_back("restarting " + session + " failed: " + started.err);
     }

@@ -1,0 +1,156 @@
+// ObjectTable, what keeps each object: this process's holds (ObjectRefs, calls), references
+// passed on, and the borrowers its owned objects have elsewhere (see object_table.h, Lifetime).
+
+#include <algorithm>
+#include <utility>
+
+#include "client/src/object_table.h"
+
+namespace weft::internal {
+
+void ObjectTable::Hold(const std::string& id) {
+  std::lock_guard lock(mu_);
+  ++entries_[id].holders;
+}
+
+void ObjectTable::Release(const std::string& id) { Unhold(id, &Entry::holders); }
+
+void ObjectTable::HoldForCall(const std::string& id) {
+  std::lock_guard lock(mu_);
+  ++entries_[id].call_holds;
+}
+
+void ObjectTable::ReleaseCall(const std::string& id) { Unhold(id, &Entry::call_holds); }
+
+void ObjectTable::Unhold(const std::string& id, int Entry::*count) {
+  Dropped dropped;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    --(it->second.*count);
+    if (!Unused(it->second)) return;  // held, passed on, borrowed or still awaited
+    dropped = EraseLocked(it);
+  }
+  AfterUnlock(id, dropped);
+}
+
+void ObjectTable::References(const Ids& ids,
+                             google::protobuf::RepeatedPtrField<proto::ReferenceCounts>* out) {
+  std::lock_guard lock(mu_);
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !it->second.owner.empty()) continue;
+    const Entry& entry = it->second;
+    auto& counts = *out->Add();
+    counts.set_object_id(id);
+    counts.set_local(entry.holders);
+    counts.set_calls(entry.call_holds);
+    for (const auto& borrower : entry.borrowers) counts.add_borrowers(borrower.address);
+    counts.set_kept(entry.passed_on);
+  }
+}
+
+std::string ObjectTable::PassOn(const std::string& id, bool lent) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return own_address_;
+  Entry& entry = it->second;
+  // The wire form of a resolved object carries its value, location or error. An unresolved one
+  // needs its owner later, and a located one needs its stored bytes: passed on outside a call,
+  // both are kept from now on (a borrower's entry too: it is reported as borrowed to its
+  // owner's watch, which then lasts as long as this process).
+  const bool needs_owner = entry.state == State::kPending || entry.state == State::kLocated ||
+                           entry.state == State::kFetching;
+  if (!lent && needs_owner) entry.passed_on = true;
+  return entry.owner.empty() ? own_address_ : entry.owner;
+}
+
+void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids) {
+  std::vector<std::string> watch;
+  std::vector<std::pair<std::string, std::string>> report;  // owner, id
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) continue;  // not lent by this process
+      Entry& entry = it->second;
+      if (!entry.owner.empty()) {  // a borrower here: the owner must know the next one
+        ++entry.call_holds;        // until it has answered
+        report.emplace_back(entry.owner, id);
+        continue;
+      }
+      auto known = std::find_if(entry.borrowers.begin(), entry.borrowers.end(),
+                                [&](const Borrower& b) { return b.address == borrower; });
+      if (known != entry.borrowers.end()) {
+        known->again = true;  // its watch may have been answered before this call's result
+      } else {
+        entry.borrowers.push_back({borrower, false});
+        watch.push_back(id);
+      }
+    }
+  }
+  for (const auto& id : watch) WatchBorrower(id, borrower);
+  for (const auto& [owner, id] : report) {
+    io_.report_borrower(owner, id, borrower, [this, id] { ReleaseCall(id); });
+  }
+}
+
+void ObjectTable::WatchBorrower(const std::string& id, const std::string& borrower) {
+  io_.watch_borrower(id, borrower, [this, id, borrower](bool released) {
+    OnBorrowerDone(id, borrower, released);
+  });
+}
+
+void ObjectTable::OnBorrowerDone(const std::string& id, const std::string& borrower,
+                                 bool released) {
+  Dropped dropped;
+  bool watch_again = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    auto& borrowers = it->second.borrowers;
+    auto known = std::find_if(borrowers.begin(), borrowers.end(),
+                              [&](const Borrower& b) { return b.address == borrower; });
+    if (known == borrowers.end()) return;
+    // Released, but it said it held the reference again since: its answer may predate that.
+    watch_again = released && std::exchange(known->again, false);
+    if (!watch_again) {
+      borrowers.erase(known);
+      if (Unused(it->second)) dropped = EraseLocked(it);
+    }
+  }
+  if (watch_again) return WatchBorrower(id, borrower);
+  AfterUnlock(id, dropped);
+}
+
+void ObjectTable::StillBorrowed(const Ids& ids, Ids* out) {
+  std::lock_guard lock(mu_);
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end() && !it->second.owner.empty()) *out->Add() = id;
+  }
+}
+
+void ObjectTable::WhenReleased(const std::string& id, Callback callback) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it != entries_.end()) {
+      it->second.on_released.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
+bool ObjectTable::KeepsPassedOn() {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, entry] : entries_) {
+    if (entry.passed_on || !entry.borrowers.empty() || entry.call_holds > 0) return true;
+  }
+  return false;
+}
+
+}  // namespace weft::internal
