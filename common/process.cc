@@ -109,19 +109,28 @@ bool ProcessAlive(pid_t pid) {
   return fields.empty() || fields[0] != "Z";
 }
 
-std::vector<pid_t> ProcessGroupMembers(pid_t pgid) {
-  std::vector<pid_t> members;
+namespace {
+
+// Running (not zombie) processes whose stat field `field` (1: parent, 2: group) is `value`.
+std::vector<pid_t> ProcessesWhereStat(size_t field, pid_t value) {
+  std::vector<pid_t> found;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
     const auto fields = StatFields(pid);
-    if (fields.size() > 2 && fields[0] != "Z" && fields[2] == std::to_string(pgid)) {
-      members.push_back(pid);
+    if (fields.size() > field && fields[0] != "Z" && fields[field] == std::to_string(value)) {
+      found.push_back(pid);
     }
   }
-  return members;
+  return found;
 }
+
+}  // namespace
+
+std::vector<pid_t> ProcessGroupMembers(pid_t pgid) { return ProcessesWhereStat(2, pgid); }
+
+std::vector<pid_t> ChildProcesses(pid_t parent) { return ProcessesWhereStat(1, parent); }
 
 std::string ProcessName(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);

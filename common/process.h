@@ -34,6 +34,9 @@ std::string ProcessName(pid_t pid);
 // Running (not zombie) processes whose process group is `pgid`.
 std::vector<pid_t> ProcessGroupMembers(pid_t pgid);
 
+// Running (not zombie) children of `parent`.
+std::vector<pid_t> ChildProcesses(pid_t parent);
+
 // Path of an executable named `name` in the folder of the running executable.
 std::string SiblingExecutable(const std::string& name);
 

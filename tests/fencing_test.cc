@@ -14,6 +14,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "common/process.h"
@@ -102,6 +104,52 @@ TEST_F(FencingTest, WorkerOfStoppedRayletExitsByItself) {
   std::ifstream log(log_path);
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_THAT(text, HasSubstr("fencing")) << log_path;
+}
+
+// (b2) The raylet stops while a worker it just spawned is still registering: the worker's
+// registration is its first check, bound by the same fencing deadline, not by the longer
+// deadline of control calls.
+TEST(FencingStartTest, WorkerRegisteringWithAStoppedRayletExitsByItself) {
+  TestCluster cluster(1, kTimeoutFlags);
+  const std::string session =
+      cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"late": 1})"});
+  ASSERT_FALSE(session.empty());
+  const pid_t raylet = RayletPids(session).at(0);
+  // The lease ends when the head declares the node dead; it runs beside the test.
+  std::thread lease([&] {
+    proto::LeaseWorkerReply reply;
+    (void)cluster.Lease({{"late", 1}}, &reply);
+  });
+  // Polled without a pause (a scan of /proc takes about a millisecond): the worker must be
+  // caught before it registers, which takes it a few milliseconds.
+  pid_t worker = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (worker < 0 && std::chrono::steady_clock::now() < deadline) {
+    for (const pid_t child : ChildProcesses(raylet)) {
+      if (ProcessName(child) == "weft-worker") worker = child;
+    }
+  }
+  const bool spawned = worker > 0;
+  std::optional<Stopped> stopped;
+  if (spawned) stopped.emplace(raylet);
+  const auto stopped_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(spawned) << "raylet " << raylet << " spawned no worker for the lease";
+  ASSERT_TRUE(
+      WaitFor([&] { return !ProcessAlive(worker); }, kNodeTimeout + std::chrono::seconds(5)))
+      << "worker pid " << worker << " kept running under a stopped raylet";
+  EXPECT_LE(std::chrono::steady_clock::now() - stopped_at, kNodeTimeout);
+  stopped.reset();
+  lease.join();
+  std::string text;
+  for (const auto& entry : std::filesystem::directory_iterator(session + "/logs")) {
+    if (!absl::StartsWith(entry.path().filename().string(), "worker-") ||
+        entry.path().extension() != ".log") {
+      continue;
+    }
+    std::ifstream log(entry.path());
+    text.append(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
+  }
+  EXPECT_THAT(text, HasSubstr("fencing")) << text;
 }
 
 // (c) A driver killed with SIGKILL: its job FAILED, its actor DEAD with "owner died" and

@@ -25,6 +25,13 @@ constexpr int kMaxCallMessageBytes = 1 << 30;
 // Exit code of a worker that stopped itself because its raylet stopped answering.
 constexpr int kFencedExitCode = 3;
 
+// Ends this worker at once, without draining calls: a fenced worker must not answer another.
+[[noreturn]] void Fence(const std::string& worker_id, const std::string& why) {
+  spdlog::error("fencing: worker exiting id={} reason=\"{}\"", worker_id, why);
+  spdlog::default_logger()->flush();
+  _exit(kFencedExitCode);
+}
+
 }  // namespace
 
 WorkerProcess::WorkerProcess(Options options)
@@ -87,6 +94,12 @@ int WorkerProcess::Run() {
   }
   const auto sent = RayletWatch::Clock::now();
   auto serve_for = RegisterWithNode();
+  if (!serve_for.ok() && options_.fence_after > absl::ZeroDuration() &&
+      serve_for.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    Fence(options_.worker_id,
+          "its raylet did not answer its registration before the node's "
+          "fencing deadline");
+  }
   if (!serve_for.ok()) {
     spdlog::error("cannot register with node {}: {}", options_.node_address,
                   serve_for.status().ToString());
@@ -142,7 +155,12 @@ absl::Status WorkerProcess::StartServer() {
 absl::StatusOr<absl::Duration> WorkerProcess::RegisterWithNode() const {
   auto stub = proto::NodeManager::NewStub(MakeChannel(options_.node_address, options_.token));
   grpc::ClientContext context;
-  SetTimeout(context, kControlRpcTimeout);
+  // The registration is the first check of the raylet (see WatchRaylet): bound by the same
+  // fencing deadline. The raylet may already have handed this worker out in a lease.
+  SetTimeout(context,
+             options_.fence_after > absl::ZeroDuration()
+                 ? std::min(kControlRpcTimeout, absl::ToChronoMilliseconds(options_.fence_after))
+                 : kControlRpcTimeout);
   proto::RegisterWorkerRequest request;
   request.set_worker_id(options_.worker_id);
   request.set_address(address_);
@@ -160,11 +178,7 @@ void WorkerProcess::WatchRaylet(absl::Duration serve_for, RayletWatch::Clock::ti
   if (options_.fence_after <= absl::ZeroDuration()) return;
   raylet_watch_ = std::make_unique<RayletWatch>(
       io_, MakeChannel(options_.node_address, options_.token), options_.worker_id,
-      options_.fence_after, [id = options_.worker_id](const std::string& why) {
-        spdlog::error("fencing: worker exiting id={} reason=\"{}\"", id, why);
-        spdlog::default_logger()->flush();
-        _exit(kFencedExitCode);
-      });
+      options_.fence_after, [id = options_.worker_id](const std::string& why) { Fence(id, why); });
   raylet_watch_->Start(sent, serve_for);
 }
 
