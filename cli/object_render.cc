@@ -77,7 +77,7 @@ std::string RenderObjectsTable(const proto::ListObjectsReply& reply, const Refer
     if (!object.owner_worker_id().empty()) absl::StrAppend(&owner, "/", object.owner_worker_id());
     auto counts = references.find(object.object_id());
     const bool known = counts != references.end();
-    // An object kept for its owner's life (passed on outside a call) shows "kept" as borrowers.
+    // An object kept inside another object (or for its owner's life) shows "kept" as borrowers.
     std::string borrowers = "?";
     if (known) {
       borrowers = counts->second.kept() ? "kept" : absl::StrCat(counts->second.borrowers_size());

@@ -149,6 +149,70 @@ TEST_F(ObjectsTest, ACallWhoseArgumentIsLostFailsWithObjectLostError) {
   EXPECT_EQ(taker.Call(&Recorder::Echo, 3).Get(kBound), 3);  // and the taker is fine
 }
 
+// A reference returned inside a call's result is counted like one passed to a call: it lives
+// while the result holding it does, then while the caller holds what it took out of it, and
+// its object goes when the caller drops that (not when the actor that owns it exits).
+TEST_F(ObjectsTest, AReferenceReturnedInAResultLivesWhileTheCallerHoldsIt) {
+  auto store = weft::Actor<Recorder>({.name = "returned-store"}).Remote();
+  auto maker = weft::Actor<Prober>().Remote(false);
+  // Call, Get at once: the result holding the reference is gone before the reference is used.
+  auto blob = maker.Call(&Prober::MakeBlobRef, "returned-store", kMiB).Get(kBound);
+  ASSERT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 1; }, std::chrono::seconds(5)))
+      << cluster_->ObjectCount() << " objects listed; only the returned one should be";
+  Recorder local;
+  EXPECT_EQ(ChecksumOf(blob.Get(kBound)), ChecksumOf(local.Blob(kMiB)));
+  blob = {};
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after the caller dropped the reference it was returned";
+  EXPECT_EQ(maker.Call(&Prober::Pid).Get(kBound), maker.Call(&Prober::Pid).Get(kBound));
+}
+
+// A reference inside a Put value lives while the Put object does, and while anyone holds what
+// they took out of it: here an actor that was passed the Put object and keeps its contents.
+TEST_F(ObjectsTest, AReferenceInsideAPutValueLivesWhileThePutObjectOrItsTakersHoldIt) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto keeper = weft::Actor<Prober>().Remote(false);
+  std::optional<weft::ObjectRef<std::vector<weft::ObjectRef<std::string>>>> boxed;
+  {
+    auto blob = store.Call(&Recorder::Blob, kMiB);
+    WaitStored({blob});
+    boxed = weft::Put(std::vector{blob});
+  }
+  Recorder local;
+  const int64_t expected = ChecksumOf(local.Blob(kMiB));
+  {
+    auto unboxed = boxed->Get(kBound);  // taken out of the Put object, which the driver keeps
+    ASSERT_EQ(unboxed.size(), 1u);
+    EXPECT_EQ(ChecksumOf(unboxed[0].Get(kBound)), expected);
+  }
+  ASSERT_EQ(cluster_->ObjectCount(), 1) << "the object inside the Put value is gone";
+  keeper.Call(&Prober::KeepBlobs, *boxed).Get(kBound);  // the actor takes the contents out
+  boxed.reset();
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), expected);
+  ASSERT_EQ(cluster_->ObjectCount(), 1) << "the object the actor took out is gone";
+  keeper.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after the Put value and the actor holding its contents let go";
+}
+
+// A borrower that takes references out of an object it was passed (a Put value it gets from
+// the driver) keeps the object they came from, and so what it holds, as long as it holds them.
+TEST_F(ObjectsTest, AReferenceABorrowerTakesOutOfAnObjectLivesWhileItHoldsIt) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto keeper = weft::Actor<Prober>().Remote(false);
+  {
+    auto blob = store.Call(&Recorder::Blob, kMiB);
+    WaitStored({blob});
+    keeper.Call(&Prober::UnboxBlobs, weft::Put(std::vector{blob})).Get(kBound);
+  }  // the driver holds neither the Put object nor the reference inside it
+  Recorder local;
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), ChecksumOf(local.Blob(kMiB)));
+  ASSERT_EQ(cluster_->ObjectCount(), 1) << "the object the actor took out is gone";
+  keeper.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after the actor holding it let go";
+}
+
 // A task worker whose lease went back stays while it stores a result its caller holds (the
 // result would be lost with it), and exits once that result is freed.
 TEST_F(ObjectsTest, AReturnedTaskWorkerExitsOnceItsResultsAreFreed) {

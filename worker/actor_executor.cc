@@ -18,7 +18,7 @@ std::unique_ptr<ActorExecutor> ActorExecutor::For(const internal::ClassInfo& cls
 void ActorExecutor::RunHere(const internal::MethodInfo& method, void* self, const std::string& args,
                             const Finish& finish) {
   ++running_;
-  std::string value;
+  internal::PackedResult value;
   std::exception_ptr error;
   try {
     value = method.call(self, args);

@@ -19,7 +19,7 @@ namespace weft::worker {
 class ActorExecutor {
  public:
   // `value` is the msgpack result, or `error` holds what the method threw.
-  using Finish = std::function<void(std::string value, std::exception_ptr error)>;
+  using Finish = std::function<void(internal::PackedResult value, std::exception_ptr error)>;
 
   struct Stats {
     int running = 0;

@@ -127,15 +127,16 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
       hosted->unfinished.emplace(number, std::move(fail));
     }
     // `hosted` stays alive in the closure until the call is done.
-    hosted->executor->Run(
-        m, hosted->instance, std::move(args),
-        [hosted, number, finish = std::move(finish)](std::string value, std::exception_ptr error) {
-          {
-            absl::MutexLock lock(&hosted->calls_mu);
-            if (!hosted->unfinished.erase(number)) return;  // failed already by Destroy
-          }
-          finish(std::move(value), error);
-        });
+    hosted->executor->Run(m, hosted->instance, std::move(args),
+                          [hosted, number, finish = std::move(finish)](internal::PackedResult value,
+                                                                       std::exception_ptr error) {
+                            {
+                              absl::MutexLock lock(&hosted->calls_mu);
+                              if (!hosted->unfinished.erase(number))
+                                return;  // failed already by Destroy
+                            }
+                            finish(std::move(value), error);
+                          });
     return absl::OkStatus();
   }
   {

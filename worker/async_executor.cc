@@ -40,7 +40,7 @@ void AsyncExecutor::Start(Call call) {
   --queued_;
   ++running_;
   if (!call.method->call_async) {  // a plain method of an async actor: runs to completion
-    std::string value;
+    internal::PackedResult value;
     std::exception_ptr error;
     try {
       value = call.method->call(call.self, call.args);
@@ -51,10 +51,10 @@ void AsyncExecutor::Start(Call call) {
     Done();
     return;
   }
-  Async<std::string> task = call.method->call_async(call.self, std::move(call.args));
+  Async<internal::PackedResult> task = call.method->call_async(call.self, std::move(call.args));
   internal::Spawn(std::move(task), [this, finish = std::move(call.finish)](
-                                       std::exception_ptr error, const std::string* value) {
-    finish(value ? *value : std::string(), error);
+                                       std::exception_ptr error, internal::PackedResult* value) {
+    finish(value ? std::move(*value) : internal::PackedResult(), error);
     Done();
   });
 }

@@ -150,7 +150,7 @@ void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   auto running = std::make_shared<Running>(Running{std::move(call), std::move(reply)});
   const absl::Status started = actors_.Call(
       running->call.actor_id(), running->call.method(), std::move(args),
-      [this, running](std::string value, std::exception_ptr error) {
+      [this, running](internal::PackedResult value, std::exception_ptr error) {
         Finish(running->call, std::move(value), error, std::move(running->reply));
       },
       [this, running](const absl::Status& status) {
@@ -171,7 +171,7 @@ void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
   asio::post(tasks_, [this, function, call = std::move(call), args = std::move(args),
                       reply = std::move(reply)] {
     ScopedOutputTag tag(function->name);
-    std::string value;
+    internal::PackedResult value;
     std::exception_ptr error;
     try {
       value = function->call(nullptr, args);
@@ -206,8 +206,8 @@ void CallDispatcher::Fail(const proto::Call& call, const absl::Status& status, c
   reply(std::move(result));
 }
 
-void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exception_ptr error,
-                            Reply reply) {
+void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult packed,
+                            std::exception_ptr error, Reply reply) {
   proto::CallResult result;
   result.set_call_id(call.call_id());
   if (error) {
@@ -229,6 +229,8 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
     remote.set_message(info.message);
     return reply(std::move(result));
   }
+  if (!packed.refs.empty()) KeepInside(call, std::move(packed.refs), &result);
+  std::string value = std::move(packed.bytes);
   if (value.size() <= inline_threshold_) {
     result.set_value(std::move(value));
     return reply(std::move(result));
@@ -271,6 +273,18 @@ void CallDispatcher::Finish(const proto::Call& call, std::string value, std::exc
         }
         reply(std::move(*result));
       });
+}
+
+void CallDispatcher::KeepInside(const proto::Call& call,
+                                std::vector<std::shared_ptr<const std::string>> refs,
+                                proto::CallResult* result) {
+  result->set_has_refs(true);
+  auto& objects = internal::Runtime::Get().objects();
+  if (call.owner_address().empty()) {  // a caller that does not say where it answers
+    for (const auto& ref : refs) objects.PassOn(*ref, /*held=*/false);
+    return;
+  }
+  objects.KeepWhileHeld(call.result_id(), call.owner_address(), std::move(refs));
 }
 
 void CallDispatcher::MarkSpilled(std::vector<std::string> object_ids) {

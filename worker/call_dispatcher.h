@@ -56,7 +56,14 @@ class CallDispatcher {
   };
   void Run(proto::Call call, std::string args, Reply reply);
   void RunTask(proto::Call call, std::string args, Reply reply);
-  void Finish(const proto::Call& call, std::string value, std::exception_ptr error, Reply reply);
+  // A call's outcome becomes its result: an error, its value inline, or its value stored here.
+  // The references inside the value are kept while the caller's result object lives.
+  void Finish(const proto::Call& call, internal::PackedResult packed, std::exception_ptr error,
+              Reply reply);
+  // Keeps the references inside a call's result until the caller's result object goes.
+  static void KeepInside(const proto::Call& call,
+                         std::vector<std::shared_ptr<const std::string>> refs,
+                         proto::CallResult* result);
   void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply,
             proto::FailureKind kind = proto::FAILURE_UNSPECIFIED);
   // The queue a call keeps its order in: its actor and caller.

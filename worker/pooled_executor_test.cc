@@ -17,7 +17,7 @@ using std::chrono::seconds;
 internal::MethodInfo MethodDoing(std::function<std::string()> body) {
   internal::MethodInfo method;
   method.name = "M";
-  method.call = [body](void*, std::string_view) { return body(); };
+  method.call = [body](void*, std::string_view) { return internal::PackedResult{body(), {}}; };
   return method;
 }
 
@@ -43,7 +43,7 @@ TEST(PooledExecutor, RunsOneActorsCallsOneAtATimeInOrder) {
     auto promise = std::make_shared<std::promise<void>>();
     done.push_back(promise->get_future());
     actor.Run(*methods.back(), nullptr, "",
-              [promise](std::string, std::exception_ptr) { promise->set_value(); });
+              [promise](internal::PackedResult, std::exception_ptr) { promise->set_value(); });
   }
   for (auto& d : done) ASSERT_EQ(d.wait_for(seconds(10)), std::future_status::ready);
   std::lock_guard lock(mu);

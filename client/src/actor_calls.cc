@@ -74,6 +74,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
     pending.call.set_caller(caller);
+    pending.call.set_owner_address(runtime_.own_address());
     if (!runtime_.config().worker_id.empty()) {
       pending.call.set_owner_worker_id(runtime_.config().worker_id);
     }
@@ -143,13 +144,15 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
     Sent sent_call;
     if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
     proto::RemoteError failed;
-    if (!BuildArgs(objects, pending.args, &pending.call, &failed)) {
+    std::vector<std::shared_ptr<const std::string>> lent_inside;
+    if (!BuildArgs(objects, pending.args, &pending.call, &failed, &lent_inside)) {
       --actor.unfinished;
       deferred_.push_back([this, id = pending.object_id, failed = std::move(failed)]() mutable {
         runtime_.objects().SetError(id, std::move(failed));
       });
       continue;
     }
+    for (auto& hold : lent_inside) sent_call.pins.push_back(std::move(hold));
     if (!sent_call.retry) {
       for (auto& arg : pending.args) {
         if (arg.ref) sent_call.pins.push_back(std::move(arg.ref));

@@ -15,6 +15,17 @@ void RunAll(std::vector<ObjectTable::Callback>& callbacks) {
 
 }  // namespace
 
+ObjectTable::~ObjectTable() {
+  // The holds inside entries (a Put value's references) release into this table: into an
+  // empty one.
+  Entries entries;
+  {
+    std::lock_guard lock(mu_);
+    entries.swap(entries_);
+  }
+  for (auto& [id, entry] : entries) entry.inside.clear();
+}
+
 std::string ObjectTable::NewId() { return RandomHex(12); }
 
 void ObjectTable::set_own_address(std::string address) {
@@ -34,15 +45,19 @@ ObjectTable::Dropped ObjectTable::EraseLocked(Entries::iterator it) {
   if (it->second.owned) dropped.free_at = std::move(it->second.stored_at);
   dropped.rebuild = std::move(it->second.rebuild);
   dropped.released = std::move(it->second.on_released);
+  dropped.inside = std::move(it->second.inside);
+  dropped.unpin = std::move(it->second.pinned);
   dropped.erased = true;
   entries_.erase(it);
   return dropped;
 }
 
-void ObjectTable::AfterUnlock(const std::string& id, Dropped& dropped) const {
+void ObjectTable::AfterUnlock(const std::string& id, Dropped& dropped) {
   FreeAt(dropped.free_at, id);
   RunAll(dropped.released);
   dropped.rebuild = nullptr;
+  dropped.inside.clear();
+  if (!dropped.unpin.empty()) ReleaseInside(dropped.unpin);
   if (dropped.erased && on_erased_) on_erased_();
 }
 
@@ -50,13 +65,14 @@ void ObjectTable::FreeAt(const std::string& address, const std::string& id) cons
   if (!address.empty() && io_.free) io_.free(address, id);
 }
 
-void ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
+bool ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
   std::lock_guard lock(mu_);
   auto [it, added] = entries_.try_emplace(id);
   // An entry made by a hold just before (an argument fetched here) knew no owner yet.
   if (!it->second.owned && it->second.owner.empty() && owner != own_address_) {
     it->second.owner = owner;
   }
+  return added;
 }
 
 std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
@@ -143,6 +159,10 @@ bool ObjectTable::SetLocationOf(const std::string& id, proto::ObjectLocation loc
 }
 
 void ObjectTable::SetResult(const std::string& id, proto::CallResult& result) {
+  if (result.has_refs()) {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(id); it != entries_.end()) it->second.nested = true;
+  }
   switch (result.outcome_case()) {
     case proto::CallResult::kValue:
       return SetValue(id, std::move(*result.mutable_value()));
@@ -161,6 +181,7 @@ void ObjectTable::SetCallResult(const std::string& id, proto::CallResult& result
     auto it = entries_.find(id);
     if (it != entries_.end() && it->second.state == State::kPending) {
       std::swap(it->second.rebuild, rebuild);  // the old one (if any) goes after unlocking
+      it->second.nested = result.has_refs();
     }
   }
   // Every reference to the result was dropped before it existed: nobody will fetch it.
@@ -439,6 +460,13 @@ std::vector<ObjectTable::Bytes> ObjectTable::GetAll(absl::Span<const std::string
   return values;
 }
 
+bool ObjectTable::ReadyToSend(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return true;
+  return it->second.nested ? Done(it->second) : it->second.state != State::kPending;
+}
+
 bool ObjectTable::Resolved(const std::string& id, bool* failed) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
@@ -457,6 +485,7 @@ ObjectTable::Snapshot ObjectTable::Take(const std::string& id) {
     return snapshot;
   }
   const Entry& entry = it->second;
+  snapshot.nested = entry.nested;
   switch (entry.state) {
     case State::kHere:
       snapshot.value = entry.value;

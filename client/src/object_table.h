@@ -41,8 +41,13 @@ namespace weft::internal {
 // callee still holds (CallResult.borrowed_ids); the owner then watches that process
 // (BorrowerWatcher) until it holds the reference no more or dies. A borrower that hands a
 // reference on reports the next borrower to the owner (BorrowerReporter) before letting go of
-// its own. A reference passed on outside a call (inside a call's result, a Put value or an
-// actor's constructor arguments) is not counted: its object stays for the life of the process
+// its own. A reference inside a value that becomes an object (a Put value, a call's result) is
+// kept while that object lives: by the Put object itself, or by the callee until the caller's
+// result object goes (it watches the caller: Owner.WaitReleased). A process that takes a
+// reference out of an object's value holds that object for as long as it holds the reference
+// (Pin), and an object whose value holds references is never copied into another reference's
+// wire form: it travels as a reference, counted as any other. A reference passed on in an
+// actor's constructor arguments is not counted: its object stays for the life of the process
 // that passed it on.
 //
 // Thread-safe; callbacks run without the lock held.
@@ -82,6 +87,7 @@ class ObjectTable {
   using Ids = google::protobuf::RepeatedPtrField<std::string>;
 
   explicit ObjectTable(Io io) : io_(std::move(io)) {}
+  ~ObjectTable();
 
   // `hook` runs (without the lock) each time an entry goes. Set it before the table is used.
   void set_on_erased(Callback hook) { on_erased_ = std::move(hook); }
@@ -94,11 +100,13 @@ class ObjectTable {
   // A new object of this process; `held`: its first ObjectRef adopts one hold counted here.
   void AddPending(const std::string& id, bool held = false);
   // A reference owned by the process at `owner` (empty: by this one), not yet resolved here.
-  void AddBorrowed(const std::string& id, const std::string& owner);
+  // True when the entry is new.
+  bool AddBorrowed(const std::string& id, const std::string& owner);
   void SetValue(const std::string& id, std::string bytes);
   void SetError(const std::string& id, proto::RemoteError error);
   void SetLocation(const std::string& id, proto::ObjectLocation location);
-  // What a call's result says: a value, a location or an error (moved out of `result`).
+  // What a call's result (or an owner's answer) says: a value, a location or an error (moved
+  // out of `result`), and whether the value holds references.
   void SetResult(const std::string& id, proto::CallResult& result);
   // The result of a call this process made (and owns): as SetResult, and a stored result
   // nobody here holds any more is freed at once. `rebuild` brings a stored result back if its
@@ -120,13 +128,28 @@ class ObjectTable {
   // The same for a call that takes or lends the object (counted apart, for inspection).
   void HoldForCall(const std::string& id);
   void ReleaseCall(const std::string& id);
+  // The same for an object whose value holds the reference, or a reference taken out of the
+  // object's value (counted apart: "kept").
+  void HoldInside(const std::string& id);
+  void ReleaseInside(const std::string& id);
+  // The references inside Put object `id`'s value (its holds on them), kept while it lives.
+  void SetInside(const std::string& id, std::vector<std::shared_ptr<const std::string>> inside);
+  // The new reference `id` was taken out of the value of `outer`: it holds `outer` as long as
+  // its entry lives.
+  void Pin(const std::string& id, const std::string& outer);
+  // Holds `inside` (references inside the value of the object `outer` that the process at
+  // `owner` owns) until that object goes there, or its owner dies.
+  void KeepWhileHeld(const std::string& outer, const std::string& owner,
+                     std::vector<std::shared_ptr<const std::string>> inside);
+  // The object's value holds references.
+  bool Nested(const std::string& id);
   // What holds each of `ids` that this process owns (others are left out).
   void References(const Ids& ids, google::protobuf::RepeatedPtrField<proto::ReferenceCounts>* out);
   // The object is referenced from elsewhere (passed on): the owner to name in its wire form.
-  // `lent`: to a call, which holds the reference until its result says whether the callee
-  // borrows it (AddBorrowers). Otherwise, a pending or stored object is kept from now on for
-  // the life of this process, for whoever received it.
-  std::string PassOn(const std::string& id, bool lent);
+  // `held`: for a call or inside an object's value (see PackedRefs), which holds it as long
+  // as needed. Otherwise, a pending or stored object (or one whose value holds references) is
+  // kept from now on for the life of this process, for whoever received it.
+  std::string PassOn(const std::string& id, bool held);
 
   // The process at `borrower` (a callee) still holds these references, which a call lent it.
   // Owned ones are kept until it lets go of them (or dies); for borrowed ones, their owners
@@ -145,6 +168,9 @@ class ObjectTable {
   bool Ready(const std::string& id);
   // Here or located (or unknown): enough to pass it as an argument.
   bool Resolved(const std::string& id, bool* failed = nullptr);
+  // Enough to pass it as an argument by value: resolved, and here if its value holds
+  // references (the call lends them: see wire_args.cc).
+  bool ReadyToSend(const std::string& id);
   // `callback` runs once the value or error is here (fetching a located object first).
   void WhenReady(const std::string& id, Callback callback);
   // `callback` runs once the object is here or located: enough to pass it as an argument.
@@ -163,6 +189,7 @@ class ObjectTable {
     Bytes value;
     std::unique_ptr<proto::RemoteError> error;
     std::unique_ptr<proto::ObjectLocation> location;
+    bool nested = false;  // the value holds references
   };
   Snapshot Take(const std::string& id);
 
@@ -187,7 +214,11 @@ class ObjectTable {
     bool owned = false;      // made here (a call's result or a Put)
     int holders = 0;         // local ObjectRefs
     int call_holds = 0;      // unfinished calls (and kept lineages) that take or lend it
-    bool passed_on = false;  // passed on outside a call while unresolved or stored: kept
+    bool passed_on = false;  // passed on unheld (constructor args) while unresolved or stored
+    bool nested = false;     // its value holds references
+    int kept_by = 0;         // objects whose values hold it, references taken out of its value
+    std::string pinned;      // taken out of this object's value here: held (kept_by) while here
+    std::vector<std::shared_ptr<const std::string>> inside;  // Put: the references in its value
     std::vector<Borrower> borrowers;  // owned: processes that hold it (their calls said so)
     bool wanted = false;              // someone here waits for the value: fetch it once located
     bool asking_owner = false;        // a WaitObject to the owner is in flight
@@ -200,7 +231,7 @@ class ObjectTable {
   }
   // Nothing here needs the entry any more.
   static bool Unused(const Entry& entry) {
-    return entry.holders <= 0 && entry.call_holds <= 0 && !entry.passed_on &&
+    return entry.holders <= 0 && entry.call_holds <= 0 && entry.kept_by <= 0 && !entry.passed_on &&
            entry.borrowers.empty() && entry.on_ready.empty() && entry.on_resolved.empty();
   }
   using Entries = absl::flat_hash_map<std::string, Entry>;
@@ -211,13 +242,15 @@ class ObjectTable {
     std::string free_at;  // the worker to free the stored bytes at ("" for none)
     Rebuild rebuild;
     std::vector<Callback> released;
+    std::vector<std::shared_ptr<const std::string>> inside;
+    std::string unpin;
     bool erased = false;
   };
   Dropped EraseLocked(Entries::iterator it);
   // One hold fewer of the kind `count`; the entry goes if nothing else needs it.
   void Unhold(const std::string& id, int Entry::*count);
   // Does what `dropped` leaves to do; call without the lock.
-  void AfterUnlock(const std::string& id, Dropped& dropped) const;
+  void AfterUnlock(const std::string& id, Dropped& dropped);
   void FreeAt(const std::string& address, const std::string& id) const;
   void WatchBorrower(const std::string& id, const std::string& borrower);
   // The watch of `borrower` ended: it let go of `id` (`released`) or is gone.

@@ -22,6 +22,45 @@ void ObjectTable::HoldForCall(const std::string& id) {
 
 void ObjectTable::ReleaseCall(const std::string& id) { Unhold(id, &Entry::call_holds); }
 
+void ObjectTable::HoldInside(const std::string& id) {
+  std::lock_guard lock(mu_);
+  ++entries_[id].kept_by;
+}
+
+void ObjectTable::ReleaseInside(const std::string& id) { Unhold(id, &Entry::kept_by); }
+
+void ObjectTable::SetInside(const std::string& id,
+                            std::vector<std::shared_ptr<const std::string>> inside) {
+  if (inside.empty()) return;
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;  // the holds go with `inside`
+  it->second.nested = true;
+  it->second.inside = std::move(inside);
+}
+
+void ObjectTable::Pin(const std::string& id, const std::string& outer) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  auto container = entries_.find(outer);
+  if (it == entries_.end() || container == entries_.end() || !it->second.pinned.empty()) return;
+  it->second.pinned = outer;
+  ++container->second.kept_by;
+}
+
+void ObjectTable::KeepWhileHeld(const std::string& outer, const std::string& owner,
+                                std::vector<std::shared_ptr<const std::string>> inside) {
+  if (inside.empty()) return;
+  // The holds go when the watch ends: the object went at its owner, or the owner died.
+  io_.watch_borrower(outer, owner, [inside = std::move(inside)](bool) {});
+}
+
+bool ObjectTable::Nested(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  return it != entries_.end() && it->second.nested;
+}
+
 void ObjectTable::Unhold(const std::string& id, int Entry::*count) {
   Dropped dropped;
   {
@@ -47,22 +86,24 @@ void ObjectTable::References(const Ids& ids,
     counts.set_local(entry.holders);
     counts.set_calls(entry.call_holds);
     for (const auto& borrower : entry.borrowers) counts.add_borrowers(borrower.address);
-    counts.set_kept(entry.passed_on);
+    counts.set_kept(entry.passed_on || entry.kept_by > 0);
   }
 }
 
-std::string ObjectTable::PassOn(const std::string& id, bool lent) {
+std::string ObjectTable::PassOn(const std::string& id, bool held) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return own_address_;
   Entry& entry = it->second;
   // The wire form of a resolved object carries its value, location or error. An unresolved one
-  // needs its owner later, and a located one needs its stored bytes: passed on outside a call,
-  // both are kept from now on (a borrower's entry too: it is reported as borrowed to its
-  // owner's watch, which then lasts as long as this process).
+  // needs its owner later, as does one whose value holds references (it travels as a
+  // reference), and a located one needs its stored bytes: passed on without a hold, all are
+  // kept from now on (a borrower's entry too: it is reported as borrowed to its owner's watch,
+  // which then lasts as long as this process).
   const bool needs_owner = entry.state == State::kPending || entry.state == State::kLocated ||
-                           entry.state == State::kFetching;
-  if (!lent && needs_owner) entry.passed_on = true;
+                           entry.state == State::kFetching ||
+                           (entry.nested && entry.state == State::kHere);
+  if (!held && needs_owner) entry.passed_on = true;
   return entry.owner.empty() ? own_address_ : entry.owner;
 }
 
@@ -148,7 +189,9 @@ void ObjectTable::WhenReleased(const std::string& id, Callback callback) {
 bool ObjectTable::KeepsPassedOn() {
   std::lock_guard lock(mu_);
   for (const auto& [id, entry] : entries_) {
-    if (entry.passed_on || !entry.borrowers.empty() || entry.call_holds > 0) return true;
+    if (entry.passed_on || !entry.borrowers.empty() || entry.call_holds > 0 || entry.kept_by > 0) {
+      return true;
+    }
   }
   return false;
 }

@@ -26,19 +26,72 @@ struct EncodedRef {
   std::string address, node_id, worker_id;
   int64_t size = 0;
   int code = 0;
-  std::string owner;  // where a borrower asks for a reference passed on before it resolved
-  MSGPACK_DEFINE(id, kind, value, address, node_id, worker_id, size, code, owner);
+  std::string owner;      // where a borrower asks for a reference passed on before it resolved
+  bool has_refs = false;  // located: the stored value holds references
+  MSGPACK_DEFINE(id, kind, value, address, node_id, worker_id, size, code, owner, has_refs);
 };
+
+// Whether a receiver may need the object from its owner later: the reference is held for it.
+bool NeedsOwner(int kind) { return kind == kUnknown || kind == kLocated; }
+
+// The encoded references (kObjectRefExt bodies) anywhere in `object`.
+void FindRefs(const msgpack::object& object, std::vector<std::string_view>* found) {
+  switch (object.type) {
+    case msgpack::type::ARRAY:
+      for (uint32_t i = 0; i < object.via.array.size; ++i) FindRefs(object.via.array.ptr[i], found);
+      break;
+    case msgpack::type::MAP:
+      for (uint32_t i = 0; i < object.via.map.size; ++i) {
+        FindRefs(object.via.map.ptr[i].key, found);
+        FindRefs(object.via.map.ptr[i].val, found);
+      }
+      break;
+    case msgpack::type::EXT:
+      if (object.via.ext.type() == kObjectRefExt) {
+        found->emplace_back(object.via.ext.data(), object.via.ext.size);
+      }
+      break;
+    default:
+      break;
+  }
+}
 
 ObjectTable& Objects() { return Runtime::Get().objects(); }
 
-thread_local LentRefs* current_lent = nullptr;
+thread_local PackedRefs* current_packing = nullptr;
+thread_local const UnpackingObject* current_unpacking = nullptr;
+
+// A shared handle to `id` that gives back one hold of the kind `Release` counts when its last
+// copy goes (if the runtime is still there). The hold itself is counted by the caller.
+template <void (ObjectTable::*Release)(const std::string&)>
+std::shared_ptr<const std::string> Handle(std::string id) {
+  return std::shared_ptr<const std::string>(new std::string(std::move(id)),
+                                            [](const std::string* held) {
+                                              if (auto* runtime = Runtime::Current()) {
+                                                (runtime->objects().*Release)(*held);
+                                              }
+                                              delete held;
+                                            });
+}
+
+std::shared_ptr<const std::string> HoldInside(std::string id) {
+  if (auto* runtime = Runtime::Current()) runtime->objects().HoldInside(id);
+  return Handle<&ObjectTable::ReleaseInside>(std::move(id));
+}
 
 }  // namespace
 
-LentRefs::LentRefs() : outer_(current_lent) { current_lent = this; }
-LentRefs::~LentRefs() { current_lent = outer_; }
-LentRefs* LentRefs::Current() { return current_lent; }
+PackedRefs::PackedRefs(Kind kind) : kind_(kind), outer_(current_packing) { current_packing = this; }
+PackedRefs::~PackedRefs() { current_packing = outer_; }
+PackedRefs* PackedRefs::Current() { return current_packing; }
+
+UnpackingObject::UnpackingObject(const std::string& id) : id_(id), outer_(current_unpacking) {
+  current_unpacking = this;
+}
+UnpackingObject::~UnpackingObject() { current_unpacking = outer_; }
+const std::string* UnpackingObject::Current() {
+  return current_unpacking ? &current_unpacking->id_ : nullptr;
+}
 
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
   BlockingScope blocking(!Objects().Ready(id));  // a task's CPUs are lent out while it waits
@@ -59,32 +112,22 @@ void WhenObjectReady(const std::string& id, std::function<void()> callback) {
   Objects().WhenReady(id, std::move(callback));
 }
 
-std::string PutObjectBytes(std::string bytes) {
+std::string PutObjectBytes(std::string bytes,
+                           std::vector<std::shared_ptr<const std::string>> inside) {
   const std::string id = ObjectTable::NewId();
   Objects().AddPending(id, /*held=*/true);
+  Objects().SetInside(id, std::move(inside));
   Objects().SetValue(id, std::move(bytes));
   return id;
 }
 
 std::shared_ptr<const std::string> AdoptObject(std::string id) {
-  return std::shared_ptr<const std::string>(new std::string(std::move(id)),
-                                            [](const std::string* held) {
-                                              if (auto* runtime = Runtime::Current()) {
-                                                runtime->objects().Release(*held);
-                                              }
-                                              delete held;
-                                            });
+  return Handle<&ObjectTable::Release>(std::move(id));
 }
 
 std::shared_ptr<const std::string> HoldForCall(std::string id) {
   if (auto* runtime = Runtime::Current()) runtime->objects().HoldForCall(id);
-  return std::shared_ptr<const std::string>(new std::string(std::move(id)),
-                                            [](const std::string* held) {
-                                              if (auto* runtime = Runtime::Current()) {
-                                                runtime->objects().ReleaseCall(*held);
-                                              }
-                                              delete held;
-                                            });
+  return Handle<&ObjectTable::ReleaseCall>(std::move(id));
 }
 
 std::shared_ptr<const std::string> HoldObject(std::string id) {
@@ -144,14 +187,18 @@ std::string EncodeRef(const std::string& id) {
   EncodedRef ref;
   ref.id = id;
   auto& objects = Objects();
-  LentRefs* lent = LentRefs::Current();
-  ref.owner = objects.PassOn(id, /*lent=*/lent != nullptr);
+  PackedRefs* packing = PackedRefs::Current();
+  ref.owner = objects.PassOn(id, /*held=*/packing != nullptr);
   if (objects.Resolved(id)) {
     auto snapshot = objects.Take(id);
-    if (snapshot.value) {
+    if (snapshot.value && snapshot.nested) {
+      // Its value holds references: it travels as a reference (kUnknown), counted, and the
+      // receiver asks its owner for the value. A copy would carry them uncounted.
+    } else if (snapshot.value) {
       ref.kind = kValue;
       ref.value = *snapshot.value;
     } else if (snapshot.location) {
+      ref.has_refs = snapshot.nested;
       ref.kind = kLocated;
       ref.address = snapshot.location->address();
       ref.node_id = snapshot.location->node_id();
@@ -163,14 +210,20 @@ std::string EncodeRef(const std::string& id) {
       ref.value = snapshot.error->SerializeAsString();
     }
   }
-  if (lent && (ref.kind == kUnknown || ref.kind == kLocated)) lent->Add(HoldForCall(id));
+  if (packing && NeedsOwner(ref.kind)) {
+    packing->Add(packing->kind() == PackedRefs::kLentToCall ? HoldForCall(id) : HoldInside(id));
+  }
   return Pack(ref);
 }
 
 std::string DecodeRef(std::string_view encoded) {
   auto ref = Unpack<EncodedRef>(encoded);
   auto& objects = Objects();
-  objects.AddBorrowed(ref.id, ref.owner);
+  const bool added = objects.AddBorrowed(ref.id, ref.owner);
+  if (added && NeedsOwner(ref.kind)) {
+    // Taken out of an object's value: its owner keeps it while that object lives.
+    if (const std::string* outer = UnpackingObject::Current()) objects.Pin(ref.id, *outer);
+  }
   switch (ref.kind) {
     case kValue:
       objects.SetValue(ref.id, std::move(ref.value));
@@ -181,7 +234,10 @@ std::string DecodeRef(std::string_view encoded) {
       location.set_node_id(ref.node_id);
       location.set_worker_id(ref.worker_id);
       location.set_size_bytes(ref.size);
-      objects.SetLocation(ref.id, std::move(location));
+      proto::CallResult result;
+      *result.mutable_stored() = std::move(location);
+      result.set_has_refs(ref.has_refs);
+      objects.SetResult(ref.id, result);
       break;
     }
     case kFailed: {
@@ -195,6 +251,19 @@ std::string DecodeRef(std::string_view encoded) {
       objects.SetNote(ref.id, absl::StrCat("its owner at ", ref.owner, " has no value for it yet"));
   }
   return ref.id;
+}
+
+std::vector<std::string> RefsInside(const std::string& outer, std::string_view bytes) {
+  const auto parsed = msgpack::unpack(bytes.data(), bytes.size());
+  std::vector<std::string_view> encoded;
+  FindRefs(parsed.get(), &encoded);
+  std::vector<std::string> ids;
+  UnpackingObject scope(outer);
+  for (const auto& body : encoded) {
+    if (!NeedsOwner(Unpack<EncodedRef>(body).kind)) continue;
+    ids.push_back(DecodeRef(body));
+  }
+  return ids;
 }
 
 struct CompletionQueue::State {

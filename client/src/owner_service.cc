@@ -57,6 +57,7 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
     WaitReactor* self = WaitReactor::Claim(shared);
     if (!self) return;  // the caller is gone
     auto snapshot = objects_.Take(id);
+    rep->set_has_refs(snapshot.nested);
     if (snapshot.value) {
       rep->set_value(*snapshot.value);
     } else if (snapshot.location) {

@@ -141,6 +141,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->call.set_job_id(runtime_.config().job_id);
   task->call.set_result_id(task->object_id);
   task->call.set_owner_worker_id(runtime_.config().worker_id);
+  task->call.set_owner_address(runtime_.own_address());
   for (const auto& path : runtime_.config().code_paths) task->call.add_code_paths(path);
   task->args = std::move(args);
   task->retries_left = options.max_retries;
@@ -253,7 +254,8 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   };
   proto::Call call = task->call;  // a copy per try: a retry builds its arguments again
   proto::RemoteError failed;
-  if (!BuildArgs(objects, task->args, &call, &failed)) {
+  std::vector<std::shared_ptr<const std::string>> lent_inside;  // held until the result
+  if (!BuildArgs(objects, task->args, &call, &failed, &lent_inside)) {
     objects.SetError(task->object_id, std::move(failed));
     finish(false);
     return;
@@ -265,8 +267,8 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
   auto lent = call.lent_ids();
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(call),
-      [this, finish, key, task, address = worker->address,
-       lent = std::move(lent)](proto::CallResult& result) {
+      [this, finish, key, task, address = worker->address, lent = std::move(lent),
+       lent_inside = std::move(lent_inside)](proto::CallResult& result) {
         // While the task holds its arguments: the worker may still hold some of them. A result
         // that never came may have said so: the worker is watched all the same (at once
         // released if it is gone).
@@ -352,6 +354,29 @@ void TaskCalls::Return(std::unique_ptr<Leased> worker) {
         if (!status.ok()) spdlog::debug("worker {} not returned: {}", id, status.message());
         runtime_.in_flight().Remove(call);
       });
+}
+
+void TaskCalls::ReturnLeases() {
+  std::vector<std::string> worker_ids;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [key, pool] : pools_) {
+      for (const auto& worker : pool.workers) worker_ids.push_back(worker->worker_id);
+      pool.workers.clear();
+    }
+  }
+  for (const auto& id : worker_ids) {
+    grpc::ClientContext context;
+    SetTimeout(context, std::chrono::seconds(1));
+    proto::ReturnWorkerRequest request;
+    request.set_job_id(runtime_.config().job_id);
+    request.set_worker_id(id);
+    proto::ReturnWorkerReply reply;
+    if (const auto status = runtime_.scheduler().ReturnWorker(&context, request, &reply);
+        !status.ok()) {
+      spdlog::warn("worker {} not returned: {}", id, status.error_message());
+    }
+  }
 }
 
 void TaskCalls::WatchIdle() {

@@ -18,7 +18,7 @@ bool AwaitsValue(const CallArg& arg) { return arg.ref && !arg.pass_ref; }
 
 bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args) {
   for (const auto& arg : args) {
-    if (AwaitsValue(arg) && !objects.Resolved(*arg.ref)) return false;
+    if (AwaitsValue(arg) && !objects.ReadyToSend(*arg.ref)) return false;
   }
   return true;
 }
@@ -26,12 +26,17 @@ bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args) {
 void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
                    const std::function<void()>& callback) {
   for (const auto& arg : args) {
-    if (AwaitsValue(arg) && !objects.Resolved(*arg.ref)) objects.WhenResolved(*arg.ref, callback);
+    if (!AwaitsValue(arg) || objects.ReadyToSend(*arg.ref)) continue;
+    // Resolved, a value that holds references is fetched here first (BuildArgs lends them).
+    objects.WhenResolved(*arg.ref, [&objects, id = *arg.ref, callback] {
+      if (objects.ReadyToSend(id)) return callback();
+      objects.WhenReady(id, callback);
+    });
   }
 }
 
 bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Call* call,
-               proto::RemoteError* failed) {
+               proto::RemoteError* failed, std::vector<std::shared_ptr<const std::string>>* held) {
   call->clear_lent_ids();
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> packer(buffer);
@@ -43,7 +48,7 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
       continue;
     }
     if (arg.pass_ref) {
-      LentRefs lent;  // the argument holds the reference already
+      PackedRefs lent(PackedRefs::kLentToCall);  // the argument holds the reference already
       const std::string encoded = EncodeRef(*arg.ref);
       if (!lent.Take().empty()) call->add_lent_ids(*arg.ref);
       packer.pack_ext(encoded.size(), kObjectRefExt);
@@ -57,6 +62,12 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
     }
     if (snapshot.value) {
       buffer.write(snapshot.value->data(), snapshot.value->size());
+      if (!snapshot.nested) continue;
+      // The value is copied into the call: the references inside it are lent with it.
+      for (auto& id : RefsInside(*arg.ref, *snapshot.value)) {
+        held->push_back(HoldForCall(id));
+        call->add_lent_ids(std::move(id));
+      }
     } else {
       const std::string& id = *arg.ref;
       packer.pack_ext(id.size(), kRefArgExt);

@@ -11,8 +11,8 @@
 
 namespace weft::internal {
 
-// True when every reference among `args` passed as a value is here or located (or failed);
-// references passed as ObjectRef parameters need not be.
+// True when every reference among `args` passed as a value is here or located (or failed; here
+// if its value holds references); references passed as ObjectRef parameters need not be.
 bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args);
 
 // Runs `callback` once per unresolved reference among `args`, as each resolves.
@@ -22,9 +22,10 @@ void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
 // The msgpack array of a call whose references are all resolved: values are spliced in,
 // located objects become kRefArgExt (the callee fetches them through the object directory),
 // references handed over become kObjectRefExt. Sets the call's args and lent_ids (references
-// handed over and inside values that the callee may borrow). False, with `failed` set, when a
-// referenced call failed: the call fails with that error.
+// handed over and inside values that the callee may borrow); `held` gets the holds on those
+// inside values of referenced objects, which must live as long as the call. False, with
+// `failed` set, when a referenced call failed: the call fails with that error.
 bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Call* call,
-               proto::RemoteError* failed);
+               proto::RemoteError* failed, std::vector<std::shared_ptr<const std::string>>* held);
 
 }  // namespace weft::internal

@@ -96,6 +96,12 @@ std::string Prober::KeepBlobFrom(std::string name, int64_t bytes) {
   return kept_blob_.id();
 }
 
+weft::ObjectRef<std::string> Prober::MakeBlobRef(std::string name, int64_t bytes) {
+  auto blob = weft::GetActor<Recorder>(name).Call(&Recorder::Blob, bytes);
+  weft::Wait(std::vector{blob}, 1, std::nullopt, /*fetch_local=*/false);
+  return blob;
+}
+
 int Prober::Signal(std::string name, weft::ObjectRef<int> pending) {
   kept_ = pending;
   weft::GetActor<Recorder>(name).Call(&Recorder::Append, 1).Get();
@@ -106,6 +112,10 @@ void Prober::KeepBlob(weft::ObjectRef<std::string> blob) { kept_blobs_.push_back
 
 void Prober::KeepBlobs(std::vector<weft::ObjectRef<std::string>> blobs) {
   kept_blobs_.insert(kept_blobs_.end(), blobs.begin(), blobs.end());
+}
+
+void Prober::UnboxBlobs(weft::ObjectRef<std::vector<weft::ObjectRef<std::string>>> box) {
+  KeepBlobs(box.Get());
 }
 
 void Prober::HandBlobOn(std::string name, weft::ObjectRef<std::string> blob) {
@@ -258,8 +268,10 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("GetKept", &Prober::GetKept)
                          .Method("Signal", &Prober::Signal)
                          .Method("KeepBlobFrom", &Prober::KeepBlobFrom)
+                         .Method("MakeBlobRef", &Prober::MakeBlobRef)
                          .Method("KeepBlob", &Prober::KeepBlob)
                          .Method("KeepBlobs", &Prober::KeepBlobs)
+                         .Method("UnboxBlobs", &Prober::UnboxBlobs)
                          .Method("HandBlobOn", &Prober::HandBlobOn)
                          .Method("KeptChecksum", &Prober::KeptChecksum)
                          .Method("DropKept", &Prober::DropKept)

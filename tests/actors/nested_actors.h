@@ -44,11 +44,17 @@ class Prober {
   // Calls Blob(bytes) on the Recorder `name` and keeps the reference (this actor owns the
   // result, which the Recorder stores); returns its id once it is stored.
   std::string KeepBlobFrom(std::string name, int64_t bytes);
+  // Calls Blob(bytes) on the Recorder `name` and returns the reference once the result is
+  // stored, without keeping it: this actor owns the object, its caller holds the reference.
+  weft::ObjectRef<std::string> MakeBlobRef(std::string name, int64_t bytes);
   int GetKept();
   // Keep references to large values as members (an argument, or inside a vector), hand one on
   // to the Prober `name` to keep, report the checksum of all kept values, and drop them.
   void KeepBlob(weft::ObjectRef<std::string> blob);
   void KeepBlobs(std::vector<weft::ObjectRef<std::string>> blobs);
+  // Gets the references out of `box` (a borrowed reference: its value is asked of its owner)
+  // and keeps them.
+  void UnboxBlobs(weft::ObjectRef<std::vector<weft::ObjectRef<std::string>>> box);
   void HandBlobOn(std::string name, weft::ObjectRef<std::string> blob);
   int64_t KeptChecksum();
   void DropKept();

@@ -20,7 +20,7 @@ struct CallArg {
   std::string value;                       // packed value, when not a reference
   std::shared_ptr<const std::string> ref;  // a reference argument (the call's hold on it)
   bool pass_ref = false;  // hand the reference itself to the callee (parameter is ObjectRef)
-  // References inside `value` that the call lends its callee (see LentRefs): held with it.
+  // References inside `value` that the call lends its callee (see PackedRefs): held with it.
   std::vector<std::shared_ptr<const std::string>> lent;
 };
 
@@ -46,7 +46,7 @@ CallArg MakeArg(A&& arg) {
   } else {
     static_assert(std::is_convertible_v<A&&, Param>,
                   "weft: argument does not convert to the parameter type of the method");
-    LentRefs lent;  // the references packed inside the value
+    PackedRefs lent(PackedRefs::kLentToCall);  // the references packed inside the value
     std::string value = Pack(static_cast<Param>(std::forward<A>(arg)));
     return CallArg{std::move(value), {}, false, lent.Take()};
   }

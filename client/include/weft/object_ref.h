@@ -41,8 +41,10 @@ bool ObjectReady(const std::string& id);
 // Calls `callback` once the object is available or failed: at once on this thread if it
 // already is, else later on an internal thread.
 void WhenObjectReady(const std::string& id, std::function<void()> callback);
-// Stores `bytes` as a new object owned by this process; returns its id.
-std::string PutObjectBytes(std::string bytes);
+// Stores `bytes` as a new object owned by this process; returns its id. `inside`: holds on the
+// references packed in the value, kept while the object lives.
+std::string PutObjectBytes(std::string bytes,
+                           std::vector<std::shared_ptr<const std::string>> inside);
 // Indices of `num_returns` of `ids` that are available, in the order of `ids`, waiting at most
 // `timeout` (null: no limit); fewer on timeout. Throws weft::Error INVALID_ARGUMENT for an id
 // given twice or a num_returns of 0 or above ids.size().
@@ -52,26 +54,58 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
 // The wire form of a reference (id, and value or location when known), and back.
 std::string EncodeRef(const std::string& id);
 std::string DecodeRef(std::string_view encoded);
+// The references packed in `bytes`, the value of object `outer` (held here), whose objects a
+// receiver may need from their owners (pending or stored), decoded here (a new one holds
+// `outer`, see UnpackingObject): their ids.
+std::vector<std::string> RefsInside(const std::string& outer, std::string_view bytes);
 
-// While one lives on a thread, the references encoded there are lent to a call rather than
-// passed on for good: it holds those whose objects the callee may need from their owner later
-// (pending or stored), and the call keeps them until its result says which ones the callee
-// still holds (it is then counted as their borrower).
-class LentRefs {
+// While one lives on a thread, the references encoded there are held for what is being packed
+// rather than passed on for good: those whose objects the receiver may need from their owner
+// later (pending or stored). A call lends them (kLentToCall): it keeps them until its result
+// says which ones the callee still holds (it is then counted as their borrower). An object
+// carries them inside its value (kInsideObject: a Put value, a call's result): they are kept
+// while that object lives.
+class PackedRefs {
  public:
-  LentRefs();
-  ~LentRefs();
-  LentRefs(const LentRefs&) = delete;
-  LentRefs& operator=(const LentRefs&) = delete;
+  enum Kind { kLentToCall, kInsideObject };
+  explicit PackedRefs(Kind kind);
+  ~PackedRefs();
+  PackedRefs(const PackedRefs&) = delete;
+  PackedRefs& operator=(const PackedRefs&) = delete;
 
-  static LentRefs* Current();
+  static PackedRefs* Current();
+  Kind kind() const { return kind_; }
   void Add(std::shared_ptr<const std::string> ref) { held_.push_back(std::move(ref)); }
   std::vector<std::shared_ptr<const std::string>> Take() { return std::move(held_); }
 
  private:
-  LentRefs* outer_;
+  Kind kind_;
+  PackedRefs* outer_;
   std::vector<std::shared_ptr<const std::string>> held_;
 };
+
+// While one lives on a thread, the references decoded there come out of the value of object
+// `id` (held here): a reference new here keeps that object as long as it is held, since the
+// object's owner keeps what the value holds only while the object lives.
+class UnpackingObject {
+ public:
+  explicit UnpackingObject(const std::string& id);
+  ~UnpackingObject();
+  UnpackingObject(const UnpackingObject&) = delete;
+  UnpackingObject& operator=(const UnpackingObject&) = delete;
+  static const std::string* Current();
+
+ private:
+  const std::string& id_;
+  const UnpackingObject* outer_;
+};
+
+// The value of object `id` from its bytes.
+template <class T>
+T UnpackObject(const std::string& id, const Bytes& bytes) {
+  UnpackingObject scope(id);
+  return Unpack<T>(*bytes);
+}
 
 // Yields indices of `ids` in the order they become available.
 class CompletionQueue {
@@ -120,7 +154,7 @@ class ObjectRef {
           internal::GetObjectBytes(*id, &now);
           promise->set_value();
         } else {
-          promise->set_value(Decode(internal::GetObjectBytes(*id, &now)));
+          promise->set_value(internal::UnpackObject<T>(*id, internal::GetObjectBytes(*id, &now)));
         }
       } catch (...) {
         promise->set_exception(std::current_exception());
@@ -140,7 +174,11 @@ class ObjectRef {
     }
     T await_resume() const {
       const std::chrono::milliseconds now{0};
-      return Decode(internal::GetObjectBytes(*id, &now));
+      if constexpr (!std::is_void_v<T>) {
+        return internal::UnpackObject<T>(*id, internal::GetObjectBytes(*id, &now));
+      } else {
+        internal::GetObjectBytes(*id, &now);
+      }
     }
   };
   Awaiter operator co_await() const { return Awaiter{id_}; }
@@ -148,8 +186,8 @@ class ObjectRef {
   friend bool operator==(const ObjectRef& a, const ObjectRef& b) { return a.id() == b.id(); }
 
  private:
-  static T Decode(const internal::Bytes& bytes) {
-    if constexpr (!std::is_void_v<T>) return Unpack<T>(*bytes);
+  T Decode(const internal::Bytes& bytes) const {
+    if constexpr (!std::is_void_v<T>) return internal::UnpackObject<T>(*id_, bytes);
   }
   std::shared_ptr<const std::string> id_;
 };
@@ -157,7 +195,10 @@ class ObjectRef {
 // Stores `value` in this process's object table and returns a reference to it.
 template <class T>
 ObjectRef<std::decay_t<T>> Put(const T& value) {
-  return ObjectRef<std::decay_t<T>>(internal::PutObjectBytes(Pack(value)), internal::Adopt{});
+  internal::PackedRefs inside(internal::PackedRefs::kInsideObject);
+  std::string bytes = Pack(value);
+  return ObjectRef<std::decay_t<T>>(internal::PutObjectBytes(std::move(bytes), inside.Take()),
+                                    internal::Adopt{});
 }
 
 template <class T>
@@ -182,7 +223,9 @@ auto Get(const std::vector<ObjectRef<T>>& refs,
   if constexpr (!std::is_void_v<T>) {
     std::vector<T> values;
     values.reserve(refs.size());
-    for (const auto& b : bytes) values.push_back(Unpack<T>(*b));
+    for (size_t i = 0; i < refs.size(); ++i) {
+      values.push_back(internal::UnpackObject<T>(refs[i].id(), bytes[i]));
+    }
     return values;
   }
 }

@@ -13,6 +13,7 @@
 // argument and result types are checked by the compiler at each call site.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "weft/async.h"
+#include "weft/object_ref.h"
 #include "weft/serialization.h"
 
 namespace weft {
@@ -69,8 +71,21 @@ struct FunctionTraits<R (*)(A...)> {
 template <class R, class... A>
 struct FunctionTraits<R (*)(A...) noexcept> : FunctionTraits<R (*)(A...)> {};
 
-using SyncInvoker = std::function<std::string(void* self, std::string_view args)>;
-using AsyncInvoker = std::function<Async<std::string>(void* self, std::string args)>;
+// A call's result, packed, with holds on the references packed inside it: the worker keeps
+// them while the caller's result object lives (see object_table.h, Lifetime).
+struct PackedResult {
+  std::string bytes;
+  std::vector<std::shared_ptr<const std::string>> refs;
+};
+template <class V>
+PackedResult PackResult(const V& value) {
+  PackedRefs inside(PackedRefs::kInsideObject);
+  std::string bytes = Pack(value);
+  return {std::move(bytes), inside.Take()};
+}
+
+using SyncInvoker = std::function<PackedResult(void* self, std::string_view args)>;
+using AsyncInvoker = std::function<Async<PackedResult>(void* self, std::string args)>;
 
 struct MethodInfo {
   std::string name;
@@ -122,43 +137,43 @@ Tuple UnpackArgs(std::string_view bytes) {
 }
 
 template <class M>
-std::string InvokeSync(void* self, M method, std::string_view bytes) {
+PackedResult InvokeSync(void* self, M method, std::string_view bytes) {
   using T = MethodTraits<M>;
   auto args = UnpackArgs<typename T::DecayedParams>(bytes);
   auto* object = static_cast<typename T::Class*>(self);
   auto call = [&](auto&... a) -> decltype(auto) { return (object->*method)(std::move(a)...); };
   if constexpr (std::is_void_v<typename T::Result>) {
     std::apply(call, args);
-    return Pack(msgpack::type::nil_t());
+    return PackResult(msgpack::type::nil_t());
   } else {
-    return Pack(std::apply(call, args));
+    return PackResult(std::apply(call, args));
   }
 }
 
 template <class M>
-Async<std::string> InvokeAsync(void* self, M method, std::string bytes) {
+Async<PackedResult> InvokeAsync(void* self, M method, std::string bytes) {
   using T = MethodTraits<M>;
   auto args = UnpackArgs<typename T::DecayedParams>(bytes);
   auto* object = static_cast<typename T::Class*>(self);
   auto task = std::apply([&](auto&... a) { return (object->*method)(std::move(a)...); }, args);
   if constexpr (std::is_void_v<typename T::Value>) {
     co_await std::move(task);
-    co_return Pack(msgpack::type::nil_t());
+    co_return PackResult(msgpack::type::nil_t());
   } else {
-    co_return Pack(co_await std::move(task));
+    co_return PackResult(co_await std::move(task));
   }
 }
 
 template <class F>
-std::string InvokeFunction(F function, std::string_view bytes) {
+PackedResult InvokeFunction(F function, std::string_view bytes) {
   using T = FunctionTraits<F>;
   auto args = UnpackArgs<typename T::DecayedParams>(bytes);
   auto call = [&](auto&... a) -> decltype(auto) { return function(std::move(a)...); };
   if constexpr (std::is_void_v<typename T::Result>) {
     std::apply(call, args);
-    return Pack(msgpack::type::nil_t());
+    return PackResult(msgpack::type::nil_t());
   } else {
-    return Pack(std::apply(call, args));
+    return PackResult(std::apply(call, args));
   }
 }
 
