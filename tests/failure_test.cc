@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 
+#include "common/process.h"
 #include "head.grpc.pb.h"
 #include "tests/actors/nested_actors.h"
 #include "tests/cluster_fixture.h"
@@ -89,6 +90,25 @@ TEST_F(FailureTest, ATaskWhoseWorkerIsKilledRunsAgainElsewhere) {
   const auto pids = journal.Call(&Recorder::Sequence).Get(kBound);
   ASSERT_EQ(pids.size(), 2u) << "the task should have run twice";
   EXPECT_NE(pids[0], pids[1]);
+}
+
+// A worker that dies takes the tasks it submitted with it (their owner is gone, as in Ray):
+// the workers it leased are stopped and their CPUs freed (TearDown), not held until the job
+// ends.
+TEST_F(FailureTest, AKilledWorkerTakesTheWorkersItLeasedWithIt) {
+  auto journal = weft::Actor<Recorder>({.name = "journal-orphaned"}).Remote();
+  auto submitter = weft::Actor<Prober>({.dedicated_process = true}).Remote(false);
+  const int submitter_pid = submitter.Call(&Prober::Pid).Get(kBound);
+  submitter.Call(&Prober::StartJournaledTask, "journal-orphaned", 60000).Get(kBound);
+  std::vector<int> pids;
+  ASSERT_TRUE(WaitFor([&] {
+    pids = journal.Call(&Recorder::Sequence).Get(kBound);
+    return !pids.empty();
+  })) << "the submitted task never started";
+  ASSERT_EQ(kill(submitter_pid, SIGKILL), 0);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pids[0]); }))
+      << "the task worker pid " << pids[0] << " of a killed owner still runs";
+  weft::Kill(journal);
 }
 
 TEST_F(FailureTest, ATaskWithoutRetriesFailsWithWorkerCrashedError) {

@@ -111,9 +111,6 @@ Runtime::Runtime(Config config)
 Runtime::~Runtime() {
   // Nothing may call back into the runtime once its parts are gone.
   if (owner_server_) owner_server_->Shutdown(std::chrono::system_clock::now());
-  // A worker process that leaves gives back the workers it leased for its tasks (a driver's
-  // leases end with its job).
-  if (!config_.worker_id.empty() && tasks_) tasks_->ReturnLeases();
   in_flight_.CancelAllAndWait();
   workers_.Close();
 }

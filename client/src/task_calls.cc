@@ -55,6 +55,7 @@ TaskCalls::~TaskCalls() {
 std::string TaskCalls::PoolFor(const TaskOptions& options) {
   proto::LeaseWorkerRequest lease;
   lease.set_job_id(runtime_.config().job_id);
+  lease.set_owner_worker_id(runtime_.config().worker_id);  // empty for a driver
   if (options.num_cpus > 0) (*lease.mutable_required())["CPU"] = options.num_cpus;
   for (const auto& [name, amount] : options.resources) (*lease.mutable_required())[name] = amount;
   const std::string key = ShapeKey(lease);
@@ -354,29 +355,6 @@ void TaskCalls::Return(std::unique_ptr<Leased> worker) {
         if (!status.ok()) spdlog::debug("worker {} not returned: {}", id, status.message());
         runtime_.in_flight().Remove(call);
       });
-}
-
-void TaskCalls::ReturnLeases() {
-  std::vector<std::string> worker_ids;
-  {
-    absl::MutexLock lock(&mu_);
-    for (auto& [key, pool] : pools_) {
-      for (const auto& worker : pool.workers) worker_ids.push_back(worker->worker_id);
-      pool.workers.clear();
-    }
-  }
-  for (const auto& id : worker_ids) {
-    grpc::ClientContext context;
-    SetTimeout(context, std::chrono::seconds(1));
-    proto::ReturnWorkerRequest request;
-    request.set_job_id(runtime_.config().job_id);
-    request.set_worker_id(id);
-    proto::ReturnWorkerReply reply;
-    if (const auto status = runtime_.scheduler().ReturnWorker(&context, request, &reply);
-        !status.ok()) {
-      spdlog::warn("worker {} not returned: {}", id, status.error_message());
-    }
-  }
 }
 
 void TaskCalls::WatchIdle() {

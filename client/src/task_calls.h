@@ -45,10 +45,6 @@ class TaskCalls {
   std::string Submit(const FunctionInfo& function, const TaskOptions& options,
                      std::vector<CallArg> args);
 
-  // Gives every leased worker back to the head now, waiting at most 1 s for each answer: for
-  // a worker process that leaves (a driver's leases end with its job).
-  void ReturnLeases();
-
  private:
   using Clock = std::chrono::steady_clock;
   struct Leased {

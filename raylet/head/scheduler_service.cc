@@ -64,6 +64,7 @@ grpc::ServerUnaryReactor* SchedulerService::LeaseWorker(grpc::CallbackServerCont
   options.deadline = MonotonicNow() + poll;
   // The id is handed over before the reactor can finish (and be deleted).
   options.on_enqueued = [reactor](uint64_t id) { reactor->set_queue_id(id); };
+  options.owner_worker_id = req->owner_worker_id();
   Lease(
       req->job_id(), req->required(),
       [reactor, rep](absl::StatusOr<proto::LeaseWorkerReply> leased) {
@@ -113,7 +114,8 @@ uint64_t SchedulerService::Lease(const std::string& job_id, const ProtoResources
     absl::MutexLock lock(&mu_);
     if (!cancelled_) {
       id = EnqueueLocked(Waiting{job_id, required, options.node_id, std::move(done),
-                                 options.deadline, std::move(options.on_enqueued)});
+                                 options.deadline, std::move(options.on_enqueued),
+                                 std::move(options.owner_worker_id)});
     }
   }
   if (id == 0) {
@@ -252,7 +254,7 @@ void SchedulerService::Spawn(Waiting waiting) {
         {
           absl::MutexLock lock(&mu_);
           leased_[spawned.worker().job_id()].push_back(
-              {held.node.address(), spawned.worker().worker_id()});
+              {held.node.address(), spawned.worker().worker_id(), false, owner->owner_worker_id});
         }
         proto::LeaseWorkerReply leased;
         *leased.mutable_worker() = std::move(*spawned.mutable_worker());
@@ -306,11 +308,25 @@ void SchedulerService::ReleaseJob(const std::string& job_id,
 }
 
 void SchedulerService::OnWorkerExit(const proto::WorkerInfo& worker) {
-  absl::MutexLock lock(&mu_);
-  auto it = leased_.find(worker.job_id());
-  if (it == leased_.end()) return;
-  std::erase_if(it->second, [&](const Leased& l) { return l.worker_id == worker.worker_id(); });
-  if (it->second.empty()) leased_.erase(it);
+  std::vector<Leased> orphaned;  // leased by the worker that exited, still running its tasks
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = leased_.find(worker.job_id());
+    if (it == leased_.end()) return;
+    std::erase_if(it->second, [&](Leased& l) {
+      if (l.worker_id == worker.worker_id()) return true;
+      if (l.owner_worker_id != worker.worker_id() || l.returned) return false;
+      orphaned.push_back(std::move(l));
+      return true;
+    });
+    if (it->second.empty()) leased_.erase(it);
+  }
+  // As in Ray, tasks whose owner died are not worth finishing: nobody can ask for their results.
+  for (const auto& leased : orphaned) {
+    spdlog::info("owner worker {} exited; stopping the worker it leased id={} job={}",
+                 worker.worker_id(), leased.worker_id, worker.job_id());
+    KillWorker(leased.node_address, leased.worker_id);
+  }
 }
 
 void SchedulerService::CancelNode(const std::string& node_id) {

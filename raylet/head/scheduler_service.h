@@ -27,6 +27,8 @@ struct LeaseOptions {
   // Runs under the scheduler's lock, before `done` can, with the request's queue id each time
   // it enters the queue (again after a node refused to start its worker): for CancelQueued.
   std::function<void(uint64_t id)> on_enqueued;
+  // The worker process that leases (empty: a driver): the lease ends when it exits.
+  std::string owner_worker_id;
 };
 
 // Leases workers: reserves resources on a node (NodeDirectory::Reserve) and has that node's
@@ -98,6 +100,7 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
     LeaseDone done;
     absl::Time deadline;                                    // of the caller's long poll
     std::function<void(uint64_t)> on_enqueued;              // see LeaseOptions
+    std::string owner_worker_id;                            // see LeaseOptions
     std::optional<NodeDirectory::Reservation> reservation;  // set when granted
     absl::Status failed;                                    // set when infeasible
   };
@@ -124,7 +127,8 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   struct Leased {
     std::string node_address;
     std::string worker_id;
-    bool returned = false;  // retired: holds nothing, may live on until the job ends
+    bool returned = false;        // retired: holds nothing, may live on until the job ends
+    std::string owner_worker_id;  // the worker process that leased it; empty: the driver
   };
   absl::flat_hash_map<std::string, std::vector<Leased>> leased_ ABSL_GUARDED_BY(mu_);  // by job
 };

@@ -90,6 +90,10 @@ weft::ObjectRef<int> Prober::Keep(weft::ObjectRef<int> ref) {
 
 int Prober::GetKept() { return kept_.Get(); }
 
+void Prober::StartJournaledTask(std::string journal, int ms) {
+  kept_ = weft::Task(&JournaledSlowInt).Remote(journal, ms, 1);
+}
+
 std::string Prober::KeepBlobFrom(std::string name, int64_t bytes) {
   kept_blob_ = weft::GetActor<Recorder>(name).Call(&Recorder::Blob, bytes);
   weft::Wait(std::vector{kept_blob_}, 1, std::nullopt, /*fetch_local=*/false);
@@ -266,6 +270,7 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("Relay", &Prober::Relay)
                          .Method("Keep", &Prober::Keep)
                          .Method("GetKept", &Prober::GetKept)
+                         .Method("StartJournaledTask", &Prober::StartJournaledTask)
                          .Method("Signal", &Prober::Signal)
                          .Method("KeepBlobFrom", &Prober::KeepBlobFrom)
                          .Method("MakeBlobRef", &Prober::MakeBlobRef)

@@ -48,6 +48,8 @@ class Prober {
   // stored, without keeping it: this actor owns the object, its caller holds the reference.
   weft::ObjectRef<std::string> MakeBlobRef(std::string name, int64_t bytes);
   int GetKept();
+  // Submits JournaledSlowInt(journal, ms, 1) and keeps its reference, without waiting.
+  void StartJournaledTask(std::string journal, int ms);
   // Keep references to large values as members (an argument, or inside a vector), hand one on
   // to the Prober `name` to keep, report the checksum of all kept values, and drop them.
   void KeepBlob(weft::ObjectRef<std::string> blob);
