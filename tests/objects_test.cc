@@ -19,6 +19,7 @@
 #include "tests/actors/nested_actors.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_fixture.h"
+#include "worker.grpc.pb.h"
 
 namespace weft::testing {
 namespace {
@@ -164,7 +165,6 @@ TEST_F(ObjectsTest, AReferenceReturnedInAResultLivesWhileTheCallerHoldsIt) {
   blob = {};
   EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
       << "the object stayed after the caller dropped the reference it was returned";
-  EXPECT_EQ(maker.Call(&Prober::Pid).Get(kBound), maker.Call(&Prober::Pid).Get(kBound));
 }
 
 // A reference inside a Put value lives while the Put object does, and while anyone holds what
@@ -193,6 +193,51 @@ TEST_F(ObjectsTest, AReferenceInsideAPutValueLivesWhileThePutObjectOrItsTakersHo
   keeper.Call(&Prober::DropKept).Get(kBound);
   EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
       << "the object stayed after the Put value and the actor holding its contents let go";
+}
+
+// What the owner of stored object `id` counts for it (nullopt once it holds no entry).
+std::optional<proto::ReferenceCounts> OwnersCount(const TestCluster& cluster,
+                                                  const std::string& id) {
+  const auto listed = cluster.ListObjects();
+  if (!listed) return std::nullopt;
+  for (const auto& object : listed->objects()) {
+    if (object.object_id() != id) continue;
+    const auto owner = cluster.FindWorker(object.owner_worker_id());
+    auto stub = proto::Owner::NewStub(MakeChannel(owner.address(), cluster.token()));
+    grpc::ClientContext context;
+    SetTimeout(context, std::chrono::seconds(5));
+    proto::GetReferencesRequest request;
+    request.add_object_ids(id);
+    proto::GetReferencesReply reply;
+    if (!stub->GetReferences(&context, request, &reply).ok() || reply.references().empty()) break;
+    return reply.references(0);
+  }
+  return std::nullopt;
+}
+
+// A reference returned inside a result makes the caller a borrower in its own right: it
+// outlives the process that returned it (killed here), its owner being a third process.
+TEST_F(ObjectsTest, AReturnedReferenceOutlivesTheProcessThatReturnedIt) {
+  auto store = weft::Actor<Recorder>({.name = "third-store"}).Remote();
+  auto owner = weft::Actor<Prober>({.name = "third-owner"}).Remote(false);
+  auto middle =
+      weft::Actor<Prober>({.name = "third-middle", .dedicated_process = true}).Remote(false);
+  const int middle_pid = middle.Call(&Prober::Pid).Get(kBound);
+  const std::string id = owner.Call(&Prober::KeepBlobFrom, "third-store", kMiB).Get(kBound);
+  owner.Call(&Prober::HandKeptBlobOn, "third-middle").Get(kBound);  // the middle one keeps it
+  auto blobs = middle.Call(&Prober::KeptBlobs).Get(kBound);         // and returns it here
+  ASSERT_EQ(blobs.size(), 1u);
+  ASSERT_EQ(kill(middle_pid, SIGKILL), 0);
+  // The owner has seen the middle one die: it counts the driver alone, or has freed the object.
+  ASSERT_TRUE(WaitFor([&] {
+    const auto counts = OwnersCount(*cluster_, id);
+    return !counts || counts->borrowers_size() == 1;
+  }));
+  Recorder local;
+  EXPECT_EQ(ChecksumOf(blobs[0].Get(kBound)), ChecksumOf(local.Blob(kMiB)));
+  blobs.clear();
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after the driver dropped the reference it was returned";
 }
 
 // A borrower that takes references out of an object it was passed (a Put value it gets from

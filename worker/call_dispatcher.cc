@@ -229,10 +229,10 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
     remote.set_message(info.message);
     return reply(std::move(result));
   }
-  if (!packed.refs.empty()) KeepInside(call, std::move(packed.refs), &result);
   std::string value = std::move(packed.bytes);
   if (value.size() <= inline_threshold_) {
     result.set_value(std::move(value));
+    KeepInside(call, packed, &result);
     return reply(std::move(result));
   }
   // Too large to inline: keep it here, tell the directory, and hand out its location.
@@ -251,6 +251,7 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
                     ? proto::FAILURE_OBJECT_STORE_FULL
                     : proto::FAILURE_UNSPECIFIED);
   }
+  KeepInside(call, packed, &result);
   if (std::erase(spilled, object_id) > 0) stored.set_spilled(true);
   if (!spilled.empty()) MarkSpilled(std::move(spilled));
   proto::AddObjectLocationRequest request;
@@ -275,16 +276,23 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
       });
 }
 
-void CallDispatcher::KeepInside(const proto::Call& call,
-                                std::vector<std::shared_ptr<const std::string>> refs,
+void CallDispatcher::KeepInside(const proto::Call& call, internal::PackedResult& packed,
                                 proto::CallResult* result) {
+  if (packed.refs.empty()) return;
+  auto* runtime = internal::Runtime::Current();  // null while the worker stops
+  if (!runtime) return;
   result->set_has_refs(true);
-  auto& objects = internal::Runtime::Get().objects();
+  for (size_t i = 0; i < packed.refs.size(); ++i) {
+    auto& ref = *result->add_refs_inside();
+    ref.set_object_id(*packed.refs[i]);
+    ref.set_owner_address(packed.owners[i]);
+  }
+  auto& objects = runtime->objects();
   if (call.owner_address().empty()) {  // a caller that does not say where it answers
-    for (const auto& ref : refs) objects.PassOn(*ref, /*held=*/false);
+    for (const auto& ref : packed.refs) objects.PassOn(*ref, /*held=*/false);
     return;
   }
-  objects.KeepWhileHeld(call.result_id(), call.owner_address(), std::move(refs));
+  objects.KeepWhileHeld(call.result_id(), call.owner_address(), std::move(packed.refs));
 }
 
 void CallDispatcher::MarkSpilled(std::vector<std::string> object_ids) {

@@ -60,9 +60,9 @@ class CallDispatcher {
   // The references inside the value are kept while the caller's result object lives.
   void Finish(const proto::Call& call, internal::PackedResult packed, std::exception_ptr error,
               Reply reply);
-  // Keeps the references inside a call's result until the caller's result object goes.
-  static void KeepInside(const proto::Call& call,
-                         std::vector<std::shared_ptr<const std::string>> refs,
+  // Names the references inside a call's result in it (refs_inside) and keeps them until the
+  // caller's result object goes.
+  static void KeepInside(const proto::Call& call, internal::PackedResult& packed,
                          proto::CallResult* result);
   void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply,
             proto::FailureKind kind = proto::FAILURE_UNSPECIFIED);

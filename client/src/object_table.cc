@@ -72,7 +72,7 @@ bool ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
   if (!it->second.owned && it->second.owner.empty() && owner != own_address_) {
     it->second.owner = owner;
   }
-  return added;
+  return it->second.owned;
 }
 
 std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
@@ -174,6 +174,7 @@ void ObjectTable::SetResult(const std::string& id, proto::CallResult& result) {
 }
 
 void ObjectTable::SetCallResult(const std::string& id, proto::CallResult& result, Rebuild rebuild) {
+  if (result.refs_inside_size() > 0) AdoptInside(id, result);
   if (result.outcome_case() != proto::CallResult::kStored) return SetResult(id, result);
   const std::string address = result.stored().address();
   {

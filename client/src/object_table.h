@@ -42,8 +42,10 @@ namespace weft::internal {
 // (BorrowerWatcher) until it holds the reference no more or dies. A borrower that hands a
 // reference on reports the next borrower to the owner (BorrowerReporter) before letting go of
 // its own. A reference inside a value that becomes an object (a Put value, a call's result) is
-// kept while that object lives: by the Put object itself, or by the callee until the caller's
-// result object goes (it watches the caller: Owner.WaitReleased). A process that takes a
+// kept while that object lives: by the Put object itself; for a result, by the caller's result
+// object, and the caller tells their owners it borrows them (AdoptInside), while the callee
+// keeps its own until the caller's result object goes (it watches the caller with
+// Owner.WaitReleased: no gap between the two). A process that takes a
 // reference out of an object's value holds that object for as long as it holds the reference
 // (Pin), and an object whose value holds references is never copied into another reference's
 // wire form: it travels as a reference, counted as any other. A reference passed on in an
@@ -100,7 +102,7 @@ class ObjectTable {
   // A new object of this process; `held`: its first ObjectRef adopts one hold counted here.
   void AddPending(const std::string& id, bool held = false);
   // A reference owned by the process at `owner` (empty: by this one), not yet resolved here.
-  // True when the entry is new.
+  // True when this process owns the object (its entry's state is left alone).
   bool AddBorrowed(const std::string& id, const std::string& owner);
   void SetValue(const std::string& id, std::string bytes);
   void SetError(const std::string& id, proto::RemoteError error);
@@ -134,15 +136,16 @@ class ObjectTable {
   void ReleaseInside(const std::string& id);
   // The references inside Put object `id`'s value (its holds on them), kept while it lives.
   void SetInside(const std::string& id, std::vector<std::shared_ptr<const std::string>> inside);
-  // The new reference `id` was taken out of the value of `outer`: it holds `outer` as long as
-  // its entry lives.
+  // The reference `id` was taken out of the value of `outer`: a borrowed one holds `outer` as
+  // long as its entry lives (not if `outer` is owned here: it holds what its value holds).
   void Pin(const std::string& id, const std::string& outer);
-  // Holds `inside` (references inside the value of the object `outer` that the process at
-  // `owner` owns) until that object goes there, or its owner dies.
+  // A reference inside the value of `outer`, which a call lends: one call hold, on an entry that
+  // knows its owner and holds `outer` (Pin). Nothing of its old wire form is applied.
+  void LendInside(const std::string& id, const std::string& owner, const std::string& outer);
+  // A callee: holds `inside` (references inside the value of the object `outer` that the
+  // process at `owner` owns) until that object goes there, or its owner dies.
   void KeepWhileHeld(const std::string& outer, const std::string& owner,
                      std::vector<std::shared_ptr<const std::string>> inside);
-  // The object's value holds references.
-  bool Nested(const std::string& id);
   // What holds each of `ids` that this process owns (others are left out).
   void References(const Ids& ids, google::protobuf::RepeatedPtrField<proto::ReferenceCounts>* out);
   // The object is referenced from elsewhere (passed on): the owner to name in its wire form.
@@ -247,6 +250,13 @@ class ObjectTable {
     bool erased = false;
   };
   Dropped EraseLocked(Entries::iterator it);
+  // A call's result whose value holds references (refs_inside): the object holds them, and
+  // this process tells their owners it borrows them, holding `outer` until they answer.
+  void AdoptInside(const std::string& outer, const proto::CallResult& result);
+  void PinLocked(Entry& entry, const std::string& outer);
+  // A handle that gives back one `kept_by` of `id` when its last copy goes (the hold is
+  // counted by the caller).
+  std::shared_ptr<const std::string> InsideHold(const std::string& id);
   // One hold fewer of the kind `count`; the entry goes if nothing else needs it.
   void Unhold(const std::string& id, int Entry::*count);
   // Does what `dropped` leaves to do; call without the lock.

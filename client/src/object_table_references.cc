@@ -41,11 +41,64 @@ void ObjectTable::SetInside(const std::string& id,
 
 void ObjectTable::Pin(const std::string& id, const std::string& outer) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(id);
+  if (auto it = entries_.find(id); it != entries_.end()) PinLocked(it->second, outer);
+}
+
+void ObjectTable::PinLocked(Entry& entry, const std::string& outer) {
+  if (entry.owned || !entry.pinned.empty()) return;
   auto container = entries_.find(outer);
-  if (it == entries_.end() || container == entries_.end() || !it->second.pinned.empty()) return;
-  it->second.pinned = outer;
+  // An object owned here holds the references in its value itself (a Put's or a result's
+  // `inside`): a pin would hold it back in turn, and neither would ever go.
+  if (container == entries_.end() || container->second.owned) return;
+  entry.pinned = outer;
   ++container->second.kept_by;
+}
+
+std::shared_ptr<const std::string> ObjectTable::InsideHold(const std::string& id) {
+  return std::shared_ptr<const std::string>(new std::string(id), [this](const std::string* held) {
+    ReleaseInside(*held);
+    delete held;
+  });
+}
+
+void ObjectTable::LendInside(const std::string& id, const std::string& owner,
+                             const std::string& outer) {
+  std::lock_guard lock(mu_);
+  Entry& entry = entries_[id];
+  if (!entry.owned && entry.owner.empty() && owner != own_address_) entry.owner = owner;
+  ++entry.call_holds;
+  PinLocked(entry, outer);
+}
+
+void ObjectTable::AdoptInside(const std::string& outer, const proto::CallResult& result) {
+  std::vector<std::shared_ptr<const std::string>> inside;
+  std::vector<std::pair<std::string, std::string>> report;  // owner, id
+  {
+    std::lock_guard lock(mu_);
+    if (!entries_.contains(outer)) return;  // nobody holds the result: the callee lets go
+    for (const auto& ref : result.refs_inside()) {
+      const std::string& id = ref.object_id();
+      const bool ours = ref.owner_address().empty() || ref.owner_address() == own_address_;
+      auto it = entries_.find(id);
+      if (it == entries_.end()) {
+        if (ours) continue;  // gone here: nobody can hold it any more
+        it = entries_.try_emplace(id).first;
+        it->second.owner = ref.owner_address();
+      }
+      Entry& entry = it->second;
+      ++entry.kept_by;
+      inside.push_back(InsideHold(id));
+      if (!entry.owned && !entry.owner.empty()) report.emplace_back(entry.owner, id);
+    }
+    Entry& container = entries_.find(outer)->second;  // found again: entries may have moved
+    container.nested = true;
+    container.call_holds += static_cast<int>(report.size());  // until the owners answer
+    for (auto& hold : inside) container.inside.push_back(std::move(hold));
+  }
+  // From now on this process is counted as a borrower: the callee may let go.
+  for (const auto& [owner, id] : report) {
+    io_.report_borrower(owner, id, own_address_, [this, outer] { ReleaseCall(outer); });
+  }
 }
 
 void ObjectTable::KeepWhileHeld(const std::string& outer, const std::string& owner,
@@ -53,12 +106,6 @@ void ObjectTable::KeepWhileHeld(const std::string& outer, const std::string& own
   if (inside.empty()) return;
   // The holds go when the watch ends: the object went at its owner, or the owner died.
   io_.watch_borrower(outer, owner, [inside = std::move(inside)](bool) {});
-}
-
-bool ObjectTable::Nested(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(id);
-  return it != entries_.end() && it->second.nested;
 }
 
 void ObjectTable::Unhold(const std::string& id, int Entry::*count) {

@@ -211,7 +211,8 @@ std::string EncodeRef(const std::string& id) {
     }
   }
   if (packing && NeedsOwner(ref.kind)) {
-    packing->Add(packing->kind() == PackedRefs::kLentToCall ? HoldForCall(id) : HoldInside(id));
+    packing->Add(packing->kind() == PackedRefs::kLentToCall ? HoldForCall(id) : HoldInside(id),
+                 ref.owner);
   }
   return Pack(ref);
 }
@@ -219,8 +220,9 @@ std::string EncodeRef(const std::string& id) {
 std::string DecodeRef(std::string_view encoded) {
   auto ref = Unpack<EncodedRef>(encoded);
   auto& objects = Objects();
-  const bool added = objects.AddBorrowed(ref.id, ref.owner);
-  if (added && NeedsOwner(ref.kind)) {
+  // An object this process owns knows its state better than an old wire form.
+  if (objects.AddBorrowed(ref.id, ref.owner)) return ref.id;
+  if (NeedsOwner(ref.kind)) {
     // Taken out of an object's value: its owner keeps it while that object lives.
     if (const std::string* outer = UnpackingObject::Current()) objects.Pin(ref.id, *outer);
   }
@@ -253,17 +255,19 @@ std::string DecodeRef(std::string_view encoded) {
   return ref.id;
 }
 
-std::vector<std::string> RefsInside(const std::string& outer, std::string_view bytes) {
+std::vector<std::shared_ptr<const std::string>> LendRefsInside(const std::string& outer,
+                                                               std::string_view bytes) {
   const auto parsed = msgpack::unpack(bytes.data(), bytes.size());
   std::vector<std::string_view> encoded;
   FindRefs(parsed.get(), &encoded);
-  std::vector<std::string> ids;
-  UnpackingObject scope(outer);
+  std::vector<std::shared_ptr<const std::string>> held;
   for (const auto& body : encoded) {
-    if (!NeedsOwner(Unpack<EncodedRef>(body).kind)) continue;
-    ids.push_back(DecodeRef(body));
+    auto ref = Unpack<EncodedRef>(body);
+    if (!NeedsOwner(ref.kind)) continue;
+    Objects().LendInside(ref.id, ref.owner, outer);
+    held.push_back(Handle<&ObjectTable::ReleaseCall>(std::move(ref.id)));
   }
-  return ids;
+  return held;
 }
 
 struct CompletionQueue::State {

@@ -64,9 +64,9 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
       buffer.write(snapshot.value->data(), snapshot.value->size());
       if (!snapshot.nested) continue;
       // The value is copied into the call: the references inside it are lent with it.
-      for (auto& id : RefsInside(*arg.ref, *snapshot.value)) {
-        held->push_back(HoldForCall(id));
-        call->add_lent_ids(std::move(id));
+      for (auto& hold : LendRefsInside(*arg.ref, *snapshot.value)) {
+        call->add_lent_ids(*hold);
+        held->push_back(std::move(hold));
       }
     } else {
       const std::string& id = *arg.ref;

@@ -118,6 +118,11 @@ void Prober::KeepBlobs(std::vector<weft::ObjectRef<std::string>> blobs) {
   kept_blobs_.insert(kept_blobs_.end(), blobs.begin(), blobs.end());
 }
 
+void Prober::HandKeptBlobOn(std::string name) {
+  weft::GetActor<Prober>(name).Call(&Prober::KeepBlob, kept_blob_).Get();
+  kept_blob_ = {};
+}
+
 void Prober::UnboxBlobs(weft::ObjectRef<std::vector<weft::ObjectRef<std::string>>> box) {
   KeepBlobs(box.Get());
 }
@@ -277,6 +282,8 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("KeepBlob", &Prober::KeepBlob)
                          .Method("KeepBlobs", &Prober::KeepBlobs)
                          .Method("UnboxBlobs", &Prober::UnboxBlobs)
+                         .Method("HandKeptBlobOn", &Prober::HandKeptBlobOn)
+                         .Method("KeptBlobs", &Prober::KeptBlobs)
                          .Method("HandBlobOn", &Prober::HandBlobOn)
                          .Method("KeptChecksum", &Prober::KeptChecksum)
                          .Method("DropKept", &Prober::DropKept)

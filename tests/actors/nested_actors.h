@@ -58,6 +58,9 @@ class Prober {
   // and keeps them.
   void UnboxBlobs(weft::ObjectRef<std::vector<weft::ObjectRef<std::string>>> box);
   void HandBlobOn(std::string name, weft::ObjectRef<std::string> blob);
+  // Hands the reference KeepBlobFrom kept to the Prober `name` to keep, and drops its own.
+  void HandKeptBlobOn(std::string name);
+  std::vector<weft::ObjectRef<std::string>> KeptBlobs() { return kept_blobs_; }
   int64_t KeptChecksum();
   void DropKept();
   int Pid();

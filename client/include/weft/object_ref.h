@@ -54,10 +54,12 @@ std::vector<size_t> WaitObjects(const std::vector<std::string>& ids, size_t num_
 // The wire form of a reference (id, and value or location when known), and back.
 std::string EncodeRef(const std::string& id);
 std::string DecodeRef(std::string_view encoded);
-// The references packed in `bytes`, the value of object `outer` (held here), whose objects a
-// receiver may need from their owners (pending or stored), decoded here (a new one holds
-// `outer`, see UnpackingObject): their ids.
-std::vector<std::string> RefsInside(const std::string& outer, std::string_view bytes);
+// Holds for a call on the references packed in `bytes`, the value of object `outer` (held
+// here), whose objects the callee may need from their owners (pending or stored). Each has an
+// entry here that knows its owner (and holds `outer`, see UnpackingObject); nothing else of the
+// old wire form is applied.
+std::vector<std::shared_ptr<const std::string>> LendRefsInside(const std::string& outer,
+                                                               std::string_view bytes);
 
 // While one lives on a thread, the references encoded there are held for what is being packed
 // rather than passed on for good: those whose objects the receiver may need from their owner
@@ -75,13 +77,19 @@ class PackedRefs {
 
   static PackedRefs* Current();
   Kind kind() const { return kind_; }
-  void Add(std::shared_ptr<const std::string> ref) { held_.push_back(std::move(ref)); }
+  // A hold on a reference packed here, and where its owner answers.
+  void Add(std::shared_ptr<const std::string> ref, std::string owner) {
+    held_.push_back(std::move(ref));
+    owners_.push_back(std::move(owner));
+  }
+  const std::vector<std::string>& owners() const { return owners_; }
   std::vector<std::shared_ptr<const std::string>> Take() { return std::move(held_); }
 
  private:
   Kind kind_;
   PackedRefs* outer_;
   std::vector<std::shared_ptr<const std::string>> held_;
+  std::vector<std::string> owners_;  // of each held reference
 };
 
 // While one lives on a thread, the references decoded there come out of the value of object

@@ -76,12 +76,13 @@ struct FunctionTraits<R (*)(A...) noexcept> : FunctionTraits<R (*)(A...)> {};
 struct PackedResult {
   std::string bytes;
   std::vector<std::shared_ptr<const std::string>> refs;
+  std::vector<std::string> owners;  // of each of `refs`
 };
 template <class V>
 PackedResult PackResult(const V& value) {
   PackedRefs inside(PackedRefs::kInsideObject);
   std::string bytes = Pack(value);
-  return {std::move(bytes), inside.Take()};
+  return {std::move(bytes), inside.Take(), inside.owners()};
 }
 
 using SyncInvoker = std::function<PackedResult(void* self, std::string_view args)>;
