@@ -240,6 +240,26 @@ TEST_F(ObjectsTest, AReturnedReferenceOutlivesTheProcessThatReturnedIt) {
       << "the object stayed after the driver dropped the reference it was returned";
 }
 
+// A reference that goes back and forth (kept by an actor, returned by it inside a result, that
+// result handed back to it, which takes the reference out again) holds no cycle: the object
+// goes once everyone has let go.
+TEST_F(ObjectsTest, AReferencePassedBackAndForthIsFreedOnceAllLetGo) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto keeper = weft::Actor<Prober>().Remote(false);
+  {
+    auto blob = store.Call(&Recorder::Blob, kMiB);
+    WaitStored({blob});
+    keeper.Call(&Prober::KeepBlob, blob).Get(kBound);
+    auto returned = keeper.Call(&Prober::KeptBlobs);  // the result holds the reference
+    keeper.Call(&Prober::UnboxBlobs, returned).Get(kBound);
+  }
+  Recorder local;
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), 2 * ChecksumOf(local.Blob(kMiB)));
+  keeper.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << "the object stayed after every holder let go";
+}
+
 // A borrower that takes references out of an object it was passed (a Put value it gets from
 // the driver) keeps the object they came from, and so what it holds, as long as it holds them.
 TEST_F(ObjectsTest, AReferenceABorrowerTakesOutOfAnObjectLivesWhileItHoldsIt) {

@@ -230,9 +230,9 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
     return reply(std::move(result));
   }
   std::string value = std::move(packed.bytes);
+  if (!packed.refs.empty()) reply = HandOverFirst(call, std::move(packed), std::move(reply));
   if (value.size() <= inline_threshold_) {
     result.set_value(std::move(value));
-    KeepInside(call, packed, &result);
     return reply(std::move(result));
   }
   // Too large to inline: keep it here, tell the directory, and hand out its location.
@@ -251,7 +251,6 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
                     ? proto::FAILURE_OBJECT_STORE_FULL
                     : proto::FAILURE_UNSPECIFIED);
   }
-  KeepInside(call, packed, &result);
   if (std::erase(spilled, object_id) > 0) stored.set_spilled(true);
   if (!spilled.empty()) MarkSpilled(std::move(spilled));
   proto::AddObjectLocationRequest request;
@@ -276,23 +275,32 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
       });
 }
 
-void CallDispatcher::KeepInside(const proto::Call& call, internal::PackedResult& packed,
-                                proto::CallResult* result) {
-  if (packed.refs.empty()) return;
-  auto* runtime = internal::Runtime::Current();  // null while the worker stops
-  if (!runtime) return;
-  result->set_has_refs(true);
-  for (size_t i = 0; i < packed.refs.size(); ++i) {
-    auto& ref = *result->add_refs_inside();
-    ref.set_object_id(*packed.refs[i]);
-    ref.set_owner_address(packed.owners[i]);
-  }
-  auto& objects = runtime->objects();
-  if (call.owner_address().empty()) {  // a caller that does not say where it answers
-    for (const auto& ref : packed.refs) objects.PassOn(*ref, /*held=*/false);
-    return;
-  }
-  objects.KeepWhileHeld(call.result_id(), call.owner_address(), std::move(packed.refs));
+CallDispatcher::Reply CallDispatcher::HandOverFirst(const proto::Call& call,
+                                                    internal::PackedResult packed, Reply reply) {
+  struct Inside {
+    std::vector<std::shared_ptr<const std::string>> refs;
+    std::vector<std::string> owners;
+  };
+  auto inside = std::make_shared<Inside>(Inside{std::move(packed.refs), std::move(packed.owners)});
+  return [inside, outer = call.result_id(), caller = call.owner_address(),
+          reply = std::move(reply)](proto::CallResult result) {
+    auto* runtime = internal::Runtime::Current();  // null while the worker stops
+    if (result.has_error() || !runtime) return reply(std::move(result));
+    result.set_has_refs(true);
+    for (size_t i = 0; i < inside->refs.size(); ++i) {
+      auto& ref = *result.add_refs_inside();
+      ref.set_object_id(*inside->refs[i]);
+      ref.set_owner_address(inside->owners[i]);
+    }
+    auto& objects = runtime->objects();
+    if (caller.empty()) {  // a caller that does not say where it answers: kept for good
+      for (const auto& ref : inside->refs) objects.PassOn(*ref, /*held=*/false);
+      return reply(std::move(result));
+    }
+    auto answer = std::make_shared<proto::CallResult>(std::move(result));
+    objects.HandOver(outer, caller, std::move(inside->refs), inside->owners,
+                     [answer, reply] { reply(std::move(*answer)); });
+  };
 }
 
 void CallDispatcher::MarkSpilled(std::vector<std::string> object_ids) {

@@ -60,10 +60,9 @@ class CallDispatcher {
   // The references inside the value are kept while the caller's result object lives.
   void Finish(const proto::Call& call, internal::PackedResult packed, std::exception_ptr error,
               Reply reply);
-  // Names the references inside a call's result in it (refs_inside) and keeps them until the
-  // caller's result object goes.
-  static void KeepInside(const proto::Call& call, internal::PackedResult& packed,
-                         proto::CallResult* result);
+  // A reply that first names the references inside the call's result (refs_inside) and tells
+  // their owners that the caller borrows them (ObjectTable::HandOver), holding them until then.
+  static Reply HandOverFirst(const proto::Call& call, internal::PackedResult packed, Reply reply);
   void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply,
             proto::FailureKind kind = proto::FAILURE_UNSPECIFIED);
   // The queue a call keeps its order in: its actor and caller.

@@ -46,7 +46,6 @@ ObjectTable::Dropped ObjectTable::EraseLocked(Entries::iterator it) {
   dropped.rebuild = std::move(it->second.rebuild);
   dropped.released = std::move(it->second.on_released);
   dropped.inside = std::move(it->second.inside);
-  dropped.unpin = std::move(it->second.pinned);
   dropped.erased = true;
   entries_.erase(it);
   return dropped;
@@ -57,7 +56,6 @@ void ObjectTable::AfterUnlock(const std::string& id, Dropped& dropped) {
   RunAll(dropped.released);
   dropped.rebuild = nullptr;
   dropped.inside.clear();
-  if (!dropped.unpin.empty()) ReleaseInside(dropped.unpin);
   if (dropped.erased && on_erased_) on_erased_();
 }
 

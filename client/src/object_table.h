@@ -41,16 +41,15 @@ namespace weft::internal {
 // callee still holds (CallResult.borrowed_ids); the owner then watches that process
 // (BorrowerWatcher) until it holds the reference no more or dies. A borrower that hands a
 // reference on reports the next borrower to the owner (BorrowerReporter) before letting go of
-// its own. A reference inside a value that becomes an object (a Put value, a call's result) is
-// kept while that object lives: by the Put object itself; for a result, by the caller's result
-// object, and the caller tells their owners it borrows them (AdoptInside), while the callee
-// keeps its own until the caller's result object goes (it watches the caller with
-// Owner.WaitReleased: no gap between the two). A process that takes a
-// reference out of an object's value holds that object for as long as it holds the reference
-// (Pin), and an object whose value holds references is never copied into another reference's
-// wire form: it travels as a reference, counted as any other. A reference passed on in an
-// actor's constructor arguments is not counted: its object stays for the life of the process
-// that passed it on.
+// its own. A reference inside a value that becomes an object is kept while that object lives:
+// a Put object holds the references in its value itself (`inside`); a callee that returns
+// references tells their owners that the caller borrows them before it replies (HandOver), and
+// the caller's result object holds them (AdoptInside). A process that takes a reference out of
+// a borrowed object's value (Get, or a value lent to a call) reports itself to the reference's
+// owner, holding that object until the owner answers (Register). An object whose value holds
+// references is never copied into another reference's wire form: it travels as a reference,
+// counted as any other. A reference passed on in an actor's constructor arguments is not
+// counted: its object stays for the life of the process that passed it on.
 //
 // Thread-safe; callbacks run without the lock held.
 class ObjectTable {
@@ -73,11 +72,15 @@ class ObjectTable {
   using Freer = std::function<void(const std::string& address, const std::string& id)>;
   // Watches the process at `borrower` until it holds no reference to `id`: `done(true)` then,
   // `done(false)` when it cannot be reached (it died); never once this process shuts down.
-  using BorrowerWatcher = std::function<void(const std::string& id, const std::string& borrower,
-                                             std::function<void(bool released)> done)>;
-  // Tells `owner` that the process at `borrower` holds `id`; `done` runs once it has answered.
-  using BorrowerReporter = std::function<void(const std::string& owner, const std::string& id,
-                                              const std::string& borrower, Callback done)>;
+  // `outer`: the call result the reference reaches it in (see WhenReleased), or empty.
+  using BorrowerWatcher =
+      std::function<void(const std::string& id, const std::string& borrower,
+                         const std::string& outer, std::function<void(bool released)> done)>;
+  // Tells `owner` that the process at `borrower` holds `id` (reaching it in the call result
+  // `outer`, if not empty); `done` runs once it has answered.
+  using BorrowerReporter =
+      std::function<void(const std::string& owner, const std::string& id,
+                         const std::string& borrower, const std::string& outer, Callback done)>;
   // How the table reaches other processes.
   struct Io {
     Fetcher fetch;
@@ -136,16 +139,20 @@ class ObjectTable {
   void ReleaseInside(const std::string& id);
   // The references inside Put object `id`'s value (its holds on them), kept while it lives.
   void SetInside(const std::string& id, std::vector<std::shared_ptr<const std::string>> inside);
-  // The reference `id` was taken out of the value of `outer`: a borrowed one holds `outer` as
-  // long as its entry lives (not if `outer` is owned here: it holds what its value holds).
-  void Pin(const std::string& id, const std::string& outer);
+  // The borrowed reference `id` was taken out of the value of object `outer`, held here: this
+  // process tells its owner that it holds it (once per entry), holding `outer` until the owner
+  // has answered. Nothing to do when `outer` is owned here (it holds what its value holds).
+  void Register(const std::string& id, const std::string& outer);
   // A reference inside the value of `outer`, which a call lends: one call hold, on an entry that
-  // knows its owner and holds `outer` (Pin). Nothing of its old wire form is applied.
-  void LendInside(const std::string& id, const std::string& owner, const std::string& outer);
-  // A callee: holds `inside` (references inside the value of the object `outer` that the
-  // process at `owner` owns) until that object goes there, or its owner dies.
-  void KeepWhileHeld(const std::string& outer, const std::string& owner,
-                     std::vector<std::shared_ptr<const std::string>> inside);
+  // knows its owner (and Register). Nothing of its old wire form is applied.
+  // False, with nothing held, when this process owns the object and it is gone.
+  bool LendInside(const std::string& id, const std::string& owner, const std::string& outer);
+  // A callee: the references inside its result `outer`, held here as `inside` (their owners in
+  // `owners`), go to the caller at `caller`: their owners are told that it borrows them (for
+  // those owned here, it is counted at once), then `done` runs, then the holds go.
+  void HandOver(const std::string& outer, const std::string& caller,
+                std::vector<std::shared_ptr<const std::string>> inside,
+                const std::vector<std::string>& owners, Callback done);
   // What holds each of `ids` that this process owns (others are left out).
   void References(const Ids& ids, google::protobuf::RepeatedPtrField<proto::ReferenceCounts>* out);
   // The object is referenced from elsewhere (passed on): the owner to name in its wire form.
@@ -156,12 +163,15 @@ class ObjectTable {
 
   // The process at `borrower` (a callee) still holds these references, which a call lent it.
   // Owned ones are kept until it lets go of them (or dies); for borrowed ones, their owners
-  // are told, and this process keeps its own reference until they have answered.
-  void AddBorrowers(const std::string& borrower, const Ids& ids);
+  // are told, and this process keeps its own reference until they have answered. `outer`: the
+  // call result they reach the borrower in (see WhenReleased), or empty.
+  void AddBorrowers(const std::string& borrower, const Ids& ids, const std::string& outer = "");
   // Of `ids`, those this process holds and does not own (it is their borrower), into `out`.
   void StillBorrowed(const Ids& ids, Ids* out);
   // `callback` runs once this process holds no reference to `id` (at once if it holds none).
-  void WhenReleased(const std::string& id, Callback callback);
+  // `outer`: a call result of this process that carries the reference (refs_inside); while it
+  // is unfinished, the reference is still to come: it is looked for once it is finished.
+  void WhenReleased(const std::string& id, const std::string& outer, Callback callback);
 
   bool Contains(const std::string& id);
   // True while this process owns an object that it passed on or that a borrower holds, passed
@@ -202,6 +212,7 @@ class ObjectTable {
   enum class State { kPending, kLocated, kFetching, kHere, kFailed };
   struct Borrower {
     std::string address;
+    std::string outer;   // the call result it receives the reference in, if any
     bool again = false;  // reported again while watched: watch once more when the watch ends
   };
   struct Entry {
@@ -210,18 +221,18 @@ class ObjectTable {
     proto::RemoteError error;
     proto::ObjectLocation location;
     std::string note;
-    std::string owner;       // a borrowed object's owner; empty when this process owns it
-    std::string stored_at;   // owned: the worker storing its bytes (freed there at the end)
-    Rebuild rebuild;         // owned and located: how it comes back if its bytes are lost
-    std::string lost_at;     // borrowed: the worker whose copy failed, for the owner to know
-    bool owned = false;      // made here (a call's result or a Put)
-    int holders = 0;         // local ObjectRefs
-    int call_holds = 0;      // unfinished calls (and kept lineages) that take or lend it
-    bool passed_on = false;  // passed on unheld (constructor args) while unresolved or stored
-    bool nested = false;     // its value holds references
-    int kept_by = 0;         // objects whose values hold it, references taken out of its value
-    std::string pinned;      // taken out of this object's value here: held (kept_by) while here
-    std::vector<std::shared_ptr<const std::string>> inside;  // Put: the references in its value
+    std::string owner;        // a borrowed object's owner; empty when this process owns it
+    std::string stored_at;    // owned: the worker storing its bytes (freed there at the end)
+    Rebuild rebuild;          // owned and located: how it comes back if its bytes are lost
+    std::string lost_at;      // borrowed: the worker whose copy failed, for the owner to know
+    bool owned = false;       // made here (a call's result or a Put)
+    int holders = 0;          // local ObjectRefs
+    int call_holds = 0;       // unfinished calls (and kept lineages) that take or lend it
+    bool passed_on = false;   // passed on unheld (constructor args) while unresolved or stored
+    bool nested = false;      // its value holds references
+    int kept_by = 0;          // objects whose values hold it (their `inside`)
+    bool registered = false;  // borrowed: this process told its owner it holds it (Register)
+    std::vector<std::shared_ptr<const std::string>> inside;  // the references in its value
     std::vector<Borrower> borrowers;  // owned: processes that hold it (their calls said so)
     bool wanted = false;              // someone here waits for the value: fetch it once located
     bool asking_owner = false;        // a WaitObject to the owner is in flight
@@ -246,14 +257,15 @@ class ObjectTable {
     Rebuild rebuild;
     std::vector<Callback> released;
     std::vector<std::shared_ptr<const std::string>> inside;
-    std::string unpin;
     bool erased = false;
   };
   Dropped EraseLocked(Entries::iterator it);
-  // A call's result whose value holds references (refs_inside): the object holds them, and
-  // this process tells their owners it borrows them, holding `outer` until they answer.
+  // A call's result whose value holds references (refs_inside): the object holds them (the
+  // callee told their owners that this process borrows them).
   void AdoptInside(const std::string& outer, const proto::CallResult& result);
-  void PinLocked(Entry& entry, const std::string& outer);
+  // Register's work under the lock: true when the owner must be told (`outer` is then held).
+  bool RegisterLocked(const std::string& id, Entry& entry, const std::string& outer);
+  void Report(const std::string& id, const std::string& owner, const std::string& outer);
   // A handle that gives back one `kept_by` of `id` when its last copy goes (the hold is
   // counted by the caller).
   std::shared_ptr<const std::string> InsideHold(const std::string& id);
@@ -262,7 +274,7 @@ class ObjectTable {
   // Does what `dropped` leaves to do; call without the lock.
   void AfterUnlock(const std::string& id, Dropped& dropped);
   void FreeAt(const std::string& address, const std::string& id) const;
-  void WatchBorrower(const std::string& id, const std::string& borrower);
+  void WatchBorrower(const std::string& id, const Borrower& borrower);
   // The watch of `borrower` ended: it let go of `id` (`released`) or is gone.
   void OnBorrowerDone(const std::string& id, const std::string& borrower, bool released);
   proto::RemoteError LostError(const std::string& id, const Entry& entry,

@@ -2,6 +2,8 @@
 // passed on, and the borrowers its owned objects have elsewhere (see object_table.h, Lifetime).
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
 #include <utility>
 
 #include "client/src/object_table.h"
@@ -39,21 +41,6 @@ void ObjectTable::SetInside(const std::string& id,
   it->second.inside = std::move(inside);
 }
 
-void ObjectTable::Pin(const std::string& id, const std::string& outer) {
-  std::lock_guard lock(mu_);
-  if (auto it = entries_.find(id); it != entries_.end()) PinLocked(it->second, outer);
-}
-
-void ObjectTable::PinLocked(Entry& entry, const std::string& outer) {
-  if (entry.owned || !entry.pinned.empty()) return;
-  auto container = entries_.find(outer);
-  // An object owned here holds the references in its value itself (a Put's or a result's
-  // `inside`): a pin would hold it back in turn, and neither would ever go.
-  if (container == entries_.end() || container->second.owned) return;
-  entry.pinned = outer;
-  ++container->second.kept_by;
-}
-
 std::shared_ptr<const std::string> ObjectTable::InsideHold(const std::string& id) {
   return std::shared_ptr<const std::string>(new std::string(id), [this](const std::string* held) {
     ReleaseInside(*held);
@@ -61,51 +48,106 @@ std::shared_ptr<const std::string> ObjectTable::InsideHold(const std::string& id
   });
 }
 
-void ObjectTable::LendInside(const std::string& id, const std::string& owner,
+bool ObjectTable::RegisterLocked(const std::string& id, Entry& entry, const std::string& outer) {
+  if (entry.owned || entry.owner.empty() || entry.registered) return false;
+  auto container = entries_.find(outer);
+  // An object owned here holds the references in its value itself (`inside`), counted.
+  if (container != entries_.end() && container->second.owned) return false;
+  entry.registered = true;
+  if (container != entries_.end()) ++container->second.call_holds;  // until the owner answers
+  return true;
+}
+
+void ObjectTable::Report(const std::string& id, const std::string& owner,
+                         const std::string& outer) {
+  io_.report_borrower(owner, id, own_address_, "", [this, outer] { ReleaseCall(outer); });
+}
+
+void ObjectTable::Register(const std::string& id, const std::string& outer) {
+  std::string owner;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !RegisterLocked(id, it->second, outer)) return;
+    owner = it->second.owner;
+  }
+  Report(id, owner, outer);
+}
+
+bool ObjectTable::LendInside(const std::string& id, const std::string& owner,
                              const std::string& outer) {
-  std::lock_guard lock(mu_);
-  Entry& entry = entries_[id];
-  if (!entry.owned && entry.owner.empty() && owner != own_address_) entry.owner = owner;
-  ++entry.call_holds;
-  PinLocked(entry, outer);
+  bool report = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) {
+      if (owner.empty() || owner == own_address_) return false;  // owned here, and gone
+      it = entries_.try_emplace(id).first;
+    }
+    Entry& entry = it->second;
+    if (!entry.owned && entry.owner.empty() && owner != own_address_) entry.owner = owner;
+    ++entry.call_holds;
+    report = RegisterLocked(id, entry, outer);
+  }
+  if (report) Report(id, owner, outer);
+  return true;
 }
 
 void ObjectTable::AdoptInside(const std::string& outer, const proto::CallResult& result) {
+  std::lock_guard lock(mu_);
+  if (!entries_.contains(outer)) return;  // nobody holds the result any more
   std::vector<std::shared_ptr<const std::string>> inside;
-  std::vector<std::pair<std::string, std::string>> report;  // owner, id
-  {
-    std::lock_guard lock(mu_);
-    if (!entries_.contains(outer)) return;  // nobody holds the result: the callee lets go
-    for (const auto& ref : result.refs_inside()) {
-      const std::string& id = ref.object_id();
-      const bool ours = ref.owner_address().empty() || ref.owner_address() == own_address_;
-      auto it = entries_.find(id);
-      if (it == entries_.end()) {
-        if (ours) continue;  // gone here: nobody can hold it any more
-        it = entries_.try_emplace(id).first;
-        it->second.owner = ref.owner_address();
-      }
-      Entry& entry = it->second;
-      ++entry.kept_by;
-      inside.push_back(InsideHold(id));
-      if (!entry.owned && !entry.owner.empty()) report.emplace_back(entry.owner, id);
+  for (const auto& ref : result.refs_inside()) {
+    const std::string& id = ref.object_id();
+    const bool ours = ref.owner_address().empty() || ref.owner_address() == own_address_;
+    auto it = entries_.find(id);
+    if (it == entries_.end()) {
+      if (ours) continue;  // gone here: nobody can hold it any more
+      it = entries_.try_emplace(id).first;
     }
-    Entry& container = entries_.find(outer)->second;  // found again: entries may have moved
-    container.nested = true;
-    container.call_holds += static_cast<int>(report.size());  // until the owners answer
-    for (auto& hold : inside) container.inside.push_back(std::move(hold));
+    Entry& entry = it->second;
+    if (!entry.owned && entry.owner.empty() && !ours) entry.owner = ref.owner_address();
+    entry.registered |= !entry.owned;  // the callee told the owner
+    ++entry.kept_by;
+    inside.push_back(InsideHold(id));
   }
-  // From now on this process is counted as a borrower: the callee may let go.
-  for (const auto& [owner, id] : report) {
-    io_.report_borrower(owner, id, own_address_, [this, outer] { ReleaseCall(outer); });
-  }
+  Entry& container = entries_.find(outer)->second;  // found again: entries may have moved
+  container.nested = true;
+  for (auto& hold : inside) container.inside.push_back(std::move(hold));
 }
 
-void ObjectTable::KeepWhileHeld(const std::string& outer, const std::string& owner,
-                                std::vector<std::shared_ptr<const std::string>> inside) {
-  if (inside.empty()) return;
-  // The holds go when the watch ends: the object went at its owner, or the owner died.
-  io_.watch_borrower(outer, owner, [inside = std::move(inside)](bool) {});
+void ObjectTable::HandOver(const std::string& outer, const std::string& caller,
+                           std::vector<std::shared_ptr<const std::string>> inside,
+                           const std::vector<std::string>& owners, Callback done) {
+  struct State {
+    std::atomic<size_t> left;
+    Callback done;
+    std::vector<std::shared_ptr<const std::string>> inside;
+  };
+  auto state = std::make_shared<State>();
+  state->left = inside.size() + 1;
+  state->done = std::move(done);
+  state->inside = inside;
+  auto one = [state] {
+    if (--state->left > 0) return;
+    state->done();
+    state->inside.clear();  // the caller is counted: the holds here may go
+  };
+  for (size_t i = 0; i < inside.size(); ++i) {
+    const std::string& id = *inside[i];
+    const std::string& owner = i < owners.size() ? owners[i] : std::string();
+    if (owner == caller) {  // the caller's own object: its result object holds it
+      one();
+    } else if (owner.empty() || owner == own_address_) {
+      Ids ids;
+      *ids.Add() = id;
+      AddBorrowers(caller, ids, outer);
+      one();
+    } else {
+      io_.report_borrower(owner, id, caller, outer, one);
+    }
+  }
+  one();
 }
 
 void ObjectTable::Unhold(const std::string& id, int Entry::*count) {
@@ -154,7 +196,9 @@ std::string ObjectTable::PassOn(const std::string& id, bool held) {
   return entry.owner.empty() ? own_address_ : entry.owner;
 }
 
-void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids) {
+void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids,
+                               const std::string& outer) {
+  if (borrower == own_address_) return;  // this process's own hold counts here already
   std::vector<std::string> watch;
   std::vector<std::pair<std::string, std::string>> report;  // owner, id
   {
@@ -173,27 +217,28 @@ void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids) {
       if (known != entry.borrowers.end()) {
         known->again = true;  // its watch may have been answered before this call's result
       } else {
-        entry.borrowers.push_back({borrower, false});
+        entry.borrowers.push_back({borrower, outer, false});
         watch.push_back(id);
       }
     }
   }
-  for (const auto& id : watch) WatchBorrower(id, borrower);
+  for (const auto& id : watch) WatchBorrower(id, {borrower, outer, false});
   for (const auto& [owner, id] : report) {
-    io_.report_borrower(owner, id, borrower, [this, id] { ReleaseCall(id); });
+    io_.report_borrower(owner, id, borrower, outer, [this, id] { ReleaseCall(id); });
   }
 }
 
-void ObjectTable::WatchBorrower(const std::string& id, const std::string& borrower) {
-  io_.watch_borrower(id, borrower, [this, id, borrower](bool released) {
-    OnBorrowerDone(id, borrower, released);
-  });
+void ObjectTable::WatchBorrower(const std::string& id, const Borrower& borrower) {
+  io_.watch_borrower(id, borrower.address, borrower.outer,
+                     [this, id, address = borrower.address](bool released) {
+                       OnBorrowerDone(id, address, released);
+                     });
 }
 
 void ObjectTable::OnBorrowerDone(const std::string& id, const std::string& borrower,
                                  bool released) {
   Dropped dropped;
-  bool watch_again = false;
+  std::optional<Borrower> watch_again;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
@@ -203,13 +248,14 @@ void ObjectTable::OnBorrowerDone(const std::string& id, const std::string& borro
                               [&](const Borrower& b) { return b.address == borrower; });
     if (known == borrowers.end()) return;
     // Released, but it said it held the reference again since: its answer may predate that.
-    watch_again = released && std::exchange(known->again, false);
-    if (!watch_again) {
+    if (released && std::exchange(known->again, false)) {
+      watch_again = *known;
+    } else {
       borrowers.erase(known);
       if (Unused(it->second)) dropped = EraseLocked(it);
     }
   }
-  if (watch_again) return WatchBorrower(id, borrower);
+  if (watch_again) return WatchBorrower(id, *watch_again);
   AfterUnlock(id, dropped);
 }
 
@@ -221,12 +267,18 @@ void ObjectTable::StillBorrowed(const Ids& ids, Ids* out) {
   }
 }
 
-void ObjectTable::WhenReleased(const std::string& id, Callback callback) {
+void ObjectTable::WhenReleased(const std::string& id, const std::string& outer, Callback callback) {
   {
     std::lock_guard lock(mu_);
-    auto it = entries_.find(id);
-    if (it != entries_.end()) {
+    if (auto it = entries_.find(id); it != entries_.end()) {
       it->second.on_released.push_back(std::move(callback));
+      return;
+    }
+    // Not here yet: it comes with the result of a call still unfinished here.
+    auto container = outer.empty() ? entries_.end() : entries_.find(outer);
+    if (container != entries_.end() && container->second.state == State::kPending) {
+      container->second.on_resolved.push_back(
+          [this, id, callback = std::move(callback)] { WhenReleased(id, "", callback); });
       return;
     }
   }

@@ -224,7 +224,7 @@ std::string DecodeRef(std::string_view encoded) {
   if (objects.AddBorrowed(ref.id, ref.owner)) return ref.id;
   if (NeedsOwner(ref.kind)) {
     // Taken out of an object's value: its owner keeps it while that object lives.
-    if (const std::string* outer = UnpackingObject::Current()) objects.Pin(ref.id, *outer);
+    if (const std::string* outer = UnpackingObject::Current()) objects.Register(ref.id, *outer);
   }
   switch (ref.kind) {
     case kValue:
@@ -264,7 +264,7 @@ std::vector<std::shared_ptr<const std::string>> LendRefsInside(const std::string
   for (const auto& body : encoded) {
     auto ref = Unpack<EncodedRef>(body);
     if (!NeedsOwner(ref.kind)) continue;
-    Objects().LendInside(ref.id, ref.owner, outer);
+    if (!Objects().LendInside(ref.id, ref.owner, outer)) continue;
     held.push_back(Handle<&ObjectTable::ReleaseCall>(std::move(ref.id)));
   }
   return held;

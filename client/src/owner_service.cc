@@ -75,7 +75,7 @@ grpc::ServerUnaryReactor* OwnerService::WaitReleased(grpc::CallbackServerContext
                                                      proto::WaitReleasedReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = new WaitReactor();
-  objects_.WhenReleased(req->object_id(), [shared = reactor->shared()] {
+  objects_.WhenReleased(req->object_id(), req->outer_id(), [shared = reactor->shared()] {
     if (WaitReactor* self = WaitReactor::Claim(shared)) self->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -91,7 +91,7 @@ grpc::ServerUnaryReactor* OwnerService::AddBorrower(grpc::CallbackServerContext*
   }
   ObjectTable::Ids ids;
   *ids.Add() = req->object_id();
-  objects_.AddBorrowers(req->borrower(), ids);
+  objects_.AddBorrowers(req->borrower(), ids, req->outer_id());
   return FinishWith(ctx, absl::OkStatus());
 }
 

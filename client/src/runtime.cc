@@ -93,14 +93,14 @@ Runtime::Runtime(Config config)
           .free = [this](const std::string& address,
                          const std::string& id) { freer_.Free(address, id); },
           .watch_borrower =
-              [this](const std::string& id, const std::string& borrower,
+              [this](const std::string& id, const std::string& borrower, const std::string& outer,
                      std::function<void(bool)> done) {
-                WatchBorrower(id, borrower, std::move(done));
+                WatchBorrower(id, borrower, outer, std::move(done));
               },
           .report_borrower =
               [this](const std::string& owner, const std::string& id, const std::string& borrower,
-                     ObjectTable::Callback done) {
-                ReportBorrower(owner, id, borrower, std::move(done));
+                     const std::string& outer, ObjectTable::Callback done) {
+                ReportBorrower(owner, id, borrower, outer, std::move(done));
               },
       }),
       auth_(config_.token),
@@ -153,7 +153,8 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
 }
 
 void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
-                            std::function<void(bool)> done, bool retried) {
+                            const std::string& outer, std::function<void(bool)> done,
+                            bool retried) {
   struct Watch {
     std::unique_ptr<grpc::ClientContext> context;
     proto::WaitReleasedRequest request;
@@ -163,11 +164,12 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
   // stops answering keepalive pings).
   auto watch = std::make_shared<Watch>(Watch{std::make_unique<grpc::ClientContext>(), {}, {}});
   watch->request.set_object_id(id);
+  watch->request.set_outer_id(outer);
   grpc::ClientContext* call = watch->context.get();
   if (!in_flight_.Add(call)) return;  // shutting down: this process's objects go with it
   workers_.OwnerStub(borrower).async()->WaitReleased(
       call, &watch->request, &watch->reply,
-      [this, call, watch, id, borrower, retried,
+      [this, call, watch, id, borrower, outer, retried,
        done = std::move(done)](grpc::Status status) mutable {
         // Cancelled here: this process is shutting down. Another failure may be the connection
         // (a reconnect, a GOAWAY): asked once more, on a fresh connection. Failing again, the
@@ -175,7 +177,7 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
         const bool shutting_down =
             status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing();
         if (!shutting_down && !status.ok() && !retried) {
-          WatchBorrower(id, borrower, std::move(done), /*retried=*/true);
+          WatchBorrower(id, borrower, outer, std::move(done), /*retried=*/true);
         } else if (!shutting_down) {
           done(status.ok());
         }
@@ -184,8 +186,8 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
 }
 
 void Runtime::ReportBorrower(const std::string& owner, const std::string& id,
-                             const std::string& borrower, ObjectTable::Callback done,
-                             bool retried) {
+                             const std::string& borrower, const std::string& outer,
+                             ObjectTable::Callback done, bool retried) {
   struct Report {
     std::unique_ptr<grpc::ClientContext> context;
     proto::AddBorrowerRequest request;
@@ -194,6 +196,7 @@ void Runtime::ReportBorrower(const std::string& owner, const std::string& id,
   auto report = std::make_shared<Report>(Report{ContextWithTimeout(kControlRpcTimeout), {}, {}});
   report->request.set_object_id(id);
   report->request.set_borrower(borrower);
+  report->request.set_outer_id(outer);
   grpc::ClientContext* call = report->context.get();
   if (!in_flight_.Add(call)) return done();
   workers_.OwnerStub(owner).async()->AddBorrower(
@@ -202,8 +205,8 @@ void Runtime::ReportBorrower(const std::string& owner, const std::string& id,
         const bool again = !status.ok() && !retried && !in_flight_.closing() &&
                            status.error_code() != grpc::StatusCode::NOT_FOUND;
         if (again) {  // maybe the connection's failure: once more, on a fresh one
-          ReportBorrower(owner, report->request.object_id(), report->request.borrower(), done,
-                         /*retried=*/true);
+          ReportBorrower(owner, report->request.object_id(), report->request.borrower(),
+                         report->request.outer_id(), done, /*retried=*/true);
         } else if (!status.ok()) {  // the owner is gone: so is the object, for everyone
           spdlog::debug("owner {} did not take borrower {} of object {}: {}", owner,
                         report->request.borrower(), report->request.object_id(),

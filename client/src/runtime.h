@@ -108,12 +108,12 @@ class Runtime {
                 ObjectTable::OwnerDone done);
   // Watches until the borrower lets go of `id` (done(true)) or is gone (done(false), after one
   // more try: the first failure may be the connection's).
-  void WatchBorrower(const std::string& id, const std::string& borrower,
+  void WatchBorrower(const std::string& id, const std::string& borrower, const std::string& outer,
                      std::function<void(bool)> done, bool retried = false);
   // Tells the owner of `id` that `borrower` holds it (once more if the first try fails with
   // anything but NOT_FOUND); `done` runs once it is over, either way.
   void ReportBorrower(const std::string& owner, const std::string& id, const std::string& borrower,
-                      ObjectTable::Callback done, bool retried = false);
+                      const std::string& outer, ObjectTable::Callback done, bool retried = false);
 
   Config config_;
   std::string own_address_;

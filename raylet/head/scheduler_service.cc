@@ -296,7 +296,9 @@ void SchedulerService::ReleaseJob(const std::string& job_id,
     auto it = leased_.find(job_id);
     if (it == leased_.end()) return;
     for (auto& leased : it->second) {
-      (keep.contains(leased.worker_id) ? kept : ending).push_back(std::move(leased));
+      // Detached actors live on, with the workers they leased for their tasks.
+      const bool kept_on = keep.contains(leased.worker_id) || keep.contains(leased.owner_worker_id);
+      (kept_on ? kept : ending).push_back(std::move(leased));
     }
     leased_.erase(it);
     if (!kept.empty()) leased_[job_id] = std::move(kept);
@@ -308,24 +310,32 @@ void SchedulerService::ReleaseJob(const std::string& job_id,
 }
 
 void SchedulerService::OnWorkerExit(const proto::WorkerInfo& worker) {
-  std::vector<Leased> orphaned;  // leased by the worker that exited, still running its tasks
+  std::vector<Leased> orphaned;  // leased by the worker that exited, not given back
   {
     absl::MutexLock lock(&mu_);
     auto it = leased_.find(worker.job_id());
     if (it == leased_.end()) return;
-    std::erase_if(it->second, [&](Leased& l) {
-      if (l.worker_id == worker.worker_id()) return true;
-      if (l.owner_worker_id != worker.worker_id() || l.returned) return false;
-      orphaned.push_back(std::move(l));
-      return true;
-    });
+    std::erase_if(it->second, [&](const Leased& l) { return l.worker_id == worker.worker_id(); });
+    for (auto& leased : it->second) {
+      if (leased.owner_worker_id != worker.worker_id() || leased.returned) continue;
+      leased.returned = true;  // still listed until it exits: the job's end stops it if it stays
+      orphaned.push_back(leased);
+    }
     if (it->second.empty()) leased_.erase(it);
   }
-  // As in Ray, tasks whose owner died are not worth finishing: nobody can ask for their results.
+  // A worker that left on its own (exit code 0: it owned nothing others need) gives back what
+  // it leased as a return would: retired, each stays while it owns objects others hold. One
+  // that died takes its tasks with it, as in Ray: nobody can ask for their results.
+  const bool left = worker.exit().signal() == 0 && worker.exit().exit_code() == 0;
   for (const auto& leased : orphaned) {
-    spdlog::info("owner worker {} exited; stopping the worker it leased id={} job={}",
-                 worker.worker_id(), leased.worker_id, worker.job_id());
-    KillWorker(leased.node_address, leased.worker_id);
+    spdlog::info("owner worker {} {}; {} the worker it leased id={} job={}", worker.worker_id(),
+                 left ? "left" : "died", left ? "retiring" : "stopping", leased.worker_id,
+                 worker.job_id());
+    if (left) {
+      RetireWorker(leased.node_address, leased.worker_id);
+    } else {
+      KillWorker(leased.node_address, leased.worker_id);
+    }
   }
 }
 

@@ -93,8 +93,8 @@ class PackedRefs {
 };
 
 // While one lives on a thread, the references decoded there come out of the value of object
-// `id` (held here): a reference new here keeps that object as long as it is held, since the
-// object's owner keeps what the value holds only while the object lives.
+// `id` (held here): a borrowed one is reported to its owner (holding that object until the owner
+// answers), since the object keeps what its value holds only while it lives.
 class UnpackingObject {
  public:
   explicit UnpackingObject(const std::string& id);
