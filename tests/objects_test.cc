@@ -260,6 +260,28 @@ TEST_F(ObjectsTest, AReferencePassedBackAndForthIsFreedOnceAllLetGo) {
       << "the object stayed after every holder let go";
 }
 
+// An actor that hands a reference back to its owner inside a result, letting go of its own at
+// once: the owner's object lives on in what it received, though the actor's release may reach
+// the owner before the result does.
+TEST_F(ObjectsTest, AReferenceHandedBackToItsOwnerInAResultLivesOn) {
+  auto store = weft::Actor<Recorder>().Remote();
+  auto keeper = weft::Actor<Prober>().Remote(false);
+  Recorder local;
+  const int64_t expected = ChecksumOf(local.Blob(kMiB));
+  for (int i = 0; i < 20; ++i) {
+    {
+      auto blob = store.Call(&Recorder::Blob, kMiB);
+      WaitStored({blob});
+      keeper.Call(&Prober::KeepBlob, blob).Get(kBound);
+    }  // only the keeper holds it now
+    auto back = keeper.Call(&Prober::TakeKept).Get(kBound);
+    ASSERT_EQ(back.size(), 1u);
+    ASSERT_EQ(ChecksumOf(back[0].Get(kBound)), expected) << "round " << i;
+  }
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
+      << cluster_->ObjectCount() << " objects stayed after every holder let go";
+}
+
 // A borrower that takes references out of an object it was passed (a Put value it gets from
 // the driver) keeps the object they came from, and so what it holds, as long as it holds them.
 TEST_F(ObjectsTest, AReferenceABorrowerTakesOutOfAnObjectLivesWhileItHoldsIt) {

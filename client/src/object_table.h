@@ -72,10 +72,10 @@ class ObjectTable {
   using Freer = std::function<void(const std::string& address, const std::string& id)>;
   // Watches the process at `borrower` until it holds no reference to `id`: `done(true)` then,
   // `done(false)` when it cannot be reached (it died); never once this process shuts down.
-  // `outer`: the call result the reference reaches it in (see WhenReleased), or empty.
-  using BorrowerWatcher =
-      std::function<void(const std::string& id, const std::string& borrower,
-                         const std::string& outer, std::function<void(bool released)> done)>;
+  // `outers`: the call results the reference reaches it in (see WhenReleased).
+  using BorrowerWatcher = std::function<void(const std::string& id, const std::string& borrower,
+                                             const std::vector<std::string>& outers,
+                                             std::function<void(bool released)> done)>;
   // Tells `owner` that the process at `borrower` holds `id` (reaching it in the call result
   // `outer`, if not empty); `done` runs once it has answered.
   using BorrowerReporter =
@@ -169,9 +169,10 @@ class ObjectTable {
   // Of `ids`, those this process holds and does not own (it is their borrower), into `out`.
   void StillBorrowed(const Ids& ids, Ids* out);
   // `callback` runs once this process holds no reference to `id` (at once if it holds none).
-  // `outer`: a call result of this process that carries the reference (refs_inside); while it
-  // is unfinished, the reference is still to come: it is looked for once it is finished.
-  void WhenReleased(const std::string& id, const std::string& outer, Callback callback);
+  // `outers`: call results of this process that carry the reference (refs_inside); while one
+  // is unfinished, the reference may still come: it is looked for once they are all in.
+  void WhenReleased(const std::string& id, const std::vector<std::string>& outers,
+                    Callback callback);
 
   bool Contains(const std::string& id);
   // True while this process owns an object that it passed on or that a borrower holds, passed
@@ -212,7 +213,7 @@ class ObjectTable {
   enum class State { kPending, kLocated, kFetching, kHere, kFailed };
   struct Borrower {
     std::string address;
-    std::string outer;   // the call result it receives the reference in, if any
+    std::vector<std::string> outers;  // call results it receives the reference in
     bool again = false;  // reported again while watched: watch once more when the watch ends
   };
   struct Entry {
@@ -266,6 +267,9 @@ class ObjectTable {
   // Register's work under the lock: true when the owner must be told (`outer` is then held).
   bool RegisterLocked(const std::string& id, Entry& entry, const std::string& outer);
   void Report(const std::string& id, const std::string& owner, const std::string& outer);
+  // A callee hands this process's own objects back inside the result `outer`, still on its
+  // way: they are held until it is in (AdoptInside then holds them).
+  void HoldUntilResolved(const Ids& ids, const std::string& outer);
   // A handle that gives back one `kept_by` of `id` when its last copy goes (the hold is
   // counted by the caller).
   std::shared_ptr<const std::string> InsideHold(const std::string& id);

@@ -52,9 +52,9 @@ bool ObjectTable::RegisterLocked(const std::string& id, Entry& entry, const std:
   if (entry.owned || entry.owner.empty() || entry.registered) return false;
   auto container = entries_.find(outer);
   // An object owned here holds the references in its value itself (`inside`), counted.
-  if (container != entries_.end() && container->second.owned) return false;
+  if (container == entries_.end() || container->second.owned) return false;
   entry.registered = true;
-  if (container != entries_.end()) ++container->second.call_holds;  // until the owner answers
+  ++container->second.call_holds;  // until the owner answers
   return true;
 }
 
@@ -77,6 +77,7 @@ void ObjectTable::Register(const std::string& id, const std::string& outer) {
 bool ObjectTable::LendInside(const std::string& id, const std::string& owner,
                              const std::string& outer) {
   bool report = false;
+  std::string owner_to_tell;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
@@ -88,8 +89,9 @@ bool ObjectTable::LendInside(const std::string& id, const std::string& owner,
     if (!entry.owned && entry.owner.empty() && owner != own_address_) entry.owner = owner;
     ++entry.call_holds;
     report = RegisterLocked(id, entry, outer);
+    if (report) owner_to_tell = entry.owner;
   }
-  if (report) Report(id, owner, outer);
+  if (report) Report(id, owner_to_tell, outer);
   return true;
 }
 
@@ -136,9 +138,7 @@ void ObjectTable::HandOver(const std::string& outer, const std::string& caller,
   for (size_t i = 0; i < inside.size(); ++i) {
     const std::string& id = *inside[i];
     const std::string& owner = i < owners.size() ? owners[i] : std::string();
-    if (owner == caller) {  // the caller's own object: its result object holds it
-      one();
-    } else if (owner.empty() || owner == own_address_) {
+    if (owner.empty() || owner == own_address_) {
       Ids ids;
       *ids.Add() = id;
       AddBorrowers(caller, ids, outer);
@@ -198,7 +198,7 @@ std::string ObjectTable::PassOn(const std::string& id, bool held) {
 
 void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids,
                                const std::string& outer) {
-  if (borrower == own_address_) return;  // this process's own hold counts here already
+  if (borrower == own_address_) return HoldUntilResolved(ids, outer);
   std::vector<std::string> watch;
   std::vector<std::pair<std::string, std::string>> report;  // owner, id
   {
@@ -214,22 +214,48 @@ void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids,
       }
       auto known = std::find_if(entry.borrowers.begin(), entry.borrowers.end(),
                                 [&](const Borrower& b) { return b.address == borrower; });
+      std::vector<std::string> outers;
+      if (!outer.empty()) outers.push_back(outer);
       if (known != entry.borrowers.end()) {
         known->again = true;  // its watch may have been answered before this call's result
+        for (auto& o : outers) {
+          if (std::find(known->outers.begin(), known->outers.end(), o) == known->outers.end()) {
+            known->outers.push_back(std::move(o));
+          }
+        }
       } else {
-        entry.borrowers.push_back({borrower, outer, false});
+        entry.borrowers.push_back({borrower, std::move(outers), false});
         watch.push_back(id);
       }
     }
   }
-  for (const auto& id : watch) WatchBorrower(id, {borrower, outer, false});
+  std::vector<std::string> outers;
+  if (!outer.empty()) outers.push_back(outer);
+  for (const auto& id : watch) WatchBorrower(id, {borrower, outers, false});
   for (const auto& [owner, id] : report) {
     io_.report_borrower(owner, id, borrower, outer, [this, id] { ReleaseCall(id); });
   }
 }
 
+void ObjectTable::HoldUntilResolved(const Ids& ids, const std::string& outer) {
+  std::lock_guard lock(mu_);
+  auto container = outer.empty() ? entries_.end() : entries_.find(outer);
+  if (container == entries_.end() || container->second.state != State::kPending) return;
+  std::vector<std::string> held;
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) continue;
+    ++it->second.call_holds;
+    held.push_back(id);
+  }
+  // Found again: entries do not move here, but keep the pattern of AdoptInside.
+  entries_.find(outer)->second.on_resolved.push_back([this, held = std::move(held)] {
+    for (const auto& id : held) ReleaseCall(id);
+  });
+}
+
 void ObjectTable::WatchBorrower(const std::string& id, const Borrower& borrower) {
-  io_.watch_borrower(id, borrower.address, borrower.outer,
+  io_.watch_borrower(id, borrower.address, borrower.outers,
                      [this, id, address = borrower.address](bool released) {
                        OnBorrowerDone(id, address, released);
                      });
@@ -267,18 +293,21 @@ void ObjectTable::StillBorrowed(const Ids& ids, Ids* out) {
   }
 }
 
-void ObjectTable::WhenReleased(const std::string& id, const std::string& outer, Callback callback) {
+void ObjectTable::WhenReleased(const std::string& id, const std::vector<std::string>& outers,
+                               Callback callback) {
   {
     std::lock_guard lock(mu_);
-    if (auto it = entries_.find(id); it != entries_.end()) {
-      it->second.on_released.push_back(std::move(callback));
+    // It may still come with the result of a call unfinished here: looked at once that is in.
+    for (const auto& outer : outers) {
+      auto container = entries_.find(outer);
+      if (container == entries_.end() || container->second.state != State::kPending) continue;
+      container->second.on_resolved.push_back([this, id, outers, callback = std::move(callback)] {
+        WhenReleased(id, outers, callback);
+      });
       return;
     }
-    // Not here yet: it comes with the result of a call still unfinished here.
-    auto container = outer.empty() ? entries_.end() : entries_.find(outer);
-    if (container != entries_.end() && container->second.state == State::kPending) {
-      container->second.on_resolved.push_back(
-          [this, id, callback = std::move(callback)] { WhenReleased(id, "", callback); });
+    if (auto it = entries_.find(id); it != entries_.end()) {
+      it->second.on_released.push_back(std::move(callback));
       return;
     }
   }

@@ -75,7 +75,8 @@ grpc::ServerUnaryReactor* OwnerService::WaitReleased(grpc::CallbackServerContext
                                                      proto::WaitReleasedReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = new WaitReactor();
-  objects_.WhenReleased(req->object_id(), req->outer_id(), [shared = reactor->shared()] {
+  const std::vector<std::string> outers(req->outer_ids().begin(), req->outer_ids().end());
+  objects_.WhenReleased(req->object_id(), outers, [shared = reactor->shared()] {
     if (WaitReactor* self = WaitReactor::Claim(shared)) self->Finish(grpc::Status::OK);
   });
   return reactor;

@@ -93,9 +93,9 @@ Runtime::Runtime(Config config)
           .free = [this](const std::string& address,
                          const std::string& id) { freer_.Free(address, id); },
           .watch_borrower =
-              [this](const std::string& id, const std::string& borrower, const std::string& outer,
-                     std::function<void(bool)> done) {
-                WatchBorrower(id, borrower, outer, std::move(done));
+              [this](const std::string& id, const std::string& borrower,
+                     const std::vector<std::string>& outers, std::function<void(bool)> done) {
+                WatchBorrower(id, borrower, outers, std::move(done));
               },
           .report_borrower =
               [this](const std::string& owner, const std::string& id, const std::string& borrower,
@@ -153,7 +153,7 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
 }
 
 void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
-                            const std::string& outer, std::function<void(bool)> done,
+                            const std::vector<std::string>& outers, std::function<void(bool)> done,
                             bool retried) {
   struct Watch {
     std::unique_ptr<grpc::ClientContext> context;
@@ -164,12 +164,12 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
   // stops answering keepalive pings).
   auto watch = std::make_shared<Watch>(Watch{std::make_unique<grpc::ClientContext>(), {}, {}});
   watch->request.set_object_id(id);
-  watch->request.set_outer_id(outer);
+  for (const auto& outer : outers) watch->request.add_outer_ids(outer);
   grpc::ClientContext* call = watch->context.get();
   if (!in_flight_.Add(call)) return;  // shutting down: this process's objects go with it
   workers_.OwnerStub(borrower).async()->WaitReleased(
       call, &watch->request, &watch->reply,
-      [this, call, watch, id, borrower, outer, retried,
+      [this, call, watch, id, borrower, outers, retried,
        done = std::move(done)](grpc::Status status) mutable {
         // Cancelled here: this process is shutting down. Another failure may be the connection
         // (a reconnect, a GOAWAY): asked once more, on a fresh connection. Failing again, the
@@ -177,7 +177,7 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
         const bool shutting_down =
             status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing();
         if (!shutting_down && !status.ok() && !retried) {
-          WatchBorrower(id, borrower, outer, std::move(done), /*retried=*/true);
+          WatchBorrower(id, borrower, outers, std::move(done), /*retried=*/true);
         } else if (!shutting_down) {
           done(status.ok());
         }

@@ -108,8 +108,9 @@ class Runtime {
                 ObjectTable::OwnerDone done);
   // Watches until the borrower lets go of `id` (done(true)) or is gone (done(false), after one
   // more try: the first failure may be the connection's).
-  void WatchBorrower(const std::string& id, const std::string& borrower, const std::string& outer,
-                     std::function<void(bool)> done, bool retried = false);
+  void WatchBorrower(const std::string& id, const std::string& borrower,
+                     const std::vector<std::string>& outers, std::function<void(bool)> done,
+                     bool retried = false);
   // Tells the owner of `id` that `borrower` holds it (once more if the first try fails with
   // anything but NOT_FOUND); `done` runs once it is over, either way.
   void ReportBorrower(const std::string& owner, const std::string& id, const std::string& borrower,

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/actors/test_actors.h"
@@ -61,6 +62,8 @@ class Prober {
   // Hands the reference KeepBlobFrom kept to the Prober `name` to keep, and drops its own.
   void HandKeptBlobOn(std::string name);
   std::vector<weft::ObjectRef<std::string>> KeptBlobs() { return kept_blobs_; }
+  // Returns the kept references and drops them here.
+  std::vector<weft::ObjectRef<std::string>> TakeKept() { return std::exchange(kept_blobs_, {}); }
   int64_t KeptChecksum();
   void DropKept();
   int Pid();
