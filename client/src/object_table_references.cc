@@ -36,9 +36,9 @@ void ObjectTable::SetInside(const std::string& id,
   if (inside.empty()) return;
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  if (it == entries_.end()) return;  // the holds go with `inside`
+  if (it == entries_.end()) return;  // the holds go with `inside`, after the lock
   it->second.nested = true;
-  it->second.inside = std::move(inside);
+  std::swap(it->second.inside, inside);  // a Put's new entry: nothing there before
 }
 
 std::shared_ptr<const std::string> ObjectTable::InsideHold(const std::string& id) {
@@ -132,8 +132,8 @@ void ObjectTable::HandOver(const std::string& outer, const std::string& caller,
   state->inside = inside;
   auto one = [state] {
     if (--state->left > 0) return;
-    state->done();
-    state->inside.clear();  // the caller is counted: the holds here may go
+    state->inside.clear();  // the caller is counted: the holds here go before the reply says
+    state->done();          // which references this process still borrows (StillBorrowed)
   };
   for (size_t i = 0; i < inside.size(); ++i) {
     const std::string& id = *inside[i];
@@ -224,7 +224,7 @@ void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids,
           }
         }
       } else {
-        entry.borrowers.push_back({borrower, std::move(outers), false});
+        entry.borrowers.push_back({borrower, {}, false});  // outers: those sent with the watch
         watch.push_back(id);
       }
     }
@@ -276,6 +276,7 @@ void ObjectTable::OnBorrowerDone(const std::string& id, const std::string& borro
     // Released, but it said it held the reference again since: its answer may predate that.
     if (released && std::exchange(known->again, false)) {
       watch_again = *known;
+      known->outers.clear();  // sent with this watch; those added while it runs go with the next
     } else {
       borrowers.erase(known);
       if (Unused(it->second)) dropped = EraseLocked(it);
