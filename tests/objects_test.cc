@@ -186,6 +186,8 @@ TEST_F(ObjectsTest, AReferenceInsideAPutValueLivesWhileThePutObjectOrItsTakersHo
     EXPECT_EQ(ChecksumOf(unboxed[0].Get(kBound)), expected);
   }
   ASSERT_EQ(cluster_->ObjectCount(), 1) << "the object inside the Put value is gone";
+  // A task given the Put object's value (copied into the call) borrows its contents too.
+  EXPECT_EQ(weft::Task(&TaskChecksumAll).Remote(*boxed).Get(kBound), expected);
   keeper.Call(&Prober::KeepBlobs, *boxed).Get(kBound);  // the actor takes the contents out
   boxed.reset();
   EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), expected);
