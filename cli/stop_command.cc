@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "common/process.h"
 #include "common/session_dir.h"
+#include "common/shared_memory.h"
 
 namespace weft::cli {
 namespace {
@@ -71,6 +72,7 @@ absl::Status RunStop(const StopOptions& o) {
   }
   std::error_code ec;
   for (pid_t pid : raylets) std::filesystem::remove(session.RayletRecordPath(pid), ec);
+  RemoveAbandonedSharedMemory();  // what forced raylets left in /dev/shm
   std::cout << "Stopped " << raylets.size() << " raylet(s) and " << workers << " worker(s) of "
             << session.root() << (graceful ? "" : " (some forced)") << "\n";
   return absl::OkStatus();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <new>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace weft {
 
@@ -31,6 +34,8 @@ std::string BudgetPath(const std::string& node_dir) { return node_dir + "/budget
 std::string WorkerDir(const std::string& node_dir, const std::string& worker_id) {
   return node_dir + "/" + worker_id;
 }
+// The node's shared memory, through the link in its folder.
+std::string MemoryDir(const std::string& node_dir) { return node_dir + "/memory"; }
 
 // Maps the counters file at `path`; `create` makes it (zeroed) first.
 absl::StatusOr<void*> MapCounters(const std::string& path, bool create, size_t size) {
@@ -83,7 +88,18 @@ absl::StatusOr<std::unique_ptr<StoreBudget>> StoreBudget::Create(const std::stri
   if (!mapped.ok()) return mapped.status();
   auto* node = new (*mapped) Counters{};
   node->capacity = capacity;
-  return std::unique_ptr<StoreBudget>(new StoreBudget(node_dir, node, nullptr));
+  std::unique_ptr<StoreBudget> budget(new StoreBudget(node_dir, node, nullptr));
+  auto memory = NodeSharedMemory::Create(std::filesystem::path(node_dir).filename());
+  if (memory.ok() && symlink((*memory)->dir().c_str(), MemoryDir(node_dir).c_str()) == 0) {
+    budget->memory_ = *std::move(memory);
+    budget->shared_ = true;
+  } else {
+    spdlog::warn(
+        "no shared memory for the object store; workers keep values in their own "
+        "memory error=\"{}\"",
+        memory.ok() ? std::string(strerror(errno)) : memory.status().ToString());
+  }
+  return budget;
 }
 
 absl::StatusOr<std::unique_ptr<StoreBudget>> StoreBudget::Join(const std::string& node_dir,
@@ -102,8 +118,27 @@ absl::StatusOr<std::unique_ptr<StoreBudget>> StoreBudget::Join(const std::string
   }
   std::unique_ptr<StoreBudget> budget(
       new StoreBudget(node_dir, static_cast<Counters*>(*node), new (*own) Counters{}));
-  budget->spill_dir_ = dir + "/spilled";
+  budget->worker_id_ = worker_id;
+  // Only where the raylet linked the node's shared memory (never a folder of the same name).
+  const std::string memory = MemoryDir(node_dir) + "/" + worker_id;
+  budget->shared_ = std::filesystem::is_directory(MemoryDir(node_dir), ec) &&
+                    (mkdir(memory.c_str(), 0700) == 0 || errno == EEXIST);
   return budget;
+}
+
+std::string StoreBudget::ValuePath(const std::string& node_dir, const std::string& worker_id,
+                                   const std::string& object_id, bool spilled) {
+  return absl::StrCat(
+      spilled ? WorkerDir(node_dir, worker_id) + "/spilled" : MemoryDir(node_dir) + "/" + worker_id,
+      "/", absl::BytesToHexString(object_id));  // ids come off the wire
+}
+
+std::string StoreBudget::MemoryPath(const std::string& object_id) const {
+  return shared_ ? ValuePath(node_dir_, worker_id_, object_id, false) : "";
+}
+
+std::string StoreBudget::SpillPath(const std::string& object_id) const {
+  return ValuePath(node_dir_, worker_id_, object_id, true);
 }
 
 int64_t StoreBudget::capacity() const { return node_->capacity.load(); }
@@ -161,6 +196,7 @@ void StoreBudget::Reclaim(const std::string& worker_id) {
     munmap(*mapped, sizeof(Counters));
   }
   std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove_all(MemoryDir(node_dir_) + "/" + worker_id, ec);
 }
 
 }  // namespace weft

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -91,6 +92,20 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
+}
+
+int64_t ProcessMemory(int pid, const std::string& figure) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string key = figure + ":";
+  std::string word;
+  int64_t kib = 0;
+  while (status >> word) {
+    if (word == key) {
+      status >> kib;
+      return kib * 1024;
+    }
+  }
+  return -1;
 }
 
 TempDir::TempDir() {

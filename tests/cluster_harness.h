@@ -41,6 +41,10 @@ CommandResult Weft(std::vector<std::string> args,
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A memory figure of process `pid` from /proc/<pid>/status, in bytes: "VmRSS" (resident),
+// "RssAnon" (its own memory, not mapped files or shared memory). -1 when the process is gone.
+int64_t ProcessMemory(int pid, const std::string& figure);
+
 // A fresh folder under /tmp, removed (with its contents) on destruction.
 class TempDir {
  public:

@@ -8,7 +8,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -27,21 +26,25 @@ namespace {
 using ObjectsTest = ThreeNodeClusterTest;
 constexpr int64_t kMiB = 1 << 20;
 
-// Resident memory of a process, from /proc (0 when it is gone).
-int64_t ResidentBytes(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  int64_t kib = 0;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      status >> kib;
-      return kib * 1024;
+int64_t ResidentBytes(int pid) { return std::max<int64_t>(ProcessMemory(pid, "VmRSS"), 0); }
+
+// Whether the directory lists a copy of one of `ids` at one of `workers`.
+bool ListsCopyAt(const TestCluster& cluster, const std::set<std::string>& ids,
+                 const std::set<std::string>& workers) {
+  const auto listed = cluster.ListObjects();
+  if (!listed) return true;
+  for (const auto& object : listed->objects()) {
+    if (!ids.contains(object.object_id())) continue;
+    for (const auto& location : object.locations()) {
+      if (workers.contains(location.worker_id())) return true;
     }
   }
-  return 0;
+  return false;
 }
 
-// SIGKILLs every worker that stores one of `refs`, as the directory lists them; how many.
+// SIGKILLs every worker that stores one of `refs`, as the directory lists them, and waits until
+// their copies are lost: their node has reclaimed their files (until then, a process of that
+// node can still map the bytes) and the directory has forgotten them. How many were killed.
 int KillStoringWorkers(const TestCluster& cluster,
                        const std::vector<weft::ObjectRef<std::string>>& refs) {
   const auto listed = cluster.ListObjects();
@@ -49,14 +52,18 @@ int KillStoringWorkers(const TestCluster& cluster,
   std::set<std::string> ids;
   for (const auto& ref : refs) ids.insert(ref.id());
   std::set<int> pids;
+  std::set<std::string> workers;
   for (const auto& object : listed->objects()) {
     if (!ids.contains(object.object_id())) continue;
     for (const auto& location : object.locations()) {
       const int pid = cluster.FindWorker(location.worker_id()).pid();
       if (pid > 0) pids.insert(pid);
+      workers.insert(location.worker_id());
     }
   }
   for (int pid : pids) kill(pid, SIGKILL);
+  EXPECT_TRUE(WaitFor([&] { return !ListsCopyAt(cluster, ids, workers); }))
+      << "the directory still lists the killed workers' copies";
   return static_cast<int>(pids.size());
 }
 
@@ -139,11 +146,10 @@ TEST_F(ObjectsTest, AResultWhoseWorkerExitedIsLostAndLeavesTheDirectory) {
 // worker is fine, so a task is not run again elsewhere and an actor is not taken for lost.
 TEST_F(ObjectsTest, ACallWhoseArgumentIsLostFailsWithObjectLostError) {
   auto holder = weft::Actor<Recorder>({.dedicated_process = true}).Remote();
-  const int pid = holder.Call(&Recorder::Pid).Get(kBound);
   auto blob = holder.Call(&Recorder::Blob, kMiB);
   ASSERT_EQ(weft::Wait(std::vector{blob}, 1, std::chrono::milliseconds(kBound), false).ready.size(),
             1u);
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_EQ(KillStoringWorkers(*cluster_, {blob}), 1);
   EXPECT_THROW(weft::Task(&TaskChecksum).Remote(blob).Get(kBound), weft::ObjectLostError);
   auto taker = weft::Actor<Recorder>().Remote();
   EXPECT_THROW(taker.Call(&Recorder::Checksum, blob).Get(kBound), weft::ObjectLostError);

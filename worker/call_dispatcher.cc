@@ -243,8 +243,7 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
   stored.set_address(identity_.address);
   stored.set_size_bytes(static_cast<int64_t>(value.size()));
   std::vector<std::string> spilled;
-  if (auto kept =
-          store_.Put(object_id, std::make_shared<const std::string>(std::move(value)), &spilled);
+  if (auto kept = store_.Put(object_id, internal::MakeBytes(std::move(value)), &spilled);
       !kept.ok()) {
     return Fail(call, kept, reply,
                 kept.code() == absl::StatusCode::kResourceExhausted

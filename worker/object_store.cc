@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "client/src/shared_bytes.h"
 
 namespace weft::worker {
 
@@ -17,31 +17,18 @@ ObjectStore::ObjectStore(std::unique_ptr<StoreBudget> budget) : budget_(std::mov
 // exited (however it exits), so an orderly exit and a SIGKILL end the same way.
 ObjectStore::~ObjectStore() = default;
 
-std::string ObjectStore::SpillPath(const std::string& id) const {
-  return absl::StrCat(budget_->spill_dir(), "/", absl::BytesToHexString(id));  // ids come off
-                                                                               // the wire
+ObjectStore::Bytes ObjectStore::Share(const std::string& id, Bytes bytes) const {
+  if (!budget_) return bytes;
+  const std::string path = budget_->MemoryPath(id);
+  if (path.empty() || !internal::WriteFile(path, bytes->view()).ok()) return bytes;
+  auto mapped = internal::MapFile(path);
+  if (mapped.ok()) return *std::move(mapped);
+  unlink(path.c_str());
+  return bytes;
 }
 
-absl::Status ObjectStore::WriteSpill(const std::string& id, const std::string& bytes) const {
-  const std::string path = SpillPath(id);
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot spill to ", path, ": ", strerror(errno)));
-  }
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = errno;
-      close(fd);
-      unlink(path.c_str());
-      return absl::UnavailableError(absl::StrCat("cannot spill to ", path, ": ", strerror(error)));
-    }
-    written += static_cast<size_t>(n);
-  }
-  close(fd);
-  return absl::OkStatus();
+void ObjectStore::Unshare(const std::string& id, const Stored& stored) const {
+  if (stored.bytes && stored.bytes->shared()) unlink(budget_->MemoryPath(id).c_str());
 }
 
 bool ObjectStore::MakeRoomLocked(int64_t bytes, std::vector<std::string>* spilled) {
@@ -51,8 +38,11 @@ bool ObjectStore::MakeRoomLocked(int64_t bytes, std::vector<std::string>* spille
     in_memory_.pop_front();
     auto it = objects_.find(victim);
     if (it == objects_.end() || !it->second.bytes) continue;  // freed or spilled already
-    if (!WriteSpill(victim, *it->second.bytes).ok()) return false;
-    it->second.bytes = nullptr;  // a fetch in progress keeps its own reference
+    if (!internal::WriteFile(budget_->SpillPath(victim), it->second.bytes->view()).ok()) {
+      return false;
+    }
+    Unshare(victim, it->second);
+    it->second.bytes = nullptr;  // a fetch or a mapping in progress keeps its own reference
     budget_->Release(it->second.size);
     budget_->Spilled(it->second.size, +1);
     if (spilled) spilled->push_back(victim);
@@ -68,14 +58,18 @@ absl::Status ObjectStore::Put(const std::string& id, Bytes bytes,
         absl::StrCat("a result of ", size, " bytes can never fit in its node's object store of ",
                      budget_->capacity(), " bytes (--object-store-memory)"));
   }
-  Free({id});  // a value stored again replaces the old one
+  Free({id});                           // a value stored again replaces the old one
+  bytes = Share(id, std::move(bytes));  // before the lock: a copy of the whole value
   absl::MutexLock lock(&mu_);
   if (!budget_ || MakeRoomLocked(size, spilled)) {
     objects_[id] = Stored{std::move(bytes), size};
     in_memory_.push_back(id);
     return absl::OkStatus();
   }
-  if (auto written = WriteSpill(id, *bytes); !written.ok()) return written;
+  Stored stored{std::move(bytes), size};
+  auto written = internal::WriteFile(budget_->SpillPath(id), stored.bytes->view());
+  Unshare(id, stored);
+  if (!written.ok()) return written;
   objects_[id] = Stored{nullptr, size};
   budget_->Spilled(size, +1);
   if (spilled) spilled->push_back(id);
@@ -92,7 +86,7 @@ std::optional<ObjectStore::Source> ObjectStore::Open(const std::string& id) cons
     source.bytes = it->second.bytes;
     return source;
   }
-  source.fd = open(SpillPath(id).c_str(), O_RDONLY | O_CLOEXEC);
+  source.fd = open(budget_->SpillPath(id).c_str(), O_RDONLY | O_CLOEXEC);
   if (source.fd < 0) return std::nullopt;
   budget_->Restored();
   return source;
@@ -106,9 +100,10 @@ std::vector<std::string> ObjectStore::Free(const std::vector<std::string>& ids) 
     auto it = objects_.find(id);
     if (it == objects_.end()) continue;
     if (budget_ && it->second.bytes) {
+      Unshare(id, it->second);
       budget_->Release(it->second.size);
     } else if (budget_) {
-      unlink(SpillPath(id).c_str());
+      unlink(budget_->SpillPath(id).c_str());
       budget_->Spilled(it->second.size, -1);
     }
     dropped.push_back(std::move(it->second.bytes));

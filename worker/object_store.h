@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/store_budget.h"
+#include "weft/bytes.h"
 
 namespace weft::worker {
 
@@ -17,14 +18,16 @@ namespace weft::worker {
 // their owner frees them (no reference remains) or the worker exits. Thread-safe.
 //
 // Bounded by the node's budget (common/store_budget), shared with the node's other workers: a
-// value is kept in memory once its bytes are reserved there. When they do not fit, this
-// worker's oldest values in memory go to spill files until they do; if that is not enough
-// (other workers hold the budget), the new value itself goes to a file. A fetch reads a spilled
-// value from its file, without bringing it back into memory. Without a budget (tests, tools),
-// everything stays in memory.
+// value is kept in memory once its bytes are reserved there, in a file of the node's shared
+// memory that the node's other processes map instead of fetching a copy (this worker's own
+// memory where the node has none, or it is full). When the bytes do not fit, this worker's
+// oldest values in memory go to spill files until they do; if that is not enough (other
+// workers hold the budget), the new value itself goes to a file. A fetch reads a spilled value
+// from its file, without bringing it back into memory. Without a budget (tests, tools),
+// everything stays in this worker's memory.
 class ObjectStore {
  public:
-  using Bytes = std::shared_ptr<const std::string>;
+  using Bytes = internal::Bytes;
 
   explicit ObjectStore(std::unique_ptr<StoreBudget> budget = nullptr);
   ~ObjectStore();
@@ -55,9 +58,11 @@ class ObjectStore {
     Bytes bytes;  // null once spilled
     int64_t size = 0;
   };
-  std::string SpillPath(const std::string& id) const;
-  // Writes the value to its spill file.
-  absl::Status WriteSpill(const std::string& id, const std::string& bytes) const;
+  // The value in a file of the node's shared memory, mapped; `bytes` itself when the node has
+  // none or it is full.
+  Bytes Share(const std::string& id, Bytes bytes) const;
+  // Removes the value's file of shared memory, if it has one.
+  void Unshare(const std::string& id, const Stored& stored) const;
   // Spills this worker's oldest values in memory until `bytes` more fit in the budget (and
   // reserves them); false when even then they do not.
   bool MakeRoomLocked(int64_t bytes, std::vector<std::string>* spilled)

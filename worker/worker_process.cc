@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <asio/post.hpp>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "client/src/blocking_scope.h"
@@ -54,6 +55,9 @@ internal::Runtime::Config WorkerProcess::JobConfig() const {
   config.token = options_.token;
   config.job_id = options_.job_id;
   config.worker_id = options_.worker_id;
+  if (!options_.object_store_dir.empty()) {  // <session>/objects/<node_id>
+    config.objects_dir = std::filesystem::path(options_.object_store_dir).parent_path();
+  }
   if (options_.job_id.empty()) return config;
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(options_.head_address, options_.token));
   grpc::ClientContext context;

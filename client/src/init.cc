@@ -15,6 +15,7 @@
 #include "common/cluster_endpoint.h"
 #include "common/process.h"
 #include "common/rpc.h"
+#include "common/session_dir.h"
 #include "common/status.h"
 #include "weft/error.h"
 #include "weft/registry.h"
@@ -158,6 +159,9 @@ void Init(const InitOptions& options) {
   config.token = endpoint->token;
   config.ns = options.ns.empty() ? "default" : options.ns;
   config.code_paths = internal::CodeLibraries();
+  // Stored objects of this machine's nodes of the session are mapped, not fetched.
+  if (session_dir.empty()) session_dir = state->embedded_session;
+  config.objects_dir = (session_dir.empty() ? SessionDir::Default() : session_dir) + "/objects";
   auto installed = std::make_unique<internal::Runtime>(config);
   // Borrowers of this driver's references (workers anywhere in the cluster) ask it here.
   if (auto served = installed->ServeOwnedObjects(LocalHostToward(endpoint->head_address));

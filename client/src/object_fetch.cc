@@ -14,7 +14,7 @@ constexpr std::chrono::minutes kFetchTimeout{5};
 
 class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
  public:
-  FetchReactor(InFlight& in_flight, std::function<void(absl::StatusOr<std::string>)> done)
+  FetchReactor(InFlight& in_flight, std::function<void(absl::StatusOr<Bytes>)> done)
       : in_flight_(in_flight), done_(std::move(done)) {
     context_.set_deadline(std::chrono::system_clock::now() + kFetchTimeout);
   }
@@ -40,7 +40,7 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 
   void OnDone(const grpc::Status& status) override {
     if (status.ok()) {
-      done_(std::move(data_));
+      done_(MakeBytes(std::move(data_)));
     } else if (status.error_code() == grpc::StatusCode::CANCELLED && !in_flight_.closing()) {
       // Cancelled by the worker (it is stopping), not by this process's shutdown.
       done_(absl::UnavailableError(
@@ -53,7 +53,7 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 
  private:
   InFlight& in_flight_;
-  std::function<void(absl::StatusOr<std::string>)> done_;
+  std::function<void(absl::StatusOr<Bytes>)> done_;
   grpc::ClientContext context_;
   proto::FetchObjectRequest request_;
   proto::ObjectChunk chunk_;
@@ -63,7 +63,7 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 }  // namespace
 
 void FetchObject(proto::Worker::Stub& stub, const std::string& id, InFlight& in_flight,
-                 std::function<void(absl::StatusOr<std::string>)> done) {
+                 std::function<void(absl::StatusOr<Bytes>)> done) {
   (new FetchReactor(in_flight, std::move(done)))->Start(stub, id);
 }
 

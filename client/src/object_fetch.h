@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/src/in_flight.h"
+#include "weft/bytes.h"
 #include "worker.grpc.pb.h"
 
 namespace weft::internal {
@@ -13,6 +14,6 @@ namespace weft::internal {
 // runs on a gRPC thread with the whole value or the failure.
 // The fetch is registered with `in_flight` while it runs.
 void FetchObject(proto::Worker::Stub& stub, const std::string& id, InFlight& in_flight,
-                 std::function<void(absl::StatusOr<std::string>)> done);
+                 std::function<void(absl::StatusOr<Bytes>)> done);
 
 }  // namespace weft::internal

@@ -86,6 +86,10 @@ std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
 // have their answer, if no ObjectRef holds it. (An entry nobody holds or awaits yet is about to
 // be held: a decoded reference is set, then adopted.)
 void ObjectTable::SetValue(const std::string& id, std::string bytes) {
+  SetValue(id, MakeBytes(std::move(bytes)));
+}
+
+void ObjectTable::SetValue(const std::string& id, Bytes bytes) {
   std::vector<Callback> callbacks;
   Dropped dropped;
   {
@@ -93,7 +97,7 @@ void ObjectTable::SetValue(const std::string& id, std::string bytes) {
     auto it = entries_.find(id);
     if (it == entries_.end() || Done(it->second)) return;  // nobody holds it, or known already
     it->second.state = State::kHere;
-    it->second.value = std::make_shared<const std::string>(std::move(bytes));
+    it->second.value = std::move(bytes);
     dropped.rebuild = std::move(it->second.rebuild);  // the value is here: no lineage needed
     callbacks = Finish(it->second);
     if (!callbacks.empty() && Unused(it->second)) {

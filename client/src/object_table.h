@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common.pb.h"
+#include "weft/bytes.h"
 #include "worker.pb.h"
 
 namespace weft::internal {
@@ -54,9 +55,9 @@ namespace weft::internal {
 // Thread-safe; callbacks run without the lock held.
 class ObjectTable {
  public:
-  using Bytes = std::shared_ptr<const std::string>;
+  using Bytes = internal::Bytes;
   using Callback = std::function<void()>;
-  using FetchDone = std::function<void(absl::StatusOr<std::string>)>;
+  using FetchDone = std::function<void(absl::StatusOr<Bytes>)>;
   // Fetches a located object's bytes from the worker that stores it.
   using Fetcher =
       std::function<void(const std::string& id, const proto::ObjectLocation&, FetchDone)>;
@@ -108,6 +109,7 @@ class ObjectTable {
   // True when this process owns the object (its entry's state is left alone).
   bool AddBorrowed(const std::string& id, const std::string& owner);
   void SetValue(const std::string& id, std::string bytes);
+  void SetValue(const std::string& id, Bytes bytes);
   void SetError(const std::string& id, proto::RemoteError error);
   void SetLocation(const std::string& id, proto::ObjectLocation location);
   // What a call's result (or an owner's answer) says: a value, a location or an error (moved

@@ -73,7 +73,7 @@ void ObjectTable::MaybeFetch(const std::string& id) {
     it->second.state = State::kFetching;
     location = it->second.location;
   }
-  io_.fetch(id, location, [this, id, location](absl::StatusOr<std::string> bytes) {
+  io_.fetch(id, location, [this, id, location](absl::StatusOr<Bytes> bytes) {
     if (bytes.ok()) {
       SetValue(id, *std::move(bytes));
       return;

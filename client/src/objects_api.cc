@@ -196,7 +196,7 @@ std::string EncodeRef(const std::string& id) {
       // receiver asks its owner for the value. A copy would carry them uncounted.
     } else if (snapshot.value) {
       ref.kind = kValue;
-      ref.value = *snapshot.value;
+      ref.value = std::string(snapshot.value->view());
     } else if (snapshot.location) {
       ref.has_refs = snapshot.nested;
       ref.kind = kLocated;

@@ -59,7 +59,7 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
     auto snapshot = objects_.Take(id);
     rep->set_has_refs(snapshot.nested);
     if (snapshot.value) {
-      rep->set_value(*snapshot.value);
+      rep->set_value(snapshot.value->data(), snapshot.value->size());
     } else if (snapshot.location) {
       *rep->mutable_stored() = *snapshot.location;
     } else {

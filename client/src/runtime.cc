@@ -7,6 +7,7 @@
 
 #include "client/src/actor_calls.h"
 #include "client/src/object_fetch.h"
+#include "client/src/shared_bytes.h"
 #include "client/src/task_calls.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -85,6 +86,9 @@ Runtime::Runtime(Config config)
           .fetch =
               [this](const std::string& id, const proto::ObjectLocation& location,
                      ObjectTable::FetchDone done) {
+                if (auto mapped = MapStoredObject(config_.objects_dir, id, location)) {
+                  return done(std::move(mapped));
+                }
                 FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
               },
           .ask_owner = [this](const std::string& id, const std::string& owner,

@@ -68,6 +68,9 @@ class Runtime {
     std::string ns = "default";
     std::vector<std::string> code_paths;  // libraries workers load for this job
     std::string worker_id;                // this process's, in a worker; empty in a driver
+    // <session>/objects of this machine's session: the values its nodes store are mapped from
+    // their shared memory instead of fetched (client/src/shared_bytes.h).
+    std::string objects_dir;
   };
 
   explicit Runtime(Config config);

@@ -64,7 +64,7 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
       buffer.write(snapshot.value->data(), snapshot.value->size());
       if (!snapshot.nested) continue;
       // The value is copied into the call: the references inside it are lent with it.
-      for (auto& hold : LendRefsInside(*arg.ref, *snapshot.value)) {
+      for (auto& hold : LendRefsInside(*arg.ref, snapshot.value->view())) {
         call->add_lent_ids(*hold);
         held->push_back(std::move(hold));
       }

@@ -11,9 +11,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "weft/async.h"
+#include "weft/bytes.h"
 #include "weft/serialization.h"
 
 namespace weft {
@@ -22,7 +24,6 @@ namespace internal {
 // The process's object table (client/src/object_table.cc). Every call throws weft::Error,
 // and weft::RemoteError for an object that holds a remote failure.
 
-using Bytes = std::shared_ptr<const std::string>;
 // The object's msgpack bytes once available, waiting at most `timeout` (null: no limit).
 // Throws DEADLINE_EXCEEDED on timeout, FAILED_PRECONDITION when it would block an async
 // actor's event loop.
@@ -112,7 +113,7 @@ class UnpackingObject {
 template <class T>
 T UnpackObject(const std::string& id, const Bytes& bytes) {
   UnpackingObject scope(id);
-  return Unpack<T>(*bytes);
+  return Unpack<T>(bytes->view());
 }
 
 // Yields indices of `ids` in the order they become available.

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace weft {
+
+// A node's shared memory: the folder <root>/weft-<node_id>, where the node's workers keep the
+// values they store (a file each) and the node's other processes map them instead of copying
+// them (Ray's plasma store hands objects over the same way). <root> is $WEFT_SHM_DIR, else
+// /dev/shm: a tmpfs, so what is in the folder is memory, not disk.
+//
+// The raylet creates it and holds a lock on it (flock on the folder) for its life; the folder
+// goes when the raylet ends in order, and a raylet that was SIGKILLed leaves one that the next
+// raylet starting on the machine removes (nobody holds its lock).
+class NodeSharedMemory {
+ public:
+  // Removes folders of ended raylets, then creates and locks this node's.
+  static absl::StatusOr<std::unique_ptr<NodeSharedMemory>> Create(const std::string& node_id);
+  ~NodeSharedMemory();
+  NodeSharedMemory(const NodeSharedMemory&) = delete;
+  NodeSharedMemory& operator=(const NodeSharedMemory&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  NodeSharedMemory(std::string dir, int lock_fd) : dir_(std::move(dir)), lock_fd_(lock_fd) {}
+  const std::string dir_;
+  const int lock_fd_;
+};
+
+// Removes the shared memory folders that no running raylet holds.
+void RemoveAbandonedSharedMemory();
+
+}  // namespace weft
