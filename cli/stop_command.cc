@@ -1,4 +1,5 @@
-// weft stop: stops the raylets (and so the workers) of one session dir, and nothing else.
+// weft stop: stops the raylets (and so the workers) of one session dir, and removes the shared
+// memory folders that killed raylets left on this machine (common/shared_memory); nothing else.
 
 #include <signal.h>
 
@@ -53,6 +54,7 @@ bool AwaitGroupsGone(const std::vector<pid_t>& raylets, absl::Duration timeout) 
 absl::Status RunStop(const StopOptions& o) {
   const SessionDir session(o.session_dir);
   const std::vector<pid_t> raylets = session.RunningRaylets();
+  RemoveAbandonedSharedMemory();  // what raylets that were killed left in /dev/shm
   if (raylets.empty()) {
     std::cout << "No Weft daemons running in " << session.root() << "\n";
     return absl::OkStatus();
@@ -72,7 +74,7 @@ absl::Status RunStop(const StopOptions& o) {
   }
   std::error_code ec;
   for (pid_t pid : raylets) std::filesystem::remove(session.RayletRecordPath(pid), ec);
-  RemoveAbandonedSharedMemory();  // what forced raylets left in /dev/shm
+  RemoveAbandonedSharedMemory();  // and what those forced just now left
   std::cout << "Stopped " << raylets.size() << " raylet(s) and " << workers << " worker(s) of "
             << session.root() << (graceful ? "" : " (some forced)") << "\n";
   return absl::OkStatus();

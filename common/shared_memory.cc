@@ -5,61 +5,87 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 
 namespace weft {
 namespace {
 
-constexpr char kPrefix[] = "weft-";
+constexpr char kNodePrefix[] = "weft-node-";
 
+// Absolute: the node's folder is linked to from its session's folder.
 std::string Root() {
   const char* root = std::getenv("WEFT_SHM_DIR");
-  return root && *root ? root : "/dev/shm";
+  std::error_code ec;
+  const auto path = std::filesystem::absolute(root && *root ? root : "/dev/shm", ec);
+  return ec ? "/dev/shm" : path.lexically_normal().string();
 }
 
-// An open descriptor of folder `path` (or -1), closed on exec: a worker must not inherit the
-// raylet's lock.
+// An open descriptor of folder `path` (or -1), not through a link, closed on exec.
 int OpenDir(const std::string& path) {
-  return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 }  // namespace
 
+bool IsIdFolder(const std::string& name, const std::string& prefix) {
+  if (name.size() != prefix.size() + 16 || !name.starts_with(prefix)) return false;
+  return std::all_of(name.begin() + static_cast<long>(prefix.size()), name.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool RemoveIfAbandoned(const std::string& path) {
+  const int fd = OpenDir(path);
+  if (fd < 0) return false;
+  struct stat held {
+  }, named{};
+  // Taken: nobody holds it. Still the folder at `path` (not one made since), and this user's.
+  const bool abandoned = flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &held) == 0 &&
+                         lstat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+                         held.st_ino == named.st_ino && held.st_uid == geteuid();
+  std::error_code ec;
+  if (abandoned) std::filesystem::remove_all(path, ec);
+  close(fd);
+  return abandoned;
+}
+
+absl::StatusOr<int> CreateLockedDir(const std::string& path) {
+  const std::string building = absl::StrCat(path, ".new-", RandomHex(4));  // never swept
+  if (mkdir(building.c_str(), 0700) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", building, ": ", strerror(errno)));
+  }
+  const int fd = OpenDir(building);
+  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+      renameat2(AT_FDCWD, building.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+    const std::string error = strerror(errno);
+    if (fd >= 0) close(fd);
+    rmdir(building.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", error));
+  }
+  return fd;
+}
+
 void RemoveAbandonedSharedMemory() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(Root(), ec)) {
-    if (!entry.path().filename().string().starts_with(kPrefix)) continue;
-    const int fd = OpenDir(entry.path());
-    if (fd < 0) continue;
-    // Taken: no raylet holds it. A raylet that created it a moment ago waits for this lock,
-    // then finds its folder gone and makes it again.
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) std::filesystem::remove_all(entry.path(), ec);
-    close(fd);
+    if (IsIdFolder(entry.path().filename(), kNodePrefix)) RemoveIfAbandoned(entry.path());
   }
 }
 
 absl::StatusOr<std::unique_ptr<NodeSharedMemory>> NodeSharedMemory::Create(
     const std::string& node_id) {
   RemoveAbandonedSharedMemory();
-  const std::string dir = absl::StrCat(Root(), "/", kPrefix, node_id);
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", strerror(errno)));
-    }
-    const int fd = OpenDir(dir);
-    if (fd < 0) continue;  // removed by another raylet's cleanup in between
-    struct stat info {};
-    if (flock(fd, LOCK_EX) == 0 && fstat(fd, &info) == 0 && info.st_nlink > 0) {
-      return std::unique_ptr<NodeSharedMemory>(new NodeSharedMemory(dir, fd));
-    }
-    close(fd);
-  }
-  return absl::UnavailableError(absl::StrCat("cannot lock ", dir));
+  const std::string dir = absl::StrCat(Root(), "/", kNodePrefix, node_id);
+  auto fd = CreateLockedDir(dir);
+  if (!fd.ok()) return fd.status();
+  return std::unique_ptr<NodeSharedMemory>(new NodeSharedMemory(dir, *fd));
 }
 
 NodeSharedMemory::~NodeSharedMemory() {

@@ -2,8 +2,8 @@
 //
 //   fencing_driver READY_FILE   creates "owned" (1 CPU, its own worker, not detached) and
 //                               "kept" (detached), calls each once, holds a 1 MiB result
-//                               that "kept" stores, writes READY_FILE, then waits (at most
-//                               two minutes) to be killed.
+//                               that "kept" stores and a 1 MiB Put value, writes READY_FILE,
+//                               then waits (at most two minutes) to be killed.
 //   fencing_driver --again      creates "owned" again and shuts down: exit 0 only if the name
 //                               was free.
 //
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   kept.Call(&Counter::Add, 1).Get(kTimeout);
   auto blob = kept.Call(&Counter::Blob, int64_t{1} << 20);  // stored by "kept", owned here
   if (weft::Wait(std::vector{blob}, 1, kTimeout, /*fetch_local=*/false).ready.size() != 1) return 4;
+  auto put = weft::Put(std::string(size_t{1} << 20, 'p'));  // in its node's shared memory
   std::ofstream(argv[1]) << "ready\n";
   std::this_thread::sleep_for(std::chrono::minutes(2));  // the test kills us long before
   return 3;

@@ -58,18 +58,23 @@ absl::Status ObjectStore::Put(const std::string& id, Bytes bytes,
         absl::StrCat("a result of ", size, " bytes can never fit in its node's object store of ",
                      budget_->capacity(), " bytes (--object-store-memory)"));
   }
-  Free({id});                           // a value stored again replaces the old one
-  bytes = Share(id, std::move(bytes));  // before the lock: a copy of the whole value
-  absl::MutexLock lock(&mu_);
-  if (!budget_ || MakeRoomLocked(size, spilled)) {
+  Free({id});  // a value stored again replaces the old one
+  bool reserved = true;
+  {
+    absl::MutexLock lock(&mu_);
+    reserved = !budget_ || MakeRoomLocked(size, spilled);
+  }
+  if (reserved) {
+    bytes = Share(id, std::move(bytes));  // outside the lock: a copy of the whole value
+    absl::MutexLock lock(&mu_);
     objects_[id] = Stored{std::move(bytes), size};
     in_memory_.push_back(id);
     return absl::OkStatus();
   }
-  Stored stored{std::move(bytes), size};
-  auto written = internal::WriteFile(budget_->SpillPath(id), stored.bytes->view());
-  Unshare(id, stored);
-  if (!written.ok()) return written;
+  if (auto written = internal::WriteFile(budget_->SpillPath(id), bytes->view()); !written.ok()) {
+    return written;
+  }
+  absl::MutexLock lock(&mu_);
   objects_[id] = Stored{nullptr, size};
   budget_->Spilled(size, +1);
   if (spilled) spilled->push_back(id);

@@ -19,9 +19,7 @@
 namespace weft::worker {
 namespace {
 
-// Results up to this size travel inline in the call's reply; larger ones stay in the store.
-constexpr size_t kInlineThresholdBytes = 100 * 1024;
-// Arguments may be large (a Put value passed inline).
+// Arguments may be large (a value passed to a parameter by value).
 constexpr int kMaxCallMessageBytes = 1 << 30;
 // Exit code of a worker that stopped itself because its raylet stopped answering.
 constexpr int kFencedExitCode = 3;
@@ -55,6 +53,7 @@ internal::Runtime::Config WorkerProcess::JobConfig() const {
   config.token = options_.token;
   config.job_id = options_.job_id;
   config.worker_id = options_.worker_id;
+  config.node_id = options_.node_id;
   if (!options_.object_store_dir.empty()) {  // <session>/objects/<node_id>
     config.objects_dir = std::filesystem::path(options_.object_store_dir).parent_path();
   }
@@ -136,7 +135,7 @@ absl::Status WorkerProcess::StartServer() {
   dispatcher_ = std::make_unique<CallDispatcher>(
       CallDispatcher::Identity{options_.worker_id, options_.node_id, ""}, actors_, code_, *store_,
       proto::ObjectDirectory::NewStub(internal::Runtime::Get().head_channel()),
-      kInlineThresholdBytes);
+      internal::kInlineValueBytes);
   service_ =
       std::make_unique<WorkerService>(WorkerService::Identity{options_.worker_id, options_.node_id},
                                       auth_, WorkerService::Parts{actors_, *dispatcher_, *store_},

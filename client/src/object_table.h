@@ -17,6 +17,11 @@
 
 namespace weft::internal {
 
+// Values up to this size travel inline (in a call's result, inside a reference's wire form);
+// larger ones are stored (results in their worker's store, Put values where the node's
+// processes can map them) and passed on as references.
+inline constexpr size_t kInlineValueBytes = 100 * 1024;
+
 // The objects this process holds references to, by id. An object is pending (its call runs),
 // located (its bytes are in a worker's store), here (value or error), or fetching (located and
 // on its way here).
@@ -206,6 +211,9 @@ class ObjectTable {
     std::unique_ptr<proto::RemoteError> error;
     std::unique_ptr<proto::ObjectLocation> location;
     bool nested = false;  // the value holds references
+    // With a large value: where a worker stores it too (it was fetched or mapped from there).
+    // Passed on as that location, it is not copied.
+    std::unique_ptr<proto::ObjectLocation> stored_at;
   };
   Snapshot Take(const std::string& id);
 

@@ -231,6 +231,9 @@ ObjectTable::Snapshot ObjectTable::Take(const std::string& id) {
   switch (entry.state) {
     case State::kHere:
       snapshot.value = entry.value;
+      if (entry.value->size() > kInlineValueBytes && !entry.location.worker_id().empty()) {
+        snapshot.stored_at = std::make_unique<proto::ObjectLocation>(entry.location);
+      }
       break;
     case State::kFailed:
       snapshot.error = std::make_unique<proto::RemoteError>(entry.error);

@@ -117,7 +117,12 @@ std::string PutObjectBytes(std::string bytes,
   const std::string id = ObjectTable::NewId();
   Objects().AddPending(id, /*held=*/true);
   Objects().SetInside(id, std::move(inside));
-  Objects().SetValue(id, std::move(bytes));
+  // A large value goes to the node's shared memory, where the node's processes map it.
+  Bytes shared;
+  if (const PutFolder* puts = Runtime::Get().puts(); puts && bytes.size() > kInlineValueBytes) {
+    shared = puts->Share(id, bytes);
+  }
+  Objects().SetValue(id, shared ? std::move(shared) : MakeBytes(std::move(bytes)));
   return id;
 }
 
@@ -191,10 +196,14 @@ std::string EncodeRef(const std::string& id) {
   ref.owner = objects.PassOn(id, /*held=*/packing != nullptr);
   if (objects.Resolved(id)) {
     auto snapshot = objects.Take(id);
-    if (snapshot.value && snapshot.nested) {
-      // Its value holds references: it travels as a reference (kUnknown), counted, and the
-      // receiver asks its owner for the value. A copy would carry them uncounted.
-    } else if (snapshot.value) {
+    const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
+    // Too large to copy into every call: passed on as where a worker stores it, if one does.
+    if (large) snapshot.location = std::move(snapshot.stored_at);
+    if (snapshot.value && !snapshot.location && (snapshot.nested || large)) {
+      // Its value holds references, or is large and stored nowhere (a Put value): it travels
+      // as a reference (kUnknown), counted, and the receiver asks its owner for the value (the
+      // owner may answer with a place to map it). A copy would carry the references uncounted.
+    } else if (snapshot.value && !snapshot.location) {
       ref.kind = kValue;
       ref.value = std::string(snapshot.value->view());
     } else if (snapshot.location) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/src/object_table.h"
+#include "client/src/shared_bytes.h"
 #include "common/auth.h"
 #include "worker.grpc.pb.h"
 
@@ -14,7 +15,9 @@ namespace weft::internal {
 // Served by drivers (on a server of their own, started by Init) and by workers (on theirs).
 class OwnerService final : public proto::Owner::CallbackService {
  public:
-  OwnerService(const TokenAuth& auth, ObjectTable& objects) : auth_(auth), objects_(objects) {}
+  // `puts`: where this process keeps its large Put values for its node to map (or null).
+  OwnerService(const TokenAuth& auth, ObjectTable& objects, const PutFolder* puts)
+      : auth_(auth), objects_(objects), puts_(puts) {}
 
   grpc::ServerUnaryReactor* WaitObject(grpc::CallbackServerContext* ctx,
                                        const proto::WaitObjectRequest* req,
@@ -34,6 +37,7 @@ class OwnerService final : public proto::Owner::CallbackService {
  private:
   const TokenAuth& auth_;
   ObjectTable& objects_;
+  const PutFolder* const puts_;
 };
 
 }  // namespace weft::internal

@@ -7,7 +7,6 @@
 
 #include "client/src/actor_calls.h"
 #include "client/src/object_fetch.h"
-#include "client/src/shared_bytes.h"
 #include "client/src/task_calls.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -76,6 +75,9 @@ bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallSt
 
 Runtime::Runtime(Config config)
     : config_(std::move(config)),
+      puts_(config_.worker_id.empty()
+                ? PutFolder::ForDriver(config_.objects_dir)
+                : PutFolder::ForWorker(config_.objects_dir, config_.node_id, config_.worker_id)),
       head_(MakeChannel(config_.head_address, config_.token)),
       actor_directory_(proto::ActorDirectory::NewStub(head_)),
       jobs_(proto::JobRegistry::NewStub(head_)),
@@ -88,6 +90,9 @@ Runtime::Runtime(Config config)
                      ObjectTable::FetchDone done) {
                 if (auto mapped = MapStoredObject(config_.objects_dir, id, location)) {
                   return done(std::move(mapped));
+                }
+                if (location.address().empty()) {  // a Put value of its owner's node
+                  return done(absl::UnavailableError("its node's shared memory is not here"));
                 }
                 FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
               },
@@ -108,7 +113,7 @@ Runtime::Runtime(Config config)
               },
       }),
       auth_(config_.token),
-      owner_service_(auth_, objects_),
+      owner_service_(auth_, objects_, puts_.get()),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)) {}
 
@@ -144,6 +149,7 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
   auto ask = std::make_shared<Ask>(Ask{ContextWithTimeout(kOwnerPollPeriod), {}, {}});
   ask->request.set_object_id(id);
   ask->request.set_lost_at(lost_at);
+  for (auto& node : MappableNodes(config_.objects_dir)) ask->request.add_local_nodes(node);
   grpc::ClientContext* call = ask->context.get();
   if (!in_flight_.Add(call)) return done(absl::CancelledError("weft is shutting down"));
   workers_.OwnerStub(owner).async()->WaitObject(

@@ -14,6 +14,7 @@
 #include "client/src/object_freer.h"
 #include "client/src/object_table.h"
 #include "client/src/owner_service.h"
+#include "client/src/shared_bytes.h"
 #include "common/auth.h"
 #include "head.grpc.pb.h"
 #include "worker.grpc.pb.h"
@@ -68,6 +69,7 @@ class Runtime {
     std::string ns = "default";
     std::vector<std::string> code_paths;  // libraries workers load for this job
     std::string worker_id;                // this process's, in a worker; empty in a driver
+    std::string node_id;                  // a worker's node
     // <session>/objects of this machine's session: the values its nodes store are mapped from
     // their shared memory instead of fetched (client/src/shared_bytes.h).
     std::string objects_dir;
@@ -84,6 +86,7 @@ class Runtime {
 
   const Config& config() const { return config_; }
   ObjectTable& objects() { return objects_; }
+  const PutFolder* puts() const { return puts_.get(); }
   WorkerChannels& workers() { return workers_; }
   ActorCalls& actors() { return *actors_; }
   TaskCalls& tasks() { return *tasks_; }
@@ -120,6 +123,9 @@ class Runtime {
                       const std::string& outer, ObjectTable::Callback done, bool retried = false);
 
   Config config_;
+  // Where large Put values go for the node's processes to map; null when there is no node's
+  // shared memory here. Declared first: the objects (whose values may be its files) go first.
+  const std::unique_ptr<PutFolder> puts_;
   std::string own_address_;
   std::shared_ptr<grpc::Channel> head_;
   std::unique_ptr<proto::ActorDirectory::Stub> actor_directory_;
