@@ -52,7 +52,8 @@ class TokenInterceptorFactory : public grpc::experimental::ClientInterceptorFact
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
+                                           int max_receive_bytes) {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<TokenInterceptorFactory>(token));
   grpc::ChannelArguments args;
@@ -65,6 +66,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(kKeepaliveTimeout.count()));
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       address, grpc::InsecureChannelCredentials(), args, std::move(factories));
 }

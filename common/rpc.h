@@ -25,8 +25,14 @@ inline constexpr std::chrono::milliseconds kKeepaliveTimeout{2000};
 // Servers accept the keepalive pings of Weft's channels.
 void AllowKeepalive(grpc::ServerBuilder& builder);
 
-// A channel to `address` (host:port) whose every call carries the cluster token.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token);
+// The largest message between processes that carry values (calls with their arguments, an
+// owner's answer with a value): gRPC's default of 4 MiB is far too small for them.
+inline constexpr int kMaxValueMessageBytes = 1 << 30;
+
+// A channel to `address` (host:port) whose every call carries the cluster token; replies of up
+// to `max_receive_bytes` (-1: gRPC's default).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
+                                           int max_receive_bytes = -1);
 
 // Sets the call's deadline `timeout` from now.
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout);

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -35,10 +37,31 @@ int OpenDir(const std::string& path) {
 
 }  // namespace
 
-bool IsIdFolder(const std::string& name, const std::string& prefix) {
-  if (name.size() != prefix.size() + 16 || !name.starts_with(prefix)) return false;
-  return std::all_of(name.begin() + static_cast<long>(prefix.size()), name.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+namespace {
+
+bool IsHex(std::string_view text, size_t digits) {
+  return text.size() == digits && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+constexpr std::string_view kBuilding = ".new-";
+
+}  // namespace
+
+bool Sweepable(const std::filesystem::path& path, const std::string& prefix) {
+  const std::string name = path.filename();
+  if (!name.starts_with(prefix)) return false;
+  const std::string_view rest = std::string_view(name).substr(prefix.size());
+  if (IsHex(rest, 16)) return true;
+  if (rest.size() != 16 + kBuilding.size() + 8 || !IsHex(rest.substr(0, 16), 16) ||
+      rest.substr(16, kBuilding.size()) != kBuilding ||
+      !IsHex(rest.substr(16 + kBuilding.size()), 8)) {
+    return false;
+  }
+  std::error_code ec;
+  const auto modified = std::filesystem::last_write_time(path, ec);
+  return !ec && std::filesystem::file_time_type::clock::now() - modified > std::chrono::minutes(1);
 }
 
 bool RemoveIfAbandoned(const std::string& path) {
@@ -57,7 +80,7 @@ bool RemoveIfAbandoned(const std::string& path) {
 }
 
 absl::StatusOr<int> CreateLockedDir(const std::string& path) {
-  const std::string building = absl::StrCat(path, ".new-", RandomHex(4));  // never swept
+  const std::string building = absl::StrCat(path, std::string(kBuilding), RandomHex(4));  // swept if left
   if (mkdir(building.c_str(), 0700) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot create ", building, ": ", strerror(errno)));
   }
@@ -75,7 +98,7 @@ absl::StatusOr<int> CreateLockedDir(const std::string& path) {
 void RemoveAbandonedSharedMemory() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(Root(), ec)) {
-    if (IsIdFolder(entry.path().filename(), kNodePrefix)) RemoveIfAbandoned(entry.path());
+    if (Sweepable(entry.path(), kNodePrefix)) RemoveIfAbandoned(entry.path());
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -44,8 +45,9 @@ absl::StatusOr<int> CreateLockedDir(const std::string& path);
 // whether it did.
 bool RemoveIfAbandoned(const std::string& path);
 
-// Whether `name` is `prefix` followed by an id of 16 lowercase hex digits (NewNodeId): only such
-// folders are ever swept.
-bool IsIdFolder(const std::string& name, const std::string& prefix);
+// Whether the folder at `path` may be swept (RemoveIfAbandoned): named `prefix` followed by an id
+// of 16 lowercase hex digits (NewNodeId), or such a name still being built (CreateLockedDir)
+// for over a minute, by a process that died before it was done.
+bool Sweepable(const std::filesystem::path& path, const std::string& prefix);
 
 }  // namespace weft

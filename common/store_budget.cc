@@ -203,7 +203,7 @@ void StoreBudget::RemoveAbandonedPutFolders() {
   if (!shared_) return;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(MemoryDir(node_dir_), ec)) {
-    if (IsIdFolder(entry.path().filename(), kDriverFolderPrefix)) {
+    if (Sweepable(entry.path(), kDriverFolderPrefix)) {
       RemoveIfAbandoned(entry.path());
     }
   }

@@ -152,17 +152,20 @@ TEST(FencingStartTest, WorkerRegisteringWithAStoppedRayletExitsByItself) {
   EXPECT_THAT(text, HasSubstr("fencing")) << text;
 }
 
-// Folders of drivers' Put values in the shared memory of the session's nodes.
-int DriverPutFolders(const std::string& session) {
-  int folders = 0;
-  std::error_code ec;
-  for (const auto& node : std::filesystem::directory_iterator(session + "/objects", ec)) {
-    std::error_code inner;
-    for (const auto& entry : std::filesystem::directory_iterator(node.path() / "memory", inner)) {
-      folders += entry.path().filename().string().starts_with("driver-");
+// Drivers' Put values in the shared memory of the session's nodes (files in their folders).
+int DriverPutValues(const std::string& session) {
+  int values = 0;
+  std::error_code nodes_error, folders_error, values_error;  // missing folders: none there
+  for (const auto& node : std::filesystem::directory_iterator(session + "/objects", nodes_error)) {
+    for (const auto& folder :
+         std::filesystem::directory_iterator(node.path() / "memory", folders_error)) {
+      if (!folder.path().filename().string().starts_with("driver-")) continue;
+      for (const auto& value : std::filesystem::directory_iterator(folder.path(), values_error)) {
+        values += value.is_regular_file();
+      }
     }
   }
-  return folders;
+  return values;
 }
 
 // (c) A driver killed with SIGKILL: its job FAILED, its actor DEAD with "owner died" and
@@ -176,15 +179,15 @@ TEST(DriverDeathTest, KilledDriverFailsItsJobAndFreesItsActors) {
   auto driver = SpawnProcess({.argv = {BinPath("fencing_driver"), ready}, .extra_env = env});
   ASSERT_TRUE(driver.ok()) << driver.status();
   const bool started = WaitFor([&] { return std::filesystem::exists(ready); });
-  const int put_folders = DriverPutFolders(cluster.head_session());
+  const int put_values = DriverPutValues(cluster.head_session());
   kill(*driver, SIGKILL);
   int status = 0;
   waitpid(*driver, &status, 0);
   ASSERT_TRUE(started) << "the driver did not create its actors";
   // Its Put value was in its node's shared memory, in a folder the node removes once the
   // driver is gone.
-  EXPECT_EQ(put_folders, 1);
-  EXPECT_TRUE(WaitFor([&] { return DriverPutFolders(cluster.head_session()) == 0; }))
+  EXPECT_EQ(put_values, 1);
+  EXPECT_TRUE(WaitFor([&] { return DriverPutValues(cluster.head_session()) == 0; }))
       << "the killed driver's Put values stayed in shared memory";
 
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(cluster.head_address(), cluster.token()));

@@ -19,8 +19,6 @@
 namespace weft::worker {
 namespace {
 
-// Arguments may be large (a value passed to a parameter by value).
-constexpr int kMaxCallMessageBytes = 1 << 30;
 // Exit code of a worker that stopped itself because its raylet stopped answering.
 constexpr int kFencedExitCode = 3;
 
@@ -124,7 +122,7 @@ absl::Status WorkerProcess::StartServer() {
   int port = 0;
   acceptor->AddListeningPort(JoinHostPort(options_.host, 0), grpc::InsecureServerCredentials(),
                              &port);
-  acceptor->SetMaxReceiveMessageSize(kMaxCallMessageBytes);
+  acceptor->SetMaxReceiveMessageSize(kMaxValueMessageBytes);  // arguments passed by value
   std::unique_ptr<StoreBudget> budget;
   if (!options_.object_store_dir.empty()) {
     auto joined = StoreBudget::Join(options_.object_store_dir, options_.worker_id);

@@ -46,6 +46,7 @@ ObjectTable::Dropped ObjectTable::EraseLocked(Entries::iterator it) {
   dropped.rebuild = std::move(it->second.rebuild);
   dropped.released = std::move(it->second.on_released);
   dropped.inside = std::move(it->second.inside);
+  dropped.value = std::move(it->second.value);
   dropped.erased = true;
   entries_.erase(it);
   return dropped;
@@ -56,6 +57,7 @@ void ObjectTable::AfterUnlock(const std::string& id, Dropped& dropped) {
   RunAll(dropped.released);
   dropped.rebuild = nullptr;
   dropped.inside.clear();
+  dropped.value = nullptr;
   if (dropped.erased && on_erased_) on_erased_();
 }
 

@@ -190,7 +190,8 @@ class ObjectTable {
   // Here or located (or unknown): enough to pass it as an argument.
   bool Resolved(const std::string& id, bool* failed = nullptr);
   // Enough to pass it as an argument by value: resolved, and here if its value holds
-  // references (the call lends them: see wire_args.cc).
+  // references (the call lends them: see wire_args.cc) or its bytes are not in a worker's
+  // store (a Put value mapped from its owner's node: the callee could not look it up).
   bool ReadyToSend(const std::string& id);
   // `callback` runs once the value or error is here (fetching a located object first).
   void WhenReady(const std::string& id, Callback callback);
@@ -268,6 +269,7 @@ class ObjectTable {
     Rebuild rebuild;
     std::vector<Callback> released;
     std::vector<std::shared_ptr<const std::string>> inside;
+    Bytes value;  // its last copy may unmap (and remove) a file: after the lock
     bool erased = false;
   };
   Dropped EraseLocked(Entries::iterator it);

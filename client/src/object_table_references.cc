@@ -185,13 +185,15 @@ std::string ObjectTable::PassOn(const std::string& id, bool held) {
   if (it == entries_.end()) return own_address_;
   Entry& entry = it->second;
   // The wire form of a resolved object carries its value, location or error. An unresolved one
-  // needs its owner later, as does one whose value holds references (it travels as a
-  // reference), and a located one needs its stored bytes: passed on without a hold, all are
-  // kept from now on (a borrower's entry too: it is reported as borrowed to its owner's watch,
-  // which then lasts as long as this process).
+  // needs its owner later, as does one whose value holds references or is large (it travels as
+  // a reference, see EncodeRef), and a located one needs its stored bytes: passed on without a
+  // hold, all are kept from now on (a borrower's entry too: it is reported as borrowed to its
+  // owner's watch, which then lasts as long as this process).
+  const bool large_reference = entry.value && entry.value->size() > kInlineValueBytes &&
+                               (entry.value->shared() || !entry.location.address().empty());
   const bool needs_owner = entry.state == State::kPending || entry.state == State::kLocated ||
                            entry.state == State::kFetching ||
-                           (entry.nested && entry.state == State::kHere);
+                           (entry.state == State::kHere && (entry.nested || large_reference));
   if (!held && needs_owner) entry.passed_on = true;
   return entry.owner.empty() ? own_address_ : entry.owner;
 }

@@ -206,7 +206,14 @@ bool ObjectTable::ReadyToSend(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return true;
-  return it->second.nested ? Done(it->second) : it->second.state != State::kPending;
+  const Entry& entry = it->second;
+  // Sent as a reference, the callee looks its bytes up in the object directory: one that holds
+  // references, or lies in its owner's node's shared memory (a Put value: not in the
+  // directory), is sent as its value, so it must be here first.
+  const bool by_value =
+      entry.nested || (entry.state != State::kPending && entry.state != State::kFailed &&
+                       entry.location.address().empty());
+  return by_value ? Done(entry) : entry.state != State::kPending;
 }
 
 bool ObjectTable::Resolved(const std::string& id, bool* failed) {
@@ -231,7 +238,7 @@ ObjectTable::Snapshot ObjectTable::Take(const std::string& id) {
   switch (entry.state) {
     case State::kHere:
       snapshot.value = entry.value;
-      if (entry.value->size() > kInlineValueBytes && !entry.location.worker_id().empty()) {
+      if (entry.value->size() > kInlineValueBytes && !entry.location.address().empty()) {
         snapshot.stored_at = std::make_unique<proto::ObjectLocation>(entry.location);
       }
       break;

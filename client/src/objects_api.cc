@@ -119,9 +119,7 @@ std::string PutObjectBytes(std::string bytes,
   Objects().SetInside(id, std::move(inside));
   // A large value goes to the node's shared memory, where the node's processes map it.
   Bytes shared;
-  if (const PutFolder* puts = Runtime::Get().puts(); puts && bytes.size() > kInlineValueBytes) {
-    shared = puts->Share(id, bytes);
-  }
+  if (bytes.size() > kInlineValueBytes) shared = Runtime::Get().puts().Share(id, bytes);
   Objects().SetValue(id, shared ? std::move(shared) : MakeBytes(std::move(bytes)));
   return id;
 }
@@ -197,12 +195,18 @@ std::string EncodeRef(const std::string& id) {
   if (objects.Resolved(id)) {
     auto snapshot = objects.Take(id);
     const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
-    // Too large to copy into every call: passed on as where a worker stores it, if one does.
-    if (large) snapshot.location = std::move(snapshot.stored_at);
-    if (snapshot.value && !snapshot.location && (snapshot.nested || large)) {
-      // Its value holds references, or is large and stored nowhere (a Put value): it travels
-      // as a reference (kUnknown), counted, and the receiver asks its owner for the value (the
-      // owner may answer with a place to map it). A copy would carry the references uncounted.
+    // Too large to copy into every call: passed on as where a worker stores it, if one does
+    // (and, when that is on this machine, still does: not a killed worker's reclaimed copy).
+    if (large && snapshot.stored_at &&
+        !StoredCopyGone(Runtime::Get().config().objects_dir, id, *snapshot.stored_at)) {
+      snapshot.location = std::move(snapshot.stored_at);
+    }
+    if (snapshot.value && !snapshot.location &&
+        (snapshot.nested || (large && snapshot.value->shared()))) {
+      // Its value holds references, or is large and in its owner's node's shared memory (a
+      // Put value): it travels as a reference (kUnknown), counted, and the receiver asks its
+      // owner for the value, who answers a process of that node with where to map it. A copy
+      // would carry the references uncounted.
     } else if (snapshot.value && !snapshot.location) {
       ref.kind = kValue;
       ref.value = std::string(snapshot.value->view());

@@ -56,19 +56,22 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
   auto* reactor = new WaitReactor();
   // Where the borrower can map a large value, if it can (see below).
   const bool asked_again = !req->lost_at().empty();  // it could not: the value itself then
-  const bool maps_puts = puts_ && std::find(req->local_nodes().begin(), req->local_nodes().end(),
-                                            puts_->node_id()) != req->local_nodes().end();
-  objects_.WhenResolved(id, [this, id, rep, asked_again, maps_puts, shared = reactor->shared()] {
+  std::vector<std::string> local_nodes(req->local_nodes().begin(), req->local_nodes().end());
+  objects_.WhenResolved(id, [this, id, rep, asked_again, local_nodes = std::move(local_nodes),
+                             shared = reactor->shared()] {
     WaitReactor* self = WaitReactor::Claim(shared);
     if (!self) return;  // the caller is gone
     auto snapshot = objects_.Take(id);
     rep->set_has_refs(snapshot.nested);
     const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
-    if (large && !asked_again && snapshot.stored_at) {
+    if (large && !asked_again && snapshot.stored_at &&
+        !StoredCopyGone(puts_.objects_dir(), id, *snapshot.stored_at)) {
       *rep->mutable_stored() = *snapshot.stored_at;  // fetched (or mapped) from a store
-    } else if (large && !asked_again && maps_puts && snapshot.value->shared()) {
-      // A Put value in this node's shared memory, and the borrower is of this node.
-      *rep->mutable_stored() = puts_->Location(id, static_cast<int64_t>(snapshot.value->size()));
+    } else if (auto put =
+                   large && !asked_again && snapshot.value->shared()
+                       ? puts_.Find(id, static_cast<int64_t>(snapshot.value->size()), local_nodes)
+                       : std::nullopt) {
+      *rep->mutable_stored() = *put;  // a Put value in the shared memory of the borrower's node
     } else if (snapshot.value) {
       rep->set_value(snapshot.value->data(), snapshot.value->size());
     } else if (snapshot.location) {

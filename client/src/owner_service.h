@@ -15,8 +15,8 @@ namespace weft::internal {
 // Served by drivers (on a server of their own, started by Init) and by workers (on theirs).
 class OwnerService final : public proto::Owner::CallbackService {
  public:
-  // `puts`: where this process keeps its large Put values for its node to map (or null).
-  OwnerService(const TokenAuth& auth, ObjectTable& objects, const PutFolder* puts)
+  // `puts`: where this process keeps its large Put values for its node to map.
+  OwnerService(const TokenAuth& auth, ObjectTable& objects, const PutFolder& puts)
       : auth_(auth), objects_(objects), puts_(puts) {}
 
   grpc::ServerUnaryReactor* WaitObject(grpc::CallbackServerContext* ctx,
@@ -37,7 +37,7 @@ class OwnerService final : public proto::Owner::CallbackService {
  private:
   const TokenAuth& auth_;
   ObjectTable& objects_;
-  const PutFolder* const puts_;
+  const PutFolder& puts_;
 };
 
 }  // namespace weft::internal

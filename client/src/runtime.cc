@@ -42,7 +42,8 @@ void WorkerChannels::Close() {
 WorkerChannels::Connection& WorkerChannels::ConnectionLocked(const std::string& address) {
   auto& connection = connections_[address];
   if (!connection.channel) {
-    connection.channel = MakeChannel(address, token_);
+    // Owners answer with values (a large Put value to a borrower of another node).
+    connection.channel = MakeChannel(address, token_, kMaxValueMessageBytes);
     connection.stub = proto::Worker::NewStub(connection.channel);
   }
   return connection;
@@ -75,9 +76,7 @@ bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallSt
 
 Runtime::Runtime(Config config)
     : config_(std::move(config)),
-      puts_(config_.worker_id.empty()
-                ? PutFolder::ForDriver(config_.objects_dir)
-                : PutFolder::ForWorker(config_.objects_dir, config_.node_id, config_.worker_id)),
+      puts_(config_.objects_dir, config_.node_id, config_.worker_id),
       head_(MakeChannel(config_.head_address, config_.token)),
       actor_directory_(proto::ActorDirectory::NewStub(head_)),
       jobs_(proto::JobRegistry::NewStub(head_)),
@@ -113,7 +112,7 @@ Runtime::Runtime(Config config)
               },
       }),
       auth_(config_.token),
-      owner_service_(auth_, objects_, puts_.get()),
+      owner_service_(auth_, objects_, puts_),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)) {}
 

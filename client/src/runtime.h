@@ -86,7 +86,7 @@ class Runtime {
 
   const Config& config() const { return config_; }
   ObjectTable& objects() { return objects_; }
-  const PutFolder* puts() const { return puts_.get(); }
+  PutFolder& puts() { return puts_; }
   WorkerChannels& workers() { return workers_; }
   ActorCalls& actors() { return *actors_; }
   TaskCalls& tasks() { return *tasks_; }
@@ -123,9 +123,9 @@ class Runtime {
                       const std::string& outer, ObjectTable::Callback done, bool retried = false);
 
   Config config_;
-  // Where large Put values go for the node's processes to map; null when there is no node's
-  // shared memory here. Declared first: the objects (whose values may be its files) go first.
-  const std::unique_ptr<PutFolder> puts_;
+  // Where large Put values go for the node's processes to map. Declared first: the objects
+  // (whose values may be its files) go first.
+  PutFolder puts_;
   std::string own_address_;
   std::shared_ptr<grpc::Channel> head_;
   std::unique_ptr<proto::ActorDirectory::Stub> actor_directory_;

@@ -87,56 +87,107 @@ Bytes MapStoredObject(const std::string& objects_dir, const std::string& id,
   return nullptr;
 }
 
-std::unique_ptr<PutFolder> PutFolder::ForWorker(const std::string& objects_dir,
-                                                const std::string& node_id,
-                                                const std::string& worker_id) {
-  const std::string node_dir = absl::StrCat(objects_dir, "/", node_id);
+bool StoredCopyGone(const std::string& objects_dir, const std::string& id,
+                    const proto::ObjectLocation& location) {
+  if (objects_dir.empty() || location.node_id().empty()) return false;
+  const std::string node_dir = absl::StrCat(objects_dir, "/", location.node_id());
   std::error_code ec;
-  if (objects_dir.empty() || node_id.empty() ||
-      !std::filesystem::is_directory(absl::StrCat(node_dir, "/memory/", worker_id), ec)) {
-    return nullptr;
+  if (!std::filesystem::is_directory(node_dir + "/memory", ec)) return false;  // not here
+  for (bool spilled : {false, true}) {
+    struct stat info {};
+    const auto path = StoreBudget::ValuePath(node_dir, location.worker_id(), id, spilled);
+    if (stat(path.c_str(), &info) == 0) return false;
   }
-  return std::unique_ptr<PutFolder>(new PutFolder(node_dir, node_id, worker_id, -1));
+  return true;
 }
 
-std::unique_ptr<PutFolder> PutFolder::ForDriver(const std::string& objects_dir) {
-  const auto nodes = MappableNodes(objects_dir);
-  if (nodes.empty()) return nullptr;
-  const std::string node_dir = absl::StrCat(objects_dir, "/", nodes.front());
-  const std::string name = absl::StrCat(StoreBudget::kDriverFolderPrefix, RandomHex(8));
-  auto lock = CreateLockedDir(absl::StrCat(node_dir, "/memory/", name));
-  if (!lock.ok()) return nullptr;
-  return std::unique_ptr<PutFolder>(new PutFolder(node_dir, nodes.front(), name, *lock));
+PutFolder::PutFolder(std::string objects_dir, std::string node_id, std::string worker_id)
+    : objects_dir_(std::move(objects_dir)),
+      node_id_(std::move(node_id)),
+      name_(std::move(worker_id)) {}
+
+bool PutFolder::OpenLocked() {
+  if (tried_) return !node_id_.empty();
+  tried_ = true;
+  std::error_code ec;
+  if (objects_dir_.empty()) {
+    node_id_.clear();
+  } else if (!name_.empty()) {  // a worker's: its store's folder, made when it joined the store
+    if (!std::filesystem::is_directory(absl::StrCat(objects_dir_, "/", node_id_, "/memory/", name_),
+                                       ec)) {
+      node_id_.clear();
+    }
+  } else if (const auto nodes = MappableNodes(objects_dir_); !nodes.empty()) {
+    const std::string name = absl::StrCat(StoreBudget::kDriverFolderPrefix, RandomHex(8));
+    auto lock = CreateLockedDir(absl::StrCat(objects_dir_, "/", nodes.front(), "/memory/", name));
+    if (lock.ok()) {
+      node_id_ = nodes.front();
+      name_ = name;
+      lock_fd_ = *lock;
+    }
+  }
+  return !node_id_.empty();
 }
 
 PutFolder::~PutFolder() {
+  absl::MutexLock lock(&mu_);
   if (lock_fd_ < 0) return;  // a worker's goes with the worker
   std::error_code ec;
-  std::filesystem::remove_all(absl::StrCat(node_dir_, "/memory/", name_), ec);
+  std::filesystem::remove_all(absl::StrCat(objects_dir_, "/", node_id_, "/memory/", name_), ec);
   close(lock_fd_);
 }
 
-Bytes PutFolder::Share(const std::string& id, std::string_view bytes) const {
-  const std::string path = StoreBudget::ValuePath(node_dir_, name_, id, /*spilled=*/false);
+namespace {
+
+// Unmaps a Put value's file and removes it: the value is freed here.
+struct PutFileRelease {
+  PutFileRelease(Bytes mapped, std::string path)
+      : mapped(std::move(mapped)), path(std::move(path)) {}
+  ~PutFileRelease() { unlink(path.c_str()); }
+  PutFileRelease(const PutFileRelease&) = delete;
+  PutFileRelease& operator=(const PutFileRelease&) = delete;
+  const Bytes mapped;
+  const std::string path;
+};
+
+}  // namespace
+
+Bytes PutFolder::Share(const std::string& id, std::string_view bytes) {
+  std::string path;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!OpenLocked()) return nullptr;
+    path = StoreBudget::ValuePath(absl::StrCat(objects_dir_, "/", node_id_), name_, id, false);
+  }
   if (!WriteFile(path, bytes).ok()) return nullptr;
   auto mapped = MapFile(path);
   if (!mapped.ok()) {
     unlink(path.c_str());
     return nullptr;
   }
-  // The file goes with the mapping: the value is freed here.
-  std::shared_ptr<const void> keeper(new Bytes(*mapped), [path](const void* held) {
-    unlink(path.c_str());
-    delete static_cast<const Bytes*>(held);
-  });
-  return std::make_shared<const Buffer>((*mapped)->data(), (*mapped)->size(), std::move(keeper));
+  const char* data = (*mapped)->data();
+  const size_t size = (*mapped)->size();
+  auto release = std::make_shared<const PutFileRelease>(*std::move(mapped), path);
+  return std::make_shared<const Buffer>(data, size, std::move(release));
 }
 
-proto::ObjectLocation PutFolder::Location(const std::string& id, int64_t size) const {
+std::optional<proto::ObjectLocation> PutFolder::Find(const std::string& id, int64_t size,
+                                                     const std::vector<std::string>& nodes) const {
   proto::ObjectLocation location;
-  location.set_node_id(node_id_);
-  location.set_worker_id(name_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (node_id_.empty() || !tried_ ||
+        std::find(nodes.begin(), nodes.end(), node_id_) == nodes.end()) {
+      return std::nullopt;
+    }
+    location.set_node_id(node_id_);
+    location.set_worker_id(name_);
+  }
   location.set_size_bytes(size);
+  struct stat info {};
+  const std::string path = StoreBudget::ValuePath(
+      absl::StrCat(objects_dir_, "/", location.node_id()), location.worker_id(), id, false);
+  if (stat(path.c_str(), &info) != 0 || info.st_size != size) return std::nullopt;
   return location;
 }
 

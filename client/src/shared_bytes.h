@@ -1,11 +1,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common.pb.h"
 #include "weft/bytes.h"
 
@@ -29,40 +31,45 @@ absl::Status WriteFile(const std::string& path, std::string_view bytes);
 Bytes MapStoredObject(const std::string& objects_dir, const std::string& id,
                       const proto::ObjectLocation& location);
 
+// Whether the copy a worker stored at `location` is known to be gone: its node is one of this
+// machine's (under `objects_dir`) and neither its memory file nor its spill file is there (freed,
+// or its worker killed). False when it cannot be told.
+bool StoredCopyGone(const std::string& objects_dir, const std::string& id,
+                    const proto::ObjectLocation& location);
+
 // Where this process writes its large Put values, so that the processes of its node map them
 // instead of each getting a copy: a folder of a node's shared memory,
-// <objects_dir>/<node_id>/memory/<name>. A worker's is its store's folder (its raylet removes
-// it when the worker exits); a driver's is one of its own, locked for its life (the node's
-// raylet removes it once nobody holds the lock, however the driver ended).
+// <objects_dir>/<node_id>/memory/<name>, made on first use. A worker's is its store's folder
+// (its raylet removes it when the worker exits); a driver's is one of its own, on a node of its
+// session on this machine, locked for its life (the node's raylet removes it once nobody holds
+// the lock, however the driver ended). Thread-safe.
 class PutFolder {
  public:
-  static std::unique_ptr<PutFolder> ForWorker(const std::string& objects_dir,
-                                              const std::string& node_id,
-                                              const std::string& worker_id);
-  // In a node of the session on this machine; null when there is none.
-  static std::unique_ptr<PutFolder> ForDriver(const std::string& objects_dir);
+  // A worker's (`worker_id` of node `node_id`), or with both empty a driver's.
+  PutFolder(std::string objects_dir, std::string node_id, std::string worker_id);
   ~PutFolder();
   PutFolder(const PutFolder&) = delete;
   PutFolder& operator=(const PutFolder&) = delete;
 
   // `bytes` written to a file of the folder and mapped from it; the file goes with the last
-  // copy of the returned pointer. Null when they cannot be written (the shared memory is full).
-  Bytes Share(const std::string& id, std::string_view bytes) const;
-  // Where a process of the node maps object `id` of `size` bytes (MapStoredObject). It has no
-  // address: a process that cannot map it asks this one for the value.
-  proto::ObjectLocation Location(const std::string& id, int64_t size) const;
-  const std::string& node_id() const { return node_id_; }
+  // copy of the returned pointer. Null when there is no folder or it is full.
+  Bytes Share(const std::string& id, std::string_view bytes);
+  // Where a process of one of `nodes` maps Put value `id` of `size` bytes (MapStoredObject),
+  // if it is in the folder. No address: a process that cannot map it asks this one again.
+  std::optional<proto::ObjectLocation> Find(const std::string& id, int64_t size,
+                                            const std::vector<std::string>& nodes) const;
+  const std::string& objects_dir() const { return objects_dir_; }
 
  private:
-  PutFolder(std::string node_dir, std::string node_id, std::string name, int lock_fd)
-      : node_dir_(std::move(node_dir)),
-        node_id_(std::move(node_id)),
-        name_(std::move(name)),
-        lock_fd_(lock_fd) {}
-  const std::string node_dir_;
-  const std::string node_id_;
-  const std::string name_;
-  const int lock_fd_;  // a driver's; -1 for a worker's
+  // Makes (or finds) the folder once; false when there is none.
+  bool OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string objects_dir_;
+  mutable absl::Mutex mu_;
+  bool tried_ ABSL_GUARDED_BY(mu_) = false;
+  std::string node_id_ ABSL_GUARDED_BY(mu_);  // empty until the folder is open
+  std::string name_ ABSL_GUARDED_BY(mu_);
+  int lock_fd_ ABSL_GUARDED_BY(mu_) = -1;  // a driver's; -1 for a worker's
 };
 
 // The nodes of the session (under `objects_dir`) whose shared memory this process can map.

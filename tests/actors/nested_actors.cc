@@ -137,6 +137,14 @@ int64_t Prober::KeptChecksum() {
   return sum;
 }
 
+int64_t Prober::ChecksumKeptThrough(std::string name) {
+  return weft::GetActor<Prober>(name).Call(&Prober::Checksum, kept_blobs_.at(0)).Get();
+}
+
+weft::ObjectRef<std::string> Prober::PutBlob(int64_t bytes) {
+  return weft::Put(Recorder().Blob(bytes));
+}
+
 void Prober::DropKept() { kept_blobs_.clear(); }
 
 int Prober::Pid() { return getpid(); }
@@ -287,8 +295,13 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("TakeKept", &Prober::TakeKept)
                          .Method("HandBlobOn", &Prober::HandBlobOn)
                          .Method("KeptChecksum", &Prober::KeptChecksum)
+                         .Method("ChecksumKeptThrough", &Prober::ChecksumKeptThrough)
+                         .Method("PutBlob", &Prober::PutBlob)
                          .Method("DropKept", &Prober::DropKept)
                          .Method("Pid", &Prober::Pid);
+const auto kBlobHolder = weft::ActorClass<BlobHolder>("BlobHolder")
+                             .Constructor<weft::ObjectRef<std::string>>()
+                             .Method("Checksum", &BlobHolder::Checksum);
 const bool kSlowBlob = weft::RemoteFunction("SlowBlob", &SlowBlob);
 const bool kLendBlobToKeeper = weft::RemoteFunction("LendBlobToKeeper", &LendBlobToKeeper);
 const bool kSlowInt = weft::RemoteFunction("SlowInt", &SlowInt);

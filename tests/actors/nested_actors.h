@@ -65,6 +65,11 @@ class Prober {
   // Returns the kept references and drops them here.
   std::vector<weft::ObjectRef<std::string>> TakeKept() { return std::exchange(kept_blobs_, {}); }
   int64_t KeptChecksum();
+  // Passes the first kept reference, without reading it here, to the Checksum (a parameter
+  // taken by value) of the Prober `name`.
+  int64_t ChecksumKeptThrough(std::string name);
+  // Puts a value of `bytes` and returns the reference (this actor owns it).
+  weft::ObjectRef<std::string> PutBlob(int64_t bytes);
   void DropKept();
   int Pid();
 
@@ -73,6 +78,16 @@ class Prober {
   weft::ObjectRef<int> kept_;
   weft::ObjectRef<std::string> kept_blob_;
   std::vector<weft::ObjectRef<std::string>> kept_blobs_;
+};
+
+// Keeps the reference given to its constructor.
+class BlobHolder {
+ public:
+  explicit BlobHolder(weft::ObjectRef<std::string> blob) : blob_(std::move(blob)) {}
+  int64_t Checksum() { return ChecksumOf(blob_.Get()); }
+
+ private:
+  weft::ObjectRef<std::string> blob_;
 };
 
 // Tasks.
