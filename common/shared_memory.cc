@@ -64,6 +64,14 @@ bool Sweepable(const std::filesystem::path& path, const std::string& prefix) {
   return !ec && std::filesystem::file_time_type::clock::now() - modified > std::chrono::minutes(1);
 }
 
+bool FolderHeld(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);  // releases a lock taken just now
+  return held;
+}
+
 bool RemoveIfAbandoned(const std::string& path) {
   const int fd = OpenDir(path);
   if (fd < 0) return false;
@@ -80,7 +88,8 @@ bool RemoveIfAbandoned(const std::string& path) {
 }
 
 absl::StatusOr<int> CreateLockedDir(const std::string& path) {
-  const std::string building = absl::StrCat(path, std::string(kBuilding), RandomHex(4));  // swept if left
+  const std::string building =
+      absl::StrCat(path, std::string(kBuilding), RandomHex(4));  // swept if left
   if (mkdir(building.c_str(), 0700) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot create ", building, ": ", strerror(errno)));
   }

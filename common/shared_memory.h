@@ -45,6 +45,9 @@ absl::StatusOr<int> CreateLockedDir(const std::string& path);
 // whether it did.
 bool RemoveIfAbandoned(const std::string& path);
 
+// Whether some process holds the lock of the folder at `path` (through a link too).
+bool FolderHeld(const std::string& path);
+
 // Whether the folder at `path` may be swept (RemoveIfAbandoned): named `prefix` followed by an id
 // of 16 lowercase hex digits (NewNodeId), or such a name still being built (CreateLockedDir)
 // for over a minute, by a process that died before it was done.

@@ -3,6 +3,7 @@
 #include "common/shared_memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -35,8 +36,16 @@ TEST_F(LockedDirTest, AHeldFolderStaysAndAnAbandonedOneGoes) {
 TEST_F(LockedDirTest, AFolderOfThatNameIsNeverReplaced) {
   const std::string path = root_ + "/driver-0123456789abcdef";
   std::filesystem::create_directory(path);
+  struct stat before {
+  }, after{};
+  ASSERT_EQ(stat(path.c_str(), &before), 0);
   EXPECT_FALSE(CreateLockedDir(path).ok());
-  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/driver-0123456789abcdef"));
+  ASSERT_EQ(stat(path.c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino) << "the folder was replaced";
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(root_),
+                          std::filesystem::directory_iterator()),
+            1)
+      << "the folder made aside was left";
 }
 
 TEST_F(LockedDirTest, OnlyIdFoldersAndOldUnfinishedOnesAreSweepable) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "common/process.h"
 #include "tests/actors/nested_actors.h"
 #include "tests/actors/test_actors.h"
@@ -24,6 +25,20 @@ namespace weft::testing {
 namespace {
 
 constexpr int64_t kMiB = 1 << 20;
+
+// Whether object `id` has a file in the shared memory of a node of `session`.
+bool InSharedMemory(const std::string& session, const std::string& id) {
+  const std::string name = absl::BytesToHexString(id);
+  std::error_code nodes_error, folders_error;
+  for (const auto& node : std::filesystem::directory_iterator(session + "/objects", nodes_error)) {
+    for (const auto& folder :
+         std::filesystem::directory_iterator(node.path() / "memory", folders_error)) {
+      std::error_code ec;
+      if (std::filesystem::exists(folder.path() / name, ec)) return true;
+    }
+  }
+  return false;
+}
 
 // The processes' own memory (not mapped files or shared memory); -1 when one is gone.
 int64_t AnonymousBytes(const std::vector<int>& pids) {
@@ -35,9 +50,6 @@ int64_t AnonymousBytes(const std::vector<int>& pids) {
   }
   return sum;
 }
-
-// The shared memory folder of node `node_id`.
-std::string SharedMemoryOf(const std::string& node_id) { return "/dev/shm/weft-node-" + node_id; }
 
 class SharedObjectsTest : public ::testing::Test {
  protected:
@@ -106,12 +118,20 @@ TEST_F(SharedObjectsTest, ReadersOnTheSameNodeShareOneCopyOfAResult) {
   auto producer = weft::Actor<Recorder>().Remote();
   Readers readers({producer.Call(&Recorder::Pid).Get(kBound)});
   const int64_t before = readers.OwnMemory();
-  readers.Keep(producer.Call(&Recorder::Blob, kSize));
+  std::string id;
+  {
+    auto blob = producer.Call(&Recorder::Blob, kSize);
+    id = blob.id();
+    readers.Keep(blob);
+  }
   readers.ExpectRead(ChecksumOf(Recorder().Blob(kSize)));
   ExpectNoCopies(before, readers.OwnMemory(), "one result");
+  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), id));
   readers.Drop();
   EXPECT_TRUE(WaitFor([] { return cluster_->ObjectCount() == 0; }))
       << "the result stayed after its readers dropped it";
+  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(cluster_->head_session(), id); }))
+      << "the freed result's file stayed in shared memory";
 }
 
 // Three actors of the node keep and read a 64 MiB value the driver Put: it lives once, in the
@@ -120,10 +140,18 @@ TEST_F(SharedObjectsTest, APutValueReadByActorsOfItsNodeIsSharedNotCopied) {
   Readers readers;
   const int64_t before = readers.OwnMemory();
   const std::string value = Recorder().Blob(kSize);
-  readers.Keep(weft::Put(value));
+  std::string id;
+  {
+    auto blob = weft::Put(value);
+    id = blob.id();
+    readers.Keep(blob);
+  }
   readers.ExpectRead(ChecksumOf(value));
   ExpectNoCopies(before, readers.OwnMemory(), "one Put value");
+  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), id));
   readers.Drop();
+  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(cluster_->head_session(), id); }))
+      << "the released Put value's file stayed in shared memory";
 }
 
 // A result the driver has read (mapped) and then passes on to three actors of the node is not
@@ -150,10 +178,18 @@ TEST_F(SharedObjectsTest, AWorkersPutValueReadByActorsOfItsNodeIsShared) {
   auto putter = weft::Actor<Prober>().Remote(false);
   Readers readers({putter.Call(&Prober::Pid).Get(kBound)});
   const int64_t before = readers.OwnMemory();
-  readers.Keep(putter.Call(&Prober::PutBlob, kSize).Get(kBound));
+  std::string id;
+  {
+    auto blob = putter.Call(&Prober::PutBlob, kSize).Get(kBound);
+    id = blob.id();
+    readers.Keep(blob);
+  }
   readers.ExpectRead(ChecksumOf(Recorder().Blob(kSize)));
   ExpectNoCopies(before, readers.OwnMemory(), "one Put value");
+  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), id));
   readers.Drop();
+  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(cluster_->head_session(), id); }))
+      << "the released Put value's file stayed in shared memory";
 }
 
 // A large value handed to an actor's constructor (no call holds it) lives on after the driver
@@ -231,31 +267,41 @@ TEST(SharedObjectsAcrossSessionsTest, ALargePutValueReachesAnActorOfAnotherSessi
 
 // A node's shared memory is removed when its raylet stops, and when its raylet was SIGKILLed,
 // by the next raylet that starts on the machine: nothing stays in /dev/shm (memory, not disk).
+// The clusters use a shared memory root of their own, which no other test's raylet sweeps.
 TEST(SharedMemoryCleanupTest, ANodesSharedMemoryGoesWithItHoweverItEnds) {
-  if (std::getenv("WEFT_SHM_DIR")) GTEST_SKIP() << "this case looks in /dev/shm";
-  auto only_node = [](const TestCluster& cluster) {
+  if (std::getenv("WEFT_SHM_DIR")) GTEST_SKIP() << "this case sets its own WEFT_SHM_DIR";
+  char root[] = "/dev/shm/weft-cleanup-test-XXXXXX";
+  ASSERT_NE(mkdtemp(root), nullptr);
+  setenv("WEFT_SHM_DIR", root, 1);  // for the daemons this test starts
+  auto only_node = [&](const TestCluster& cluster) {
     const auto nodes = cluster.ListNodes();
-    return nodes.nodes_size() == 1 ? nodes.nodes(0).node_id() : std::string();
+    return nodes.nodes_size() == 1 ? std::string(root) + "/weft-node-" + nodes.nodes(0).node_id()
+                                   : std::string();
   };
-  std::string killed_dir;
   {
     TestCluster killed(1);
     const auto pids = RayletPids(killed.head_session());
     ASSERT_EQ(pids.size(), 1u);
-    killed_dir = SharedMemoryOf(only_node(killed));
+    const std::string killed_dir = only_node(killed);
     ASSERT_TRUE(std::filesystem::is_directory(killed_dir)) << killed_dir << " is missing";
     ASSERT_EQ(kill(pids[0], SIGKILL), 0);
     ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(pids[0]); }));
+    EXPECT_TRUE(std::filesystem::is_directory(killed_dir)) << "a SIGKILL removes nothing";
+
+    TestCluster next(1);  // before `killed` is stopped: its raylet's start sweeps
+    EXPECT_FALSE(std::filesystem::exists(killed_dir)) << "the killed node's shared memory stayed";
+    const auto next_pids = RayletPids(next.head_session());
+    ASSERT_EQ(next_pids.size(), 1u);
+    const std::string stopped_dir = only_node(next);
+    EXPECT_TRUE(std::filesystem::is_directory(stopped_dir));
+    ASSERT_EQ(kill(next_pids[0], SIGTERM), 0);  // the raylet's own orderly stop
+    ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(next_pids[0]); }));
+    EXPECT_FALSE(std::filesystem::exists(stopped_dir)) << "a stopped node's shared memory stayed";
   }
-  TestCluster next(1);
-  EXPECT_FALSE(std::filesystem::exists(killed_dir)) << "the killed node's shared memory stayed";
-  const auto pids = RayletPids(next.head_session());
-  ASSERT_EQ(pids.size(), 1u);
-  const std::string stopped_dir = SharedMemoryOf(only_node(next));
-  EXPECT_TRUE(std::filesystem::is_directory(stopped_dir));
-  ASSERT_EQ(kill(pids[0], SIGTERM), 0);  // the raylet's own orderly stop, not `weft stop`'s
-  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(pids[0]); }));
-  EXPECT_FALSE(std::filesystem::exists(stopped_dir)) << "a stopped node's shared memory stayed";
+  unsetenv("WEFT_SHM_DIR");
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(root, ec)) << "left in " << root;
+  std::filesystem::remove_all(root, ec);
 }
 
 }  // namespace

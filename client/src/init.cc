@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/src/log_subscriber.h"
@@ -159,9 +160,14 @@ void Init(const InitOptions& options) {
   config.token = endpoint->token;
   config.ns = options.ns.empty() ? "default" : options.ns;
   config.code_paths = internal::CodeLibraries();
-  // Stored objects of this machine's nodes of the session are mapped, not fetched.
+  // Stored objects of this machine's nodes of the cluster's session are mapped, not fetched
+  // (not those of another cluster's session found by default).
   if (session_dir.empty()) session_dir = state->embedded_session;
-  config.objects_dir = (session_dir.empty() ? SessionDir::Default() : session_dir) + "/objects";
+  if (session_dir.empty()) session_dir = SessionDir::Default();
+  if (const auto head = ReadFile(SessionDir(session_dir).HeadAddressPath());
+      head.ok() && absl::StripAsciiWhitespace(*head) == endpoint->head_address) {
+    config.objects_dir = session_dir + "/objects";
+  }
   auto installed = std::make_unique<internal::Runtime>(config);
   // Borrowers of this driver's references (workers anywhere in the cluster) ask it here.
   if (auto served = installed->ServeOwnedObjects(LocalHostToward(endpoint->head_address));

@@ -189,8 +189,8 @@ std::string ObjectTable::PassOn(const std::string& id, bool held) {
   // a reference, see EncodeRef), and a located one needs its stored bytes: passed on without a
   // hold, all are kept from now on (a borrower's entry too: it is reported as borrowed to its
   // owner's watch, which then lasts as long as this process).
-  const bool large_reference = entry.value && entry.value->size() > kInlineValueBytes &&
-                               (entry.value->shared() || !entry.location.address().empty());
+  const bool large_reference =
+      entry.value && entry.value->size() > kInlineValueBytes && entry.value->shared();
   const bool needs_owner = entry.state == State::kPending || entry.state == State::kLocated ||
                            entry.state == State::kFetching ||
                            (entry.state == State::kHere && (entry.nested || large_reference));

@@ -111,7 +111,8 @@ void ObjectTable::AskOwner(const std::string& id) {
 
 void ObjectTable::OnOwnerAnswer(const std::string& id, const std::string& owner,
                                 absl::StatusOr<proto::CallResult> answer) {
-  if (!answer.ok() && answer.status().code() == absl::StatusCode::kDeadlineExceeded) {
+  if ((answer.ok() && answer->outcome_case() == proto::CallResult::OUTCOME_NOT_SET) ||
+      (!answer.ok() && answer.status().code() == absl::StatusCode::kDeadlineExceeded)) {
     return AskOwner(id);  // not resolved yet at the owner: ask again
   }
   {

@@ -194,19 +194,20 @@ std::string EncodeRef(const std::string& id) {
   ref.owner = objects.PassOn(id, /*held=*/packing != nullptr);
   if (objects.Resolved(id)) {
     auto snapshot = objects.Take(id);
-    const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
-    // Too large to copy into every call: passed on as where a worker stores it, if one does
-    // (and, when that is on this machine, still does: not a killed worker's reclaimed copy).
-    if (large && snapshot.stored_at &&
-        !StoredCopyGone(Runtime::Get().config().objects_dir, id, *snapshot.stored_at)) {
+    // A large value in a node's shared memory is passed on as a reference, not copied into
+    // every call: where a worker stores it, when that is on this machine and still there (the
+    // receiver maps it or fetches it from there), else asking its owner (who answers a process
+    // of the node with where to map it). One only in this process's own memory is copied.
+    const bool large_reference =
+        snapshot.value && snapshot.value->size() > kInlineValueBytes && snapshot.value->shared();
+    if (large_reference && snapshot.stored_at &&
+        CheckStoredCopy(Runtime::Get().config().objects_dir, id, *snapshot.stored_at) ==
+            StoredCopy::kHere) {
       snapshot.location = std::move(snapshot.stored_at);
     }
-    if (snapshot.value && !snapshot.location &&
-        (snapshot.nested || (large && snapshot.value->shared()))) {
-      // Its value holds references, or is large and in its owner's node's shared memory (a
-      // Put value): it travels as a reference (kUnknown), counted, and the receiver asks its
-      // owner for the value, who answers a process of that node with where to map it. A copy
-      // would carry the references uncounted.
+    if (snapshot.value && !snapshot.location && (snapshot.nested || large_reference)) {
+      // It travels as a reference (kUnknown), counted, and the receiver asks its owner for the
+      // value. A copy of a value that holds references would carry them uncounted.
     } else if (snapshot.value && !snapshot.location) {
       ref.kind = kValue;
       ref.value = std::string(snapshot.value->view());
@@ -263,7 +264,7 @@ std::string DecodeRef(std::string_view encoded) {
       break;
     }
     default:
-      objects.SetNote(ref.id, absl::StrCat("its owner at ", ref.owner, " has no value for it yet"));
+      objects.SetNote(ref.id, absl::StrCat("asking its owner at ", ref.owner, " for it"));
   }
   return ref.id;
 }

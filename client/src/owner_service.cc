@@ -1,6 +1,9 @@
 #include "client/src/owner_service.h"
 
+#include <grpcpp/alarm.h>
 #include <algorithm>
+
+#include <chrono>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,14 @@ class WaitReactor final : public grpc::ServerUnaryReactor {
 
   const std::shared_ptr<Shared>& shared() const { return shared_; }
 
+  // Finishes with an empty reply (no outcome) after `poll`, unless finished before.
+  void FinishEmptyAfter(std::chrono::milliseconds poll) {
+    alarm_.Set(std::chrono::system_clock::now() + poll, [shared = shared_](bool fired) {
+      if (!fired) return;  // finished first: the alarm went with the reactor
+      if (WaitReactor* self = Claim(shared)) self->Finish(grpc::Status::OK);
+    });
+  }
+
   // The reactor, if nobody has claimed the right to finish it yet.
   static WaitReactor* Claim(const std::shared_ptr<Shared>& shared) {
     std::lock_guard lock(shared->mu);
@@ -36,6 +47,7 @@ class WaitReactor final : public grpc::ServerUnaryReactor {
 
  private:
   std::shared_ptr<Shared> shared_;
+  grpc::Alarm alarm_;
 };
 
 }  // namespace
@@ -56,6 +68,7 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
   auto* reactor = new WaitReactor();
   // Where the borrower can map a large value, if it can (see below).
   const bool asked_again = !req->lost_at().empty();  // it could not: the value itself then
+  if (req->poll_ms() > 0) reactor->FinishEmptyAfter(std::chrono::milliseconds(req->poll_ms()));
   std::vector<std::string> local_nodes(req->local_nodes().begin(), req->local_nodes().end());
   objects_.WhenResolved(id, [this, id, rep, asked_again, local_nodes = std::move(local_nodes),
                              shared = reactor->shared()] {
@@ -65,7 +78,7 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
     rep->set_has_refs(snapshot.nested);
     const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
     if (large && !asked_again && snapshot.stored_at &&
-        !StoredCopyGone(puts_.objects_dir(), id, *snapshot.stored_at)) {
+        CheckStoredCopy(puts_.objects_dir(), id, *snapshot.stored_at) != StoredCopy::kGone) {
       *rep->mutable_stored() = *snapshot.stored_at;  // fetched (or mapped) from a store
     } else if (auto put =
                    large && !asked_again && snapshot.value->shared()

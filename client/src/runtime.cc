@@ -21,6 +21,8 @@ Runtime* current = nullptr;
 // How long one question to an owner may wait there; a borrower that still needs the object
 // then asks again.
 constexpr std::chrono::seconds kOwnerPollPeriod{30};
+// How long an owner's answer may take once the object is resolved: it may carry a large value.
+constexpr std::chrono::minutes kOwnerAnswerTimeout{5};
 }  // namespace
 
 WorkerChannels::~WorkerChannels() { Close(); }
@@ -145,10 +147,12 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
     proto::WaitObjectRequest request;
     proto::CallResult reply;
   };
-  auto ask = std::make_shared<Ask>(Ask{ContextWithTimeout(kOwnerPollPeriod), {}, {}});
+  auto ask = std::make_shared<Ask>(Ask{ContextWithTimeout(kOwnerAnswerTimeout), {}, {}});
+  ask->request.set_poll_ms(static_cast<int32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(kOwnerPollPeriod).count()));
   ask->request.set_object_id(id);
   ask->request.set_lost_at(lost_at);
-  for (auto& node : MappableNodes(config_.objects_dir)) ask->request.add_local_nodes(node);
+  for (auto& node : LocalNodes()) ask->request.add_local_nodes(std::move(node));
   grpc::ClientContext* call = ask->context.get();
   if (!in_flight_.Add(call)) return done(absl::CancelledError("weft is shutting down"));
   workers_.OwnerStub(owner).async()->WaitObject(
@@ -159,6 +163,18 @@ void Runtime::AskOwner(const std::string& id, const std::string& owner, const st
         done(std::move(answer));  // before Remove: the runtime stays until then
         in_flight_.Remove(call, [&] { ask->context.reset(); });
       });
+}
+
+std::vector<std::string> Runtime::LocalNodes() {
+  constexpr std::chrono::seconds kRefresh{5};
+  std::lock_guard lock(local_nodes_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (local_nodes_at_ == std::chrono::steady_clock::time_point() ||
+      now - local_nodes_at_ > kRefresh) {
+    local_nodes_ = MappableNodes(config_.objects_dir);
+    local_nodes_at_ = now;
+  }
+  return local_nodes_;
 }
 
 void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,

@@ -3,6 +3,7 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/server.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -112,6 +113,8 @@ class Runtime {
  private:
   void AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
                 ObjectTable::OwnerDone done);
+  // MappableNodes of this process's session, looked up again every few seconds.
+  std::vector<std::string> LocalNodes();
   // Watches until the borrower lets go of `id` (done(true)) or is gone (done(false), after one
   // more try: the first failure may be the connection's).
   void WatchBorrower(const std::string& id, const std::string& borrower,
@@ -126,6 +129,9 @@ class Runtime {
   // Where large Put values go for the node's processes to map. Declared first: the objects
   // (whose values may be its files) go first.
   PutFolder puts_;
+  std::mutex local_nodes_mu_;
+  std::vector<std::string> local_nodes_;
+  std::chrono::steady_clock::time_point local_nodes_at_;
   std::string own_address_;
   std::shared_ptr<grpc::Channel> head_;
   std::unique_ptr<proto::ActorDirectory::Stub> actor_directory_;

@@ -19,6 +19,17 @@
 
 namespace weft::internal {
 
+namespace {
+
+// Names from the wire become a path: nothing but plain ids.
+bool PlainName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
 absl::StatusOr<Bytes> MapFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -47,9 +58,11 @@ absl::StatusOr<Bytes> MapFile(const std::string& path) {
 }
 
 absl::Status WriteFile(const std::string& path, std::string_view bytes) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // Written under another name, then renamed: a reader of `path` sees the whole file or none.
+  const std::string part = path + ".part";
+  const int fd = open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("cannot create ", part, ": ", strerror(errno)));
   }
   // Its whole size first: a full filesystem fails here at once, before anything is written.
   int error = bytes.empty() ? 0 : posix_fallocate(fd, 0, static_cast<off_t>(bytes.size()));
@@ -61,20 +74,15 @@ absl::Status WriteFile(const std::string& path, std::string_view bytes) {
     if (n > 0) written += static_cast<size_t>(n);
   }
   close(fd);
-  if (error == 0) return absl::OkStatus();
-  unlink(path.c_str());
+  if (error == 0 && rename(part.c_str(), path.c_str()) == 0) return absl::OkStatus();
+  if (error == 0) error = errno;
+  unlink(part.c_str());
   return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", strerror(error)));
 }
 
 Bytes MapStoredObject(const std::string& objects_dir, const std::string& id,
                       const proto::ObjectLocation& location) {
-  // Names from the wire become a path: nothing but plain ids.
-  auto plain = [](const std::string& name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-    });
-  };
-  if (objects_dir.empty() || !plain(location.node_id()) || !plain(location.worker_id())) {
+  if (objects_dir.empty() || !PlainName(location.node_id()) || !PlainName(location.worker_id())) {
     return nullptr;
   }
   const std::string node_dir = absl::StrCat(objects_dir, "/", location.node_id());
@@ -87,18 +95,20 @@ Bytes MapStoredObject(const std::string& objects_dir, const std::string& id,
   return nullptr;
 }
 
-bool StoredCopyGone(const std::string& objects_dir, const std::string& id,
-                    const proto::ObjectLocation& location) {
-  if (objects_dir.empty() || location.node_id().empty()) return false;
+StoredCopy CheckStoredCopy(const std::string& objects_dir, const std::string& id,
+                           const proto::ObjectLocation& location) {
+  if (objects_dir.empty() || !PlainName(location.node_id()) || !PlainName(location.worker_id())) {
+    return StoredCopy::kElsewhere;
+  }
   const std::string node_dir = absl::StrCat(objects_dir, "/", location.node_id());
   std::error_code ec;
-  if (!std::filesystem::is_directory(node_dir + "/memory", ec)) return false;  // not here
+  if (!std::filesystem::is_directory(node_dir + "/memory", ec)) return StoredCopy::kElsewhere;
   for (bool spilled : {false, true}) {
     struct stat info {};
     const auto path = StoreBudget::ValuePath(node_dir, location.worker_id(), id, spilled);
-    if (stat(path.c_str(), &info) == 0) return false;
+    if (stat(path.c_str(), &info) == 0) return StoredCopy::kHere;
   }
-  return true;
+  return StoredCopy::kGone;
 }
 
 PutFolder::PutFolder(std::string objects_dir, std::string node_id, std::string worker_id)
@@ -196,10 +206,7 @@ std::vector<std::string> MappableNodes(const std::string& objects_dir) {
   std::error_code ec;
   if (objects_dir.empty()) return nodes;
   for (const auto& entry : std::filesystem::directory_iterator(objects_dir, ec)) {
-    std::error_code link;
-    if (std::filesystem::is_directory(entry.path() / "memory", link)) {
-      nodes.push_back(entry.path().filename());
-    }
+    if (FolderHeld(entry.path() / "memory")) nodes.push_back(entry.path().filename());
   }
   return nodes;
 }

@@ -20,8 +20,8 @@ namespace weft::internal {
 // the file meanwhile takes nothing from them. NOT_FOUND when the file is not there.
 absl::StatusOr<Bytes> MapFile(const std::string& path);
 
-// Writes `bytes` to a new file at `path` (mode 0600); UNAVAILABLE (the file removed again) when
-// that fails, e.g. on a full filesystem.
+// Writes `bytes` to a file at `path` (mode 0600), whole or not at all (written aside, then
+// renamed); UNAVAILABLE when that fails, e.g. on a full filesystem.
 absl::Status WriteFile(const std::string& path, std::string_view bytes);
 
 // The bytes of a stored object mapped from this machine, when the node storing them keeps its
@@ -31,11 +31,12 @@ absl::Status WriteFile(const std::string& path, std::string_view bytes);
 Bytes MapStoredObject(const std::string& objects_dir, const std::string& id,
                       const proto::ObjectLocation& location);
 
-// Whether the copy a worker stored at `location` is known to be gone: its node is one of this
-// machine's (under `objects_dir`) and neither its memory file nor its spill file is there (freed,
-// or its worker killed). False when it cannot be told.
-bool StoredCopyGone(const std::string& objects_dir, const std::string& id,
-                    const proto::ObjectLocation& location);
+// The copy a worker stored at `location`, as this machine sees it: on one of its nodes (under
+// `objects_dir`), in memory or spilled; known gone from there (freed, or its worker killed); or
+// elsewhere, which cannot be told.
+enum class StoredCopy { kHere, kGone, kElsewhere };
+StoredCopy CheckStoredCopy(const std::string& objects_dir, const std::string& id,
+                           const proto::ObjectLocation& location);
 
 // Where this process writes its large Put values, so that the processes of its node map them
 // instead of each getting a copy: a folder of a node's shared memory,
@@ -72,7 +73,8 @@ class PutFolder {
   int lock_fd_ ABSL_GUARDED_BY(mu_) = -1;  // a driver's; -1 for a worker's
 };
 
-// The nodes of the session (under `objects_dir`) whose shared memory this process can map.
+// The nodes of the session (under `objects_dir`) whose shared memory this process can map: their
+// raylet runs (it holds the folder's lock).
 std::vector<std::string> MappableNodes(const std::string& objects_dir);
 
 }  // namespace weft::internal
