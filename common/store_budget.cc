@@ -199,7 +199,7 @@ void StoreBudget::Reclaim(const std::string& worker_id) {
   std::filesystem::remove_all(MemoryDir(node_dir_) + "/" + worker_id, ec);
 }
 
-void StoreBudget::RemoveAbandonedPutFolders() {
+void StoreBudget::RemoveAbandonedSharedFolders() {
   if (!shared_) return;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(MemoryDir(node_dir_), ec)) {

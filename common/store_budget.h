@@ -62,8 +62,8 @@ class StoreBudget {
   // The raylet's: a worker exited; its share leaves the node's counters and its folder goes.
   void Reclaim(const std::string& worker_id);
   // The raylet's: removes the folders of the node's shared memory where drivers that have
-  // ended kept their Put values (client/src/shared_bytes.h, PutFolder).
-  void RemoveAbandonedPutFolders();
+  // ended kept their Put values (client/src/shared_bytes.h, SharedFolder).
+  void RemoveAbandonedSharedFolders();
   // The prefix of a driver's folder there.
   static constexpr char kDriverFolderPrefix[] = "driver-";
 

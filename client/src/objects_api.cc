@@ -119,7 +119,7 @@ std::string PutObjectBytes(std::string bytes,
   Objects().SetInside(id, std::move(inside));
   // A large value goes to the node's shared memory, where the node's processes map it.
   Bytes shared;
-  if (bytes.size() > kInlineValueBytes) shared = Runtime::Get().puts().Share(id, bytes);
+  if (bytes.size() > kInlineValueBytes) shared = Runtime::Get().shared_folder().Share(id, bytes);
   Objects().SetValue(id, shared ? std::move(shared) : MakeBytes(std::move(bytes)));
   return id;
 }

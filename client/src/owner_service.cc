@@ -78,11 +78,11 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
     rep->set_has_refs(snapshot.nested);
     const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
     if (large && !asked_again && snapshot.stored_at &&
-        CheckStoredCopy(puts_.objects_dir(), id, *snapshot.stored_at) != StoredCopy::kGone) {
+        CheckStoredCopy(shared_.objects_dir(), id, *snapshot.stored_at) != StoredCopy::kGone) {
       *rep->mutable_stored() = *snapshot.stored_at;  // fetched (or mapped) from a store
     } else if (auto put =
                    large && !asked_again && snapshot.value->shared()
-                       ? puts_.Find(id, static_cast<int64_t>(snapshot.value->size()), local_nodes)
+                       ? shared_.Find(id, static_cast<int64_t>(snapshot.value->size()), local_nodes)
                        : std::nullopt) {
       *rep->mutable_stored() = *put;  // a Put value in the shared memory of the borrower's node
     } else if (snapshot.value) {

@@ -15,9 +15,9 @@ namespace weft::internal {
 // Served by drivers (on a server of their own, started by Init) and by workers (on theirs).
 class OwnerService final : public proto::Owner::CallbackService {
  public:
-  // `puts`: where this process keeps its large Put values for its node to map.
-  OwnerService(const TokenAuth& auth, ObjectTable& objects, const PutFolder& puts)
-      : auth_(auth), objects_(objects), puts_(puts) {}
+  // `folder`: where this process keeps its large Put values for its node to map.
+  OwnerService(const TokenAuth& auth, ObjectTable& objects, const SharedFolder& folder)
+      : auth_(auth), objects_(objects), shared_(folder) {}
 
   grpc::ServerUnaryReactor* WaitObject(grpc::CallbackServerContext* ctx,
                                        const proto::WaitObjectRequest* req,
@@ -37,7 +37,7 @@ class OwnerService final : public proto::Owner::CallbackService {
  private:
   const TokenAuth& auth_;
   ObjectTable& objects_;
-  const PutFolder& puts_;
+  const SharedFolder& shared_;
 };
 
 }  // namespace weft::internal

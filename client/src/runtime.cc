@@ -78,7 +78,7 @@ bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallSt
 
 Runtime::Runtime(Config config)
     : config_(std::move(config)),
-      puts_(config_.objects_dir, config_.node_id, config_.worker_id),
+      shared_(config_.objects_dir, config_.node_id, config_.worker_id),
       head_(MakeChannel(config_.head_address, config_.token)),
       actor_directory_(proto::ActorDirectory::NewStub(head_)),
       jobs_(proto::JobRegistry::NewStub(head_)),
@@ -89,13 +89,27 @@ Runtime::Runtime(Config config)
           .fetch =
               [this](const std::string& id, const proto::ObjectLocation& location,
                      ObjectTable::FetchDone done) {
+                // From this node's shared memory: where its worker stores it, or where another
+                // process of this node keeps it (fetched from another machine already).
                 if (auto mapped = MapStoredObject(config_.objects_dir, id, location)) {
                   return done(std::move(mapped));
+                }
+                if (auto kept = shared_.FindOnNode(id, location.size_bytes())) {
+                  return done(std::move(kept));
                 }
                 if (location.address().empty()) {  // a Put value of its owner's node
                   return done(absl::UnavailableError("its node's shared memory is not here"));
                 }
-                FetchObject(workers_.Stub(location.address()), id, in_flight_, std::move(done));
+                // Fetched once for this node: kept in shared memory for its other processes.
+                FetchObject(workers_.Stub(location.address()), id, in_flight_,
+                            [this, id, done = std::move(done)](absl::StatusOr<Bytes> bytes) {
+                              if (bytes.ok() && (*bytes)->size() > kInlineValueBytes) {
+                                if (auto kept = shared_.Share(id, (*bytes)->view())) {
+                                  return done(std::move(kept));
+                                }
+                              }
+                              done(std::move(bytes));
+                            });
               },
           .ask_owner = [this](const std::string& id, const std::string& owner,
                               const std::string& lost_at,
@@ -114,7 +128,7 @@ Runtime::Runtime(Config config)
               },
       }),
       auth_(config_.token),
-      owner_service_(auth_, objects_, puts_),
+      owner_service_(auth_, objects_, shared_),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)) {}
 

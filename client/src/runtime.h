@@ -87,7 +87,7 @@ class Runtime {
 
   const Config& config() const { return config_; }
   ObjectTable& objects() { return objects_; }
-  PutFolder& puts() { return puts_; }
+  SharedFolder& shared_folder() { return shared_; }
   WorkerChannels& workers() { return workers_; }
   ActorCalls& actors() { return *actors_; }
   TaskCalls& tasks() { return *tasks_; }
@@ -128,7 +128,7 @@ class Runtime {
   Config config_;
   // Where large Put values go for the node's processes to map. Declared first: the objects
   // (whose values may be its files) go first.
-  PutFolder puts_;
+  SharedFolder shared_;
   std::mutex local_nodes_mu_;
   std::vector<std::string> local_nodes_;
   std::chrono::steady_clock::time_point local_nodes_at_;

@@ -111,12 +111,12 @@ StoredCopy CheckStoredCopy(const std::string& objects_dir, const std::string& id
   return StoredCopy::kGone;
 }
 
-PutFolder::PutFolder(std::string objects_dir, std::string node_id, std::string worker_id)
+SharedFolder::SharedFolder(std::string objects_dir, std::string node_id, std::string worker_id)
     : objects_dir_(std::move(objects_dir)),
       node_id_(std::move(node_id)),
       name_(std::move(worker_id)) {}
 
-bool PutFolder::OpenLocked() {
+bool SharedFolder::OpenLocked() {
   if (tried_) return !node_id_.empty();
   tried_ = true;
   std::error_code ec;
@@ -139,7 +139,7 @@ bool PutFolder::OpenLocked() {
   return !node_id_.empty();
 }
 
-PutFolder::~PutFolder() {
+SharedFolder::~SharedFolder() {
   absl::MutexLock lock(&mu_);
   if (lock_fd_ < 0) return;  // a worker's goes with the worker
   std::error_code ec;
@@ -160,29 +160,52 @@ struct PutFileRelease {
   const std::string path;
 };
 
-}  // namespace
-
-Bytes PutFolder::Share(const std::string& id, std::string_view bytes) {
-  std::string path;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!OpenLocked()) return nullptr;
-    path = StoreBudget::ValuePath(absl::StrCat(objects_dir_, "/", node_id_), name_, id, false);
-  }
-  if (!WriteFile(path, bytes).ok()) return nullptr;
+// The file at `path` of this process's folder, mapped; the file goes with the last copy.
+Bytes MapOwnFile(const std::string& path, int64_t size) {
   auto mapped = MapFile(path);
-  if (!mapped.ok()) {
+  if (!mapped.ok() || static_cast<int64_t>((*mapped)->size()) != size) {
     unlink(path.c_str());
     return nullptr;
   }
   const char* data = (*mapped)->data();
-  const size_t size = (*mapped)->size();
   auto release = std::make_shared<const PutFileRelease>(*std::move(mapped), path);
-  return std::make_shared<const Buffer>(data, size, std::move(release));
+  return std::make_shared<const Buffer>(data, static_cast<size_t>(size), std::move(release));
 }
 
-std::optional<proto::ObjectLocation> PutFolder::Find(const std::string& id, int64_t size,
-                                                     const std::vector<std::string>& nodes) const {
+}  // namespace
+
+std::string SharedFolder::PathOf(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  if (!OpenLocked()) return "";
+  return StoreBudget::ValuePath(absl::StrCat(objects_dir_, "/", node_id_), name_, id, false);
+}
+
+Bytes SharedFolder::Share(const std::string& id, std::string_view bytes) {
+  const std::string path = PathOf(id);
+  if (path.empty() || !WriteFile(path, bytes).ok()) return nullptr;
+  return MapOwnFile(path, static_cast<int64_t>(bytes.size()));
+}
+
+Bytes SharedFolder::FindOnNode(const std::string& id, int64_t size) {
+  const std::string path = PathOf(id);
+  if (path.empty()) return nullptr;
+  const std::filesystem::path memory = std::filesystem::path(path).parent_path().parent_path();
+  const std::string name = std::filesystem::path(path).filename();
+  std::error_code ec;
+  for (const auto& folder : std::filesystem::directory_iterator(memory, ec)) {
+    const std::string found = (folder.path() / name).string();
+    struct stat info {};
+    if (found == path || stat(found.c_str(), &info) != 0 || info.st_size != size) continue;
+    // A link of this folder's own: the bytes stay while this process holds them, whatever
+    // the process that made them does.
+    if (link(found.c_str(), path.c_str()) != 0 && errno != EEXIST) continue;
+    if (Bytes mapped = MapOwnFile(path, size)) return mapped;
+  }
+  return nullptr;
+}
+
+std::optional<proto::ObjectLocation> SharedFolder::Find(
+    const std::string& id, int64_t size, const std::vector<std::string>& nodes) const {
   proto::ObjectLocation location;
   {
     absl::MutexLock lock(&mu_);

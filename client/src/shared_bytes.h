@@ -38,23 +38,28 @@ enum class StoredCopy { kHere, kGone, kElsewhere };
 StoredCopy CheckStoredCopy(const std::string& objects_dir, const std::string& id,
                            const proto::ObjectLocation& location);
 
-// Where this process writes its large Put values, so that the processes of its node map them
-// instead of each getting a copy: a folder of a node's shared memory,
-// <objects_dir>/<node_id>/memory/<name>, made on first use. A worker's is its store's folder
+// Where this process keeps large values in its node's shared memory, so that the node's other
+// processes map them instead of each getting a copy: its Put values, and the values it fetched
+// from other machines. A folder <objects_dir>/<node_id>/memory/<name>, made on first use; a
+// value's file goes with this process's last reference to it. A worker's is its store's folder
 // (its raylet removes it when the worker exits); a driver's is one of its own, on a node of its
 // session on this machine, locked for its life (the node's raylet removes it once nobody holds
 // the lock, however the driver ended). Thread-safe.
-class PutFolder {
+class SharedFolder {
  public:
   // A worker's (`worker_id` of node `node_id`), or with both empty a driver's.
-  PutFolder(std::string objects_dir, std::string node_id, std::string worker_id);
-  ~PutFolder();
-  PutFolder(const PutFolder&) = delete;
-  PutFolder& operator=(const PutFolder&) = delete;
+  SharedFolder(std::string objects_dir, std::string node_id, std::string worker_id);
+  ~SharedFolder();
+  SharedFolder(const SharedFolder&) = delete;
+  SharedFolder& operator=(const SharedFolder&) = delete;
 
   // `bytes` written to a file of the folder and mapped from it; the file goes with the last
   // copy of the returned pointer. Null when there is no folder or it is full.
   Bytes Share(const std::string& id, std::string_view bytes);
+  // Object `id` of `size` bytes as another process of this node keeps it (a worker's store, a
+  // Put value, a copy fetched from another machine), linked into this folder so that it stays
+  // while this process holds it, and mapped. Null when no process of the node has it.
+  Bytes FindOnNode(const std::string& id, int64_t size);
   // Where a process of one of `nodes` maps Put value `id` of `size` bytes (MapStoredObject),
   // if it is in the folder. No address: a process that cannot map it asks this one again.
   std::optional<proto::ObjectLocation> Find(const std::string& id, int64_t size,
@@ -64,6 +69,8 @@ class PutFolder {
  private:
   // Makes (or finds) the folder once; false when there is none.
   bool OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Where this folder keeps object `id` ("" when there is no folder).
+  std::string PathOf(const std::string& id);
 
   const std::string objects_dir_;
   mutable absl::Mutex mu_;

@@ -149,7 +149,7 @@ void Node::ScheduleHeartbeat() {
   heartbeat_timer_.expires_after(absl::ToChronoMilliseconds(heartbeat_period_));
   heartbeat_timer_.async_wait([this](const std::error_code& error) {
     if (error) return;
-    if (store_) store_->RemoveAbandonedPutFolders();  // of drivers that have ended
+    if (store_) store_->RemoveAbandonedSharedFolders();  // of drivers that have ended
     const WorkerPool::Snapshot now = pool_.Current();
     proto::HeartbeatRequest request;
     request.set_node_id(id_);
