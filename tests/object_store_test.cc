@@ -58,6 +58,20 @@ class ObjectStoreTest : public ::testing::Test {
     return files;
   }
 
+  // Files in the node's shared memory that are not a worker's stored values: copies kept for
+  // the node's processes (none for values of this node: a spilled one stays spilled).
+  static int SharedCopies() {
+    int copies = 0;
+    std::error_code ec;
+    const std::filesystem::path root = cluster_->head_session() + "/objects";
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             root, std::filesystem::directory_options::follow_directory_symlink, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      copies += it->path().extension() == ".copy";
+    }
+    return copies;
+  }
+
   // Copies the head's object directory lists as spilled.
   static int ListedSpilled() {
     int spilled = 0;
@@ -82,6 +96,7 @@ TEST_F(ObjectStoreTest, ResultsFiveTimesTheStoreSpillAndComeBackOnGet) {
   for (int i = 0; i < kResults; ++i) {
     ASSERT_EQ(blobs[i].Get(kBound), MakeBlob(2 * kMiB, i)) << "result " << i;
   }
+  EXPECT_EQ(SharedCopies(), 0) << "reading spilled results put them back in shared memory";
   ASSERT_TRUE(WaitFor([] { return Store().spilled_objects() > 0; }))
       << "nothing spilled; the node reports " << Store().ShortDebugString();
   const auto figures = Store();

@@ -26,7 +26,8 @@ namespace {
 
 constexpr int64_t kMiB = 1 << 20;
 
-// Whether object `id` has a file in the shared memory of a node of `session`.
+// Whether object `id` has a file in the shared memory of a node of `session` (stored, Put, or
+// a copy fetched from another machine).
 bool InSharedMemory(const std::string& session, const std::string& id) {
   const std::string name = absl::BytesToHexString(id);
   std::error_code nodes_error, folders_error;
@@ -34,7 +35,10 @@ bool InSharedMemory(const std::string& session, const std::string& id) {
     for (const auto& folder :
          std::filesystem::directory_iterator(node.path() / "memory", folders_error)) {
       std::error_code ec;
-      if (std::filesystem::exists(folder.path() / name, ec)) return true;
+      if (std::filesystem::exists(folder.path() / name, ec) ||
+          std::filesystem::exists(folder.path() / (name + ".copy"), ec)) {
+        return true;
+      }
     }
   }
   return false;
@@ -54,6 +58,15 @@ int64_t AnonymousBytes(const std::vector<int>& pids) {
 // A suite's cluster, with the driver attached through the head's session.
 class ClusterSuite : public ::testing::Test {
  protected:
+  // Every case reads 64 MiB values through shared memory: a small /dev/shm (a container's
+  // 64 MiB default) makes workers keep them in their own memory, which these cases measure.
+  void SetUp() override {
+    if (std::getenv("WEFT_SHM_DIR")) GTEST_SKIP() << "these cases measure /dev/shm";
+    struct statvfs shm {};
+    if (statvfs("/dev/shm", &shm) != 0 || shm.f_bavail * shm.f_frsize < 1024 * kMiB) {
+      GTEST_SKIP() << "/dev/shm has less than 1 GiB free";
+    }
+  }
   static void Attach(TestCluster* cluster) {
     cluster_ = cluster;
     weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
@@ -68,15 +81,6 @@ class ClusterSuite : public ::testing::Test {
 
 class SharedObjectsTest : public ClusterSuite {
  protected:
-  // Every case reads 64 MiB values through shared memory: a small /dev/shm (a container's
-  // 64 MiB default) makes workers keep them in their own memory, which these cases measure.
-  void SetUp() override {
-    if (std::getenv("WEFT_SHM_DIR")) GTEST_SKIP() << "these cases measure /dev/shm";
-    struct statvfs shm {};
-    if (statvfs("/dev/shm", &shm) != 0 || shm.f_bavail * shm.f_frsize < 1024 * kMiB) {
-      GTEST_SKIP() << "/dev/shm has less than 1 GiB free";
-    }
-  }
   // One node (the head's) with four CPUs and the default store.
   static void SetUpTestSuite() { Attach(new TestCluster(4)); }
 };
@@ -254,6 +258,7 @@ class AcrossSessionsTest : public ClusterSuite {
   static void SetUpTestSuite() {
     Attach(new TestCluster(2, {"--resources", R"({"near": 1})"}));
     far_session_ = cluster_->JoinNode({"--num-cpus", "3", "--resources", R"({"far": 3})"});
+    ASSERT_FALSE(far_session_.empty());
     ASSERT_TRUE(WaitFor([] { return cluster_->ListNodes().nodes_size() == 2; }));
   }
   static inline std::string far_session_;

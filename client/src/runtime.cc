@@ -100,16 +100,20 @@ Runtime::Runtime(Config config)
                 if (location.address().empty()) {  // a Put value of its owner's node
                   return done(absl::UnavailableError("its node's shared memory is not here"));
                 }
-                // Fetched once for this node: kept in shared memory for its other processes.
-                FetchObject(workers_.Stub(location.address()), id, in_flight_,
-                            [this, id, done = std::move(done)](absl::StatusOr<Bytes> bytes) {
-                              if (bytes.ok() && (*bytes)->size() > kInlineValueBytes) {
-                                if (auto kept = shared_.Share(id, (*bytes)->view())) {
-                                  return done(std::move(kept));
-                                }
-                              }
-                              done(std::move(bytes));
-                            });
+                // Fetched once for this node: a copy from another machine is kept in shared
+                // memory for the node's other processes (not one of this machine's, spilled).
+                const bool remote =
+                    CheckStoredCopy(config_.objects_dir, id, location) == StoredCopy::kElsewhere;
+                FetchObject(
+                    workers_.Stub(location.address()), id, in_flight_,
+                    [this, id, remote, done = std::move(done)](absl::StatusOr<Bytes> bytes) {
+                      if (remote && bytes.ok() && (*bytes)->size() > kInlineValueBytes) {
+                        if (auto kept = shared_.KeepCopy(id, (*bytes)->view())) {
+                          return done(std::move(kept));
+                        }
+                      }
+                      done(std::move(bytes));
+                    });
               },
           .ask_owner = [this](const std::string& id, const std::string& owner,
                               const std::string& lost_at,

@@ -58,8 +58,9 @@ absl::StatusOr<Bytes> MapFile(const std::string& path) {
 }
 
 absl::Status WriteFile(const std::string& path, std::string_view bytes) {
-  // Written under another name, then renamed: a reader of `path` sees the whole file or none.
-  const std::string part = path + ".part";
+  // Written under a name of its own, then renamed: a reader of `path` sees the whole file or
+  // none, and two writers of one path do not write into one file.
+  const std::string part = absl::StrCat(path, ".part-", RandomHex(4));
   const int fd = open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("cannot create ", part, ": ", strerror(errno)));
@@ -74,7 +75,13 @@ absl::Status WriteFile(const std::string& path, std::string_view bytes) {
     if (n > 0) written += static_cast<size_t>(n);
   }
   close(fd);
-  if (error == 0 && rename(part.c_str(), path.c_str()) == 0) return absl::OkStatus();
+  // Never over a file already there: someone may map it (a value of one id is the same bytes).
+  if (error == 0 &&
+      (renameat2(AT_FDCWD, part.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0 ||
+       errno == EEXIST)) {
+    unlink(part.c_str());  // a no-op once renamed
+    return absl::OkStatus();
+  }
   if (error == 0) error = errno;
   unlink(part.c_str());
   return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", strerror(error)));
@@ -174,32 +181,66 @@ Bytes MapOwnFile(const std::string& path, int64_t size) {
 
 }  // namespace
 
-std::string SharedFolder::PathOf(const std::string& id) {
+std::string SharedFolder::PathOf(const std::string& id, bool copy) {
   absl::MutexLock lock(&mu_);
   if (!OpenLocked()) return "";
-  return StoreBudget::ValuePath(absl::StrCat(objects_dir_, "/", node_id_), name_, id, false);
+  return StoreBudget::ValuePath(absl::StrCat(objects_dir_, "/", node_id_), name_, id, false) +
+         (copy ? kCopySuffix : "");
+}
+
+Bytes SharedFolder::Live(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(id);
+  return it == live_.end() ? nullptr : it->second.lock();
+}
+
+Bytes SharedFolder::Remember(const std::string& id, Bytes bytes) {
+  if (!bytes) return bytes;
+  absl::MutexLock lock(&mu_);
+  if (live_.size() > 64) {  // forget the values gone since
+    for (auto it = live_.begin(); it != live_.end();) {
+      if (it->second.expired()) {
+        live_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  live_[id] = bytes;
+  return bytes;
 }
 
 Bytes SharedFolder::Share(const std::string& id, std::string_view bytes) {
-  const std::string path = PathOf(id);
+  const std::string path = PathOf(id, /*copy=*/false);
   if (path.empty() || !WriteFile(path, bytes).ok()) return nullptr;
-  return MapOwnFile(path, static_cast<int64_t>(bytes.size()));
+  return Remember(id, MapOwnFile(path, static_cast<int64_t>(bytes.size())));
+}
+
+Bytes SharedFolder::KeepCopy(const std::string& id, std::string_view bytes) {
+  if (Bytes live = Live(id)) return live;
+  const std::string path = PathOf(id, /*copy=*/true);
+  if (path.empty() || !WriteFile(path, bytes).ok()) return nullptr;
+  return Remember(id, MapOwnFile(path, static_cast<int64_t>(bytes.size())));
 }
 
 Bytes SharedFolder::FindOnNode(const std::string& id, int64_t size) {
-  const std::string path = PathOf(id);
+  if (Bytes live = Live(id)) return live;
+  const std::string path = PathOf(id, /*copy=*/true);
   if (path.empty()) return nullptr;
   const std::filesystem::path memory = std::filesystem::path(path).parent_path().parent_path();
-  const std::string name = std::filesystem::path(path).filename();
+  const std::string value = std::filesystem::path(PathOf(id, false)).filename();
   std::error_code ec;
   for (const auto& folder : std::filesystem::directory_iterator(memory, ec)) {
-    const std::string found = (folder.path() / name).string();
-    struct stat info {};
-    if (found == path || stat(found.c_str(), &info) != 0 || info.st_size != size) continue;
-    // A link of this folder's own: the bytes stay while this process holds them, whatever
-    // the process that made them does.
-    if (link(found.c_str(), path.c_str()) != 0 && errno != EEXIST) continue;
-    if (Bytes mapped = MapOwnFile(path, size)) return mapped;
+    // A worker's stored value, a Put value, or a copy another process fetched.
+    for (const std::string& name : {value, value + kCopySuffix}) {
+      const std::string found = (folder.path() / name).string();
+      struct stat info {};
+      if (found == path || stat(found.c_str(), &info) != 0 || info.st_size != size) continue;
+      // A link of this folder's own: the bytes stay while this process holds them, whatever
+      // the process that made them does.
+      if (link(found.c_str(), path.c_str()) != 0) continue;
+      if (Bytes mapped = MapOwnFile(path, size)) return Remember(id, std::move(mapped));
+    }
   }
   return nullptr;
 }

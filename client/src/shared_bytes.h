@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common.pb.h"
@@ -53,9 +54,13 @@ class SharedFolder {
   SharedFolder(const SharedFolder&) = delete;
   SharedFolder& operator=(const SharedFolder&) = delete;
 
-  // `bytes` written to a file of the folder and mapped from it; the file goes with the last
-  // copy of the returned pointer. Null when there is no folder or it is full.
+  // `bytes` of this process's Put value `id` written to a file of the folder and mapped from
+  // it; the file goes with the last copy of the returned pointer. Null when there is no folder
+  // or it is full.
   Bytes Share(const std::string& id, std::string_view bytes);
+  // The same for a value fetched from another machine, kept for the node's other processes
+  // under a name of its own (<hex id>.copy: never a worker's store file or a Put value).
+  Bytes KeepCopy(const std::string& id, std::string_view bytes);
   // Object `id` of `size` bytes as another process of this node keeps it (a worker's store, a
   // Put value, a copy fetched from another machine), linked into this folder so that it stays
   // while this process holds it, and mapped. Null when no process of the node has it.
@@ -69,8 +74,12 @@ class SharedFolder {
  private:
   // Makes (or finds) the folder once; false when there is none.
   bool OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Where this folder keeps object `id` ("" when there is no folder).
-  std::string PathOf(const std::string& id);
+  // Where this folder keeps object `id`, or a copy of it ("" when there is no folder).
+  std::string PathOf(const std::string& id, bool copy);
+  // The bytes of `id` this folder still maps, if any: never a second file or keeper for them.
+  Bytes Live(const std::string& id);
+  Bytes Remember(const std::string& id, Bytes bytes);
+  static constexpr char kCopySuffix[] = ".copy";
 
   const std::string objects_dir_;
   mutable absl::Mutex mu_;
@@ -78,6 +87,7 @@ class SharedFolder {
   std::string node_id_ ABSL_GUARDED_BY(mu_);  // empty until the folder is open
   std::string name_ ABSL_GUARDED_BY(mu_);
   int lock_fd_ ABSL_GUARDED_BY(mu_) = -1;  // a driver's; -1 for a worker's
+  absl::flat_hash_map<std::string, std::weak_ptr<const Buffer>> live_ ABSL_GUARDED_BY(mu_);
 };
 
 // The nodes of the session (under `objects_dir`) whose shared memory this process can map: their
