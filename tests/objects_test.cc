@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "common/process.h"
 #include "common/rpc.h"
@@ -421,6 +422,51 @@ TEST_F(ObjectsTest, AReferenceAnActorKeepsHoldsItsObjectUntilTheActorDropsIt) {
   keeper.Call(&Prober::DropKept).Get(kBound);
   EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
       << "the object stayed after its last borrower dropped it";
+}
+
+// An actor in a process of its own that borrows a 1 MiB result another actor stores (the
+// driver's reference is gone).
+struct KeeperOfABlob {
+  KeeperOfABlob() {
+    auto kept = store.Call(&Recorder::Blob, kMiB);
+    WaitStored({kept});
+    keeper.Call(&Prober::KeepBlob, kept).Get(kBound);
+  }
+  weft::ActorHandle<Recorder> store = weft::Actor<Recorder>().Remote();
+  weft::ActorHandle<Prober> keeper = weft::Actor<Prober>({.dedicated_process = true}).Remote(false);
+  const int pid = keeper.Call(&Prober::Pid).Get(kBound);
+};
+
+// A borrower that stalls (SIGSTOP) past the keepalive bound twice, well apart, is not taken
+// for dead: each stall gets its own second try on a fresh connection, and the object it keeps
+// lives on. (The sleeps are the faults' durations, not waits for a condition.)
+TEST_F(ObjectsTest, ABorrowerThatStallsTwiceKeepsItsObject) {
+  KeeperOfABlob blob;
+  ASSERT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 1; }));
+  const int pid = blob.pid;
+  auto& keeper = blob.keeper;
+  for (int stall = 0; stall < 2; ++stall) {
+    ASSERT_EQ(kill(pid, SIGSTOP), 0);
+    std::this_thread::sleep_for(std::chrono::seconds(5));  // past kKeepalive*: the watch fails
+    ASSERT_EQ(kill(pid, SIGCONT), 0);
+    std::this_thread::sleep_for(std::chrono::seconds(stall == 0 ? 12 : 3));
+  }
+  EXPECT_EQ(cluster_->ObjectCount(), 1) << "the stalled borrower's object was freed";
+  Recorder local;
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), ChecksumOf(local.Blob(kMiB)));
+  keeper.Call(&Prober::DropKept).Get(kBound);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)));
+}
+
+// A borrower that stays stopped is taken for gone: its object is freed once the keepalive
+// bound and the bounded second try have run out (4 s + 10 s).
+TEST_F(ObjectsTest, ABorrowerThatStaysStoppedIsReleased) {
+  KeeperOfABlob blob;
+  ASSERT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 1; }));
+  ASSERT_EQ(kill(blob.pid, SIGSTOP), 0);
+  EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(20)))
+      << "the object of a borrower stopped for good stayed";
+  kill(blob.pid, SIGKILL);
 }
 
 // A reference inside a value is counted too, and a borrower that dies releases what it kept.

@@ -21,6 +21,10 @@ Runtime* current = nullptr;
 // How long one question to an owner may wait there; a borrower that still needs the object
 // then asks again.
 constexpr std::chrono::seconds kOwnerPollPeriod{30};
+// How long a borrower's watch, asked once more after a failure, has to show that the borrower
+// is there (its connection is up when this runs out) or answer.
+constexpr std::chrono::milliseconds kBorrowerRetryWindow =
+    2 * (kKeepaliveTime + kKeepaliveTimeout) + std::chrono::seconds(2);
 // How long an owner's answer may take once the object is resolved: it may carry a large value.
 constexpr std::chrono::minutes kOwnerAnswerTimeout{5};
 }  // namespace
@@ -54,6 +58,13 @@ WorkerChannels::Connection& WorkerChannels::ConnectionLocked(const std::string& 
 proto::Worker::Stub& WorkerChannels::Stub(const std::string& address) {
   std::lock_guard lock(mu_);
   return *ConnectionLocked(address).stub;
+}
+
+bool WorkerChannels::Connected(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto it = connections_.find(address);
+  return it != connections_.end() && it->second.channel &&
+         it->second.channel->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
 }
 
 proto::Owner::Stub& WorkerChannels::OwnerStub(const std::string& address) {
@@ -205,7 +216,10 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
   };
   // No deadline: the borrower answers when it lets go, or the call fails when it dies (or
   // stops answering keepalive pings).
-  auto watch = std::make_shared<Watch>(Watch{std::make_unique<grpc::ClientContext>(), {}, {}});
+  auto watch = std::make_shared<Watch>(Watch{
+      retried ? ContextWithTimeout(kBorrowerRetryWindow) : std::make_unique<grpc::ClientContext>(),
+      {},
+      {}});
   watch->request.set_object_id(id);
   for (const auto& outer : outers) watch->request.add_outer_ids(outer);
   grpc::ClientContext* call = watch->context.get();
@@ -215,14 +229,22 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
       [this, call, watch, id, borrower, outers, retried,
        done = std::move(done)](grpc::Status status) mutable {
         // Cancelled here: this process is shutting down. Another failure may be the connection
-        // (a reconnect, a GOAWAY): asked once more, on a fresh connection. Failing again, the
-        // borrower is gone (or cannot be reached, which counts the same).
+        // (a reconnect, a GOAWAY, a stall of the borrower): asked once more, on a fresh
+        // connection, for a bounded time. Failing again, or still not connected when that runs
+        // out, the borrower is gone (or cannot be reached, which counts the same); connected,
+        // it is there: watched again as before, and a later stall gets its own second try.
         const bool shutting_down =
             status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing();
-        if (!shutting_down && !status.ok() && !retried) {
+        if (shutting_down) {
+        } else if (status.ok()) {
+          done(true);
+        } else if (!retried) {
           WatchBorrower(id, borrower, outers, std::move(done), /*retried=*/true);
-        } else if (!shutting_down) {
-          done(status.ok());
+        } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+                   workers_.Connected(borrower)) {
+          WatchBorrower(id, borrower, outers, std::move(done), /*retried=*/false);
+        } else {
+          done(false);
         }
         in_flight_.Remove(call, [&] { watch->context.reset(); });
       });

@@ -37,6 +37,8 @@ class WorkerChannels {
   proto::Worker::Stub& Stub(const std::string& address);
   // The Owner service of the process at `address` (a driver or a worker).
   proto::Owner::Stub& OwnerStub(const std::string& address);
+  // Whether the connection to `address` is up (the process there answers).
+  bool Connected(const std::string& address);
   // Sends a call on the address's stream, opening a new stream if the last one ended. False,
   // without calling `done`, once Close() has begun.
   [[nodiscard]] bool Submit(const std::string& address, proto::Call call, CallStream::Done done);
