@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev                   # tests
   libasio-dev                                 # standalone Asio (event loops, coroutines)
   libmsgpack-cxx-dev                          # values crossing the wire
+  libsqlite3-dev                              # the head's embedded store
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
 )
 
