@@ -125,6 +125,18 @@ void ExpectNoCopies(int64_t before, int64_t after, const std::string& what,
       << " MiB more of their own memory for " << what << " of " << kSize / kMiB << " MiB";
 }
 
+// The readers grew by less than `bound`: object `id` lies once in the shared memory of a node
+// of `session`, and leaves it when they drop it.
+void ExpectOneSharedCopyTillDropped(Readers& readers, int64_t before, const std::string& session,
+                                    const std::string& id, const std::string& what,
+                                    int64_t bound = kSize / 2) {
+  ExpectNoCopies(before, readers.OwnMemory(), what, bound);
+  EXPECT_TRUE(InSharedMemory(session, id));
+  readers.Drop();
+  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(session, id); }))
+      << "the " << what << "'s file stayed in shared memory after its readers dropped it";
+}
+
 // Three actors on the node of the one that made a 64 MiB result read it and keep it: the node
 // holds it once. Each of them holding a copy of its own (and the producer another) would take
 // 256 MiB of the processes' own memory.
@@ -135,13 +147,9 @@ TEST_F(SharedObjectsTest, ReadersOnTheSameNodeShareOneCopyOfAResult) {
   // The driver's reference goes at once: the readers keep the object.
   const std::string id = readers.Keep(producer.Call(&Recorder::Blob, kSize));
   readers.ExpectRead(ChecksumOf(Recorder().Blob(kSize)));
-  ExpectNoCopies(before, readers.OwnMemory(), "one result");
-  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), id));
-  readers.Drop();
+  ExpectOneSharedCopyTillDropped(readers, before, cluster_->head_session(), id, "one result");
   EXPECT_TRUE(WaitFor([] { return cluster_->ObjectCount() == 0; }))
       << "the result stayed after its readers dropped it";
-  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(cluster_->head_session(), id); }))
-      << "the freed result's file stayed in shared memory";
 }
 
 // Three actors of the node keep and read a 64 MiB value the driver Put: it lives once, in the
@@ -153,11 +161,7 @@ TEST_F(SharedObjectsTest, APutValueReadByActorsOfItsNodeIsSharedNotCopied) {
   // The driver's reference goes at once: the readers keep the object.
   const std::string id = readers.Keep(weft::Put(value));
   readers.ExpectRead(ChecksumOf(value));
-  ExpectNoCopies(before, readers.OwnMemory(), "one Put value");
-  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), id));
-  readers.Drop();
-  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(cluster_->head_session(), id); }))
-      << "the released Put value's file stayed in shared memory";
+  ExpectOneSharedCopyTillDropped(readers, before, cluster_->head_session(), id, "one Put value");
 }
 
 // A result the driver has read (mapped) and then passes on to three actors of the node is not
@@ -187,11 +191,7 @@ TEST_F(SharedObjectsTest, AWorkersPutValueReadByActorsOfItsNodeIsShared) {
   // The driver's reference goes at once: the readers keep the object.
   const std::string id = readers.Keep(putter.Call(&Prober::PutBlob, kSize).Get(kBound));
   readers.ExpectRead(ChecksumOf(Recorder().Blob(kSize)));
-  ExpectNoCopies(before, readers.OwnMemory(), "one Put value");
-  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), id));
-  readers.Drop();
-  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(cluster_->head_session(), id); }))
-      << "the released Put value's file stayed in shared memory";
+  ExpectOneSharedCopyTillDropped(readers, before, cluster_->head_session(), id, "one Put value");
 }
 
 // A large value handed to an actor's constructor (no call holds it) lives on after the driver
@@ -284,11 +284,8 @@ TEST_F(AcrossSessionsTest, ReadersOfAnotherMachineFetchAResultOnceForTheirNode) 
   const std::string id = readers.Keep(producer.Call(&Recorder::Blob, kSize));
   readers.ExpectRead(ChecksumOf(Recorder().Blob(kSize)));
   // Less than one copy: the fetching reader's heap may keep the fetch's buffers (~32 MiB).
-  ExpectNoCopies(before, readers.OwnMemory(), "one result of another machine", kSize);
-  EXPECT_TRUE(InSharedMemory(far_session_, id));
-  readers.Drop();
-  EXPECT_TRUE(WaitFor([&] { return !InSharedMemory(far_session_, id); }))
-      << "the node's copy stayed after its readers dropped it";
+  ExpectOneSharedCopyTillDropped(readers, before, far_session_, id, "one result of another machine",
+                                 kSize);
   for (auto& reader : readers.actors) weft::Kill(reader);
 }
 
