@@ -33,6 +33,8 @@ struct StartOptions {
   std::string resources;
   std::string session_dir = SessionDir::Default();
   std::string token_file;
+  std::string storage;
+  bool fresh_state = false;
   std::optional<int> node_timeout_ms;
   std::optional<int> heartbeat_period_ms;
   std::optional<int> head_lost_timeout_ms;
@@ -63,6 +65,8 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (o.object_store_memory) add("--object-store-memory", std::to_string(*o.object_store_memory));
   if (!o.resources.empty()) add("--resources", o.resources);
   if (!o.token_file.empty()) add("--token-file", o.token_file);
+  if (!o.storage.empty()) add("--storage", o.storage);
+  if (o.fresh_state) argv.push_back("--fresh-state");
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
   if (o.head_lost_timeout_ms)
@@ -231,6 +235,14 @@ void AddStartCommand(CLI::App& app) {
   cmd->add_option("--token-file", o->token_file,
                   "Cluster token (joining nodes; default: the "
                   "session's token)");
+  cmd->add_option("--storage", o->storage,
+                  "Head: file the cluster's tables are kept in (default: "
+                  "<session>/head_state.sqlite). A head started again on it takes the cluster "
+                  "over: nodes, jobs and actors keep running")
+      ->needs("--head");
+  cmd->add_flag("--fresh-state", o->fresh_state,
+                "Head: set the stored state aside and start a new cluster")
+      ->needs("--head");
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
                   "Head: silence before it declares a node DEAD (default 3000); nodes take "
                   "the head's value when they join and fence themselves before it")

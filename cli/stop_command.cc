@@ -1,5 +1,6 @@
-// weft stop: stops the raylets (and so the workers) of one session dir, and removes the shared
-// memory folders that killed raylets left on this machine (common/shared_memory); nothing else.
+// weft stop: stops the raylets (and so the workers) of one session dir, ends the cluster whose
+// head state is kept there (unless --keep-state), and removes the shared memory folders that
+// killed raylets left on this machine (common/shared_memory); nothing else.
 
 #include <signal.h>
 
@@ -20,7 +21,19 @@ namespace {
 struct StopOptions {
   std::string session_dir = SessionDir::Default();
   int grace_s = 10;
+  bool keep_state = false;
 };
+
+// The head's stored tables: without them, the next `weft start --head` starts a new cluster.
+// True if there were any.
+bool RemoveHeadState(const SessionDir& session) {
+  bool removed = false;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    removed |= std::filesystem::remove(session.HeadStatePath() + suffix, ec);
+  }
+  return removed;
+}
 
 // Each raylet leads a process group that its workers join (raylet/main.cc), so a group is
 // one raylet with its workers, and signalling the group reaches them all and nothing else.
@@ -57,6 +70,9 @@ absl::Status RunStop(const StopOptions& o) {
   RemoveAbandonedSharedMemory();  // what raylets that were killed left in /dev/shm
   if (raylets.empty()) {
     std::cout << "No Weft daemons running in " << session.root() << "\n";
+    if (!o.keep_state && RemoveHeadState(session)) {
+      std::cout << "Removed the stored state of its cluster\n";
+    }
     return absl::OkStatus();
   }
   const size_t workers = Workers(raylets);
@@ -75,8 +91,10 @@ absl::Status RunStop(const StopOptions& o) {
   std::error_code ec;
   for (pid_t pid : raylets) std::filesystem::remove(session.RayletRecordPath(pid), ec);
   RemoveAbandonedSharedMemory();  // and what those forced just now left
+  const bool removed = !o.keep_state && RemoveHeadState(session);
   std::cout << "Stopped " << raylets.size() << " raylet(s) and " << workers << " worker(s) of "
-            << session.root() << (graceful ? "" : " (some forced)") << "\n";
+            << session.root() << (graceful ? "" : " (some forced)")
+            << (removed ? "; removed the stored state of its cluster" : "") << "\n";
   return absl::OkStatus();
 }
 
@@ -90,6 +108,9 @@ void AddStopCommand(CLI::App& app) {
   cmd->add_option("--grace-period", o->grace_s, "Seconds before stragglers get SIGKILL")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  cmd->add_flag("--keep-state", o->keep_state,
+                "Keep the head's stored state: `weft start --head` on this session dir then "
+                "takes the cluster over again (default: the cluster ends)");
   OnRun(cmd, o, &RunStop);
 }
 

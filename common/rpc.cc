@@ -7,8 +7,10 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <vector>
 
@@ -139,6 +141,34 @@ std::string LocalHostToward(const std::string& address) {
   if (fd >= 0) close(fd);
   freeaddrinfo(found);
   return local;
+}
+
+bool ConnectionRefused(const std::string& address, std::chrono::milliseconds timeout) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = address.substr(0, colon);
+  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &found) != 0 || !found) {
+    return false;
+  }
+  bool refused = false;
+  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    int error = connect(fd, found->ai_addr, found->ai_addrlen) == 0 ? 0 : errno;
+    if (error == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        socklen_t length = sizeof(error);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      }
+    }
+    refused = error == ECONNREFUSED;
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return refused;
 }
 
 std::string JoinHostPort(const std::string& host, int port) {

@@ -17,6 +17,11 @@ namespace weft {
 // Default deadline of control-plane calls (registration, directory look-ups, CLI queries).
 inline constexpr std::chrono::milliseconds kControlRpcTimeout{5000};
 
+// How long drivers and workers wait out a head that does not answer (killed, restarting)
+// before its control-plane calls (create, get or kill an actor, follow an actor's state) fail
+// with "head unavailable". Nodes wait --head-lost-timeout-ms, the same by default.
+inline constexpr std::chrono::seconds kHeadUnavailableWait{60};
+
 // Keepalive pings on every channel while calls are open: a peer that stops answering fails
 // those calls after kKeepaliveTime + kKeepaliveTimeout.
 inline constexpr std::chrono::milliseconds kKeepaliveTime{2000};
@@ -69,6 +74,11 @@ std::string AdvertisedHost(const std::string& bind_host);
 // The address of this machine that reaches `address` (host:port): 127.0.0.1 for a loopback
 // peer, else the local address the kernel routes toward it (no packet is sent).
 std::string LocalHostToward(const std::string& address);
+
+// True when a TCP connection to `address` (host:port) is refused within `timeout`: its host
+// answers and nothing listens on that port (the process is gone). False when it connects, the
+// host cannot be reached, or the time runs out. Blocks up to `timeout`.
+bool ConnectionRefused(const std::string& address, std::chrono::milliseconds timeout);
 
 // Formats host:port, bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);

@@ -14,6 +14,7 @@ namespace weft {
 //
 //   token           the cluster token, mode 0600
 //   head_address    host:port of the head this session belongs to
+//   head_state.sqlite  the head's tables (raylet/head/storage), kept across head restarts
 //   raylets/<pid>   one record (NodeInfo as JSON) per running weft-raylet of this session
 //   logs/           raylet and worker stdout/stderr
 //
@@ -32,6 +33,7 @@ class SessionDir {
   const std::string& root() const { return root_; }
   std::string TokenPath() const { return root_ + "/token"; }
   std::string HeadAddressPath() const { return root_ + "/head_address"; }
+  std::string HeadStatePath() const { return root_ + "/head_state.sqlite"; }
   std::string LogsDir() const { return root_ + "/logs"; }
   std::string RayletsDir() const { return root_ + "/raylets"; }
   std::string RayletRecordPath(int pid) const;

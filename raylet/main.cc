@@ -30,6 +30,8 @@ struct Flags {
   std::string resources_json = "{}";
   std::string session_dir = weft::SessionDir::Default();
   std::string token_file;
+  std::string storage;
+  bool fresh_state = false;
   int heartbeat_period_ms = Millis(weft::RayletOptions().heartbeat_period);
   int node_timeout_ms = Millis(weft::RayletOptions().node_timeout);
   int head_lost_timeout_ms = Millis(weft::RayletOptions().head_lost_timeout);
@@ -61,6 +63,14 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--session-dir", f.session_dir, "Folder for token, logs and records")
       ->capture_default_str();
   app.add_option("--token-file", f.token_file, "Cluster token file (default: <session>/token)");
+  app.add_option("--storage", f.storage,
+                 "Head: the file its tables are kept in (default: <session>/head_state.sqlite). "
+                 "A head started on a file that holds a cluster takes that cluster over")
+      ->needs("--head");
+  app.add_flag("--fresh-state", f.fresh_state,
+               "Head: set the stored state aside (renamed *.discarded-<time>) and start a new "
+               "cluster, e.g. when the store is damaged")
+      ->needs("--head");
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -79,10 +89,16 @@ void AddFlags(CLI::App& app, Flags& f) {
 }
 
 // The cluster token, what is said explicitly first: --token-file, then $WEFT_TOKEN; else a
-// joining node reads the session's token and a head makes a new one (written to the session).
-absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir& session) {
+// joining node, and a head that takes over a stored cluster, read the session's token, and a
+// head of a new cluster makes a new one (written to the session).
+absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir& session,
+                                         bool stored_cluster) {
   if (!f.token_file.empty()) return weft::ReadTokenFile(f.token_file);
   if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) return std::string(env);
+  if (f.head && stored_cluster) {
+    auto token = weft::ReadTokenFile(session.TokenPath());
+    if (token.ok() || token.status().code() != absl::StatusCode::kNotFound) return token;
+  }
   if (!f.head) {
     auto token = weft::ReadTokenFile(session.TokenPath());
     if (token.ok()) return token;
@@ -116,6 +132,7 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.resources["memory"] = f.memory;
   o.object_store_memory = f.object_store_memory;
   o.session_dir = f.session_dir;
+  o.fresh_state = f.fresh_state;
   o.heartbeat_period = absl::Milliseconds(f.heartbeat_period_ms);
   o.node_timeout = absl::Milliseconds(f.node_timeout_ms);
   o.head_lost_timeout = absl::Milliseconds(f.head_lost_timeout_ms);
@@ -129,7 +146,10 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
     auto lock = session.LockHead();  // held until this process exits
     if (!lock.ok()) return lock.status();
   }
-  auto token = ResolveToken(f, session);
+  const std::string storage = f.storage.empty() ? session.HeadStatePath() : f.storage;
+  o.storage = storage;
+  const bool stored_cluster = f.head && !f.fresh_state && access(storage.c_str(), F_OK) == 0;
+  auto token = ResolveToken(f, session, stored_cluster);
   if (!token.ok()) return token.status();
   o.token = *token;
   if (f.head) {

@@ -17,6 +17,7 @@
 #include "common/rpc.h"
 #include "google/protobuf/util/json_util.h"
 #include "head.grpc.pb.h"
+#include "raylet/head/storage/table_store.h"
 
 namespace weft {
 namespace {
@@ -40,6 +41,30 @@ std::shared_ptr<grpc::Channel> HoldCallbackQueue(const std::string& head_address
   return channel;
 }
 
+// The head's store at `path`; with `fresh`, what was there is first renamed aside (never
+// deleted: a damaged store may still be worth reading).
+absl::StatusOr<std::unique_ptr<head::TableStore>> OpenHeadStore(const std::string& path,
+                                                                bool fresh) {
+  if (fresh && access(path.c_str(), F_OK) == 0) {
+    const std::string aside = absl::StrCat(path, ".discarded-", absl::ToUnixSeconds(absl::Now()));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::string from = path + suffix;
+      if (access(from.c_str(), F_OK) == 0 && std::rename(from.c_str(), (aside + suffix).c_str())) {
+        return absl::InternalError(
+            absl::StrCat("cannot set ", from, " aside: ", std::strerror(errno)));
+      }
+    }
+    spdlog::warn("stored head state set aside as {}; starting a new cluster", aside);
+  }
+  auto store = head::OpenSqliteStore(path);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat(store.status().message(),
+                                     " (--fresh-state sets it aside and starts a new cluster)"));
+  }
+  return store;
+}
+
 }  // namespace
 
 Raylet::Raylet(RayletOptions options)
@@ -60,11 +85,22 @@ absl::Status Raylet::Run() {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (options_.head) {
-    head_ = std::make_unique<head::Head>(
+    // Before opening, which makes the file: a store that was there must hold a cluster.
+    const bool existed = !options_.fresh_state && access(options_.storage.c_str(), F_OK) == 0;
+    auto store = OpenHeadStore(options_.storage, options_.fresh_state);
+    if (!store.ok()) return store.status();
+    auto head = head::Head::Create(
         head::NodeDirectory::Options{.heartbeat_period = options_.heartbeat_period,
                                      .node_timeout = options_.node_timeout,
                                      .stall_threshold = options_.node_timeout / 2},
-        auth_, options_.token);
+        auth_, options_.token, *std::move(store), existed);
+    if (!head.ok()) {
+      return absl::Status(
+          head.status().code(),
+          absl::StrCat("cannot take over the cluster stored in ", options_.storage, ": ",
+                       head.status().message(), " (--fresh-state starts a new cluster)"));
+    }
+    head_ = *std::move(head);
   }
   if (options_.local_node) node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   if (auto status = StartServer(); !status.ok()) return status;
@@ -105,6 +141,8 @@ absl::Status Raylet::StartNode(absl::Duration register_wait) {
 
 void Raylet::OnNodeFenced(absl::Status why) {
   if (options_.head) return Stop(std::move(why));  // no other head to rejoin
+  // Another cluster's head, or another token: rejoining would be refused the same way.
+  if (why.code() == absl::StatusCode::kPermissionDenied) return Stop(std::move(why));
   fenced_node_ = node_->id();
   fence_reason_ = std::string(why.message());
   give_up_at_ = node_->last_head_contact() + options_.head_lost_timeout;

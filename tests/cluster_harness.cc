@@ -143,6 +143,7 @@ TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
       // A test killed (by a timeout, by hand) takes its daemons with it.
       "--exit-with-pid", std::to_string(getpid())};
   args.insert(args.end(), extra.begin(), extra.end());
+  head_args_ = args;
   sessions_.push_back(head_session_);
   const auto started = Weft(args);
   EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
@@ -161,6 +162,23 @@ TestCluster::~TestCluster() {
       if (ProcessAlive(pid)) kill(pid, SIGKILL);
     }
   }
+}
+
+pid_t TestCluster::HeadPid() const {
+  for (pid_t pid : RayletPids(head_session_)) {
+    if (ProcessAlive(pid)) return pid;  // records of killed raylets stay behind
+  }
+  return -1;
+}
+
+CommandResult TestCluster::RestartHead(std::vector<std::string> extra) {
+  std::vector<std::string> args = head_args_;
+  const std::string port = head_address_.substr(head_address_.rfind(':') + 1);
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--port") args[i + 1] = port;
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  return Weft(args);
 }
 
 std::string TestCluster::JoinNode(std::vector<std::string> extra,

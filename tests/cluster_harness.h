@@ -121,6 +121,12 @@ class TestCluster {
   std::unique_ptr<proto::Scheduler::Stub> Scheduler() const;
   std::unique_ptr<proto::NodeManager::Stub> NodeManager(const std::string& address) const;
 
+  // The pid of the head's raylet, -1 when none runs.
+  pid_t HeadPid() const;
+  // Starts the head again (after it was killed) on its session dir and port, with the flags it
+  // was first started with plus `extra`; returns `weft start`'s result.
+  CommandResult RestartHead(std::vector<std::string> extra = {});
+
   // Stops the session with `weft stop`; returns the command's result.
   CommandResult StopSession(const std::string& session_dir);
 
@@ -128,6 +134,7 @@ class TestCluster {
   TempDir root_;
   std::string head_session_;
   std::string head_address_;
+  std::vector<std::string> head_args_;  // `weft start` arguments of the head, port 0
   std::string token_;
   std::vector<std::string> sessions_;
   int next_node_ = 0;

@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/src/actor_calls.h"
+#include "client/src/head_calls.h"
 #include "client/src/runtime.h"
+#include "common/ids.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "weft/actor.h"
@@ -24,6 +26,7 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   auto& runtime = Runtime::Get();
   proto::CreateActorRequest request;
   auto& spec = *request.mutable_spec();
+  spec.set_actor_id(RandomHex(8));  // ours: a request sent again finds the same actor
   spec.set_class_name(cls.name);
   spec.set_job_id(runtime.config().job_id);
   spec.set_constructor_args(std::move(args));
@@ -40,10 +43,11 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   spec.set_max_task_retries(options.max_task_retries);
   request.set_get_if_exists(options.get_if_exists);
 
-  grpc::ClientContext context;
-  SetTimeout(context, kControlRpcTimeout);
   proto::CreateActorReply reply;
-  const grpc::Status status = runtime.actor_directory().CreateActor(&context, request, &reply);
+  const grpc::Status status =
+      CallHead(runtime.config().head_address, [&](grpc::ClientContext& context) {
+        return runtime.actor_directory().CreateActor(&context, request, &reply);
+      });
   if (!status.ok()) Throw(status, absl::StrCat("cannot create actor of class ", cls.name));
   runtime.actors().Track(reply.actor(), options.max_pending_calls);
   return ActorId{reply.actor().actor_id(), cls.name};
@@ -54,10 +58,11 @@ ActorId LookupActor(const std::string& name, const std::string& ns, const ClassI
   proto::GetActorRequest request;
   request.set_name(name);
   request.set_namespace_(ns.empty() ? runtime.config().ns : ns);
-  grpc::ClientContext context;
-  SetTimeout(context, kControlRpcTimeout);
   proto::GetActorReply reply;
-  const grpc::Status status = runtime.actor_directory().GetActor(&context, request, &reply);
+  const grpc::Status status =
+      CallHead(runtime.config().head_address, [&](grpc::ClientContext& context) {
+        return runtime.actor_directory().GetActor(&context, request, &reply);
+      });
   if (!status.ok()) {
     Throw(status, absl::StrCat("cannot get actor named \"", name, "\" in namespace ",
                                request.namespace_()));
@@ -89,10 +94,11 @@ void KillActor(const std::string& actor_id, bool restart) {
   request.set_actor_id(actor_id);
   request.set_reason(restart ? "killed by weft::Kill to restart" : "killed by weft::Kill");
   request.set_restart(restart);
-  grpc::ClientContext context;
-  SetTimeout(context, kControlRpcTimeout);
   proto::KillActorReply reply;
-  const grpc::Status status = runtime.actor_directory().KillActor(&context, request, &reply);
+  const grpc::Status status =
+      CallHead(runtime.config().head_address, [&](grpc::ClientContext& context) {
+        return runtime.actor_directory().KillActor(&context, request, &reply);
+      });
   if (!status.ok()) Throw(status, absl::StrCat("cannot kill actor ", actor_id));
   if (reply.actor().state() == proto::ACTOR_DEAD) {
     runtime.actors().MarkDead(actor_id, reply.actor().death_reason());

@@ -13,7 +13,6 @@ namespace {
 // How long retried calls wait for the head's verdict on an actor whose stream just broke while
 // the head still places it there: then they go again (at most once per this period).
 constexpr int kResendWaitMs = 1000;
-constexpr int kMaxWatchFailures = 3;
 // Empty per-caller queues an actor keeps for reuse.
 constexpr size_t kKeptCallerQueues = 16;
 
@@ -350,6 +349,8 @@ void ActorCalls::WatchLocked(Actor& actor, int wait_ms) {
       Watch{ContextWithTimeout(std::chrono::milliseconds(wait_ms) + kControlRpcTimeout),
             std::move(request), proto::WaitActorReply()});
   grpc::ClientContext* call = watch->context.get();
+  // A head that is down or restarting is waited for (up to the deadline), not asked in a loop.
+  call->set_wait_for_ready(true);
   if (!runtime_.in_flight().Add(call)) {  // shutting down
     busy = false;
     return;
@@ -377,12 +378,17 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
     if (status.code() == absl::StatusCode::kNotFound) {
       actor.state = proto::ACTOR_DEAD;
       actor.why = std::string(status.message());
-    } else if (++actor.watch_failures >= kMaxWatchFailures) {
+    } else if (actor.watch_failing_since == absl::Time()) {
+      actor.watch_failing_since = absl::Now();
+    } else if (absl::Now() - actor.watch_failing_since >= absl::FromChrono(kHeadUnavailableWait)) {
       actor.state = proto::ACTOR_DEAD;
-      actor.why = absl::StrCat("the head cannot be reached: ", status.message());
+      actor.why = absl::StrCat("head unavailable: the head at ", runtime_.config().head_address,
+                               " did not answer for ",
+                               absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
+                               status.message(), ")");
     }
   } else {
-    actor.watch_failures = 0;
+    actor.watch_failing_since = absl::Time();
     ApplyInfoLocked(actor, info);
     if (!follow && (!actor.held.empty() || !actor.resend.empty()) &&
         actor.state == proto::ACTOR_ALIVE && actor.address == actor.lost_address) {

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "head.pb.h"
 #include "weft/call_args.h"
 #include "worker.pb.h"
@@ -82,7 +83,8 @@ class ActorCalls {
     bool following = false;  // a WaitActor long poll on an ALIVE actor with calls in flight
     // Failed calls held until the head says whether the actor died (object id, error).
     std::vector<std::pair<std::string, proto::RemoteError>> held;
-    int watch_failures = 0;
+    // Since when asking the head about the actor fails (zero: it answers).
+    absl::Time watch_failing_since;
   };
 
   Actor& ActorLocked(const std::string& actor_id, const std::string& class_name)

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
 #include "common/cluster_endpoint.h"
+#include "common/logging.h"
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
@@ -27,37 +29,96 @@ namespace {
 
 // Holds the job's KeepJob stream open for the driver's life: if the driver exits without
 // Shutdown, the stream breaks and the head fails the job (its non-detached actors die with
-// "owner died"). Reads nothing; the head ends the stream once FinishJob is in.
-class JobKeeper final : public grpc::ClientReadReactor<proto::KeepJobReply> {
+// "owner died"). Reads nothing; the head ends the stream once FinishJob is in. A stream broken
+// by the head going away (killed, restarting) is opened again, every half second for up to
+// kHeadUnavailableWait: a restarted head keeps the job if its driver holds it again in time.
+class JobKeeper {
  public:
-  JobKeeper(const std::shared_ptr<grpc::Channel>& head, const std::string& job_id)
-      : stub_(proto::JobRegistry::NewStub(head)) {
-    request_.set_job_id(job_id);
-    stub_->async()->KeepJob(&context_, &request_, this);
-    StartRead(&reply_);
-    StartCall();
+  JobKeeper(const std::shared_ptr<grpc::Channel>& head, std::string job_id)
+      : stub_(proto::JobRegistry::NewStub(head)), job_id_(std::move(job_id)) {
+    thread_ = std::thread([this] { Run(); });
   }
-  // Ends the stream and waits (at most 2 s) until gRPC is done with it.
-  ~JobKeeper() override {
-    context_.TryCancel();
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Seconds(2));
-  }
-  void OnReadDone(bool ok) override {
-    if (ok) StartRead(&reply_);
-  }
-  void OnDone(const grpc::Status&) override {
-    absl::MutexLock lock(&mu_);
-    done_ = true;
+  // Ends the stream and waits until gRPC is done with it.
+  ~JobKeeper() {
+    {
+      absl::MutexLock lock(&mu_);
+      closing_ = true;
+      if (stream_) stream_->context.TryCancel();
+    }
+    thread_.join();
   }
 
  private:
+  class Stream final : public grpc::ClientReadReactor<proto::KeepJobReply> {
+   public:
+    Stream(proto::JobRegistry::Stub& stub, const std::string& job_id) {
+      request_.set_job_id(job_id);
+      stub.async()->KeepJob(&context, &request_, this);
+      StartRead(&reply_);
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (ok) StartRead(&reply_);
+    }
+    void OnDone(const grpc::Status& status) override {
+      absl::MutexLock lock(&mu);
+      ended = status;
+      done = true;
+    }
+    grpc::ClientContext context;
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    grpc::Status ended ABSL_GUARDED_BY(mu);
+
+   private:
+    proto::KeepJobRequest request_;
+    proto::KeepJobReply reply_;
+  };
+
+  void Run() {
+    absl::Time failing_since;
+    for (;;) {
+      const absl::Time opened = absl::Now();
+      Stream* stream = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        if (closing_) return;
+        stream_ = std::make_unique<Stream>(*stub_, job_id_);
+        stream = stream_.get();  // only this thread replaces it
+      }
+      grpc::Status ended;
+      {
+        absl::MutexLock lock(&stream->mu);
+        stream->mu.Await(absl::Condition(&stream->done));
+        ended = stream->ended;
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        stream_.reset();
+        if (closing_ || ended.ok()) return;
+      }
+      if (ended.error_code() != grpc::StatusCode::UNAVAILABLE) {
+        spdlog::error("the head no longer keeps job {}: {}", job_id_, ended.error_message());
+        return;
+      }
+      if (absl::Now() - opened > absl::Seconds(1)) failing_since = absl::Now();  // it was held
+      if (failing_since == absl::Time()) failing_since = absl::Now();
+      if (absl::Now() - failing_since > absl::FromChrono(kHeadUnavailableWait)) {
+        spdlog::error("head unavailable for {}: job {} may have been failed without its driver",
+                      absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), job_id_);
+        return;
+      }
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&closing_), absl::Milliseconds(500));
+    }
+  }
+
   std::unique_ptr<proto::JobRegistry::Stub> stub_;
-  grpc::ClientContext context_;
-  proto::KeepJobRequest request_;
-  proto::KeepJobReply reply_;
+  const std::string job_id_;
   absl::Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  std::unique_ptr<Stream> stream_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
 };
 
 struct DriverState {

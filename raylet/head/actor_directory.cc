@@ -5,7 +5,42 @@
 
 namespace weft::head {
 
-absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor) {
+absl::StatusOr<std::vector<proto::StoredActor>> ActorDirectory::Recover(TableStore& store) {
+  auto rows = LoadMessages<proto::StoredActor>(store, kActorsTable);
+  if (!rows.ok()) return rows.status();
+  absl::MutexLock lock(&mu_);
+  store_ = &store;
+  std::vector<proto::StoredActor> live;
+  for (auto& row : *rows) {
+    const std::string id = row.info().actor_id();
+    actors_[id] = row.info();
+    if (row.info().state() == proto::ACTOR_DEAD) continue;
+    specs_[id] = row.spec();
+    live.push_back(std::move(row));
+  }
+  return live;
+}
+
+absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor) {
+  if (store_) {
+    proto::StoredActor row;
+    *row.mutable_info() = actor;
+    auto spec = specs_.find(actor.actor_id());
+    if (actor.state() != proto::ACTOR_DEAD && spec != specs_.end()) {
+      *row.mutable_spec() = spec->second;
+    }
+    if (auto stored = store_->Apply({RowOf(kActorsTable, actor.actor_id(), row)}); !stored.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("the head cannot store actor ", actor.actor_id(), ": ", stored.message()));
+    }
+    if (actor.state() == proto::ACTOR_DEAD && spec != specs_.end()) specs_.erase(spec);
+  }
+  actors_[actor.actor_id()] = actor;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor,
+                                                          proto::ActorSpec spec) {
   if (actor.class_name().empty()) return absl::InvalidArgumentError("actor needs a class name");
   absl::MutexLock lock(&mu_);
   if (actor.actor_id().empty()) actor.set_actor_id(RandomHex(8));
@@ -17,7 +52,14 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor
         "actor name '", actor.name(), "' is taken in namespace '", actor.namespace_(), "'"));
   }
   if (actor.state() == proto::ACTOR_STATE_UNSPECIFIED) actor.set_state(proto::ACTOR_PENDING);
-  actors_[actor.actor_id()] = actor;
+  if (store_) {
+    spec.set_actor_id(actor.actor_id());
+    specs_[actor.actor_id()] = std::move(spec);
+  }
+  if (auto saved = SaveLocked(actor); !saved.ok()) {
+    specs_.erase(actor.actor_id());
+    return saved;
+  }
   return actor;
 }
 
@@ -27,11 +69,11 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   if (it == actors_.end()) {
     return absl::NotFoundError(absl::StrCat("actor ", actor.actor_id(), " not found"));
   }
-  proto::ActorInfo& stored = it->second;
-  if (stored.state() == proto::ACTOR_DEAD) {  // DEAD is final: its name may be taken again
+  if (it->second.state() == proto::ACTOR_DEAD) {  // DEAD is final: its name may be taken again
     return absl::FailedPreconditionError(
-        absl::StrCat("actor ", actor.actor_id(), " is dead: ", stored.death_reason()));
+        absl::StrCat("actor ", actor.actor_id(), " is dead: ", it->second.death_reason()));
   }
+  proto::ActorInfo stored = it->second;
   stored.set_state(actor.state());
   stored.set_node_id(actor.node_id());
   stored.set_worker_id(actor.worker_id());
@@ -42,7 +84,7 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   stored.set_executor(actor.executor());
   stored.set_max_concurrency(actor.max_concurrency());
   stored.set_num_restarts(actor.num_restarts());
-  return absl::OkStatus();
+  return SaveLocked(stored);
 }
 
 absl::StatusOr<proto::ActorInfo> ActorDirectory::Get(const std::string& actor_id) const {
@@ -71,10 +113,16 @@ std::vector<proto::ActorInfo> ActorDirectory::List() const {
 int ActorDirectory::MarkNodeDead(const std::string& node_id) {
   absl::MutexLock lock(&mu_);
   int count = 0;
-  for (auto& [id, actor] : actors_) {
+  std::vector<proto::ActorInfo> dying;
+  for (const auto& [id, actor] : actors_) {
     if (actor.node_id() != node_id || actor.state() == proto::ACTOR_DEAD) continue;
+    dying.push_back(actor);
+  }
+  for (auto& actor : dying) {
     actor.set_state(proto::ACTOR_DEAD);
     actor.set_death_reason(absl::StrCat("node ", node_id, " died"));
+    // Dead either way (its node is); a restarted head reads the node's death again.
+    if (auto saved = SaveLocked(actor); !saved.ok()) actors_[actor.actor_id()] = actor;
     ++count;
   }
   return count;

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "head.pb.h"
+#include "raylet/head/storage/table_store.h"
 
 namespace weft::head {
 
@@ -14,12 +15,20 @@ namespace weft::head {
 // that are not DEAD; a dead actor's name can be taken again. Thread-safe.
 class ActorDirectory {
  public:
-  // Adds an actor, assigning an id when it has none. INVALID_ARGUMENT without class name,
-  // ALREADY_EXISTS for a taken id or a live actor's name.
-  [[nodiscard]] absl::StatusOr<proto::ActorInfo> Register(proto::ActorInfo actor);
+  // Loads the actors kept in `store` (a restarted head) and writes every later change there
+  // before it is acknowledged. Call once, before serving. Returns the actors not DEAD, with
+  // the specs they were created from.
+  [[nodiscard]] absl::StatusOr<std::vector<proto::StoredActor>> Recover(TableStore& store);
+
+  // Adds an actor created from `spec`, assigning an id when it has none. INVALID_ARGUMENT
+  // without class name, ALREADY_EXISTS for a taken id or a live actor's name, UNAVAILABLE when
+  // it cannot be stored.
+  [[nodiscard]] absl::StatusOr<proto::ActorInfo> Register(proto::ActorInfo actor,
+                                                          proto::ActorSpec spec = {});
 
   // Replaces state, placement, pending/death reason and executor fields of a known actor.
-  // NOT_FOUND for an unknown id, FAILED_PRECONDITION for a DEAD actor (death is final).
+  // NOT_FOUND for an unknown id, FAILED_PRECONDITION for a DEAD actor (death is final),
+  // UNAVAILABLE when the change cannot be stored.
   [[nodiscard]] absl::Status Update(const proto::ActorInfo& actor);
 
   // NOT_FOUND when no actor has that id / no live actor has that name.
@@ -35,8 +44,15 @@ class ActorDirectory {
   const proto::ActorInfo* FindLiveByNameLocked(const std::string& ns, const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
+  // Stores the actor's row (its spec only while it is not DEAD), then makes it `actor`.
+  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, proto::ActorInfo> actors_ ABSL_GUARDED_BY(mu_);
+  // What live actors were created from, for their stored rows (kept only with a store).
+  absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
+  TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace weft::head

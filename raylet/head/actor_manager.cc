@@ -36,11 +36,21 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
     return absl::InvalidArgumentError(
         "max_restarts and max_task_retries must be -1 (no limit), 0 or more");
   }
+  if (!spec.actor_id().empty()) {
+    // Chosen by the caller so that a request sent again (its answer lost with a head that
+    // restarted) finds the actor the first one created.
+    auto existing = actors_.Get(spec.actor_id());
+    if (existing.ok() && existing->job_id() == spec.job_id()) return existing;
+    if (existing.ok()) {
+      return absl::AlreadyExistsError(absl::StrCat("actor id ", spec.actor_id(), " is taken"));
+    }
+  }
   if (request.get_if_exists() && !spec.name().empty()) {
     auto existing = actors_.GetByName(spec.namespace_(), spec.name());
     if (existing.ok()) return existing;
   }
   proto::ActorInfo info;
+  info.set_actor_id(spec.actor_id());
   info.set_name(spec.name());
   info.set_namespace_(spec.namespace_());
   info.set_class_name(spec.class_name());
@@ -52,7 +62,7 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
   *info.mutable_resources() = spec.resources();
   info.set_created_unix_ms(NowUnixMs());
   info.set_pending_reason("being placed");
-  auto registered = actors_.Register(std::move(info));
+  auto registered = actors_.Register(std::move(info), spec);
   if (!registered.ok()) return registered.status();
   {
     absl::MutexLock lock(&mu_);
@@ -64,6 +74,40 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
                spec.job_id());
   Schedule(registered->actor_id());
   return actors_.Get(registered->actor_id());
+}
+
+void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
+  std::vector<std::string> lost;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& row : live) {
+      const proto::ActorInfo& info = row.info();
+      const std::string& id = info.actor_id();
+      specs_[id] = row.spec();
+      if (info.state() != proto::ACTOR_ALIVE) {
+        unplaced_.push_back(id);  // placed again at the next Tick
+        continue;
+      }
+      const auto node = nodes_.Get(info.node_id());
+      if (!node || node->state() != proto::NODE_ALIVE) {
+        lost.push_back(id);
+        continue;
+      }
+      Placement placement{info.worker_id(), info.address(), info.node_id(), node->address(),
+                          WantsOwnProcess(row.spec())};
+      placements_[id] = placement;
+      if (placement.dedicated) continue;
+      const SharedKey key{row.spec().job_id(), info.node_id()};
+      SharedWorker& shared = shared_[key];
+      shared.placement = placement;
+      ++shared.hosted;
+      shared_of_[id] = key;
+    }
+  }
+  for (const auto& id : lost) {
+    auto info = actors_.Get(id);
+    OnActorLost(id, absl::StrCat("node ", info.ok() ? info->node_id() : "?", " died"));
+  }
 }
 
 void ActorManager::Schedule(const std::string& actor_id) {

@@ -39,6 +39,11 @@ class ActorManager {
   // that name is returned instead of ALREADY_EXISTS.
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> Create(const proto::CreateActorRequest& request);
 
+  // After a head restart: takes over the actors not DEAD (ActorDirectory::Recover). ALIVE
+  // ones stay where they are (their nodes must be recovered first); ones whose node is DEAD
+  // restart or die; PENDING and RESTARTING ones are placed again.
+  void Recover(const std::vector<proto::StoredActor>& live);
+
   // Runs `done` when the actor's state is not `known` or its pending reason changes, or after
   // `wait`, with the current info.
   void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,

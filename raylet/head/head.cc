@@ -6,8 +6,58 @@
 
 namespace weft::head {
 
-Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token)
-    : cluster_id_(RandomHex(8)),
+absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options options,
+                                                   const TokenAuth& auth, std::string token,
+                                                   std::unique_ptr<TableStore> store,
+                                                   bool existed) {
+  auto rows = store->Load(kClusterTable);
+  if (!rows.ok()) return rows.status();
+  std::string cluster_id;
+  for (const auto& [key, value] : *rows) {
+    if (key == "id") cluster_id = value;
+  }
+  const bool restarted = !cluster_id.empty();
+  if (!restarted && existed) {
+    return absl::DataLossError(
+        "it holds no cluster id: it was damaged (truncated, or its write-ahead log lost)");
+  }
+  if (!restarted) {
+    cluster_id = RandomHex(8);
+    if (auto stored = store->Apply({{kClusterTable, "id", cluster_id}}); !stored.ok()) {
+      return stored;
+    }
+  }
+  std::unique_ptr<Head> head(
+      new Head(options, auth, std::move(token), cluster_id, std::move(store)));
+  if (auto recovered = head->Recover(); !recovered.ok()) return recovered;
+  if (!restarted) spdlog::info("new cluster id={}", cluster_id);
+  return head;
+}
+
+absl::Status Head::Recover() {
+  auto gone_nodes = nodes_.Recover(*store_, kRecoveryGrace);
+  if (!gone_nodes.ok()) return gone_nodes.status();
+  auto running = jobs_.Recover(*store_);
+  if (!running.ok()) return running.status();
+  auto live = actors_.Recover(*store_);
+  if (!live.ok()) return live.status();
+  if (auto objects = objects_.Recover(*store_); !objects.ok()) return objects;
+  actor_manager_.Recover(*live);
+  for (const auto& id : *gone_nodes) OnNodeDead(id);
+  job_service_.AwaitDrivers(*running, kRecoveryGrace);
+  const auto nodes = nodes_.ListAlive();
+  if (!nodes.empty() || !live->empty() || !running->empty()) {
+    spdlog::info("head took over cluster id={}: waiting up to {} for nodes={} jobs={}; actors={}",
+                 cluster_id_, absl::FormatDuration(kRecoveryGrace), nodes.size(), running->size(),
+                 live->size());
+  }
+  return absl::OkStatus();
+}
+
+Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
+           std::string cluster_id, std::unique_ptr<TableStore> store)
+    : store_(std::move(store)),
+      cluster_id_(std::move(cluster_id)),
       nodes_(options),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
@@ -45,6 +95,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
 
 void Head::CheckLiveness() {
   for (const auto& id : nodes_.MarkSilentNodesDead()) OnNodeDead(id);
+  job_service_.Tick();
   actor_manager_.Tick();
   scheduler_service_.Tick();
 }

@@ -2,7 +2,10 @@
 
 #include <grpcpp/server_builder.h>
 
+#include <memory>
 #include <string>
+
+#include "absl/status/statusor.h"
 
 #include "common/auth.h"
 #include "raylet/head/actor_directory.h"
@@ -17,20 +20,41 @@
 #include "raylet/head/object_directory.h"
 #include "raylet/head/object_directory_service.h"
 #include "raylet/head/scheduler_service.h"
+#include "raylet/head/storage/table_store.h"
 
 namespace weft::head {
 
 // The head's services: node, actor and object directories, job registry, scheduler and the
 // log broker.
 // Owns the tables and their gRPC adapters; the raylet hosts them on its server.
+//
+// Its tables (cluster id, nodes, jobs, actors, object locations) live in a TableStore, each
+// change written before it is acknowledged; a head started on a store that holds a cluster
+// takes that cluster over (see Create). Workers and free resources are not stored: the nodes'
+// heartbeats and exit reports rebuild them.
 class Head {
  public:
-  Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token);
+  // How long a restarted head waits for the nodes and drivers it knew to come back before it
+  // declares them gone (nodes: this plus the node timeout).
+  static constexpr absl::Duration kRecoveryGrace = absl::Seconds(10);
+
+  // A head over `store`: the stored cluster (same cluster id, nodes, jobs, actors), waiting
+  // kRecoveryGrace for its nodes and drivers, or a new one when the store holds none and
+  // `existed` is false (it was just made). DATA_LOSS when a row does not parse or an existing
+  // store holds no cluster (damaged: truncated, its write-ahead log lost), UNAVAILABLE when
+  // the store cannot be read or written.
+  static absl::StatusOr<std::unique_ptr<Head>> Create(NodeDirectory::Options options,
+                                                      const TokenAuth& auth, std::string token,
+                                                      std::unique_ptr<TableStore> store,
+                                                      bool existed);
+
+  const std::string& cluster_id() const { return cluster_id_; }
 
   // Registers every head service with `builder`. Call once, before the server starts.
   void AddServices(grpc::ServerBuilder& builder);
 
-  // Marks silent nodes dead and drops what lived on them. Call about twice per heartbeat.
+  // Marks silent nodes dead and drops what lived on them, fails jobs whose drivers did not
+  // come back after a restart. Call about twice per heartbeat.
   void CheckLiveness();
 
   // Ends leases still waiting on nodes; call before the server shuts down.
@@ -44,9 +68,14 @@ class Head {
   }
 
  private:
+  Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
+       std::string cluster_id, std::unique_ptr<TableStore> store);
+  // Loads the tables of a stored cluster (all empty for a new one).
+  [[nodiscard]] absl::Status Recover();
   void OnNodeDead(const std::string& node_id);
   void FreeOrphans(const ObjectDirectory::Orphans& orphans);
 
+  const std::unique_ptr<TableStore> store_;
   const std::string cluster_id_;
   NodeDirectory nodes_;
   JobRegistry jobs_;

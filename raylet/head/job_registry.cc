@@ -6,9 +6,38 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
+#include <algorithm>
+
 namespace weft::head {
 
-proto::JobInfo JobRegistry::Register(const proto::RegisterJobRequest& request) {
+absl::StatusOr<std::vector<std::string>> JobRegistry::Recover(TableStore& store) {
+  auto jobs = LoadMessages<proto::JobInfo>(store, kJobsTable);
+  if (!jobs.ok()) return jobs.status();
+  // Keys sort as text ("job-10000" before "job-9999"); ids are numbered in start order.
+  std::sort(jobs->begin(), jobs->end(), [](const proto::JobInfo& a, const proto::JobInfo& b) {
+    return std::make_pair(a.job_id().size(), a.job_id()) <
+           std::make_pair(b.job_id().size(), b.job_id());
+  });
+  absl::MutexLock lock(&mu_);
+  store_ = &store;
+  jobs_ = *std::move(jobs);
+  std::vector<std::string> running;
+  for (const auto& job : jobs_) {
+    if (job.state() == proto::JOB_RUNNING) running.push_back(job.job_id());
+  }
+  return running;
+}
+
+absl::Status JobRegistry::SaveLocked(proto::JobInfo& slot, proto::JobInfo job) {
+  if (auto stored = Persist(store_, RowOf(kJobsTable, job.job_id(), job)); !stored.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the head cannot store job ", job.job_id(), ": ", stored.message()));
+  }
+  slot = std::move(job);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<proto::JobInfo> JobRegistry::Register(const proto::RegisterJobRequest& request) {
   absl::MutexLock lock(&mu_);
   proto::JobInfo job;
   job.set_job_id(absl::StrFormat("job-%04d", jobs_.size() + 1));
@@ -20,7 +49,9 @@ proto::JobInfo JobRegistry::Register(const proto::RegisterJobRequest& request) {
   job.set_driver_address(request.driver_address());
   job.set_state(proto::JOB_RUNNING);
   job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));
-  jobs_.push_back(job);
+  proto::JobInfo slot;
+  if (auto saved = SaveLocked(slot, job); !saved.ok()) return saved;
+  jobs_.push_back(std::move(slot));
   spdlog::info("job started id={} driver_pid={} entrypoint=\"{}\"", job.job_id(), job.driver_pid(),
                job.entrypoint());
   return job;
@@ -31,8 +62,10 @@ absl::Status JobRegistry::Finish(const std::string& job_id) {
   for (auto& job : jobs_) {
     if (job.job_id() != job_id) continue;
     if (job.state() == proto::JOB_RUNNING) {
-      job.set_state(proto::JOB_FINISHED);
-      job.set_end_unix_ms(absl::ToUnixMillis(absl::Now()));
+      proto::JobInfo finished = job;
+      finished.set_state(proto::JOB_FINISHED);
+      finished.set_end_unix_ms(absl::ToUnixMillis(absl::Now()));
+      if (auto saved = SaveLocked(job, std::move(finished)); !saved.ok()) return saved;
       spdlog::info("job finished id={}", job_id);
     }
     return absl::OkStatus();
@@ -40,16 +73,23 @@ absl::Status JobRegistry::Finish(const std::string& job_id) {
   return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
 }
 
-std::optional<std::string> JobRegistry::FailIfRunning(const std::string& job_id) {
+std::optional<std::string> JobRegistry::FailIfRunning(const std::string& job_id,
+                                                      const std::string& how) {
   absl::MutexLock lock(&mu_);
   for (auto& job : jobs_) {
     if (job.job_id() != job_id) continue;
     if (job.state() != proto::JOB_RUNNING) return std::nullopt;
-    job.set_state(proto::JOB_FAILED);
-    job.set_end_unix_ms(absl::ToUnixMillis(absl::Now()));
-    job.set_end_reason(absl::StrCat("owner died: driver of job ", job_id, " (pid ",
-                                    job.driver_pid(), " on host ", job.driver_host(),
-                                    ") exited without Shutdown"));
+    proto::JobInfo failed = job;
+    failed.set_state(proto::JOB_FAILED);
+    failed.set_end_unix_ms(absl::ToUnixMillis(absl::Now()));
+    failed.set_end_reason(absl::StrCat("owner died: driver of job ", job_id, " (pid ",
+                                       job.driver_pid(), " on host ", job.driver_host(), ") ",
+                                       how));
+    // The job ends either way (its driver is gone); a restarted head would fail it again.
+    if (auto saved = SaveLocked(job, failed); !saved.ok()) {
+      spdlog::error("{}", saved.message());
+      job = std::move(failed);
+    }
     spdlog::warn("job failed id={} reason=\"{}\"", job_id, job.end_reason());
     return job.end_reason();
   }

@@ -37,7 +37,15 @@ grpc::ServerWriteReactor<proto::KeepJobReply>* JobRegistryService::KeepJob(
       auth_.Allows(*ctx)
           ? absl::OkStatus()
           : absl::UnauthenticatedError("missing or wrong cluster token (x-weft-token)");
-  if (refused.ok()) refused = jobs_.Get(req->job_id()).status();
+  if (refused.ok()) {
+    auto job = jobs_.Get(req->job_id());
+    refused = job.status();
+    if (job.ok() && job->state() != proto::JOB_RUNNING) {
+      refused = absl::FailedPreconditionError(
+          absl::StrCat("job ", req->job_id(), " has ended",
+                       job->end_reason().empty() ? "" : absl::StrCat(": ", job->end_reason())));
+    }
+  }
   absl::MutexLock lock(&mu_);
   if (refused.ok() && closing_) refused = absl::UnavailableError("head is shutting down");
   if (refused.ok() && keepers_.contains(req->job_id())) {
@@ -49,6 +57,7 @@ grpc::ServerWriteReactor<proto::KeepJobReply>* JobRegistryService::KeepJob(
     return keeper;
   }
   keepers_[req->job_id()] = keeper;
+  awaited_.erase(req->job_id());
   spdlog::info("job kept id={} peer={}", req->job_id(), ctx->peer());
   return keeper;
 }
@@ -82,6 +91,28 @@ void JobRegistryService::Forget(Keeper* keeper) {
   if (it != keepers_.end() && it->second == keeper) keepers_.erase(it);
 }
 
+void JobRegistryService::AwaitDrivers(const std::vector<std::string>& job_ids,
+                                      absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  awaited_.insert(job_ids.begin(), job_ids.end());
+  await_until_ = absl::Now() + grace;
+}
+
+void JobRegistryService::Tick() {
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&mu_);
+    if (awaited_.empty() || absl::Now() < await_until_) return;
+    gone.assign(awaited_.begin(), awaited_.end());
+    awaited_.clear();
+  }
+  for (const auto& job_id : gone) {
+    if (auto reason = jobs_.FailIfRunning(job_id, "did not come back after the head restarted")) {
+      on_finished_(job_id, *reason);
+    }
+  }
+}
+
 void JobRegistryService::CloseKeepers() {
   absl::MutexLock lock(&mu_);
   closing_ = true;
@@ -96,8 +127,9 @@ grpc::ServerUnaryReactor* JobRegistryService::RegisterJob(grpc::CallbackServerCo
                                                           const proto::RegisterJobRequest* req,
                                                           proto::RegisterJobReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  *rep->mutable_job() = jobs_.Register(*req);
-  return FinishWith(ctx, absl::OkStatus());
+  auto job = jobs_.Register(*req);
+  if (job.ok()) *rep->mutable_job() = *std::move(job);
+  return FinishWith(ctx, job.status());
 }
 
 grpc::ServerUnaryReactor* JobRegistryService::FinishJob(grpc::CallbackServerContext* ctx,

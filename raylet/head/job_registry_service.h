@@ -2,8 +2,10 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "head.grpc.pb.h"
@@ -25,6 +27,12 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
 
   // Ends every KeepJob stream without failing its job; call before the server shuts down.
   void CloseKeepers();
+
+  // After a head restart: these RUNNING jobs fail (as if their drivers had exited) unless
+  // their drivers hold their KeepJob streams again within `grace`.
+  void AwaitDrivers(const std::vector<std::string>& job_ids, absl::Duration grace);
+  // Call periodically: fails the awaited jobs once the grace has passed.
+  void Tick();
 
   grpc::ServerUnaryReactor* RegisterJob(grpc::CallbackServerContext*,
                                         const proto::RegisterJobRequest*,
@@ -52,6 +60,8 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Keeper*> keepers_ ABSL_GUARDED_BY(mu_);  // by job id
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<std::string> awaited_ ABSL_GUARDED_BY(mu_);  // see AwaitDrivers
+  absl::Time await_until_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head

@@ -15,13 +15,13 @@ proto::RegisterJobRequest Request(int pid, const std::string& entrypoint) {
 
 TEST(JobRegistryTest, JobsGetSequentialIdsInStartOrder) {
   JobRegistry jobs;
-  EXPECT_EQ(jobs.Register(Request(1, "a")).job_id(), "job-0001");
-  EXPECT_EQ(jobs.Register(Request(2, "b")).job_id(), "job-0002");
+  EXPECT_EQ(jobs.Register(Request(1, "a"))->job_id(), "job-0001");
+  EXPECT_EQ(jobs.Register(Request(2, "b"))->job_id(), "job-0002");
 }
 
 TEST(JobRegistryTest, RegisteredJobIsRunningAndKeepsDriverDetails) {
   JobRegistry jobs;
-  const proto::JobInfo job = jobs.Register(Request(42, "./train --epochs 3"));
+  const proto::JobInfo job = *jobs.Register(Request(42, "./train --epochs 3"));
   EXPECT_EQ(job.state(), proto::JOB_RUNNING);
   EXPECT_EQ(job.driver_host(), "host-a");
   EXPECT_EQ(job.driver_pid(), 42);
@@ -31,8 +31,8 @@ TEST(JobRegistryTest, RegisteredJobIsRunningAndKeepsDriverDetails) {
 
 TEST(JobRegistryTest, FinishMarksOnlyThatJobFinished) {
   JobRegistry jobs;
-  const std::string first = jobs.Register(Request(1, "a")).job_id();
-  jobs.Register(Request(2, "b"));
+  const std::string first = jobs.Register(Request(1, "a"))->job_id();
+  ASSERT_TRUE(jobs.Register(Request(2, "b")).ok());
   ASSERT_TRUE(jobs.Finish(first).ok());
   const auto list = jobs.List();
   ASSERT_EQ(list.size(), 2u);
@@ -43,7 +43,7 @@ TEST(JobRegistryTest, FinishMarksOnlyThatJobFinished) {
 
 TEST(JobRegistryTest, FinishingTwiceIsFine) {
   JobRegistry jobs;
-  const std::string id = jobs.Register(Request(1, "a")).job_id();
+  const std::string id = jobs.Register(Request(1, "a"))->job_id();
   ASSERT_TRUE(jobs.Finish(id).ok());
   EXPECT_TRUE(jobs.Finish(id).ok());
   EXPECT_EQ(jobs.List()[0].state(), proto::JOB_FINISHED);
@@ -56,7 +56,7 @@ TEST(JobRegistryTest, FinishUnknownJobIsNotFound) {
 
 TEST(JobRegistryTest, FailIfRunningNamesTheDriverOnce) {
   JobRegistry jobs;
-  const std::string id = jobs.Register(Request(42, "a")).job_id();
+  const std::string id = jobs.Register(Request(42, "a"))->job_id();
   const auto reason = jobs.FailIfRunning(id);
   ASSERT_TRUE(reason.has_value());
   EXPECT_EQ(*reason,
@@ -68,7 +68,7 @@ TEST(JobRegistryTest, FailIfRunningNamesTheDriverOnce) {
 
 TEST(JobRegistryTest, FinishedJobDoesNotFail) {
   JobRegistry jobs;
-  const std::string id = jobs.Register(Request(1, "a")).job_id();
+  const std::string id = jobs.Register(Request(1, "a"))->job_id();
   ASSERT_TRUE(jobs.Finish(id).ok());
   EXPECT_FALSE(jobs.FailIfRunning(id).has_value());
   EXPECT_FALSE(jobs.FailIfRunning("job-0009").has_value());

@@ -16,6 +16,39 @@ absl::Time MonotonicNow() {
 NodeDirectory::NodeDirectory(Options options, Clock clock)
     : options_(options), clock_(std::move(clock)), last_check_(clock_()) {}
 
+absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& store,
+                                                                absl::Duration grace) {
+  auto rows = LoadMessages<proto::NodeInfo>(store, kNodesTable);
+  if (!rows.ok()) return rows.status();
+  std::sort(rows->begin(), rows->end(), [](const proto::NodeInfo& a, const proto::NodeInfo& b) {
+    return a.registered_unix_ms() < b.registered_unix_ms();
+  });
+  const absl::Time now = clock_();
+  absl::MutexLock lock(&mu_);
+  store_ = &store;
+  std::vector<std::string> dead;
+  for (auto& info : *rows) {
+    const std::string id = info.node_id();
+    info.clear_available();  // nothing is placed there before it reports
+    info.set_num_workers(0);
+    Entry& entry = nodes_[id] = Entry{std::move(info), now + grace, next_order_++, 0, {}};
+    if (entry.info.state() != proto::NODE_ALIVE) continue;
+    if (entry.info.is_head()) {
+      MarkDeadLocked(entry, "the head restarted: its own node's workers ended with it");
+      dead.push_back(id);
+    }
+  }
+  return dead;
+}
+
+absl::Status NodeDirectory::SaveLocked(const proto::NodeInfo& info) {
+  if (auto stored = Persist(store_, RowOf(kNodesTable, info.node_id(), info)); !stored.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the head cannot store node ", info.node_id(), ": ", stored.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   if (node.node_id().empty() || node.address().empty()) {
     return absl::InvalidArgumentError("node registration needs node_id and address");
@@ -30,6 +63,7 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   *node.mutable_available() = node.total();
   node.set_registered_unix_ms(absl::ToUnixMillis(absl::Now()));
   node.set_last_heartbeat_unix_ms(node.registered_unix_ms());
+  if (auto saved = SaveLocked(node); !saved.ok()) return saved;
   spdlog::info("node registered id={} address={} head={}", node.node_id(), node.address(),
                node.is_head());
   const std::string id = node.node_id();
@@ -101,6 +135,9 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
   entry.info.set_death_reason(lost ? absl::StrCat(reason, "; ", lost, " workers lost") : reason);
   entry.info.set_num_workers(0);
   entry.holds.clear();
+  // Dead either way; a restarted head that read it ALIVE would wait for it, then declare it
+  // dead again.
+  if (auto saved = SaveLocked(entry.info); !saved.ok()) spdlog::error("{}", saved.message());
   spdlog::warn("node dead id={} address={} reason=\"{}\"", entry.info.node_id(),
                entry.info.address(), entry.info.death_reason());
 }

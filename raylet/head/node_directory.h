@@ -13,6 +13,7 @@
 #include "common.pb.h"
 #include "common/resources.h"
 #include "head.pb.h"
+#include "raylet/head/storage/table_store.h"
 
 namespace weft::head {
 
@@ -43,8 +44,17 @@ class NodeDirectory {
 
   const Options& options() const { return options_; }
 
+  // Loads the nodes kept in `store` (a restarted head) and writes every later membership
+  // change there (registrations, deaths) before it is acknowledged. Call once, before
+  // serving. A node that was ALIVE is ALIVE again, offering nothing until its first
+  // heartbeat, and is declared dead only if it stays silent for `grace` plus node_timeout.
+  // The old head's own node is DEAD at once (its workers ended with that raylet): its id is
+  // returned, for what lived there to be restarted or ended.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> Recover(TableStore& store,
+                                                                 absl::Duration grace);
+
   // Adds an ALIVE node. INVALID_ARGUMENT without id or address or with bad resources,
-  // ALREADY_EXISTS for a known id.
+  // ALREADY_EXISTS for a known id, UNAVAILABLE when it cannot be stored.
   [[nodiscard]] absl::Status Register(proto::NodeInfo node);
 
   // Records a heartbeat. NOT_FOUND for an unknown id; FAILED_PRECONDITION once the node is
@@ -94,6 +104,8 @@ class NodeDirectory {
   static proto::NodeInfo View(const Entry& entry);
   std::vector<proto::NodeInfo> ListLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void MarkDeadLocked(Entry& entry, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  [[nodiscard]] absl::Status SaveLocked(const proto::NodeInfo& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   const Clock clock_;
@@ -102,6 +114,7 @@ class NodeDirectory {
   int64_t next_order_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Time last_check_ ABSL_GUARDED_BY(mu_);
+  TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace weft::head

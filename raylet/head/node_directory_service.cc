@@ -1,5 +1,6 @@
 #include "raylet/head/node_directory_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/rpc.h"
 
@@ -11,6 +12,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServe
   if (auto* r = auth_.Reject(ctx)) return r;
   rep->set_heartbeat_period_ms(absl::ToInt64Milliseconds(nodes_.options().heartbeat_period));
   rep->set_node_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().node_timeout));
+  rep->set_cluster_id(cluster_id_);
   const auto status = nodes_.Register(req->node());
   if (status.ok()) hooks_.on_resources_changed();
   return FinishWith(ctx, status);
@@ -20,6 +22,12 @@ grpc::ServerUnaryReactor* NodeDirectoryService::Heartbeat(grpc::CallbackServerCo
                                                           const proto::HeartbeatRequest* req,
                                                           proto::HeartbeatReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
+  if (!req->cluster_id().empty() && req->cluster_id() != cluster_id_) {
+    return FinishWith(ctx, absl::PermissionDeniedError(absl::StrCat(
+                               "node ", req->node_id(), " belongs to cluster ", req->cluster_id(),
+                               " but this head serves cluster ", cluster_id_,
+                               " (was the head restarted with other storage?)")));
+  }
   const auto status = nodes_.Heartbeat(*req);
   if (status.ok()) hooks_.on_resources_changed();
   return FinishWith(ctx, status);

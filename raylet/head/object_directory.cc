@@ -3,11 +3,44 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 
 namespace weft::head {
 
 std::string ObjectDirectory::OwnerKey(const Owner& owner) {
   return owner.worker_id.empty() ? absl::StrCat("job/", owner.job_id) : owner.worker_id;
+}
+
+absl::Status ObjectDirectory::Recover(TableStore& store) {
+  auto rows = LoadMessages<proto::ObjectInfo>(store, kObjectsTable);
+  if (!rows.ok()) return rows.status();
+  absl::MutexLock lock(&mu_);
+  store_ = &store;
+  for (const auto& info : *rows) {
+    Object& object = objects_[info.object_id()];
+    object.copies.assign(info.locations().begin(), info.locations().end());
+    object.owner = Owner{info.owner(), info.owner_worker_id()};
+  }
+  return absl::OkStatus();
+}
+
+TableStore::Change ObjectDirectory::RowLocked(const std::string& object_id) const {
+  auto it = objects_.find(object_id);
+  if (it == objects_.end()) return {kObjectsTable, object_id, std::nullopt};
+  proto::ObjectInfo info;
+  info.set_object_id(object_id);
+  info.set_owner(it->second.owner.job_id);
+  info.set_owner_worker_id(it->second.owner.worker_id);
+  for (const auto& copy : it->second.copies) *info.add_locations() = copy;
+  return RowOf(kObjectsTable, object_id, info);
+}
+
+void ObjectDirectory::SaveLocked(std::vector<TableStore::Change> changes) {
+  if (!store_ || changes.empty()) return;
+  if (auto stored = store_->Apply(changes); !stored.ok()) {
+    spdlog::error("the head cannot store {} object location changes: {}", changes.size(),
+                  stored.message());
+  }
 }
 
 absl::Status ObjectDirectory::Add(const std::string& object_id,
@@ -22,11 +55,24 @@ absl::Status ObjectDirectory::Add(const std::string& object_id,
                                                       OwnerKey(owner),
                                                       ") has ended: nobody can ask for it"));
   }
-  auto& object = objects_[object_id];
+  const auto before = objects_.find(object_id);
+  Object object = before == objects_.end() ? Object() : before->second;
   std::erase_if(object.copies,
                 [&](const auto& c) { return c.worker_id() == location.worker_id(); });
   object.copies.push_back(location);
   if (known_owner) object.owner = owner;
+  if (store_) {
+    proto::ObjectInfo info;
+    info.set_object_id(object_id);
+    info.set_owner(object.owner.job_id);
+    info.set_owner_worker_id(object.owner.worker_id);
+    for (const auto& copy : object.copies) *info.add_locations() = copy;
+    if (auto stored = store_->Apply({RowOf(kObjectsTable, object_id, info)}); !stored.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("the head cannot store object ", object_id, ": ", stored.message()));
+    }
+  }
+  objects_[object_id] = std::move(object);
   return absl::OkStatus();
 }
 
@@ -37,10 +83,12 @@ void ObjectDirectory::MarkSpilled(const std::string& object_id, const std::strin
   for (auto& copy : it->second.copies) {
     if (copy.worker_id() == worker_id) copy.set_spilled(true);
   }
+  SaveLocked({RowLocked(object_id)});
 }
 
 ObjectDirectory::Orphans ObjectDirectory::RemoveOwnedBy(const Owner& owner) {
   Orphans orphans;
+  std::vector<TableStore::Change> changes;
   absl::MutexLock lock(&mu_);
   const std::string key = OwnerKey(owner);
   if (gone_owners_.insert(key).second) {
@@ -56,8 +104,10 @@ ObjectDirectory::Orphans ObjectDirectory::RemoveOwnedBy(const Owner& owner) {
       continue;
     }
     for (const auto& copy : it->second.copies) orphans[copy.address()].push_back(it->first);
+    changes.push_back({kObjectsTable, it->first, std::nullopt});
     objects_.erase(it++);
   }
+  SaveLocked(std::move(changes));
   return orphans;
 }
 
@@ -83,6 +133,7 @@ void ObjectDirectory::Remove(const std::string& object_id, const std::string& wo
   if (it == objects_.end()) return;
   std::erase_if(it->second.copies, [&](const auto& c) { return c.worker_id() == worker_id; });
   if (it->second.copies.empty()) objects_.erase(it);
+  SaveLocked({RowLocked(object_id)});
 }
 
 std::vector<proto::ObjectLocation> ObjectDirectory::Locations(const std::string& object_id) const {
@@ -103,14 +154,20 @@ int ObjectDirectory::RemoveWorker(const std::string& worker_id) {
 int ObjectDirectory::RemoveCopies(const std::function<bool(const proto::ObjectLocation&)>& gone) {
   absl::MutexLock lock(&mu_);
   int removed = 0;
+  std::vector<std::string> changed;
   for (auto it = objects_.begin(); it != objects_.end();) {
-    removed += static_cast<int>(std::erase_if(it->second.copies, gone));
+    const auto dropped = std::erase_if(it->second.copies, gone);
+    removed += static_cast<int>(dropped);
+    if (dropped > 0) changed.push_back(it->first);
     if (it->second.copies.empty()) {
       objects_.erase(it++);
     } else {
       ++it;
     }
   }
+  std::vector<TableStore::Change> changes;
+  for (const auto& id : changed) changes.push_back(RowLocked(id));
+  SaveLocked(std::move(changes));
   return removed;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "head.pb.h"
+#include "raylet/head/storage/table_store.h"
 
 namespace weft::head {
 
@@ -26,9 +27,14 @@ class ObjectDirectory {
     std::string job_id;
     std::string worker_id;
   };
+  // Loads the objects kept in `store` (a restarted head) and writes every later change there
+  // before it is acknowledged. Call once, before serving.
+  [[nodiscard]] absl::Status Recover(TableStore& store);
+
   // Records that `location.worker_id` holds the object. INVALID_ARGUMENT without object or
   // worker id; FAILED_PRECONDITION when its owner has already ended (the store should free
-  // it: nobody will). Adding the same worker twice keeps one entry.
+  // it: nobody will); UNAVAILABLE when it cannot be stored. Adding the same worker twice
+  // keeps one entry.
   [[nodiscard]] absl::Status Add(const std::string& object_id,
                                  const proto::ObjectLocation& location, const Owner& owner = {});
 
@@ -62,11 +68,16 @@ class ObjectDirectory {
   static std::string OwnerKey(const Owner& owner);
   static constexpr size_t kGoneOwnersKept = 4096;
   int RemoveCopies(const std::function<bool(const proto::ObjectLocation&)>& gone);
+  // The stored row of `object_id` as it is now (deleted when the object is gone).
+  TableStore::Change RowLocked(const std::string& object_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Writes `changes` to the store, if any; a failure is logged (the change stands in memory).
+  void SaveLocked(std::vector<TableStore::Change> changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Object> objects_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> gone_owners_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> gone_order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace weft::head

@@ -28,7 +28,8 @@ absl::StatusOr<HeadLink::Terms> HeadLink::Register(const proto::NodeInfo& node,
     const auto status = FromGrpcStatus(stub_->RegisterNode(&context, request, &reply));
     if (status.ok()) {
       return Terms{.heartbeat_period = absl::Milliseconds(reply.heartbeat_period_ms()),
-                   .node_timeout = absl::Milliseconds(reply.node_timeout_ms())};
+                   .node_timeout = absl::Milliseconds(reply.node_timeout_ms()),
+                   .cluster_id = reply.cluster_id()};
     }
     const bool retry = status.code() == absl::StatusCode::kUnavailable ||
                        status.code() == absl::StatusCode::kDeadlineExceeded;
@@ -51,11 +52,25 @@ void HeadLink::ReportWorkerExit(const proto::WorkerInfo& worker) {
   CallAsync<proto::ReportWorkerExitReply>(
       ContextWithTimeout(kControlRpcTimeout), std::move(request),
       [this](auto... args) { stub_->async()->ReportWorkerExit(args...); },
-      [id = worker.worker_id()](const absl::Status& status, const auto&) {
-        if (!status.ok()) {
-          spdlog::warn("worker exit report failed id={} error=\"{}\"", id, status.message());
-        }
+      [unreported = unreported_, worker](const absl::Status& status, const auto&) {
+        if (status.ok()) return;
+        const bool later = status.code() == absl::StatusCode::kUnavailable ||
+                           status.code() == absl::StatusCode::kDeadlineExceeded;
+        spdlog::warn("worker exit report failed id={} error=\"{}\"{}", worker.worker_id(),
+                     status.message(), later ? "; sent again once the head answers" : "");
+        if (!later) return;
+        absl::MutexLock lock(&unreported->mu);
+        unreported->workers[worker.worker_id()] = worker;
       });
+}
+
+void HeadLink::ResendWorkerExits() {
+  absl::flat_hash_map<std::string, proto::WorkerInfo> again;
+  {
+    absl::MutexLock lock(&unreported_->mu);
+    again.swap(unreported_->workers);
+  }
+  for (const auto& [id, worker] : again) ReportWorkerExit(worker);
 }
 
 absl::Status HeadLink::Unregister(const std::string& node_id, const std::string& reason) {

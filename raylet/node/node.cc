@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <asio/post.hpp>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -89,6 +91,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
   heartbeat_sink_->deliver = [this](absl::Status status, SteadyTime sent) {
     OnHeartbeatDone(status, sent);
   };
+  heartbeat_sink_->probed = [this](bool refused, SteadyTime sent) { OnProbed(refused, sent); };
 }
 
 Node::~Node() {
@@ -105,6 +108,7 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
     info_.set_head_address(head_address);
   }
   on_fatal_ = std::move(on_fatal);
+  head_address_ = head_address;
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
   log_route_->stub = proto::LogBroker::NewStub(MakeChannel(head_address, options_.token));
   pool_.Open(address, head_address);  // before registering: the head may lease at once
@@ -139,6 +143,7 @@ void Node::AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent) {
                  absl::FormatDuration(node_timeout), absl::FormatDuration(options_.node_timeout));
   }
   fence_after_ = FenceAfter(node_timeout, heartbeat_period_);
+  cluster_id_ = terms.cluster_id;
   if (options_.head) return;
   pool_.SetFenceAfter(fence_after_);
   absl::MutexLock lock(&fence_mu_);
@@ -157,6 +162,7 @@ void Node::ScheduleHeartbeat() {
     *request.mutable_available() = std::move(*info.mutable_available());
     request.set_num_workers(now.alive);
     request.set_resource_version(now.version);
+    request.set_cluster_id(cluster_id_);
     *request.mutable_object_store() = std::move(*info.mutable_object_store());
     const auto deadline = std::min(absl::Seconds(2), 4 * heartbeat_period_);
     const SteadyTime sent = std::chrono::steady_clock::now();
@@ -171,16 +177,60 @@ void Node::ScheduleHeartbeat() {
 void Node::OnHeartbeatDone(const absl::Status& status, SteadyTime sent) {
   if (fenced_) return;
   if (status.ok()) {
+    if (std::exchange(head_down_, false)) {
+      spdlog::info("head {} answers again after {}; node {} carries on", head_address_,
+                   absl::FormatDuration(absl::Now() - last_head_contact_), id_);
+    }
     last_head_contact_ = absl::Now();
     ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
+    head_->ResendWorkerExits();  // those the head missed while it was down
   } else if (status.code() == absl::StatusCode::kFailedPrecondition ||
              status.code() == absl::StatusCode::kNotFound) {
     Fence(absl::StrCat("head refused node ", id_, ": ", status.message()));
     return;
+  } else if (status.code() == absl::StatusCode::kPermissionDenied ||
+             status.code() == absl::StatusCode::kUnauthenticated) {
+    Fence(absl::StrCat("head ", head_address_, " refuses node ", id_, ": ", status.message(),
+                       status.code() == absl::StatusCode::kUnauthenticated
+                           ? " (was the head restarted with another token?)"
+                           : ""),
+          absl::StatusCode::kPermissionDenied);
+    return;
   } else {
-    spdlog::warn("heartbeat failed node={} error=\"{}\"", id_, status.message());
+    if (!head_down_) spdlog::warn("heartbeat failed node={} error=\"{}\"", id_, status.message());
+    ProbeHead(sent);
   }
   ScheduleHeartbeat();
+}
+
+void Node::ProbeHead(SteadyTime sent) {
+  if (options_.head || std::exchange(probing_, true)) return;
+  std::thread([sink = heartbeat_sink_, address = head_address_, sent] {
+    const bool refused = ConnectionRefused(address, std::chrono::seconds(1));
+    absl::MutexLock lock(&sink->mu);
+    if (!sink->io) return;  // the node has stopped
+    asio::post(*sink->io, [probed = sink->probed, refused, sent] { probed(refused, sent); });
+  }).detach();
+}
+
+// No head runs at the address (sure only of the moment the probe was sent or later): no head
+// can declare this node dead before a new one starts and waits Head::kRecoveryGrace (longer
+// than the node timeout) for it, so the fence moves as an acknowledged heartbeat would move it.
+void Node::OnProbed(bool refused, SteadyTime sent) {
+  probing_ = false;
+  if (fenced_ || !refused) return;
+  const absl::Duration down = absl::Now() - last_head_contact_;
+  if (down > options_.head_lost_timeout) {
+    return Fence(absl::StrCat("head ", head_address_, " has been down for ",
+                              absl::FormatDuration(down), " (--head-lost-timeout-ms)"));
+  }
+  if (!std::exchange(head_down_, true)) {
+    spdlog::warn(
+        "head {} is down (connection refused); node {} keeps its workers and waits for "
+        "it up to {} after it last answered",
+        head_address_, id_, absl::FormatDuration(options_.head_lost_timeout));
+  }
+  ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
 }
 
 // Heartbeats are acknowledged in send order or not at all, so a later `at` never moves the
@@ -200,7 +250,7 @@ void Node::ArmFence(SteadyTime at) {
   });
 }
 
-void Node::Fence(const std::string& reason) {
+void Node::Fence(const std::string& reason, absl::StatusCode code) {
   if (fenced_) return;
   fenced_ = true;
   {
@@ -212,7 +262,7 @@ void Node::Fence(const std::string& reason) {
   pool_.Close();
   const size_t killed = pool_.KillAll();
   spdlog::error("node fenced id={} workers_killed={} reason=\"{}\"", id_, killed, reason);
-  on_fatal_(absl::UnavailableError(absl::StrCat("node ", id_, " fenced: ", reason)));
+  on_fatal_(absl::Status(code, absl::StrCat("node ", id_, " fenced: ", reason)));
 }
 
 absl::Duration Node::ServeFor() const {

@@ -31,10 +31,13 @@ namespace weft::node {
 //
 // Fencing: the node stops (SIGKILL) all its workers when no heartbeat it sent in the last
 // FenceAfter() (fence_rule.h) was acknowledged, or when the head refuses it; then it calls
-// `on_fatal` and serves nothing more. Its workers learn the same deadline from CheckNode and
-// stop themselves if the node stops answering. The head's own node shares the head's process
-// (a stall stops both, and the head credits it): it fences only when refused, and its workers
-// run no watch. Info(), ServeFor() are thread-safe.
+// `on_fatal` and serves nothing more. A head whose port refuses connections is not running,
+// so it cannot declare this node dead, and a restarted head waits Head::kRecoveryGrace for
+// its nodes: while that holds the node keeps its workers, up to --head-lost-timeout-ms after
+// the head last answered, and carries on with the same id once the head is back. Its workers learn
+// the same deadline from CheckNode and stop themselves if the node stops answering. The head's own
+// node shares the head's process (a stall stops both, and the head credits it): it fences only when
+// refused, and its workers run no watch. Info(), ServeFor() are thread-safe.
 class Node {
  public:
   using FatalCallback = std::function<void(absl::Status)>;
@@ -79,6 +82,8 @@ class Node {
     asio::io_context* io ABSL_GUARDED_BY(mu);
     std::function<void(absl::Status, std::chrono::steady_clock::time_point)> deliver
         ABSL_GUARDED_BY(mu);
+    std::function<void(bool refused, std::chrono::steady_clock::time_point)> probed
+        ABSL_GUARDED_BY(mu);
   };
 
   proto::NodeInfo InfoAt(const WorkerPool::Snapshot& pool) const;
@@ -86,8 +91,14 @@ class Node {
   void AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent);
   void ScheduleHeartbeat();
   void OnHeartbeatDone(const absl::Status& status, SteadyTime sent);
+  // After a failed heartbeat sent at `sent`: is the head's port refused, i.e. is no head
+  // running (killed, restarting)? Answers OnProbed on the io_context; one probe at a time.
+  void ProbeHead(SteadyTime sent);
+  void OnProbed(bool refused, SteadyTime sent);
   void ArmFence(SteadyTime at);
-  void Fence(const std::string& reason);
+  // PERMISSION_DENIED `code`: the head refuses this node for good (another cluster's head, or
+  // another token); the raylet then exits instead of rejoining.
+  void Fence(const std::string& reason, absl::StatusCode code = absl::StatusCode::kUnavailable);
   void ScheduleStartExpiry();
 
   const RayletOptions& options_;
@@ -122,6 +133,10 @@ class Node {
   absl::Duration heartbeat_period_;
   absl::Time last_head_contact_;
   absl::Duration fence_after_;  // from the head's terms once registered (see AdoptTerms)
+  std::string head_address_;
+  std::string cluster_id_;  // from the head's terms
+  bool probing_ = false;
+  bool head_down_ = false;  // a probe found no head running; it has not answered since
   bool fenced_ = false;
   mutable absl::Mutex fence_mu_;
   SteadyTime fence_at_ ABSL_GUARDED_BY(fence_mu_);  // when the node fences itself

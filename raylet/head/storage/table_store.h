@@ -8,6 +8,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/message_lite.h"
 
 namespace weft::head {
 
@@ -32,6 +34,41 @@ class TableStore {
   // Every row of `table`.
   [[nodiscard]] virtual absl::StatusOr<Rows> Load(const std::string& table) = 0;
 };
+
+// The head's tables (raylet/head/head.cc says what each row holds).
+inline constexpr char kClusterTable[] = "cluster";
+inline constexpr char kJobsTable[] = "jobs";
+inline constexpr char kActorsTable[] = "actors";
+inline constexpr char kNodesTable[] = "nodes";
+inline constexpr char kObjectsTable[] = "objects";
+
+// A change that writes `message` as row `key` of `table`.
+inline TableStore::Change RowOf(std::string table, std::string key,
+                                const google::protobuf::MessageLite& message) {
+  return {std::move(table), std::move(key), message.SerializeAsString()};
+}
+
+// Writes one change; OK at once without a store (a table that is not persisted).
+inline absl::Status Persist(TableStore* store, TableStore::Change change) {
+  if (!store) return absl::OkStatus();
+  return store->Apply({std::move(change)});
+}
+
+// Every row of `table` parsed as a `Message`; DATA_LOSS naming the row when one does not parse.
+template <typename Message>
+absl::StatusOr<std::vector<Message>> LoadMessages(TableStore& store, const std::string& table) {
+  auto rows = store.Load(table);
+  if (!rows.ok()) return rows.status();
+  std::vector<Message> out;
+  out.reserve(rows->size());
+  for (const auto& [key, value] : *rows) {
+    if (!out.emplace_back().ParseFromString(value)) {
+      return absl::DataLossError(absl::StrCat("row '", key, "' of table '", table,
+                                              "' in the head's store does not parse"));
+    }
+  }
+  return out;
+}
 
 // The embedded store: one SQLite file at `path`, made if missing. A file that is not a sound
 // store (corrupted, truncated, not SQLite) is refused with DATA_LOSS naming it, never emptied.

@@ -1,0 +1,36 @@
+#include "client/src/head_calls.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/rpc.h"
+
+namespace weft::internal {
+
+grpc::Status CallHead(const std::string& head_address,
+                      const std::function<grpc::Status(grpc::ClientContext&)>& call) {
+  const absl::Time give_up = absl::Now() + absl::FromChrono(kHeadUnavailableWait);
+  auto pause = std::chrono::milliseconds(100);
+  for (;;) {
+    grpc::ClientContext context;
+    context.set_wait_for_ready(true);  // a restarting head: wait for it to listen again
+    SetTimeout(context, kControlRpcTimeout);
+    grpc::Status status = call(context);
+    const bool away = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (!away) return status;
+    if (absl::Now() >= give_up) {
+      return grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("head unavailable: the head at ", head_address, " did not answer for ",
+                       absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
+                       status.error_message(), ")"));
+    }
+    std::this_thread::sleep_for(pause);  // a head that refuses at once: try again soon
+    pause = std::min(2 * pause, std::chrono::milliseconds(1000));
+  }
+}
+
+}  // namespace weft::internal

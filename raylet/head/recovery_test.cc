@@ -1,0 +1,199 @@
+// The head's tables over a store (issue 12): what one head wrote, a head started later on the
+// same SQLite file reads back, and a change that cannot be stored is not acknowledged.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "raylet/head/actor_directory.h"
+#include "raylet/head/job_registry.h"
+#include "raylet/head/node_directory.h"
+#include "raylet/head/object_directory.h"
+#include "raylet/head/storage/table_store.h"
+
+namespace weft::head {
+namespace {
+
+class RecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("weft-recovery-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A store on the test's file, as a head opening it at start.
+  std::unique_ptr<TableStore> Open() {
+    auto store = OpenSqliteStore((dir_ / "head.sqlite").string());
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  std::filesystem::path dir_;
+};
+
+// A store whose writes fail: the head must not acknowledge what it could not keep.
+class BrokenStore final : public TableStore {
+ public:
+  absl::Status Apply(const std::vector<Change>&) override {
+    return absl::UnavailableError("disk full");
+  }
+  absl::StatusOr<Rows> Load(const std::string&) override { return Rows(); }
+};
+
+proto::NodeInfo Node(const std::string& id, bool is_head = false) {
+  proto::NodeInfo node;
+  node.set_node_id(id);
+  node.set_address("127.0.0.1:" + std::to_string(7000 + id.size()));
+  node.set_is_head(is_head);
+  (*node.mutable_total())["CPU"] = 2;
+  return node;
+}
+
+TEST_F(RecoveryTest, JobsComeBackInStartOrderWithTheirStates) {
+  {
+    auto store = Open();
+    JobRegistry jobs;
+    ASSERT_TRUE(jobs.Recover(*store).ok());
+    proto::RegisterJobRequest request;
+    request.set_driver_pid(7);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(jobs.Register(request).ok());
+    ASSERT_TRUE(jobs.Finish("job-0002").ok());
+  }
+  auto store = Open();
+  JobRegistry jobs;
+  auto running = jobs.Recover(*store);
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_EQ(*running, (std::vector<std::string>{"job-0001", "job-0003"}));
+  const auto listed = jobs.List();
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[1].state(), proto::JOB_FINISHED);
+  proto::RegisterJobRequest request;
+  EXPECT_EQ(jobs.Register(request)->job_id(), "job-0004") << "an id was handed out twice";
+}
+
+TEST_F(RecoveryTest, LiveActorsComeBackWithTheirSpecsAndDeadOnesWithoutTheirArguments) {
+  std::string alive_id, dead_id;
+  {
+    auto store = Open();
+    ActorDirectory actors;
+    ASSERT_TRUE(actors.Recover(*store).ok());
+    proto::ActorInfo info;
+    info.set_class_name("Counter");
+    info.set_name("kept");
+    info.set_detached(true);
+    proto::ActorSpec spec;
+    spec.set_constructor_args("\x91\x05");
+    auto alive = actors.Register(info, spec);
+    ASSERT_TRUE(alive.ok());
+    alive_id = alive->actor_id();
+    alive->set_state(proto::ACTOR_ALIVE);
+    alive->set_worker_id("w1");
+    ASSERT_TRUE(actors.Update(*alive).ok());
+    info.set_name("gone");
+    auto dead = actors.Register(info, spec);
+    ASSERT_TRUE(dead.ok());
+    dead_id = dead->actor_id();
+    dead->set_state(proto::ACTOR_DEAD);
+    ASSERT_TRUE(actors.Update(*dead).ok());
+  }
+  auto store = Open();
+  ActorDirectory actors;
+  auto live = actors.Recover(*store);
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].info().actor_id(), alive_id);
+  EXPECT_EQ((*live)[0].info().worker_id(), "w1");
+  EXPECT_EQ((*live)[0].spec().constructor_args(), "\x91\x05");
+  EXPECT_EQ(actors.GetByName("", "kept")->actor_id(), alive_id);
+  EXPECT_EQ(actors.Get(dead_id)->state(), proto::ACTOR_DEAD);
+  auto rows = store->Load(kActorsTable);
+  ASSERT_TRUE(rows.ok());
+  for (const auto& [key, value] : *rows) {
+    proto::StoredActor row;
+    ASSERT_TRUE(row.ParseFromString(value));
+    if (key == dead_id) EXPECT_FALSE(row.has_spec()) << "a dead actor's arguments were kept";
+  }
+}
+
+TEST_F(RecoveryTest, AliveNodesWaitForTheGraceAndTheOldHeadsNodeIsDeadAtOnce) {
+  absl::Time now = absl::UnixEpoch();
+  auto clock = [&now] { return now; };
+  NodeDirectory::Options options{.node_timeout = absl::Seconds(3)};
+  {
+    auto store = Open();
+    NodeDirectory nodes(options, clock);
+    ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+    ASSERT_TRUE(nodes.Register(Node("head-node", /*is_head=*/true)).ok());
+    ASSERT_TRUE(nodes.Register(Node("worker-node")).ok());
+    ASSERT_TRUE(nodes.Register(Node("left")).ok());
+    ASSERT_TRUE(nodes.Unregister("left", "stopped").ok());
+  }
+  auto store = Open();
+  NodeDirectory nodes(options, clock);
+  auto gone = nodes.Recover(*store, absl::Seconds(10));
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(*gone, std::vector<std::string>{"head-node"});
+  ASSERT_TRUE(nodes.Get("worker-node"));
+  EXPECT_EQ(nodes.Get("worker-node")->state(), proto::NODE_ALIVE);
+  EXPECT_TRUE(nodes.Get("worker-node")->available().empty()) << "offered before it reported";
+  EXPECT_EQ(nodes.Get("left")->state(), proto::NODE_DEAD);
+  now += absl::Seconds(12);  // within grace + node timeout
+  EXPECT_TRUE(nodes.MarkSilentNodesDead().empty());
+  now += absl::Seconds(2);
+  EXPECT_EQ(nodes.MarkSilentNodesDead(), std::vector<std::string>{"worker-node"});
+}
+
+TEST_F(RecoveryTest, ObjectLocationsComeBackAndFreedOnesStayGone) {
+  proto::ObjectLocation where;
+  where.set_worker_id("w1");
+  where.set_node_id("n1");
+  where.set_address("127.0.0.1:9");
+  {
+    auto store = Open();
+    ObjectDirectory objects;
+    ASSERT_TRUE(objects.Recover(*store).ok());
+    ASSERT_TRUE(objects.Add("kept", where, {"job-0001", ""}).ok());
+    ASSERT_TRUE(objects.Add("freed", where, {"job-0001", ""}).ok());
+    objects.Remove("freed", "w1");
+  }
+  auto store = Open();
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Recover(*store).ok());
+  ASSERT_EQ(objects.Locations("kept").size(), 1u);
+  EXPECT_EQ(objects.Locations("kept")[0].address(), "127.0.0.1:9");
+  EXPECT_TRUE(objects.Locations("freed").empty());
+  const auto orphans = objects.RemoveOwnedBy({"job-0001", ""});
+  ASSERT_EQ(orphans.size(), 1u) << "the owner's object was not known after the restart";
+}
+
+TEST_F(RecoveryTest, AChangeThatCannotBeStoredIsNotAcknowledged) {
+  BrokenStore broken;
+  JobRegistry jobs;
+  ASSERT_TRUE(jobs.Recover(broken).ok());
+  EXPECT_EQ(jobs.Register(proto::RegisterJobRequest()).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(jobs.List().empty());
+  ActorDirectory actors;
+  ASSERT_TRUE(actors.Recover(broken).ok());
+  proto::ActorInfo info;
+  info.set_class_name("Counter");
+  EXPECT_EQ(actors.Register(info).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(actors.List().empty());
+  NodeDirectory nodes(NodeDirectory::Options{});
+  ASSERT_TRUE(nodes.Recover(broken, absl::Seconds(1)).ok());
+  EXPECT_EQ(nodes.Register(Node("n1")).code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(nodes.List().empty());
+  ObjectDirectory objects;
+  ASSERT_TRUE(objects.Recover(broken).ok());
+  proto::ObjectLocation where;
+  where.set_worker_id("w1");
+  EXPECT_EQ(objects.Add("o", where).code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(objects.Locations("o").empty());
+}
+
+}  // namespace
+}  // namespace weft::head

@@ -1,0 +1,220 @@
+// A head that dies and comes back (issue 12), with real daemons: killed with SIGKILL during a
+// workload of calls to detached actors on two nodes, then started again on its session dir and
+// port, it takes its cluster over from its store (the default embedded one): nodes keep their
+// ids and workers, actors their state and ids, the driver's job goes on, and nothing
+// acknowledged is lost. A damaged store is refused naming the file; nodes refuse a head of
+// another cluster or with another token.
+//
+// Every cluster here runs with the defaults a user gets (no timeouts tuned).
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "common/auth.h"
+#include "common/process.h"
+#include "common/rpc.h"
+#include "common/session_dir.h"
+#include "tests/cluster_harness.h"
+
+namespace weft::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+// Kills the head's raylet with SIGKILL and waits until it is gone.
+void KillHead(TestCluster& cluster) {
+  const pid_t head = cluster.HeadPid();
+  ASSERT_GT(head, 0);
+  ASSERT_EQ(kill(head, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(head); }, std::chrono::seconds(10)));
+}
+
+int ReadCount(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  return in >> n ? n : 0;
+}
+
+// The ALIVE node of each node session, by its raylet's pid.
+std::vector<std::string> NodeIds(const TestCluster& cluster,
+                                 const std::vector<std::string>& sessions) {
+  std::vector<std::string> ids;
+  for (const auto& session : sessions) {
+    const auto pids = RayletPids(session);
+    if (pids.size() != 1) return {};
+    const auto id = cluster.AliveNodeOf(pids[0]);
+    if (!id) return {};
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+proto::ActorInfo ActorNamed(const TestCluster& cluster, const std::string& name) {
+  auto stub = proto::ActorDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::GetActorRequest request;
+  request.set_name(name);
+  request.set_namespace_("default");
+  proto::GetActorReply reply;
+  return stub->GetActor(&context, request, &reply).ok() ? reply.actor() : proto::ActorInfo();
+}
+
+std::string NodeLog(const std::string& session) {
+  std::string all;
+  for (const auto& entry : std::filesystem::directory_iterator(SessionDir(session).LogsDir())) {
+    if (absl::StartsWith(entry.path().filename().string(), "raylet-node-")) {
+      all += ReadFile(entry.path().string()).value_or("");
+    }
+  }
+  return all;
+}
+
+TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) {
+  TestCluster cluster(0);  // the head runs no node: every actor lives on the two others
+  const std::vector<std::string> sessions = {
+      cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"a": 1})"}),
+      cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"b": 1})"})};
+  ASSERT_FALSE(sessions[0].empty() || sessions[1].empty());
+  const auto nodes = NodeIds(cluster, sessions);
+  ASSERT_EQ(nodes.size(), 2u);
+  const std::string cluster_id = cluster.ListNodes().cluster_id();
+
+  TempDir dir;
+  const std::string progress = dir.Sub("progress");
+  auto driver = SpawnProcess({.argv = {BinPath("head_restart_driver"), dir.path()},
+                              .extra_env = {"WEFT_SESSION_DIR=" + cluster.head_session()},
+                              .stdout_path = dir.Sub("out"),
+                              .stderr_path = dir.Sub("err")});
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ASSERT_TRUE(WaitFor([&] { return ReadCount(progress) >= 20; }, std::chrono::seconds(60)))
+      << ReadFile(dir.Sub("err")).value_or("");
+  const proto::ActorInfo left = ActorNamed(cluster, "left");
+  const proto::ActorInfo right = ActorNamed(cluster, "right");
+  ASSERT_EQ(left.state(), proto::ACTOR_ALIVE);
+  ASSERT_EQ(right.state(), proto::ACTOR_ALIVE);
+  ASSERT_NE(left.node_id(), right.node_id());
+
+  KillHead(cluster);
+  // Calls go straight to the workers: the workload goes on while no head runs.
+  const int at_kill = ReadCount(progress);
+  EXPECT_TRUE(
+      WaitFor([&] { return ReadCount(progress) >= at_kill + 20; }, std::chrono::seconds(20)))
+      << "calls stopped with the head at round " << ReadCount(progress);
+  EXPECT_EQ(RayletPids(sessions[0]).size(), 1u) << "a node's raylet exited with its head";
+  EXPECT_EQ(RayletPids(sessions[1]).size(), 1u) << "a node's raylet exited with its head";
+
+  const auto restart_began = Clock::now();
+  const auto restarted = cluster.RestartHead();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
+  // Recovered once both nodes heartbeat to the new head (they report their workers again).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto listed = cluster.ListNodes();
+        int back = 0;
+        for (const auto& node : listed.nodes()) {
+          back += node.state() == proto::NODE_ALIVE && node.num_workers() > 0;
+        }
+        return back == 2;
+      },
+      std::chrono::seconds(20)))
+      << "the nodes did not come back";
+  const auto recovery =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - restart_began);
+  std::cout << "[ recovery ] head restarted and both nodes back in " << recovery.count()
+            << " ms (weft start included)" << std::endl;
+  EXPECT_EQ(cluster.ListNodes().cluster_id(), cluster_id);
+  EXPECT_EQ(NodeIds(cluster, sessions), nodes) << "nodes rejoined under new ids";
+  const proto::ActorInfo left_after = ActorNamed(cluster, "left");
+  EXPECT_EQ(left_after.actor_id(), left.actor_id());
+  EXPECT_EQ(left_after.state(), proto::ACTOR_ALIVE);
+  EXPECT_EQ(left_after.worker_id(), left.worker_id()) << "the actor was restarted";
+  EXPECT_EQ(ActorNamed(cluster, "right").worker_id(), right.worker_id());
+
+  std::ofstream(dir.Sub("restarted")) << "now\n";
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] { return waitpid(*driver, &status, WNOHANG) == *driver; },
+                      std::chrono::seconds(120)));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << DescribeWaitStatus(status) << "\n"
+      << ReadFile(dir.Sub("err")).value_or("");
+  EXPECT_THAT(ReadFile(dir.Sub("out")).value_or(""), HasSubstr("rounds="));
+  // The driver's job lived through the restart and finished normally.
+  auto jobs = proto::JobRegistry::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::ListJobsReply listed;
+  ASSERT_TRUE(jobs->ListJobs(&context, proto::ListJobsRequest(), &listed).ok());
+  ASSERT_EQ(listed.jobs_size(), 1);
+  EXPECT_EQ(listed.jobs(0).state(), proto::JOB_FINISHED) << listed.jobs(0).end_reason();
+}
+
+TEST(HeadRestartTest, DamagedStoreIsRefusedNamingTheFileAndFreshStateStartsANewCluster) {
+  TestCluster cluster(0);
+  const std::string old_id = cluster.ListNodes().cluster_id();
+  KillHead(cluster);
+  const std::string store = SessionDir(cluster.head_session()).HeadStatePath();
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  std::filesystem::resize_file(store, std::filesystem::file_size(store) / 2);  // torn
+
+  const auto refused = cluster.RestartHead();
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.out + refused.err, HasSubstr(store));
+  EXPECT_THAT(refused.out + refused.err, HasSubstr("--fresh-state"));
+  EXPECT_EQ(cluster.HeadPid(), -1);
+
+  const auto fresh = cluster.RestartHead({"--fresh-state"});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.out << fresh.err;
+  // A new cluster has a new token.
+  auto nodes = proto::NodeDirectory::NewStub(
+      MakeChannel(cluster.head_address(), ReadTokenFile(cluster.token_file()).value_or("")));
+  grpc::ClientContext context;
+  SetTimeout(context, kControlRpcTimeout);
+  proto::ListNodesReply listed;
+  ASSERT_TRUE(nodes->ListNodes(&context, proto::ListNodesRequest(), &listed).ok());
+  const std::string new_id = listed.cluster_id();
+  EXPECT_FALSE(new_id.empty());
+  EXPECT_NE(new_id, old_id);
+  bool kept_aside = false;
+  for (const auto& entry : std::filesystem::directory_iterator(cluster.head_session())) {
+    kept_aside |= absl::StrContains(entry.path().filename().string(), ".discarded-");
+  }
+  EXPECT_TRUE(kept_aside) << "the damaged store was deleted instead of set aside";
+}
+
+// A node whose head comes back as another cluster's head (other storage, same token) or with
+// another token leaves with a clear error instead of joining it as a new node.
+TEST(HeadRestartTest, NodesRefuseAHeadOfAnotherClusterOrWithAnotherToken) {
+  for (const bool same_token : {true, false}) {
+    SCOPED_TRACE(same_token ? "other storage, same token" : "another token");
+    TestCluster cluster(0);
+    const std::string session = cluster.JoinNode({"--num-cpus", "1"});
+    ASSERT_FALSE(session.empty());
+    const auto raylets = RayletPids(session);
+    ASSERT_EQ(raylets.size(), 1u);
+    TempDir keep;
+    const std::string token_copy = keep.Sub("token");
+    std::filesystem::copy_file(cluster.token_file(), token_copy);
+    KillHead(cluster);
+    std::vector<std::string> flags = {"--fresh-state"};                       // a new cluster...
+    if (same_token) flags.insert(flags.end(), {"--token-file", token_copy});  // ...same token
+    const auto restarted = cluster.RestartHead(flags);
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
+    EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(raylets[0]); }, std::chrono::seconds(15)))
+        << "the node stayed with a head that is not its cluster's";
+    EXPECT_THAT(NodeLog(session), HasSubstr(same_token ? "but this head serves cluster"
+                                                       : "restarted with another token"));
+  }
+}
+
+}  // namespace
+}  // namespace weft::testing
