@@ -34,6 +34,7 @@ struct StartOptions {
   std::string session_dir = SessionDir::Default();
   std::string token_file;
   std::string storage;
+  std::string storage_password_file;
   bool fresh_state = false;
   std::optional<int> node_timeout_ms;
   std::optional<int> heartbeat_period_ms;
@@ -66,6 +67,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (!o.resources.empty()) add("--resources", o.resources);
   if (!o.token_file.empty()) add("--token-file", o.token_file);
   if (!o.storage.empty()) add("--storage", o.storage);
+  if (!o.storage_password_file.empty()) add("--storage-password-file", o.storage_password_file);
   if (o.fresh_state) argv.push_back("--fresh-state");
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
@@ -236,10 +238,13 @@ void AddStartCommand(CLI::App& app) {
                   "Cluster token (joining nodes; default: the "
                   "session's token)");
   cmd->add_option("--storage", o->storage,
-                  "Head: file the cluster's tables are kept in (default: "
-                  "<session>/head_state.sqlite). A head started again on it takes the cluster "
-                  "over: nodes, jobs and actors keep running")
+                  "Head: where the cluster's tables are kept: a file (default: "
+                  "<session>/head_state.sqlite) or redis://host:port[/db]. A head started "
+                  "again on it takes the cluster over: nodes, jobs and actors keep running")
       ->needs("--head");
+  cmd->add_option("--storage-password-file", o->storage_password_file,
+                  "Head: file holding the Redis password (else $WEFT_STORAGE_PASSWORD)")
+      ->needs("--storage");
   cmd->add_flag("--fresh-state", o->fresh_state,
                 "Head: set the stored state aside and start a new cluster")
       ->needs("--head");

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/logging.h"
@@ -31,6 +32,7 @@ struct Flags {
   std::string session_dir = weft::SessionDir::Default();
   std::string token_file;
   std::string storage;
+  std::string storage_password_file;
   bool fresh_state = false;
   int heartbeat_period_ms = Millis(weft::RayletOptions().heartbeat_period);
   int node_timeout_ms = Millis(weft::RayletOptions().node_timeout);
@@ -64,9 +66,13 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--token-file", f.token_file, "Cluster token file (default: <session>/token)");
   app.add_option("--storage", f.storage,
-                 "Head: the file its tables are kept in (default: <session>/head_state.sqlite). "
-                 "A head started on a file that holds a cluster takes that cluster over")
+                 "Head: where its tables are kept: a file (default: "
+                 "<session>/head_state.sqlite) or redis://host:port[/db]. A head started on a "
+                 "store that holds a cluster takes that cluster over")
       ->needs("--head");
+  app.add_option("--storage-password-file", f.storage_password_file,
+                 "Head: file holding the Redis password (else $WEFT_STORAGE_PASSWORD)")
+      ->needs("--storage");
   app.add_flag("--fresh-state", f.fresh_state,
                "Head: set the stored state aside (renamed *.discarded-<time>) and start a new "
                "cluster, e.g. when the store is damaged")
@@ -133,6 +139,13 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.object_store_memory = f.object_store_memory;
   o.session_dir = f.session_dir;
   o.fresh_state = f.fresh_state;
+  if (!f.storage_password_file.empty()) {
+    auto password = weft::ReadFile(f.storage_password_file);
+    if (!password.ok()) return password.status();
+    o.storage_password = std::string(absl::StripAsciiWhitespace(*password));
+  } else if (const char* env = std::getenv("WEFT_STORAGE_PASSWORD"); env && *env) {
+    o.storage_password = env;
+  }
   o.heartbeat_period = absl::Milliseconds(f.heartbeat_period_ms);
   o.node_timeout = absl::Milliseconds(f.node_timeout_ms);
   o.head_lost_timeout = absl::Milliseconds(f.head_lost_timeout_ms);

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common.pb.h"
 #include "common/rpc.h"
@@ -41,10 +42,15 @@ std::shared_ptr<grpc::Channel> HoldCallbackQueue(const std::string& head_address
   return channel;
 }
 
-// The head's store at `path`; with `fresh`, what was there is first renamed aside (never
-// deleted: a damaged store may still be worth reading).
+// The head's store at `path` (a file, or a redis:// URL); with `fresh`, what was there is first
+// renamed aside (never deleted: a damaged store may still be worth reading).
 absl::StatusOr<std::unique_ptr<head::TableStore>> OpenHeadStore(const std::string& path,
+                                                                const std::string& password,
                                                                 bool fresh) {
+  if (absl::StartsWith(path, "redis://")) {
+    return head::OpenRedisStore(path, password,
+                                fresh ? std::to_string(absl::ToUnixSeconds(absl::Now())) : "");
+  }
   if (fresh && access(path.c_str(), F_OK) == 0) {
     const std::string aside = absl::StrCat(path, ".discarded-", absl::ToUnixSeconds(absl::Now()));
     for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -87,7 +93,7 @@ absl::Status Raylet::Run() {
   if (options_.head) {
     // Before opening, which makes the file: a store that was there must hold a cluster.
     const bool existed = !options_.fresh_state && access(options_.storage.c_str(), F_OK) == 0;
-    auto store = OpenHeadStore(options_.storage, options_.fresh_state);
+    auto store = OpenHeadStore(options_.storage, options_.storage_password, options_.fresh_state);
     if (!store.ok()) return store.status();
     auto head = head::Head::Create(
         head::NodeDirectory::Options{.heartbeat_period = options_.heartbeat_period,

@@ -17,9 +17,11 @@ struct RayletOptions {
   ResourceMap resources;            // CPU, memory and custom resources of the local node
   int64_t object_store_memory = 0;  // bytes of the node's object store; 0: 30% of the machine
   std::string session_dir;
-  // The head's store: an SQLite file (empty: <session>/head_state.sqlite). A store that holds
-  // a cluster is taken over; `fresh_state` sets an existing one aside and starts a new cluster.
+  // The head's store: an SQLite file (empty: <session>/head_state.sqlite) or a redis:// URL
+  // (with `storage_password` for Redis, if any). A store that holds a cluster is taken over;
+  // `fresh_state` sets an existing one aside and starts a new cluster.
   std::string storage;
+  std::string storage_password;
   bool fresh_state = false;
   std::string token;
   absl::Duration heartbeat_period = absl::Milliseconds(500);

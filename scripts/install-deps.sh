@@ -15,6 +15,8 @@ PACKAGES=(
   libasio-dev                                 # standalone Asio (event loops, coroutines)
   libmsgpack-cxx-dev                          # values crossing the wire
   libsqlite3-dev                              # the head's embedded store
+  libhiredis-dev                              # the head's store in Redis (--storage redis://)
+  redis-server                                # tests of a head taking over from Redis
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
 )
 

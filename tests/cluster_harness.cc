@@ -171,12 +171,15 @@ pid_t TestCluster::HeadPid() const {
   return -1;
 }
 
-CommandResult TestCluster::RestartHead(std::vector<std::string> extra) {
+CommandResult TestCluster::RestartHead(std::vector<std::string> extra,
+                                       const std::string& session_dir) {
   std::vector<std::string> args = head_args_;
   const std::string port = head_address_.substr(head_address_.rfind(':') + 1);
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--port") args[i + 1] = port;
+    if (args[i] == "--session-dir" && !session_dir.empty()) args[i + 1] = session_dir;
   }
+  if (!session_dir.empty()) sessions_.push_back(session_dir);
   args.insert(args.end(), extra.begin(), extra.end());
   return Weft(args);
 }

@@ -123,9 +123,11 @@ class TestCluster {
 
   // The pid of the head's raylet, -1 when none runs.
   pid_t HeadPid() const;
-  // Starts the head again (after it was killed) on its session dir and port, with the flags it
-  // was first started with plus `extra`; returns `weft start`'s result.
-  CommandResult RestartHead(std::vector<std::string> extra = {});
+  // Starts the head again (after it was killed) on its port, with the flags it was first
+  // started with plus `extra`, on its session dir or on `session_dir` (a head on another
+  // machine taking over; stopped with the others at the end); returns `weft start`'s result.
+  CommandResult RestartHead(std::vector<std::string> extra = {},
+                            const std::string& session_dir = "");
 
   // Stops the session with `weft stop`; returns the command's result.
   CommandResult StopSession(const std::string& session_dir);

@@ -8,7 +8,8 @@
 // rounds done to DIR/progress after each round, until DIR/restarted exists (the test creates it
 // once the restarted head has its nodes back) and at least 40 more rounds are done. Then, with
 // the restarted head: finds "left" by name, creates a new actor, runs a task, and passes a
-// 1 MiB result "left" stored before the kill to a task by reference. Prints
+// 1 MiB result "left" stored before the kill to a task by reference, and has "left" print a
+// line, which reaches this driver's output through the restarted head. Prints
 // "rounds=N left=L right=R" and exits 0 only if each counter went 1, 2, ..., N with no call
 // lost or run twice. Finds the cluster through WEFT_SESSION_DIR.
 
@@ -27,6 +28,10 @@ class Counter {
  public:
   int Add(int n) { return total_ += n; }
   std::string Blob(int64_t bytes) { return std::string(static_cast<size_t>(bytes), 'x'); }
+  int Shout(std::string what) {
+    std::cout << "shout " << what << std::endl;
+    return 0;
+  }
 
  private:
   int total_ = 0;
@@ -34,7 +39,8 @@ class Counter {
 
 static const auto kCounter = weft::ActorClass<Counter>("Counter")
                                  .Method("Add", &Counter::Add)
-                                 .Method("Blob", &Counter::Blob);
+                                 .Method("Blob", &Counter::Blob)
+                                 .Method("Shout", &Counter::Shout);
 
 int Twice(int x) { return 2 * x; }
 static const bool kTwice = weft::RemoteFunction("Twice", &Twice);
@@ -95,6 +101,7 @@ int main(int argc, char** argv) {
   if (fresh.Call(&Counter::Add, 5).Get(kTimeout) != 5) return Fail("new actor");
   if (weft::Task(&Twice).Remote(21).Get(kTimeout) != 42) return Fail("task");
   if (weft::Task(&Size).Remote(blob).Get(kTimeout) != kBlobBytes) return Fail("blob by reference");
+  found.Call(&Counter::Shout, std::string("after the restart")).Get(kTimeout);  // printed here
   std::cout << "rounds=" << rounds << " left=" << l << " right=" << rounds << std::endl;
   weft::Shutdown();
   return 0;

@@ -1,20 +1,25 @@
 // A head that dies and comes back (issue 12), with real daemons: killed with SIGKILL during a
 // workload of calls to detached actors on two nodes, then started again on its session dir and
-// port, it takes its cluster over from its store (the default embedded one): nodes keep their
-// ids and workers, actors their state and ids, the driver's job goes on, and nothing
-// acknowledged is lost. A damaged store is refused naming the file; nodes refuse a head of
-// another cluster or with another token.
+// port, it takes its cluster over from its store (the default embedded one, or Redis for a head
+// started elsewhere): nodes keep their ids and workers, actors their state and ids, the
+// driver's job goes on, and nothing acknowledged is lost. A damaged store is refused naming the
+// file; nodes refuse a head of another cluster or with another token.
 //
 // Every cluster here runs with the defaults a user gets (no timeouts tuned).
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "absl/strings/match.h"
@@ -79,8 +84,55 @@ std::string NodeLog(const std::string& session) {
   return all;
 }
 
-TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) {
-  TestCluster cluster(0);  // the head runs no node: every actor lives on the two others
+// A redis-server of the test's own, on a free port of 127.0.0.1, keeping every acknowledged
+// write (appendfsync always); killed at the end.
+class RedisServer {
+ public:
+  explicit RedisServer(const std::string& dir) {
+    // A free port: bound, read and released (another process could take it meanwhile; then
+    // the server does not start and the test fails saying so).
+    const int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
+    close(probe);
+    auto pid =
+        SpawnProcess({.argv = {"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                               "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes",
+                               "--appendfsync", "always", "--daemonize", "no"},
+                      .stdout_path = dir + "/redis.log",
+                      .stderr_path = dir + "/redis.log"});
+    if (!pid.ok()) return;
+    pid_ = *pid;
+    ready_ = WaitFor([&] { return !ConnectionRefused(address_(), std::chrono::seconds(1)); },
+                     std::chrono::seconds(10));
+  }
+  ~RedisServer() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  bool ready() const { return ready_ && ProcessAlive(pid_); }
+  std::string url() const { return "redis://" + address_(); }
+
+ private:
+  std::string address_() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port_ = 0;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+// Runs head_restart_driver's workload of calls to detached actors on two nodes, SIGKILLs the
+// head while it runs, starts it again with `restart`, and checks that the workload went on
+// while no head ran and finished after the restart with nothing lost, that the nodes, actors
+// and job were taken over as they were, and how long the nodes took to come back.
+void KillTheHeadDuringCallsAndRestartIt(TestCluster& cluster,
+                                        const std::function<CommandResult()>& restart) {
   const std::vector<std::string> sessions = {
       cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"a": 1})"}),
       cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"b": 1})"})};
@@ -114,7 +166,7 @@ TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) 
   EXPECT_EQ(RayletPids(sessions[1]).size(), 1u) << "a node's raylet exited with its head";
 
   const auto restart_began = Clock::now();
-  const auto restarted = cluster.RestartHead();
+  const auto restarted = restart();
   ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
   // Recovered once both nodes heartbeat to the new head (they report their workers again).
   ASSERT_TRUE(WaitFor(
@@ -148,6 +200,8 @@ TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) 
       << DescribeWaitStatus(status) << "\n"
       << ReadFile(dir.Sub("err")).value_or("");
   EXPECT_THAT(ReadFile(dir.Sub("out")).value_or(""), HasSubstr("rounds="));
+  EXPECT_THAT(ReadFile(dir.Sub("out")).value_or(""), HasSubstr("shout after the restart"))
+      << "worker output did not reach the driver after the restart";
   // The driver's job lived through the restart and finished normally.
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
   grpc::ClientContext context;
@@ -156,6 +210,27 @@ TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) 
   ASSERT_TRUE(jobs->ListJobs(&context, proto::ListJobsRequest(), &listed).ok());
   ASSERT_EQ(listed.jobs_size(), 1);
   EXPECT_EQ(listed.jobs(0).state(), proto::JOB_FINISHED) << listed.jobs(0).end_reason();
+}
+
+TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) {
+  TestCluster cluster(0);  // the head runs no node: every actor lives on the two others
+  KillTheHeadDuringCallsAndRestartIt(cluster, [&] { return cluster.RestartHead(); });
+}
+
+// The head's tables in Redis: a head started on another session dir (another machine's, as
+// far as the head knows) with the same storage and token takes the cluster over.
+TEST(HeadRestartTest, AHeadOnAnotherSessionDirTakesOverFromRedis) {
+  if (access("/usr/bin/redis-server", X_OK) != 0) {
+    GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)";
+  }
+  TempDir data;
+  RedisServer redis(data.path());
+  ASSERT_TRUE(redis.ready()) << ReadFile(data.Sub("redis.log")).value_or("");
+  TestCluster cluster(0, {"--storage", redis.url()});
+  TempDir elsewhere;
+  KillTheHeadDuringCallsAndRestartIt(cluster, [&] {
+    return cluster.RestartHead({"--token-file", cluster.token_file()}, elsewhere.Sub("head"));
+  });
 }
 
 TEST(HeadRestartTest, DamagedStoreIsRefusedNamingTheFileAndFreshStateStartsANewCluster) {

@@ -50,13 +50,21 @@ class LogSubscriber::Reader final : public grpc::ClientReadReactor<proto::LogBat
     {
       std::lock_guard<std::mutex> lock(mu_);
       done_ = true;
-      if (!status.ok() && !cancelled_) {
+      status_ = status;
+      if (!status.ok() && !cancelled_ && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
         spdlog::warn("worker output stream of job {} ended: {}", request_.job_id(),
                      status.error_message());
       }
       // Under the lock: CancelAndWait's caller deletes this as soon as it sees done_.
       progress_.notify_all();
     }
+  }
+
+  // Waits until the stream has ended; its final status.
+  grpc::Status WaitDone() {
+    std::unique_lock<std::mutex> lock(mu_);
+    progress_.wait(lock, [&] { return done_; });
+    return status_;
   }
 
   // Waits until lines up to `seq` are printed; false at `deadline` or if the stream ended.
@@ -98,20 +106,63 @@ class LogSubscriber::Reader final : public grpc::ClientReadReactor<proto::LogBat
   uint64_t lines_printed_ = 0;
   bool done_ = false;
   bool cancelled_ = false;
+  grpc::Status status_;
 };
 
 LogSubscriber::LogSubscriber(std::shared_ptr<grpc::Channel> head_channel, std::string job_id,
                              Printer printer)
-    : job_id_(std::move(job_id)), stub_(proto::LogBroker::NewStub(std::move(head_channel))) {
-  reader_ = std::make_unique<Reader>(*stub_, job_id_,
-                                     printer ? std::move(printer) : Printer(&PrintToStdStreams));
+    : job_id_(std::move(job_id)),
+      stub_(proto::LogBroker::NewStub(std::move(head_channel))),
+      printer_(printer ? std::move(printer) : Printer(&PrintToStdStreams)) {
+  reader_ = std::make_shared<Reader>(*stub_, job_id_, printer_);
+  resubscriber_ = std::thread([this] { Resubscribe(); });
 }
 
-LogSubscriber::~LogSubscriber() { reader_->CancelAndWait(); }
+LogSubscriber::~LogSubscriber() {
+  std::shared_ptr<Reader> reader;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+    reader = reader_;
+  }
+  closed_.notify_all();
+  reader->CancelAndWait();
+  resubscriber_.join();
+}
+
+std::shared_ptr<LogSubscriber::Reader> LogSubscriber::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reader_;
+}
+
+// A stream broken by the head going away (killed, restarting) is opened again every half
+// second, for up to kHeadUnavailableWait: what workers print meanwhile waits at the head.
+void LogSubscriber::Resubscribe() {
+  std::chrono::steady_clock::time_point failing_since{};
+  for (;;) {
+    const auto opened = std::chrono::steady_clock::now();
+    const grpc::Status ended = Current()->WaitDone();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closing_ || ended.error_code() != grpc::StatusCode::UNAVAILABLE) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - opened > std::chrono::seconds(1) || failing_since == decltype(now){}) {
+      failing_since = now;  // it was held until now
+    }
+    if (now - failing_since > kHeadUnavailableWait) {
+      spdlog::warn("worker output stream of job {} ended: the head is unavailable: {}", job_id_,
+                   ended.error_message());
+      return;
+    }
+    if (closed_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; })) return;
+    lines_before_ += reader_->lines_printed();
+    reader_ = std::make_shared<Reader>(*stub_, job_id_, printer_);
+  }
+}
 
 bool LogSubscriber::Flush(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (reader_->done()) return false;
+  const std::shared_ptr<Reader> reader = Current();
+  if (reader->done()) return false;
   grpc::ClientContext context;
   SetTimeout(context, timeout);
   proto::FlushLogsRequest request;
@@ -126,9 +177,12 @@ bool LogSubscriber::Flush(std::chrono::milliseconds timeout) {
     spdlog::warn("worker output of job {} may be incomplete: {} nodes did not drain", job_id_,
                  reply.nodes_failed());
   }
-  return reader_->WaitPrinted(reply.last_seq(), deadline);
+  return reader->WaitPrinted(reply.last_seq(), deadline);
 }
 
-uint64_t LogSubscriber::lines_printed() const { return reader_->lines_printed(); }
+uint64_t LogSubscriber::lines_printed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lines_before_ + reader_->lines_printed();
+}
 
 }  // namespace weft::internal

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "log.grpc.pb.h"
 
@@ -17,8 +18,9 @@ namespace weft::internal {
 
 // A driver's end of its job's log stream: prints every line the job's workers write, as
 // "(Counter pid=4121) added 3" (the prefix comes from the worker), stdout lines on
-// std::cout and stderr lines on std::cerr, each whole and flushed. If the stream fails it
-// says so once (spdlog warning) and stays silent; it does not reconnect. Thread-safe.
+// std::cout and stderr lines on std::cerr, each whole and flushed. A stream broken by the head
+// going away is opened again while the head may come back (kHeadUnavailableWait); any other
+// failure is said once (spdlog warning), and it stays silent. Thread-safe.
 class LogSubscriber {
  public:
   // Where lines go; the default writes to std::cout / std::cerr. Called on a gRPC thread,
@@ -48,10 +50,18 @@ class LogSubscriber {
 
  private:
   class Reader;
+  std::shared_ptr<Reader> Current() const;
+  void Resubscribe();  // the resubscriber_ thread
 
   const std::string job_id_;
   std::unique_ptr<proto::LogBroker::Stub> stub_;
-  std::unique_ptr<Reader> reader_;
+  const Printer printer_;
+  mutable std::mutex mu_;
+  std::condition_variable closed_;
+  bool closing_ = false;            // guarded by mu_
+  std::shared_ptr<Reader> reader_;  // guarded by mu_; the current stream
+  uint64_t lines_before_ = 0;       // guarded by mu_; printed by the streams before it
+  std::thread resubscriber_;
 };
 
 }  // namespace weft::internal

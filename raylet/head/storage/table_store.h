@@ -70,6 +70,15 @@ absl::StatusOr<std::vector<Message>> LoadMessages(TableStore& store, const std::
   return out;
 }
 
+// A store in Redis at `url` (redis://[:password@]host[:port][/db]), for a head that must be
+// able to move to another machine: each table a hash "weft:<table>", each batch a MULTI/EXEC.
+// `password` (when not empty) replaces the URL's. With `set_aside` not empty, the tables found
+// there are first renamed "weft:discarded-<set_aside>:<table>" (a new cluster starts).
+// UNAVAILABLE when Redis cannot be reached or refuses the password.
+absl::StatusOr<std::unique_ptr<TableStore>> OpenRedisStore(const std::string& url,
+                                                           const std::string& password,
+                                                           const std::string& set_aside = "");
+
 // The embedded store: one SQLite file at `path`, made if missing. A file that is not a sound
 // store (corrupted, truncated, not SQLite) is refused with DATA_LOSS naming it, never emptied.
 absl::StatusOr<std::unique_ptr<TableStore>> OpenSqliteStore(const std::string& path);
