@@ -257,8 +257,10 @@ void AddStartCommand(CLI::App& app) {
                   "(default 500)")
       ->check(CLI::Range(10, 60000));
   cmd->add_option("--head-lost-timeout-ms", o->head_lost_timeout_ms,
-                  "Node: a fenced node rejoins as a new node until this long after its head "
-                  "last answered, then exits (default 60000)")
+                  "Head: how long its nodes keep their workers while no head runs, and how "
+                  "long a restarted head waits for them. Node: a fenced node rejoins as a new "
+                  "node until this long after its head last answered, then exits (default "
+                  "60000)")
       ->check(CLI::Range(100, 3600000));
   cmd->add_flag("--block", o->block, "Stay in the foreground until the daemon stops");
   cmd->add_option("--exit-with-pid", o->exit_with_pid,

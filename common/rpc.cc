@@ -153,10 +153,16 @@ bool ConnectionRefused(const std::string& address, std::chrono::milliseconds tim
   if (getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &found) != 0 || !found) {
     return false;
   }
-  bool refused = false;
-  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd >= 0) {
-    int error = connect(fd, found->ai_addr, found->ai_addrlen) == 0 ? 0 : errno;
+  // Refused only when every address of the name refuses ("localhost" may name ::1 first while
+  // the peer listens on 127.0.0.1 only).
+  bool refused = true;
+  for (const addrinfo* candidate = found; candidate && refused; candidate = candidate->ai_next) {
+    const int fd = socket(candidate->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      refused = false;
+      break;
+    }
+    int error = connect(fd, candidate->ai_addr, candidate->ai_addrlen) == 0 ? 0 : errno;
     if (error == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
       if (poll(&p, 1, static_cast<int>(timeout.count())) == 1) {

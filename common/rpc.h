@@ -75,9 +75,11 @@ std::string AdvertisedHost(const std::string& bind_host);
 // peer, else the local address the kernel routes toward it (no packet is sent).
 std::string LocalHostToward(const std::string& address);
 
-// True when a TCP connection to `address` (host:port) is refused within `timeout`: its host
-// answers and nothing listens on that port (the process is gone). False when it connects, the
-// host cannot be reached, or the time runs out. Blocks up to `timeout`.
+// True when a TCP connection to every address of `address` (host:port) is refused within
+// `timeout`: its host answers and nothing listens on that port (the process is gone). False
+// when one connects, a host cannot be reached, or the time runs out. Blocks up to `timeout`
+// per address. A firewall that rejects (iptables REJECT's default ICMP answer) reads as
+// refused too.
 bool ConnectionRefused(const std::string& address, std::chrono::milliseconds timeout);
 
 // Formats host:port, bracketing IPv6 literals.

@@ -83,8 +83,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "value when it registers and fences itself (kills its workers) before that")
       ->check(CLI::Range(50, 600000));
   app.add_option("--head-lost-timeout-ms", f.head_lost_timeout_ms,
-                 "A fenced node rejoins as a new node until this long after its head last "
-                 "answered, then exits")
+                 "Head: how long its nodes keep their workers while no head runs, and how long "
+                 "a restarted head waits for them. Node: a fenced node rejoins as a new node "
+                 "until this long after its head last answered, then exits")
       ->check(CLI::Range(100, 3600000))
       ->capture_default_str();
   app.add_option("--shutdown-grace-ms", f.shutdown_grace_ms)->check(CLI::Range(0, 600000));
@@ -104,6 +105,10 @@ absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir&
   if (f.head && stored_cluster) {
     auto token = weft::ReadTokenFile(session.TokenPath());
     if (token.ok() || token.status().code() != absl::StatusCode::kNotFound) return token;
+    // A new token would lock every node of the stored cluster out.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the stored cluster's token is not at ", session.TokenPath(),
+        ": pass its token with --token-file, or --fresh-state to start a new cluster"));
   }
   if (!f.head) {
     auto token = weft::ReadTokenFile(session.TokenPath());

@@ -95,10 +95,18 @@ absl::Status Raylet::Run() {
     const bool existed = !options_.fresh_state && access(options_.storage.c_str(), F_OK) == 0;
     auto store = OpenHeadStore(options_.storage, options_.storage_password, options_.fresh_state);
     if (!store.ok()) return store.status();
+    if (!absl::StartsWith(options_.storage, "redis://")) {
+      // One head per store file, whatever its session dir (held until this process exits).
+      if (auto lock = LockFile(options_.storage); !lock.ok()) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("another head runs on the store ", options_.storage));
+      }
+    }
     auto head = head::Head::Create(
         head::NodeDirectory::Options{.heartbeat_period = options_.heartbeat_period,
                                      .node_timeout = options_.node_timeout,
-                                     .stall_threshold = options_.node_timeout / 2},
+                                     .stall_threshold = options_.node_timeout / 2,
+                                     .head_lost_timeout = options_.head_lost_timeout},
         auth_, options_.token, *std::move(store), existed);
     if (!head.ok()) {
       return absl::Status(
@@ -151,7 +159,7 @@ void Raylet::OnNodeFenced(absl::Status why) {
   if (why.code() == absl::StatusCode::kPermissionDenied) return Stop(std::move(why));
   fenced_node_ = node_->id();
   fence_reason_ = std::string(why.message());
-  give_up_at_ = node_->last_head_contact() + options_.head_lost_timeout;
+  give_up_at_ = node_->last_head_contact() + node_->head_lost_timeout();
   // Called from inside the node: retire it once its handler has returned.
   asio::post(io_, [this] { RetireAndRejoin(); });
 }

@@ -4,14 +4,14 @@
 //   head_restart_driver DIR
 //
 // Creates the detached actors "left" (on the node offering resource "a") and "right" (on the
-// one offering "b"), then adds 1 to each, one call after the other, writing the number of
-// rounds done to DIR/progress after each round, until DIR/restarted exists (the test creates it
-// once the restarted head has its nodes back) and at least 40 more rounds are done. Then, with
-// the restarted head: finds "left" by name, creates a new actor, runs a task, and passes a
-// 1 MiB result "left" stored before the kill to a task by reference, and has "left" print a
-// line, which reaches this driver's output through the restarted head. Prints
-// "rounds=N left=L right=R" and exits 0 only if each counter went 1, 2, ..., N with no call
-// lost or run twice. Finds the cluster through WEFT_SESSION_DIR.
+// one offering "b"), and "owned" (not detached, beside "left"), then adds 1 to each, one call after
+// the other, writing the number of rounds done to DIR/progress after each round, until
+// DIR/restarted exists (the test creates it once the restarted head has its nodes back) and at
+// least 40 more rounds are done. Then, with the restarted head: finds "left" by name, creates a new
+// actor, runs a task, and passes a 1 MiB result "left" stored before the kill to a task by
+// reference, and has "left" print a line, which reaches this driver's output through the restarted
+// head. Prints "rounds=N left=L right=R" and exits 0 only if each counter went 1, 2, ..., N with no
+// call lost or run twice. Finds the cluster through WEFT_SESSION_DIR.
 
 #include <unistd.h>
 #include <weft/weft.h>
@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
       weft::Actor<Counter>({.name = "left", .resources = {{"a", 1}}, .detached = true}).Remote();
   auto right =
       weft::Actor<Counter>({.name = "right", .resources = {{"b", 1}}, .detached = true}).Remote();
+  // Not detached: its worker must end with this job, after the restart too.
+  auto owned = weft::Actor<Counter>({.name = "owned", .resources = {{"a", 1}}}).Remote();
+  if (owned.Call(&Counter::Add, 1).Get(kTimeout) != 1) return Fail("owned");
   // A large result stored on "left"'s node, never fetched here: after the restart it is passed
   // on by reference, found through the restarted head's object directory.
   constexpr int64_t kBlobBytes = int64_t{1} << 20;

@@ -134,7 +134,7 @@ class RedisServer {
 void KillTheHeadDuringCallsAndRestartIt(TestCluster& cluster,
                                         const std::function<CommandResult()>& restart) {
   const std::vector<std::string> sessions = {
-      cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"a": 1})"}),
+      cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"a": 2})"}),
       cluster.JoinNode({"--num-cpus", "1", "--resources", R"({"b": 1})"})};
   ASSERT_FALSE(sessions[0].empty() || sessions[1].empty());
   const auto nodes = NodeIds(cluster, sessions);
@@ -155,6 +155,8 @@ void KillTheHeadDuringCallsAndRestartIt(TestCluster& cluster,
   ASSERT_EQ(left.state(), proto::ACTOR_ALIVE);
   ASSERT_EQ(right.state(), proto::ACTOR_ALIVE);
   ASSERT_NE(left.node_id(), right.node_id());
+  const proto::ActorInfo owned = ActorNamed(cluster, "owned");
+  ASSERT_EQ(owned.state(), proto::ACTOR_ALIVE);
 
   KillHead(cluster);
   // Calls go straight to the workers: the workload goes on while no head runs.
@@ -210,6 +212,10 @@ void KillTheHeadDuringCallsAndRestartIt(TestCluster& cluster,
   ASSERT_TRUE(jobs->ListJobs(&context, proto::ListJobsRequest(), &listed).ok());
   ASSERT_EQ(listed.jobs_size(), 1);
   EXPECT_EQ(listed.jobs(0).state(), proto::JOB_FINISHED) << listed.jobs(0).end_reason();
+  // Its actor that was not detached went with it, worker and all, as without the restart.
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(owned.pid()); }, std::chrono::seconds(15)))
+      << "the worker of a finished job's actor (pid " << owned.pid() << ") lives on";
+  EXPECT_TRUE(ProcessAlive(left_after.pid())) << "a detached actor's worker ended with the job";
 }
 
 TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) {
@@ -231,6 +237,32 @@ TEST(HeadRestartTest, AHeadOnAnotherSessionDirTakesOverFromRedis) {
   KillTheHeadDuringCallsAndRestartIt(cluster, [&] {
     return cluster.RestartHead({"--token-file", cluster.token_file()}, elsewhere.Sub("head"));
   });
+}
+
+// A node keeps its workers while no head runs for as long as its head said (the head's
+// --head-lost-timeout-ms, which a restarted head also waits for it), and no longer.
+TEST(HeadRestartTest, ANodeKeepsItsWorkersForTheHeadLostTimeoutThenLeaves) {
+  constexpr auto kHeadLost = std::chrono::seconds(6);
+  TestCluster cluster(0, {"--head-lost-timeout-ms", "6000"});
+  const std::string session = cluster.JoinNode({"--num-cpus", "1"});  // its own flag: 60 s
+  ASSERT_FALSE(session.empty());
+  const auto raylets = RayletPids(session);
+  ASSERT_EQ(raylets.size(), 1u);
+  proto::LeaseWorkerReply lease;
+  const auto leased = cluster.Lease({{"CPU", 1}}, &lease);
+  ASSERT_TRUE(leased.ok()) << leased.error_message();
+  const pid_t worker = lease.worker().pid();
+
+  const auto killed_at = Clock::now();
+  KillHead(cluster);
+  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(worker); }, kHeadLost + std::chrono::seconds(10)))
+      << "the worker outlived the head lost timeout";
+  const auto kept = Clock::now() - killed_at;
+  // Without a head, 2.25 s of silence would fence it (the default node timeout's rule).
+  EXPECT_GE(kept, kHeadLost - std::chrono::milliseconds(500))
+      << "the node stopped its workers before the head lost timeout";
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(raylets[0]); }, std::chrono::seconds(10)));
+  EXPECT_THAT(NodeLog(session), HasSubstr("has been down for"));
 }
 
 TEST(HeadRestartTest, DamagedStoreIsRefusedNamingTheFileAndFreshStateStartsANewCluster) {

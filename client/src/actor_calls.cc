@@ -13,6 +13,7 @@ namespace {
 // How long retried calls wait for the head's verdict on an actor whose stream just broke while
 // the head still places it there: then they go again (at most once per this period).
 constexpr int kResendWaitMs = 1000;
+constexpr int kMaxWatchErrors = 3;  // refusals of the head in a row before the actor counts dead
 // Empty per-caller queues an actor keeps for reuse.
 constexpr size_t kKeptCallerQueues = 16;
 
@@ -378,6 +379,13 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
     if (status.code() == absl::StatusCode::kNotFound) {
       actor.state = proto::ACTOR_DEAD;
       actor.why = std::string(status.message());
+    } else if (status.code() != absl::StatusCode::kUnavailable &&
+               status.code() != absl::StatusCode::kDeadlineExceeded) {
+      // The head answers, and refuses: asking again at once would spin.
+      if (++actor.watch_errors >= kMaxWatchErrors) {
+        actor.state = proto::ACTOR_DEAD;
+        actor.why = absl::StrCat("the head refuses to tell the actor's state: ", status.message());
+      }
     } else if (actor.watch_failing_since == absl::Time()) {
       actor.watch_failing_since = absl::Now();
     } else if (absl::Now() - actor.watch_failing_since >= absl::FromChrono(kHeadUnavailableWait)) {
@@ -389,6 +397,7 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
     }
   } else {
     actor.watch_failing_since = absl::Time();
+    actor.watch_errors = 0;
     ApplyInfoLocked(actor, info);
     if (!follow && (!actor.held.empty() || !actor.resend.empty()) &&
         actor.state == proto::ACTOR_ALIVE && actor.address == actor.lost_address) {

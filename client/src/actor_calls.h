@@ -85,6 +85,7 @@ class ActorCalls {
     std::vector<std::pair<std::string, proto::RemoteError>> held;
     // Since when asking the head about the actor fails (zero: it answers).
     absl::Time watch_failing_since;
+    int watch_errors = 0;  // refusals in a row of a head that answers
   };
 
   Actor& ActorLocked(const std::string& actor_id, const std::string& class_name)

@@ -125,7 +125,7 @@ LogSubscriber::~LogSubscriber() {
     closing_ = true;
     reader = reader_;
   }
-  closed_.notify_all();
+  changed_.notify_all();
   reader->CancelAndWait();
   resubscriber_.join();
 }
@@ -139,29 +139,45 @@ std::shared_ptr<LogSubscriber::Reader> LogSubscriber::Current() const {
 // second, for up to kHeadUnavailableWait: what workers print meanwhile waits at the head.
 void LogSubscriber::Resubscribe() {
   std::chrono::steady_clock::time_point failing_since{};
+  auto give_up = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    gave_up_ = true;
+    changed_.notify_all();
+  };
   for (;;) {
     const auto opened = std::chrono::steady_clock::now();
     const grpc::Status ended = Current()->WaitDone();
-    std::unique_lock<std::mutex> lock(mu_);
-    if (closing_ || ended.error_code() != grpc::StatusCode::UNAVAILABLE) return;
+    if (ended.error_code() != grpc::StatusCode::UNAVAILABLE) return give_up();
     const auto now = std::chrono::steady_clock::now();
-    if (now - opened > std::chrono::seconds(1) || failing_since == decltype(now){}) {
-      failing_since = now;  // it was held until now
-    }
+    const bool was_held = now - opened > std::chrono::seconds(1);
+    if (was_held || failing_since == decltype(now){}) failing_since = now;
     if (now - failing_since > kHeadUnavailableWait) {
       spdlog::warn("worker output stream of job {} ended: the head is unavailable: {}", job_id_,
                    ended.error_message());
+      return give_up();
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    // At once after a stream that was held; every half second while the head is away.
+    if (!was_held &&
+        changed_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; })) {
       return;
     }
-    if (closed_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; })) return;
+    if (closing_) return;
     lines_before_ += reader_->lines_printed();
     reader_ = std::make_shared<Reader>(*stub_, job_id_, printer_);
+    changed_.notify_all();
   }
 }
 
 bool LogSubscriber::Flush(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const std::shared_ptr<Reader> reader = Current();
+  std::shared_ptr<Reader> reader;
+  {
+    // A stream broken by a head that went away is being opened again: wait for it.
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_until(lock, deadline, [&] { return closing_ || gave_up_ || !reader_->done(); });
+    reader = reader_;
+  }
   if (reader->done()) return false;
   grpc::ClientContext context;
   SetTimeout(context, timeout);

@@ -57,10 +57,11 @@ class LogSubscriber {
   std::unique_ptr<proto::LogBroker::Stub> stub_;
   const Printer printer_;
   mutable std::mutex mu_;
-  std::condition_variable closed_;
-  bool closing_ = false;            // guarded by mu_
-  std::shared_ptr<Reader> reader_;  // guarded by mu_; the current stream
-  uint64_t lines_before_ = 0;       // guarded by mu_; printed by the streams before it
+  std::condition_variable changed_;  // closing_, gave_up_ or reader_ changed
+  bool closing_ = false;             // guarded by mu_
+  bool gave_up_ = false;             // guarded by mu_; no stream will be opened again
+  std::shared_ptr<Reader> reader_;   // guarded by mu_; the current stream
+  uint64_t lines_before_ = 0;        // guarded by mu_; printed by the streams before it
   std::thread resubscriber_;
 };
 

@@ -6,34 +6,43 @@
 namespace weft::head {
 
 absl::StatusOr<std::vector<proto::StoredActor>> ActorDirectory::Recover(TableStore& store) {
-  auto rows = LoadMessages<proto::StoredActor>(store, kActorsTable);
+  auto rows = LoadMessages<proto::ActorInfo>(store, kActorsTable);
   if (!rows.ok()) return rows.status();
+  auto specs = LoadMessages<proto::ActorSpec>(store, kActorSpecsTable);
+  if (!specs.ok()) return specs.status();
   absl::MutexLock lock(&mu_);
   store_ = &store;
+  for (auto& spec : *specs) specs_[spec.actor_id()] = std::move(spec);
   std::vector<proto::StoredActor> live;
-  for (auto& row : *rows) {
-    const std::string id = row.info().actor_id();
-    actors_[id] = row.info();
-    if (row.info().state() == proto::ACTOR_DEAD) continue;
-    specs_[id] = row.spec();
+  for (auto& info : *rows) {
+    const std::string id = info.actor_id();
+    actors_[id] = info;
+    if (info.state() == proto::ACTOR_DEAD) continue;
+    auto spec = specs_.find(id);
+    if (spec == specs_.end()) {
+      return absl::DataLossError(absl::StrCat("actor ", id, " is stored without its spec"));
+    }
+    proto::StoredActor row;
+    *row.mutable_info() = std::move(info);
+    *row.mutable_spec() = spec->second;
     live.push_back(std::move(row));
   }
   return live;
 }
 
-absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor) {
+// The spec is written once, with the actor's first row, and deleted with its death: the rows
+// written on every change of state stay small whatever the constructor's arguments.
+absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor, bool with_spec) {
   if (store_) {
-    proto::StoredActor row;
-    *row.mutable_info() = actor;
-    auto spec = specs_.find(actor.actor_id());
-    if (actor.state() != proto::ACTOR_DEAD && spec != specs_.end()) {
-      *row.mutable_spec() = spec->second;
-    }
-    if (auto stored = store_->Apply({RowOf(kActorsTable, actor.actor_id(), row)}); !stored.ok()) {
+    const std::string& id = actor.actor_id();
+    std::vector<TableStore::Change> batch = {RowOf(kActorsTable, id, actor)};
+    if (with_spec) batch.push_back(RowOf(kActorSpecsTable, id, specs_.at(id)));
+    if (actor.state() == proto::ACTOR_DEAD) batch.push_back({kActorSpecsTable, id, std::nullopt});
+    if (auto stored = store_->Apply(batch); !stored.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("the head cannot store actor ", actor.actor_id(), ": ", stored.message()));
+          absl::StrCat("the head cannot store actor ", id, ": ", stored.message()));
     }
-    if (actor.state() == proto::ACTOR_DEAD && spec != specs_.end()) specs_.erase(spec);
+    if (actor.state() == proto::ACTOR_DEAD) specs_.erase(id);
   }
   actors_[actor.actor_id()] = actor;
   return absl::OkStatus();
@@ -56,7 +65,7 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor
     spec.set_actor_id(actor.actor_id());
     specs_[actor.actor_id()] = std::move(spec);
   }
-  if (auto saved = SaveLocked(actor); !saved.ok()) {
+  if (auto saved = SaveLocked(actor, /*with_spec=*/store_ != nullptr); !saved.ok()) {
     specs_.erase(actor.actor_id());
     return saved;
   }
@@ -84,6 +93,7 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   stored.set_executor(actor.executor());
   stored.set_max_concurrency(actor.max_concurrency());
   stored.set_num_restarts(actor.num_restarts());
+  if (stored.SerializeAsString() == it->second.SerializeAsString()) return absl::OkStatus();
   return SaveLocked(stored);
 }
 

@@ -44,8 +44,9 @@ class ActorDirectory {
   const proto::ActorInfo* FindLiveByNameLocked(const std::string& ns, const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  // Stores the actor's row (its spec only while it is not DEAD), then makes it `actor`.
-  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor)
+  // Stores the actor's row (with its spec's row when `with_spec`; the spec's row goes when it
+  // is DEAD), then makes it `actor`.
+  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor, bool with_spec = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;

@@ -36,35 +36,39 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
     return absl::InvalidArgumentError(
         "max_restarts and max_task_retries must be -1 (no limit), 0 or more");
   }
-  if (!spec.actor_id().empty()) {
-    // Chosen by the caller so that a request sent again (its answer lost with a head that
-    // restarted) finds the actor the first one created.
-    auto existing = actors_.Get(spec.actor_id());
-    if (existing.ok() && existing->job_id() == spec.job_id()) return existing;
-    if (existing.ok()) {
-      return absl::AlreadyExistsError(absl::StrCat("actor id ", spec.actor_id(), " is taken"));
-    }
-  }
-  if (request.get_if_exists() && !spec.name().empty()) {
-    auto existing = actors_.GetByName(spec.namespace_(), spec.name());
-    if (existing.ok()) return existing;
-  }
-  proto::ActorInfo info;
-  info.set_actor_id(spec.actor_id());
-  info.set_name(spec.name());
-  info.set_namespace_(spec.namespace_());
-  info.set_class_name(spec.class_name());
-  info.set_job_id(spec.job_id());
-  info.set_state(proto::ACTOR_PENDING);
-  info.set_detached(spec.detached());
-  info.set_max_restarts(spec.max_restarts());
-  info.set_max_task_retries(spec.max_task_retries());
-  *info.mutable_resources() = spec.resources();
-  info.set_created_unix_ms(NowUnixMs());
-  info.set_pending_reason("being placed");
-  auto registered = actors_.Register(std::move(info), spec);
-  if (!registered.ok()) return registered.status();
+  absl::StatusOr<proto::ActorInfo> registered;
   {
+    // One creation at a time from the look-ups on: a request sent again while the first is
+    // still here must find the actor, not race it to the id.
+    absl::MutexLock creating(&create_mu_);
+    if (!spec.actor_id().empty()) {
+      // Chosen by the caller so that a request sent again (its answer lost with a head that
+      // restarted) finds the actor the first one created.
+      auto existing = actors_.Get(spec.actor_id());
+      if (existing.ok() && existing->job_id() == spec.job_id()) return existing;
+      if (existing.ok()) {
+        return absl::AlreadyExistsError(absl::StrCat("actor id ", spec.actor_id(), " is taken"));
+      }
+    }
+    if (request.get_if_exists() && !spec.name().empty()) {
+      auto existing = actors_.GetByName(spec.namespace_(), spec.name());
+      if (existing.ok()) return existing;
+    }
+    proto::ActorInfo info;
+    info.set_actor_id(spec.actor_id());
+    info.set_name(spec.name());
+    info.set_namespace_(spec.namespace_());
+    info.set_class_name(spec.class_name());
+    info.set_job_id(spec.job_id());
+    info.set_state(proto::ACTOR_PENDING);
+    info.set_detached(spec.detached());
+    info.set_max_restarts(spec.max_restarts());
+    info.set_max_task_retries(spec.max_task_retries());
+    *info.mutable_resources() = spec.resources();
+    info.set_created_unix_ms(NowUnixMs());
+    info.set_pending_reason("being placed");
+    registered = actors_.Register(std::move(info), spec);
+    if (!registered.ok()) return registered.status();
     absl::MutexLock lock(&mu_);
     auto& stored = specs_[registered->actor_id()];
     stored = spec;
@@ -96,6 +100,9 @@ void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
       Placement placement{info.worker_id(), info.address(), info.node_id(), node->address(),
                           WantsOwnProcess(row.spec())};
       placements_[id] = placement;
+      // Its worker was leased for its job: it ends with the job (unless detached, see
+      // OnJobFinished), as under the head that leased it.
+      scheduler_.Adopt(row.spec().job_id(), node->address(), info.worker_id());
       if (placement.dedicated) continue;
       const SharedKey key{row.spec().job_id(), info.node_id()};
       SharedWorker& shared = shared_[key];

@@ -112,6 +112,7 @@ class ActorManager {
   const NodeDirectory& nodes_;
   SchedulerService& scheduler_;
   WorkerStubs& workers_;
+  absl::Mutex create_mu_;  // held by Create, before mu_
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Placement> placements_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,7 @@
 #include "raylet/head/head.h"
 
+#include <optional>
+
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -13,17 +15,49 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   auto rows = store->Load(kClusterTable);
   if (!rows.ok()) return rows.status();
   std::string cluster_id;
+  std::optional<proto::RegisterNodeReply> stored_terms;
   for (const auto& [key, value] : *rows) {
     if (key == "id") cluster_id = value;
+    if (key == "terms" && !stored_terms.emplace().ParseFromString(value)) {
+      return absl::DataLossError("the cluster's stored terms do not parse");
+    }
   }
   const bool restarted = !cluster_id.empty();
   if (!restarted && existed) {
     return absl::DataLossError(
         "it holds no cluster id: it was damaged (truncated, or its write-ahead log lost)");
   }
+  if (restarted && stored_terms) {
+    // The nodes fence by the terms they joined under: a head that took over with other flags
+    // would declare them dead before they stop their workers.
+    const NodeDirectory::Options stored{
+        .heartbeat_period = absl::Milliseconds(stored_terms->heartbeat_period_ms()),
+        .node_timeout = absl::Milliseconds(stored_terms->node_timeout_ms()),
+        .stall_threshold = absl::Milliseconds(stored_terms->node_timeout_ms()) / 2,
+        .head_lost_timeout = absl::Milliseconds(stored_terms->head_lost_timeout_ms())};
+    if (stored.heartbeat_period != options.heartbeat_period ||
+        stored.node_timeout != options.node_timeout ||
+        stored.head_lost_timeout != options.head_lost_timeout) {
+      spdlog::warn(
+          "the cluster keeps the terms its nodes joined under: heartbeat {} node timeout {} "
+          "head lost timeout {} (flags given: {} {} {})",
+          absl::FormatDuration(stored.heartbeat_period), absl::FormatDuration(stored.node_timeout),
+          absl::FormatDuration(stored.head_lost_timeout),
+          absl::FormatDuration(options.heartbeat_period),
+          absl::FormatDuration(options.node_timeout),
+          absl::FormatDuration(options.head_lost_timeout));
+    }
+    options = stored;
+  }
   if (!restarted) {
     cluster_id = RandomHex(8);
-    if (auto stored = store->Apply({{kClusterTable, "id", cluster_id}}); !stored.ok()) {
+    proto::RegisterNodeReply terms;
+    terms.set_heartbeat_period_ms(absl::ToInt64Milliseconds(options.heartbeat_period));
+    terms.set_node_timeout_ms(absl::ToInt64Milliseconds(options.node_timeout));
+    terms.set_head_lost_timeout_ms(absl::ToInt64Milliseconds(options.head_lost_timeout));
+    if (auto stored =
+            store->Apply({{kClusterTable, "id", cluster_id}, RowOf(kClusterTable, "terms", terms)});
+        !stored.ok()) {
       return stored;
     }
   }
@@ -35,7 +69,7 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
 }
 
 absl::Status Head::Recover() {
-  auto gone_nodes = nodes_.Recover(*store_, kRecoveryGrace);
+  auto gone_nodes = nodes_.Recover(*store_, nodes_.options().head_lost_timeout);
   if (!gone_nodes.ok()) return gone_nodes.status();
   auto running = jobs_.Recover(*store_);
   if (!running.ok()) return running.status();
@@ -44,6 +78,21 @@ absl::Status Head::Recover() {
   if (auto objects = objects_.Recover(*store_); !objects.ok()) return objects;
   actor_manager_.Recover(*live);
   for (const auto& id : *gone_nodes) OnNodeDead(id);
+  // What a head that died halfway through an ending may have left: the copies stored on nodes
+  // it had declared dead, the actors of jobs it had ended.
+  for (const auto& node : nodes_.List()) {
+    if (node.state() == proto::NODE_DEAD) objects_.RemoveNode(node.node_id());
+  }
+  absl::flat_hash_set<std::string> with_actors;
+  for (const auto& row : *live) {
+    if (!row.spec().detached()) with_actors.insert(row.spec().job_id());
+  }
+  for (const auto& job : jobs_.List()) {
+    if (job.state() == proto::JOB_RUNNING || !with_actors.contains(job.job_id())) continue;
+    actor_manager_.OnJobFinished(job.job_id(),
+                                 job.end_reason().empty() ? "its job finished" : job.end_reason());
+    FreeOrphans(objects_.RemoveOwnedBy({job.job_id(), ""}));
+  }
   job_service_.AwaitDrivers(*running, kRecoveryGrace);
   const auto nodes = nodes_.ListAlive();
   if (!nodes.empty() || !live->empty() || !running->empty()) {

@@ -34,12 +34,12 @@ namespace weft::head {
 // heartbeats and exit reports rebuild them.
 class Head {
  public:
-  // How long a restarted head waits for the nodes and drivers it knew to come back before it
-  // declares them gone (nodes: this plus the node timeout).
+  // How long a restarted head waits for the drivers of running jobs to hold their jobs again
+  // before it fails them. (Nodes get head_lost_timeout plus the node timeout.)
   static constexpr absl::Duration kRecoveryGrace = absl::Seconds(10);
 
-  // A head over `store`: the stored cluster (same cluster id, nodes, jobs, actors), waiting
-  // kRecoveryGrace for its nodes and drivers, or a new one when the store holds none and
+  // A head over `store`: the stored cluster (same cluster id, terms, nodes, jobs, actors),
+  // waiting for its nodes and drivers, or a new one when the store holds none and
   // `existed` is false (it was just made). DATA_LOSS when a row does not parse or an existing
   // store holds no cluster (damaged: truncated, its write-ahead log lost), UNAVAILABLE when
   // the store cannot be read or written.

@@ -116,7 +116,9 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
     const absl::Duration credit = gap - options_.heartbeat_period / 2;
     spdlog::warn("head stalled for {}; nodes get that time back", absl::FormatDuration(gap));
     for (auto& [id, entry] : nodes_) {
-      entry.last_heartbeat = std::min(now, entry.last_heartbeat + credit);
+      // Never backwards: a recovered node's allowance may lie in the future already.
+      entry.last_heartbeat =
+          std::max(entry.last_heartbeat, std::min(now, entry.last_heartbeat + credit));
     }
   }
   for (auto& [id, entry] : nodes_) {

@@ -35,6 +35,9 @@ class NodeDirectory {
     // Two liveness checks further apart than this mean the head itself was stalled
     // (suspended, starved): the stall is added to every node's allowance.
     absl::Duration stall_threshold = absl::InfiniteDuration();
+    // How long nodes keep their workers while no head runs; a restarted head waits as long
+    // for each node it knew (see Recover).
+    absl::Duration head_lost_timeout = absl::Seconds(60);
   };
   using Clock = std::function<absl::Time()>;
 
@@ -47,7 +50,9 @@ class NodeDirectory {
   // Loads the nodes kept in `store` (a restarted head) and writes every later membership
   // change there (registrations, deaths) before it is acknowledged. Call once, before
   // serving. A node that was ALIVE is ALIVE again, offering nothing until its first
-  // heartbeat, and is declared dead only if it stays silent for `grace` plus node_timeout.
+  // heartbeat, and is declared dead only if it stays silent for `grace` plus node_timeout
+  // (the head passes head_lost_timeout: a node cut off from every head keeps its workers no
+  // longer than that, so none is declared dead while it may still serve).
   // The old head's own node is DEAD at once (its workers ended with that raylet): its id is
   // returned, for what lived there to be restarted or ended.
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> Recover(TableStore& store,

@@ -13,6 +13,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServe
   rep->set_heartbeat_period_ms(absl::ToInt64Milliseconds(nodes_.options().heartbeat_period));
   rep->set_node_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().node_timeout));
   rep->set_cluster_id(cluster_id_);
+  rep->set_head_lost_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().head_lost_timeout));
   const auto status = nodes_.Register(req->node());
   if (status.ok()) hooks_.on_resources_changed();
   return FinishWith(ctx, status);
@@ -64,6 +65,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::ListNodes(grpc::CallbackServerCo
   if (auto* r = auth_.Reject(ctx)) return r;
   for (auto& node : nodes_.List()) *rep->add_nodes() = std::move(node);
   rep->set_cluster_id(cluster_id_);
+
   hooks_.describe_queue(*rep);
   return FinishWith(ctx, absl::OkStatus());
 }

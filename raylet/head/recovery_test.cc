@@ -110,13 +110,10 @@ TEST_F(RecoveryTest, LiveActorsComeBackWithTheirSpecsAndDeadOnesWithoutTheirArgu
   EXPECT_EQ((*live)[0].spec().constructor_args(), "\x91\x05");
   EXPECT_EQ(actors.GetByName("", "kept")->actor_id(), alive_id);
   EXPECT_EQ(actors.Get(dead_id)->state(), proto::ACTOR_DEAD);
-  auto rows = store->Load(kActorsTable);
-  ASSERT_TRUE(rows.ok());
-  for (const auto& [key, value] : *rows) {
-    proto::StoredActor row;
-    ASSERT_TRUE(row.ParseFromString(value));
-    if (key == dead_id) EXPECT_FALSE(row.has_spec()) << "a dead actor's arguments were kept";
-  }
+  auto specs = store->Load(kActorSpecsTable);
+  ASSERT_TRUE(specs.ok());
+  ASSERT_EQ(specs->size(), 1u) << "a dead actor's spec (its arguments) was kept";
+  EXPECT_EQ(specs->front().first, alive_id);
 }
 
 TEST_F(RecoveryTest, AliveNodesWaitForTheGraceAndTheOldHeadsNodeIsDeadAtOnce) {

@@ -309,6 +309,16 @@ void SchedulerService::ReleaseJob(const std::string& job_id,
   }
 }
 
+void SchedulerService::Adopt(const std::string& job_id, const std::string& node_address,
+                             const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto& leases = leased_[job_id];
+  for (const auto& leased : leases) {
+    if (leased.worker_id == worker_id) return;  // a shared worker of several actors
+  }
+  leases.push_back(Leased{node_address, worker_id, false, ""});
+}
+
 void SchedulerService::OnWorkerExit(const proto::WorkerInfo& worker) {
   std::vector<Leased> orphaned;  // leased by the worker that exited, not given back
   {

@@ -75,6 +75,11 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   // Kills every worker leased for `job_id` (its driver is done), except those in `keep`.
   void ReleaseJob(const std::string& job_id, const absl::flat_hash_set<std::string>& keep);
 
+  // After a head restart: `worker_id` on the node at `node_address` was leased for `job_id`
+  // (an actor's worker): it is stopped with its job, as if this head had leased it.
+  void Adopt(const std::string& job_id, const std::string& node_address,
+             const std::string& worker_id);
+
   // A worker ended: it is no longer leased to anyone.
   void OnWorkerExit(const proto::WorkerInfo& worker);
 

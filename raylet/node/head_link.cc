@@ -29,7 +29,8 @@ absl::StatusOr<HeadLink::Terms> HeadLink::Register(const proto::NodeInfo& node,
     if (status.ok()) {
       return Terms{.heartbeat_period = absl::Milliseconds(reply.heartbeat_period_ms()),
                    .node_timeout = absl::Milliseconds(reply.node_timeout_ms()),
-                   .cluster_id = reply.cluster_id()};
+                   .cluster_id = reply.cluster_id(),
+                   .head_lost_timeout = absl::Milliseconds(reply.head_lost_timeout_ms())};
     }
     const bool retry = status.code() == absl::StatusCode::kUnavailable ||
                        status.code() == absl::StatusCode::kDeadlineExceeded;

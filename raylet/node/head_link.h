@@ -22,9 +22,10 @@ class HeadLink {
 
   // The head's liveness rule, as it answers a registration.
   struct Terms {
-    absl::Duration heartbeat_period;  // how often the head expects a heartbeat
-    absl::Duration node_timeout;      // silence after which it declares the node DEAD
-    std::string cluster_id;           // heartbeats carry it back
+    absl::Duration heartbeat_period;   // how often the head expects a heartbeat
+    absl::Duration node_timeout;       // silence after which it declares the node DEAD
+    std::string cluster_id;            // heartbeats carry it back
+    absl::Duration head_lost_timeout;  // how long workers may wait for a head that is down
   };
 
   // Registers the node, retrying while the head is unreachable for up to `wait`.

@@ -85,6 +85,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
       expiry_timer_(io),
       fence_timer_(io),
       fence_after_(FenceAfter(options.node_timeout, options.heartbeat_period)),
+      head_lost_timeout_(options.head_lost_timeout),
       fence_at_(std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(fence_after_)) {
   absl::MutexLock lock(&heartbeat_sink_->mu);
   heartbeat_sink_->io = &io;
@@ -144,6 +145,8 @@ void Node::AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent) {
   }
   fence_after_ = FenceAfter(node_timeout, heartbeat_period_);
   cluster_id_ = terms.cluster_id;
+  head_lost_timeout_ = terms.head_lost_timeout > absl::ZeroDuration() ? terms.head_lost_timeout
+                                                                      : options_.head_lost_timeout;
   if (options_.head) return;
   pool_.SetFenceAfter(fence_after_);
   absl::MutexLock lock(&fence_mu_);
@@ -220,15 +223,15 @@ void Node::OnProbed(bool refused, SteadyTime sent) {
   probing_ = false;
   if (fenced_ || !refused) return;
   const absl::Duration down = absl::Now() - last_head_contact_;
-  if (down > options_.head_lost_timeout) {
+  if (down > head_lost_timeout_) {
     return Fence(absl::StrCat("head ", head_address_, " has been down for ",
-                              absl::FormatDuration(down), " (--head-lost-timeout-ms)"));
+                              absl::FormatDuration(down), " (its --head-lost-timeout-ms)"));
   }
   if (!std::exchange(head_down_, true)) {
     spdlog::warn(
         "head {} is down (connection refused); node {} keeps its workers and waits for "
         "it up to {} after it last answered",
-        head_address_, id_, absl::FormatDuration(options_.head_lost_timeout));
+        head_address_, id_, absl::FormatDuration(head_lost_timeout_));
   }
   ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
 }

@@ -32,9 +32,9 @@ namespace weft::node {
 // Fencing: the node stops (SIGKILL) all its workers when no heartbeat it sent in the last
 // FenceAfter() (fence_rule.h) was acknowledged, or when the head refuses it; then it calls
 // `on_fatal` and serves nothing more. A head whose port refuses connections is not running,
-// so it cannot declare this node dead, and a restarted head waits Head::kRecoveryGrace for
-// its nodes: while that holds the node keeps its workers, up to --head-lost-timeout-ms after
-// the head last answered, and carries on with the same id once the head is back. Its workers learn
+// so it cannot declare this node dead, and a restarted head waits its head lost timeout for
+// the nodes it knew: while that holds the node keeps its workers, up to that timeout after the
+// head last answered, and carries on with the same id once the head is back. Its workers learn
 // the same deadline from CheckNode and stop themselves if the node stops answering. The head's own
 // node shares the head's process (a stall stops both, and the head credits it): it fences only when
 // refused, and its workers run no watch. Info(), ServeFor() are thread-safe.
@@ -70,6 +70,8 @@ class Node {
   absl::Duration ServeFor() const;
   // When the head last acknowledged a heartbeat (or the registration).
   absl::Time last_head_contact() const { return last_head_contact_; }
+  // How long it waits for a head that is down: its head's term, else --head-lost-timeout-ms.
+  absl::Duration head_lost_timeout() const { return head_lost_timeout_; }
 
   proto::NodeInfo Info() const;
   const std::string& id() const { return id_; }
@@ -134,7 +136,8 @@ class Node {
   absl::Time last_head_contact_;
   absl::Duration fence_after_;  // from the head's terms once registered (see AdoptTerms)
   std::string head_address_;
-  std::string cluster_id_;  // from the head's terms
+  std::string cluster_id_;            // from the head's terms
+  absl::Duration head_lost_timeout_;  // from the head's terms (else the flag)
   bool probing_ = false;
   bool head_down_ = false;  // a probe found no head running; it has not answered since
   bool fenced_ = false;

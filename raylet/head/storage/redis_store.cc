@@ -231,8 +231,8 @@ absl::StatusOr<std::unique_ptr<TableStore>> OpenRedisStore(const std::string& ur
   auto store = std::make_unique<RedisStore>(*std::move(endpoint), where);
   if (auto connected = store->ConnectLocked(); !connected.ok()) return connected;
   if (!set_aside.empty()) {
-    if (auto aside = store->SetAside(
-            set_aside, {kClusterTable, kJobsTable, kActorsTable, kNodesTable, kObjectsTable});
+    if (auto aside = store->SetAside(set_aside, {kClusterTable, kJobsTable, kActorsTable,
+                                                 kActorSpecsTable, kNodesTable, kObjectsTable});
         !aside.ok()) {
       return aside;
     }

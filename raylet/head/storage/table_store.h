@@ -38,7 +38,8 @@ class TableStore {
 // The head's tables (raylet/head/head.cc says what each row holds).
 inline constexpr char kClusterTable[] = "cluster";
 inline constexpr char kJobsTable[] = "jobs";
-inline constexpr char kActorsTable[] = "actors";
+inline constexpr char kActorsTable[] = "actors";           // ActorInfo
+inline constexpr char kActorSpecsTable[] = "actor_specs";  // ActorSpec, while not DEAD
 inline constexpr char kNodesTable[] = "nodes";
 inline constexpr char kObjectsTable[] = "objects";
 
