@@ -233,10 +233,11 @@ double RssKiB(int pid) {
 }
 
 // Creates `creation` idle actors on the node; actors/s until every one answered, and the
-// growth of the worker processes' resident memory per actor.
-void CreationCase(Cases& cases) {
+// growth of the worker processes' resident memory per actor. Named `name`: the head's tables
+// are stored (actor_creation_persisted, the default) or not (actor_creation, --storage memory).
+void CreationCase(Cases& cases, const std::string& name) {
   const Settings& s = cases.s;
-  if (!cases.Wanted("actor_creation")) return;
+  if (!cases.Wanted(name)) return;
   const auto probe = Actor<Echo>().Remote();
   std::set<int> pids{probe.Call(&Echo::Pid).Get()};
   double before_kib = 0;
@@ -253,7 +254,7 @@ void CreationCase(Cases& cases) {
   double after_kib = 0;
   for (int pid : pids) after_kib += RssKiB(pid);
   const double per_actor = (after_kib - before_kib) / s.creation;
-  CaseResult result{.name = "actor_creation", .ops_per_s = s.creation / seconds};
+  CaseResult result{.name = name, .ops_per_s = s.creation / seconds};
   cases.Add(result, "",
             absl::StrFormat("%d actors in %.2f s; workers' RSS +%.1f KiB per actor "
                             "(%zu worker processes)",
@@ -320,7 +321,13 @@ std::vector<CaseResult> RunWeftCases(const Settings& settings) {
   LargeGetCase(cases, "get_large_1MiB", "grpc_bytes_1MiB", 1 << 20, settings.large_1mib);
   LargeGetCase(cases, "get_large_100MiB", "grpc_bytes_100MiB", 100 << 20, settings.large_100mib);
   RetainedCase(cases);
-  CreationCase(cases);
+  CreationCase(cases, "actor_creation_persisted");
+  return std::move(cases.out);
+}
+
+std::vector<CaseResult> RunCreationCase(const Settings& settings, const std::string& name) {
+  Cases cases(settings);
+  CreationCase(cases, name);
   return std::move(cases.out);
 }
 

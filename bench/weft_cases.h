@@ -17,7 +17,7 @@ struct Settings {
   int sync_calls = 5000;   // one-at-a-time calls per sync case
   int batches = 30;        // batches of 1000 per pipelined case
   int local_ops = 100000;  // Get/Put of a local object
-  int creation = 10000;    // actors created by actor_creation
+  int creation = 10000;    // actors created by actor_creation(_persisted)
   int fanout_rounds = 10;  // rounds of async_event_fanout_1000
   int spin_calls = 8;      // calls per threaded_speedup run
   int large_1mib = 50;     // Gets of get_large_1MiB
@@ -28,5 +28,7 @@ struct Settings {
 };
 
 std::vector<CaseResult> RunWeftCases(const Settings& settings);
+// Only the actor creation case, reported as `name`.
+std::vector<CaseResult> RunCreationCase(const Settings& settings, const std::string& name);
 
 }  // namespace weft::bench

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/logging.h"
@@ -66,9 +67,10 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--token-file", f.token_file, "Cluster token file (default: <session>/token)");
   app.add_option("--storage", f.storage,
-                 "Head: where its tables are kept: a file (default: "
-                 "<session>/head_state.sqlite) or redis://host:port[/db]. A head started on a "
-                 "store that holds a cluster takes that cluster over")
+                 "Head: where its tables are kept: a file (default: $WEFT_STORAGE, else "
+                 "<session>/head_state.sqlite), redis://host:port[/db], or memory (nothing "
+                 "survives the head). A head started on a store that holds a cluster takes "
+                 "that cluster over")
       ->needs("--head");
   app.add_option("--storage-password-file", f.storage_password_file,
                  "Head: file holding the Redis password (else $WEFT_STORAGE_PASSWORD)")
@@ -98,13 +100,17 @@ void AddFlags(CLI::App& app, Flags& f) {
 // The cluster token, what is said explicitly first: --token-file, then $WEFT_TOKEN; else a
 // joining node, and a head that takes over a stored cluster, read the session's token, and a
 // head of a new cluster makes a new one (written to the session).
+// (`maybe_stored`: a store that cannot be looked into before the head opens it, Redis; the head
+// then checks the token against the cluster's, see Head::Create.)
 absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir& session,
-                                         bool stored_cluster) {
+                                         bool stored_cluster, bool maybe_stored) {
   if (!f.token_file.empty()) return weft::ReadTokenFile(f.token_file);
   if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) return std::string(env);
-  if (f.head && stored_cluster) {
+  if (f.head && (stored_cluster || maybe_stored)) {
     auto token = weft::ReadTokenFile(session.TokenPath());
     if (token.ok() || token.status().code() != absl::StatusCode::kNotFound) return token;
+  }
+  if (f.head && stored_cluster) {
     // A new token would lock every node of the stored cluster out.
     return absl::FailedPreconditionError(absl::StrCat(
         "the stored cluster's token is not at ", session.TokenPath(),
@@ -164,10 +170,16 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
     auto lock = session.LockHead();  // held until this process exits
     if (!lock.ok()) return lock.status();
   }
-  const std::string storage = f.storage.empty() ? session.HeadStatePath() : f.storage;
+  std::string storage = f.storage;
+  if (const char* env = std::getenv("WEFT_STORAGE"); storage.empty() && env && *env) {
+    storage = env;
+  }
+  if (storage.empty()) storage = session.HeadStatePath();
   o.storage = storage;
-  const bool stored_cluster = f.head && !f.fresh_state && access(storage.c_str(), F_OK) == 0;
-  auto token = ResolveToken(f, session, stored_cluster);
+  const bool stored_cluster =
+      f.head && !f.fresh_state && storage != "memory" && access(storage.c_str(), F_OK) == 0;
+  const bool maybe_stored = f.head && !f.fresh_state && absl::StartsWith(storage, "redis://");
+  auto token = ResolveToken(f, session, stored_cluster, maybe_stored);
   if (!token.ok()) return token.status();
   o.token = *token;
   if (f.head) {

@@ -47,9 +47,13 @@ std::shared_ptr<grpc::Channel> HoldCallbackQueue(const std::string& head_address
 absl::StatusOr<std::unique_ptr<head::TableStore>> OpenHeadStore(const std::string& path,
                                                                 const std::string& password,
                                                                 bool fresh) {
+  if (path == "memory") return head::NewMemoryStore();
   if (absl::StartsWith(path, "redis://")) {
     return head::OpenRedisStore(path, password,
                                 fresh ? std::to_string(absl::ToUnixSeconds(absl::Now())) : "");
+  }
+  if (RecordLocked(path)) {  // not even to set it aside under a running head
+    return absl::AlreadyExistsError(absl::StrCat("another head runs on the store ", path));
   }
   if (fresh && access(path.c_str(), F_OK) == 0) {
     const std::string aside = absl::StrCat(path, ".discarded-", absl::ToUnixSeconds(absl::Now()));
@@ -92,10 +96,11 @@ absl::Status Raylet::Run() {
 
   if (options_.head) {
     // Before opening, which makes the file: a store that was there must hold a cluster.
-    const bool existed = !options_.fresh_state && access(options_.storage.c_str(), F_OK) == 0;
+    const bool existed = !options_.fresh_state && options_.storage != "memory" &&
+                         access(options_.storage.c_str(), F_OK) == 0;
     auto store = OpenHeadStore(options_.storage, options_.storage_password, options_.fresh_state);
     if (!store.ok()) return store.status();
-    if (!absl::StartsWith(options_.storage, "redis://")) {
+    if (options_.storage != "memory" && !absl::StartsWith(options_.storage, "redis://")) {
       // One head per store file, whatever its session dir (held until this process exits).
       if (auto lock = LockFile(options_.storage); !lock.ok()) {
         return absl::AlreadyExistsError(
@@ -225,7 +230,8 @@ absl::Status Raylet::StartServer() {
   if (head_) {
     // Keepalive pings to every client: a driver's job stream (KeepJob) ends within about
     // node_timeout when its host goes silent; a driver that exits closes it at once.
-    const int half = static_cast<int>(absl::ToInt64Milliseconds(options_.node_timeout / 2));
+    const int half =
+        static_cast<int>(absl::ToInt64Milliseconds(head_->node_options().node_timeout / 2));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, half);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
@@ -310,7 +316,9 @@ absl::Status Raylet::WatchOwnerProcess() {
 }
 
 void Raylet::ScheduleLivenessCheck() {
-  liveness_timer_.expires_after(absl::ToChronoMilliseconds(options_.heartbeat_period / 2));
+  // The cluster's period (a head that took a cluster over keeps its stored terms).
+  liveness_timer_.expires_after(
+      absl::ToChronoMilliseconds(head_->node_options().heartbeat_period / 2));
   liveness_timer_.async_wait([this](const std::error_code& error) {
     if (error) return;
     head_->CheckLiveness();

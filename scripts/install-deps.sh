@@ -16,6 +16,7 @@ PACKAGES=(
   libmsgpack-cxx-dev                          # values crossing the wire
   libsqlite3-dev                              # the head's embedded store
   libhiredis-dev                              # the head's store in Redis (--storage redis://)
+  libssl-dev                                  # SHA-256 (OpenSSL) of the cluster token
   redis-server                                # tests of a head taking over from Redis
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
 )

@@ -515,6 +515,18 @@ void ActorManager::Notify(const std::string& actor_id, bool any_change) {
   for (auto& w : ready) w.done(info);
 }
 
+void ActorManager::AnswerWaits() {
+  absl::flat_hash_map<std::string, std::vector<PendingWait>> parked;
+  {
+    absl::MutexLock lock(&mu_);
+    parked.swap(waits_);
+  }
+  for (auto& [actor_id, waits] : parked) {
+    const auto info = actors_.Get(actor_id);
+    for (auto& wait : waits) wait.done(info);
+  }
+}
+
 void ActorManager::Tick() {
   std::vector<PendingWait> expired;
   std::vector<std::string> retry;

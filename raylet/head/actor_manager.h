@@ -64,6 +64,9 @@ class ActorManager {
   void OnJobFinished(const std::string& job_id, const std::string& reason = "its job finished");
   // Call periodically: retries PENDING actors, answers expired waits.
   void Tick();
+  // Answers every parked wait now (the head is stopping: a wait left parked would hold the
+  // server's shutdown until it expired).
+  void AnswerWaits();
 
  private:
   struct Placement {

@@ -1,12 +1,30 @@
 #include "raylet/head/head.h"
 
+#include <openssl/evp.h>
+
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/rpc.h"
 
 namespace weft::head {
+namespace {
+
+// Enough to tell a head started with another token from the cluster's own, not to recover it.
+std::string TokenFingerprint(const std::string& token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(token.data(), token.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    absl::StrAppend(&hex, absl::Hex(digest[i], absl::kZeroPad2));
+  }
+  return hex;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options options,
                                                    const TokenAuth& auth, std::string token,
@@ -15,9 +33,11 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   auto rows = store->Load(kClusterTable);
   if (!rows.ok()) return rows.status();
   std::string cluster_id;
+  std::string stored_fingerprint;
   std::optional<proto::RegisterNodeReply> stored_terms;
   for (const auto& [key, value] : *rows) {
     if (key == "id") cluster_id = value;
+    if (key == "token_sha256") stored_fingerprint = value;
     if (key == "terms" && !stored_terms.emplace().ParseFromString(value)) {
       return absl::DataLossError("the cluster's stored terms do not parse");
     }
@@ -26,6 +46,19 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   if (!restarted && existed) {
     return absl::DataLossError(
         "it holds no cluster id: it was damaged (truncated, or its write-ahead log lost)");
+  }
+  const std::string fingerprint = TokenFingerprint(token);
+  if (restarted && !stored_fingerprint.empty() && stored_fingerprint != fingerprint) {
+    // Its nodes and drivers carry the cluster's token: they would all be refused.
+    return absl::PermissionDeniedError(
+        absl::StrCat("cluster ", cluster_id,
+                     " was started with another token: give this head the "
+                     "cluster's token (--token-file), or --fresh-state to start a new cluster"));
+  }
+  if (restarted && stored_fingerprint.empty()) {
+    if (auto stored = store->Apply({{kClusterTable, "token_sha256", fingerprint}}); !stored.ok()) {
+      return stored;
+    }
   }
   if (restarted && stored_terms) {
     // The nodes fence by the terms they joined under: a head that took over with other flags
@@ -55,8 +88,9 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
     terms.set_heartbeat_period_ms(absl::ToInt64Milliseconds(options.heartbeat_period));
     terms.set_node_timeout_ms(absl::ToInt64Milliseconds(options.node_timeout));
     terms.set_head_lost_timeout_ms(absl::ToInt64Milliseconds(options.head_lost_timeout));
-    if (auto stored =
-            store->Apply({{kClusterTable, "id", cluster_id}, RowOf(kClusterTable, "terms", terms)});
+    if (auto stored = store->Apply({{kClusterTable, "id", cluster_id},
+                                    {kClusterTable, "token_sha256", fingerprint},
+                                    RowOf(kClusterTable, "terms", terms)});
         !stored.ok()) {
       return stored;
     }

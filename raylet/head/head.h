@@ -49,6 +49,8 @@ class Head {
                                                       bool existed);
 
   const std::string& cluster_id() const { return cluster_id_; }
+  // The terms in force: the flags', or the stored cluster's.
+  const NodeDirectory::Options& node_options() const { return nodes_.options(); }
 
   // Registers every head service with `builder`. Call once, before the server starts.
   void AddServices(grpc::ServerBuilder& builder);
@@ -65,6 +67,7 @@ class Head {
   void CloseLogStreams() {
     job_service_.CloseKeepers();
     logs_.CloseAll();
+    actor_manager_.AnswerWaits();  // long polls too
   }
 
  private:

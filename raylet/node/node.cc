@@ -123,6 +123,7 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   }
   AdoptTerms(*terms, sent);
   last_head_contact_ = absl::Now();
+  last_contact_steady_ = std::chrono::steady_clock::now();
   spdlog::info("node registered id={} head={} resources=\"{}\" fence_after={}", id_, head_address,
                FormatResources(options_.resources), absl::FormatDuration(fence_after_));
   ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
@@ -185,6 +186,7 @@ void Node::OnHeartbeatDone(const absl::Status& status, SteadyTime sent) {
                    absl::FormatDuration(absl::Now() - last_head_contact_), id_);
     }
     last_head_contact_ = absl::Now();
+    last_contact_steady_ = std::chrono::steady_clock::now();
     ArmFence(sent + absl::ToChronoNanoseconds(fence_after_));
     head_->ResendWorkerExits();  // those the head missed while it was down
   } else if (status.code() == absl::StatusCode::kFailedPrecondition ||
@@ -222,7 +224,8 @@ void Node::ProbeHead(SteadyTime sent) {
 void Node::OnProbed(bool refused, SteadyTime sent) {
   probing_ = false;
   if (fenced_ || !refused) return;
-  const absl::Duration down = absl::Now() - last_head_contact_;
+  const absl::Duration down =
+      absl::FromChrono(std::chrono::steady_clock::now() - last_contact_steady_);
   if (down > head_lost_timeout_) {
     return Fence(absl::StrCat("head ", head_address_, " has been down for ",
                               absl::FormatDuration(down), " (its --head-lost-timeout-ms)"));

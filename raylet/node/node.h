@@ -134,7 +134,8 @@ class Node {
   asio::steady_timer fence_timer_;
   absl::Duration heartbeat_period_;
   absl::Time last_head_contact_;
-  absl::Duration fence_after_;  // from the head's terms once registered (see AdoptTerms)
+  SteadyTime last_contact_steady_;  // the same, on a clock that does not jump
+  absl::Duration fence_after_;      // from the head's terms once registered (see AdoptTerms)
   std::string head_address_;
   std::string cluster_id_;            // from the head's terms
   absl::Duration head_lost_timeout_;  // from the head's terms (else the flag)

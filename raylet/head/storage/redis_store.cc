@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/rpc.h"
 #include "raylet/head/storage/table_store.h"
 
 namespace weft::head {
@@ -26,38 +27,51 @@ struct Endpoint {
   std::string host;
   int port = 6379;
   int db = 0;
+  std::string user;  // empty: the default user
   std::string password;
 };
 
-// redis://[:password@]host[:port][/db]
+// redis://[[user]:password@]host[:port][/db]
 absl::StatusOr<Endpoint> ParseUrl(const std::string& url) {
   const absl::string_view scheme = "redis://";
+  absl::string_view rest = absl::string_view(url);
+  // For messages: the URL without its credentials.
+  const size_t at_sign = rest.rfind('@');
+  const std::string where =
+      at_sign == absl::string_view::npos ? url : absl::StrCat(scheme, rest.substr(at_sign + 1));
   if (!absl::StartsWith(url, scheme)) {
-    return absl::InvalidArgumentError(absl::StrCat("not a redis:// URL: ", url));
+    return absl::InvalidArgumentError(absl::StrCat("not a redis:// URL: ", where));
   }
-  absl::string_view rest = absl::string_view(url).substr(scheme.size());
+  rest.remove_prefix(scheme.size());
   Endpoint endpoint;
   if (const size_t at = rest.rfind('@'); at != absl::string_view::npos) {
     absl::string_view credentials = rest.substr(0, at);
-    if (absl::StartsWith(credentials, ":")) credentials.remove_prefix(1);
+    if (const size_t colon = credentials.find(':'); colon != absl::string_view::npos) {
+      endpoint.user = std::string(credentials.substr(0, colon));  // empty: the default user
+      credentials.remove_prefix(colon + 1);
+    }
     endpoint.password = std::string(credentials);
     rest.remove_prefix(at + 1);
   }
   if (const size_t slash = rest.find('/'); slash != absl::string_view::npos) {
     const absl::string_view db = rest.substr(slash + 1);
     if (!db.empty() && !absl::SimpleAtoi(db, &endpoint.db)) {
-      return absl::InvalidArgumentError(absl::StrCat("bad database number in ", url));
+      return absl::InvalidArgumentError(absl::StrCat("bad database number in ", where));
     }
     rest = rest.substr(0, slash);
   }
-  if (const size_t colon = rest.rfind(':'); colon != absl::string_view::npos) {
+  const size_t bracket = rest.rfind(']');  // [::1]:6379
+  if (const size_t colon = rest.rfind(':');
+      colon != absl::string_view::npos && (bracket == absl::string_view::npos || colon > bracket)) {
     if (!absl::SimpleAtoi(rest.substr(colon + 1), &endpoint.port) || endpoint.port <= 0 ||
         endpoint.port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("bad port in ", url));
+      return absl::InvalidArgumentError(absl::StrCat("bad port in ", where));
     }
     rest = rest.substr(0, colon);
   }
-  if (rest.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in ", url));
+  if (absl::StartsWith(rest, "[") && absl::EndsWith(rest, "]"))
+    rest = rest.substr(1, rest.size() - 2);
+  if (rest.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in ", where));
   endpoint.host = std::string(rest);
   return endpoint;
 }
@@ -96,6 +110,15 @@ class RedisStore final : public TableStore {
           "head store ", where_,
           ": the transaction was not applied: ", exec->type == REDIS_REPLY_ERROR ? exec->str : ""));
     }
+    // Redis does not undo the rest of a transaction when one command fails (a key of another
+    // type): reported, never taken for a change kept.
+    for (size_t i = 0; i < exec->elements; ++i) {
+      if (exec->element[i]->type == REDIS_REPLY_ERROR) {
+        return absl::DataLossError(absl::StrCat("head store ", where_, ": ", commands[i + 1][0],
+                                                " ", commands[i + 1][1],
+                                                " failed: ", exec->element[i]->str));
+      }
+    }
     return absl::OkStatus();
   }
 
@@ -132,21 +155,28 @@ class RedisStore final : public TableStore {
   }
 
  private:
+  // A fresh connection, authenticated and on its database; none (null) when that fails.
   absl::Status Connect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (context_) redisFree(context_);
-    const timeval timeout{5, 0};
+    // Short: the head writes under its tables' locks, and its nodes fence after a few seconds
+    // without an answered heartbeat.
+    const timeval timeout{1, 0};
     context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
-    if (!context_ || context_->err) return Error("connect");
-    redisSetTimeout(context_, timeout);
+    absl::Status status = !context_ || context_->err ? Error("connect to") : absl::OkStatus();
+    if (status.ok()) redisSetTimeout(context_, timeout);
+    std::vector<std::vector<std::string>> setup;
     if (!endpoint_.password.empty()) {
-      if (auto auth = Command({"AUTH", endpoint_.password}); !auth.ok()) return auth.status();
+      setup.push_back(endpoint_.user.empty()
+                          ? std::vector<std::string>{"AUTH", endpoint_.password}
+                          : std::vector<std::string>{"AUTH", endpoint_.user, endpoint_.password});
     }
-    if (endpoint_.db != 0) {
-      if (auto select = Command({"SELECT", std::to_string(endpoint_.db)}); !select.ok()) {
-        return select.status();
-      }
+    if (endpoint_.db != 0) setup.push_back({"SELECT", std::to_string(endpoint_.db)});
+    if (status.ok() && !setup.empty()) status = PipelineOnce(setup).status();
+    if (!status.ok() && context_) {
+      redisFree(context_);
+      context_ = nullptr;
     }
-    return absl::OkStatus();
+    return status;
   }
 
   absl::StatusOr<Reply> Command(const std::vector<std::string>& args)
@@ -209,7 +239,7 @@ class RedisStore final : public TableStore {
   absl::Status Error(const char* what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return absl::UnavailableError(absl::StrCat(
         "head store ", where_, ": cannot ", what,
-        " Redis: ", context_ ? (context_->err ? context_->errstr : "no reply") : "out of memory"));
+        " Redis: ", context_ ? (context_->err ? context_->errstr : "no reply") : "not connected"));
   }
 
   const Endpoint endpoint_;
@@ -227,7 +257,7 @@ absl::StatusOr<std::unique_ptr<TableStore>> OpenRedisStore(const std::string& ur
   if (!endpoint.ok()) return endpoint.status();
   if (!password.empty()) endpoint->password = password;
   const std::string where =
-      absl::StrCat("redis://", endpoint->host, ":", endpoint->port, "/", endpoint->db);
+      absl::StrCat("redis://", JoinHostPort(endpoint->host, endpoint->port), "/", endpoint->db);
   auto store = std::make_unique<RedisStore>(*std::move(endpoint), where);
   if (auto connected = store->ConnectLocked(); !connected.ok()) return connected;
   if (!set_aside.empty()) {

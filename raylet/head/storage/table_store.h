@@ -80,6 +80,11 @@ absl::StatusOr<std::unique_ptr<TableStore>> OpenRedisStore(const std::string& ur
                                                            const std::string& password,
                                                            const std::string& set_aside = "");
 
+// A store that keeps nothing past the head's process (`--storage memory`): a head restart loses
+// the cluster, as before issue 12. For measuring what storing costs, and for throw-away
+// clusters.
+std::unique_ptr<TableStore> NewMemoryStore();
+
 // The embedded store: one SQLite file at `path`, made if missing. A file that is not a sound
 // store (corrupted, truncated, not SQLite) is refused with DATA_LOSS naming it, never emptied.
 absl::StatusOr<std::unique_ptr<TableStore>> OpenSqliteStore(const std::string& path);
