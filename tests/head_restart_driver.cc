@@ -7,8 +7,9 @@
 // one offering "b"), and "owned" (not detached, beside "left"), then adds 1 to each, one call after
 // the other, writing the number of rounds done to DIR/progress after each round, until
 // DIR/restarted exists (the test creates it once the restarted head has its nodes back) and at
-// least 40 more rounds are done. Then, with the restarted head: finds "left" by name, creates a new
-// actor, runs a task, and passes a 1 MiB result "left" stored before the kill to a task by
+// least 40 more rounds are done; once DIR/killed exists it also creates an actor, a call that
+// waits for the head to come back. Then, with the restarted head: finds "left" by name, creates a
+// new actor, runs a task, and passes a 1 MiB result "left" stored before the kill to a task by
 // reference, and has "left" print a line, which reaches this driver's output through the restarted
 // head. Prints "rounds=N left=L right=R" and exits 0 only if each counter went 1, 2, ..., N with no
 // call lost or run twice. Finds the cluster through WEFT_SESSION_DIR.
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -84,6 +86,9 @@ int main(int argc, char** argv) {
   }
   int rounds = 0;
   int after_restart = 0;
+  // Created while no head runs (the test writes DIR/killed once it killed the head): the call
+  // waits for the restarted head, as a user's would.
+  std::future<int> made_while_down;
   // Bounded: the test restarts the head within seconds; a stuck head fails the Gets first.
   while (after_restart < 40 && rounds < 100000) {
     ++rounds;
@@ -94,8 +99,15 @@ int main(int argc, char** argv) {
                   " right=" + std::to_string(r) + " (a call was lost or ran twice)");
     }
     WriteProgress(dir, rounds);
+    if (!made_while_down.valid() && std::filesystem::exists(dir + "/killed")) {
+      made_while_down = std::async(std::launch::async, [] {
+        return weft::Actor<Counter>().Remote().Call(&Counter::Add, 7).Get(kTimeout);
+      });
+    }
     if (after_restart > 0 || std::filesystem::exists(dir + "/restarted")) ++after_restart;
   }
+  if (!made_while_down.valid()) return Fail("DIR/killed never appeared");
+  if (made_while_down.get() != 7) return Fail("the actor created while the head was down");
   // Control-plane calls to the restarted head.
   auto found = weft::GetActor<Counter>("left");
   const int l = found.Call(&Counter::Add, 1).Get(kTimeout);

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "common/auth.h"
@@ -160,6 +161,7 @@ void KillTheHeadDuringCallsAndRestartIt(TestCluster& cluster,
   ASSERT_EQ(owned.state(), proto::ACTOR_ALIVE);
 
   KillHead(cluster);
+  std::ofstream(dir.Sub("killed")) << "now\n";  // the driver creates an actor, which waits
   // Calls go straight to the workers: the workload goes on while no head runs.
   const int at_kill = ReadCount(progress);
   EXPECT_TRUE(
@@ -229,33 +231,36 @@ TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) 
 
 // The head's tables in Redis: a head started on another session dir (another machine's, as
 // far as the head knows) with the same storage and token takes the cluster over.
-TEST(HeadRestartTest, AHeadOnAnotherSessionDirTakesOverFromRedis) {
-  if (access("/usr/bin/redis-server", X_OK) != 0) {
-    GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)";
+// A redis-server of the test's own, and a session dir for a head started "elsewhere" (it
+// outlives each test's cluster, which stops the head started there).
+class RedisHeadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access("/usr/bin/redis-server", X_OK) != 0) {
+      GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)";
+    }
+    redis_ = std::make_unique<RedisServer>(data_.path());
+    ASSERT_TRUE(redis_->ready()) << ReadFile(data_.Sub("redis.log")).value_or("");
   }
-  TempDir data;
-  RedisServer redis(data.path());
-  ASSERT_TRUE(redis.ready()) << ReadFile(data.Sub("redis.log")).value_or("");
-  TempDir elsewhere;  // outlives the cluster, which stops the head started there
-  TestCluster cluster(0, {"--storage", redis.url()});
+
+  TempDir data_;
+  std::unique_ptr<RedisServer> redis_;
+  TempDir elsewhere_;
+};
+
+TEST_F(RedisHeadTest, AHeadOnAnotherSessionDirTakesOverFromRedis) {
+  TestCluster cluster(0, {"--storage", redis_->url()});
   KillTheHeadDuringCallsAndRestartIt(cluster, [&] {
-    return cluster.RestartHead({"--token-file", cluster.token_file()}, elsewhere.Sub("head"));
+    return cluster.RestartHead({"--token-file", cluster.token_file()}, elsewhere_.Sub("head"));
   });
-  const auto stopped = cluster.StopSession(elsewhere.Sub("head"));
+  const auto stopped = cluster.StopSession(elsewhere_.Sub("head"));
   EXPECT_THAT(stopped.out, Not(HasSubstr("forced"))) << stopped.out;
 }
 
 // The cluster's token goes with its Redis store: a head restarted on its own session dir finds
 // it there; one started elsewhere without it is refused instead of locking the nodes out.
-TEST(HeadRestartTest, AHeadOnRedisWithoutTheClustersTokenIsRefused) {
-  if (access("/usr/bin/redis-server", X_OK) != 0) {
-    GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)";
-  }
-  TempDir data;
-  RedisServer redis(data.path());
-  ASSERT_TRUE(redis.ready()) << ReadFile(data.Sub("redis.log")).value_or("");
-  TempDir elsewhere;
-  TestCluster cluster(0, {"--storage", redis.url()});
+TEST_F(RedisHeadTest, AHeadOnRedisWithoutTheClustersTokenIsRefused) {
+  TestCluster cluster(0, {"--storage", redis_->url()});
   const std::string session = cluster.JoinNode({"--num-cpus", "1"});
   ASSERT_FALSE(session.empty());
   const auto nodes = NodeIds(cluster, {session});
@@ -263,7 +268,7 @@ TEST(HeadRestartTest, AHeadOnRedisWithoutTheClustersTokenIsRefused) {
   const std::string cluster_id = cluster.ListNodes().cluster_id();
   KillHead(cluster);
 
-  const auto refused = cluster.RestartHead({}, elsewhere.Sub("head"));
+  const auto refused = cluster.RestartHead({}, elsewhere_.Sub("head"));
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.out + refused.err, HasSubstr("was started with another token"));
 

@@ -33,4 +33,12 @@ grpc::Status CallHead(const std::string& head_address,
   }
 }
 
+std::optional<std::chrono::milliseconds> StreamReopener::Next(Clock::time_point opened) {
+  const auto now = Clock::now();
+  const bool was_held = now - opened > std::chrono::seconds(1);
+  if (was_held || failing_since_ == Clock::time_point{}) failing_since_ = now;
+  if (now - failing_since_ > kHeadUnavailableWait) return std::nullopt;
+  return was_held ? std::chrono::milliseconds(0) : std::chrono::milliseconds(500);
+}
+
 }  // namespace weft::internal

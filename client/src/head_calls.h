@@ -3,7 +3,9 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace weft::internal {
@@ -15,5 +17,19 @@ namespace weft::internal {
 // `call` issues the call on the context it is given; it must be safe to send twice.
 grpc::Status CallHead(const std::string& head_address,
                       const std::function<grpc::Status(grpc::ClientContext&)>& call);
+
+// When to open again a stream (a job's, its worker output's) that broke because the head went
+// away: at once after a stream that was held (open for a second or more), every half second
+// while the head stays away, and no more once it has been away for kHeadUnavailableWait.
+class StreamReopener {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // The stream opened at `opened` broke with UNAVAILABLE just now: the pause before opening it
+  // again, or nothing when it is time to give up.
+  std::optional<std::chrono::milliseconds> Next(Clock::time_point opened);
+
+ private:
+  Clock::time_point failing_since_{};
+};
 
 }  // namespace weft::internal

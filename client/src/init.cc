@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/src/head_calls.h"
 #include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
 #include "common/cluster_endpoint.h"
@@ -76,9 +77,9 @@ class JobKeeper {
   };
 
   void Run() {
-    absl::Time failing_since;
+    internal::StreamReopener reopen;
     for (;;) {
-      const absl::Time opened = absl::Now();
+      const auto opened = internal::StreamReopener::Clock::now();
       Stream* stream = nullptr;
       {
         absl::MutexLock lock(&mu_);
@@ -101,15 +102,14 @@ class JobKeeper {
         spdlog::error("the head no longer keeps job {}: {}", job_id_, ended.error_message());
         return;
       }
-      if (absl::Now() - opened > absl::Seconds(1)) failing_since = absl::Now();  // it was held
-      if (failing_since == absl::Time()) failing_since = absl::Now();
-      if (absl::Now() - failing_since > absl::FromChrono(kHeadUnavailableWait)) {
+      const auto pause = reopen.Next(opened);
+      if (!pause) {
         spdlog::error("head unavailable for {}: job {} may have been failed without its driver",
                       absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), job_id_);
         return;
       }
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&closing_), absl::Milliseconds(500));
+      mu_.AwaitWithTimeout(absl::Condition(&closing_), absl::FromChrono(*pause));
     }
   }
 

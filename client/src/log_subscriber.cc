@@ -1,5 +1,7 @@
 #include "client/src/log_subscriber.h"
 
+#include "client/src/head_calls.h"
+
 #include <algorithm>
 #include <iostream>
 
@@ -138,30 +140,24 @@ std::shared_ptr<LogSubscriber::Reader> LogSubscriber::Current() const {
 // A stream broken by the head going away (killed, restarting) is opened again every half
 // second, for up to kHeadUnavailableWait: what workers print meanwhile waits at the head.
 void LogSubscriber::Resubscribe() {
-  std::chrono::steady_clock::time_point failing_since{};
+  StreamReopener reopen;
   auto give_up = [this] {
     std::lock_guard<std::mutex> lock(mu_);
     gave_up_ = true;
     changed_.notify_all();
   };
   for (;;) {
-    const auto opened = std::chrono::steady_clock::now();
+    const auto opened = StreamReopener::Clock::now();
     const grpc::Status ended = Current()->WaitDone();
     if (ended.error_code() != grpc::StatusCode::UNAVAILABLE) return give_up();
-    const auto now = std::chrono::steady_clock::now();
-    const bool was_held = now - opened > std::chrono::seconds(1);
-    if (was_held || failing_since == decltype(now){}) failing_since = now;
-    if (now - failing_since > kHeadUnavailableWait) {
+    const auto pause = reopen.Next(opened);
+    if (!pause) {
       spdlog::warn("worker output stream of job {} ended: the head is unavailable: {}", job_id_,
                    ended.error_message());
       return give_up();
     }
     std::unique_lock<std::mutex> lock(mu_);
-    // At once after a stream that was held; every half second while the head is away.
-    if (!was_held &&
-        changed_.wait_for(lock, std::chrono::milliseconds(500), [&] { return closing_; })) {
-      return;
-    }
+    if (changed_.wait_for(lock, *pause, [&] { return closing_; })) return;
     if (closing_) return;
     lines_before_ += reader_->lines_printed();
     reader_ = std::make_shared<Reader>(*stub_, job_id_, printer_);

@@ -38,10 +38,7 @@ absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor, bool with
     std::vector<TableStore::Change> batch = {RowOf(kActorsTable, id, actor)};
     if (with_spec) batch.push_back(RowOf(kActorSpecsTable, id, specs_.at(id)));
     if (actor.state() == proto::ACTOR_DEAD) batch.push_back({kActorSpecsTable, id, std::nullopt});
-    if (auto stored = store_->Apply(batch); !stored.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("the head cannot store actor ", id, ": ", stored.message()));
-    }
+    if (auto stored = Persist(store_, batch); !stored.ok()) return stored;
     if (actor.state() == proto::ACTOR_DEAD) specs_.erase(id);
   }
   actors_[actor.actor_id()] = actor;

@@ -291,7 +291,7 @@ void ActorManager::Place(const std::string& actor_id, const Placement& placement
                        info->class_name(), placement.node_id, placement.worker_id,
                        reply.executor());
         }
-        Notify(actor_id);
+        waits_.Notify(actor_id);
       });
 }
 
@@ -309,7 +309,7 @@ void ActorManager::SetPendingReason(const std::string& actor_id, const std::stri
   if (actors_.Update(*info).ok() && changed) {
     spdlog::warn("actor pending id={} class={}: {}", actor_id, info->class_name(), reason);
   }
-  if (changed) Notify(actor_id, /*any_change=*/true);  // waiters learn the new reason
+  if (changed) waits_.Notify(actor_id, /*any_change=*/true);  // waiters learn the new reason
 }
 
 void ActorManager::MarkDead(const std::string& actor_id, const std::string& reason) {
@@ -327,7 +327,7 @@ void ActorManager::MarkDead(const std::string& actor_id, const std::string& reas
     UnassignLocked(actor_id);
   }
   WithdrawLease(actor_id);
-  Notify(actor_id);
+  waits_.Notify(actor_id);
 }
 
 absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
@@ -447,7 +447,7 @@ bool ActorManager::BeginRestart(const std::string& actor_id, const std::string& 
     spdlog::warn("actor restarting id={} class={} restart={}: {}", actor_id, info->class_name(),
                  info->num_restarts(), reason);
   }
-  Notify(actor_id);
+  waits_.Notify(actor_id);
   return true;
 }
 
@@ -478,82 +478,13 @@ void ActorManager::OnJobFinished(const std::string& job_id, const std::string& r
   scheduler_.ReleaseJob(job_id, keep);
 }
 
-void ActorManager::Wait(const std::string& actor_id, proto::ActorState known,
-                        std::chrono::milliseconds wait, Waiter done) {
-  absl::StatusOr<proto::ActorInfo> info;
-  {
-    // Read and park under one lock: a change that Notify reports between the two would
-    // otherwise leave this waiter parked with a stale state until its wait runs out.
-    absl::MutexLock lock(&mu_);
-    info = actors_.Get(actor_id);
-    if (info.ok() && info->state() == known && wait.count() > 0) {
-      waits_[actor_id].push_back({known, std::chrono::steady_clock::now() + wait, std::move(done)});
-      return;
-    }
-  }
-  done(info);
-}
-
-void ActorManager::Notify(const std::string& actor_id, bool any_change) {
-  auto info = actors_.Get(actor_id);
-  std::vector<PendingWait> ready;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = waits_.find(actor_id);
-    if (it == waits_.end()) return;
-    auto& list = it->second;
-    for (auto w = list.begin(); w != list.end();) {
-      if (any_change || !info.ok() || info->state() != w->known) {
-        ready.push_back(std::move(*w));
-        w = list.erase(w);
-      } else {
-        ++w;
-      }
-    }
-    if (list.empty()) waits_.erase(it);
-  }
-  for (auto& w : ready) w.done(info);
-}
-
-void ActorManager::AnswerWaits() {
-  absl::flat_hash_map<std::string, std::vector<PendingWait>> parked;
-  {
-    absl::MutexLock lock(&mu_);
-    parked.swap(waits_);
-  }
-  for (auto& [actor_id, waits] : parked) {
-    const auto info = actors_.Get(actor_id);
-    for (auto& wait : waits) wait.done(info);
-  }
-}
-
 void ActorManager::Tick() {
-  std::vector<PendingWait> expired;
+  waits_.ExpireDue();
   std::vector<std::string> retry;
-  std::vector<std::string> expired_ids;
-  const auto now = std::chrono::steady_clock::now();
   {
     absl::MutexLock lock(&mu_);
-    for (auto it = waits_.begin(); it != waits_.end();) {
-      auto& list = it->second;
-      for (auto w = list.begin(); w != list.end();) {
-        if (w->deadline <= now) {
-          expired.push_back(std::move(*w));
-          expired_ids.push_back(it->first);
-          w = list.erase(w);
-        } else {
-          ++w;
-        }
-      }
-      if (list.empty()) {
-        waits_.erase(it++);
-      } else {
-        ++it;
-      }
-    }
     retry.swap(unplaced_);
   }
-  for (size_t i = 0; i < expired.size(); ++i) expired[i].done(actors_.Get(expired_ids[i]));
   for (const auto& actor_id : retry) Schedule(actor_id);
 }
 

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "head.pb.h"
 #include "raylet/head/actor_directory.h"
+#include "raylet/head/actor_waits.h"
 #include "raylet/head/scheduler_service.h"
 #include "raylet/head/worker_stubs.h"
 #include "worker.grpc.pb.h"
@@ -29,11 +30,11 @@ namespace weft::head {
 // the cluster while an idle actor still costs no process and no thread.
 class ActorManager {
  public:
-  using Waiter = std::function<void(absl::StatusOr<proto::ActorInfo>)>;
+  using Waiter = ActorWaits::Waiter;
 
   ActorManager(ActorDirectory& actors, const NodeDirectory& nodes, SchedulerService& scheduler,
                WorkerStubs& workers)
-      : actors_(actors), nodes_(nodes), scheduler_(scheduler), workers_(workers) {}
+      : actors_(actors), nodes_(nodes), scheduler_(scheduler), workers_(workers), waits_(actors) {}
 
   // Registers the actor PENDING and starts placing it. With get_if_exists, a live actor of
   // that name is returned instead of ALREADY_EXISTS.
@@ -47,7 +48,9 @@ class ActorManager {
   // Runs `done` when the actor's state is not `known` or its pending reason changes, or after
   // `wait`, with the current info.
   void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,
-            Waiter done);
+            Waiter done) {
+    waits_.Wait(actor_id, known, wait, std::move(done));
+  }
 
   // Ends the actor (its worker destroys it, or is stopped if dedicated). With `restart`, it is
   // re-created instead while it has restarts left (max_restarts).
@@ -66,7 +69,7 @@ class ActorManager {
   void Tick();
   // Answers every parked wait now (the head is stopping: a wait left parked would hold the
   // server's shutdown until it expired).
-  void AnswerWaits();
+  void AnswerWaits() { waits_.AnswerAll(); }
 
  private:
   struct Placement {
@@ -83,11 +86,6 @@ class ActorManager {
     int hosted = 0;                    // actors assigned to it and not dead
   };
   using SharedKey = std::pair<std::string, std::string>;  // job id, node id
-  struct PendingWait {
-    proto::ActorState known;
-    std::chrono::steady_clock::time_point deadline;
-    Waiter done;
-  };
 
   void Schedule(const std::string& actor_id);
   void OnLeased(const std::string& actor_id, absl::StatusOr<proto::LeaseWorkerReply> leased);
@@ -107,8 +105,6 @@ class ActorManager {
   // OnActorLost without placing it: true when the actor is now RESTARTING (the caller places
   // it with Schedule), false when it died for want of restarts.
   bool BeginRestart(const std::string& actor_id, const std::string& reason);
-  // Answers the actor's waiters whose known state is out of date (all of them on any_change).
-  void Notify(const std::string& actor_id, bool any_change = false);
   void StopWorker(const Placement& placement);
 
   ActorDirectory& actors_;
@@ -126,7 +122,7 @@ class ActorManager {
   // while it waits; withdrawing one that was granted meanwhile is a no-op.
   absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::vector<PendingWait>> waits_ ABSL_GUARDED_BY(mu_);
+  ActorWaits waits_;  // WaitActor long polls
 };
 
 }  // namespace weft::head

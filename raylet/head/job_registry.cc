@@ -29,9 +29,8 @@ absl::StatusOr<std::vector<std::string>> JobRegistry::Recover(TableStore& store)
 }
 
 absl::Status JobRegistry::SaveLocked(proto::JobInfo& slot, proto::JobInfo job) {
-  if (auto stored = Persist(store_, RowOf(kJobsTable, job.job_id(), job)); !stored.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("the head cannot store job ", job.job_id(), ": ", stored.message()));
+  if (auto stored = Persist(store_, {RowOf(kJobsTable, job.job_id(), job)}); !stored.ok()) {
+    return stored;
   }
   slot = std::move(job);
   return absl::OkStatus();

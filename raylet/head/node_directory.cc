@@ -42,11 +42,7 @@ absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& stor
 }
 
 absl::Status NodeDirectory::SaveLocked(const proto::NodeInfo& info) {
-  if (auto stored = Persist(store_, RowOf(kNodesTable, info.node_id(), info)); !stored.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("the head cannot store node ", info.node_id(), ": ", stored.message()));
-  }
-  return absl::OkStatus();
+  return Persist(store_, {RowOf(kNodesTable, info.node_id(), info)});
 }
 
 absl::Status NodeDirectory::Register(proto::NodeInfo node) {

@@ -24,22 +24,24 @@ absl::Status ObjectDirectory::Recover(TableStore& store) {
   return absl::OkStatus();
 }
 
+TableStore::Change ObjectDirectory::RowOf(const std::string& object_id, const Object& object) {
+  proto::ObjectInfo info;
+  info.set_object_id(object_id);
+  info.set_owner(object.owner.job_id);
+  info.set_owner_worker_id(object.owner.worker_id);
+  for (const auto& copy : object.copies) *info.add_locations() = copy;
+  return head::RowOf(kObjectsTable, object_id, info);
+}
+
 TableStore::Change ObjectDirectory::RowLocked(const std::string& object_id) const {
   auto it = objects_.find(object_id);
   if (it == objects_.end()) return {kObjectsTable, object_id, std::nullopt};
-  proto::ObjectInfo info;
-  info.set_object_id(object_id);
-  info.set_owner(it->second.owner.job_id);
-  info.set_owner_worker_id(it->second.owner.worker_id);
-  for (const auto& copy : it->second.copies) *info.add_locations() = copy;
-  return RowOf(kObjectsTable, object_id, info);
+  return RowOf(object_id, it->second);
 }
 
 void ObjectDirectory::SaveLocked(std::vector<TableStore::Change> changes) {
-  if (!store_ || changes.empty()) return;
-  if (auto stored = store_->Apply(changes); !stored.ok()) {
-    spdlog::error("the head cannot store {} object location changes: {}", changes.size(),
-                  stored.message());
+  if (auto stored = Persist(store_, changes); !stored.ok()) {
+    spdlog::error("{} ({} changes)", stored.message(), changes.size());
   }
 }
 
@@ -62,15 +64,7 @@ absl::Status ObjectDirectory::Add(const std::string& object_id,
   object.copies.push_back(location);
   if (known_owner) object.owner = owner;
   if (store_) {
-    proto::ObjectInfo info;
-    info.set_object_id(object_id);
-    info.set_owner(object.owner.job_id);
-    info.set_owner_worker_id(object.owner.worker_id);
-    for (const auto& copy : object.copies) *info.add_locations() = copy;
-    if (auto stored = store_->Apply({RowOf(kObjectsTable, object_id, info)}); !stored.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("the head cannot store object ", object_id, ": ", stored.message()));
-    }
+    if (auto stored = Persist(store_, {RowOf(object_id, object)}); !stored.ok()) return stored;
   }
   objects_[object_id] = std::move(object);
   return absl::OkStatus();

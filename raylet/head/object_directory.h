@@ -68,6 +68,7 @@ class ObjectDirectory {
   static std::string OwnerKey(const Owner& owner);
   static constexpr size_t kGoneOwnersKept = 4096;
   int RemoveCopies(const std::function<bool(const proto::ObjectLocation&)>& gone);
+  static TableStore::Change RowOf(const std::string& object_id, const Object& object);
   // The stored row of `object_id` as it is now (deleted when the object is gone).
   TableStore::Change RowLocked(const std::string& object_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Writes `changes` to the store, if any; a failure is logged (the change stands in memory).

@@ -49,10 +49,15 @@ inline TableStore::Change RowOf(std::string table, std::string key,
   return {std::move(table), std::move(key), message.SerializeAsString()};
 }
 
-// Writes one change; OK at once without a store (a table that is not persisted).
-inline absl::Status Persist(TableStore* store, TableStore::Change change) {
-  if (!store) return absl::OkStatus();
-  return store->Apply({std::move(change)});
+// Applies `batch`; OK at once without a store (a table that is not persisted). UNAVAILABLE,
+// naming the first row, when the store fails: the change must not be acknowledged.
+inline absl::Status Persist(TableStore* store, const std::vector<TableStore::Change>& batch) {
+  if (!store || batch.empty()) return absl::OkStatus();
+  if (auto stored = store->Apply(batch); !stored.ok()) {
+    return absl::UnavailableError(absl::StrCat("the head cannot store ", batch.front().table, " ",
+                                               batch.front().key, ": ", stored.message()));
+  }
+  return absl::OkStatus();
 }
 
 // Every row of `table` parsed as a `Message`; DATA_LOSS naming the row when one does not parse.
