@@ -229,6 +229,55 @@ TEST(HeadRestartTest, KilledHeadTakesItsClusterBackAndNoAcknowledgedCallIsLost) 
   EXPECT_THAT(stopped.out, Not(HasSubstr("forced"))) << stopped.out;
 }
 
+// Work under way when the head dies: an actor whose constructor is running on its job's shared
+// worker is constructed once, not again (which that worker refused: the actor died), and a
+// task's worker leased from the old head ends with the job, as under one head.
+TEST(HeadRestartTest, WorkUnderWayWhenTheHeadDiesIsNeitherRedoneNorLeftBehind) {
+  TestCluster cluster(0);
+  const std::string session = cluster.JoinNode({"--num-cpus", "2"});
+  ASSERT_FALSE(session.empty());
+  TempDir dir;
+  auto driver = SpawnProcess({.argv = {BinPath("head_restart_pending_driver"), dir.path()},
+                              .extra_env = {"WEFT_SESSION_DIR=" + cluster.head_session()},
+                              .stdout_path = dir.Sub("out"),
+                              .stderr_path = dir.Sub("err")});
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return std::filesystem::exists(dir.Sub("constructing")) &&
+               std::filesystem::exists(dir.Sub("task_pid"));
+      },
+      std::chrono::seconds(60)))
+      << ReadFile(dir.Sub("err")).value_or("");
+  const pid_t task_worker = ReadCount(dir.Sub("task_pid"));
+  ASSERT_GT(task_worker, 0);
+
+  KillHead(cluster);
+  const auto restarted = cluster.RestartHead();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto listed = cluster.ListNodes();
+        return listed.nodes_size() > 0 && listed.nodes(0).num_workers() > 0;
+      },
+      std::chrono::seconds(20)))
+      << "the node did not come back";
+  std::ofstream(dir.Sub("go")) << "now\n";
+
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] { return waitpid(*driver, &status, WNOHANG) == *driver; },
+                      std::chrono::seconds(90)));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << DescribeWaitStatus(status) << "\n"
+      << ReadFile(dir.Sub("err")).value_or("");
+  std::ifstream constructions(dir.Sub("constructions"));
+  int lines = 0;
+  for (std::string line; std::getline(constructions, line);) ++lines;
+  EXPECT_EQ(lines, 2) << "a constructor ran again after the restart";
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(task_worker); }, std::chrono::seconds(15)))
+      << "the task worker leased from the killed head (pid " << task_worker << ") outlived its job";
+}
+
 // The head's tables in Redis: a head started on another session dir (another machine's, as
 // far as the head knows) with the same storage and token takes the cluster over.
 // A redis-server of the test's own, and a session dir for a head started "elsewhere" (it

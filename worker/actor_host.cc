@@ -36,33 +36,50 @@ void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
   hosted->spec = spec;
   hosted->cls = cls;
   hosted->executor = ActorExecutor::For(*cls, spec.max_concurrency());
+  hosted->awaiting.push_back(std::move(done));
   {
-    absl::MutexLock lock(&mu_);
-    destroyed_.erase(spec.actor_id());  // a restart of an actor destroyed here earlier
-    if (!actors_.emplace(spec.actor_id(), hosted).second) {
-      return done(absl::AlreadyExistsError(absl::StrCat("actor ", spec.actor_id(), " exists")));
+    absl::ReleasableMutexLock lock(&mu_);
+    if (auto [it, added] = actors_.emplace(spec.actor_id(), hosted); !added) {
+      // Hosted already (a restarted head asks again): its constructor does not run twice,
+      // and this executor is not needed.
+      std::optional<proto::ConstructActorReply> reply = it->second->constructed;
+      if (!reply) it->second->awaiting.push_back(std::move(hosted->awaiting.front()));
+      lock.Release();
+      hosted->executor->Stop();
+      if (reply) hosted->awaiting.front()(std::move(*reply));
+      return;
     }
+    destroyed_.erase(spec.actor_id());  // a restart of an actor destroyed here earlier
   }
-  hosted->executor->Post([this, hosted, done = std::move(done)] {
+  hosted->executor->Post([this, hosted] {
+    absl::StatusOr<proto::ConstructActorReply> answer;
     try {
       hosted->instance = hosted->cls->construct(hosted->spec.constructor_args());
+      proto::ConstructActorReply reply;
+      reply.set_executor(hosted->executor->kind());
+      reply.set_max_concurrency(hosted->executor->max_concurrency());
+      reply.set_pid(getpid());
+      spdlog::info("actor created id={} class={} executor={} max_concurrency={}",
+                   hosted->spec.actor_id(), hosted->cls->name, reply.executor(),
+                   reply.max_concurrency());
+      answer = std::move(reply);
     } catch (...) {
       const auto info = DescribeException(std::current_exception());
-      {
-        absl::MutexLock lock(&mu_);
-        actors_.erase(hosted->spec.actor_id());
-      }
-      return done(absl::UnknownError(absl::StrCat("constructor of ", hosted->cls->name, " threw ",
-                                                  info.type, ": ", info.message)));
+      answer = absl::UnknownError(absl::StrCat("constructor of ", hosted->cls->name, " threw ",
+                                               info.type, ": ", info.message));
     }
-    proto::ConstructActorReply reply;
-    reply.set_executor(hosted->executor->kind());
-    reply.set_max_concurrency(hosted->executor->max_concurrency());
-    reply.set_pid(getpid());
-    spdlog::info("actor created id={} class={} executor={} max_concurrency={}",
-                 hosted->spec.actor_id(), hosted->cls->name, reply.executor(),
-                 reply.max_concurrency());
-    done(std::move(reply));
+    std::vector<Created> awaiting;
+    {
+      absl::MutexLock lock(&mu_);
+      if (answer.ok()) {
+        hosted->constructed = *answer;
+      } else if (auto it = actors_.find(hosted->spec.actor_id());
+                 it != actors_.end() && it->second == hosted) {
+        actors_.erase(it);
+      }
+      awaiting.swap(hosted->awaiting);
+    }
+    for (auto& done : awaiting) done(answer);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,9 @@ class ActorHost {
 
   // Loads the spec's code, starts the executor and runs the constructor on it; `done` runs
   // when the actor is ready: NOT_FOUND for a class no loaded library registers, UNKNOWN
-  // (type and message) when the constructor throws, ALREADY_EXISTS for a known id.
+  // (type and message) when the constructor throws. Asked again for an actor it hosts (a head
+  // that restarted while the constructor ran sends the request again), it does not construct
+  // it twice: `done` gets the first construction's answer, when there is one.
   void Create(const proto::ActorSpec& spec, Created done);
 
   // Stops the actor (as ray.kill does): every call not finished yet, queued or running, fails
@@ -51,6 +54,10 @@ class ActorHost {
     proto::ActorSpec spec;
     const internal::ClassInfo* cls = nullptr;
     void* instance = nullptr;  // set on the executor by the constructor
+    // Guarded by ActorHost::mu_: the constructor's answer once it returned, and the requests
+    // waiting for it meanwhile.
+    std::optional<proto::ConstructActorReply> constructed;
+    std::vector<Created> awaiting;
     std::unique_ptr<ActorExecutor> executor;
     absl::Mutex calls_mu;
     uint64_t next_call ABSL_GUARDED_BY(calls_mu) = 0;

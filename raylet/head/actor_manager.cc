@@ -82,24 +82,30 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
 
 void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
   std::vector<std::string> lost;
+  std::vector<std::pair<std::string, Placement>> constructing;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& row : live) {
       const proto::ActorInfo& info = row.info();
       const std::string& id = info.actor_id();
       specs_[id] = row.spec();
-      if (info.state() != proto::ACTOR_ALIVE) {
+      const bool alive = info.state() == proto::ACTOR_ALIVE;
+      const auto node = info.node_id().empty() ? std::nullopt : nodes_.Get(info.node_id());
+      const bool node_alive = node && node->state() == proto::NODE_ALIVE;
+      if (!alive && !node_alive) {
         unplaced_.push_back(id);  // placed again at the next Tick
         continue;
       }
-      const auto node = nodes_.Get(info.node_id());
-      if (!node || node->state() != proto::NODE_ALIVE) {
+      if (!node_alive) {
         lost.push_back(id);
         continue;
       }
       Placement placement{info.worker_id(), info.address(), info.node_id(), node->address(),
                           WantsOwnProcess(row.spec())};
       placements_[id] = placement;
+      // Its constructor was running: asked again, its worker answers when it returns (it
+      // never constructs an actor twice).
+      if (!alive) constructing.emplace_back(id, placement);
       // Its worker was leased for its job: it ends with the job (unless detached, see
       // OnJobFinished), as under the head that leased it.
       scheduler_.Adopt(row.spec().job_id(), node->address(), info.worker_id());
@@ -115,6 +121,7 @@ void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
     auto info = actors_.Get(id);
     OnActorLost(id, absl::StrCat("node ", info.ok() ? info->node_id() : "?", " died"));
   }
+  for (const auto& [id, placement] : constructing) Construct(id, placement);
 }
 
 void ActorManager::Schedule(const std::string& actor_id) {
@@ -246,16 +253,41 @@ void ActorManager::OnSharedLeased(const SharedKey& key,
 }
 
 void ActorManager::Place(const std::string& actor_id, const Placement& placement) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!specs_.contains(actor_id)) {  // killed meanwhile
+      if (placement.dedicated) StopWorker(placement);
+      return;
+    }
+    placements_[actor_id] = placement;
+  }
+  // Stored before the constructor runs: a head that dies meanwhile is followed by one that
+  // asks the same worker again instead of constructing the actor a second time elsewhere.
+  auto info = actors_.Get(actor_id);
+  if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
+  info->set_node_id(placement.node_id);
+  info->set_worker_id(placement.worker_id);
+  info->set_address(placement.address);
+  info->set_pending_reason(absl::StrCat("its constructor runs on node ", placement.node_id));
+  if (auto stored = actors_.Update(*info); !stored.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      placements_.erase(actor_id);
+      UnassignLocked(actor_id);
+    }
+    if (placement.dedicated) StopWorker(placement);
+    return MarkPending(actor_id, std::string(stored.message()));
+  }
+  Construct(actor_id, placement);
+}
+
+void ActorManager::Construct(const std::string& actor_id, const Placement& placement) {
   proto::ConstructActorRequest request;
   {
     absl::MutexLock lock(&mu_);
     auto it = specs_.find(actor_id);
-    if (it == specs_.end()) {  // killed meanwhile
-      if (placement.dedicated) StopWorker(placement);
-      return;
-    }
+    if (it == specs_.end()) return;
     *request.mutable_spec() = it->second;
-    placements_[actor_id] = placement;
   }
   CallAsync<proto::ConstructActorReply>(
       ContextWithTimeout(kCreateTimeout), std::move(request),
@@ -274,6 +306,11 @@ void ActorManager::Place(const std::string& actor_id, const Placement& placement
         }
         if (!status.ok()) {
           if (placement.dedicated) StopWorker(placement);
+          if (status.code() == absl::StatusCode::kUnavailable) {
+            // Its worker died (or left) during the constructor: as if it died afterwards.
+            return OnActorLost(actor_id, absl::StrCat("its worker was lost while constructing it: ",
+                                                      status.message()));
+          }
           return MarkDead(actor_id, absl::StrCat("creation failed: ", status.message()));
         }
         auto info = actors_.Get(actor_id);

@@ -94,7 +94,11 @@ class ActorManager {
   // The actor no longer counts towards its shared worker's load.
   void UnassignLocked(const std::string& actor_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetPendingReason(const std::string& actor_id, const std::string& reason);
+  // Stores the actor's placement, then has its worker construct it.
   void Place(const std::string& actor_id, const Placement& placement);
+  // Has the worker construct the actor (again: a worker constructs an actor once) and marks it
+  // ALIVE with the answer.
+  void Construct(const std::string& actor_id, const Placement& placement);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
   // Takes the actor's lease request out of the scheduler's queue, if one waits there.

@@ -157,7 +157,8 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
                },
            .on_resources_changed = [this] { scheduler_service_.GrantQueued(); },
            .describe_queue =
-               [this](proto::ListNodesReply& reply) { scheduler_service_.DescribeQueue(reply); }}),
+               [this](proto::ListNodesReply& reply) { scheduler_service_.DescribeQueue(reply); },
+           .on_node_back = [this](const proto::NodeInfo& node) { AdoptWorkersOf(node); }}),
       job_service_(jobs_, auth,
                    [this](const std::string& job_id, const std::string& reason) {
                      actor_manager_.OnJobFinished(job_id, reason);
@@ -200,6 +201,19 @@ void Head::FreeOrphans(const ObjectDirectory::Orphans& orphans) {
           }
         });
   }
+}
+
+void Head::AdoptWorkersOf(const proto::NodeInfo& node) {
+  // Leased by the dead head (task workers, workers still starting an actor): they end with
+  // their jobs as under that head, and at once when their job ended meanwhile.
+  scheduler_service_.AdoptWorkersOf(node, [this](const absl::flat_hash_set<std::string>& jobs) {
+    for (const auto& job_id : jobs) {
+      const auto job = jobs_.Get(job_id);
+      if (job.ok() && job->state() == proto::JOB_RUNNING) continue;
+      actor_manager_.OnJobFinished(
+          job_id, job.ok() && !job->end_reason().empty() ? job->end_reason() : "its job finished");
+    }
+  });
 }
 
 void Head::OnNodeDead(const std::string& node_id) {

@@ -76,6 +76,8 @@ class Head {
   // Loads the tables of a stored cluster (all empty for a new one).
   [[nodiscard]] absl::Status Recover();
   void OnNodeDead(const std::string& node_id);
+  // A node taken over from a dead head is back: its workers' leases become this head's.
+  void AdoptWorkersOf(const proto::NodeInfo& node);
   void FreeOrphans(const ObjectDirectory::Orphans& orphans);
 
   const std::unique_ptr<TableStore> store_;

@@ -33,6 +33,7 @@ absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& stor
     info.set_num_workers(0);
     Entry& entry = nodes_[id] = Entry{std::move(info), now + grace, next_order_++, 0, {}};
     if (entry.info.state() != proto::NODE_ALIVE) continue;
+    entry.recovered = true;
     if (entry.info.is_head()) {
       MarkDeadLocked(entry, "the head restarted: its own node's workers ended with it");
       dead.push_back(id);
@@ -67,7 +68,7 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
   return absl::OkStatus();
 }
 
-absl::Status NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) {
+absl::StatusOr<bool> NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) {
   if (auto invalid = ValidateResources(heartbeat.available()); !invalid.ok()) return invalid;
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
@@ -81,16 +82,17 @@ absl::Status NodeDirectory::Heartbeat(const proto::HeartbeatRequest& heartbeat) 
         "node ", heartbeat.node_id(), " was marked dead: ", entry.info.death_reason()));
   }
   entry.last_heartbeat = now;
+  const bool back = std::exchange(entry.recovered, false);
   entry.info.set_last_heartbeat_unix_ms(absl::ToUnixMillis(absl::Now()));
   *entry.info.mutable_object_store() = heartbeat.object_store();  // figures of its own, not
                                                                   // versioned with resources
-  if (heartbeat.resource_version() < entry.resource_version) return absl::OkStatus();  // stale
+  if (heartbeat.resource_version() < entry.resource_version) return back;  // stale
   entry.resource_version = heartbeat.resource_version();
   *entry.info.mutable_available() = heartbeat.available();
   entry.info.set_num_workers(heartbeat.num_workers());
   std::erase_if(entry.holds,
                 [&](const Hold& h) { return h.settle_version <= heartbeat.resource_version(); });
-  return absl::OkStatus();
+  return back;
 }
 
 absl::Status NodeDirectory::Unregister(const std::string& node_id, const std::string& reason) {

@@ -63,8 +63,9 @@ class NodeDirectory {
   [[nodiscard]] absl::Status Register(proto::NodeInfo node);
 
   // Records a heartbeat. NOT_FOUND for an unknown id; FAILED_PRECONDITION once the node is
-  // DEAD (the raylet must stop: its workers are already considered lost).
-  [[nodiscard]] absl::Status Heartbeat(const proto::HeartbeatRequest& heartbeat);
+  // DEAD (the raylet must stop: its workers are already considered lost). True for the first
+  // heartbeat of a node taken over from a dead head (Recover): its workers are to be adopted.
+  [[nodiscard]] absl::StatusOr<bool> Heartbeat(const proto::HeartbeatRequest& heartbeat);
 
   // Marks a node DEAD because it said goodbye. NOT_FOUND for an unknown id.
   [[nodiscard]] absl::Status Unregister(const std::string& node_id, const std::string& reason);
@@ -105,6 +106,7 @@ class NodeDirectory {
     int64_t order;
     uint64_t resource_version;  // newest snapshot applied; older ones arrive late and are ignored
     std::vector<Hold> holds;
+    bool recovered = false;  // taken over from a dead head, not heard from since
   };
   static proto::NodeInfo View(const Entry& entry);
   std::vector<proto::NodeInfo> ListLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

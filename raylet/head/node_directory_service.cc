@@ -29,9 +29,13 @@ grpc::ServerUnaryReactor* NodeDirectoryService::Heartbeat(grpc::CallbackServerCo
                                " but this head serves cluster ", cluster_id_,
                                " (was the head restarted with other storage?)")));
   }
-  const auto status = nodes_.Heartbeat(*req);
-  if (status.ok()) hooks_.on_resources_changed();
-  return FinishWith(ctx, status);
+  const auto back = nodes_.Heartbeat(*req);
+  if (!back.ok()) return FinishWith(ctx, back.status());
+  hooks_.on_resources_changed();
+  if (*back) {
+    if (auto node = nodes_.Get(req->node_id())) hooks_.on_node_back(*node);
+  }
+  return FinishWith(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* NodeDirectoryService::UnregisterNode(

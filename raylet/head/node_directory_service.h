@@ -18,6 +18,9 @@ class NodeDirectoryService final : public proto::NodeDirectory::CallbackService 
     std::function<void(const proto::WorkerInfo& worker)> on_worker_exit;
     std::function<void()> on_resources_changed;  // a node joined or reported its resources
     std::function<void(proto::ListNodesReply&)> describe_queue;  // the scheduler's queue
+    // A node taken over from a dead head reported for the first time: its workers were
+    // leased by that head.
+    std::function<void(const proto::NodeInfo& node)> on_node_back;
   };
   NodeDirectoryService(NodeDirectory& nodes, const TokenAuth& auth, std::string cluster_id,
                        Hooks hooks)

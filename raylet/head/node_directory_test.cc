@@ -83,13 +83,13 @@ TEST_F(NodeDirectoryTest, HeartbeatUpdatesAvailableAndWorkerCount) {
 }
 
 TEST_F(NodeDirectoryTest, HeartbeatFromUnknownNodeIsNotFound) {
-  EXPECT_EQ(dir_.Heartbeat(Beat("nope")).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(dir_.Heartbeat(Beat("nope")).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(NodeDirectoryTest, HeartbeatFromDeadNodeIsFailedPrecondition) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1")).ok());
   ASSERT_TRUE(dir_.Unregister("n1", "bye").ok());
-  EXPECT_EQ(dir_.Heartbeat(Beat("n1")).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(dir_.Heartbeat(Beat("n1")).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(dir_.Get("n1")->state(), proto::NODE_DEAD);
 }
 

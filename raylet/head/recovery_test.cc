@@ -144,6 +144,33 @@ TEST_F(RecoveryTest, AliveNodesWaitForTheGraceAndTheOldHeadsNodeIsDeadAtOnce) {
   EXPECT_EQ(nodes.MarkSilentNodesDead(), std::vector<std::string>{"worker-node"});
 }
 
+// The first heartbeat of a node taken over tells the head to adopt its workers (leased by
+// the dead head); later ones, and those of nodes that join the new head, do not.
+TEST_F(RecoveryTest, ANodeTakenOverSaysItIsBackOnceWithItsFirstHeartbeat) {
+  {
+    auto store = Open();
+    NodeDirectory nodes({});
+    ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+    ASSERT_TRUE(nodes.Register(Node("known")).ok());
+  }
+  auto store = Open();
+  NodeDirectory nodes({});
+  ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+  ASSERT_TRUE(nodes.Register(Node("newcomer")).ok());
+  proto::HeartbeatRequest beat;
+  beat.set_node_id("known");
+  auto back = nodes.Heartbeat(beat);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back);
+  back = nodes.Heartbeat(beat);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(*back) << "said twice: its workers would be adopted on every heartbeat";
+  beat.set_node_id("newcomer");
+  back = nodes.Heartbeat(beat);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(*back) << "a node of this head has nothing to adopt";
+}
+
 TEST_F(RecoveryTest, ObjectLocationsComeBackAndFreedOnesStayGone) {
   proto::ObjectLocation where;
   where.set_worker_id("w1");

@@ -223,6 +223,7 @@ void SchedulerService::Spawn(Waiting waiting) {
   const NodeDirectory::Reservation held = *waiting.reservation;
   proto::SpawnWorkerRequest spawn;
   spawn.set_job_id(waiting.job_id);
+  spawn.set_owner_worker_id(waiting.owner_worker_id);
   *spawn.mutable_required() = waiting.required;
   auto context = ContextWithTimeout(kNodeCallTimeout);
   if (!Track(context.get(), held.node.node_id())) {
@@ -310,13 +311,42 @@ void SchedulerService::ReleaseJob(const std::string& job_id,
 }
 
 void SchedulerService::Adopt(const std::string& job_id, const std::string& node_address,
-                             const std::string& worker_id) {
+                             const std::string& worker_id, const std::string& owner_worker_id) {
   absl::MutexLock lock(&mu_);
   auto& leases = leased_[job_id];
-  for (const auto& leased : leases) {
-    if (leased.worker_id == worker_id) return;  // a shared worker of several actors
+  for (auto& leased : leases) {
+    if (leased.worker_id != worker_id) continue;  // a shared worker of several actors
+    if (leased.owner_worker_id.empty()) leased.owner_worker_id = owner_worker_id;
+    return;
   }
-  leases.push_back(Leased{node_address, worker_id, false, ""});
+  leases.push_back(Leased{node_address, worker_id, false, owner_worker_id});
+}
+
+void SchedulerService::AdoptWorkersOf(
+    const proto::NodeInfo& node,
+    std::function<void(const absl::flat_hash_set<std::string>& jobs)> done) {
+  CallAsync<proto::ListWorkersReply>(
+      ContextWithTimeout(kControlRpcTimeout), proto::ListWorkersRequest(),
+      [this, address = node.address()](auto... args) {
+        NodeStub(address).async()->ListWorkers(args...);
+      },
+      [this, node, done = std::move(done)](const absl::Status& status,
+                                           const proto::ListWorkersReply& reply) {
+        if (!status.ok()) {
+          spdlog::warn("could not list the workers of node id={} to adopt them: {}", node.node_id(),
+                       status.message());
+          return;
+        }
+        absl::flat_hash_set<std::string> jobs;
+        for (const auto& worker : reply.workers()) {
+          if (worker.state() == proto::WORKER_EXITED || worker.job_id().empty()) continue;
+          Adopt(worker.job_id(), node.address(), worker.worker_id(), worker.owner_worker_id());
+          jobs.insert(worker.job_id());
+        }
+        spdlog::info("node id={} is back: adopted its workers of {} jobs", node.node_id(),
+                     jobs.size());
+        done(jobs);
+      });
 }
 
 void SchedulerService::OnWorkerExit(const proto::WorkerInfo& worker) {

@@ -76,9 +76,15 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   void ReleaseJob(const std::string& job_id, const absl::flat_hash_set<std::string>& keep);
 
   // After a head restart: `worker_id` on the node at `node_address` was leased for `job_id`
-  // (an actor's worker): it is stopped with its job, as if this head had leased it.
+  // (by `owner_worker_id`, empty: the driver or the head): it is stopped with its job, as if
+  // this head had leased it.
   void Adopt(const std::string& job_id, const std::string& node_address,
-             const std::string& worker_id);
+             const std::string& worker_id, const std::string& owner_worker_id = "");
+  // After a head restart: adopts every live worker of `node` (listed by its raylet), then
+  // runs `done` with the jobs they belong to. Failures are logged (the node is then silent
+  // and soon dead, or reports its workers' exits).
+  void AdoptWorkersOf(const proto::NodeInfo& node,
+                      std::function<void(const absl::flat_hash_set<std::string>& jobs)> done);
 
   // A worker ended: it is no longer leased to anyone.
   void OnWorkerExit(const proto::WorkerInfo& worker);

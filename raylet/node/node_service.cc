@@ -17,7 +17,7 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
     return FinishWith(ctx, invalid);
   }
   auto* reactor = ctx->DefaultReactor();
-  pool_.Start(req->job_id(), ToResourceMap(req->required()),
+  pool_.Start(req->job_id(), req->owner_worker_id(), ToResourceMap(req->required()),
               [this, ctx, reactor, rep](absl::StatusOr<proto::WorkerInfo> worker) {
                 if (worker.ok() && ctx->IsCancelled()) {
                   // Nobody waits for this worker any more: do not leave it holding resources.

@@ -56,8 +56,8 @@ void WorkerPool::Close() {
   closed_ = true;
 }
 
-void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
-                       StartCallback done) {
+void WorkerPool::Start(const std::string& job_id, const std::string& owner_worker_id,
+                       const ResourceMap& resources, StartCallback done) {
   const std::string worker_id = NewWorkerId();
   absl::Status refused;
   std::optional<std::pair<proto::WorkerInfo, Spawned>> watch;
@@ -74,6 +74,7 @@ void WorkerPool::Start(const std::string& job_id, const ResourceMap& resources,
       worker.info.set_pid(pid);
       worker.info.set_state(proto::WORKER_STARTING);
       worker.info.set_job_id(job_id);
+      worker.info.set_owner_worker_id(owner_worker_id);
       worker.info.set_stdout_path(LogBase(options_.logs_dir, worker_id) + ".out");
       worker.info.set_stderr_path(LogBase(options_.logs_dir, worker_id) + ".err");
       spdlog::info("worker starting id={} pid={} job={}", worker_id, pid, job_id);

@@ -69,11 +69,13 @@ class WorkerPool {
   // Refuses further starts (UNAVAILABLE); call before TerminateAll when shutting down.
   void Close();
 
-  // Starts a worker holding `resources` for `job_id`. `done` runs once: with the worker when
+  // Starts a worker holding `resources` for `job_id`, leased by `owner_worker_id` (empty: a
+  // driver or the head). `done` runs once: with the worker when
   // it has registered, or with an error: RESOURCE_EXHAUSTED when the node lacks the
   // resources, UNAVAILABLE when the pool is not open or the worker exited first,
   // DEADLINE_EXCEEDED when it did not register in time, INTERNAL when it cannot be spawned.
-  void Start(const std::string& job_id, const ResourceMap& resources, StartCallback done);
+  void Start(const std::string& job_id, const std::string& owner_worker_id,
+             const ResourceMap& resources, StartCallback done);
 
   // A started worker says it serves at `address`. NOT_FOUND for an unknown worker id,
   // INVALID_ARGUMENT when the pid does not match the process that was started,

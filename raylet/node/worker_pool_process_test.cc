@@ -111,7 +111,7 @@ TEST_F(WorkerPoolTest, WorkersReadLifelineEofWhenThePoolsProcessDies) {
     WorkerPool pool(PoolOptions(script), [](const proto::WorkerInfo&) {});
     pool.Open(kNodeAddress, "127.0.0.1:1");
     bool refused = false;
-    pool.Start("job-1", kOneCpu, [&](absl::StatusOr<proto::WorkerInfo>) { refused = true; });
+    pool.Start("job-1", "", kOneCpu, [&](absl::StatusOr<proto::WorkerInfo>) { refused = true; });
     _exit(!refused && WaitFor([&] { return Exists(pid_file); }) ? 0 : 1);
   }
   const std::optional<int> owner_status = WaitChild(owner, 2 * kWait);

@@ -185,7 +185,7 @@ class WorkerPoolTest : public ::testing::Test {
 
   std::shared_ptr<StartResult> Start(const ResourceMap& resources = kOneCpu) {
     auto result = std::make_shared<StartResult>();
-    pool_->Start("job-1", resources, result->Callback());
+    pool_->Start("job-1", "", resources, result->Callback());
     return result;
   }
   // The single worker the pool lists.
