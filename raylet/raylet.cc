@@ -46,11 +46,13 @@ std::shared_ptr<grpc::Channel> HoldCallbackQueue(const std::string& head_address
 // renamed aside (never deleted: a damaged store may still be worth reading).
 absl::StatusOr<std::unique_ptr<head::TableStore>> OpenHeadStore(const std::string& path,
                                                                 const std::string& password,
-                                                                bool fresh) {
+                                                                bool fresh,
+                                                                head::RedisOwnership ownership) {
   if (path == "memory") return head::NewMemoryStore();
   if (absl::StartsWith(path, "redis://")) {
     return head::OpenRedisStore(path, password,
-                                fresh ? std::to_string(absl::ToUnixSeconds(absl::Now())) : "");
+                                fresh ? std::to_string(absl::ToUnixSeconds(absl::Now())) : "",
+                                std::move(ownership));
   }
   if (RecordLocked(path)) {  // not even to set it aside under a running head
     return absl::AlreadyExistsError(absl::StrCat("another head runs on the store ", path));
@@ -98,7 +100,13 @@ absl::Status Raylet::Run() {
     // Before opening, which makes the file: a store that was there must hold a cluster.
     const bool existed = !options_.fresh_state && options_.storage != "memory" &&
                          access(options_.storage.c_str(), F_OK) == 0;
-    auto store = OpenHeadStore(options_.storage, options_.storage_password, options_.fresh_state);
+    // A head whose Redis store another head took over stops (its exit status says why).
+    head::RedisOwnership ownership{.session_dir = session_.root(),
+                                   .on_lost = [this](absl::Status why) {
+                                     asio::post(io_, [this, why = std::move(why)] { Stop(why); });
+                                   }};
+    auto store = OpenHeadStore(options_.storage, options_.storage_password, options_.fresh_state,
+                               std::move(ownership));
     if (!store.ok()) return store.status();
     if (options_.storage != "memory" && !absl::StartsWith(options_.storage, "redis://")) {
       // One head per store file, whatever its session dir (held until this process exits).

@@ -172,9 +172,9 @@ pid_t TestCluster::HeadPid() const {
 }
 
 CommandResult TestCluster::RestartHead(std::vector<std::string> extra,
-                                       const std::string& session_dir) {
+                                       const std::string& session_dir, bool same_port) {
   std::vector<std::string> args = head_args_;
-  const std::string port = head_address_.substr(head_address_.rfind(':') + 1);
+  const std::string port = same_port ? head_address_.substr(head_address_.rfind(':') + 1) : "0";
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--port") args[i + 1] = port;
     if (args[i] == "--session-dir" && !session_dir.empty()) args[i + 1] = session_dir;

@@ -123,11 +123,12 @@ class TestCluster {
 
   // The pid of the head's raylet, -1 when none runs.
   pid_t HeadPid() const;
-  // Starts the head again (after it was killed) on its port, with the flags it was first
-  // started with plus `extra`, on its session dir or on `session_dir` (a head on another
-  // machine taking over; stopped with the others at the end); returns `weft start`'s result.
+  // Starts the head again (after it was killed) on its port (or, without `same_port`, a free
+  // one: a second head beside the first), with the flags it was first started with plus
+  // `extra`, on its session dir or on `session_dir` (a head on another machine taking over;
+  // stopped with the others at the end); returns `weft start`'s result.
   CommandResult RestartHead(std::vector<std::string> extra = {},
-                            const std::string& session_dir = "");
+                            const std::string& session_dir = "", bool same_port = true);
 
   // Stops the session with `weft stop`; returns the command's result.
   CommandResult StopSession(const std::string& session_dir);

@@ -329,6 +329,40 @@ TEST_F(RedisHeadTest, AHeadOnRedisWithoutTheClustersTokenIsRefused) {
       << "the node did not come back to its restarted head";
 }
 
+// One head at a time on a Redis store (each holds a lease on it and writes only under it): a
+// second head is refused, naming the first, while the first renews its lease; a head stopped
+// for longer than its lease is taken over, and stops when it wakes instead of serving on.
+TEST_F(RedisHeadTest, OneHeadAtATimeAndOneTakenOverWhileStoppedStepsDown) {
+  TestCluster cluster(0, {"--storage", redis_->url()});
+  const std::string cluster_id = cluster.ListNodes().cluster_id();
+  const pid_t first = cluster.HeadPid();
+  ASSERT_GT(first, 0);
+  const auto refused =
+      cluster.RestartHead({"--token-file", cluster.token_file()}, elsewhere_.Sub("second"),
+                          /*same_port=*/false);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.out + refused.err, HasSubstr("keeps renewing its lease"));
+  EXPECT_THAT(refused.out + refused.err, HasSubstr("pid " + std::to_string(first)));
+  EXPECT_EQ(cluster.ListNodes().cluster_id(), cluster_id) << "the first head stopped serving";
+
+  ASSERT_EQ(kill(first, SIGSTOP), 0);
+  const auto took_over =
+      cluster.RestartHead({"--token-file", cluster.token_file()}, elsewhere_.Sub("third"),
+                          /*same_port=*/false);
+  kill(first, SIGCONT);
+  ASSERT_EQ(took_over.exit_code, 0) << took_over.out << took_over.err;
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(first); }, std::chrono::seconds(10)))
+      << "a head whose store was taken over serves on";
+  std::string log;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(SessionDir(cluster.head_session()).LogsDir())) {
+    if (absl::StartsWith(entry.path().filename().string(), "raylet-head-")) {
+      log += ReadFile(entry.path().string()).value_or("");
+    }
+  }
+  EXPECT_THAT(log, HasSubstr("was taken over by"));
+}
+
 // A node keeps its workers while no head runs for as long as its head said (the head's
 // --head-lost-timeout-ms, which a restarted head also waits for it), and no longer.
 TEST(HeadRestartTest, ANodeKeepsItsWorkersForTheHeadLostTimeoutThenLeaves) {

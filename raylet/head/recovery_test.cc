@@ -6,7 +6,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "common/auth.h"
+#include "common/rpc.h"
+#include "head.grpc.pb.h"
 #include "raylet/head/actor_directory.h"
+#include "raylet/head/head.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/node_directory.h"
 #include "raylet/head/object_directory.h"
@@ -43,6 +47,23 @@ class BrokenStore final : public TableStore {
   }
   absl::StatusOr<Rows> Load(const std::string&) override { return Rows(); }
 };
+
+// gRPC 1.51 frees its callback queue with the last channel that used it, even on one of that
+// queue's threads (a call the head started ending after the head): the raylet holds a channel
+// for its life (raylet.cc, HoldCallbackQueue); so does this test.
+void HoldCallbackQueue() {
+  static const auto* held = [] {
+    auto* channel = new std::shared_ptr<grpc::Channel>(MakeChannel("127.0.0.1:1", "token"));
+    auto* stub =
+        new std::unique_ptr<proto::NodeDirectory::Stub>(proto::NodeDirectory::NewStub(*channel));
+    CallAsync<proto::ListNodesReply>(
+        ContextWithTimeout(std::chrono::seconds(1)), proto::ListNodesRequest(),
+        [stub](auto... args) { (*stub)->async()->ListNodes(args...); },
+        [](const absl::Status&, const proto::ListNodesReply&) {});
+    return channel;
+  }();
+  (void)held;
+}
 
 proto::NodeInfo Node(const std::string& id, bool is_head = false) {
   proto::NodeInfo node;
@@ -169,6 +190,64 @@ TEST_F(RecoveryTest, ANodeTakenOverSaysItIsBackOnceWithItsFirstHeartbeat) {
   back = nodes.Heartbeat(beat);
   ASSERT_TRUE(back.ok());
   EXPECT_FALSE(*back) << "a node of this head has nothing to adopt";
+}
+
+// A head killed halfway through an ending (a job finished, a node declared dead: each several
+// writes) finishes it when it comes back: the job's actors that were not detached die, and
+// so do the actors of the dead node; the detached ones live on.
+TEST_F(RecoveryTest, AHeadKilledHalfwayThroughAnEndingFinishesItWhenItComesBack) {
+  std::string owned, detached, stranded;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Apply({{kClusterTable, "id", "c1"}}).ok());
+    NodeDirectory nodes({});
+    JobRegistry jobs;
+    ActorDirectory actors;
+    ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+    ASSERT_TRUE(jobs.Recover(*store).ok());
+    ASSERT_TRUE(actors.Recover(*store).ok());
+    ASSERT_TRUE(nodes.Register(Node("n1")).ok());
+    ASSERT_TRUE(nodes.Register(Node("n22")).ok());
+    ASSERT_TRUE(jobs.Register(proto::RegisterJobRequest()).ok());  // job-0001
+    ASSERT_TRUE(jobs.Register(proto::RegisterJobRequest()).ok());  // job-0002
+    auto place = [&](const std::string& job, const std::string& node, bool is_detached) {
+      proto::ActorInfo info;
+      info.set_class_name("Counter");
+      info.set_job_id(job);
+      info.set_detached(is_detached);
+      proto::ActorSpec spec;
+      spec.set_job_id(job);
+      spec.set_detached(is_detached);
+      auto made = actors.Register(info, spec);
+      EXPECT_TRUE(made.ok());
+      made->set_state(proto::ACTOR_ALIVE);
+      made->set_node_id(node);
+      made->set_worker_id("w-" + made->actor_id());
+      made->set_address("127.0.0.1:1");  // nothing listens: stopping its worker fails quietly
+      EXPECT_TRUE(actors.Update(*made).ok());
+      return made->actor_id();
+    };
+    owned = place("job-0001", "n1", false);
+    detached = place("job-0001", "n1", true);
+    stranded = place("job-0002", "n22", false);
+    // Killed right after these writes, before the ones about the actors.
+    ASSERT_TRUE(jobs.Finish("job-0001").ok());
+    ASSERT_TRUE(nodes.Unregister("n22", "stopped").ok());
+  }
+  HoldCallbackQueue();
+  TokenAuth auth("token");
+  auto head = Head::Create({}, auth, "token", Open(), /*existed=*/true);
+  ASSERT_TRUE(head.ok()) << head.status();
+  auto store = Open();
+  auto rows = LoadMessages<proto::ActorInfo>(*store, kActorsTable);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  absl::flat_hash_map<std::string, proto::ActorInfo> by_id;
+  for (auto& row : *rows) by_id[row.actor_id()] = row;
+  EXPECT_EQ(by_id[owned].state(), proto::ACTOR_DEAD);
+  EXPECT_EQ(by_id[owned].death_reason(), "its job finished");
+  EXPECT_EQ(by_id[detached].state(), proto::ACTOR_ALIVE);
+  EXPECT_EQ(by_id[stranded].state(), proto::ACTOR_DEAD);
+  EXPECT_EQ(by_id[stranded].death_reason(), "node n22 died");
 }
 
 TEST_F(RecoveryTest, ObjectLocationsComeBackAndFreedOnesStayGone) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 
 namespace weft::head {
@@ -81,9 +83,24 @@ absl::StatusOr<std::vector<Message>> LoadMessages(TableStore& store, const std::
 // `password` (when not empty) replaces the URL's. With `set_aside` not empty, the tables found
 // there are first renamed "weft:discarded-<set_aside>:<table>" (a new cluster starts).
 // UNAVAILABLE when Redis cannot be reached or refuses the password.
+//
+// One head at a time: the store is held through a lease ("weft:owner", kRedisOwnerLease,
+// renewed by the store every fifth of it), and every write is applied only while this head
+// holds it (one Lua script checks and writes). Opening waits for a lease left by a head that
+// is gone to run out (at once when that head ran on this machine and its process is gone),
+// and fails with FAILED_PRECONDITION, naming the holder, when the lease is still renewed after
+// that. A head whose lease was taken over (it was stopped or cut off longer than the lease)
+// learns it at its next renewal or write: `on_lost` runs once (on any thread; it must not call
+// back into the store) and every later write fails.
+struct RedisOwnership {
+  std::string session_dir;  // for messages: where this head runs
+  std::function<void(absl::Status why)> on_lost;
+};
+inline constexpr absl::Duration kRedisOwnerLease = absl::Seconds(5);
 absl::StatusOr<std::unique_ptr<TableStore>> OpenRedisStore(const std::string& url,
                                                            const std::string& password,
-                                                           const std::string& set_aside = "");
+                                                           const std::string& set_aside,
+                                                           RedisOwnership ownership);
 
 // A store that keeps nothing past the head's process (`--storage memory`): a head restart loses
 // the cluster, as before issue 12. For measuring what storing costs, and for throw-away
