@@ -3,13 +3,14 @@
 //
 //   head_restart_pending_driver DIR
 //
-// Creates the actor "first" (it shares its job's worker on the node), runs a task that waits,
-// and creates the actor "second", whose constructor waits: both wait until DIR/go exists (the
-// test kills and restarts the head meanwhile, then creates it). Each constructor appends its
-// worker's pid to DIR/constructions; the constructor and the task write DIR/constructing and
-// DIR/task_pid once they run. Then calls "second", checks that it shares "first"'s worker,
-// prints "task_pid=P" and exits 0; its job ends with it. Finds the cluster through
-// WEFT_SESSION_DIR.
+// Creates the actor "first" (it shares its job's worker on the node), runs a task that waits
+// for DIR/go, and creates two actors whose constructors wait: "second" on the shared worker,
+// for DIR/go, and "third" in a process of its own, for DIR/go-early (the test kills the head
+// meanwhile, creates DIR/go-early, and restarts the head once "third"'s constructor returned,
+// then creates DIR/go). Each constructor appends its worker's pid to DIR/constructions and
+// writes DIR/<name>-waiting when it starts waiting and DIR/<name>-done when it returns; the
+// task writes DIR/task_pid. Then calls both, checks where they run, prints "task_pid=P" and
+// exits 0; its job ends with it. Finds the cluster through WEFT_SESSION_DIR.
 
 #include <unistd.h>
 #include <weft/weft.h>
@@ -25,10 +26,10 @@ namespace {
 
 constexpr std::chrono::seconds kTimeout{60};
 
-// Waits (bounded) for the test to create DIR/go.
-bool AwaitGo(const std::string& dir) {
+// Waits (bounded) for the test to create `path`.
+bool AwaitFile(const std::string& path) {
   const auto until = std::chrono::steady_clock::now() + kTimeout;
-  while (!std::filesystem::exists(dir + "/go")) {
+  while (!std::filesystem::exists(path)) {
     if (std::chrono::steady_clock::now() > until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -49,21 +50,23 @@ int Fail(const std::string& what) {
 
 class Slow {
  public:
-  Slow(std::string dir, bool wait) {
+  Slow(std::string dir, std::string name, std::string wait_for) {
     std::ofstream(dir + "/constructions", std::ios::app) << getpid() << std::endl;
-    if (!wait) return;
-    WriteFile(dir + "/constructing", std::to_string(getpid()));
-    if (!AwaitGo(dir)) throw std::runtime_error("DIR/go never appeared");
+    if (wait_for.empty()) return;
+    WriteFile(dir + "/" + name + "-waiting", std::to_string(getpid()));
+    if (!AwaitFile(dir + "/" + wait_for)) throw std::runtime_error(wait_for + " never appeared");
+    WriteFile(dir + "/" + name + "-done", std::to_string(getpid()));
   }
   int Pid() { return getpid(); }
 };
 
 static const auto kSlow =
-    weft::ActorClass<Slow>("Slow").Constructor<std::string, bool>().Method("Pid", &Slow::Pid);
+    weft::ActorClass<Slow>("Slow").Constructor<std::string, std::string, std::string>().Method(
+        "Pid", &Slow::Pid);
 
 int Held(std::string dir) {
   WriteFile(dir + "/task_pid", std::to_string(getpid()));
-  if (!AwaitGo(dir)) throw std::runtime_error("DIR/go never appeared");
+  if (!AwaitFile(dir + "/go")) throw std::runtime_error("DIR/go never appeared");
   return getpid();
 }
 static const bool kHeld = weft::RemoteFunction("Held", &Held);
@@ -72,13 +75,17 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   const std::string dir = argv[1];
   weft::Init();
-  auto first = weft::Actor<Slow>({.name = "first"}).Remote(dir, false);
+  auto first = weft::Actor<Slow>({.name = "first"}).Remote(dir, "first", "");
   const int shared_pid = first.Call(&Slow::Pid).Get(kTimeout);
   auto held = weft::Task(&Held).Remote(dir);
-  auto second = weft::Actor<Slow>({.name = "second"}).Remote(dir, true);
-  const int second_pid = second.Call(&Slow::Pid).Get(kTimeout);
-  if (second_pid != shared_pid) {
-    return Fail("the actors do not share their job's worker: the test proves nothing");
+  auto second = weft::Actor<Slow>({.name = "second"}).Remote(dir, "second", "go");
+  auto third = weft::Actor<Slow>({.name = "third", .dedicated_process = true})
+                   .Remote(dir, "third", "go-early");
+  if (second.Call(&Slow::Pid).Get(kTimeout) != shared_pid) {
+    return Fail("\"second\" does not share its job's worker: the test proves nothing");
+  }
+  if (third.Call(&Slow::Pid).Get(kTimeout) == shared_pid) {
+    return Fail("\"third\" shares its job's worker although it asked for a process of its own");
   }
   const int task_pid = held.Get(kTimeout);
   std::cout << "task_pid=" << task_pid << std::endl;

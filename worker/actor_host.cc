@@ -20,7 +20,7 @@ ActorHost::~ActorHost() {
   for (auto& [id, hosted] : actors) hosted->executor->Stop();
 }
 
-void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
+void ActorHost::Create(const proto::ActorSpec& spec, uint32_t incarnation, Created done) {
   if (auto loaded = code_.Load(spec.code_paths()); !loaded.ok()) return done(loaded);
   const internal::ClassInfo* cls = internal::FindClass(spec.class_name());
   if (!cls) {
@@ -32,8 +32,16 @@ void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
     return done(absl::InvalidArgumentError(
         absl::StrCat("actor class ", cls->name, " has no registered constructor")));
   }
+  bool replaced = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(spec.actor_id());
+    replaced = it != actors_.end() && it->second->incarnation != incarnation;
+  }
+  if (replaced) (void)Destroy(spec.actor_id(), "replaced by its restart");
   auto hosted = std::make_shared<Hosted>();
   hosted->spec = spec;
+  hosted->incarnation = incarnation;
   hosted->cls = cls;
   hosted->executor = ActorExecutor::For(*cls, spec.max_concurrency());
   hosted->awaiting.push_back(std::move(done));
@@ -85,6 +93,7 @@ void ActorHost::Create(const proto::ActorSpec& spec, Created done) {
 
 absl::Status ActorHost::Destroy(const std::string& actor_id, const std::string& reason) {
   std::shared_ptr<Hosted> hosted;
+  std::vector<Created> awaiting;
   const std::string why = reason.empty() ? "killed" : reason;
   {
     absl::MutexLock lock(&mu_);
@@ -93,6 +102,7 @@ absl::Status ActorHost::Destroy(const std::string& actor_id, const std::string& 
       return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
     hosted = std::move(it->second);
     actors_.erase(it);
+    awaiting.swap(hosted->awaiting);  // its constructor may never run now
     destroyed_[actor_id] = Tombstone{hosted->cls->name, why};
     destroyed_order_.push_back(actor_id);
     if (destroyed_order_.size() > kTombstones) {
@@ -109,6 +119,7 @@ absl::Status ActorHost::Destroy(const std::string& actor_id, const std::string& 
   const absl::Status dead = absl::UnavailableError(
       absl::StrCat("actor ", actor_id, " (", hosted->cls->name, ") is dead: ", why));
   for (auto& [number, fail] : unfinished) fail(dead);
+  for (auto& done : awaiting) done(dead);
   // Stopping joins the executor's threads: not on a gRPC thread for long-running calls.
   std::thread([hosted] {
     hosted->executor->Stop();

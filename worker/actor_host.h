@@ -26,10 +26,12 @@ class ActorHost {
 
   // Loads the spec's code, starts the executor and runs the constructor on it; `done` runs
   // when the actor is ready: NOT_FOUND for a class no loaded library registers, UNKNOWN
-  // (type and message) when the constructor throws. Asked again for an actor it hosts (a head
-  // that restarted while the constructor ran sends the request again), it does not construct
-  // it twice: `done` gets the first construction's answer, when there is one.
-  void Create(const proto::ActorSpec& spec, Created done);
+  // (type and message) when the constructor throws, UNAVAILABLE when it is destroyed first.
+  // Asked again for the incarnation it hosts (a head that restarted while the constructor
+  // ran sends the request again), it does not construct it twice: `done` gets the first
+  // construction's answer, when there is one. A later incarnation (a restart whose destroy
+  // did not arrive) replaces the copy hosted.
+  void Create(const proto::ActorSpec& spec, uint32_t incarnation, Created done);
 
   // Stops the actor (as ray.kill does): every call not finished yet, queued or running, fails
   // at once through its `fail` with UNAVAILABLE "actor <id> (<Class>) is dead: <reason>"; a
@@ -53,6 +55,7 @@ class ActorHost {
   struct Hosted {
     proto::ActorSpec spec;
     const internal::ClassInfo* cls = nullptr;
+    uint32_t incarnation = 0;
     void* instance = nullptr;  // set on the executor by the constructor
     // Guarded by ActorHost::mu_: the constructor's answer once it returned, and the requests
     // waiting for it meanwhile.

@@ -123,7 +123,7 @@ grpc::ServerUnaryReactor* WorkerService::ConstructActor(grpc::CallbackServerCont
                                                         proto::ConstructActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = ctx->DefaultReactor();
-  parts_.actors.Create(req->spec(),
+  parts_.actors.Create(req->spec(), req->incarnation(),
                        [reactor, rep](absl::StatusOr<proto::ConstructActorReply> made) {
                          if (made.ok()) *rep = *std::move(made);
                          reactor->Finish(ToGrpcStatus(made.status()));

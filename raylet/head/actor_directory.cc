@@ -122,7 +122,8 @@ int ActorDirectory::MarkNodeDead(const std::string& node_id) {
   int count = 0;
   std::vector<proto::ActorInfo> dying;
   for (const auto& [id, actor] : actors_) {
-    if (actor.node_id() != node_id || actor.state() == proto::ACTOR_DEAD) continue;
+    // Only a live copy dies with its node: a PENDING actor placed there is placed again.
+    if (actor.node_id() != node_id || actor.state() != proto::ACTOR_ALIVE) continue;
     dying.push_back(actor);
   }
   for (auto& actor : dying) {

@@ -37,7 +37,7 @@ class ActorDirectory {
                                                            const std::string& name) const;
   std::vector<proto::ActorInfo> List() const;
 
-  // Marks DEAD every live actor placed on `node_id`; returns how many.
+  // Marks DEAD every ALIVE actor placed on `node_id`; returns how many.
   int MarkNodeDead(const std::string& node_id);
 
  private:

@@ -93,15 +93,28 @@ void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
       const auto node = info.node_id().empty() ? std::nullopt : nodes_.Get(info.node_id());
       const bool node_alive = node && node->state() == proto::NODE_ALIVE;
       if (!alive && !node_alive) {
-        unplaced_.push_back(id);  // placed again at the next Tick
+        // Placed again at the next Tick. A placement stored on a node now dead is no longer
+        // where it is (nor a reason to count it lost with that node).
+        if (!info.node_id().empty()) {
+          proto::ActorInfo unplaced = info;
+          unplaced.clear_node_id();
+          unplaced.clear_worker_id();
+          unplaced.clear_address();
+          (void)actors_.Update(unplaced);
+        }
+        unplaced_.push_back(id);
         continue;
       }
       if (!node_alive) {
         lost.push_back(id);
         continue;
       }
-      Placement placement{info.worker_id(), info.address(), info.node_id(), node->address(),
-                          WantsOwnProcess(row.spec())};
+      Placement placement{info.worker_id(),
+                          info.address(),
+                          info.node_id(),
+                          node->address(),
+                          WantsOwnProcess(row.spec()),
+                          ++attempts_};
       placements_[id] = placement;
       // Its constructor was running: asked again, its worker answers when it returns (it
       // never constructs an actor twice).
@@ -252,42 +265,46 @@ void ActorManager::OnSharedLeased(const SharedKey& key,
   }
 }
 
-void ActorManager::Place(const std::string& actor_id, const Placement& placement) {
+void ActorManager::Place(const std::string& actor_id, Placement placement) {
+  absl::Status unstored;
   {
-    absl::MutexLock lock(&mu_);
-    if (!specs_.contains(actor_id)) {  // killed meanwhile
-      if (placement.dedicated) StopWorker(placement);
-      return;
-    }
-    placements_[actor_id] = placement;
-  }
-  // Stored before the constructor runs: a head that dies meanwhile is followed by one that
-  // asks the same worker again instead of constructing the actor a second time elsewhere.
-  auto info = actors_.Get(actor_id);
-  if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
-  info->set_node_id(placement.node_id);
-  info->set_worker_id(placement.worker_id);
-  info->set_address(placement.address);
-  info->set_pending_reason(absl::StrCat("its constructor runs on node ", placement.node_id));
-  if (auto stored = actors_.Update(*info); !stored.ok()) {
-    {
-      absl::MutexLock lock(&mu_);
+    absl::ReleasableMutexLock lock(&mu_);
+    auto info = actors_.Get(actor_id);
+    if (specs_.contains(actor_id) && info.ok() && info->state() != proto::ACTOR_DEAD) {
+      placement.attempt = ++attempts_;
+      placements_[actor_id] = placement;
+      // Stored before the constructor runs: a head that dies meanwhile is followed by one that
+      // asks the same worker again instead of constructing the actor a second time elsewhere.
+      info->set_node_id(placement.node_id);
+      info->set_worker_id(placement.worker_id);
+      info->set_address(placement.address);
+      info->set_pending_reason(absl::StrCat("its constructor runs on node ", placement.node_id));
+      unstored = actors_.Update(*info);
+      if (unstored.ok()) {
+        lock.Release();
+        return Construct(actor_id, placement);
+      }
       placements_.erase(actor_id);
-      UnassignLocked(actor_id);
     }
-    if (placement.dedicated) StopWorker(placement);
-    return MarkPending(actor_id, std::string(stored.message()));
+    UnassignLocked(actor_id);  // killed meanwhile, or not stored
   }
-  Construct(actor_id, placement);
+  if (placement.dedicated) StopWorker(placement);
+  if (!unstored.ok()) MarkPending(actor_id, std::string(unstored.message()));
 }
 
 void ActorManager::Construct(const std::string& actor_id, const Placement& placement) {
   proto::ConstructActorRequest request;
   {
     absl::MutexLock lock(&mu_);
-    auto it = specs_.find(actor_id);
-    if (it == specs_.end()) return;
-    *request.mutable_spec() = it->second;
+    auto spec = specs_.find(actor_id);
+    auto current = placements_.find(actor_id);
+    if (spec == specs_.end() || current == placements_.end() ||
+        current->second.attempt != placement.attempt) {
+      return;  // killed, restarted or moved meanwhile
+    }
+    *request.mutable_spec() = spec->second;
+    auto info = actors_.Get(actor_id);
+    request.set_incarnation(info.ok() ? info->num_restarts() : 0);
   }
   CallAsync<proto::ConstructActorReply>(
       ContextWithTimeout(kCreateTimeout), std::move(request),
@@ -295,22 +312,21 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
         workers_.Get(placement.address).async()->ConstructActor(args...);
       },
       [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
-        {
-          // Restarted, killed or moved while it was being constructed: the answer is about a
-          // copy that is no longer the actor (a restart placed elsewhere must not be undone).
-          absl::MutexLock lock(&mu_);
-          auto current = placements_.find(actor_id);
-          if (current == placements_.end() || current->second.worker_id != placement.worker_id) {
-            return;
-          }
+        absl::ReleasableMutexLock lock(&mu_);
+        // Restarted, killed or moved while it was being constructed: the answer is about a
+        // copy that is no longer the actor (a restart placed elsewhere must not be undone).
+        auto current = placements_.find(actor_id);
+        if (current == placements_.end() || current->second.attempt != placement.attempt) return;
+        if (status.code() == absl::StatusCode::kUnavailable) {
+          // Not an answer: the worker could not be reached. Asked again at the next Tick while
+          // this is still the actor's placement; a worker or node that died ends it (its exit
+          // report or the node's death restart the actor or end it).
+          reconstruct_.emplace_back(actor_id, placement);
+          return;
         }
         if (!status.ok()) {
+          lock.Release();
           if (placement.dedicated) StopWorker(placement);
-          if (status.code() == absl::StatusCode::kUnavailable) {
-            // Its worker died (or left) during the constructor: as if it died afterwards.
-            return OnActorLost(actor_id, absl::StrCat("its worker was lost while constructing it: ",
-                                                      status.message()));
-          }
           return MarkDead(actor_id, absl::StrCat("creation failed: ", status.message()));
         }
         auto info = actors_.Get(actor_id);
@@ -328,6 +344,7 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
                        info->class_name(), placement.node_id, placement.worker_id,
                        reply.executor());
         }
+        lock.Release();
         waits_.Notify(actor_id);
       });
 }
@@ -518,11 +535,14 @@ void ActorManager::OnJobFinished(const std::string& job_id, const std::string& r
 void ActorManager::Tick() {
   waits_.ExpireDue();
   std::vector<std::string> retry;
+  std::vector<std::pair<std::string, Placement>> reconstruct;
   {
     absl::MutexLock lock(&mu_);
     retry.swap(unplaced_);
+    reconstruct.swap(reconstruct_);
   }
   for (const auto& actor_id : retry) Schedule(actor_id);
+  for (const auto& [actor_id, placement] : reconstruct) Construct(actor_id, placement);
 }
 
 }  // namespace weft::head

@@ -78,6 +78,7 @@ class ActorManager {
     std::string node_id;
     std::string node_address;
     bool dedicated = false;
+    uint64_t attempt = 0;  // which Place made it: an answer to an older one is stale
   };
   struct SharedWorker {
     bool leasing = false;
@@ -95,7 +96,7 @@ class ActorManager {
   void UnassignLocked(const std::string& actor_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetPendingReason(const std::string& actor_id, const std::string& reason);
   // Stores the actor's placement, then has its worker construct it.
-  void Place(const std::string& actor_id, const Placement& placement);
+  void Place(const std::string& actor_id, Placement placement);
   // Has the worker construct the actor (again: a worker constructs an actor once) and marks it
   // ALIVE with the answer.
   void Construct(const std::string& actor_id, const Placement& placement);
@@ -122,6 +123,9 @@ class ActorManager {
   absl::flat_hash_map<SharedKey, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, SharedKey> shared_of_ ABSL_GUARDED_BY(mu_);  // by actor
   std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
+  // Constructions whose worker could not be reached, asked again at the next Tick.
+  std::vector<std::pair<std::string, Placement>> reconstruct_ ABSL_GUARDED_BY(mu_);
+  uint64_t attempts_ ABSL_GUARDED_BY(mu_) = 0;  // Placement::attempt
   // The queue id of each actor's lease request, kept current by the scheduler (on_enqueued)
   // while it waits; withdrawing one that was granted meanwhile is a no-op.
   absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_

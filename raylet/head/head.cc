@@ -206,8 +206,9 @@ void Head::FreeOrphans(const ObjectDirectory::Orphans& orphans) {
 void Head::AdoptWorkersOf(const proto::NodeInfo& node) {
   // Leased by the dead head (task workers, workers still starting an actor): they end with
   // their jobs as under that head, and at once when their job ended meanwhile.
-  scheduler_service_.AdoptWorkersOf(node, [this](const absl::flat_hash_set<std::string>& jobs) {
-    for (const auto& job_id : jobs) {
+  scheduler_service_.AdoptWorkersOf(node, [this, node_id = node.node_id()](auto jobs) {
+    if (!jobs.ok()) return nodes_.AdoptLater(node_id);  // at its next heartbeat
+    for (const auto& job_id : *jobs) {
       const auto job = jobs_.Get(job_id);
       if (job.ok() && job->state() == proto::JOB_RUNNING) continue;
       actor_manager_.OnJobFinished(

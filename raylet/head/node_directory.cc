@@ -95,6 +95,11 @@ absl::StatusOr<bool> NodeDirectory::Heartbeat(const proto::HeartbeatRequest& hea
   return back;
 }
 
+void NodeDirectory::AdoptLater(const std::string& node_id) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = nodes_.find(node_id); it != nodes_.end()) it->second.recovered = true;
+}
+
 absl::Status NodeDirectory::Unregister(const std::string& node_id, const std::string& reason) {
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(node_id);

@@ -67,6 +67,10 @@ class NodeDirectory {
   // heartbeat of a node taken over from a dead head (Recover): its workers are to be adopted.
   [[nodiscard]] absl::StatusOr<bool> Heartbeat(const proto::HeartbeatRequest& heartbeat);
 
+  // The workers of a node taken over could not be adopted: its next heartbeat says it is back
+  // again.
+  void AdoptLater(const std::string& node_id);
+
   // Marks a node DEAD because it said goodbye. NOT_FOUND for an unknown id.
   [[nodiscard]] absl::Status Unregister(const std::string& node_id, const std::string& reason);
 

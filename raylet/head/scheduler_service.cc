@@ -322,20 +322,22 @@ void SchedulerService::Adopt(const std::string& job_id, const std::string& node_
   leases.push_back(Leased{node_address, worker_id, false, owner_worker_id});
 }
 
-void SchedulerService::AdoptWorkersOf(
-    const proto::NodeInfo& node,
-    std::function<void(const absl::flat_hash_set<std::string>& jobs)> done) {
+void SchedulerService::AdoptWorkersOf(const proto::NodeInfo& node, AdoptDone done) {
+  auto context = ContextWithTimeout(kControlRpcTimeout);
+  if (!Track(context.get(), node.node_id())) return;  // shutting down
+  grpc::ClientContext* call = context.get();
   CallAsync<proto::ListWorkersReply>(
-      ContextWithTimeout(kControlRpcTimeout), proto::ListWorkersRequest(),
+      std::move(context), proto::ListWorkersRequest(),
       [this, address = node.address()](auto... args) {
         NodeStub(address).async()->ListWorkers(args...);
       },
-      [this, node, done = std::move(done)](const absl::Status& status,
-                                           const proto::ListWorkersReply& reply) {
+      [this, call, node, done = std::move(done)](const absl::Status& status,
+                                                 const proto::ListWorkersReply& reply) {
+        Untrack(call);
         if (!status.ok()) {
           spdlog::warn("could not list the workers of node id={} to adopt them: {}", node.node_id(),
                        status.message());
-          return;
+          return done(status);
         }
         absl::flat_hash_set<std::string> jobs;
         for (const auto& worker : reply.workers()) {
@@ -345,7 +347,7 @@ void SchedulerService::AdoptWorkersOf(
         }
         spdlog::info("node id={} is back: adopted its workers of {} jobs", node.node_id(),
                      jobs.size());
-        done(jobs);
+        done(std::move(jobs));
       });
 }
 

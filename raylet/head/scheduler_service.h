@@ -81,10 +81,10 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
   void Adopt(const std::string& job_id, const std::string& node_address,
              const std::string& worker_id, const std::string& owner_worker_id = "");
   // After a head restart: adopts every live worker of `node` (listed by its raylet), then
-  // runs `done` with the jobs they belong to. Failures are logged (the node is then silent
-  // and soon dead, or reports its workers' exits).
-  void AdoptWorkersOf(const proto::NodeInfo& node,
-                      std::function<void(const absl::flat_hash_set<std::string>& jobs)> done);
+  // runs `done` with the jobs they belong to, or with the error when the node could not list
+  // them (not at all when the head is stopping).
+  using AdoptDone = std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>> jobs)>;
+  void AdoptWorkersOf(const proto::NodeInfo& node, AdoptDone done);
 
   // A worker ended: it is no longer leased to anyone.
   void OnWorkerExit(const proto::WorkerInfo& worker);

@@ -1,9 +1,10 @@
 #include <hiredis/hiredis.h>
-
-#include <algorithm>
-
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -30,18 +31,32 @@ namespace {
 // through a Redis crash).
 constexpr char kKeyPrefix[] = "weft:";
 constexpr char kOwnerKey[] = "weft:owner";
+// Incremented by every head that takes the lease: a head whose lease ran out may take it back
+// only while no other head took it meanwhile (same epoch).
+constexpr char kEpochKey[] = "weft:owner-epoch";
 constexpr char kNotOwner[] = "WEFT-NOT-OWNER";
+// How much longer than a lease a second head waits for the holder's to run out.
+constexpr absl::Duration kSlack = absl::Seconds(2);
 
-// KEYS: the owner key, then one table key per change; ARGV: this head's lease, then per change
-// "set" or "del", the row's key and its value (empty for "del"). Refused with kNotOwner and the
-// holder when this head does not hold the lease.
-constexpr char kApplyScript[] = R"lua(
-local holder = redis.call('GET', KEYS[1])
-if holder ~= ARGV[1] then
-  return redis.error_reply('WEFT-NOT-OWNER ' .. tostring(holder))
-end
-for i = 2, #KEYS do
-  local at = 2 + (i - 2) * 3
+// The lease check every script below starts with. KEYS[1], KEYS[2]: the owner and epoch keys;
+// ARGV[1]: this head's lease, ARGV[2]: its length in ms, ARGV[3]: its epoch. A lease that ran
+// out (Redis cut off from this head a while) is taken back when no other head took it since.
+// Sets `holder` to the lease found when this head does not hold it ('' for one that ran out).
+#define WEFT_LEASE_CHECK                                           \
+  "local holder = redis.call('GET', KEYS[1])\n"                    \
+  "local mine = holder == ARGV[1]\n"                               \
+  "if not holder and redis.call('GET', KEYS[2]) == ARGV[3] then\n" \
+  "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"         \
+  "  mine = true\n"                                                \
+  "end\n"                                                          \
+  "holder = holder or ''\n"
+
+// Then KEYS[3...]: one table key per change; ARGV[4...]: per change "set" or "del", the row's
+// key and its value (empty for "del"). Refused with kNotOwner and the holder's lease.
+constexpr char kApplyScript[] = WEFT_LEASE_CHECK R"lua(
+if not mine then return redis.error_reply('WEFT-NOT-OWNER ' .. holder) end
+for i = 3, #KEYS do
+  local at = 4 + (i - 3) * 3
   if ARGV[at] == 'set' then
     redis.call('HSET', KEYS[i], ARGV[at + 1], ARGV[at + 2])
   else
@@ -50,59 +65,73 @@ for i = 2, #KEYS do
 end
 return 1
 )lua";
-// Extends this head's lease (ARGV[1]) by ARGV[2] ms, or takes a lease that ran out with no one
-// taking it; else returns the holder's lease.
-constexpr char kRenewScript[] = R"lua(
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return holder end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+// Extends this head's lease; else returns the holder's lease.
+constexpr char kRenewScript[] = WEFT_LEASE_CHECK R"lua(
+if not mine then return holder end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 )lua";
-// Replaces the lease ARGV[2] (of a head that is gone) by ARGV[1] for ARGV[3] ms.
-constexpr char kTakeOverScript[] = R"lua(
-if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1
+#undef WEFT_LEASE_CHECK
+// KEYS: owner and epoch keys; ARGV[1]: this head's lease without its epoch, ARGV[2]: its
+// length in ms, ARGV[3]: the lease of a head that is gone, replaced ('' when none is). Returns
+// {1, lease with its new epoch, epoch} or {0, the holder's lease}.
+constexpr char kAcquireScript[] = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[3] then return {0, holder} end
+local epoch = tostring(redis.call('INCR', KEYS[2]))
+local lease = ARGV[1] .. '|' .. epoch
+redis.call('SET', KEYS[1], lease, 'PX', ARGV[2])
+return {1, lease, epoch}
 )lua";
 constexpr char kReleaseScript[] = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua";
 
-// A head's lease on the store: "<machine>|<pid>|<host name>|<session dir>|<nonce>", where
+// A head's lease on the store: "<machine>|<pid>|<host name>|<session dir>|<epoch>", where
 // <machine> (boot id and pid namespace) says whether <pid> is a process this head can see.
 struct Lease {
   std::string machine;
   pid_t pid = 0;
   std::string host;
   std::string session_dir;
+  std::string epoch;
 
   static std::string ThisMachine() {
-    std::string boot = ReadFile("/proc/sys/kernel/random/boot_id").value_or("");
+    const std::string boot(
+        absl::StripAsciiWhitespace(ReadFile("/proc/sys/kernel/random/boot_id").value_or("")));
     char pid_ns[128] = {};
     const ssize_t n = readlink("/proc/self/ns/pid", pid_ns, sizeof(pid_ns) - 1);
-    return absl::StrCat(absl::StripAsciiWhitespace(boot), "/", n > 0 ? pid_ns : "");
+    if (boot.empty() || n <= 0) return "";  // unknown: never taken for this machine
+    return absl::StrCat(boot, "/", pid_ns);
   }
+  // This head's lease, without its epoch.
   static std::string Mine(const std::string& session_dir) {
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
-    return absl::StrJoin(
-        {ThisMachine(), std::to_string(getpid()), std::string(host), session_dir, RandomHex(8)},
-        "|");
+    return absl::StrJoin({ThisMachine(), std::to_string(getpid()), std::string(host), session_dir},
+                         "|");
   }
   static Lease Parse(const std::string& value) {
     std::vector<std::string> parts = absl::StrSplit(value, '|');
     Lease lease;
-    if (parts.size() < 4) return lease;
+    if (parts.size() < 5) return lease;
     lease.machine = parts[0];
     if (!absl::SimpleAtoi(parts[1], &lease.pid)) lease.pid = 0;
     lease.host = parts[2];
     lease.session_dir = parts[3];
+    lease.epoch = parts[4];
     return lease;
   }
-  // A head that ran here and whose process is gone renews nothing.
-  bool Gone() const { return machine == ThisMachine() && pid > 0 && !ProcessAlive(pid); }
+  // A head that ran here and whose process is gone renews nothing. (A process of another user
+  // is alive although it cannot be signalled.)
+  bool Gone() const {
+    if (machine.empty() || machine != ThisMachine() || pid <= 0) return false;
+    if (kill(pid, 0) != 0) return errno == ESRCH;
+    return !ProcessAlive(pid);  // a zombie
+  }
   std::string Describe() const {
+    if (pid <= 0) return "another head";
     return absl::StrCat("the head of pid ", pid, " on ", host, ", session dir ", session_dir);
   }
 };
@@ -171,7 +200,7 @@ class RedisStore final : public TableStore {
   RedisStore(Endpoint endpoint, std::string where, RedisOwnership ownership)
       : endpoint_(std::move(endpoint)),
         where_(std::move(where)),
-        lease_(Lease::Mine(ownership.session_dir)),
+        mine_(Lease::Mine(ownership.session_dir)),
         on_lost_(std::move(ownership.on_lost)) {}
   ~RedisStore() override {
     {
@@ -180,7 +209,7 @@ class RedisStore final : public TableStore {
     }
     if (renewer_.joinable()) renewer_.join();
     absl::MutexLock lock(&mu_);
-    if (held_ && !lost_) {  // the next head need not wait for the lease to run out
+    if (!lease_.empty() && !lost_) {  // the next head need not wait for the lease to run out
       (void)Command({"EVAL", kReleaseScript, "1", kOwnerKey, lease_});
     }
     if (context_) redisFree(context_);
@@ -194,30 +223,42 @@ class RedisStore final : public TableStore {
   // Takes the store's lease, waiting for one left by a head that is gone to run out, then
   // renews it until this store is destroyed.
   absl::Status Acquire() {
-    const std::string ms = std::to_string(absl::ToInt64Milliseconds(kRedisOwnerLease));
-    const absl::Time give_up = absl::Now() + kRedisOwnerLease + absl::Seconds(2);
+    const auto give_up =
+        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kRedisOwnerLease + kSlack);
+    std::string gone;  // the lease of a head whose process is gone, to replace
     bool told = false;
     absl::MutexLock lock(&mu_);
-    while (!held_) {
-      auto taken = Command({"SET", kOwnerKey, lease_, "NX", "PX", ms});
+    for (;;) {
+      auto taken =
+          Command({"EVAL", kAcquireScript, "2", kOwnerKey, kEpochKey, mine_, LeaseMs(), gone});
       if (!taken.ok()) return taken.status();
-      if ((*taken)->type == REDIS_REPLY_STATUS) break;  // OK
-      auto holder = Command({"GET", kOwnerKey});
-      if (!holder.ok()) return holder.status();
-      if ((*holder)->type != REDIS_REPLY_STRING) continue;  // ran out meanwhile
-      const std::string value((*holder)->str, (*holder)->len);
-      const Lease other = Lease::Parse(value);
-      if (other.Gone()) {
-        auto swapped = Command({"EVAL", kTakeOverScript, "1", kOwnerKey, lease_, value, ms});
-        if (!swapped.ok()) return swapped.status();
-        if ((*swapped)->integer == 1) {
+      const redisReply* reply = taken->get();
+      if (reply->type == REDIS_REPLY_ERROR) return ScriptError(reply);
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+        return absl::DataLossError(absl::StrCat("head store ", where_, ": bad lease reply"));
+      }
+      const std::string value(reply->element[1]->str, reply->element[1]->len);
+      if (reply->element[0]->integer == 1 && reply->elements == 3) {
+        lease_ = value;
+        epoch_ = std::string(reply->element[2]->str, reply->element[2]->len);
+        if (!gone.empty()) {
           spdlog::info("head store {}: taken over from {}, whose process is gone", where_,
-                       other.Describe());
-          break;
+                       Lease::Parse(gone).Describe());
         }
+        break;
+      }
+      const Lease other = Lease::Parse(value);
+      if (absl::StartsWith(value, mine_ + "|")) {  // taken by this head, its answer lost
+        lease_ = value;
+        epoch_ = other.epoch;
+        break;
+      }
+      if (other.Gone()) {
+        gone = value;
         continue;
       }
-      if (absl::Now() > give_up) {
+      gone.clear();
+      if (std::chrono::steady_clock::now() > give_up) {
         return absl::FailedPreconditionError(absl::StrCat(
             "head store ", where_, " is held by ", other.Describe(),
             ", which keeps renewing its lease: stop that head first (or give this one other "
@@ -230,7 +271,7 @@ class RedisStore final : public TableStore {
       }
       mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(100));
     }
-    held_ = true;
+    renewed_ = std::chrono::steady_clock::now();
     renewer_ = std::thread([this] { Renew(); });
     return absl::OkStatus();
   }
@@ -238,10 +279,10 @@ class RedisStore final : public TableStore {
   absl::Status Apply(const std::vector<Change>& batch) override {
     absl::MutexLock lock(&mu_);
     if (lost_) return LostError();
-    std::vector<std::string> command = {"EVAL", kApplyScript, std::to_string(batch.size() + 1),
-                                        kOwnerKey};
+    std::vector<std::string> command = {"EVAL", kApplyScript, std::to_string(batch.size() + 2),
+                                        kOwnerKey, kEpochKey};
     for (const auto& change : batch) command.push_back(kKeyPrefix + change.table);
-    command.push_back(lease_);
+    command.insert(command.end(), {lease_, LeaseMs(), epoch_});
     for (const auto& change : batch) {
       command.push_back(change.value ? "set" : "del");
       command.push_back(change.key);
@@ -252,7 +293,7 @@ class RedisStore final : public TableStore {
     if ((*reply)->type != REDIS_REPLY_ERROR) return absl::OkStatus();
     const std::string error((*reply)->str, (*reply)->len);
     if (absl::StartsWith(error, kNotOwner)) {
-      Lose(error.substr(sizeof(kNotOwner)));
+      Lose(Lease::Parse(error.substr(sizeof(kNotOwner))).Describe());
       return LostError();
     }
     // A command of the script refused (a key of another type): Redis does not undo the ones
@@ -294,30 +335,39 @@ class RedisStore final : public TableStore {
 
  private:
   // Every fifth of the lease, until stopped or the lease is lost. A Redis that does not answer
-  // is tried again; the lease may run out meanwhile and is taken again if nobody took it.
+  // is tried again, but a head that could not renew for a whole lease stops (counted from when
+  // its last renewal that succeeded was sent): another head may hold the store by then.
   void Renew() {
-    const std::string ms = std::to_string(absl::ToInt64Milliseconds(kRedisOwnerLease));
     absl::MutexLock lock(&mu_);
     bool failing = false;
     while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), kRedisOwnerLease / 5)) {
-      auto renewed = Command({"EVAL", kRenewScript, "1", kOwnerKey, lease_, ms});
-      if (!renewed.ok()) {
-        if (!failing) spdlog::warn("cannot renew the head's lease: {}", renewed.status().message());
-        failing = true;
+      const auto sent = std::chrono::steady_clock::now();
+      auto renewed =
+          Command({"EVAL", kRenewScript, "2", kOwnerKey, kEpochKey, lease_, LeaseMs(), epoch_});
+      absl::Status status = renewed.status();
+      if (status.ok() && (*renewed)->type == REDIS_REPLY_ERROR)
+        status = ScriptError(renewed->get());
+      if (status.ok() && (*renewed)->type == REDIS_REPLY_STRING) {
+        return Lose(Lease::Parse(std::string((*renewed)->str, (*renewed)->len)).Describe());
+      }
+      if (status.ok()) {
+        renewed_ = sent;
+        failing = false;
         continue;
       }
-      failing = false;
-      if ((*renewed)->type == REDIS_REPLY_STRING) {
-        Lose(std::string((*renewed)->str, (*renewed)->len));
-        return;
+      if (!failing) spdlog::warn("cannot renew the head's lease: {}", status.message());
+      failing = true;
+      if (sent - renewed_ > absl::ToChronoMilliseconds(kRedisOwnerLease)) {
+        return Lose(absl::StrCat("whichever head reached Redis (this one could not for ",
+                                 absl::FormatDuration(kRedisOwnerLease), ")"));
       }
     }
   }
 
-  // Another head holds the lease now (`holder`): this one must stop.
+  // Another head may hold the lease now (`holder`): this one must stop.
   void Lose(const std::string& holder) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (std::exchange(lost_, true)) return;
-    lost_to_ = Lease::Parse(holder).Describe();
+    lost_to_ = holder;
     spdlog::error("{}", LostError().message());
     if (on_lost_) on_lost_(LostError());
   }
@@ -328,6 +378,16 @@ class RedisStore final : public TableStore {
                      ": this head no longer serves the cluster (it was stopped or cut off "
                      "from Redis for longer than its ",
                      absl::FormatDuration(kRedisOwnerLease), " lease)"));
+  }
+
+  absl::Status ScriptError(const redisReply* reply) const {
+    return absl::UnavailableError(
+        absl::StrCat("head store ", where_,
+                     ": Redis refused the lease script: ", std::string(reply->str, reply->len)));
+  }
+
+  static std::string LeaseMs() {
+    return std::to_string(absl::ToInt64Milliseconds(kRedisOwnerLease));
   }
 
   // A fresh connection, authenticated and on its database; none (null) when that fails.
@@ -419,11 +479,13 @@ class RedisStore final : public TableStore {
 
   const Endpoint endpoint_;
   const std::string where_;  // the URL without its password, for messages
-  const std::string lease_;  // this head's, see Lease
+  const std::string mine_;   // this head's lease without its epoch, see Lease
   const std::function<void(absl::Status)> on_lost_;
   absl::Mutex mu_;
   redisContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
-  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  std::string lease_ ABSL_GUARDED_BY(mu_);  // once held
+  std::string epoch_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point renewed_ ABSL_GUARDED_BY(mu_);  // last renewal sent
   bool lost_ ABSL_GUARDED_BY(mu_) = false;
   std::string lost_to_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

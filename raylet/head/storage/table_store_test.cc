@@ -1,5 +1,6 @@
 // The head's embedded store keeps what it was given across reopening, and refuses a damaged file
-// with an error that names it instead of starting empty.
+// with an error that names it instead of starting empty. The Redis store is held by one head at
+// a time, and a head whose lease another took writes nothing more.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,7 +11,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+
+#include "absl/strings/match.h"
 #include "raylet/head/storage/table_store.h"
+#include "tests/redis_server.h"
 
 namespace weft::head {
 namespace {
@@ -108,6 +115,108 @@ TEST_F(SqliteStoreTest, AnEmptyFileIsRefusedNotTakenForANewStore) {
   auto store = OpenSqliteStore(path_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+}
+
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::RedisServer::Installed()) {
+      GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)";
+    }
+    char dir[] = "/tmp/weft-redis-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    redis_ = std::make_unique<testing::RedisServer>(dir_);
+    ASSERT_TRUE(redis_->ready());
+    admin_ = redisConnect("127.0.0.1", redis_->port());
+    ASSERT_TRUE(admin_ && !admin_->err);
+  }
+  void TearDown() override {
+    if (admin_) redisFree(admin_);
+    redis_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  absl::StatusOr<std::unique_ptr<TableStore>> Open(const std::string& session) {
+    return OpenRedisStore(redis_->url(), "", "",
+                          {.session_dir = session, .on_lost = [this](absl::Status) { ++lost_; }});
+  }
+  // A command sent as another client would; its reply as text ("" for nil).
+  std::string Admin(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const auto& arg : args) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(admin_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+    if (!reply) return "no reply";
+    std::string text =
+        reply->str ? std::string(reply->str, reply->len) : std::to_string(reply->integer);
+    if (reply->type == REDIS_REPLY_NIL) text.clear();
+    freeReplyObject(reply);
+    return text;
+  }
+
+  std::string dir_;
+  std::unique_ptr<testing::RedisServer> redis_;
+  redisContext* admin_ = nullptr;
+  std::atomic<int> lost_ = 0;
+};
+
+TEST_F(RedisStoreTest, RowsAreReadBackAndASecondHeadIsRefusedNamingTheFirst) {
+  auto first = Open("/sessions/first");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE((*first)->Apply({{"jobs", "j1", "one"}}).ok());
+  auto rows = (*first)->Load("jobs");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, (TableStore::Rows{{"j1", "one"}}));
+  // Waits out the lease plus slack (~7 s): the first keeps renewing it.
+  auto second = Open("/sessions/second");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(second.status().message(), "session dir /sessions/first"))
+      << second.status();
+  EXPECT_TRUE((*first)->Apply({{"jobs", "j2", "two"}}).ok()) << "the refused head took it";
+  EXPECT_EQ(lost_, 0);
+}
+
+TEST_F(RedisStoreTest, AHeadWhoseLeaseAnotherTookWritesNothingMoreAndSaysSoOnce) {
+  auto store = Open("/sessions/first");
+  ASSERT_TRUE(store.ok()) << store.status();
+  Admin({"SET", "weft:owner", "elsewhere/ns|4242|otherhost|/sessions/other|99"});
+  const auto refused = (*store)->Apply({{"jobs", "j1", "one"}});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "pid 4242 on otherhost")) << refused;
+  EXPECT_FALSE((*store)->Apply({{"jobs", "j2", "two"}}).ok());
+  EXPECT_EQ(Admin({"HGET", "weft:jobs", "j1"}), "");
+  EXPECT_EQ(lost_, 1);
+}
+
+TEST_F(RedisStoreTest, ALeaseThatRanOutIsTakenBackOnlyWhenNoOtherHeadHeldItMeanwhile) {
+  auto store = Open("/sessions/first");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string lease = Admin({"GET", "weft:owner"});
+  ASSERT_FALSE(lease.empty());
+  Admin({"DEL", "weft:owner"});  // ran out, Redis cut off from the head a while
+  EXPECT_TRUE((*store)->Apply({{"jobs", "j1", "one"}}).ok());
+  EXPECT_EQ(Admin({"GET", "weft:owner"}), lease);
+  Admin({"DEL", "weft:owner"});
+  Admin({"INCR", "weft:owner-epoch"});  // another head held it, and left
+  EXPECT_FALSE((*store)->Apply({{"jobs", "j2", "two"}}).ok());
+  EXPECT_EQ(Admin({"HGET", "weft:jobs", "j2"}), "");
+  EXPECT_EQ(lost_, 1);
+}
+
+TEST_F(RedisStoreTest, AStoreClosedGivesItsLeaseBack) {
+  {
+    auto store = Open("/sessions/first");
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_FALSE(Admin({"GET", "weft:owner"}).empty());
+  }
+  EXPECT_EQ(Admin({"GET", "weft:owner"}), "") << "the next head would wait for it to run out";
+  EXPECT_TRUE(Open("/sessions/second").ok());
 }
 
 }  // namespace
