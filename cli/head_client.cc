@@ -32,7 +32,7 @@ HeadClient::HeadClient(std::string address, std::string token)
       channel_(MakeChannel(address_, token_)) {}
 
 absl::StatusOr<HeadClient> HeadClient::Connect(const ClusterFlags& flags) {
-  auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
+  auto endpoint = ResolveAndSecure(flags);
   if (!endpoint.ok()) return endpoint.status();
   return HeadClient(endpoint->head_address, endpoint->token);
 }

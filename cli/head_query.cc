@@ -4,12 +4,22 @@
 #include "common/cluster_endpoint.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/transport_security.h"
 #include "head.grpc.pb.h"
 
 namespace weft::cli {
 
-absl::StatusOr<NodeTable> FetchNodes(const ClusterFlags& flags) {
+absl::StatusOr<ClusterEndpoint> ResolveAndSecure(const ClusterFlags& flags) {
   auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
+  // A cluster with TLS: every channel of this command trusts its CA (no certificate of its own).
+  if (endpoint.ok() && !endpoint->ca_pem.empty()) {
+    SetTransportSecurity({.ca_pem = endpoint->ca_pem});
+  }
+  return endpoint;
+}
+
+absl::StatusOr<NodeTable> FetchNodes(const ClusterFlags& flags) {
+  auto endpoint = ResolveAndSecure(flags);
   if (!endpoint.ok()) return endpoint.status();
   auto stub = proto::NodeDirectory::NewStub(MakeChannel(endpoint->head_address, endpoint->token));
   grpc::ClientContext context;

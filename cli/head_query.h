@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/cluster_endpoint.h"
 #include "head.pb.h"
 
 namespace weft::cli {
@@ -17,6 +18,10 @@ struct NodeTable {
   std::string head_address;  // where it was asked
   proto::ListNodesReply reply;
 };
+
+// The cluster `flags` name (see ResolveClusterEndpoint); when its connections use TLS, every
+// channel this process makes from then on trusts the cluster's CA.
+[[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveAndSecure(const ClusterFlags& flags);
 
 // Asks the head for its node table. UNAVAILABLE (with the address in the message) when
 // the head cannot be reached.

@@ -36,6 +36,7 @@ struct StartOptions {
   std::string storage;
   std::string storage_password_file;
   bool fresh_state = false;
+  bool tls = false;
   std::optional<int> node_timeout_ms;
   std::optional<int> heartbeat_period_ms;
   std::optional<int> head_lost_timeout_ms;
@@ -69,6 +70,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (!o.storage.empty()) add("--storage", o.storage);
   if (!o.storage_password_file.empty()) add("--storage-password-file", o.storage_password_file);
   if (o.fresh_state) argv.push_back("--fresh-state");
+  if (o.tls) argv.push_back("--tls");
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
   if (o.head_lost_timeout_ms)
@@ -125,11 +127,16 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
     std::cout << "Weft head started at " << address << " (raylet pid " << pid << ")\n"
               << "  session dir: " << session.root() << "\n"
               << "  token:       " << session.TokenPath() << " (mode 0600)\n"
-              << "  log:         " << log << "\n\n"
-              << "To add a node, run on it (copy the token file to other machines):\n"
+              << "  log:         " << log << "\n"
+              << (o.tls ? "  TLS:         every connection, under the cluster CA " +
+                              session.TlsDir() + "/ca.pem\n"
+                        : std::string())
+              << "\nTo add a node, run on it (copy the token file to other machines):\n"
               << "  weft start --address " << address << " --token-file " << session.TokenPath()
+              << (o.tls ? " --tls" : "")
               << "\n\nDrivers on this machine find the cluster through the session dir; "
-                 "elsewhere set WEFT_ADDRESS and WEFT_TOKEN.\n"
+                 "elsewhere set WEFT_ADDRESS and WEFT_TOKEN"
+              << (o.tls ? " (and WEFT_TLS_CA to a copy of ca.pem)" : "") << ".\n"
               << "To stop it: weft stop --session-dir " << session.root() << "\n";
   } else {
     std::cout << "Weft node started at " << address << " (raylet pid " << pid << "), joined "
@@ -248,6 +255,9 @@ void AddStartCommand(CLI::App& app) {
   cmd->add_flag("--fresh-state", o->fresh_state,
                 "Head: set the stored state aside and start a new cluster")
       ->needs("--head");
+  cmd->add_flag("--tls", o->tls,
+                "TLS on every connection: the head makes the cluster's certificate authority "
+                "(kept with its state); a node joining gets a certificate with the token");
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
                   "Head: silence before it declares a node DEAD (default 3000); nodes take "
                   "the head's value when they join and fence themselves before it")

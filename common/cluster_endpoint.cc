@@ -40,6 +40,14 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
     if (!recorded.ok()) return recorded.status();
     endpoint.head_address = *recorded;
   }
+  const std::string ca_file = !explicit_session && !Env("WEFT_TLS_CA").empty()
+                                  ? Env("WEFT_TLS_CA")
+                                  : session.TlsDir() + "/ca.pem";
+  if (auto ca = ReadFile(ca_file); ca.ok()) {
+    endpoint.ca_pem = *std::move(ca);
+  } else if (ca_file != session.TlsDir() + "/ca.pem") {
+    return absl::NotFoundError(absl::StrCat("cannot read the cluster CA $WEFT_TLS_CA=", ca_file));
+  }
   if (!endpoint.token.empty()) return endpoint;
   auto token = ReadTokenFile(session.TokenPath());
   if (!token.ok()) {

@@ -10,6 +10,7 @@ namespace weft {
 struct ClusterEndpoint {
   std::string head_address;
   std::string token;
+  std::string ca_pem;  // the cluster CA's certificate when its connections use TLS, else empty
 };
 
 // Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.
@@ -17,6 +18,8 @@ struct ClusterEndpoint {
 //                 else $WEFT_ADDRESS; else the default session's record.
 //   token:        when `session_dir` is given, that session's token; else $WEFT_TOKEN;
 //                 else the default session's token.
+//   TLS CA:       when `session_dir` is given, that session's tls/ca.pem; else the file
+//                 $WEFT_TLS_CA names; else the default session's tls/ca.pem; none: plaintext.
 [[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(
     const std::string& address, const std::string& session_dir);
 

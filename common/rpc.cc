@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/status.h"
+#include "common/transport_security.h"
 
 namespace weft {
 namespace {
@@ -70,7 +71,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, grpc::InsecureChannelCredentials(), args, std::move(factories));
+      address, ChannelCredentialsFor(CurrentTransportSecurity()), args, std::move(factories));
 }
 
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout) {

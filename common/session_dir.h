@@ -35,6 +35,9 @@ class SessionDir {
   std::string HeadAddressPath() const { return root_ + "/head_address"; }
   std::string HeadStatePath() const { return root_ + "/head_state.sqlite"; }
   std::string LogsDir() const { return root_ + "/logs"; }
+  // TLS (issue 13): the cluster CA's certificate, and this session's certificate and key,
+  // which its raylet and workers serve with (see common/cluster_tls.h).
+  std::string TlsDir() const { return root_ + "/tls"; }
   std::string RayletsDir() const { return root_ + "/raylets"; }
   std::string RayletRecordPath(int pid) const;
 

@@ -35,6 +35,7 @@ struct Flags {
   std::string storage;
   std::string storage_password_file;
   bool fresh_state = false;
+  bool tls = false;
   int heartbeat_period_ms = Millis(weft::RayletOptions().heartbeat_period);
   int node_timeout_ms = Millis(weft::RayletOptions().node_timeout);
   int head_lost_timeout_ms = Millis(weft::RayletOptions().head_lost_timeout);
@@ -79,6 +80,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                "Head: set the stored state aside (renamed *.discarded-<time>) and start a new "
                "cluster, e.g. when the store is damaged")
       ->needs("--head");
+  app.add_flag("--tls", f.tls,
+               "TLS on every connection, under the cluster's certificate authority (the head "
+               "makes it; a node joining gets a certificate with the token)");
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -150,6 +154,7 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.object_store_memory = f.object_store_memory;
   o.session_dir = f.session_dir;
   o.fresh_state = f.fresh_state;
+  o.tls = f.tls;
   if (!f.storage_password_file.empty()) {
     auto password = weft::ReadFile(f.storage_password_file);
     if (!password.ok()) return password.status();

@@ -2,12 +2,10 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
-#include <unistd.h>
-#include "common/logging.h"
-
 #include <sys/syscall.h>
-#include <asio/post.hpp>
+#include <unistd.h>
 
+#include <asio/post.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -15,7 +13,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common.pb.h"
+#include "common/certificates.h"
+#include "common/cluster_tls.h"
+#include "common/logging.h"
 #include "common/rpc.h"
+#include "common/transport_security.h"
 #include "google/protobuf/util/json_util.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/storage/table_store.h"
@@ -129,6 +131,9 @@ absl::Status Raylet::Run() {
     }
     head_ = *std::move(head);
   }
+  if (options_.tls) {
+    if (auto status = SetUpTls(); !status.ok()) return status;
+  }
   if (options_.local_node) node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   if (auto status = StartServer(); !status.ok()) return status;
 
@@ -231,6 +236,27 @@ void Raylet::TryRejoin() {
   }
 }
 
+absl::Status Raylet::SetUpTls() {
+  const std::vector<std::string> hosts = HostsToCertify(options_.host);
+  absl::StatusOr<TransportSecurity> security;
+  if (head_) {
+    const Identity& ca = head_->authority();
+    auto identity = IssueIdentity(
+        ca, {.name = absl::StrCat("weft head ", head_->cluster_id()), .hosts = hosts});
+    if (!identity.ok()) return identity.status();
+    security = TransportSecurity{
+        .ca_pem = ca.cert_pem, .cert_pem = identity->cert_pem, .key_pem = identity->key_pem};
+  } else {
+    security = JoinClusterTls(options_.head_address, options_.token, "", "weft node", hosts);
+  }
+  if (!security.ok()) return security.status();
+  // Where this raylet's workers, and drivers and the CLI on this session, find them.
+  if (auto written = WriteTlsFiles(session_.TlsDir(), *security); !written.ok()) return written;
+  SetTransportSecurity(*std::move(security));
+  spdlog::info("TLS on every connection; the cluster CA is {}/ca.pem", session_.TlsDir());
+  return absl::OkStatus();
+}
+
 absl::Status Raylet::StartServer() {
   grpc::ServerBuilder builder;
   AllowKeepalive(builder);
@@ -246,7 +272,7 @@ absl::Status Raylet::StartServer() {
   }
   int port = 0;
   builder.AddListeningPort(JoinHostPort(options_.host, port_ ? port_ : options_.port),
-                           grpc::InsecureServerCredentials(), &port);
+                           ServerCredentialsFor(CurrentTransportSecurity()), &port);
   if (head_) head_->AddServices(builder);
   if (node_) node_->AddServices(builder);
   server_ = builder.BuildAndStart();

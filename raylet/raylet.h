@@ -35,6 +35,9 @@ class Raylet {
   [[nodiscard]] absl::Status Run();
 
  private:
+  // With --tls: this raylet's certificate (signed by the head's CA, or asked of the head with
+  // the token) and the CA, written to the session's tls/ folder and used by every connection.
+  [[nodiscard]] absl::Status SetUpTls();
   [[nodiscard]] absl::Status StartServer();
   [[nodiscard]] absl::Status WriteSessionFiles();
   void SignalReady();

@@ -24,6 +24,9 @@ struct RayletOptions {
   std::string storage_password;
   bool fresh_state = false;
   std::string token;
+  // TLS on every connection (issue 13): the head serves under the cluster's CA and signs a
+  // certificate for each node and client that joins with the token.
+  bool tls = false;
   absl::Duration heartbeat_period = absl::Milliseconds(500);
   absl::Duration node_timeout = absl::Seconds(3);
   // A fenced node tries to rejoin its head as a new node until this long after the head last

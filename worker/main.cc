@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/cluster_tls.h"
 #include "common/logging.h"
 #include "worker/output_tag.h"
 #include "worker/worker_process.h"
@@ -42,6 +43,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.token = token;
+  // The node's certificate and the cluster CA: every connection of this worker uses TLS.
+  if (const char* tls = std::getenv("WEFT_TLS_DIR"); tls && *tls) {
+    auto security = weft::ReadTlsFiles(tls);
+    if (!security.ok()) {
+      spdlog::error("cannot read the node's TLS files: {}", security.status().message());
+      return 2;
+    }
+    weft::SetTransportSecurity(*std::move(security));
+  }
   // Test hook: a line of "user" output printed before the worker registers, so it is in the
   // node's pipe by the time anyone leases this worker.
   if (const char* banner = std::getenv("WEFT_WORKER_BANNER"); banner && *banner) {

@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/transport_security.h"
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
 
@@ -120,8 +121,8 @@ absl::Status WorkerProcess::StartServer() {
   AllowKeepalive(*acceptor);
   acceptor->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  acceptor->AddListeningPort(JoinHostPort(options_.host, 0), grpc::InsecureServerCredentials(),
-                             &port);
+  acceptor->AddListeningPort(JoinHostPort(options_.host, 0),
+                             ServerCredentialsFor(CurrentTransportSecurity()), &port);
   acceptor->SetMaxReceiveMessageSize(kMaxValueMessageBytes);  // arguments passed by value
   std::unique_ptr<StoreBudget> budget;
   if (!options_.object_store_dir.empty()) {

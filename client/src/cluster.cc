@@ -9,6 +9,7 @@
 #include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/transport_security.h"
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
 #include "worker.grpc.pb.h"
@@ -54,6 +55,8 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
   if (!endpoint.ok()) Throw(endpoint.status());
   auto impl = std::make_unique<Impl>();
   impl->endpoint = *std::move(endpoint);
+  // A cluster with TLS: its CA is trusted by every channel of this process from now on.
+  if (!impl->endpoint.ca_pem.empty()) SetTransportSecurity({.ca_pem = impl->endpoint.ca_pem});
   impl->head = MakeChannel(impl->endpoint.head_address, impl->endpoint.token);
   impl->nodes = proto::NodeDirectory::NewStub(impl->head);
   impl->jobs = proto::JobRegistry::NewStub(impl->head);

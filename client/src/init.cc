@@ -16,6 +16,7 @@
 #include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
 #include "common/cluster_endpoint.h"
+#include "common/cluster_tls.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/rpc.h"
@@ -215,6 +216,18 @@ void Init(const InitOptions& options) {
   if (!endpoint.ok()) {
     throw Error(static_cast<int>(endpoint.status().code()),
                 absl::StrCat("cannot find the cluster: ", endpoint.status().message()));
+  }
+  if (!endpoint->ca_pem.empty()) {
+    // The cluster's connections use TLS: this driver serves its objects under a certificate
+    // the head signs for it (asked with the token), and trusts the cluster's CA.
+    auto security =
+        JoinClusterTls(endpoint->head_address, endpoint->token, endpoint->ca_pem, "weft driver",
+                       HostsToCertify(LocalHostToward(endpoint->head_address)));
+    if (!security.ok()) {
+      throw Error(static_cast<int>(security.status().code()),
+                  absl::StrCat("cannot join the cluster over TLS: ", security.status().message()));
+    }
+    SetTransportSecurity(*std::move(security));
   }
   internal::Runtime::Config config;
   config.head_address = endpoint->head_address;

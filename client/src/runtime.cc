@@ -10,6 +10,7 @@
 #include "client/src/task_calls.h"
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "common/transport_security.h"
 #include "weft/error.h"
 
 namespace weft::internal {
@@ -159,7 +160,8 @@ absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   AllowKeepalive(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(JoinHostPort(host, 0), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(JoinHostPort(host, 0), ServerCredentialsFor(CurrentTransportSecurity()),
+                           &port);
   builder.RegisterService(&owner_service_);
   owner_server_ = builder.BuildAndStart();
   if (!owner_server_ || port == 0) {

@@ -35,8 +35,11 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   std::string cluster_id;
   std::string stored_fingerprint;
   std::optional<proto::RegisterNodeReply> stored_terms;
+  Identity authority;
   for (const auto& [key, value] : *rows) {
     if (key == "id") cluster_id = value;
+    if (key == "ca_cert") authority.cert_pem = value;
+    if (key == "ca_key") authority.key_pem = value;
     if (key == "token_sha256") stored_fingerprint = value;
     if (key == "terms" && !stored_terms.emplace().ParseFromString(value)) {
       return absl::DataLossError("the cluster's stored terms do not parse");
@@ -95,8 +98,20 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
       return stored;
     }
   }
-  std::unique_ptr<Head> head(
-      new Head(options, auth, std::move(token), cluster_id, std::move(store)));
+  if (authority.cert_pem.empty() || authority.key_pem.empty()) {
+    // The cluster's certificate authority (TLS, issue 13), kept with the cluster so that a head
+    // taking it over elsewhere signs and serves under the same one.
+    auto made = MakeCertificateAuthority(absl::StrCat("Weft cluster ", cluster_id));
+    if (!made.ok()) return made.status();
+    authority = *std::move(made);
+    if (auto stored = store->Apply({{kClusterTable, "ca_cert", authority.cert_pem},
+                                    {kClusterTable, "ca_key", authority.key_pem}});
+        !stored.ok()) {
+      return stored;
+    }
+  }
+  std::unique_ptr<Head> head(new Head(options, auth, std::move(token), cluster_id,
+                                      std::move(authority), std::move(store)));
   if (auto recovered = head->Recover(); !recovered.ok()) return recovered;
   if (!restarted) spdlog::info("new cluster id={}", cluster_id);
   return head;
@@ -138,9 +153,10 @@ absl::Status Head::Recover() {
 }
 
 Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
-           std::string cluster_id, std::unique_ptr<TableStore> store)
+           std::string cluster_id, Identity authority, std::unique_ptr<TableStore> store)
     : store_(std::move(store)),
       cluster_id_(std::move(cluster_id)),
+      certificate_service_(std::move(authority), auth, token),
       nodes_(options),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
@@ -175,6 +191,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&object_service_);
   builder.RegisterService(&scheduler_service_);
   builder.RegisterService(&log_service_);
+  builder.RegisterService(&certificate_service_);
 }
 
 void Head::CheckLiveness() {

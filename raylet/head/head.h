@@ -11,6 +11,7 @@
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/actor_directory_service.h"
 #include "raylet/head/actor_manager.h"
+#include "raylet/head/certificate_service.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/job_registry_service.h"
 #include "raylet/head/log_broker.h"
@@ -49,6 +50,8 @@ class Head {
                                                       bool existed);
 
   const std::string& cluster_id() const { return cluster_id_; }
+  // The cluster's certificate authority (kept in the store with the cluster).
+  const Identity& authority() const { return certificate_service_.authority(); }
   // The terms in force: the flags', or the stored cluster's.
   const NodeDirectory::Options& node_options() const { return nodes_.options(); }
 
@@ -72,7 +75,7 @@ class Head {
 
  private:
   Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
-       std::string cluster_id, std::unique_ptr<TableStore> store);
+       std::string cluster_id, Identity authority, std::unique_ptr<TableStore> store);
   // Loads the tables of a stored cluster (all empty for a new one).
   [[nodiscard]] absl::Status Recover();
   void OnNodeDead(const std::string& node_id);
@@ -82,6 +85,7 @@ class Head {
 
   const std::unique_ptr<TableStore> store_;
   const std::string cluster_id_;
+  CertificateService certificate_service_;
   NodeDirectory nodes_;
   JobRegistry jobs_;
   ActorDirectory actors_;

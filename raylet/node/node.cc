@@ -64,6 +64,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                 .worker_host = options.host,
                                 .logs_dir = session.LogsDir(),
                                 .token = options.token,
+                                .tls_dir = options.tls ? session.TlsDir() : std::string(),
                                 .capacity = options.resources,
                                 // The head's own node: no watch (see the class comment).
                                 .fence_after = options.head ? absl::ZeroDuration()

@@ -133,6 +133,7 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
     spawn.argv.insert(spawn.argv.end(), {"--object-store-dir", options_.object_store_dir});
   }
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
+  if (!options_.tls_dir.empty()) spawn.extra_env.push_back("WEFT_TLS_DIR=" + options_.tls_dir);
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   absl::Cleanup close_pipes = [&] {

@@ -33,6 +33,7 @@ class WorkerPool {
     std::string worker_host;  // interface the workers listen on
     std::string logs_dir;
     std::string token;     // handed to workers through their environment
+    std::string tls_dir;   // the node's TLS files, which workers serve with; empty: plaintext
     ResourceMap capacity;  // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
     // A worker whose raylet does not answer its CheckNode for this long stops itself; passed

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace weft {
+
+// The keys and certificates of a cluster's TLS (issue 13), made with OpenSSL: the cluster's
+// own certificate authority, which signs a certificate for each daemon and client that joins
+// with the cluster token. Keys are EC P-256; everything is PEM (keys go to files through
+// WriteFileAtomic with mode 0600).
+
+// A private key and its certificate.
+struct Identity {
+  std::string key_pem;
+  std::string cert_pem;
+};
+
+// A new certificate authority named `name`: a key and a self-signed certificate (CA:TRUE,
+// signing certificates only) valid from now for `valid_for`.
+absl::StatusOr<Identity> MakeCertificateAuthority(const std::string& name,
+                                                  absl::Duration valid_for = absl::Hours(24 *
+                                                                                         3650));
+
+// A new private key, and the public half of one (what a joining process sends to be signed).
+absl::StatusOr<std::string> MakePrivateKey();
+absl::StatusOr<std::string> PublicKeyOf(const std::string& key_pem);
+
+// What a certificate is for.
+struct CertificateRequest {
+  std::string name;                // its subject's common name, e.g. "weft node 5f3a..."
+  std::vector<std::string> hosts;  // IP addresses and DNS names it may serve (subjectAltName)
+  absl::Time not_before = absl::Now() - absl::Minutes(5);  // clocks a little apart
+  absl::Time not_after = absl::Now() + absl::Hours(24 * 825);
+};
+// A certificate for `public_key_pem`, signed by `ca`. INVALID_ARGUMENT for a key or host that
+// does not parse.
+absl::StatusOr<std::string> SignCertificate(const Identity& ca, const std::string& public_key_pem,
+                                            const CertificateRequest& request);
+// A new key and its certificate signed by `ca`.
+absl::StatusOr<Identity> IssueIdentity(const Identity& ca, const CertificateRequest& request);
+
+// OK when `cert_pem` was signed by `ca_cert_pem` and is valid now; else UNAUTHENTICATED with
+// OpenSSL's reason ("certificate has expired", ...).
+absl::Status VerifyCertificate(const std::string& ca_cert_pem, const std::string& cert_pem);
+
+// The subjectAltName entries of a certificate ("IP:127.0.0.1", "DNS:host").
+absl::StatusOr<std::vector<std::string>> HostsOf(const std::string& cert_pem);
+
+}  // namespace weft

@@ -1,0 +1,55 @@
+#include "raylet/head/certificate_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/cluster_tls.h"
+#include "common/logging.h"
+#include "common/rpc.h"
+
+namespace weft::head {
+namespace {
+
+constexpr size_t kMaxHosts = 16;
+constexpr size_t kMaxField = 256;  // a host or a name
+constexpr size_t kMaxKey = 4096;   // a PEM public key (EC P-256: ~180 bytes)
+constexpr absl::Duration kValidFor = absl::Hours(24 * 825);
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CertificateService::GetAuthority(grpc::CallbackServerContext* ctx,
+                                                           const proto::GetAuthorityRequest* req,
+                                                           proto::GetAuthorityReply* rep) {
+  // No token asked: the caller does not trust this head yet, and the proof says it knows it.
+  if (req->nonce().size() < 16 || req->nonce().size() > 64) {
+    return FinishWith(ctx, absl::InvalidArgumentError("the nonce must be 16 to 64 bytes"));
+  }
+  rep->set_ca_pem(authority_.cert_pem);
+  rep->set_proof(AuthorityProof(token_, req->nonce(), authority_.cert_pem));
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
+    grpc::CallbackServerContext* ctx, const proto::IssueCertificateRequest* req,
+    proto::IssueCertificateReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  if (req->hosts().empty() || req->hosts_size() > static_cast<int>(kMaxHosts) ||
+      req->name().size() > kMaxField || req->public_key_pem().size() > kMaxKey) {
+    return FinishWith(ctx, absl::InvalidArgumentError(absl::StrCat(
+                               "a certificate request needs 1 to ", kMaxHosts,
+                               " hosts, a name of at most ", kMaxField, " bytes and one key")));
+  }
+  CertificateRequest request{.name = req->name().empty() ? "weft" : req->name()};
+  for (const auto& host : req->hosts()) {
+    if (host.empty() || host.size() > kMaxField) {
+      return FinishWith(ctx, absl::InvalidArgumentError("a host name is empty or too long"));
+    }
+    request.hosts.push_back(host);
+  }
+  request.not_after = absl::Now() + kValidFor;
+  auto cert = SignCertificate(authority_, req->public_key_pem(), request);
+  if (!cert.ok()) return FinishWith(ctx, cert.status());
+  spdlog::info("certificate issued name=\"{}\" hosts={}", request.name, request.hosts.size());
+  rep->set_cert_pem(*std::move(cert));
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+}  // namespace weft::head
