@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/cluster_endpoint.h"
+#include "common/cluster_tls.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "common/transport_security.h"
@@ -12,9 +13,12 @@ namespace weft::cli {
 absl::StatusOr<ClusterEndpoint> ResolveAndSecure(const ClusterFlags& flags) {
   auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
   // A cluster with TLS: every channel of this command trusts its CA (no certificate of its own).
-  if (endpoint.ok() && !endpoint->ca_pem.empty()) {
-    SetTransportSecurity({.ca_pem = endpoint->ca_pem});
-  }
+  if (!endpoint.ok()) return endpoint;
+  auto ca = ClusterAuthorityFor(endpoint->head_address, endpoint->token, endpoint->ca_pem,
+                                InsecureAllowed());
+  if (!ca.ok()) return ca.status();  // the token is not sent in clear
+  if (!ca->empty()) SetTransportSecurity({.ca_pem = *ca});
+  endpoint->ca_pem = *std::move(ca);
   return endpoint;
 }
 

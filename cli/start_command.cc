@@ -17,6 +17,7 @@
 #include "common/ids.h"
 #include "common/process.h"
 #include "common/resources.h"
+#include "common/rpc.h"
 #include "common/session_dir.h"
 
 namespace weft::cli {
@@ -37,6 +38,7 @@ struct StartOptions {
   std::string storage_password_file;
   bool fresh_state = false;
   bool tls = false;
+  bool insecure = false;
   std::optional<int> node_timeout_ms;
   std::optional<int> heartbeat_period_ms;
   std::optional<int> head_lost_timeout_ms;
@@ -71,6 +73,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (!o.storage_password_file.empty()) add("--storage-password-file", o.storage_password_file);
   if (o.fresh_state) argv.push_back("--fresh-state");
   if (o.tls) argv.push_back("--tls");
+  if (o.insecure) argv.push_back("--insecure");
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
   if (o.head_lost_timeout_ms)
@@ -123,20 +126,26 @@ std::string TailOf(const std::string& path, size_t max_chars) {
 void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
                   const std::string& log) {
   const SessionDir session(o.session_dir);
+  if (o.insecure && !IsLoopback(o.host)) {
+    std::cout << "WARNING: --insecure: plaintext beyond loopback; the cluster token and every "
+                 "argument and result cross the network in clear.\n";
+  }
+  // The head's own files say whether it serves TLS (on by default beyond loopback).
+  const bool tls = o.head && access((session.TlsDir() + "/ca.pem").c_str(), F_OK) == 0;
   if (o.head) {
     std::cout << "Weft head started at " << address << " (raylet pid " << pid << ")\n"
               << "  session dir: " << session.root() << "\n"
               << "  token:       " << session.TokenPath() << " (mode 0600)\n"
               << "  log:         " << log << "\n"
-              << (o.tls ? "  TLS:         every connection, under the cluster CA " +
-                              session.TlsDir() + "/ca.pem\n"
-                        : std::string())
+              << (tls ? "  TLS:         every connection, under the cluster CA " +
+                            session.TlsDir() + "/ca.pem\n"
+                      : std::string())
               << "\nTo add a node, run on it (copy the token file to other machines):\n"
               << "  weft start --address " << address << " --token-file " << session.TokenPath()
-              << (o.tls ? " --tls" : "")
               << "\n\nDrivers on this machine find the cluster through the session dir; "
                  "elsewhere set WEFT_ADDRESS and WEFT_TOKEN"
-              << (o.tls ? " (and WEFT_TLS_CA to a copy of ca.pem)" : "") << ".\n"
+              << (tls ? " (they fetch the CA from the head, which proves it knows the token)" : "")
+              << ".\n"
               << "To stop it: weft stop --session-dir " << session.root() << "\n";
   } else {
     std::cout << "Weft node started at " << address << " (raylet pid " << pid << "), joined "
@@ -255,9 +264,14 @@ void AddStartCommand(CLI::App& app) {
   cmd->add_flag("--fresh-state", o->fresh_state,
                 "Head: set the stored state aside and start a new cluster")
       ->needs("--head");
-  cmd->add_flag("--tls", o->tls,
-                "TLS on every connection: the head makes the cluster's certificate authority "
-                "(kept with its state); a node joining gets a certificate with the token");
+  auto* tls = cmd->add_flag(
+      "--tls", o->tls,
+      "TLS on every connection (the default beyond loopback): the head makes the cluster's "
+      "certificate authority (kept with its state); a node joining gets a certificate with the "
+      "token");
+  cmd->add_flag("--insecure", o->insecure,
+                "Plaintext beyond loopback: the token and all data cross the network in clear")
+      ->excludes(tls);
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
                   "Head: silence before it declares a node DEAD (default 3000); nodes take "
                   "the head's value when they join and fence themselves before it")

@@ -4,12 +4,14 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -34,7 +36,7 @@ using Names = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 
 // OpenSSL's most recent error, for messages.
 std::string OpenSslError(const char* what) {
-  const unsigned long code = ERR_get_error();
+  const unsigned long code = ERR_peek_last_error();
   char text[256] = "unknown error";
   if (code != 0) ERR_error_string_n(code, text, sizeof(text));
   ERR_clear_error();
@@ -85,6 +87,23 @@ Cert ReadCert(const std::string& pem) {
 }
 
 Key NewKey() { return Key(EVP_EC_gen("P-256")); }
+
+// An IP address, or a DNS name of letters, digits, '-' and '.' (what goes into subjectAltName:
+// nothing that the OpenSSL configuration syntax would read as more names).
+bool PlainHost(const std::string& host) {
+  unsigned char buffer[16];
+  if (inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
+      inet_pton(AF_INET6, host.c_str(), buffer) == 1) {
+    return true;
+  }
+  if (host.empty() || host.size() > 253 || host.front() == '-' || host.front() == '.') {
+    return false;
+  }
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
+  });
+}
 
 // A certificate for `key` named `name`, valid over [not_before, not_after], with a random
 // 128-bit serial; issued by `issuer` (null: itself).
@@ -146,7 +165,7 @@ absl::StatusOr<Identity> MakeCertificateAuthority(const std::string& name,
   Key key = NewKey();
   if (!key) return Failed("EC key");
   const absl::Time now = absl::Now();
-  auto cert = NewCert(key.get(), name, now - absl::Minutes(5), now + valid_for, nullptr);
+  auto cert = NewCert(key.get(), name, now - absl::Hours(1), now + valid_for, nullptr);
   if (!cert.ok()) return cert.status();
   for (const auto& [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
                                    std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"},
@@ -154,13 +173,17 @@ absl::StatusOr<Identity> MakeCertificateAuthority(const std::string& name,
     if (auto added = AddExtension(cert->get(), nullptr, nid, value); !added.ok()) return added;
   }
   if (X509_sign(cert->get(), key.get(), EVP_sha256()) <= 0) return Failed("X509_sign");
-  return Identity{KeyPem(key.get()), CertPem(cert->get())};
+  Identity ca{KeyPem(key.get()), CertPem(cert->get())};
+  if (ca.key_pem.empty() || ca.cert_pem.empty()) return Failed("PEM");
+  return ca;
 }
 
 absl::StatusOr<std::string> MakePrivateKey() {
   Key key = NewKey();
   if (!key) return Failed("EC key");
-  return KeyPem(key.get());
+  std::string pem = KeyPem(key.get());
+  if (pem.empty()) return Failed("PEM");
+  return pem;
 }
 
 absl::StatusOr<std::string> PublicKeyOf(const std::string& key_pem) {
@@ -177,6 +200,15 @@ absl::StatusOr<std::string> SignCertificate(const Identity& ca, const std::strin
   Key key = ReadPublicKey(public_key_pem);
   if (!key) return absl::InvalidArgumentError(OpenSslError("public key"));
   if (request.hosts.empty()) return absl::InvalidArgumentError("a certificate needs a host");
+  if (request.name.empty() || request.name.size() > 64) {
+    return absl::InvalidArgumentError("a certificate's name must be 1 to 64 bytes");
+  }
+  for (const auto& host : request.hosts) {
+    if (!PlainHost(host)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", host, "' is neither an IP address nor a plain DNS name"));
+    }
+  }
   auto cert =
       NewCert(key.get(), request.name, request.not_before, request.not_after, ca_cert.get());
   if (!cert.ok()) return cert.status();
@@ -193,7 +225,9 @@ absl::StatusOr<std::string> SignCertificate(const Identity& ca, const std::strin
     }
   }
   if (X509_sign(cert->get(), ca_key.get(), EVP_sha256()) <= 0) return Failed("X509_sign");
-  return CertPem(cert->get());
+  std::string pem = CertPem(cert->get());
+  if (pem.empty()) return Failed("PEM");
+  return pem;
 }
 
 absl::StatusOr<Identity> IssueIdentity(const Identity& ca, const CertificateRequest& request) {
@@ -236,13 +270,89 @@ absl::StatusOr<std::vector<std::string>> HostsOf(const std::string& cert_pem) {
                               static_cast<size_t>(ASN1_STRING_length(dns)))));
     } else if (name->type == GEN_IPADD) {
       const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+      const int length = ASN1_STRING_length(ip);
+      if (length != 4 && length != 16) continue;
       char text[64] = {};
-      const int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
-      inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof(text));
+      inet_ntop(length == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text, sizeof(text));
       hosts.push_back(absl::StrCat("IP:", text));
     }
   }
   return hosts;
+}
+
+namespace {
+
+constexpr size_t kSealNonce = 12;
+constexpr size_t kSealTag = 16;
+
+// The sealing key: HKDF-SHA256 of the token, for this one purpose.
+absl::StatusOr<std::string> SealKey(const std::string& token) {
+  std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>> context(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
+  static constexpr char kInfo[] = "weft: the cluster CA's key, at rest";
+  std::string key(32, '\0');
+  size_t length = key.size();
+  if (!context || EVP_PKEY_derive_init(context.get()) <= 0 ||
+      EVP_PKEY_CTX_set_hkdf_md(context.get(), EVP_sha256()) <= 0 ||
+      EVP_PKEY_CTX_set1_hkdf_key(context.get(),
+                                 reinterpret_cast<const unsigned char*>(token.data()),
+                                 static_cast<int>(token.size())) <= 0 ||
+      EVP_PKEY_CTX_add1_hkdf_info(context.get(), reinterpret_cast<const unsigned char*>(kInfo),
+                                  sizeof(kInfo) - 1) <= 0 ||
+      EVP_PKEY_derive(context.get(), reinterpret_cast<unsigned char*>(key.data()), &length) <= 0) {
+    return Failed("HKDF");
+  }
+  return key;
+}
+
+using Cipher = std::unique_ptr<EVP_CIPHER_CTX, Deleter<EVP_CIPHER_CTX_free>>;
+
+}  // namespace
+
+absl::StatusOr<std::string> SealWithToken(const std::string& token, const std::string& secret) {
+  auto key = SealKey(token);
+  if (!key.ok()) return key.status();
+  std::string out(kSealNonce + secret.size() + kSealTag, '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  if (RAND_bytes(bytes, kSealNonce) != 1) return Failed("RAND_bytes");
+  Cipher cipher(EVP_CIPHER_CTX_new());
+  int length = 0;
+  if (!cipher ||
+      EVP_EncryptInit_ex(cipher.get(), EVP_aes_256_gcm(), nullptr,
+                         reinterpret_cast<const unsigned char*>(key->data()), bytes) != 1 ||
+      EVP_EncryptUpdate(cipher.get(), bytes + kSealNonce, &length,
+                        reinterpret_cast<const unsigned char*>(secret.data()),
+                        static_cast<int>(secret.size())) != 1 ||
+      EVP_EncryptFinal_ex(cipher.get(), bytes + kSealNonce + length, &length) != 1 ||
+      EVP_CIPHER_CTX_ctrl(cipher.get(), EVP_CTRL_GCM_GET_TAG, kSealTag,
+                          bytes + kSealNonce + secret.size()) != 1) {
+    return Failed("AES-256-GCM");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> OpenWithToken(const std::string& token, const std::string& sealed) {
+  if (sealed.size() < kSealNonce + kSealTag) return absl::DataLossError("sealed bytes cut short");
+  auto key = SealKey(token);
+  if (!key.ok()) return key.status();
+  const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
+  const size_t size = sealed.size() - kSealNonce - kSealTag;
+  std::string out(size, '\0');
+  std::string tag = sealed.substr(kSealNonce + size);
+  Cipher cipher(EVP_CIPHER_CTX_new());
+  int length = 0;
+  const bool opened =
+      cipher &&
+      EVP_DecryptInit_ex(cipher.get(), EVP_aes_256_gcm(), nullptr,
+                         reinterpret_cast<const unsigned char*>(key->data()), bytes) == 1 &&
+      EVP_DecryptUpdate(cipher.get(), reinterpret_cast<unsigned char*>(out.data()), &length,
+                        bytes + kSealNonce, static_cast<int>(size)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(cipher.get(), EVP_CTRL_GCM_SET_TAG, kSealTag, tag.data()) == 1 &&
+      EVP_DecryptFinal_ex(cipher.get(), reinterpret_cast<unsigned char*>(out.data()) + length,
+                          &length) == 1;
+  ERR_clear_error();
+  if (!opened) return absl::DataLossError("sealed with another token, or altered");
+  return out;
 }
 
 }  // namespace weft

@@ -33,11 +33,12 @@ absl::StatusOr<std::string> PublicKeyOf(const std::string& key_pem);
 struct CertificateRequest {
   std::string name;                // its subject's common name, e.g. "weft node 5f3a..."
   std::vector<std::string> hosts;  // IP addresses and DNS names it may serve (subjectAltName)
-  absl::Time not_before = absl::Now() - absl::Minutes(5);  // clocks a little apart
+  absl::Time not_before = absl::Now() - absl::Hours(1);  // clocks a little apart
   absl::Time not_after = absl::Now() + absl::Hours(24 * 825);
 };
-// A certificate for `public_key_pem`, signed by `ca`. INVALID_ARGUMENT for a key or host that
-// does not parse.
+// A certificate for `public_key_pem`, signed by `ca`. INVALID_ARGUMENT for a key that does not
+// parse, a name over 64 bytes, or a host that is neither an IP address nor a plain DNS name
+// (letters, digits, '-' and '.': no wildcard, nothing else).
 absl::StatusOr<std::string> SignCertificate(const Identity& ca, const std::string& public_key_pem,
                                             const CertificateRequest& request);
 // A new key and its certificate signed by `ca`.
@@ -49,5 +50,11 @@ absl::Status VerifyCertificate(const std::string& ca_cert_pem, const std::string
 
 // The subjectAltName entries of a certificate ("IP:127.0.0.1", "DNS:host").
 absl::StatusOr<std::vector<std::string>> HostsOf(const std::string& cert_pem);
+
+// `secret` sealed with a key derived from the cluster token (HKDF-SHA256, then AES-256-GCM with
+// a random nonce): what the head stores of its CA's key, so that the store alone does not give
+// it. Open fails with DATA_LOSS for another token or altered bytes.
+absl::StatusOr<std::string> SealWithToken(const std::string& token, const std::string& secret);
+absl::StatusOr<std::string> OpenWithToken(const std::string& token, const std::string& sealed);
 
 }  // namespace weft

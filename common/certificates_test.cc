@@ -75,6 +75,39 @@ TEST(CertificatesTest, ACertificateIsMadeForAPublicKeyAloneAndBadInputIsRefused)
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(CertificatesTest, OnlyPlainHostsAndShortNamesAreCertified) {
+  const Identity ca = Ca();
+  auto key = MakePrivateKey();
+  ASSERT_TRUE(key.ok());
+  const auto public_key = *PublicKeyOf(*key);
+  // Each would add names the caller was not given, through the configuration syntax.
+  for (const std::string host : {"a,IP:10.0.0.1", "*.example.com", "a b", "", "-x", "[::1]"}) {
+    EXPECT_EQ(SignCertificate(ca, public_key, {.name = "x", .hosts = {host}}).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << host;
+  }
+  EXPECT_EQ(SignCertificate(ca, public_key, {.name = std::string(65, 'n'), .hosts = {"h"}})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(
+      SignCertificate(ca, public_key, {.name = "x", .hosts = {"node-1.example.com", "10.1.2.3"}})
+          .ok());
+}
+
+TEST(CertificatesTest, ASecretSealedWithTheTokenOpensOnlyWithIt) {
+  const std::string secret = "-----BEGIN PRIVATE KEY-----\nabc\n";
+  auto sealed = SealWithToken("token-1", secret);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  EXPECT_EQ(sealed->find("PRIVATE"), std::string::npos);
+  EXPECT_EQ(*OpenWithToken("token-1", *sealed), secret);
+  EXPECT_EQ(OpenWithToken("token-2", *sealed).status().code(), absl::StatusCode::kDataLoss);
+  std::string altered = *sealed;
+  altered[altered.size() / 2] ^= 1;
+  EXPECT_EQ(OpenWithToken("token-1", altered).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(*SealWithToken("token-1", secret), *sealed) << "the nonce is not random";
+}
+
 // A node manager that answers CheckNode, served over `security` on 127.0.0.1.
 class CheckNodeServer final : public proto::NodeManager::CallbackService {
  public:

@@ -1,7 +1,11 @@
 #include "common/cluster_tls.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -10,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <tuple>
 
@@ -23,6 +28,7 @@
 namespace weft {
 namespace {
 
+// How long joining waits for the head (a node started with its head waits for it to serve).
 constexpr std::chrono::seconds kJoinTimeout{10};
 
 // TLS that checks nothing about the server: only for GetAuthority, whose answer is checked by
@@ -39,7 +45,13 @@ std::shared_ptr<grpc::ChannelCredentials> UnverifiedTls() {
 
 std::string AuthorityProof(const std::string& token, const std::string& nonce,
                            const std::string& ca_pem) {
-  const std::string message = nonce + ca_pem;
+  unsigned char ca_digest[EVP_MAX_MD_SIZE];
+  unsigned int ca_length = 0;
+  EVP_Digest(ca_pem.data(), ca_pem.size(), ca_digest, &ca_length, EVP_sha256(), nullptr);
+  // Fixed-size parts after a label: no two (nonce, CA) pairs make the same message.
+  const std::string message =
+      absl::StrCat("weft: the head knows the cluster token, v1", nonce,
+                   std::string(reinterpret_cast<const char*>(ca_digest), ca_length));
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
@@ -48,23 +60,24 @@ std::string AuthorityProof(const std::string& token, const std::string& nonce,
 }
 
 absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_address,
-                                                  const std::string& token) {
+                                                  const std::string& token,
+                                                  std::chrono::milliseconds wait, bool patient) {
   auto stub = proto::Certificates::NewStub(grpc::CreateChannel(head_address, UnverifiedTls()));
   proto::GetAuthorityRequest request;
-  std::string nonce(32, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), 32) != 1) {
+  std::string nonce(kNonceBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), kNonceBytes) != 1) {
     return absl::InternalError("no random bytes for a nonce");
   }
   request.set_nonce(nonce);
   grpc::ClientContext context;
-  SetTimeout(context, kJoinTimeout);
+  SetTimeout(context, wait);
+  context.set_wait_for_ready(patient);  // a head still starting, as a plaintext join waits
   proto::GetAuthorityReply reply;
   const grpc::Status status = stub->GetAuthority(&context, request, &reply);
   if (!status.ok()) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot fetch the cluster's certificate authority from ", head_address,
-        " over TLS: ", status.error_message(),
-        " (does the head run with TLS? it does when started with --tls or beyond loopback)"));
+        "cannot fetch the cluster's certificate authority from ", head_address, " over TLS: ",
+        status.error_message(), " (does the head run with TLS? it does when started with --tls)"));
   }
   const std::string expected = AuthorityProof(token, nonce, reply.ca_pem());
   if (reply.proof().size() != expected.size() ||
@@ -75,6 +88,30 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
         "token), its certificate authority is not trusted"));
   }
   return reply.ca_pem();
+}
+
+bool InsecureAllowed() {
+  const char* insecure = std::getenv("WEFT_INSECURE");
+  return insecure && std::string(insecure) == "1";
+}
+
+absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
+                                                const std::string& token, const std::string& known,
+                                                bool insecure) {
+  if (!known.empty()) return known;
+  const bool loopback = IsLoopback(head_address);
+  // On loopback a head is up when asked (weft start returns once it serves): one short try.
+  const bool quick = loopback || insecure;  // plaintext may follow: a handshake refused ends it
+  auto fetched = FetchClusterAuthority(head_address, token,
+                                       quick ? std::chrono::seconds(1) : kJoinTimeout, !quick);
+  if (fetched.ok() || fetched.status().code() == absl::StatusCode::kUnauthenticated) {
+    return fetched;  // never plaintext after a proof that failed
+  }
+  if (loopback || insecure) return std::string();
+  return absl::UnavailableError(absl::StrCat(
+      fetched.status().message(),
+      ". Beyond loopback the token is sent only over TLS; for a head started with --insecure, "
+      "allow plaintext (--insecure, or WEFT_INSECURE=1 for drivers and the CLI)"));
 }
 
 absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address,
@@ -116,11 +153,41 @@ absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address
 }
 
 std::vector<std::string> HostsToCertify(const std::string& bind_host) {
-  std::vector<std::string> hosts = {AdvertisedHost(bind_host), "127.0.0.1", "::1", "localhost"};
+  std::string host = bind_host;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
+  std::vector<std::string> hosts = {AdvertisedHost(host), "127.0.0.1", "::1", "localhost"};
+  if (!wildcard) hosts.push_back(host);
   char name[256] = {};
-  if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') hosts.emplace_back(name);
-  if (bind_host != "0.0.0.0" && bind_host != "::" && !bind_host.empty()) {
-    hosts.push_back(bind_host);
+  if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') {
+    hosts.emplace_back(name);
+    addrinfo hints{};
+    hints.ai_flags = AI_CANONNAME;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(name, nullptr, &hints, &found) == 0) {
+      if (found && found->ai_canonname) hosts.emplace_back(found->ai_canonname);
+      freeaddrinfo(found);
+    }
+  }
+  // A wildcard listens on every interface: any of their addresses may be dialed.
+  ifaddrs* interfaces = nullptr;
+  if (wildcard && getifaddrs(&interfaces) == 0) {
+    for (const ifaddrs* i = interfaces; i; i = i->ifa_next) {
+      if (!i->ifa_addr) continue;
+      char text[INET6_ADDRSTRLEN] = {};
+      if (i->ifa_addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text,
+                  sizeof(text));
+      } else if (i->ifa_addr->sa_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+        if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr)) continue;  // needs a scope to be dialed
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+      }
+      if (text[0] != '\0') hosts.emplace_back(text);
+    }
+    freeifaddrs(interfaces);
   }
   std::vector<std::string> unique;
   for (auto& host : hosts) {
@@ -147,11 +214,12 @@ absl::Status WriteTlsFiles(const std::string& dir, const TransportSecurity& secu
 
 absl::StatusOr<TransportSecurity> ReadTlsFiles(const std::string& dir) {
   auto ca = ReadFile(dir + "/ca.pem");
-  if (!ca.ok()) return absl::NotFoundError(absl::StrCat("no TLS files in ", dir));
-  TransportSecurity security{.ca_pem = *ca};
-  if (auto cert = ReadFile(dir + "/cert.pem"); cert.ok()) security.cert_pem = *cert;
-  if (auto key = ReadFile(dir + "/key.pem"); key.ok()) security.key_pem = *key;
-  return security;
+  auto cert = ReadFile(dir + "/cert.pem");
+  auto key = ReadFile(dir + "/key.pem");
+  if (!ca.ok() || !cert.ok() || !key.ok()) {
+    return absl::NotFoundError(absl::StrCat("no ca.pem, cert.pem and key.pem in ", dir));
+  }
+  return TransportSecurity{.ca_pem = *ca, .cert_pem = *cert, .key_pem = *key};
 }
 
 }  // namespace weft

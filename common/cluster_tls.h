@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,32 @@ namespace weft {
 // proto/certificates.proto), then a certificate for a key made here is asked for with the
 // token, over TLS verified by that CA.
 
-// HMAC-SHA256(token, nonce || ca_pem): what the head proves it knows the token with.
+// What the head proves it knows the token with: HMAC-SHA256 under the token of a fixed label,
+// the caller's nonce (kNonceBytes) and the SHA-256 of the CA's certificate.
+inline constexpr size_t kNonceBytes = 32;
 std::string AuthorityProof(const std::string& token, const std::string& nonce,
                            const std::string& ca_pem);
 
 // The cluster CA of the head at `head_address`. UNAUTHENTICATED when its proof does not check
 // (whoever answers does not know the token), UNAVAILABLE when it cannot be reached over TLS.
-absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_address,
-                                                  const std::string& token);
+// Waits up to `wait` for a head still starting, or with `patient` false fails at once when the
+// head does not answer over TLS.
+absl::StatusOr<std::string> FetchClusterAuthority(
+    const std::string& head_address, const std::string& token,
+    std::chrono::milliseconds wait = std::chrono::seconds(10), bool patient = true);
+
+// The CA to trust for the cluster at `head_address`, asked before the first call that carries
+// the token: `known` when given (a session's tls/ca.pem, $WEFT_TLS_CA); else the head's own,
+// fetched with its proof (FetchClusterAuthority). Empty (plaintext) only when the head does
+// not serve TLS and is on loopback, or with `insecure` (a head started with --insecure).
+// Beyond loopback, a head that does not answer over TLS is an error: the token never crosses
+// a network in clear unless asked for.
+// $WEFT_INSECURE=1: a driver or the CLI may talk plaintext to a head beyond loopback.
+bool InsecureAllowed();
+
+absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
+                                                const std::string& token, const std::string& known,
+                                                bool insecure);
 
 // A new key and its certificate for `hosts`, signed by the cluster CA `ca_pem` (fetched when
 // empty) through the head at `head_address`.
@@ -29,12 +48,12 @@ absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address
                                                  const std::string& name,
                                                  const std::vector<std::string>& hosts);
 
-// The hosts a process listening on `bind_host` is reached at: the address it advertises,
-// loopback, and the machine's name.
+// The hosts a process listening on `bind_host` is reached at: the address it advertises (every
+// address of the machine's interfaces for a wildcard), loopback, and the machine's names.
 std::vector<std::string> HostsToCertify(const std::string& bind_host);
 
 // A session's TLS files in `dir` (SessionDir::TlsDir): ca.pem, cert.pem and key.pem, the key
-// readable by its owner only; read back (NOT_FOUND when there is no ca.pem).
+// readable by its owner only; read back (NOT_FOUND when one of the three is missing).
 absl::Status WriteTlsFiles(const std::string& dir, const TransportSecurity& security);
 absl::StatusOr<TransportSecurity> ReadTlsFiles(const std::string& dir);
 

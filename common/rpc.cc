@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cerrno>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -71,7 +72,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, ChannelCredentialsFor(CurrentTransportSecurity()), args, std::move(factories));
+      address, CurrentChannelCredentials(), args, std::move(factories));
 }
 
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout) {
@@ -117,6 +118,16 @@ std::string AdvertisedHost(const std::string& bind_host) {
   }
   freeifaddrs(addrs);
   return found;
+}
+
+bool IsLoopback(const std::string& host_or_address) {
+  std::string host = host_or_address;
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));  // host:port
+  }
+  return host == "localhost" || absl::StartsWith(host, "127.") || host == "::1";
 }
 
 std::string LocalHostToward(const std::string& address) {

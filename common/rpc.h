@@ -71,6 +71,9 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
 // unless it is a wildcard (0.0.0.0, ::), then this machine's first non-loopback IPv4 address.
 std::string AdvertisedHost(const std::string& bind_host);
 
+// True for a host (or host:port) of loopback: localhost, 127.x.y.z, ::1.
+bool IsLoopback(const std::string& host_or_address);
+
 // The address of this machine that reaches `address` (host:port): 127.0.0.1 for a loopback
 // peer, else the local address the kernel routes toward it (no packet is sent).
 std::string LocalHostToward(const std::string& address);

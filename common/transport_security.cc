@@ -2,12 +2,21 @@
 
 #include <grpcpp/security/server_credentials.h>
 
+#include "absl/synchronization/mutex.h"
+
 namespace weft {
 namespace {
 
-TransportSecurity& Current() {
-  static auto* security = new TransportSecurity();  // never destroyed: used until exit
-  return *security;
+struct State {
+  absl::Mutex mu;
+  std::shared_ptr<const TransportSecurity> security ABSL_GUARDED_BY(mu) =
+      std::make_shared<const TransportSecurity>();
+  std::shared_ptr<grpc::ChannelCredentials> channel ABSL_GUARDED_BY(mu);
+};
+
+State& Current() {
+  static auto* state = new State();  // never destroyed: used until exit
+  return *state;
 }
 
 }  // namespace
@@ -32,8 +41,30 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const TransportSec
   return grpc::SslServerCredentials(options);
 }
 
-void SetTransportSecurity(TransportSecurity security) { Current() = std::move(security); }
+void SetTransportSecurity(TransportSecurity security) {
+  auto shared = std::make_shared<const TransportSecurity>(std::move(security));
+  auto channel = ChannelCredentialsFor(*shared);
+  State& state = Current();
+  absl::MutexLock lock(&state.mu);
+  state.security = std::move(shared);
+  state.channel = std::move(channel);
+}
 
-const TransportSecurity& CurrentTransportSecurity() { return Current(); }
+std::shared_ptr<const TransportSecurity> CurrentTransportSecurity() {
+  State& state = Current();
+  absl::MutexLock lock(&state.mu);
+  return state.security;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> CurrentChannelCredentials() {
+  State& state = Current();
+  absl::MutexLock lock(&state.mu);
+  if (!state.channel) state.channel = ChannelCredentialsFor(*state.security);
+  return state.channel;
+}
+
+std::shared_ptr<grpc::ServerCredentials> CurrentServerCredentials() {
+  return ServerCredentialsFor(*CurrentTransportSecurity());
+}
 
 }  // namespace weft

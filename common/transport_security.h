@@ -25,8 +25,13 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const TransportS
 std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const TransportSecurity& security);
 
 // The process's transport security, used by every channel (MakeChannel) and server made after
-// it is set. Plaintext until set; set it once, before the first channel or server.
+// it is set. Plaintext until set; set it before the first channel or server of the cluster
+// it is for. Thread-safe.
 void SetTransportSecurity(TransportSecurity security);
-const TransportSecurity& CurrentTransportSecurity();
+// What is in force now (later sets do not change a copy already taken), and credentials for
+// it: the channels' made once per SetTransportSecurity.
+std::shared_ptr<const TransportSecurity> CurrentTransportSecurity();
+std::shared_ptr<grpc::ChannelCredentials> CurrentChannelCredentials();
+std::shared_ptr<grpc::ServerCredentials> CurrentServerCredentials();
 
 }  // namespace weft

@@ -14,6 +14,7 @@
 #include "common/auth.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/rpc.h"
 #include "common/session_dir.h"
 #include "raylet/raylet.h"
 
@@ -36,6 +37,7 @@ struct Flags {
   std::string storage_password_file;
   bool fresh_state = false;
   bool tls = false;
+  bool insecure = false;
   int heartbeat_period_ms = Millis(weft::RayletOptions().heartbeat_period);
   int node_timeout_ms = Millis(weft::RayletOptions().node_timeout);
   int head_lost_timeout_ms = Millis(weft::RayletOptions().head_lost_timeout);
@@ -80,9 +82,14 @@ void AddFlags(CLI::App& app, Flags& f) {
                "Head: set the stored state aside (renamed *.discarded-<time>) and start a new "
                "cluster, e.g. when the store is damaged")
       ->needs("--head");
-  app.add_flag("--tls", f.tls,
-               "TLS on every connection, under the cluster's certificate authority (the head "
-               "makes it; a node joining gets a certificate with the token)");
+  auto* tls = app.add_flag("--tls", f.tls,
+                           "TLS on every connection, under the cluster's certificate authority "
+                           "(the head makes it; a node joining gets a certificate with the "
+                           "token). On by default beyond loopback");
+  app.add_flag("--insecure", f.insecure,
+               "Plaintext beyond loopback: the token and all data cross the network in clear "
+               "(warned on every start)")
+      ->excludes(tls);
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -154,7 +161,18 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.object_store_memory = f.object_store_memory;
   o.session_dir = f.session_dir;
   o.fresh_state = f.fresh_state;
-  o.tls = f.tls;
+  // Beyond loopback, TLS unless --insecure (issue 13): the token never crosses a network in
+  // clear by default.
+  const bool beyond_loopback =
+      !weft::IsLoopback(f.host) || (!f.head && !f.address.empty() && !weft::IsLoopback(f.address));
+  o.tls = f.tls || (beyond_loopback && !f.insecure);
+  o.insecure = f.insecure;
+  if (f.insecure && beyond_loopback) {
+    spdlog::warn(
+        "--insecure: this {} talks plaintext beyond loopback; the cluster token and every "
+        "argument and result cross the network in clear",
+        f.head ? "head" : "node");
+  }
   if (!f.storage_password_file.empty()) {
     auto password = weft::ReadFile(f.storage_password_file);
     if (!password.ok()) return password.status();

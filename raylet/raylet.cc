@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -122,7 +123,7 @@ absl::Status Raylet::Run() {
                                      .node_timeout = options_.node_timeout,
                                      .stall_threshold = options_.node_timeout / 2,
                                      .head_lost_timeout = options_.head_lost_timeout},
-        auth_, options_.token, *std::move(store), existed);
+        auth_, options_.token, *std::move(store), existed, options_.tls);
     if (!head.ok()) {
       return absl::Status(
           head.status().code(),
@@ -131,8 +132,35 @@ absl::Status Raylet::Run() {
     }
     head_ = *std::move(head);
   }
+  if (!options_.head) {
+    // A node uses TLS when its head does (learnt with the head's proof of the token, before
+    // the token is sent); it must when it or its head is beyond loopback, unless --insecure.
+    auto ca = ClusterAuthorityFor(options_.head_address, options_.token, "", options_.insecure);
+    if (!ca.ok()) return ca.status();
+    if (ca->empty() && options_.tls) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the head at ", options_.head_address,
+          " does not serve TLS, which this node needs (--tls, or a head or host beyond "
+          "loopback); a head started with --insecure needs --insecure here too"));
+    }
+    cluster_ca_ = *std::move(ca);
+    options_.tls = !cluster_ca_.empty();
+  }
   if (options_.tls) {
     if (auto status = SetUpTls(); !status.ok()) return status;
+  } else {
+    // A session that ran with TLS before: its CA would make the CLI and drivers here speak
+    // TLS to this plaintext raylet.
+    std::error_code ignored;
+    std::filesystem::remove_all(session_.TlsDir(), ignored);
+  }
+  // Takes the stored cluster over once this process's connections are secured as the cluster's.
+  if (head_) {
+    if (auto recovered = head_->Recover(); !recovered.ok()) {
+      return absl::Status(recovered.code(),
+                          absl::StrCat("cannot take over the cluster stored in ", options_.storage,
+                                       ": ", recovered.message()));
+    }
   }
   if (options_.local_node) node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   if (auto status = StartServer(); !status.ok()) return status;
@@ -247,7 +275,8 @@ absl::Status Raylet::SetUpTls() {
     security = TransportSecurity{
         .ca_pem = ca.cert_pem, .cert_pem = identity->cert_pem, .key_pem = identity->key_pem};
   } else {
-    security = JoinClusterTls(options_.head_address, options_.token, "", "weft node", hosts);
+    security =
+        JoinClusterTls(options_.head_address, options_.token, cluster_ca_, "weft node", hosts);
   }
   if (!security.ok()) return security.status();
   // Where this raylet's workers, and drivers and the CLI on this session, find them.
@@ -272,7 +301,7 @@ absl::Status Raylet::StartServer() {
   }
   int port = 0;
   builder.AddListeningPort(JoinHostPort(options_.host, port_ ? port_ : options_.port),
-                           ServerCredentialsFor(CurrentTransportSecurity()), &port);
+                           CurrentServerCredentials(), &port);
   if (head_) head_->AddServices(builder);
   if (node_) node_->AddServices(builder);
   server_ = builder.BuildAndStart();

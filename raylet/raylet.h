@@ -54,7 +54,8 @@ class Raylet {
   void Stop(absl::Status why);
   void Shutdown();
 
-  const RayletOptions options_;
+  RayletOptions options_;   // `tls` settled at start (a node follows its head)
+  std::string cluster_ca_;  // a node's: its head's CA, learnt with the head's proof
   const SessionDir session_;
   const TokenAuth auth_;
   asio::io_context io_;

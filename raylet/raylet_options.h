@@ -25,8 +25,11 @@ struct RayletOptions {
   bool fresh_state = false;
   std::string token;
   // TLS on every connection (issue 13): the head serves under the cluster's CA and signs a
-  // certificate for each node and client that joins with the token.
+  // certificate for each node and client that joins with the token. On for a head beyond
+  // loopback unless `insecure`; a node uses TLS when its head does (learnt with the head's
+  // proof), and must when it or its head is beyond loopback, unless `insecure`.
   bool tls = false;
+  bool insecure = false;
   absl::Duration heartbeat_period = absl::Milliseconds(500);
   absl::Duration node_timeout = absl::Seconds(3);
   // A fenced node tries to rejoin its head as a new node until this long after the head last

@@ -19,6 +19,7 @@
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
+#include "common/transport_security.h"
 
 namespace weft::testing {
 namespace {
@@ -152,6 +153,10 @@ TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
   if (address.ok()) head_address_ = std::string(absl::StripAsciiWhitespace(*address));
   auto token = ReadTokenFile(token_file());
   if (token.ok()) token_ = *token;
+  // A head with TLS (--tls, or beyond loopback): this test's own channels trust its CA.
+  if (auto ca = ReadFile(SessionDir(head_session_).TlsDir() + "/ca.pem"); ca.ok()) {
+    SetTransportSecurity({.ca_pem = *ca});
+  }
 }
 
 TestCluster::~TestCluster() {

@@ -1,16 +1,18 @@
 // A cluster whose every connection uses TLS (issue 13), with real daemons: the head makes the
-// cluster's certificate authority, a node joins with nothing but the token, and a driver's
-// calls, objects and borrowed values cross between processes over TLS. A plaintext peer, a
-// driver that trusts another CA, and a node whose token the head cannot prove it knows are
-// refused with the reason.
+// cluster's certificate authority, a node or driver joins with nothing but the token (it
+// learns the CA from the head's proof), and a driver's calls, objects and borrowed values
+// cross between processes over TLS. A plaintext peer, a driver that trusts another CA, and a
+// node whose token the head cannot prove it knows are refused with the reason.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
 #include "common/certificates.h"
+#include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
 #include "common/transport_security.h"
@@ -35,12 +37,19 @@ grpc::StatusCode ListNodesStatus(const std::string& address, const std::string& 
   return stub->ListNodes(&context, proto::ListNodesRequest(), &reply).error_code();
 }
 
-TEST(TlsClusterTest, AClusterWithTlsServesDriversAndRefusesStrangers) {
-  TestCluster cluster(1, {"--tls", "--resources", R"({"a": 1})"});
+// A head with --tls offering {"a": 1} and a node with --tls offering {"b": 1}, as tls_driver
+// wants them.
+class TlsClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(node.empty()); }
+
+  TestCluster cluster{1, {"--tls", "--resources", R"({"a": 1})"}};
   const std::string node =
       cluster.JoinNode({"--tls", "--num-cpus", "1", "--resources", R"({"b": 1})"});
-  ASSERT_FALSE(node.empty());
-  const SessionDir head(cluster.head_session());
+  const SessionDir head{cluster.head_session()};
+};
+
+TEST_F(TlsClusterTest, AClusterWithTlsServesDriversAndRefusesStrangers) {
   EXPECT_EQ(ModeOf(head.TlsDir() + "/key.pem"), 0600);
   EXPECT_EQ(ModeOf(SessionDir(node).TlsDir() + "/key.pem"), 0600);
   const auto ca = ReadFile(head.TlsDir() + "/ca.pem");
@@ -50,6 +59,7 @@ TEST(TlsClusterTest, AClusterWithTlsServesDriversAndRefusesStrangers) {
       << "the node's certificate is not signed by the cluster's CA";
 
   // Plaintext, even with the token: refused at the connection.
+  SetTransportSecurity({});
   EXPECT_EQ(ListNodesStatus(cluster.head_address(), cluster.token()),
             grpc::StatusCode::UNAVAILABLE);
   SetTransportSecurity({.ca_pem = *ca});  // this test's channels from here on
@@ -87,6 +97,86 @@ TEST(TlsClusterTest, AClusterWithTlsServesDriversAndRefusesStrangers) {
   EXPECT_NE(impostor.exit_code, 0);
   EXPECT_THAT(impostor.out + impostor.err, HasSubstr("could not prove it knows the cluster token"));
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 2) << "the cluster stopped serving";
+
+  // Without the CA file, a driver or a node learns the CA from the head (whose proof checks)
+  // before it sends the token, and goes on over TLS.
+  const auto unaware =
+      testing::Run({BinPath("tls_driver")}, std::chrono::seconds(60),
+                   {"WEFT_SESSION_DIR=" + elsewhere.Sub("empty"),
+                    "WEFT_ADDRESS=" + cluster.head_address(), "WEFT_TOKEN=" + cluster.token()});
+  EXPECT_EQ(unaware.exit_code, 0) << unaware.out << unaware.err;
+  EXPECT_THAT(unaware.out, HasSubstr("ok"));
+  const auto plain_node =
+      Weft({"start", "--address", cluster.head_address(), "--session-dir", elsewhere.Sub("plain"),
+            "--token-file", cluster.token_file(), "--exit-with-pid", std::to_string(getpid())});
+  EXPECT_EQ(plain_node.exit_code, 0) << plain_node.out << plain_node.err;
+  EXPECT_TRUE(
+      VerifyCertificate(
+          *ca, ReadFile(SessionDir(elsewhere.Sub("plain")).TlsDir() + "/cert.pem").value_or(""))
+          .ok())
+      << "a node that joined a TLS head without --tls does not use TLS";
+  EXPECT_EQ(cluster.ListNodes().nodes_size(), 3);
+  EXPECT_EQ(Weft({"stop", "--session-dir", elsewhere.Sub("plain")}).exit_code, 0);
+}
+
+// The CA stays with the cluster: its key is not in the store in clear, a head that takes the
+// cluster over serves under the same CA (its node and a driver go on), and a head restarted
+// without --tls is refused instead of stranding the nodes that joined with TLS.
+TEST_F(TlsClusterTest, ARestartedHeadKeepsTheClustersCa) {
+  const auto ca = ReadFile(head.TlsDir() + "/ca.pem");
+  ASSERT_TRUE(ca.ok());
+  for (const char* suffix : {"", "-wal"}) {
+    EXPECT_THAT(ReadFile(head.HeadStatePath() + suffix).value_or(""),
+                ::testing::Not(HasSubstr("PRIVATE KEY")))
+        << "the CA's key is stored in clear";
+  }
+  const pid_t old_head = cluster.HeadPid();
+  ASSERT_EQ(kill(old_head, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(old_head); }));
+
+  const std::string address = cluster.head_address();
+  const auto plaintext = Weft({"start", "--head", "--port", address.substr(address.rfind(':') + 1),
+                               "--session-dir", cluster.head_session(), "--num-cpus", "1",
+                               "--exit-with-pid", std::to_string(getpid())});
+  EXPECT_NE(plaintext.exit_code, 0);
+  EXPECT_THAT(plaintext.out + plaintext.err, HasSubstr("was started with --tls"));
+
+  const auto restarted = cluster.RestartHead();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
+  EXPECT_EQ(ReadFile(head.TlsDir() + "/ca.pem").value_or(""), *ca) << "the cluster got a new CA";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto listed = cluster.ListNodes();
+        int alive = 0;
+        for (const auto& n : listed.nodes()) alive += n.state() == proto::NODE_ALIVE;
+        return alive == 2;
+      },
+      std::chrono::seconds(20)))
+      << "the node that joined with TLS did not come back";
+  const auto driven = testing::Run({BinPath("tls_driver")}, std::chrono::seconds(90),
+                                   {"WEFT_SESSION_DIR=" + cluster.head_session()});
+  EXPECT_EQ(driven.exit_code, 0) << driven.out << driven.err;
+}
+
+// Beyond loopback TLS is the default; plaintext there needs --insecure, and says so at start.
+TEST(TlsDefaultTest, BeyondLoopbackTlsIsTheDefaultAndPlaintextIsWarnedOf) {
+  for (const bool insecure : {false, true}) {
+    SCOPED_TRACE(insecure ? "--insecure" : "default");
+    TempDir dir;
+    std::vector<std::string> args = {"start",           "--head",
+                                     "--host",          "0.0.0.0",
+                                     "--port",          "0",
+                                     "--num-cpus",      "0",
+                                     "--session-dir",   dir.Sub("head"),
+                                     "--exit-with-pid", std::to_string(getpid())};
+    if (insecure) args.push_back("--insecure");
+    const auto started = Weft(args);
+    ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+    EXPECT_EQ(started.out.find("WARNING: --insecure") != std::string::npos, insecure)
+        << started.out;
+    EXPECT_EQ(std::filesystem::exists(SessionDir(dir.Sub("head")).TlsDir() + "/ca.pem"), !insecure);
+    EXPECT_EQ(Weft({"stop", "--session-dir", dir.Sub("head")}).exit_code, 0);
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/src/log_subscriber.h"
 #include "common/cluster_endpoint.h"
+#include "common/cluster_tls.h"
 #include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
@@ -56,7 +57,10 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->endpoint = *std::move(endpoint);
   // A cluster with TLS: its CA is trusted by every channel of this process from now on.
-  if (!impl->endpoint.ca_pem.empty()) SetTransportSecurity({.ca_pem = impl->endpoint.ca_pem});
+  auto ca = ClusterAuthorityFor(impl->endpoint.head_address, impl->endpoint.token,
+                                impl->endpoint.ca_pem, InsecureAllowed());
+  if (!ca.ok()) Throw(ca.status());  // the token is not sent in clear
+  if (!ca->empty()) SetTransportSecurity({.ca_pem = *ca});
   impl->head = MakeChannel(impl->endpoint.head_address, impl->endpoint.token);
   impl->nodes = proto::NodeDirectory::NewStub(impl->head);
   impl->jobs = proto::JobRegistry::NewStub(impl->head);

@@ -217,17 +217,25 @@ void Init(const InitOptions& options) {
     throw Error(static_cast<int>(endpoint.status().code()),
                 absl::StrCat("cannot find the cluster: ", endpoint.status().message()));
   }
-  if (!endpoint->ca_pem.empty()) {
-    // The cluster's connections use TLS: this driver serves its objects under a certificate
-    // the head signs for it (asked with the token), and trusts the cluster's CA.
-    auto security =
-        JoinClusterTls(endpoint->head_address, endpoint->token, endpoint->ca_pem, "weft driver",
-                       HostsToCertify(LocalHostToward(endpoint->head_address)));
-    if (!security.ok()) {
-      throw Error(static_cast<int>(security.status().code()),
-                  absl::StrCat("cannot join the cluster over TLS: ", security.status().message()));
+  if (state->embedded_session.empty()) {
+    auto ca = ClusterAuthorityFor(endpoint->head_address, endpoint->token, endpoint->ca_pem,
+                                  InsecureAllowed());
+    if (!ca.ok()) {
+      throw Error(static_cast<int>(ca.status().code()),
+                  absl::StrCat("cannot join the cluster: ", ca.status().message()));
     }
-    SetTransportSecurity(*std::move(security));
+    if (!ca->empty()) {
+      // The cluster's connections use TLS: this driver serves its objects under a certificate
+      // the head signs for it (asked with the token), and trusts the cluster's CA.
+      auto security = JoinClusterTls(endpoint->head_address, endpoint->token, *ca, "weft driver",
+                                     HostsToCertify(LocalHostToward(endpoint->head_address)));
+      if (!security.ok()) {
+        throw Error(
+            static_cast<int>(security.status().code()),
+            absl::StrCat("cannot join the cluster over TLS: ", security.status().message()));
+      }
+      SetTransportSecurity(*std::move(security));
+    }
   }
   internal::Runtime::Config config;
   config.head_address = endpoint->head_address;

@@ -160,8 +160,7 @@ absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   AllowKeepalive(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(JoinHostPort(host, 0), ServerCredentialsFor(CurrentTransportSecurity()),
-                           &port);
+  builder.AddListeningPort(JoinHostPort(host, 0), CurrentServerCredentials(), &port);
   builder.RegisterService(&owner_service_);
   owner_server_ = builder.BuildAndStart();
   if (!owner_server_ || port == 0) {

@@ -9,18 +9,25 @@ namespace weft::head {
 namespace {
 
 constexpr size_t kMaxHosts = 16;
-constexpr size_t kMaxField = 256;  // a host or a name
+constexpr size_t kMaxField = 253;  // a host (a DNS name's limit)
+constexpr size_t kMaxName = 64;    // a certificate's common name
 constexpr size_t kMaxKey = 4096;   // a PEM public key (EC P-256: ~180 bytes)
 constexpr absl::Duration kValidFor = absl::Hours(24 * 825);
+
+absl::Status NoTls() {
+  return absl::FailedPreconditionError("this cluster was started without --tls: it has no CA");
+}
 
 }  // namespace
 
 grpc::ServerUnaryReactor* CertificateService::GetAuthority(grpc::CallbackServerContext* ctx,
                                                            const proto::GetAuthorityRequest* req,
                                                            proto::GetAuthorityReply* rep) {
+  if (authority_.cert_pem.empty()) return FinishWith(ctx, NoTls());
   // No token asked: the caller does not trust this head yet, and the proof says it knows it.
-  if (req->nonce().size() < 16 || req->nonce().size() > 64) {
-    return FinishWith(ctx, absl::InvalidArgumentError("the nonce must be 16 to 64 bytes"));
+  if (req->nonce().size() != kNonceBytes) {
+    return FinishWith(
+        ctx, absl::InvalidArgumentError(absl::StrCat("the nonce must be ", kNonceBytes, " bytes")));
   }
   rep->set_ca_pem(authority_.cert_pem);
   rep->set_proof(AuthorityProof(token_, req->nonce(), authority_.cert_pem));
@@ -31,11 +38,12 @@ grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
     grpc::CallbackServerContext* ctx, const proto::IssueCertificateRequest* req,
     proto::IssueCertificateReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
+  if (authority_.cert_pem.empty()) return FinishWith(ctx, NoTls());
   if (req->hosts().empty() || req->hosts_size() > static_cast<int>(kMaxHosts) ||
-      req->name().size() > kMaxField || req->public_key_pem().size() > kMaxKey) {
+      req->name().size() > kMaxName || req->public_key_pem().size() > kMaxKey) {
     return FinishWith(ctx, absl::InvalidArgumentError(absl::StrCat(
                                "a certificate request needs 1 to ", kMaxHosts,
-                               " hosts, a name of at most ", kMaxField, " bytes and one key")));
+                               " hosts, a name of at most ", kMaxName, " bytes and one key")));
   }
   CertificateRequest request{.name = req->name().empty() ? "weft" : req->name()};
   for (const auto& host : req->hosts()) {

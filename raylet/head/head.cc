@@ -28,18 +28,21 @@ std::string TokenFingerprint(const std::string& token) {
 
 absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options options,
                                                    const TokenAuth& auth, std::string token,
-                                                   std::unique_ptr<TableStore> store,
-                                                   bool existed) {
+                                                   std::unique_ptr<TableStore> store, bool existed,
+                                                   bool tls) {
   auto rows = store->Load(kClusterTable);
   if (!rows.ok()) return rows.status();
   std::string cluster_id;
   std::string stored_fingerprint;
   std::optional<proto::RegisterNodeReply> stored_terms;
   Identity authority;
+  std::string sealed_ca_key;
+  std::optional<bool> stored_tls;
   for (const auto& [key, value] : *rows) {
     if (key == "id") cluster_id = value;
     if (key == "ca_cert") authority.cert_pem = value;
-    if (key == "ca_key") authority.key_pem = value;
+    if (key == "ca_key_sealed") sealed_ca_key = value;
+    if (key == "tls") stored_tls = value == "1";
     if (key == "token_sha256") stored_fingerprint = value;
     if (key == "terms" && !stored_terms.emplace().ParseFromString(value)) {
       return absl::DataLossError("the cluster's stored terms do not parse");
@@ -57,6 +60,21 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
         absl::StrCat("cluster ", cluster_id,
                      " was started with another token: give this head the "
                      "cluster's token (--token-file), or --fresh-state to start a new cluster"));
+  }
+  if (restarted && stored_tls && *stored_tls != tls) {
+    // Its nodes and workers serve as they joined: with TLS or without.
+    return absl::FailedPreconditionError(
+        absl::StrCat("cluster ", cluster_id, " was started ", *stored_tls ? "with" : "without",
+                     " --tls: start its head ", *stored_tls ? "with" : "without",
+                     " it (or --fresh-state for a new cluster)"));
+  }
+  if (authority.cert_pem.empty() != sealed_ca_key.empty()) {
+    return absl::DataLossError("the cluster's CA is stored only in part");
+  }
+  if (!sealed_ca_key.empty()) {
+    auto key = OpenWithToken(token, sealed_ca_key);
+    if (!key.ok()) return absl::DataLossError("the cluster CA's key does not open with this token");
+    authority.key_pem = *std::move(key);
   }
   if (restarted && stored_fingerprint.empty()) {
     if (auto stored = store->Apply({{kClusterTable, "token_sha256", fingerprint}}); !stored.ok()) {
@@ -98,21 +116,28 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
       return stored;
     }
   }
-  if (authority.cert_pem.empty() || authority.key_pem.empty()) {
+  if (tls && authority.cert_pem.empty()) {
     // The cluster's certificate authority (TLS, issue 13), kept with the cluster so that a head
-    // taking it over elsewhere signs and serves under the same one.
+    // taking it over elsewhere signs and serves under the same one; its key sealed with the
+    // token, so that the store alone does not give it.
     auto made = MakeCertificateAuthority(absl::StrCat("Weft cluster ", cluster_id));
     if (!made.ok()) return made.status();
     authority = *std::move(made);
+    auto sealed = SealWithToken(token, authority.key_pem);
+    if (!sealed.ok()) return sealed.status();
     if (auto stored = store->Apply({{kClusterTable, "ca_cert", authority.cert_pem},
-                                    {kClusterTable, "ca_key", authority.key_pem}});
+                                    {kClusterTable, "ca_key_sealed", *sealed},
+                                    {kClusterTable, "tls", "1"}});
         !stored.ok()) {
+      return stored;
+    }
+  } else if (!stored_tls) {
+    if (auto stored = store->Apply({{kClusterTable, "tls", tls ? "1" : "0"}}); !stored.ok()) {
       return stored;
     }
   }
   std::unique_ptr<Head> head(new Head(options, auth, std::move(token), cluster_id,
                                       std::move(authority), std::move(store)));
-  if (auto recovered = head->Recover(); !recovered.ok()) return recovered;
   if (!restarted) spdlog::info("new cluster id={}", cluster_id);
   return head;
 }

@@ -44,10 +44,16 @@ class Head {
   // `existed` is false (it was just made). DATA_LOSS when a row does not parse or an existing
   // store holds no cluster (damaged: truncated, its write-ahead log lost), UNAVAILABLE when
   // the store cannot be read or written.
+  // The cluster's CA (made for a new cluster with `tls`; FAILED_PRECONDITION when a stored
+  // cluster was started with the other setting). Call Recover next.
   static absl::StatusOr<std::unique_ptr<Head>> Create(NodeDirectory::Options options,
                                                       const TokenAuth& auth, std::string token,
                                                       std::unique_ptr<TableStore> store,
-                                                      bool existed);
+                                                      bool existed, bool tls = false);
+  // Loads the tables of a stored cluster (all empty for a new one) and takes over what they
+  // hold: it may call nodes and workers, so call it once the process's transport security is
+  // set, and before serving.
+  [[nodiscard]] absl::Status Recover();
 
   const std::string& cluster_id() const { return cluster_id_; }
   // The cluster's certificate authority (kept in the store with the cluster).
@@ -76,8 +82,6 @@ class Head {
  private:
   Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
        std::string cluster_id, Identity authority, std::unique_ptr<TableStore> store);
-  // Loads the tables of a stored cluster (all empty for a new one).
-  [[nodiscard]] absl::Status Recover();
   void OnNodeDead(const std::string& node_id);
   // A node taken over from a dead head is back: its workers' leases become this head's.
   void AdoptWorkersOf(const proto::NodeInfo& node);

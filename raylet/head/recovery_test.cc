@@ -238,6 +238,7 @@ TEST_F(RecoveryTest, AHeadKilledHalfwayThroughAnEndingFinishesItWhenItComesBack)
   TokenAuth auth("token");
   auto head = Head::Create({}, auth, "token", Open(), /*existed=*/true);
   ASSERT_TRUE(head.ok()) << head.status();
+  ASSERT_TRUE((*head)->Recover().ok());
   auto store = Open();
   auto rows = LoadMessages<proto::ActorInfo>(*store, kActorsTable);
   ASSERT_TRUE(rows.ok()) << rows.status();
