@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct SpawnOptions {
 
 // True while `pid` names a running (not zombie) process.
 bool ProcessAlive(pid_t pid);
+
+// Raises this process's open-file limit to its hard limit and returns the limit now in force.
+// A daemon serves a connection per peer: gRPC 1.51 stops accepting for good once accept4 fails
+// with EMFILE, and the systemd default of 1,024 is soon reached (issue 13).
+uint64_t RaiseOpenFileLimit();
 
 // The command line of `pid` with arguments joined by spaces; empty if unknown.
 std::string ProcessCommandLine(pid_t pid);

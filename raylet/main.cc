@@ -220,6 +220,10 @@ int main(int argc, char** argv) {
   AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
   weft::InitLogging(flags.head ? "head" : "node");
+  // A connection per peer: never the 1,024 a shell or systemd starts us with (issue 13).
+  const uint64_t files = weft::RaiseOpenFileLimit();
+  if (files < 4096)
+    spdlog::warn("open-file limit is {}: raise the hard limit (LimitNOFILE)", files);
   // Only this process may hold the ready pipe, not the workers it spawns.
   if (flags.ready_fd >= 0) fcntl(flags.ready_fd, F_SETFD, FD_CLOEXEC);
   // Lead a process group of our own: workers join it, and `weft stop` can end them all.

@@ -6,11 +6,19 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <future>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "certificates.grpc.pb.h"
 #include "common/rpc.h"
+#include "common/session_dir.h"
 #include "head.grpc.pb.h"
 #include "log.grpc.pb.h"
 #include "node.grpc.pb.h"
@@ -149,6 +157,48 @@ TEST(Auth, BadRequestsGetClearErrorsAndTheHeadKeepsServing) {
   const auto reply = cluster.ListNodes();
   ASSERT_EQ(reply.nodes_size(), 1);
   EXPECT_EQ(reply.nodes(0).state(), proto::NODE_ALIVE);
+}
+
+// Issue 13: a head started with the systemd default of 1,024 open files, flooded with 1,100
+// idle TCP connections (no token needed), keeps serving the CLI during the flood and after it
+// (gRPC 1.51 stopped accepting for good once out of descriptors).
+TEST(Limits, AHeadFloodedWithIdleConnectionsKeepsServing) {
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (access("/usr/bin/prlimit", X_OK) != 0 || limit.rlim_max < 4096) {
+    GTEST_SKIP() << "needs prlimit and a hard open-file limit of 4096 or more";
+  }
+  constexpr int kFlood = 1100;
+  if (limit.rlim_cur < kFlood + 200) {
+    limit.rlim_cur = limit.rlim_max;  // this test's own sockets
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+  TempDir dir;
+  const std::string session = dir.Sub("head");
+  const auto started =
+      testing::Run({"/usr/bin/prlimit", absl::StrCat("--nofile=1024:", limit.rlim_max),
+                    BinPath("weft"), "start", "--head", "--port", "0", "--num-cpus", "0",
+                    "--session-dir", session, "--exit-with-pid", std::to_string(getpid())});
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  const std::string address(
+      absl::StripAsciiWhitespace(ReadFile(SessionDir(session).HeadAddressPath()).value_or("")));
+  sockaddr_in head{};
+  head.sin_family = AF_INET;
+  head.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  inet_pton(AF_INET, "127.0.0.1", &head.sin_addr);
+  std::vector<int> idle;
+  for (int i = 0; i < kFlood; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    (void)connect(fd, reinterpret_cast<sockaddr*>(&head), sizeof(head));  // in progress
+    idle.push_back(fd);
+  }
+  const auto during = Weft({"list", "nodes", "--session-dir", session}, std::chrono::seconds(20));
+  EXPECT_EQ(during.exit_code, 0) << "not served during the flood: " << during.err;
+  for (int fd : idle) close(fd);
+  const auto after = Weft({"list", "nodes", "--session-dir", session}, std::chrono::seconds(20));
+  EXPECT_EQ(after.exit_code, 0) << "not served after the flood: " << after.err;
+  EXPECT_EQ(Weft({"stop", "--session-dir", session}).exit_code, 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "common/cluster_tls.h"
 #include "common/logging.h"
+#include "common/process.h"
 #include "worker/output_tag.h"
 #include "worker/worker_process.h"
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   options.fence_after = absl::Milliseconds(fence_after_ms);
   weft::worker::InstallOutputTags();  // before any thread prints
   weft::InitLogging("worker", log_file);
+  weft::RaiseOpenFileLimit();  // a connection per caller and per peer it fetches from
   const char* token = std::getenv("WEFT_TOKEN");
   if (!token || !*token) {
     spdlog::error("WEFT_TOKEN is not set; workers are started by weft-raylet");
