@@ -41,6 +41,19 @@ std::shared_ptr<grpc::ChannelCredentials> UnverifiedTls() {
   return grpc::experimental::TlsCredentials(options);
 }
 
+// True when the head at `head_address` answers in plaintext: it then says it has no CA
+// (GetAuthority needs no token). A TLS head refuses the connection instead.
+bool ServesPlaintext(const std::string& head_address) {
+  auto stub = proto::Certificates::NewStub(
+      grpc::CreateChannel(head_address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(1));
+  proto::GetAuthorityRequest request;
+  proto::GetAuthorityReply reply;
+  return stub->GetAuthority(&context, request, &reply).error_code() ==
+         grpc::StatusCode::FAILED_PRECONDITION;
+}
+
 }  // namespace
 
 std::string AuthorityProof(const std::string& token, const std::string& nonce,
@@ -100,6 +113,9 @@ absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
                                                 bool insecure) {
   if (!known.empty()) return known;
   const bool loopback = IsLoopback(head_address);
+  // Where plaintext is allowed, a head that answers in plaintext is plaintext: asked first
+  // (without the token), so a plaintext cluster costs no TLS handshake that fails.
+  if ((loopback || insecure) && ServesPlaintext(head_address)) return std::string();
   // On loopback a head is up when asked (weft start returns once it serves): one short try.
   const bool quick = loopback || insecure;  // plaintext may follow: a handshake refused ends it
   auto fetched = FetchClusterAuthority(head_address, token,

@@ -64,6 +64,15 @@ TEST(ClusterCli, StatusAndListNodesDescribeTheHeadNode) {
   EXPECT_THAT(table.out, HasSubstr("ALIVE"));
 }
 
+// On a plaintext loopback cluster (the default) a command says nothing beyond its answer: no
+// TLS handshake errors from finding out that the head does not serve TLS.
+TEST(ClusterCli, ACommandOnALoopbackClusterPrintsNoErrors) {
+  TestCluster cluster(1);
+  const auto nodes = Weft({"list", "nodes", "--session-dir", cluster.head_session()});
+  ASSERT_EQ(nodes.exit_code, 0) << nodes.err;
+  EXPECT_EQ(nodes.err, "");
+}
+
 TEST(ClusterCli, StopEndsTheDaemonsAndStatusThenFails) {
   TestCluster cluster(1);
   const auto pids = RayletPids(cluster.head_session());
