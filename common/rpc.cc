@@ -85,12 +85,21 @@ std::unique_ptr<grpc::ClientContext> ContextWithTimeout(std::chrono::millisecond
   return context;
 }
 
-void AllowKeepalive(grpc::ServerBuilder& builder) {
+void ConfigureServer(grpc::ServerBuilder& builder) {
   // Without these, a server answers pings more frequent than every 5 minutes with GOAWAY.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              static_cast<int>(kKeepaliveTime.count() / 2));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A client that vanished (host down, link cut) is found by the server's own pings.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(std::chrono::milliseconds(kHandshakeTimeout).count()));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(std::chrono::milliseconds(kMaxConnectionIdle).count()));
 }
 
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,

@@ -27,8 +27,18 @@ inline constexpr std::chrono::seconds kHeadUnavailableWait{60};
 inline constexpr std::chrono::milliseconds kKeepaliveTime{2000};
 inline constexpr std::chrono::milliseconds kKeepaliveTimeout{2000};
 
-// Servers accept the keepalive pings of Weft's channels.
-void AllowKeepalive(grpc::ServerBuilder& builder);
+// A connection must finish its handshake (TLS and HTTP/2's preface and settings) within this:
+// one that sends nothing, garbage or half a handshake is closed after it, not kept for good.
+inline constexpr std::chrono::seconds kHandshakeTimeout{10};
+
+// A connection with no call open for this long is closed (its client reconnects on its next
+// call): idle connections of peers that are gone do not pile up.
+inline constexpr std::chrono::minutes kMaxConnectionIdle{10};
+
+// What every server of Weft's daemons and drivers is built with: it accepts the keepalive
+// pings of Weft's channels, pings its own clients, and closes connections that do not finish
+// their handshake (kHandshakeTimeout) or stay idle (kMaxConnectionIdle).
+void ConfigureServer(grpc::ServerBuilder& builder);
 
 // The largest message between processes that carry values (calls with their arguments, an
 // owner's answer with a value): gRPC's default of 4 MiB is far too small for them.

@@ -288,7 +288,7 @@ absl::Status Raylet::SetUpTls() {
 
 absl::Status Raylet::StartServer() {
   grpc::ServerBuilder builder;
-  AllowKeepalive(builder);
+  ConfigureServer(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port is an error
   if (head_) {
     // Keepalive pings to every client: a driver's job stream (KeepJob) ends within about

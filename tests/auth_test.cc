@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -199,6 +200,136 @@ TEST(Limits, AHeadFloodedWithIdleConnectionsKeepsServing) {
   const auto after = Weft({"list", "nodes", "--session-dir", session}, std::chrono::seconds(20));
   EXPECT_EQ(after.exit_code, 0) << "not served after the flood: " << after.err;
   EXPECT_EQ(Weft({"stop", "--session-dir", session}).exit_code, 0);
+}
+
+// A TCP connection to 127.0.0.1:`port` of `address` ("host:port"), connected; -1 on failure.
+int ConnectTo(const std::string& address) {
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  inet_pton(AF_INET, "127.0.0.1", &peer.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the daemon closed `fd` (end of stream or reset) within `bound`.
+bool ClosedWithin(int fd, std::chrono::milliseconds bound) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  char buffer[4096];
+  for (int reads = 0; reads < 10000; ++reads) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return true;  // 0: closed; -1: reset
+  }
+  return false;
+}
+
+// Garbage bytes, an HTTP/1.1 request, a connection that stops halfway through HTTP/2's
+// preface and 500 connections that send nothing, against the head, a node and a worker: each
+// keeps serving callers with the token meanwhile, and closes every one of those connections
+// within the handshake bound (kHandshakeTimeout, 10 s) instead of keeping them for good.
+TEST(Limits, EveryDaemonServesThroughGarbageAndIdleConnectionsAndClosesThem) {
+  constexpr int kIdle = 500;
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_max < 3 * kIdle + 200) GTEST_SKIP() << "needs 1700 open files";
+  if (limit.rlim_cur < 3 * kIdle + 200) {
+    limit.rlim_cur = limit.rlim_max;  // this test's own sockets
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+  TestCluster cluster(1);
+  cluster.JoinNode();
+  ASSERT_TRUE(WaitFor([&] { return cluster.ListNodes().nodes_size() == 2; }));
+  std::string node_address;
+  const auto nodes = cluster.ListNodes();
+  for (const auto& node : nodes.nodes()) {
+    if (!node.is_head()) node_address = node.address();
+  }
+  proto::LeaseWorkerReply leased;
+  ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &leased).ok());
+  const std::string token = cluster.token();
+  struct Daemon {
+    std::string name, address;
+    std::function<grpc::Status()> serve;  // an answer to a caller with the token
+  };
+  const std::vector<Daemon> daemons = {
+      {"head", cluster.head_address(),
+       [&] {
+         auto stub = proto::NodeDirectory::NewStub(MakeChannel(cluster.head_address(), token));
+         grpc::ClientContext context;
+         SetTimeout(context, std::chrono::seconds(5));
+         proto::ListNodesReply reply;
+         return stub->ListNodes(&context, proto::ListNodesRequest(), &reply);
+       }},
+      {"node", node_address,
+       [&] {
+         auto stub = proto::NodeManager::NewStub(MakeChannel(node_address, token));
+         grpc::ClientContext context;
+         SetTimeout(context, std::chrono::seconds(5));
+         proto::GetNodeInfoReply reply;
+         return stub->GetNodeInfo(&context, proto::GetNodeInfoRequest(), &reply);
+       }},
+      {"worker", leased.worker().address(), [&] {
+         auto stub = proto::Worker::NewStub(MakeChannel(leased.worker().address(), token));
+         grpc::ClientContext context;
+         SetTimeout(context, std::chrono::seconds(5));
+         proto::PingReply reply;
+         return stub->Ping(&context, proto::PingRequest(), &reply);
+       }}};
+  struct Opened {
+    std::string what;
+    int fd;
+  };
+  std::vector<Opened> opened;
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& daemon : daemons) {
+    ASSERT_FALSE(daemon.address.empty()) << daemon.name;
+    for (int i = 0; i < kIdle; ++i) {
+      const int fd = ConnectTo(daemon.address);
+      ASSERT_GE(fd, 0) << daemon.name << ": idle connection " << i << " refused";
+      opened.push_back({daemon.name + " idle connection", fd});
+    }
+    const std::string garbage(4096, '\x9c');
+    const std::string http1 = "GET / HTTP/1.1\r\nHost: weft\r\nConnection: keep-alive\r\n\r\n";
+    const std::string half_preface = "PRI * HTTP/2.0\r\n";
+    for (const auto& [what, bytes] : {std::pair{"garbage", garbage}, std::pair{"HTTP/1.1", http1},
+                                      std::pair{"half an HTTP/2 preface", half_preface}}) {
+      const int fd = ConnectTo(daemon.address);
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+                static_cast<ssize_t>(bytes.size()));
+      opened.push_back({daemon.name + " " + what, fd});
+    }
+  }
+  for (const auto& daemon : daemons) {
+    const grpc::Status served = daemon.serve();
+    EXPECT_TRUE(served.ok()) << daemon.name << " did not serve with " << opened.size()
+                             << " bad connections open: " << served.error_message();
+  }
+  // Every bad connection is closed within the bound (counted from when it was opened).
+  int kept = 0;
+  std::string first_kept;
+  for (const auto& connection : opened) {
+    const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(
+        start + std::chrono::seconds(15) - std::chrono::steady_clock::now());
+    if (!ClosedWithin(connection.fd, std::max(bound, std::chrono::milliseconds(1)))) {
+      if (kept++ == 0) first_kept = connection.what;
+    }
+    close(connection.fd);
+  }
+  EXPECT_EQ(kept, 0) << kept << " connections still open after 15 s, the first: " << first_kept;
+  for (const auto& daemon : daemons) {
+    EXPECT_TRUE(daemon.serve().ok()) << daemon.name << " does not serve after the bad connections";
+  }
 }
 
 }  // namespace

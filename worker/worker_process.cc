@@ -118,7 +118,7 @@ int WorkerProcess::Run() {
 absl::Status WorkerProcess::StartServer() {
   // The port is picked first: the dispatcher hands out this address in object locations.
   auto acceptor = std::make_unique<grpc::ServerBuilder>();
-  AllowKeepalive(*acceptor);
+  ConfigureServer(*acceptor);
   acceptor->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   acceptor->AddListeningPort(JoinHostPort(options_.host, 0), CurrentServerCredentials(), &port);

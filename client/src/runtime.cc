@@ -157,7 +157,7 @@ Runtime::~Runtime() {
 
 absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   grpc::ServerBuilder builder;
-  AllowKeepalive(builder);
+  ConfigureServer(builder);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(JoinHostPort(host, 0), CurrentServerCredentials(), &port);
