@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <limits>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -31,6 +32,7 @@ struct StartOptions {
   std::optional<double> num_cpus;
   std::optional<double> memory;
   std::optional<int64_t> object_store_memory;
+  std::optional<int64_t> max_message_size;
   std::string resources;
   std::string session_dir = SessionDir::Default();
   std::string token_file;
@@ -67,6 +69,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (o.num_cpus) add("--num-cpus", absl::StrFormat("%g", *o.num_cpus));
   if (o.memory) add("--memory", absl::StrFormat("%.0f", *o.memory));
   if (o.object_store_memory) add("--object-store-memory", std::to_string(*o.object_store_memory));
+  if (o.max_message_size) add("--max-message-size", std::to_string(*o.max_message_size));
   if (!o.resources.empty()) add("--resources", o.resources);
   if (!o.token_file.empty()) add("--token-file", o.token_file);
   if (!o.storage.empty()) add("--storage", o.storage);
@@ -245,6 +248,14 @@ void AddStartCommand(CLI::App& app) {
                   "the machine's memory); beyond it results spill to files in the session dir")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::PositiveNumber);
+  cmd->add_option(
+         "--max-message-size", o->max_message_size,
+         "Head: the largest message between the cluster's processes, e.g. 64MiB (default 512MiB, "
+         "at most 2GiB); a call whose arguments passed by value weigh more fails alone. "
+         "Nodes, workers and drivers follow their head's")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(int64_t{kMinMaxMessageBytes}, int64_t{std::numeric_limits<int>::max()}))
+      ->needs("--head");
   cmd->add_option("--resources", o->resources, "Custom resources as JSON, e.g. '{\"GPU\": 2}'");
   cmd->add_option("--session-dir", o->session_dir,
                   "Folder for token, logs, records "

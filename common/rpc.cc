@@ -13,9 +13,13 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/status.h"
@@ -56,8 +60,32 @@ class TokenInterceptorFactory : public grpc::experimental::ClientInterceptorFact
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
-                                           int max_receive_bytes) {
+namespace {
+
+std::atomic<int> max_message_bytes{0};  // 0: not known yet
+
+}  // namespace
+
+int MaxMessageBytes() {
+  if (const int known = max_message_bytes.load(std::memory_order_relaxed); known > 0) return known;
+  int bytes = kDefaultMaxMessageBytes;
+  if (const char* env = std::getenv("WEFT_MAX_MESSAGE_SIZE")) {
+    int64_t parsed = 0;
+    if (absl::SimpleAtoi(env, &parsed) && parsed >= kMinMaxMessageBytes &&
+        parsed <= std::numeric_limits<int>::max()) {
+      bytes = static_cast<int>(parsed);
+    }
+  }
+  int expected = 0;
+  max_message_bytes.compare_exchange_strong(expected, bytes);
+  return max_message_bytes.load();
+}
+
+void SetMaxMessageBytes(int bytes) {
+  if (bytes >= kMinMaxMessageBytes) max_message_bytes.store(bytes);
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token) {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<TokenInterceptorFactory>(token));
   grpc::ChannelArguments args;
@@ -70,7 +98,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(kKeepaliveTimeout.count()));
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
+  args.SetMaxReceiveMessageSize(MaxMessageBytes());
+  args.SetMaxSendMessageSize(MaxMessageBytes());
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       address, CurrentChannelCredentials(), args, std::move(factories));
 }
@@ -97,6 +126,8 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
       static_cast<int>(std::chrono::milliseconds(kHandshakeTimeout).count()));
+  builder.SetMaxReceiveMessageSize(MaxMessageBytes());
+  builder.SetMaxSendMessageSize(MaxMessageBytes());
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_IDLE_MS,
       static_cast<int>(std::chrono::milliseconds(kMaxConnectionIdle).count()));

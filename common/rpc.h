@@ -1,5 +1,6 @@
 #pragma once
 
+#include <google/protobuf/repeated_ptr_field.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/server_builder.h>
@@ -40,14 +41,40 @@ inline constexpr std::chrono::minutes kMaxConnectionIdle{10};
 // their handshake (kHandshakeTimeout) or stay idle (kMaxConnectionIdle).
 void ConfigureServer(grpc::ServerBuilder& builder);
 
-// The largest message between processes that carry values (calls with their arguments, an
-// owner's answer with a value): gRPC's default of 4 MiB is far too small for them.
-inline constexpr int kMaxValueMessageBytes = 1 << 30;
+// The largest message a Weft process sends or accepts, the same in the whole cluster: the
+// head's --max-message-size, which nodes learn when they register, drivers when they register
+// their job and workers from their node ($WEFT_MAX_MESSAGE_SIZE). Large values do not need it:
+// results and objects over 100 KiB move in 1 MiB chunks. It bounds what a call's arguments
+// passed by value may weigh, and so what one message makes a receiver allocate.
+inline constexpr int kDefaultMaxMessageBytes = 512 << 20;
+inline constexpr int kMinMaxMessageBytes = 1 << 20;
+int MaxMessageBytes();  // $WEFT_MAX_MESSAGE_SIZE, else the default, until set
+void SetMaxMessageBytes(int bytes);
 
-// A channel to `address` (host:port) whose every call carries the cluster token; replies of up
-// to `max_receive_bytes` (-1: gRPC's default).
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
-                                           int max_receive_bytes = -1);
+// Moves the longest run of `queued` items from its front into the empty `outgoing` whose
+// encoding stays within `limit` bytes (at least one item): a batch of calls or results written
+// on a stream never exceeds the message limit, however many are queued.
+template <class Item>
+void TakeBatch(google::protobuf::RepeatedPtrField<Item>& queued,
+               google::protobuf::RepeatedPtrField<Item>& outgoing, size_t limit) {
+  size_t bytes = 0;
+  int take = 0;
+  for (; take < queued.size(); ++take) {
+    const size_t item = queued.Get(take).ByteSizeLong() + 16;  // with its tag and length
+    if (take > 0 && bytes + item > limit) break;
+    bytes += item;
+  }
+  if (take == queued.size()) {
+    outgoing.Swap(&queued);
+    return;
+  }
+  for (int i = 0; i < take; ++i) outgoing.Add(std::move(*queued.Mutable(i)));
+  queued.DeleteSubrange(0, take);
+}
+
+// A channel to `address` (host:port) whose every call carries the cluster token and whose
+// messages may weigh up to MaxMessageBytes().
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token);
 
 // Sets the call's deadline `timeout` from now.
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout);

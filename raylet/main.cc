@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -45,6 +46,7 @@ struct Flags {
   int ready_fd = -1;
   int exit_with_pid = 0;
   int64_t object_store_memory = 0;
+  int64_t max_message_size = weft::kDefaultMaxMessageBytes;
   std::string worker_binary = weft::SiblingExecutable("weft-worker");
 };
 
@@ -65,6 +67,15 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "memory); beyond it, results spill to files under the session dir")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::NonNegativeNumber);
+  app.add_option(
+         "--max-message-size", f.max_message_size,
+         "Head: the largest message between the cluster's processes, e.g. 64MiB (default 512MiB, "
+         "at most 2GiB); a call whose arguments passed by value weigh more fails alone. "
+         "Nodes, workers and drivers follow their head's")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(
+          CLI::Range(int64_t{weft::kMinMaxMessageBytes}, int64_t{std::numeric_limits<int>::max()}))
+      ->needs("--head");
   app.add_option("--resources", f.resources_json, "Custom resources as JSON, e.g. '{\"GPU\": 1}'");
   app.add_option("--session-dir", f.session_dir, "Folder for token, logs and records")
       ->capture_default_str();
@@ -159,6 +170,7 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.resources["CPU"] = f.num_cpus;
   o.resources["memory"] = f.memory;
   o.object_store_memory = f.object_store_memory;
+  if (f.head) weft::SetMaxMessageBytes(static_cast<int>(f.max_message_size));
   o.session_dir = f.session_dir;
   o.fresh_state = f.fresh_state;
   // Beyond loopback, TLS unless --insecure (issue 13): the token never crosses a network in

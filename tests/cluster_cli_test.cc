@@ -372,6 +372,15 @@ TEST(ClusterCli, StartRejectsBadFlagsWithClearErrors) {
                             "--node-timeout-ms", "100", "--heartbeat-period-ms", "500"});
   EXPECT_EQ(timing.exit_code, 1);
   EXPECT_THAT(timing.err, HasSubstr("must be at least three heartbeat periods"));
+
+  const auto tiny = Weft(
+      {"start", "--head", "--port", "0", "--session-dir", session, "--max-message-size", "1KiB"});
+  EXPECT_NE(tiny.exit_code, 0);
+  EXPECT_THAT(tiny.err, HasSubstr("--max-message-size"));
+  const auto node_limit = Weft({"start", "--address", "127.0.0.1:1", "--session-dir", session,
+                                "--max-message-size", "64MiB"});
+  EXPECT_NE(node_limit.exit_code, 0);
+  EXPECT_THAT(node_limit.err, HasSubstr("--max-message-size requires --head"));
   EXPECT_TRUE(RayletPids(session).empty());
 }
 

@@ -1,5 +1,7 @@
 #include "worker/call_reactor.h"
 
+#include "common/rpc.h"
+
 namespace weft::worker {
 
 CallReactor::CallReactor(CallDispatcher& dispatcher)
@@ -37,7 +39,7 @@ void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
 
 void CallReactor::WriteLocked() {
   outgoing_.Clear();
-  outgoing_.Swap(&queued_);
+  TakeBatch(*queued_.mutable_results(), *outgoing_.mutable_results(), MaxMessageBytes());
   writing_ = true;
   StartWrite(&outgoing_);
 }

@@ -122,7 +122,6 @@ absl::Status WorkerProcess::StartServer() {
   acceptor->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   acceptor->AddListeningPort(JoinHostPort(options_.host, 0), CurrentServerCredentials(), &port);
-  acceptor->SetMaxReceiveMessageSize(kMaxValueMessageBytes);  // arguments passed by value
   std::unique_ptr<StoreBudget> budget;
   if (!options_.object_store_dir.empty()) {
     auto joined = StoreBudget::Join(options_.object_store_dir, options_.worker_id);

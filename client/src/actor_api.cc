@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "client/src/actor_calls.h"
 #include "client/src/head_calls.h"
+#include "client/src/remote_failure.h"
 #include "client/src/runtime.h"
+#include "client/src/wire_args.h"
 #include "common/ids.h"
 #include "common/rpc.h"
 #include "common/status.h"
@@ -42,6 +44,10 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   spec.set_max_restarts(options.max_restarts);
   spec.set_max_task_retries(options.max_task_retries);
   request.set_get_if_exists(options.get_if_exists);
+  // Refused by the head, a message over the limit would name no flag: it fails here.
+  if (request.ByteSizeLong() > static_cast<size_t>(MaxMessageBytes())) {
+    ThrowRemote(MessageTooLarge(cls.name + " (its constructor)", spec.constructor_args().size()));
+  }
 
   proto::CreateActorReply reply;
   const grpc::Status status =

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/rpc.h"
 
 namespace weft::internal {
 
@@ -31,7 +32,7 @@ bool CallStream::Submit(proto::Call call, Done done) {
 
 void CallStream::WriteLocked() {
   outgoing_.Clear();
-  outgoing_.Swap(&queued_);
+  TakeBatch(*queued_.mutable_calls(), *outgoing_.mutable_calls(), MaxMessageBytes());
   writing_ = true;
   StartWrite(&outgoing_);
 }

@@ -78,6 +78,7 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
   Check(impl->jobs->RegisterJob(&context, request, &reply),
         absl::StrCat("cannot connect to the cluster at ", impl->endpoint.head_address));
   impl->job_id = reply.job().job_id();
+  SetMaxMessageBytes(static_cast<int>(reply.max_message_bytes()));
   impl->logs = std::make_unique<internal::LogSubscriber>(impl->head, impl->job_id);
   return Cluster(std::move(impl));
 }

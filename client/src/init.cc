@@ -195,6 +195,7 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
         static_cast<int>(failed.code()),
         absl::StrCat("cannot connect to the cluster at ", head_address, ": ", failed.message()));
   }
+  SetMaxMessageBytes(static_cast<int>(reply.max_message_bytes()));
   return reply.job().job_id();
 }
 

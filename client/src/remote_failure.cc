@@ -33,6 +33,7 @@ const KindClass kKinds[] = {
     Of<ObjectLostError>(proto::FAILURE_OBJECT_LOST),
     Of<OwnerDiedError>(proto::FAILURE_OWNER_DIED),
     Of<ObjectStoreFullError>(proto::FAILURE_OBJECT_STORE_FULL),
+    Of<MessageTooLargeError>(proto::FAILURE_MESSAGE_TOO_LARGE),
 };
 
 }  // namespace

@@ -50,7 +50,7 @@ WorkerChannels::Connection& WorkerChannels::ConnectionLocked(const std::string& 
   auto& connection = connections_[address];
   if (!connection.channel) {
     // Owners answer with values (a large Put value to a borrower of another node).
-    connection.channel = MakeChannel(address, token_, kMaxValueMessageBytes);
+    connection.channel = MakeChannel(address, token_);
     connection.stub = proto::Worker::NewStub(connection.channel);
   }
   return connection;

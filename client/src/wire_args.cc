@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "common/rpc.h"
 #include "weft/object_ref.h"
 
 namespace weft::internal {
@@ -33,6 +35,20 @@ void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
       objects.WhenReady(id, callback);
     });
   }
+}
+
+proto::RemoteError MessageTooLarge(const std::string& callee, size_t bytes) {
+  proto::RemoteError error;
+  error.set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
+  error.set_kind(proto::FAILURE_MESSAGE_TOO_LARGE);
+  error.set_type("weft::MessageTooLargeError");
+  error.set_method(callee);
+  error.set_message(absl::StrCat(
+      "the arguments of ", callee, " weigh ", bytes, " bytes, over the cluster's message limit of ",
+      MaxMessageBytes(),
+      " bytes (the head's --max-message-size); hand a large value over by reference (weft::Put, "
+      "to a parameter of type weft::ObjectRef<T>), or raise the limit"));
+  return error;
 }
 
 bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Call* call,
@@ -79,6 +95,12 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
     auto& ids = *call->mutable_lent_ids();
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  }
+  // Sent, a message over the limit would be refused by the worker and end the stream with every
+  // call queued on it: this call fails alone, before it is sent.
+  if (call->ByteSizeLong() + 16 > static_cast<size_t>(MaxMessageBytes())) {  // with its framing
+    *failed = MessageTooLarge(call->method(), call->args().size());
+    return false;
   }
   return true;
 }

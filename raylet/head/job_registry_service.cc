@@ -129,6 +129,7 @@ grpc::ServerUnaryReactor* JobRegistryService::RegisterJob(grpc::CallbackServerCo
   if (auto* r = auth_.Reject(ctx)) return r;
   auto job = jobs_.Register(*req);
   if (job.ok()) *rep->mutable_job() = *std::move(job);
+  rep->set_max_message_bytes(MaxMessageBytes());
   return FinishWith(ctx, job.status());
 }
 

@@ -14,6 +14,7 @@ grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServe
   rep->set_node_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().node_timeout));
   rep->set_cluster_id(cluster_id_);
   rep->set_head_lost_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().head_lost_timeout));
+  rep->set_max_message_bytes(MaxMessageBytes());
   const auto status = nodes_.Register(req->node());
   if (status.ok()) hooks_.on_resources_changed();
   return FinishWith(ctx, status);

@@ -27,6 +27,7 @@ absl::StatusOr<HeadLink::Terms> HeadLink::Register(const proto::NodeInfo& node,
     proto::RegisterNodeReply reply;
     const auto status = FromGrpcStatus(stub_->RegisterNode(&context, request, &reply));
     if (status.ok()) {
+      SetMaxMessageBytes(static_cast<int>(reply.max_message_bytes()));  // for its workers
       return Terms{.heartbeat_period = absl::Milliseconds(reply.heartbeat_period_ms()),
                    .node_timeout = absl::Milliseconds(reply.node_timeout_ms()),
                    .cluster_id = reply.cluster_id(),

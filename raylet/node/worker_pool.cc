@@ -15,6 +15,7 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/rpc.h"
 
 namespace weft::node {
 namespace {
@@ -134,6 +135,7 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
   }
   spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
   if (!options_.tls_dir.empty()) spawn.extra_env.push_back("WEFT_TLS_DIR=" + options_.tls_dir);
+  spawn.extra_env.push_back(absl::StrCat("WEFT_MAX_MESSAGE_SIZE=", MaxMessageBytes()));
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   absl::Cleanup close_pipes = [&] {

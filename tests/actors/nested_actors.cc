@@ -299,6 +299,9 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("PutBlob", &Prober::PutBlob)
                          .Method("DropKept", &Prober::DropKept)
                          .Method("Pid", &Prober::Pid);
+const auto kValueHolder = weft::ActorClass<ValueHolder>("ValueHolder")
+                              .Constructor<std::string>()
+                              .Method("Size", &ValueHolder::Size);
 const auto kBlobHolder = weft::ActorClass<BlobHolder>("BlobHolder")
                              .Constructor<weft::ObjectRef<std::string>>()
                              .Method("Checksum", &BlobHolder::Checksum);

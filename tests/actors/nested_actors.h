@@ -90,6 +90,16 @@ class BlobHolder {
   weft::ObjectRef<std::string> blob_;
 };
 
+// Keeps the value given to its constructor.
+class ValueHolder {
+ public:
+  explicit ValueHolder(std::string value) : value_(std::move(value)) {}
+  int64_t Size() { return static_cast<int64_t>(value_.size()); }
+
+ private:
+  std::string value_;
+};
+
 // Tasks.
 std::string SlowBlob(int ms, int64_t bytes, int seed);
 int SlowInt(int ms, int x);

@@ -128,5 +128,11 @@ class OwnerDiedError : public RemoteError {
 class ObjectStoreFullError : public RemoteError {
   using RemoteError::RemoteError;
 };
+// The call's arguments passed by value weigh more than the cluster's largest message (the
+// head's --max-message-size, 512 MiB by default): it was not sent, and fails alone (calls
+// queued beside it go on). The message names the sizes and the flag.
+class MessageTooLargeError : public RemoteError {
+  using RemoteError::RemoteError;
+};
 
 }  // namespace weft
