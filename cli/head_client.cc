@@ -169,7 +169,7 @@ std::map<std::string, proto::ReferenceCounts> HeadClient::References(
     std::chrono::milliseconds timeout) const {
   std::vector<std::future<proto::GetReferencesReply>> replies;
   for (const auto& [address, ids] : ids_by_owner) {
-    replies.push_back(std::async(std::launch::async, [this, address, ids, timeout] {
+    replies.push_back(std::async(std::launch::async, [this, address = address, ids = ids, timeout] {
       auto stub = proto::Owner::NewStub(MakeChannel(address, token_));
       proto::GetReferencesRequest request;
       for (const auto& id : ids) request.add_object_ids(id);

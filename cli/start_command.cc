@@ -250,8 +250,8 @@ void AddStartCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option(
          "--max-message-size", o->max_message_size,
-         "Head: the largest message between the cluster's processes, e.g. 64MiB (default 512MiB, "
-         "at most 2GiB); a call whose arguments passed by value weigh more fails alone. "
+         "Head: the largest message between the cluster's processes, e.g. 64MiB (default 1GiB, "
+         "4MiB to 2047MiB); a call whose arguments passed by value weigh more fails alone. "
          "Nodes, workers and drivers follow their head's")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(int64_t{kMinMaxMessageBytes}, int64_t{std::numeric_limits<int>::max()}))

@@ -46,8 +46,8 @@ void ConfigureServer(grpc::ServerBuilder& builder);
 // their job and workers from their node ($WEFT_MAX_MESSAGE_SIZE). Large values do not need it:
 // results and objects over 100 KiB move in 1 MiB chunks. It bounds what a call's arguments
 // passed by value may weigh, and so what one message makes a receiver allocate.
-inline constexpr int kDefaultMaxMessageBytes = 512 << 20;
-inline constexpr int kMinMaxMessageBytes = 1 << 20;
+inline constexpr int kDefaultMaxMessageBytes = 1 << 30;
+inline constexpr int kMinMaxMessageBytes = 4 << 20;  // over an object chunk, a log batch
 int MaxMessageBytes();  // $WEFT_MAX_MESSAGE_SIZE, else the default, until set
 void SetMaxMessageBytes(int bytes);
 

@@ -69,8 +69,8 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->check(CLI::NonNegativeNumber);
   app.add_option(
          "--max-message-size", f.max_message_size,
-         "Head: the largest message between the cluster's processes, e.g. 64MiB (default 512MiB, "
-         "at most 2GiB); a call whose arguments passed by value weigh more fails alone. "
+         "Head: the largest message between the cluster's processes, e.g. 64MiB (default 1GiB, "
+         "4MiB to 2047MiB); a call whose arguments passed by value weigh more fails alone. "
          "Nodes, workers and drivers follow their head's")
       ->transform(CLI::AsSizeValue(false))
       ->check(

@@ -16,9 +16,10 @@ PACKAGES=(
   libmsgpack-cxx-dev                          # values crossing the wire
   libsqlite3-dev                              # the head's embedded store
   libhiredis-dev                              # the head's store in Redis (--storage redis://)
-  libssl-dev                                  # SHA-256 (OpenSSL) of the cluster token
+  libssl-dev                                  # OpenSSL: TLS keys and certificates, SHA-256
   redis-server                                # tests of a head taking over from Redis
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
+  clang libclang-rt-14-dev                    # sanitized build and libFuzzer (test.sh --sanitize)
 )
 
 missing=()

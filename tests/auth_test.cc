@@ -15,6 +15,7 @@
 #include <cmath>
 #include <future>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "certificates.grpc.pb.h"
@@ -290,6 +291,9 @@ TEST(Limits, EveryDaemonServesThroughGarbageAndIdleConnectionsAndClosesThem) {
     int fd;
   };
   std::vector<Opened> opened;
+  absl::Cleanup close_all = [&] {  // also when an assertion ends the test early
+    for (const auto& connection : opened) close(connection.fd);
+  };
   const auto start = std::chrono::steady_clock::now();
   for (const auto& daemon : daemons) {
     ASSERT_FALSE(daemon.address.empty()) << daemon.name;
@@ -315,18 +319,18 @@ TEST(Limits, EveryDaemonServesThroughGarbageAndIdleConnectionsAndClosesThem) {
     EXPECT_TRUE(served.ok()) << daemon.name << " did not serve with " << opened.size()
                              << " bad connections open: " << served.error_message();
   }
-  // Every bad connection is closed within the bound (counted from when it was opened).
+  // Every bad connection is closed within the bound (10 s from its accept; 20 s from before the
+  // first was opened leaves room for a slow machine).
   int kept = 0;
   std::string first_kept;
   for (const auto& connection : opened) {
     const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(
-        start + std::chrono::seconds(15) - std::chrono::steady_clock::now());
+        start + std::chrono::seconds(20) - std::chrono::steady_clock::now());
     if (!ClosedWithin(connection.fd, std::max(bound, std::chrono::milliseconds(1)))) {
       if (kept++ == 0) first_kept = connection.what;
     }
-    close(connection.fd);
   }
-  EXPECT_EQ(kept, 0) << kept << " connections still open after 15 s, the first: " << first_kept;
+  EXPECT_EQ(kept, 0) << kept << " connections still open after 20 s, the first: " << first_kept;
   for (const auto& daemon : daemons) {
     EXPECT_TRUE(daemon.serve().ok()) << daemon.name << " does not serve after the bad connections";
   }

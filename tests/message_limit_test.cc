@@ -81,6 +81,24 @@ TEST_F(MessageLimitTest, AnActorWhoseConstructorArgumentsAreOverTheLimitIsNotCre
   EXPECT_EQ(fine.Call(&ValueHolder::Size).Get(kBound), kMiB);
 }
 
+// An answer over the limit (here an exception's 6 MiB message) fails its call alone: the
+// calls before and after it on the same stream return.
+TEST_F(MessageLimitTest, AnAnswerOverTheLimitFailsItsCallAlone) {
+  auto actor = weft::Actor<ValueHolder>().Remote(std::string("x"));
+  auto before = actor.Call(&ValueHolder::Size);
+  auto too_large = actor.Call(&ValueHolder::FailWith, 6 * kMiB);
+  auto after = actor.Call(&ValueHolder::Size);
+  EXPECT_EQ(before.Get(kBound), 1);
+  try {
+    too_large.Get(kBound);
+    ADD_FAILURE() << "an answer over the limit arrived";
+  } catch (const weft::MessageTooLargeError& e) {
+    EXPECT_THAT(e.message(), HasSubstr("answer weighs"));
+    EXPECT_THAT(e.message(), HasSubstr("--max-message-size"));
+  }
+  EXPECT_EQ(after.Get(kBound), 1);
+}
+
 // A task too: it fails alone, and a task beside it runs.
 TEST_F(MessageLimitTest, ATaskOverTheLimitFailsAlone) {
   auto too_large = weft::Task(&Shout).Remote(std::string(5 * kMiB, 'a'));

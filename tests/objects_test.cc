@@ -188,7 +188,8 @@ TEST_F(ObjectsTest, AReferencePassedBackAndForthIsFreedOnceAllLetGo) {
     keeper.Call(&Prober::UnboxBlobs, returned).Get(kBound);
   }
   Recorder local;
-  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound), 2 * ChecksumOf(local.Blob(kMiB)));
+  EXPECT_EQ(keeper.Call(&Prober::KeptChecksum).Get(kBound),
+            static_cast<int64_t>(2 * static_cast<uint64_t>(ChecksumOf(local.Blob(kMiB)))));
   keeper.Call(&Prober::DropKept).Get(kBound);
   EXPECT_TRUE(WaitFor([&] { return cluster_->ObjectCount() == 0; }, std::chrono::seconds(5)))
       << "the object stayed after every holder let go";

@@ -24,7 +24,7 @@ constexpr char kLostObject[] = "weft.lost_object";
 
 // True when the msgpack array `args` holds an argument to fetch first.
 bool HasRefArgs(const std::string& args, msgpack::object_handle* parsed) {
-  *parsed = msgpack::unpack(args.data(), args.size());
+  *parsed = internal::UnpackBounded(args.data(), args.size());
   const msgpack::object& array = parsed->get();
   if (array.type != msgpack::type::ARRAY) return false;
   for (uint32_t i = 0; i < array.via.array.size; ++i) {
@@ -331,7 +331,8 @@ void CallDispatcher::Free(const std::vector<std::string>& object_ids) {
 
 void CallDispatcher::ResolveArgs(const std::string& args,
                                  std::function<void(absl::StatusOr<std::string>)> done) {
-  auto parsed = std::make_shared<msgpack::object_handle>(msgpack::unpack(args.data(), args.size()));
+  auto parsed =
+      std::make_shared<msgpack::object_handle>(internal::UnpackBounded(args.data(), args.size()));
   const msgpack::object& array = parsed->get();
   struct State {
     absl::Mutex mu;

@@ -1,5 +1,6 @@
 #include "worker/call_reactor.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/rpc.h"
 
 namespace weft::worker {
@@ -33,6 +34,22 @@ void CallReactor::OnReadDone(bool ok) {
 
 void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
   --unanswered_;
+  // Sent, a result over the limit would end the stream and every call on it: it fails alone
+  // (a value over the inline threshold is stored, so this is an outsized error message or a
+  // list of references).
+  if (result.ByteSizeLong() + 16 > static_cast<size_t>(MaxMessageBytes())) {
+    const uint64_t call_id = result.call_id();
+    const size_t bytes = result.ByteSizeLong();
+    result.Clear();
+    result.set_call_id(call_id);
+    auto* error = result.mutable_error();
+    error->set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
+    error->set_kind(proto::FAILURE_MESSAGE_TOO_LARGE);
+    error->set_type("weft::MessageTooLargeError");
+    error->set_message(absl::StrCat("the call's answer weighs ", bytes,
+                                    " bytes, over the cluster's message limit of ",
+                                    MaxMessageBytes(), " bytes (the head's --max-message-size)"));
+  }
   *queued_.add_results() = std::move(result);
   if (!writing_ && !finished_) WriteLocked();
 }

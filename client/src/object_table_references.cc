@@ -235,7 +235,7 @@ void ObjectTable::AddBorrowers(const std::string& borrower, const Ids& ids,
   if (!outer.empty()) outers.push_back(outer);
   for (const auto& id : watch) WatchBorrower(id, {borrower, outers, false});
   for (const auto& [owner, id] : report) {
-    io_.report_borrower(owner, id, borrower, outer, [this, id] { ReleaseCall(id); });
+    io_.report_borrower(owner, id, borrower, outer, [this, id = id] { ReleaseCall(id); });
   }
 }
 

@@ -271,7 +271,7 @@ std::string DecodeRef(std::string_view encoded) {
 
 std::vector<std::shared_ptr<const std::string>> LendRefsInside(const std::string& outer,
                                                                std::string_view bytes) {
-  const auto parsed = msgpack::unpack(bytes.data(), bytes.size());
+  const auto parsed = UnpackBounded(bytes.data(), bytes.size());
   std::vector<std::string_view> encoded;
   FindRefs(parsed.get(), &encoded);
   std::vector<std::shared_ptr<const std::string>> held;

@@ -80,7 +80,19 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
       buffer.write(snapshot.value->data(), snapshot.value->size());
       if (!snapshot.nested) continue;
       // The value is copied into the call: the references inside it are lent with it.
-      for (auto& hold : LendRefsInside(*arg.ref, snapshot.value->view())) {
+      std::vector<std::shared_ptr<const std::string>> inside;
+      try {
+        inside = LendRefsInside(*arg.ref, snapshot.value->view());
+      } catch (const std::exception& e) {  // a value nested deeper than Unpack allows
+        failed->set_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
+        failed->set_type("weft::Error");
+        failed->set_method(call->method());
+        failed->set_message(
+            absl::StrCat("an argument of ", call->method(),
+                         " cannot be read for the references inside it: ", e.what()));
+        return false;
+      }
+      for (auto& hold : inside) {
         call->add_lent_ids(*hold);
         held->push_back(std::move(hold));
       }

@@ -102,6 +102,14 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
           absl::FormatDuration(options.head_lost_timeout));
     }
     options = stored;
+    // Its processes keep the message limit they learned: so does the head (its own servers are
+    // built after this).
+    const int64_t limit = stored_terms->max_message_bytes();
+    if (limit > 0 && limit != MaxMessageBytes()) {
+      spdlog::warn("the cluster keeps its message limit of {} bytes (--max-message-size: {})",
+                   limit, MaxMessageBytes());
+      SetMaxMessageBytes(static_cast<int>(limit));
+    }
   }
   if (!restarted) {
     cluster_id = RandomHex(8);
@@ -109,6 +117,7 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
     terms.set_heartbeat_period_ms(absl::ToInt64Milliseconds(options.heartbeat_period));
     terms.set_node_timeout_ms(absl::ToInt64Milliseconds(options.node_timeout));
     terms.set_head_lost_timeout_ms(absl::ToInt64Milliseconds(options.head_lost_timeout));
+    terms.set_max_message_bytes(MaxMessageBytes());
     if (auto stored = store->Apply({{kClusterTable, "id", cluster_id},
                                     {kClusterTable, "token_sha256", fingerprint},
                                     RowOf(kClusterTable, "terms", terms)});

@@ -224,6 +224,7 @@ void SchedulerService::Spawn(Waiting waiting) {
   proto::SpawnWorkerRequest spawn;
   spawn.set_job_id(waiting.job_id);
   spawn.set_owner_worker_id(waiting.owner_worker_id);
+  spawn.set_max_message_bytes(MaxMessageBytes());
   *spawn.mutable_required() = waiting.required;
   auto context = ContextWithTimeout(kNodeCallTimeout);
   if (!Track(context.get(), held.node.node_id())) {

@@ -16,6 +16,8 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
   if (auto invalid = ValidateResources(req->required()); !invalid.ok()) {
     return FinishWith(ctx, invalid);
   }
+  // Before the worker is started with it (see SpawnWorkerRequest).
+  SetMaxMessageBytes(static_cast<int>(req->max_message_bytes()));
   auto* reactor = ctx->DefaultReactor();
   pool_.Start(req->job_id(), req->owner_worker_id(), ToResourceMap(req->required()),
               [this, ctx, reactor, rep](absl::StatusOr<proto::WorkerInfo> worker) {

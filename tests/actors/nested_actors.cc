@@ -132,9 +132,9 @@ void Prober::HandBlobOn(std::string name, weft::ObjectRef<std::string> blob) {
 }
 
 int64_t Prober::KeptChecksum() {
-  int64_t sum = 0;
-  for (const auto& blob : kept_blobs_) sum += ChecksumOf(blob.Get());
-  return sum;
+  uint64_t sum = 0;  // wraps around: unsigned overflow is defined (UBSan found the signed one)
+  for (const auto& blob : kept_blobs_) sum += static_cast<uint64_t>(ChecksumOf(blob.Get()));
+  return static_cast<int64_t>(sum);
 }
 
 int64_t Prober::ChecksumKeptThrough(std::string name) {
@@ -301,7 +301,8 @@ const auto kProber = weft::ActorClass<Prober>("Prober")
                          .Method("Pid", &Prober::Pid);
 const auto kValueHolder = weft::ActorClass<ValueHolder>("ValueHolder")
                               .Constructor<std::string>()
-                              .Method("Size", &ValueHolder::Size);
+                              .Method("Size", &ValueHolder::Size)
+                              .Method("FailWith", &ValueHolder::FailWith);
 const auto kBlobHolder = weft::ActorClass<BlobHolder>("BlobHolder")
                              .Constructor<weft::ObjectRef<std::string>>()
                              .Method("Checksum", &BlobHolder::Checksum);

@@ -7,6 +7,7 @@
 #include <weft/weft.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,6 +96,8 @@ class ValueHolder {
  public:
   explicit ValueHolder(std::string value) : value_(std::move(value)) {}
   int64_t Size() { return static_cast<int64_t>(value_.size()); }
+  // Throws an exception whose message weighs `bytes`.
+  int64_t FailWith(int64_t bytes) { throw std::runtime_error(std::string(bytes, 'e')); }
 
  private:
   std::string value_;

@@ -4,6 +4,8 @@
 // and optionals work as they are; a user struct adds MSGPACK_DEFINE(field, ...) to its body.
 
 #include <msgpack.hpp>
+
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -25,6 +27,18 @@ inline bool ReferenceInput(msgpack::type::object_type, std::size_t, void*) { ret
 // kernel allows, so that filling it faults 2 MiB at a time (client/src/large_buffer.cc).
 void ReserveLarge(std::string& out, size_t size);
 inline constexpr size_t kLargeValueBytes = 4 << 20;
+
+// Unpacks bytes from elsewhere within limits: no array, map, string, binary or extension may
+// claim more elements than the input has bytes, nor nest deeper than kMaxDepth. Without them,
+// a map header claiming 2^32 entries (5 bytes) makes msgpack allocate 128 GiB up front.
+// Over a limit: an exception derived from std::runtime_error, as for any malformed input.
+inline constexpr size_t kMaxDepth = 256;
+inline msgpack::object_handle UnpackBounded(const char* data, size_t size,
+                                            msgpack::unpack_reference_func reference = nullptr) {
+  const size_t most = std::min<size_t>(size, 0xffffffffu);
+  return msgpack::unpack(data, size, reference, nullptr,
+                         msgpack::unpack_limit(most, most, most, most, most, kMaxDepth));
+}
 }  // namespace internal
 
 template <class T>
@@ -40,7 +54,7 @@ template <class T>
 T Unpack(std::string_view bytes) {
   try {
     msgpack::object_handle handle =
-        msgpack::unpack(bytes.data(), bytes.size(), &internal::ReferenceInput);
+        internal::UnpackBounded(bytes.data(), bytes.size(), &internal::ReferenceInput);
     const msgpack::object& object = handle.get();
     if constexpr (std::is_same_v<T, std::string>) {
       if (object.type == msgpack::type::STR && object.via.str.size >= internal::kLargeValueBytes) {

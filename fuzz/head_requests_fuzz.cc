@@ -1,0 +1,142 @@
+// libFuzzer: arbitrary request messages to every unary method of the head's services, with the
+// cluster token, as a node, driver or CLI would send them. The head runs in this process on a
+// memory store (so the fuzzer sees its code's coverage) behind a real gRPC server reached
+// through an in-process channel. The first input byte picks the method; the rest is the
+// request's bytes. A crash, a sanitizer report or a call that never ends is a finding.
+
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "certificates.grpc.pb.h"
+#include "common/auth.h"
+#include "common/rpc.h"
+#include "head.grpc.pb.h"
+#include "log.grpc.pb.h"
+#include "raylet/head/head.h"
+#include "raylet/head/storage/table_store.h"
+
+namespace {
+
+constexpr char kToken[] = "fuzz-token-0123456789abcdef0123456789abcdef0123456789abcdef0123";
+
+struct Fixture {
+  weft::TokenAuth auth{kToken};
+  std::unique_ptr<weft::head::Head> head;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<grpc::GenericStub> stub;
+  std::vector<std::string> methods;  // "/weft.proto.Service/Method", unary only
+};
+
+Fixture* Make() {
+  auto* f = new Fixture();
+  auto head = weft::head::Head::Create({}, f->auth, kToken, weft::head::NewMemoryStore(),
+                                       /*existed=*/false, /*tls=*/true);  // it issues certificates
+  if (!head.ok() || !(*head)->Recover().ok()) {
+    std::fprintf(stderr, "cannot make a head: %s\n", head.status().ToString().c_str());
+    std::abort();
+  }
+  f->head = *std::move(head);
+  grpc::ServerBuilder builder;
+  weft::ConfigureServer(builder);
+  f->head->AddServices(builder);
+  f->server = builder.BuildAndStart();
+  f->stub = std::make_unique<grpc::GenericStub>(f->server->InProcessChannel({}));
+  // Descriptors are linked in once their messages are used.
+  (void)weft::proto::LogLine::descriptor();
+  (void)weft::proto::GetAuthorityRequest::descriptor();
+  for (const char* file : {"head.proto", "log.proto", "certificates.proto"}) {
+    const auto* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindFileByName(file);
+    for (int s = 0; descriptor && s < descriptor->service_count(); ++s) {
+      const auto* service = descriptor->service(s);
+      if (service->name() == "NodeLogs") continue;  // a node's, not the head's
+      for (int m = 0; m < service->method_count(); ++m) {
+        const auto* method = service->method(m);
+        if (method->client_streaming() || method->server_streaming()) continue;
+        f->methods.push_back("/" + service->full_name() + "/" + method->name());
+      }
+    }
+  }
+  return f;
+}
+
+// With $WEFT_FUZZ_WRITE_SEEDS=<dir>: writes a well-formed request for some methods into <dir>
+// (the seed corpus in fuzz/corpus/head_requests_fuzz was made so) and exits.
+void WriteSeeds(const Fixture& f, const std::string& dir) {
+  weft::proto::RegisterNodeRequest node;
+  node.mutable_node()->set_node_id("node-1");
+  node.mutable_node()->set_address("127.0.0.1:1");
+  (*node.mutable_node()->mutable_total())["CPU"] = 2;
+  weft::proto::RegisterJobRequest job;
+  job.set_namespace_("default");
+  job.set_driver_pid(1);
+  weft::proto::CreateActorRequest actor;
+  actor.mutable_spec()->set_actor_id("actor-1");
+  actor.mutable_spec()->set_class_name("Counter");
+  actor.mutable_spec()->set_name("counter");
+  (*actor.mutable_spec()->mutable_resources())["CPU"] = 1;
+  weft::proto::HeartbeatRequest heartbeat;
+  heartbeat.set_node_id("node-1");
+  weft::proto::AddObjectLocationRequest location;
+  location.set_object_id("object-1");
+  weft::proto::IssueCertificateRequest certificate;
+  certificate.set_name("node");
+  certificate.add_hosts("127.0.0.1");
+  weft::proto::LeaseWorkerRequest lease;
+  (*lease.mutable_required())["CPU"] = 1;
+  const std::vector<std::pair<std::string, const google::protobuf::Message*>> requests = {
+      {"/weft.proto.NodeDirectory/RegisterNode", &node},
+      {"/weft.proto.NodeDirectory/Heartbeat", &heartbeat},
+      {"/weft.proto.JobRegistry/RegisterJob", &job},
+      {"/weft.proto.ActorDirectory/CreateActor", &actor},
+      {"/weft.proto.ObjectDirectory/AddObjectLocation", &location},
+      {"/weft.proto.Certificates/IssueCertificate", &certificate},
+      {"/weft.proto.Scheduler/LeaseWorker", &lease}};
+  int n = 0;
+  for (const auto& [method, request] : requests) {
+    const auto it = std::find(f.methods.begin(), f.methods.end(), method);
+    if (it == f.methods.end()) continue;
+    const std::string path = dir + "/seed-" + std::to_string(n++);
+    if (FILE* out = std::fopen(path.c_str(), "wb")) {
+      std::fputc(static_cast<int>(it - f.methods.begin()), out);
+      const std::string bytes = request->SerializeAsString();
+      std::fwrite(bytes.data(), 1, bytes.size(), out);
+      std::fclose(out);
+    }
+  }
+  std::exit(0);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixture* f = Make();
+  if (const char* dir = std::getenv("WEFT_FUZZ_WRITE_SEEDS")) WriteSeeds(*f, dir);
+  if (size == 0) return 0;
+  const std::string& method = f->methods[data[0] % f->methods.size()];
+  grpc::ClientContext context;
+  context.AddMetadata(weft::kTokenMetadataKey, kToken);
+  // Every head method answers at once or within its own bound; long polls (WaitActor) are cut
+  // here so that one input does not stall the run.
+  weft::SetTimeout(context, std::chrono::seconds(2));
+  grpc::Slice slice(data + 1, size - 1);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::promise<void> done;
+  f->stub->UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                     [&](grpc::Status) { done.set_value(); });
+  if (done.get_future().wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    std::fprintf(stderr, "%s did not answer within 30 s\n", method.c_str());
+    std::abort();
+  }
+  return 0;
+}
