@@ -17,19 +17,13 @@ namespace weft::testing {
 // Generous bound for a 2-core machine running the whole suite: a hang fails, never blocks.
 inline constexpr std::chrono::seconds kBound{60};
 
-class ThreeNodeClusterTest : public ::testing::Test {
+// A suite whose cases share one cluster that the test process drives: its SetUpTestSuite
+// starts the cluster and Attaches it; the driver and the cluster end with the suite.
+class DrivenClusterTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    cluster_ = new TestCluster(2);
-    for (int i = 0; i < 2; ++i) ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2"}).empty());
-    ASSERT_TRUE(WaitFor([] { return cluster_->ListNodes().nodes_size() == 3; }));
+  static void Attach(TestCluster* cluster) {
+    cluster_ = cluster;
     weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
-  }
-  // After every case, as the user would expect: every lease went back (idle ones after 1 s).
-  void TearDown() override {
-    EXPECT_TRUE(WaitFor([] { return cluster_->FreeCpus() == cluster_->TotalCpus(); },
-                        std::chrono::seconds(15)))
-        << cluster_->FreeCpus() << " of " << cluster_->TotalCpus() << " CPUs free";
   }
   static void TearDownTestSuite() {
     weft::Shutdown();
@@ -37,6 +31,23 @@ class ThreeNodeClusterTest : public ::testing::Test {
     cluster_ = nullptr;
   }
   static inline TestCluster* cluster_ = nullptr;
+};
+
+class ThreeNodeClusterTest : public DrivenClusterTest {
+ protected:
+  static void SetUpTestSuite() {
+    auto* cluster = new TestCluster(2);
+    cluster_ = cluster;  // stopped with the suite even when a node does not join
+    for (int i = 0; i < 2; ++i) ASSERT_FALSE(cluster->JoinNode({"--num-cpus", "2"}).empty());
+    ASSERT_TRUE(WaitFor([] { return cluster_->ListNodes().nodes_size() == 3; }));
+    Attach(cluster);
+  }
+  // After every case, as the user would expect: every lease went back (idle ones after 1 s).
+  void TearDown() override {
+    EXPECT_TRUE(WaitFor([] { return cluster_->FreeCpus() == cluster_->TotalCpus(); },
+                        std::chrono::seconds(15)))
+        << cluster_->FreeCpus() << " of " << cluster_->TotalCpus() << " CPUs free";
+  }
 };
 
 }  // namespace weft::testing

@@ -21,18 +21,9 @@ using ::testing::HasSubstr;
 constexpr int64_t kMiB = 1 << 20;
 constexpr int64_t kLimit = 4 * kMiB;
 
-class MessageLimitTest : public ::testing::Test {
+class MessageLimitTest : public DrivenClusterTest {
  protected:
-  static void SetUpTestSuite() {
-    cluster_ = new TestCluster(2, {"--max-message-size", "4MiB"});
-    weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
-  }
-  static void TearDownTestSuite() {
-    weft::Shutdown();
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  static inline TestCluster* cluster_ = nullptr;
+  static void SetUpTestSuite() { Attach(new TestCluster(2, {"--max-message-size", "4MiB"})); }
 };
 
 void ExpectTooLarge(const std::function<void()>& get) {

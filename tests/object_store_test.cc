@@ -23,17 +23,11 @@ namespace {
 constexpr int64_t kMiB = 1 << 20;
 constexpr int64_t kCapacity = 8 * kMiB;
 
-class ObjectStoreTest : public ::testing::Test {
+class ObjectStoreTest : public DrivenClusterTest {
  protected:
   // One node (the head's), two CPUs, a store of 8 MiB shared by all of its workers.
   static void SetUpTestSuite() {
-    cluster_ = new TestCluster(2, {"--object-store-memory", std::to_string(kCapacity)});
-    weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
-  }
-  static void TearDownTestSuite() {
-    weft::Shutdown();
-    delete cluster_;
-    cluster_ = nullptr;
+    Attach(new TestCluster(2, {"--object-store-memory", std::to_string(kCapacity)}));
   }
 
   // The node's store as its last heartbeat reported it.
@@ -82,8 +76,6 @@ class ObjectStoreTest : public ::testing::Test {
     }
     return spilled;
   }
-
-  static inline TestCluster* cluster_ = nullptr;
 };
 
 // Forty MiB of results held at once on a node whose store holds eight: every Get returns the

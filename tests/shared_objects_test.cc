@@ -56,7 +56,7 @@ int64_t AnonymousBytes(const std::vector<int>& pids) {
 }
 
 // A suite's cluster, with the driver attached through the head's session.
-class ClusterSuite : public ::testing::Test {
+class ClusterSuite : public DrivenClusterTest {
  protected:
   // Every case reads 64 MiB values through shared memory: a small /dev/shm (a container's
   // 64 MiB default) makes workers keep them in their own memory, which these cases measure.
@@ -67,16 +67,6 @@ class ClusterSuite : public ::testing::Test {
       GTEST_SKIP() << "/dev/shm has less than 1 GiB free";
     }
   }
-  static void Attach(TestCluster* cluster) {
-    cluster_ = cluster;
-    weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
-  }
-  static void TearDownTestSuite() {
-    weft::Shutdown();
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  static inline TestCluster* cluster_ = nullptr;
 };
 
 class SharedObjectsTest : public ClusterSuite {

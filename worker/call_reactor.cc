@@ -1,6 +1,6 @@
 #include "worker/call_reactor.h"
 
-#include "absl/strings/str_cat.h"
+#include "client/src/remote_failure.h"
 #include "common/rpc.h"
 
 namespace weft::worker {
@@ -42,13 +42,7 @@ void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
     const size_t bytes = result.ByteSizeLong();
     result.Clear();
     result.set_call_id(call_id);
-    auto* error = result.mutable_error();
-    error->set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
-    error->set_kind(proto::FAILURE_MESSAGE_TOO_LARGE);
-    error->set_type("weft::MessageTooLargeError");
-    error->set_message(absl::StrCat("the call's answer weighs ", bytes,
-                                    " bytes, over the cluster's message limit of ",
-                                    MaxMessageBytes(), " bytes (the head's --max-message-size)"));
+    *result.mutable_error() = internal::MessageTooLarge("the call's answer weighs", bytes);
   }
   *queued_.add_results() = std::move(result);
   if (!writing_ && !finished_) WriteLocked();

@@ -46,7 +46,7 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   request.set_get_if_exists(options.get_if_exists);
   // Refused by the head, a message over the limit would name no flag: it fails here.
   if (request.ByteSizeLong() > static_cast<size_t>(MaxMessageBytes())) {
-    ThrowRemote(MessageTooLarge(cls.name + " (its constructor)", spec.constructor_args().size()));
+    ThrowRemote(ArgumentsTooLarge(cls.name + " (its constructor)", spec.constructor_args().size()));
   }
 
   proto::CreateActorReply reply;

@@ -2,6 +2,10 @@
 
 #include <typeinfo>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/rpc.h"
+
 namespace weft::internal {
 namespace {
 
@@ -64,6 +68,18 @@ proto::RemoteError ToProto(const RemoteError& e) {
     }
   }
   if (e.code() == 2) error.set_kind(proto::FAILURE_USER_EXCEPTION);
+  return error;
+}
+
+proto::RemoteError MessageTooLarge(const std::string& what, size_t bytes,
+                                   const std::string& advice) {
+  proto::RemoteError error;
+  error.set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
+  error.set_kind(proto::FAILURE_MESSAGE_TOO_LARGE);
+  error.set_type("weft::MessageTooLargeError");
+  error.set_message(absl::StrCat(what, " ", bytes, " bytes, over the cluster's message limit of ",
+                                 MaxMessageBytes(), " bytes (the head's --max-message-size)",
+                                 advice));
   return error;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "common.pb.h"
 #include "weft/error.h"
 
@@ -15,5 +17,10 @@ namespace weft::internal {
 // A RemoteError as it travels on (a nested call's error let through a method): its fields,
 // and its class as its kind.
 proto::RemoteError ToProto(const RemoteError& error);
+
+// weft::MessageTooLargeError: `what` ("the arguments of Counter.add weigh") `bytes`, over the
+// cluster's message limit; `advice` ends the message.
+proto::RemoteError MessageTooLarge(const std::string& what, size_t bytes,
+                                   const std::string& advice = "");
 
 }  // namespace weft::internal

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/remote_failure.h"
 #include "common/rpc.h"
 #include "weft/object_ref.h"
 
@@ -37,17 +38,11 @@ void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
   }
 }
 
-proto::RemoteError MessageTooLarge(const std::string& callee, size_t bytes) {
-  proto::RemoteError error;
-  error.set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
-  error.set_kind(proto::FAILURE_MESSAGE_TOO_LARGE);
-  error.set_type("weft::MessageTooLargeError");
+proto::RemoteError ArgumentsTooLarge(const std::string& callee, size_t bytes) {
+  auto error = MessageTooLarge(absl::StrCat("the arguments of ", callee, " weigh"), bytes,
+                               "; hand a large value over by reference (weft::Put, to a "
+                               "parameter of type weft::ObjectRef<T>), or raise the limit");
   error.set_method(callee);
-  error.set_message(absl::StrCat(
-      "the arguments of ", callee, " weigh ", bytes, " bytes, over the cluster's message limit of ",
-      MaxMessageBytes(),
-      " bytes (the head's --max-message-size); hand a large value over by reference (weft::Put, "
-      "to a parameter of type weft::ObjectRef<T>), or raise the limit"));
   return error;
 }
 
@@ -111,7 +106,7 @@ bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Ca
   // Sent, a message over the limit would be refused by the worker and end the stream with every
   // call queued on it: this call fails alone, before it is sent.
   if (call->ByteSizeLong() + 16 > static_cast<size_t>(MaxMessageBytes())) {  // with its framing
-    *failed = MessageTooLarge(call->method(), call->args().size());
+    *failed = ArgumentsTooLarge(call->method(), call->args().size());
     return false;
   }
   return true;

@@ -27,7 +27,7 @@ void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,
 // `failed` set, when a referenced call failed: the call fails with that error.
 // The failure of a call (or an actor's construction) by `callee` whose arguments passed by
 // value weigh `bytes`, over the cluster's largest message: weft::MessageTooLargeError.
-proto::RemoteError MessageTooLarge(const std::string& callee, size_t bytes);
+proto::RemoteError ArgumentsTooLarge(const std::string& callee, size_t bytes);
 
 bool BuildArgs(ObjectTable& objects, const std::vector<CallArg>& args, proto::Call* call,
                proto::RemoteError* failed, std::vector<std::shared_ptr<const std::string>>* held);
