@@ -41,6 +41,7 @@ void AddGetCommand(CLI::App& app);
 void AddKillCommand(CLI::App& app);
 void AddLogsCommand(CLI::App& app);
 void AddMemoryCommand(CLI::App& app);
+void AddTokenCommand(CLI::App& app);
 
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   weft::cli::AddKillCommand(app);
   weft::cli::AddLogsCommand(app);
   weft::cli::AddMemoryCommand(app);
+  weft::cli::AddTokenCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,6 @@
 #include "common/auth.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,6 +12,9 @@
 
 namespace weft {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 bool IsLowerHex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -102,6 +106,64 @@ TEST(RandomHexTest, NodeAndWorkerIdsAreFreshSixteenDigitHex) {
   EXPECT_EQ(worker.size(), 16u);
   EXPECT_NE(node, NewNodeId());
   EXPECT_NE(worker, NewWorkerId());
+}
+
+// Rotations are process-wide: each case rotates tokens of its own.
+TEST(TokenRotationTest, BothTokensAreAcceptedDuringTheGraceAndTheNewOneIsSentFromItsHalf) {
+  const std::string a = GenerateToken(), b = GenerateToken();
+  const absl::Time now = absl::Now();
+  AdoptTokenRotation(
+      a, {.to = b, .send_at = now + absl::Hours(1), .refuse_old_at = now + absl::Hours(2)});
+  EXPECT_EQ(SendableToken(a), a);  // peers may not know b yet
+  EXPECT_EQ(TokenAuth(a).Accepted(), (std::vector<std::string>{b, a}));
+  const TokenState state = TokenStateOf(a);
+  EXPECT_EQ(state.token, a);
+  ASSERT_TRUE(state.rotation.has_value());
+  EXPECT_EQ(state.rotation->to, b);
+  // Told again with earlier times (a head's own node): the earliest stands.
+  AdoptTokenRotation(
+      a, {.to = b, .send_at = now - absl::Seconds(1), .refuse_old_at = now + absl::Hours(3)});
+  EXPECT_EQ(SendableToken(a), b);
+  EXPECT_EQ(TokenStateOf(a).rotation->refuse_old_at, now + absl::Hours(2));
+  // A token nobody rotated is left alone.
+  const std::string c = GenerateToken();
+  EXPECT_EQ(SendableToken(c), c);
+  EXPECT_EQ(TokenAuth(c).Accepted(), std::vector<std::string>{c});
+}
+
+TEST(TokenRotationTest, AfterTheGraceOnlyTheNewestTokenIsAcceptedAlongAChain) {
+  const std::string a = GenerateToken(), b = GenerateToken(), c = GenerateToken();
+  const absl::Time past = absl::Now() - absl::Seconds(1);
+  ASSERT_TRUE(AdoptTokenRotation(a, {.to = b, .send_at = past, .refuse_old_at = past}).ok());
+  ASSERT_TRUE(AdoptTokenRotation(
+                  b, {.to = c, .send_at = past, .refuse_old_at = absl::Now() + absl::Hours(1)})
+                  .ok());
+  EXPECT_EQ(SendableToken(a), c);
+  EXPECT_EQ(TokenAuth(a).Accepted(), (std::vector<std::string>{c, b}));
+  const TokenState state = TokenStateOf(a);
+  EXPECT_EQ(state.token, b);  // what a worker started now is configured with
+  ASSERT_TRUE(state.rotation.has_value());
+  EXPECT_EQ(state.rotation->to, c);
+}
+
+TEST(TokenRotationTest, AWorkerStartedDuringTheGraceTakesTheRotationFromItsEnvironment) {
+  const std::string a = GenerateToken(), b = GenerateToken(), d = GenerateToken();
+  const absl::Time now = absl::Now();
+  const std::string env = TokenRotationEnv(
+      {.to = b, .send_at = now + absl::Seconds(30), .refuse_old_at = now + absl::Seconds(60)});
+  EXPECT_THAT(env, Not(HasSubstr(a)));
+  // As the worker does, in a process whose `d` stands for its own token.
+  ASSERT_TRUE(AdoptTokenRotationEnv(d, env).ok());
+  EXPECT_EQ(SendableToken(d), d);
+  EXPECT_EQ(TokenAuth(d).Accepted(), (std::vector<std::string>{b, d}));
+  EXPECT_EQ(absl::ToUnixMillis(TokenStateOf(d).rotation->refuse_old_at),
+            absl::ToUnixMillis(now + absl::Seconds(60)));
+  // A head that refuses the old token: the newest is sent at once.
+  SendNewestTokensNow();
+  EXPECT_EQ(SendableToken(d), b);
+  for (const char* bad : {"", "x", "tok 1", "tok a 2", "tok 1 2 3"}) {
+    EXPECT_FALSE(AdoptTokenRotationEnv(GenerateToken(), bad).ok()) << bad;
+  }
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
                                      "; set WEFT_TOKEN or pass the cluster's --session-dir"));
   }
   endpoint.token = *token;
+  endpoint.token_file = session.TokenPath();
   return endpoint;
 }
 

@@ -10,7 +10,8 @@ namespace weft {
 struct ClusterEndpoint {
   std::string head_address;
   std::string token;
-  std::string ca_pem;  // the cluster CA's certificate when its connections use TLS, else empty
+  std::string token_file;  // where the token was read from; empty when from $WEFT_TOKEN
+  std::string ca_pem;      // the cluster CA's certificate when its connections use TLS, else empty
 };
 
 // Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.

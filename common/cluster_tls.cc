@@ -93,8 +93,13 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
         status.error_message(), " (does the head run with TLS? it does when started with --tls)"));
   }
   const std::string expected = AuthorityProof(token, nonce, reply.ca_pem());
-  if (reply.proof().size() != expected.size() ||
-      CRYPTO_memcmp(reply.proof().data(), expected.data(), expected.size()) != 0) {
+  const auto proves = [&expected](const std::string& proof) {
+    return proof.size() == expected.size() &&
+           CRYPTO_memcmp(proof.data(), expected.data(), expected.size()) == 0;
+  };
+  // The newest token's proof, or (during a token rotation) the one of the token it replaces.
+  if (!proves(reply.proof()) &&
+      std::none_of(reply.other_proofs().begin(), reply.other_proofs().end(), proves)) {
     return absl::UnauthenticatedError(absl::StrCat(
         "the head at ", head_address,
         " could not prove it knows the cluster token: not this cluster's head (or the wrong "

@@ -28,34 +28,40 @@
 namespace weft {
 namespace {
 
-// Stamps the cluster token on the initial metadata of every outgoing call.
+// Stamps the cluster token on the initial metadata of every outgoing call: the channel's, or
+// the one that replaced it (see AdoptTokenRotation).
 class TokenInterceptor : public grpc::experimental::Interceptor {
  public:
-  explicit TokenInterceptor(const std::string* token) : token_(token) {}
+  TokenInterceptor(const std::string* token, bool follow_rotations)
+      : token_(token), follow_rotations_(follow_rotations) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      methods->GetSendInitialMetadata()->emplace(kTokenMetadataKey, *token_);
+      methods->GetSendInitialMetadata()->emplace(
+          kTokenMetadataKey, follow_rotations_ ? SendableToken(*token_) : *token_);
     }
     methods->Proceed();
   }
 
  private:
   const std::string* token_;
+  const bool follow_rotations_;
 };
 
 class TokenInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
-  explicit TokenInterceptorFactory(std::string token) : token_(std::move(token)) {}
+  TokenInterceptorFactory(std::string token, bool follow_rotations)
+      : token_(std::move(token)), follow_rotations_(follow_rotations) {}
 
   grpc::experimental::Interceptor* CreateClientInterceptor(
       grpc::experimental::ClientRpcInfo* info) override {
-    return new TokenInterceptor(&token_);
+    return new TokenInterceptor(&token_, follow_rotations_);
   }
 
  private:
   const std::string token_;
+  const bool follow_rotations_;
 };
 
 }  // namespace
@@ -85,9 +91,10 @@ void SetMaxMessageBytes(int bytes) {
   if (bytes >= kMinMaxMessageBytes) max_message_bytes.store(bytes);
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
+                                           bool follow_rotations) {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<TokenInterceptorFactory>(token));
+  factories.push_back(std::make_unique<TokenInterceptorFactory>(token, follow_rotations));
   grpc::ChannelArguments args;
   // Control-plane peers come and go; reconnect quickly once they are back.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

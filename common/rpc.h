@@ -73,8 +73,11 @@ void TakeBatch(google::protobuf::RepeatedPtrField<Item>& queued,
 }
 
 // A channel to `address` (host:port) whose every call carries the cluster token and whose
-// messages may weigh up to MaxMessageBytes().
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token);
+// messages may weigh up to MaxMessageBytes(). The token sent follows the rotations the process
+// adopted (SendableToken), unless `follow_rotations` is false: the calls that hand a new token
+// on carry the one it replaces.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
+                                           bool follow_rotations = true);
 
 // Sets the call's deadline `timeout` from now.
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout);

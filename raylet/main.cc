@@ -217,10 +217,13 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   auto token = ResolveToken(f, session, stored_cluster, maybe_stored);
   if (!token.ok()) return token.status();
   o.token = *token;
-  if (f.head) {
-    if (auto status = weft::WriteTokenFile(session.TokenPath(), o.token); !status.ok())
-      return status;
-  }
+  // A head writes its token to its session once the cluster took it (raylet.cc): a head started
+  // with a stale $WEFT_TOKEN must not overwrite a rotated token it is then refused for.
+  // Where the token was read from, and a head's session: rewritten when it is rotated.
+  const bool from_env =
+      f.token_file.empty() && std::getenv("WEFT_TOKEN") && *std::getenv("WEFT_TOKEN");
+  if (!f.token_file.empty()) o.token_files.push_back(f.token_file);
+  if (f.head || (f.token_file.empty() && !from_env)) o.token_files.push_back(session.TokenPath());
   return o;
 }
 

@@ -131,6 +131,10 @@ absl::Status Raylet::Run() {
                        head.status().message(), " (--fresh-state starts a new cluster)"));
     }
     head_ = *std::move(head);
+    if (auto written = WriteTokenFile(session_.TokenPath(), options_.token); !written.ok()) {
+      return written;
+    }
+    head_->KeepTokenIn(options_.token_files);
   }
   if (!options_.head) {
     // A node uses TLS when its head does (learnt with the head's proof of the token, before

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/resources.h"
@@ -24,6 +25,9 @@ struct RayletOptions {
   std::string storage_password;
   bool fresh_state = false;
   std::string token;
+  // Files the token is kept in (--token-file, the session's): a rotated token is written there,
+  // so that a raylet started again with the same flags has it.
+  std::vector<std::string> token_files;
   // TLS on every connection (issue 13): the head serves under the cluster's CA and signs a
   // certificate for each node and client that joins with the token. On for a head beyond
   // loopback unless `insecure`; a node uses TLS when its head does (learnt with the head's

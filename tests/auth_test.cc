@@ -25,6 +25,7 @@
 #include "log.grpc.pb.h"
 #include "node.grpc.pb.h"
 #include "tests/cluster_harness.h"
+#include "token.grpc.pb.h"
 #include "worker.grpc.pb.h"
 
 namespace weft::testing {
@@ -79,11 +80,13 @@ TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
   // descriptors are in the pool only if its code is linked in: use it once.
   ASSERT_NE(proto::LogLine::descriptor(), nullptr);
   ASSERT_NE(proto::GetAuthorityRequest::descriptor(), nullptr);
-  auto methods = MethodsIn({"head.proto", "node.proto", "log.proto", "certificates.proto"});
+  ASSERT_NE(proto::AdoptTokenRequest::descriptor(), nullptr);
+  auto methods =
+      MethodsIn({"head.proto", "node.proto", "log.proto", "certificates.proto", "token.proto"});
   // The one method open to all: it proves the head knows the token, to a caller that does not
   // trust the head yet (proto/certificates.proto).
   std::erase(methods, "/weft.proto.Certificates/GetAuthority");
-  EXPECT_GE(methods.size(), 25u);  // 7 head services and 2 node ones, read from descriptors
+  EXPECT_GE(methods.size(), 27u);  // 8 head services and 3 node ones, read from descriptors
   ExpectEveryMethodRefusesStrangers(cluster.head_address(), methods);
   // Nothing a stranger sent registered anything.
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);
@@ -93,7 +96,9 @@ TEST(Auth, EveryWorkerMethodNeedsTheToken) {
   TestCluster cluster(1);
   proto::LeaseWorkerReply leased;
   ASSERT_TRUE(cluster.Lease({{"CPU", 1}}, &leased).ok());
-  ExpectEveryMethodRefusesStrangers(leased.worker().address(), MethodsIn({"worker.proto"}));
+  auto methods = MethodsIn({"worker.proto"});
+  methods.push_back("/weft.proto.TokenHolder/AdoptToken");  // a worker's part of token.proto
+  ExpectEveryMethodRefusesStrangers(leased.worker().address(), methods);
 
   // With the token, the same worker answers.
   auto worker = proto::Worker::NewStub(MakeChannel(leased.worker().address(), cluster.token()));

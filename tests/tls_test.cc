@@ -23,6 +23,7 @@ namespace weft::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 int ModeOf(const std::string& path) {
   struct stat st {};
@@ -117,6 +118,33 @@ TEST_F(TlsClusterTest, AClusterWithTlsServesDriversAndRefusesStrangers) {
       << "a node that joined a TLS head without --tls does not use TLS";
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 3);
   EXPECT_EQ(Weft({"stop", "--session-dir", elsewhere.Sub("plain")}).exit_code, 0);
+}
+
+// A token rotated on a TLS cluster: the head proves it knows either token while both are
+// accepted, a driver with the new one joins, and the old one buys no certificate.
+TEST_F(TlsClusterTest, ARotatedTokenJoinsDriversAndTheOldOneBuysNoCertificate) {
+  const std::string old_token = cluster.token();
+  const auto rotated =
+      Weft({"token", "rotate", "--grace", "60s", "--session-dir", cluster.head_session()});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out << rotated.err;
+  EXPECT_THAT(rotated.out, HasSubstr("2 nodes"));
+  const auto driven = testing::Run({BinPath("tls_driver")}, std::chrono::seconds(90),
+                                   {"WEFT_SESSION_DIR=" + cluster.head_session()});
+  EXPECT_EQ(driven.exit_code, 0) << driven.out << driven.err;
+  EXPECT_THAT(driven.out, HasSubstr("ok"));
+  // The old token: the head's proof still checks (the CA is trusted), the certificate is not
+  // issued.
+  TempDir elsewhere;
+  const auto stale =
+      testing::Run({BinPath("tls_driver")}, std::chrono::seconds(60),
+                   {"WEFT_SESSION_DIR=" + elsewhere.Sub("empty"),
+                    "WEFT_ADDRESS=" + cluster.head_address(), "WEFT_TOKEN=" + old_token});
+  EXPECT_NE(stale.exit_code, 0);
+  EXPECT_THAT(stale.out + stale.err, HasSubstr("a certificate needs the new one"));
+  EXPECT_THAT(stale.out + stale.err, Not(HasSubstr("could not prove")));
+  // A node that joins with the new token gets its certificate.
+  EXPECT_FALSE(cluster.JoinNode({"--tls", "--num-cpus", "1"}).empty());
+  EXPECT_EQ(cluster.ListNodes().nodes_size(), 3);
 }
 
 // The CA stays with the cluster: its key is not in the store in clear, a head that takes the

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/auth.h"
 #include "common/cluster_tls.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -45,6 +46,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.token = token;
+  // A rotation of the token under way when the node started this worker (weft token rotate).
+  if (const char* rotation = std::getenv("WEFT_TOKEN_ROTATION"); rotation && *rotation) {
+    if (auto adopted = weft::AdoptTokenRotationEnv(options.token, rotation); !adopted.ok()) {
+      spdlog::error("{}", adopted.message());
+      return 2;
+    }
+  }
   // The node's certificate and the cluster CA: every connection of this worker uses TLS.
   if (const char* tls = std::getenv("WEFT_TLS_DIR"); tls && *tls) {
     auto security = weft::ReadTlsFiles(tls);

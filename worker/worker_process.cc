@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/token_holder.h"
 #include "common/transport_security.h"
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
@@ -139,6 +140,7 @@ absl::Status WorkerProcess::StartServer() {
                                       [this](int code) { RequestExit(code); });
   acceptor->RegisterService(service_.get());
   acceptor->RegisterService(internal::Runtime::Get().owner_service());
+  acceptor->RegisterService(internal::Runtime::Get().token_holder());
   // An object this worker owned that goes (its last borrower let go, its last call returned)
   // may be what kept a retired worker here. The runtime goes before the service (see ~).
   internal::Runtime::Get().objects().set_on_erased([this] { service_->MaybeLeave(); });
@@ -168,6 +170,12 @@ absl::StatusOr<absl::Duration> WorkerProcess::RegisterWithNode() const {
   proto::RegisterWorkerReply reply;
   const auto status = FromGrpcStatus(stub->RegisterWorker(&context, request, &reply));
   if (!status.ok()) return status;
+  if (reply.has_token_rotation()) {  // the node took a rotated token as it started this worker
+    auto adopted = AdoptTokenRotation(TokenStateOf(options_.token).token,
+                                      RotationFrom(reply.token_rotation()));
+    if (!adopted.ok())
+      spdlog::error("cannot take the rotated token: {}", adopted.status().message());
+  }
   return absl::Milliseconds(reply.serve_for_ms());
 }
 

@@ -145,6 +145,7 @@ Runtime::Runtime(Config config)
       }),
       auth_(config_.token),
       owner_service_(auth_, objects_, shared_),
+      token_holder_(auth_),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)) {}
 
@@ -162,6 +163,7 @@ absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   int port = 0;
   builder.AddListeningPort(JoinHostPort(host, 0), CurrentServerCredentials(), &port);
   builder.RegisterService(&owner_service_);
+  builder.RegisterService(&token_holder_);
   owner_server_ = builder.BuildAndStart();
   if (!owner_server_ || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot serve owned objects on ", host));

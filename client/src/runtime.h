@@ -17,6 +17,7 @@
 #include "client/src/owner_service.h"
 #include "client/src/shared_bytes.h"
 #include "common/auth.h"
+#include "common/token_holder.h"
 #include "head.grpc.pb.h"
 #include "worker.grpc.pb.h"
 
@@ -104,6 +105,8 @@ class Runtime {
   // on its own server and reports the address it serves at (set_own_address).
   [[nodiscard]] absl::Status ServeOwnedObjects(const std::string& host);
   grpc::Service* owner_service() { return &owner_service_; }
+  // Takes a rotated cluster token (weft token rotate); served beside owner_service().
+  grpc::Service* token_holder() { return &token_holder_; }
   void set_own_address(std::string address) {
     own_address_ = address;
     objects_.set_own_address(std::move(address));
@@ -145,6 +148,7 @@ class Runtime {
   ObjectTable objects_;
   const TokenAuth auth_;
   OwnerService owner_service_;
+  TokenHolderService token_holder_;
   std::unique_ptr<grpc::Server> owner_server_;  // drivers only
   std::unique_ptr<ActorCalls> actors_;
   std::unique_ptr<TaskCalls> tasks_;

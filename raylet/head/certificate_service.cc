@@ -30,7 +30,16 @@ grpc::ServerUnaryReactor* CertificateService::GetAuthority(grpc::CallbackServerC
         ctx, absl::InvalidArgumentError(absl::StrCat("the nonce must be ", kNonceBytes, " bytes")));
   }
   rep->set_ca_pem(authority_.cert_pem);
-  rep->set_proof(AuthorityProof(token_, req->nonce(), authority_.cert_pem));
+  // During a token rotation's grace, for a caller with either token.
+  const auto accepted = auth_.Accepted();
+  for (size_t i = 0; i < accepted.size(); ++i) {
+    auto proof = AuthorityProof(accepted[i], req->nonce(), authority_.cert_pem);
+    if (i == 0) {
+      rep->set_proof(std::move(proof));
+    } else {
+      rep->add_other_proofs(std::move(proof));
+    }
+  }
   return FinishWith(ctx, absl::OkStatus());
 }
 
@@ -38,6 +47,12 @@ grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
     grpc::CallbackServerContext* ctx, const proto::IssueCertificateRequest* req,
     proto::IssueCertificateReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
+  // During a token rotation's grace the old token still works, but buys no certificate: one
+  // outlives the grace by far.
+  if (auth_.Presented(*ctx) != auth_.Accepted().front()) {
+    return FinishWith(ctx, absl::PermissionDeniedError(
+                               "the cluster token was rotated: a certificate needs the new one"));
+  }
   if (authority_.cert_pem.empty()) return FinishWith(ctx, NoTls());
   if (req->hosts().empty() || req->hosts_size() > static_cast<int>(kMaxHosts) ||
       req->name().size() > kMaxName || req->public_key_pem().size() > kMaxKey) {

@@ -15,8 +15,8 @@ namespace weft::head {
 // joins with the token. Thread-safe (it only reads).
 class CertificateService final : public proto::Certificates::CallbackService {
  public:
-  CertificateService(Identity authority, const TokenAuth& auth, std::string token)
-      : authority_(std::move(authority)), auth_(auth), token_(std::move(token)) {}
+  CertificateService(Identity authority, const TokenAuth& auth)
+      : authority_(std::move(authority)), auth_(auth) {}
 
   const Identity& authority() const { return authority_; }
 
@@ -30,7 +30,6 @@ class CertificateService final : public proto::Certificates::CallbackService {
  private:
   const Identity authority_;
   const TokenAuth& auth_;
-  const std::string token_;
 };
 
 }  // namespace weft::head

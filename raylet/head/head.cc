@@ -1,7 +1,5 @@
 #include "raylet/head/head.h"
 
-#include <openssl/evp.h>
-
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -10,21 +8,6 @@
 #include "common/rpc.h"
 
 namespace weft::head {
-namespace {
-
-// Enough to tell a head started with another token from the cluster's own, not to recover it.
-std::string TokenFingerprint(const std::string& token) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(token.data(), token.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    absl::StrAppend(&hex, absl::Hex(digest[i], absl::kZeroPad2));
-  }
-  return hex;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options options,
                                                    const TokenAuth& auth, std::string token,
@@ -190,7 +173,7 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
            std::string cluster_id, Identity authority, std::unique_ptr<TableStore> store)
     : store_(std::move(store)),
       cluster_id_(std::move(cluster_id)),
-      certificate_service_(std::move(authority), auth, token),
+      certificate_service_(std::move(authority), auth),
       nodes_(options),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
@@ -216,7 +199,12 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
                    }),
       actor_service_(actors_, actor_manager_, auth),
       object_service_(objects_, auth),
-      log_service_(logs_, nodes_, auth, std::move(token)) {}
+      log_service_(logs_, nodes_, auth, token),
+      token_service_(auth, std::move(token),
+                     {.store = *store_,
+                      .nodes = nodes_,
+                      .jobs = jobs_,
+                      .authority = certificate_service_.authority()}) {}
 
 void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&node_service_);
@@ -226,6 +214,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&scheduler_service_);
   builder.RegisterService(&log_service_);
   builder.RegisterService(&certificate_service_);
+  builder.RegisterService(&token_service_);
 }
 
 void Head::CheckLiveness() {

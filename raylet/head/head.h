@@ -22,6 +22,7 @@
 #include "raylet/head/object_directory_service.h"
 #include "raylet/head/scheduler_service.h"
 #include "raylet/head/storage/table_store.h"
+#include "raylet/head/token_rotation_service.h"
 
 namespace weft::head {
 
@@ -60,6 +61,10 @@ class Head {
   const Identity& authority() const { return certificate_service_.authority(); }
   // The terms in force: the flags', or the stored cluster's.
   const NodeDirectory::Options& node_options() const { return nodes_.options(); }
+
+  // Files the cluster token is kept in (the session's, --token-file): `weft token rotate`
+  // writes the new token there. Call before serving.
+  void KeepTokenIn(std::vector<std::string> files) { token_service_.KeepTokenIn(std::move(files)); }
 
   // Registers every head service with `builder`. Call once, before the server starts.
   void AddServices(grpc::ServerBuilder& builder);
@@ -103,6 +108,7 @@ class Head {
   ActorDirectoryService actor_service_;
   ObjectDirectoryService object_service_;
   LogBrokerService log_service_;
+  TokenRotationService token_service_;
 };
 
 }  // namespace weft::head

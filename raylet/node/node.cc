@@ -81,6 +81,10 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
       service_(
           pool_, auth, options.token, [this] { return Info(); }, [this] { return ServeFor(); }),
       logs_service_(outputs_, log_publisher_, auth),
+      token_holder_(auth,
+                    [this](const std::string& from, const TokenRotation& rotation) {
+                      return HandTokenOn(from, rotation);
+                    }),
       heartbeat_sink_(std::make_shared<HeartbeatSink>()),
       heartbeat_timer_(io),
       expiry_timer_(io),
@@ -194,6 +198,11 @@ void Node::OnHeartbeatDone(const absl::Status& status, SteadyTime sent) {
              status.code() == absl::StatusCode::kNotFound) {
     Fence(absl::StrCat("head refused node ", id_, ": ", status.message()));
     return;
+  } else if (status.code() == absl::StatusCode::kUnauthenticated &&
+             NewerTokenKnown(options_.token)) {
+    // A head started again during a token rotation's grace knows only the new token: send it.
+    spdlog::warn("head {} refuses the old token; sending the new one now", head_address_);
+    SendNewestTokensNow();
   } else if (status.code() == absl::StatusCode::kPermissionDenied ||
              status.code() == absl::StatusCode::kUnauthenticated) {
     Fence(absl::StrCat("head ", head_address_, " refuses node ", id_, ": ", status.message(),
@@ -344,6 +353,33 @@ proto::NodeInfo Node::InfoAt(const WorkerPool::Snapshot& now) const {
   if (store_) *info.mutable_object_store() = store_->Figures();
   info.set_state(proto::NODE_ALIVE);
   return info;
+}
+
+proto::AdoptTokenReply Node::HandTokenOn(const std::string& from, const TokenRotation& rotation) {
+  proto::AdoptTokenReply reply;
+  // A raylet started again with the same flags finds the new token where it read the old one.
+  for (const auto& file : options_.token_files) {
+    if (auto written = WriteTokenFile(file, rotation.to); !written.ok()) {
+      spdlog::error("cannot keep the rotated token in {}: {}", file, written.message());
+      reply.add_warnings(absl::StrCat("node ", id_, " cannot write the new token to ", file, ": ",
+                                      written.message()));
+    }
+  }
+  if (options_.token_files.empty()) {
+    reply.add_warnings(absl::StrCat("node ", id_,
+                                    " has its token from $WEFT_TOKEN: set it to the new token "
+                                    "before that node is started again"));
+  }
+  std::vector<std::string> workers;
+  for (const auto& worker : pool_.List()) {
+    if (worker.state() == proto::WORKER_ALIVE && !worker.address().empty()) {
+      workers.push_back(worker.address());
+    }
+  }
+  const TokenPassed passed = PassTokenOn(workers, from, rotation, kControlRpcTimeout);
+  reply.set_workers(passed.took);
+  for (const auto& address : passed.unreachable) reply.add_unreachable(address);
+  return reply;
 }
 
 }  // namespace weft::node

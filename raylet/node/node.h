@@ -14,6 +14,7 @@
 #include "common/auth.h"
 #include "common/session_dir.h"
 #include "common/store_budget.h"
+#include "common/token_holder.h"
 #include "log.grpc.pb.h"
 #include "raylet/node/head_link.h"
 #include "raylet/node/log_publisher.h"
@@ -49,6 +50,7 @@ class Node {
   void AddServices(grpc::ServerBuilder& builder) {
     builder.RegisterService(&service_);
     builder.RegisterService(&logs_service_);
+    builder.RegisterService(&token_holder_);
   }
 
   // Registers with the head at `head_address` (retrying up to `register_wait`), opens the
@@ -102,6 +104,7 @@ class Node {
   // another token); the raylet then exits instead of rejoining.
   void Fence(const std::string& reason, absl::StatusCode code = absl::StatusCode::kUnavailable);
   void ScheduleStartExpiry();
+  proto::AdoptTokenReply HandTokenOn(const std::string& from, const TokenRotation& rotation);
 
   const RayletOptions& options_;
   const std::string id_;
@@ -126,6 +129,8 @@ class Node {
   WorkerPool pool_;        // hands its workers' pipes to outputs_
   NodeManagerService service_;
   NodeLogsService logs_service_;
+  // A rotated token: kept in the node's token files and handed to its workers.
+  TokenHolderService token_holder_;
   std::unique_ptr<HeadLink> head_;  // set in Start(), before the pool opens
   FatalCallback on_fatal_;
   std::shared_ptr<HeartbeatSink> heartbeat_sink_;

@@ -5,6 +5,7 @@
 #include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/token_holder.h"
 #include "worker.grpc.pb.h"
 
 namespace weft::node {
@@ -40,7 +41,13 @@ grpc::ServerUnaryReactor* NodeManagerService::RegisterWorker(
     proto::RegisterWorkerReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
   rep->set_serve_for_ms(ServeForMs());
-  return FinishWith(ctx, pool_.OnRegistered(req->worker_id(), req->address(), req->pid()));
+  const absl::Status registered = pool_.OnRegistered(req->worker_id(), req->address(), req->pid());
+  // A worker this node started just as it took a rotated token (its environment has the old
+  // one); only a worker it started: whoever knows the old token must not learn the new one.
+  if (proto::AdoptTokenRequest told; registered.ok() && RotationToTell(auth_, *ctx, &told)) {
+    *rep->mutable_token_rotation() = std::move(told);
+  }
+  return FinishWith(ctx, registered);
 }
 
 grpc::ServerUnaryReactor* NodeManagerService::CheckNode(grpc::CallbackServerContext* ctx,

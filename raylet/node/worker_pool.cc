@@ -12,6 +12,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -133,7 +134,12 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
   if (!options_.object_store_dir.empty()) {
     spawn.argv.insert(spawn.argv.end(), {"--object-store-dir", options_.object_store_dir});
   }
-  spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", options_.token)};
+  // The token now, and a rotation under way (weft token rotate): the worker takes it too.
+  const TokenState token = TokenStateOf(options_.token);
+  spawn.extra_env = {absl::StrCat("WEFT_TOKEN=", token.token)};
+  if (token.rotation) {
+    spawn.extra_env.push_back("WEFT_TOKEN_ROTATION=" + TokenRotationEnv(*token.rotation));
+  }
   if (!options_.tls_dir.empty()) spawn.extra_env.push_back("WEFT_TLS_DIR=" + options_.tls_dir);
   spawn.extra_env.push_back(absl::StrCat("WEFT_MAX_MESSAGE_SIZE=", MaxMessageBytes()));
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
