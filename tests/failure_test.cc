@@ -268,22 +268,31 @@ TEST_F(FailureTest, KillWithRestartRestartsTheActor) {
   EXPECT_EQ(cluster_->GetActor(actor.id()).num_restarts(), 1);
 }
 
-TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
-  // An actor on a node other than the head's (default actors spread over the nodes).
-  std::optional<weft::ActorHandle<Recorder>> victim;
+// An actor on a node other than the head's (default actors spread over the nodes), and the pid
+// of that node's raylet.
+struct ActorElsewhere {
+  std::optional<weft::ActorHandle<Recorder>> actor;
   int raylet_pid = 0;
-  for (int i = 0; i < 9 && !victim; ++i) {
+};
+ActorElsewhere ActorOutsideTheHeadNode(TestCluster& cluster) {
+  ActorElsewhere found;
+  for (int i = 0; i < 9 && !found.actor; ++i) {
     auto actor = weft::Actor<Recorder>().Remote();
-    ASSERT_EQ(actor.Call(&Recorder::Echo, i).Get(kBound), i);
-    const std::string node_id = cluster_->GetActor(actor.id()).node_id();
-    const proto::ListNodesReply nodes = cluster_->ListNodes();
+    EXPECT_EQ(actor.Call(&Recorder::Echo, i).Get(kBound), i);
+    const std::string node_id = cluster.GetActor(actor.id()).node_id();
+    const proto::ListNodesReply nodes = cluster.ListNodes();
     for (const auto& node : nodes.nodes()) {
       if (node.node_id() == node_id && !node.is_head()) {
-        victim = actor;
-        raylet_pid = node.raylet_pid();
+        found.actor = actor;
+        found.raylet_pid = node.raylet_pid();
       }
     }
   }
+  return found;
+}
+
+TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
+  auto [victim, raylet_pid] = ActorOutsideTheHeadNode(*cluster_);
   ASSERT_TRUE(victim) << "no actor landed outside the head node";
   ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
   auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 60000);
@@ -306,6 +315,25 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
                       bound));
   EXPECT_THROW(victim->Call(&Recorder::Echo, 2).Get(bound), weft::ActorDiedError);
   stopped.Resume();  // it rejoins as a new node
+}
+
+// A node whose raylet is killed is declared dead: its workers answer nothing from then on (a
+// restarted copy of the actor may already serve elsewhere). A call running when the raylet
+// died, short enough to finish in the old worker's shutdown drain, must not return.
+TEST_F(FailureTest, AWorkerWhoseRayletIsKilledAnswersNothingMore) {
+  auto [victim, raylet_pid] = ActorOutsideTheHeadNode(*cluster_);
+  ASSERT_TRUE(victim) << "no actor landed outside the head node";
+  ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
+  const int worker_pid = victim->Call(&Recorder::Pid).Get(kBound);
+  auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 400);
+  ASSERT_EQ(kill(raylet_pid, SIGKILL), 0);
+  try {
+    const int answered = in_flight.Get(std::chrono::seconds(20));
+    ADD_FAILURE() << "a worker answered " << answered << " after its raylet was killed";
+  } catch (const weft::ActorUnavailableError&) {
+  } catch (const weft::ActorDiedError&) {
+  }
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(worker_pid); }, std::chrono::seconds(10)));
 }
 
 }  // namespace

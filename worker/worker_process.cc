@@ -191,14 +191,16 @@ void WorkerProcess::WatchRaylet(absl::Duration serve_for, RayletWatch::Clock::ti
 }
 
 // The raylet holds the only write end of the lifeline pipe: when it dies, however it dies,
-// the read end reports EOF and this worker exits.
+// the read end reports EOF and this worker exits at once, as a fenced one does: its node is
+// (or is about to be) declared dead and its actors restarted elsewhere, so it must not answer
+// another call, not even one already running (a raylet that stops gracefully has stopped its
+// workers before it exits).
 void WorkerProcess::WatchLifeline() {
   static char byte;
   lifeline_.async_read_some(asio::buffer(&byte, 1), [this](const std::error_code& error, size_t) {
     if (error == asio::error::operation_aborted) return;
     if (!error) return WatchLifeline();
-    spdlog::warn("raylet is gone; worker exiting id={}", options_.worker_id);
-    io_.stop();
+    Fence(options_.worker_id, "its raylet is gone");
   });
 }
 
