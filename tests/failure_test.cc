@@ -292,7 +292,10 @@ ActorElsewhere ActorOutsideTheHeadNode(TestCluster& cluster) {
 }
 
 TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
-  auto [victim, raylet_pid] = ActorOutsideTheHeadNode(*cluster_);
+  // (Not a structured binding: clang 14 cannot capture one in a lambda.)
+  const ActorElsewhere found = ActorOutsideTheHeadNode(*cluster_);
+  const auto& victim = found.actor;
+  const int raylet_pid = found.raylet_pid;
   ASSERT_TRUE(victim) << "no actor landed outside the head node";
   ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
   auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 60000);
@@ -321,7 +324,10 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
 // restarted copy of the actor may already serve elsewhere). A call running when the raylet
 // died, short enough to finish in the old worker's shutdown drain, must not return.
 TEST_F(FailureTest, AWorkerWhoseRayletIsKilledAnswersNothingMore) {
-  auto [victim, raylet_pid] = ActorOutsideTheHeadNode(*cluster_);
+  // (Not a structured binding: clang 14 cannot capture one in a lambda.)
+  const ActorElsewhere found = ActorOutsideTheHeadNode(*cluster_);
+  const auto& victim = found.actor;
+  const int raylet_pid = found.raylet_pid;
   ASSERT_TRUE(victim) << "no actor landed outside the head node";
   ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
   const int worker_pid = victim->Call(&Recorder::Pid).Get(kBound);
