@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/container/flat_hash_map.h"
@@ -28,6 +29,19 @@ std::string TokenFingerprint(const std::string& token) {
   return hex;
 }
 
+absl::Status CheckToken(const std::string& token, const std::string& source) {
+  const bool printable = std::all_of(token.begin(), token.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+  if (token.size() < 16 || token.size() > 256 || !printable) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     " is not a cluster token: 16 to 256 printable ASCII characters "
+                     "without spaces (weft start --head makes one)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteTokenFile(const std::string& path, const std::string& token) {
   return WriteFileAtomic(path, token + "\n", 0600);
 }
@@ -39,6 +53,7 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   if (token.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
   }
+  if (auto valid = CheckToken(token, absl::StrCat("token file ", path)); !valid.ok()) return valid;
   return token;
 }
 
@@ -85,9 +100,14 @@ void WalkRotations(const std::string& token, Visit visit) {
 }  // namespace
 
 absl::StatusOr<bool> AdoptTokenRotation(const std::string& from, TokenRotation rotation) {
+  if (auto valid = CheckToken(rotation.to, "a rotated token"); !valid.ok()) return valid;
   if (from == rotation.to) return absl::InvalidArgumentError("a token cannot replace itself");
   Rotations& rotations = AllRotations();
   absl::MutexLock lock(&rotations.mu);
+  // A token replaced once never comes back: a chain with a loop has no newest token.
+  if (rotations.from.contains(rotation.to)) {
+    return absl::InvalidArgumentError("a rotated token must be new");
+  }
   auto [it, added] = rotations.from.try_emplace(from, rotation);
   rotations.any.store(true, std::memory_order_release);
   if (added) return true;

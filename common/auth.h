@@ -22,6 +22,11 @@ std::string GenerateToken();
 // token from the cluster's own, not enough to recover it.
 std::string TokenFingerprint(const std::string& token);
 
+// OK when `token` can be a cluster token: 16 to 256 printable ASCII characters, no spaces (it
+// travels as gRPC metadata, which takes nothing else; GenerateToken makes 64 hex digits).
+// INVALID_ARGUMENT naming `source` otherwise.
+[[nodiscard]] absl::Status CheckToken(const std::string& token, const std::string& source);
+
 // Writes `token` to `path` with mode 0600, replacing any previous file.
 [[nodiscard]] absl::Status WriteTokenFile(const std::string& path, const std::string& token);
 

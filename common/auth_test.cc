@@ -46,13 +46,13 @@ TEST_F(TokenFileTest, WrittenTokenFileHasMode0600) {
 
 TEST_F(TokenFileTest, WriteReplacesAnExistingFileAndTightensItsMode) {
   const std::string path = dir_ + "/token";
-  WriteRaw(path, "old-token");
+  WriteRaw(path, "old-token-0123456789");
   chmod(path.c_str(), 0644);
-  ASSERT_TRUE(WriteTokenFile(path, "new-token").ok());
+  ASSERT_TRUE(WriteTokenFile(path, "new-token-0123456789").ok());
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
-  EXPECT_EQ(*ReadTokenFile(path), "new-token");
+  EXPECT_EQ(*ReadTokenFile(path), "new-token-0123456789");
 }
 
 TEST_F(TokenFileTest, ReadReturnsTheWrittenToken) {
@@ -66,10 +66,29 @@ TEST_F(TokenFileTest, ReadReturnsTheWrittenToken) {
 
 TEST_F(TokenFileTest, ReadStripsSurroundingWhitespace) {
   const std::string path = dir_ + "/token";
-  WriteRaw(path, "  \tabc123\r\n\n");
+  WriteRaw(path, "  \tabc123abc123abc123\r\n\n");
   auto read = ReadTokenFile(path);
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, "abc123");
+  EXPECT_EQ(*read, "abc123abc123abc123");
+}
+
+// A token travels as gRPC metadata: one that cannot (gRPC aborts the process on it) is refused
+// where it is read, naming where it came from.
+TEST_F(TokenFileTest, ATokenMetadataCannotCarryIsRefusedNamingTheFile) {
+  const std::string path = dir_ + "/token";
+  for (const std::string bad :
+       {std::string("short"), std::string(20, 'a') + " b", std::string(20, 'a') + "\x01",
+        std::string(20, 'a') + "\xc3\xa9", std::string(300, 'a')}) {
+    WriteRaw(path, bad);
+    const auto read = ReadTokenFile(path);
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(read.status().message(), HasSubstr(path));
+  }
+  EXPECT_TRUE(CheckToken(GenerateToken(), "made").ok());
+  // Nor is such a token taken from a rotation (a fuzzed AdoptToken made every later call abort).
+  EXPECT_EQ(
+      AdoptTokenRotation(GenerateToken(), {.to = std::string(40, 'a') + "\n"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(TokenFileTest, ReadMissingFileIsNotFound) {
@@ -125,6 +144,11 @@ TEST(TokenRotationTest, BothTokensAreAcceptedDuringTheGraceAndTheNewOneIsSentFro
       a, {.to = b, .send_at = now - absl::Seconds(1), .refuse_old_at = now + absl::Hours(3)});
   EXPECT_EQ(SendableToken(a), b);
   EXPECT_EQ(TokenStateOf(a).rotation->refuse_old_at, now + absl::Hours(2));
+  // A token replaced once never comes back (a loop has no newest token: a fuzzed AdoptToken
+  // made one, and the process had no token left to send).
+  EXPECT_EQ(AdoptTokenRotation(b, {.to = a, .send_at = now, .refuse_old_at = now}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TokenAuth(a).Accepted(), (std::vector<std::string>{b, a}));
   // A token nobody rotated is left alone.
   const std::string c = GenerateToken();
   EXPECT_EQ(SendableToken(c), c);

@@ -48,7 +48,10 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
   } else if (ca_file != session.TlsDir() + "/ca.pem") {
     return absl::NotFoundError(absl::StrCat("cannot read the cluster CA $WEFT_TLS_CA=", ca_file));
   }
-  if (!endpoint.token.empty()) return endpoint;
+  if (!endpoint.token.empty()) {
+    if (auto valid = CheckToken(endpoint.token, "$WEFT_TOKEN"); !valid.ok()) return valid;
+    return endpoint;
+  }
   auto token = ReadTokenFile(session.TokenPath());
   if (!token.ok()) {
     return absl::Status(token.status().code(),

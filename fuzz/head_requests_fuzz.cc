@@ -18,12 +18,12 @@
 #include <vector>
 
 #include "certificates.grpc.pb.h"
-#include "common/auth.h"
-#include "common/rpc.h"
+#include "fuzz/request_fuzzing.h"
 #include "head.grpc.pb.h"
 #include "log.grpc.pb.h"
 #include "raylet/head/head.h"
 #include "raylet/head/storage/table_store.h"
+#include "token.grpc.pb.h"
 
 namespace {
 
@@ -34,7 +34,7 @@ struct Fixture {
   std::unique_ptr<weft::head::Head> head;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<grpc::GenericStub> stub;
-  std::vector<std::string> methods;  // "/weft.proto.Service/Method", unary only
+  std::vector<weft::fuzzing::Method> methods;  // unary only
 };
 
 Fixture* Make() {
@@ -54,16 +54,18 @@ Fixture* Make() {
   // Descriptors are linked in once their messages are used.
   (void)weft::proto::LogLine::descriptor();
   (void)weft::proto::GetAuthorityRequest::descriptor();
-  for (const char* file : {"head.proto", "log.proto", "certificates.proto"}) {
+  (void)weft::proto::RotateTokenRequest::descriptor();
+  for (const char* file : {"head.proto", "log.proto", "certificates.proto", "token.proto"}) {
     const auto* descriptor =
         google::protobuf::DescriptorPool::generated_pool()->FindFileByName(file);
     for (int s = 0; descriptor && s < descriptor->service_count(); ++s) {
       const auto* service = descriptor->service(s);
-      if (service->name() == "NodeLogs") continue;  // a node's, not the head's
+      // A node's (and a worker's), not the head's.
+      if (service->name() == "NodeLogs" || service->name() == "TokenHolder") continue;
       for (int m = 0; m < service->method_count(); ++m) {
         const auto* method = service->method(m);
         if (method->client_streaming() || method->server_streaming()) continue;
-        f->methods.push_back("/" + service->full_name() + "/" + method->name());
+        f->methods.push_back({"/" + service->full_name() + "/" + method->name(), f->stub.get()});
       }
     }
   }
@@ -102,41 +104,11 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
       {"/weft.proto.ObjectDirectory/AddObjectLocation", &location},
       {"/weft.proto.Certificates/IssueCertificate", &certificate},
       {"/weft.proto.Scheduler/LeaseWorker", &lease}};
-  int n = 0;
-  for (const auto& [method, request] : requests) {
-    const auto it = std::find(f.methods.begin(), f.methods.end(), method);
-    if (it == f.methods.end()) continue;
-    const std::string path = dir + "/seed-" + std::to_string(n++);
-    if (FILE* out = std::fopen(path.c_str(), "wb")) {
-      std::fputc(static_cast<int>(it - f.methods.begin()), out);
-      const std::string bytes = request->SerializeAsString();
-      std::fwrite(bytes.data(), 1, bytes.size(), out);
-      std::fclose(out);
-    }
-  }
-  std::exit(0);
+  weft::fuzzing::WriteSeeds(f.methods, requests, dir);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Fixture* f = Make();
-  if (const char* dir = std::getenv("WEFT_FUZZ_WRITE_SEEDS")) WriteSeeds(*f, dir);
-  if (size == 0) return 0;
-  const std::string& method = f->methods[data[0] % f->methods.size()];
-  grpc::ClientContext context;
-  context.AddMetadata(weft::kTokenMetadataKey, kToken);
-  // Every head method answers at once or within its own bound; long polls (WaitActor) are cut
-  // here so that one input does not stall the run.
-  weft::SetTimeout(context, std::chrono::seconds(2));
-  grpc::Slice slice(data + 1, size - 1);
-  grpc::ByteBuffer request(&slice, 1), response;
-  std::promise<void> done;
-  f->stub->UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
-                     [&](grpc::Status) { done.set_value(); });
-  if (done.get_future().wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-    std::fprintf(stderr, "%s did not answer within 30 s\n", method.c_str());
-    std::abort();
-  }
-  return 0;
+  return weft::fuzzing::FuzzOneRequest(&Make, &WriteSeeds, data, size);
 }

@@ -127,7 +127,10 @@ void AddFlags(CLI::App& app, Flags& f) {
 absl::StatusOr<std::string> ResolveToken(const Flags& f, const weft::SessionDir& session,
                                          bool stored_cluster, bool maybe_stored) {
   if (!f.token_file.empty()) return weft::ReadTokenFile(f.token_file);
-  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) return std::string(env);
+  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) {
+    if (auto valid = weft::CheckToken(env, "$WEFT_TOKEN"); !valid.ok()) return valid;
+    return std::string(env);
+  }
   if (f.head && (stored_cluster || maybe_stored)) {
     auto token = weft::ReadTokenFile(session.TokenPath());
     if (token.ok() || token.status().code() != absl::StatusCode::kNotFound) return token;

@@ -10,10 +10,10 @@ SECONDS_EACH="${1:-60}"
 cmake -S . -B build-sanitize -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DWEFT_SANITIZE=ON >/dev/null
 cmake --build build-sanitize -j"${WEFT_BUILD_JOBS:-2}" --target call_args_fuzz head_requests_fuzz \
-  text_inputs_fuzz
+  text_inputs_fuzz node_requests_fuzz worker_requests_fuzz
 export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
 status=0
-for target in call_args_fuzz head_requests_fuzz text_inputs_fuzz; do
+for target in call_args_fuzz head_requests_fuzz text_inputs_fuzz node_requests_fuzz worker_requests_fuzz; do
   corpus="build-sanitize/fuzz/corpus/$target"
   mkdir -p "$corpus"
   cp -r "fuzz/corpus/$target/." "$corpus/"

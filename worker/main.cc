@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.token = token;
+  if (auto valid = weft::CheckToken(options.token, "$WEFT_TOKEN"); !valid.ok()) {
+    spdlog::error("{}", valid.message());
+    return 2;
+  }
   // A rotation of the token under way when the node started this worker (weft token rotate).
   if (const char* rotation = std::getenv("WEFT_TOKEN_ROTATION"); rotation && *rotation) {
     if (auto adopted = weft::AdoptTokenRotationEnv(options.token, rotation); !adopted.ok()) {
