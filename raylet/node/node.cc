@@ -178,7 +178,16 @@ void Node::ScheduleHeartbeat() {
     head_->Heartbeat(request, deadline, [sink = heartbeat_sink_, sent](absl::Status status) {
       absl::MutexLock lock(&sink->mu);
       if (!sink->io) return;  // the node has stopped
-      asio::post(*sink->io, [deliver = sink->deliver, status, sent] { deliver(status, sent); });
+      // Asked again when it runs: a node retired meanwhile (on this io_context) is gone.
+      asio::post(*sink->io, [sink, status, sent] {
+        std::function<void(absl::Status, SteadyTime)> deliver;
+        {
+          absl::MutexLock lock(&sink->mu);
+          if (!sink->io) return;
+          deliver = sink->deliver;
+        }
+        deliver(status, sent);
+      });
     });
   });
 }
@@ -224,7 +233,15 @@ void Node::ProbeHead(SteadyTime sent) {
     const bool refused = ConnectionRefused(address, std::chrono::seconds(1));
     absl::MutexLock lock(&sink->mu);
     if (!sink->io) return;  // the node has stopped
-    asio::post(*sink->io, [probed = sink->probed, refused, sent] { probed(refused, sent); });
+    asio::post(*sink->io, [sink, refused, sent] {
+      std::function<void(bool, SteadyTime)> probed;
+      {
+        absl::MutexLock lock(&sink->mu);
+        if (!sink->io) return;  // retired meanwhile
+        probed = sink->probed;
+      }
+      probed(refused, sent);
+    });
   }).detach();
 }
 

@@ -60,7 +60,13 @@ void WorkerOutputs::Open(const proto::WorkerInfo& worker, int fd, proto::LogStre
 void WorkerOutputs::ReadMore(uint64_t id, Pipe& pipe) {
   pipe.in.async_read_some(
       asio::buffer(pipe.buffer),
-      [this, id](const std::error_code& error, size_t size) { OnRead(id, error, size); });
+      [this, alive = std::weak_ptr<int>(alive_), id](const std::error_code& error, size_t size) {
+        // A read still runs on the io_context after this object is gone (the node retired:
+        // aborted, or done just before): nothing of it may be touched then. (Handlers and the
+        // destructor run on the io_context's thread.)
+        if (alive.expired()) return;
+        OnRead(id, error, size);
+      });
 }
 
 void WorkerOutputs::OnRead(uint64_t id, const std::error_code& error, size_t size) {

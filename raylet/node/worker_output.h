@@ -60,6 +60,8 @@ class WorkerOutputs {
   mutable absl::Mutex mu_;
   std::map<uint64_t, std::unique_ptr<Pipe>> pipes_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Expires with this object: a read that runs after it knows (see ReadMore).
+  const std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace weft::node
