@@ -269,35 +269,33 @@ TEST_F(FailureTest, KillWithRestartRestartsTheActor) {
 }
 
 // An actor on a node other than the head's (default actors spread over the nodes), and the pid
-// of that node's raylet.
+// of that node's raylet; a test failure when none lands there.
 struct ActorElsewhere {
   std::optional<weft::ActorHandle<Recorder>> actor;
   int raylet_pid = 0;
 };
-ActorElsewhere ActorOutsideTheHeadNode(TestCluster& cluster) {
-  ActorElsewhere found;
-  for (int i = 0; i < 9 && !found.actor; ++i) {
+void FindActorOutsideTheHeadNode(TestCluster& cluster, ActorElsewhere* found) {
+  for (int i = 0; i < 9 && !found->actor; ++i) {
     auto actor = weft::Actor<Recorder>().Remote();
-    EXPECT_EQ(actor.Call(&Recorder::Echo, i).Get(kBound), i);
+    ASSERT_EQ(actor.Call(&Recorder::Echo, i).Get(kBound), i);
     const std::string node_id = cluster.GetActor(actor.id()).node_id();
     const proto::ListNodesReply nodes = cluster.ListNodes();
     for (const auto& node : nodes.nodes()) {
       if (node.node_id() == node_id && !node.is_head()) {
-        found.actor = actor;
-        found.raylet_pid = node.raylet_pid();
+        found->actor = actor;
+        found->raylet_pid = node.raylet_pid();
       }
     }
   }
-  return found;
+  ASSERT_TRUE(found->actor) << "no actor landed outside the head node";
+  ASSERT_GT(found->raylet_pid, 1) << "the node did not report its raylet pid";
 }
 
 TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
-  // (Not a structured binding: clang 14 cannot capture one in a lambda.)
-  const ActorElsewhere found = ActorOutsideTheHeadNode(*cluster_);
-  const auto& victim = found.actor;
+  ActorElsewhere found;
+  ASSERT_NO_FATAL_FAILURE(FindActorOutsideTheHeadNode(*cluster_, &found));
+  const auto& victim = found.actor;  // (clang 14 cannot capture a structured binding)
   const int raylet_pid = found.raylet_pid;
-  ASSERT_TRUE(victim) << "no actor landed outside the head node";
-  ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
   auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 60000);
   Stopped stopped(raylet_pid);
   ASSERT_TRUE(stopped.ok());
@@ -324,12 +322,10 @@ TEST_F(FailureTest, CallsToAnActorOnAStoppedNodeEndWithinTheBound) {
 // restarted copy of the actor may already serve elsewhere). A call running when the raylet
 // died, short enough to finish in the old worker's shutdown drain, must not return.
 TEST_F(FailureTest, AWorkerWhoseRayletIsKilledAnswersNothingMore) {
-  // (Not a structured binding: clang 14 cannot capture one in a lambda.)
-  const ActorElsewhere found = ActorOutsideTheHeadNode(*cluster_);
-  const auto& victim = found.actor;
+  ActorElsewhere found;
+  ASSERT_NO_FATAL_FAILURE(FindActorOutsideTheHeadNode(*cluster_, &found));
+  const auto& victim = found.actor;  // (clang 14 cannot capture a structured binding)
   const int raylet_pid = found.raylet_pid;
-  ASSERT_TRUE(victim) << "no actor landed outside the head node";
-  ASSERT_GT(raylet_pid, 1) << "the node did not report its raylet pid";
   const int worker_pid = victim->Call(&Recorder::Pid).Get(kBound);
   auto in_flight = victim->Call(&Recorder::SlowEcho, 1, 400);
   ASSERT_EQ(kill(raylet_pid, SIGKILL), 0);

@@ -147,6 +147,30 @@ TEST_F(TokenRotationTest, EveryProcessTakesTheNewTokenAndTheOldOneIsRefusedAfter
   EXPECT_EQ(actors[1].Call(&Recorder::Echo, 4).Get(kBound), 4);
 }
 
+// A node cut off (SIGSTOPped) when the token is rotated: the rotation goes on without it, and
+// the command names it among those that did not take the token.
+TEST_F(TokenRotationTest, ANodeCutOffIsNamedAndTheRotationGoesOnWithoutIt) {
+  const auto nodes = cluster_->ListNodes();
+  int side_pid = 0;
+  std::string side_address;
+  for (const auto& node : nodes.nodes()) {
+    if (!node.is_head()) {
+      side_pid = node.raylet_pid();
+      side_address = node.address();
+    }
+  }
+  ASSERT_GT(side_pid, 1);
+  Stopped stopped(side_pid);
+  ASSERT_TRUE(stopped.ok());
+  const auto rotated =
+      Weft({"token", "rotate", "--grace", "60s", "--session-dir", cluster_->head_session()});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out << rotated.err;
+  EXPECT_THAT(rotated.out, HasSubstr("taken by 1 node"));
+  EXPECT_THAT(rotated.out, HasSubstr("warning: not taken by " + side_address));
+  EXPECT_EQ(HeadAnswers(cluster_->head_address(), TokenIn(cluster_->token_file())),
+            grpc::StatusCode::OK);
+}
+
 // A rotation while one is under way is refused, and bad grace periods are refused.
 TEST_F(TokenRotationTest, ARotationDuringAnotherAndABadGraceAreRefused) {
   const auto first =
