@@ -42,6 +42,7 @@ void AddKillCommand(CLI::App& app);
 void AddLogsCommand(CLI::App& app);
 void AddMemoryCommand(CLI::App& app);
 void AddTokenCommand(CLI::App& app);
+void AddCertificateCommand(CLI::App& app);
 
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);

@@ -12,13 +12,13 @@ namespace weft::cli {
 
 absl::StatusOr<ClusterEndpoint> ResolveAndSecure(const ClusterFlags& flags) {
   auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
-  // A cluster with TLS: every channel of this command trusts its CA (no certificate of its own).
+  // A cluster with TLS: every channel of this command trusts its CA, and shows the endpoint's
+  // certificate (the session's, or $WEFT_TLS_CERT) to servers that ask for one.
   if (!endpoint.ok()) return endpoint;
-  auto ca = ClusterAuthorityFor(endpoint->head_address, endpoint->token, endpoint->ca_pem,
-                                InsecureAllowed());
-  if (!ca.ok()) return ca.status();  // the token is not sent in clear
-  if (!ca->empty()) SetTransportSecurity({.ca_pem = *ca});
-  endpoint->ca_pem = *std::move(ca);
+  auto security = ClientSecurityFor(*endpoint, InsecureAllowed());
+  if (!security.ok()) return security.status();  // the token is not sent in clear
+  if (security->tls()) SetTransportSecurity(*security);
+  endpoint->ca_pem = security->ca_pem;
   return endpoint;
 }
 

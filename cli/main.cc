@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   weft::cli::AddLogsCommand(app);
   weft::cli::AddMemoryCommand(app);
   weft::cli::AddTokenCommand(app);
+  weft::cli::AddCertificateCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

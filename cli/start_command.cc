@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -40,6 +41,10 @@ struct StartOptions {
   std::string storage_password_file;
   bool fresh_state = false;
   bool tls = false;
+  bool mutual_tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   bool insecure = false;
   std::optional<int> node_timeout_ms;
   std::optional<int> heartbeat_period_ms;
@@ -76,6 +81,11 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (!o.storage_password_file.empty()) add("--storage-password-file", o.storage_password_file);
   if (o.fresh_state) argv.push_back("--fresh-state");
   if (o.tls) argv.push_back("--tls");
+  if (o.mutual_tls) argv.push_back("--mutual-tls");
+  // Absolute: the raylet does not run where this command was typed.
+  if (!o.tls_ca.empty()) add("--tls-ca", std::filesystem::absolute(o.tls_ca).string());
+  if (!o.tls_cert.empty()) add("--tls-cert", std::filesystem::absolute(o.tls_cert).string());
+  if (!o.tls_key.empty()) add("--tls-key", std::filesystem::absolute(o.tls_key).string());
   if (o.insecure) argv.push_back("--insecure");
   if (o.node_timeout_ms) add("--node-timeout-ms", std::to_string(*o.node_timeout_ms));
   if (o.heartbeat_period_ms) add("--heartbeat-period-ms", std::to_string(*o.heartbeat_period_ms));
@@ -143,11 +153,28 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
               << (tls ? "  TLS:         every connection, under the cluster CA " +
                             session.TlsDir() + "/ca.pem\n"
                       : std::string())
-              << "\nTo add a node, run on it (copy the token file to other machines):\n"
-              << "  weft start --address " << address << " --token-file " << session.TokenPath()
+              << (o.mutual_tls ? "               mutual: each side shows a certificate of the "
+                                 "cluster's CA\n"
+                               : std::string())
+              << (o.mutual_tls
+                      ? absl::StrCat(
+                            "\nTo add a node, issue its certificate here, then run on it (copy "
+                            "the token file and DIR to other machines):\n"
+                            "  weft certificate issue --session-dir ",
+                            session.root(),
+                            " --host <node address> --out DIR\n"
+                            "  weft start --address ",
+                            address, " --token-file ", session.TokenPath(),
+                            " --tls-ca DIR/ca.pem --tls-cert DIR/cert.pem --tls-key DIR/key.pem")
+                      : absl::StrCat("\nTo add a node, run on it (copy the token file to other "
+                                     "machines):\n  weft start --address ",
+                                     address, " --token-file ", session.TokenPath()))
               << "\n\nDrivers on this machine find the cluster through the session dir; "
                  "elsewhere set WEFT_ADDRESS and WEFT_TOKEN"
-              << (tls ? " (they fetch the CA from the head, which proves it knows the token)" : "")
+              << (o.mutual_tls ? ", WEFT_TLS_CA, WEFT_TLS_CERT and WEFT_TLS_KEY (a certificate "
+                                 "issued as for a node)"
+                  : tls ? " (they fetch the CA from the head, which proves it knows the token)"
+                        : "")
               << ".\n"
               << "To stop it: weft stop --session-dir " << session.root() << "\n";
   } else {
@@ -280,9 +307,31 @@ void AddStartCommand(CLI::App& app) {
       "TLS on every connection (the default beyond loopback): the head makes the cluster's "
       "certificate authority (kept with its state); a node joining gets a certificate with the "
       "token");
+  auto* mutual = cmd->add_flag("--mutual-tls", o->mutual_tls,
+                               "Head: TLS on every connection, and every server of the cluster "
+                               "takes only connections that show a certificate of its CA: "
+                               "issued on the head's machine (weft certificate issue), never "
+                               "for the token alone")
+                     ->needs("--head");
+  auto* ca = cmd->add_option("--tls-ca", o->tls_ca, "Node: the cluster CA's certificate file")
+                 ->check(CLI::ExistingFile)
+                 ->excludes("--head");
+  auto* cert = cmd->add_option("--tls-cert", o->tls_cert,
+                               "Node: its certificate file, from `weft certificate issue` on "
+                               "the head's machine (needed under --mutual-tls)")
+                   ->check(CLI::ExistingFile)
+                   ->excludes("--head");
+  auto* key = cmd->add_option("--tls-key", o->tls_key, "Node: the private key of --tls-cert")
+                  ->check(CLI::ExistingFile)
+                  ->excludes("--head");
+  ca->needs(cert)->needs(key);
+  cert->needs(ca)->needs(key);
+  key->needs(ca)->needs(cert);
   cmd->add_flag("--insecure", o->insecure,
                 "Plaintext beyond loopback: the token and all data cross the network in clear")
-      ->excludes(tls);
+      ->excludes(tls)
+      ->excludes(mutual)
+      ->excludes(cert);
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
                   "Head: silence before it declares a node DEAD (default 3000); nodes take "
                   "the head's value when they join and fence themselves before it")

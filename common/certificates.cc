@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -278,6 +279,44 @@ absl::StatusOr<std::vector<std::string>> HostsOf(const std::string& cert_pem) {
     }
   }
   return hosts;
+}
+
+bool Certifies(const std::string& cert_pem, const std::string& host) {
+  auto hosts = HostsOf(cert_pem);
+  if (!hosts.ok()) return false;
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  in6_addr ip{};
+  const bool is_ip =
+      inet_pton(AF_INET, bare.c_str(), &ip) == 1 || inet_pton(AF_INET6, bare.c_str(), &ip) == 1;
+  const std::string wanted = absl::StrCat(is_ip ? "IP:" : "DNS:", bare);
+  return std::any_of(hosts->begin(), hosts->end(), [&](const std::string& named) {
+    return is_ip ? named == wanted : absl::EqualsIgnoreCase(named, wanted);
+  });
+}
+
+absl::Status CheckKeyOf(const std::string& cert_pem, const std::string& key_pem) {
+  Cert cert = ReadCert(cert_pem);
+  if (!cert) return absl::InvalidArgumentError(OpenSslError("certificate"));
+  Key key = ReadPrivateKey(key_pem);
+  if (!key) return absl::InvalidArgumentError(OpenSslError("private key"));
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("the private key is not the certificate's");
+  }
+  return absl::OkStatus();
+}
+
+bool SameCertificate(const std::string& a_pem, const std::string& b_pem) {
+  Cert a = ReadCert(a_pem);
+  Cert b = ReadCert(b_pem);
+  if (!a || !b) {
+    ERR_clear_error();
+    return false;
+  }
+  return X509_cmp(a.get(), b.get()) == 0;
 }
 
 namespace {

@@ -50,6 +50,14 @@ absl::Status VerifyCertificate(const std::string& ca_cert_pem, const std::string
 
 // The subjectAltName entries of a certificate ("IP:127.0.0.1", "DNS:host").
 absl::StatusOr<std::vector<std::string>> HostsOf(const std::string& cert_pem);
+// True when `cert_pem` names `host` (an IP address or a DNS name) in its subjectAltName.
+bool Certifies(const std::string& cert_pem, const std::string& host);
+
+// OK when `key_pem` is the private key of the certificate `cert_pem`; else INVALID_ARGUMENT.
+absl::Status CheckKeyOf(const std::string& cert_pem, const std::string& key_pem);
+
+// True when the two PEM texts hold the same certificate (whatever their line breaks).
+bool SameCertificate(const std::string& a_pem, const std::string& b_pem);
 
 // `secret` sealed with a key derived from the cluster token (HKDF-SHA256, then AES-256-GCM with
 // a random nonce): what the head stores of its CA's key, so that the store alone does not give

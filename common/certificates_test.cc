@@ -95,6 +95,30 @@ TEST(CertificatesTest, OnlyPlainHostsAndShortNamesAreCertified) {
           .ok());
 }
 
+// What a node or driver checks of the files it is given before it serves under them.
+TEST(CertificatesTest, AGivenCertificateIsCheckedForItsHostAndKey) {
+  const Identity ca = Ca();
+  const Identity node = Issue(ca, {.name = "n", .hosts = {"127.0.0.1", "::1", "Node-1.lan"}});
+  EXPECT_TRUE(Certifies(node.cert_pem, "127.0.0.1"));
+  EXPECT_TRUE(Certifies(node.cert_pem, "[::1]"));
+  EXPECT_TRUE(Certifies(node.cert_pem, "node-1.LAN"));  // DNS names ignore case
+  EXPECT_FALSE(Certifies(node.cert_pem, "127.0.0.2"));
+  EXPECT_FALSE(Certifies(node.cert_pem, "node-1"));
+  EXPECT_FALSE(Certifies("not a certificate", "127.0.0.1"));
+
+  EXPECT_TRUE(CheckKeyOf(node.cert_pem, node.key_pem).ok());
+  const Identity other = Issue(ca, {.name = "o", .hosts = {"127.0.0.1"}});
+  EXPECT_EQ(CheckKeyOf(node.cert_pem, other.key_pem).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckKeyOf(node.cert_pem, "garbage").code(), absl::StatusCode::kInvalidArgument);
+
+  // The same certificate whatever its line breaks; another one with the same names is not.
+  std::string reflowed = node.cert_pem;
+  reflowed.insert(reflowed.find('\n') + 1, "\n");
+  EXPECT_TRUE(SameCertificate(node.cert_pem, reflowed));
+  EXPECT_FALSE(SameCertificate(node.cert_pem, other.cert_pem));
+  EXPECT_FALSE(SameCertificate(node.cert_pem, ""));
+}
+
 TEST(CertificatesTest, ASecretSealedWithTheTokenOpensOnlyWithIt) {
   const std::string secret = "-----BEGIN PRIVATE KEY-----\nabc\n";
   auto sealed = SealWithToken("token-1", secret);

@@ -26,6 +26,44 @@ absl::StatusOr<std::string> RecordedHeadAddress(const SessionDir& session) {
   return std::string(absl::StripAsciiWhitespace(*recorded));
 }
 
+// The CA, and a certificate with its key, from the environment or the session (see the header).
+absl::Status ResolveTlsFiles(const SessionDir& session, bool explicit_session,
+                             ClusterEndpoint& endpoint) {
+  const bool from_env = !explicit_session && !Env("WEFT_TLS_CA").empty();
+  if (!from_env) {
+    // The session's files: the key only when this user may read it (a raylet's own session).
+    if (auto ca = ReadFile(session.TlsDir() + "/ca.pem"); ca.ok()) endpoint.ca_pem = *ca;
+    auto cert = ReadFile(session.TlsDir() + "/cert.pem");
+    auto key = ReadFile(session.TlsDir() + "/key.pem");
+    if (!endpoint.ca_pem.empty() && cert.ok() && key.ok()) {
+      endpoint.cert_pem = *std::move(cert);
+      endpoint.key_pem = *std::move(key);
+    }
+    if (!Env("WEFT_TLS_CERT").empty() && !explicit_session) {
+      return absl::InvalidArgumentError(
+          "$WEFT_TLS_CERT is set without $WEFT_TLS_CA: give the cluster's CA with it");
+    }
+    return absl::OkStatus();
+  }
+  for (const auto& [name, field] :
+       {std::pair{"WEFT_TLS_CA", &endpoint.ca_pem}, std::pair{"WEFT_TLS_CERT", &endpoint.cert_pem},
+        std::pair{"WEFT_TLS_KEY", &endpoint.key_pem}}) {
+    const std::string file = Env(name);
+    if (file.empty()) continue;
+    auto read = ReadFile(file);
+    if (!read.ok()) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read $", name, "=", file, ": ", read.status().message()));
+    }
+    *field = *std::move(read);
+  }
+  if (endpoint.cert_pem.empty() != endpoint.key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "give both $WEFT_TLS_CERT and $WEFT_TLS_KEY (a certificate and its key), or neither");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& address,
@@ -40,14 +78,7 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
     if (!recorded.ok()) return recorded.status();
     endpoint.head_address = *recorded;
   }
-  const std::string ca_file = !explicit_session && !Env("WEFT_TLS_CA").empty()
-                                  ? Env("WEFT_TLS_CA")
-                                  : session.TlsDir() + "/ca.pem";
-  if (auto ca = ReadFile(ca_file); ca.ok()) {
-    endpoint.ca_pem = *std::move(ca);
-  } else if (ca_file != session.TlsDir() + "/ca.pem") {
-    return absl::NotFoundError(absl::StrCat("cannot read the cluster CA $WEFT_TLS_CA=", ca_file));
-  }
+  if (auto tls = ResolveTlsFiles(session, explicit_session, endpoint); !tls.ok()) return tls;
   if (!endpoint.token.empty()) {
     if (auto valid = CheckToken(endpoint.token, "$WEFT_TOKEN"); !valid.ok()) return valid;
     return endpoint;

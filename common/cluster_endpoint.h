@@ -12,6 +12,9 @@ struct ClusterEndpoint {
   std::string token;
   std::string token_file;  // where the token was read from; empty when from $WEFT_TOKEN
   std::string ca_pem;      // the cluster CA's certificate when its connections use TLS, else empty
+  // A certificate of that CA and its key, shown to servers that ask for one (mutual TLS).
+  std::string cert_pem;
+  std::string key_pem;
 };
 
 // Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.
@@ -21,6 +24,8 @@ struct ClusterEndpoint {
 //                 else the default session's token.
 //   TLS CA:       when `session_dir` is given, that session's tls/ca.pem; else the file
 //                 $WEFT_TLS_CA names; else the default session's tls/ca.pem; none: plaintext.
+//   certificate:  from where the CA came: $WEFT_TLS_CERT and $WEFT_TLS_KEY (both or neither),
+//                 or the session's tls/cert.pem and key.pem when this user can read them.
 [[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(
     const std::string& address, const std::string& session_dir);
 

@@ -72,10 +72,15 @@ std::string AuthorityProof(const std::string& token, const std::string& nonce,
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_address,
-                                                  const std::string& token,
-                                                  std::chrono::milliseconds wait, bool patient) {
-  auto stub = proto::Certificates::NewStub(grpc::CreateChannel(head_address, UnverifiedTls()));
+namespace {
+
+// The head's answer to GetAuthority over `credentials`, once its proof that it knows `token`
+// checks (UNAUTHENTICATED otherwise).
+absl::StatusOr<proto::GetAuthorityReply> AskAuthority(
+    const std::string& head_address, const std::string& token,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials, std::chrono::milliseconds wait,
+    bool patient) {
+  auto stub = proto::Certificates::NewStub(grpc::CreateChannel(head_address, credentials));
   proto::GetAuthorityRequest request;
   std::string nonce(kNonceBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), kNonceBytes) != 1) {
@@ -89,8 +94,8 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
   const grpc::Status status = stub->GetAuthority(&context, request, &reply);
   if (!status.ok()) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot fetch the cluster's certificate authority from ", head_address, " over TLS: ",
-        status.error_message(), " (does the head run with TLS? it does when started with --tls)"));
+        "cannot ask ", head_address,
+        " for the cluster's certificate authority over TLS: ", status.error_message()));
   }
   const std::string expected = AuthorityProof(token, nonce, reply.ca_pem());
   const auto proves = [&expected](const std::string& proof) {
@@ -105,7 +110,61 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
         " could not prove it knows the cluster token: not this cluster's head (or the wrong "
         "token), its certificate authority is not trusted"));
   }
-  return reply.ca_pem();
+  return reply;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_address,
+                                                  const std::string& token,
+                                                  std::chrono::milliseconds wait, bool patient) {
+  auto reply = AskAuthority(head_address, token, UnverifiedTls(), wait, patient);
+  if (!reply.ok()) {
+    if (reply.status().code() != absl::StatusCode::kUnavailable) return reply.status();
+    return absl::UnavailableError(absl::StrCat(
+        reply.status().message(),
+        " (does the head run with TLS? it does when started with --tls; one started with "
+        "--mutual-tls takes only connections that show a certificate of the cluster: ",
+        kCertificateHint, ")"));
+  }
+  return reply->ca_pem();
+}
+
+absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const std::string& token,
+                                         const TransportSecurity& security, bool patient) {
+  auto reply = AskAuthority(head_address, token, ChannelCredentialsFor(security),
+                            patient ? kJoinTimeout : std::chrono::seconds(5), patient);
+  if (!reply.ok()) {
+    if (reply.status().code() != absl::StatusCode::kUnavailable) return reply.status();
+    return absl::UnavailableError(absl::StrCat(
+        reply.status().message(),
+        security.cert_pem.empty()
+            ? absl::StrCat(" (is the CA given this cluster's? a head started with --mutual-tls "
+                           "takes only connections that show a certificate of the cluster: ",
+                           kCertificateHint, ")")
+            : " (are the CA and the certificate given this cluster's, and is the certificate "
+              "still valid?)"));
+  }
+  return reply->mutual_tls();
+}
+
+absl::StatusOr<TransportSecurity> ClientSecurityFor(const ClusterEndpoint& endpoint, bool insecure,
+                                                    bool patient) {
+  auto ca = ClusterAuthorityFor(endpoint.head_address, endpoint.token, endpoint.ca_pem, insecure);
+  if (!ca.ok()) return ca.status();
+  if (ca->empty()) return TransportSecurity{};
+  TransportSecurity security{
+      .ca_pem = *std::move(ca), .cert_pem = endpoint.cert_pem, .key_pem = endpoint.key_pem};
+  if (!security.cert_pem.empty()) {
+    if (auto valid = CheckKeyOf(security.cert_pem, security.key_pem); !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the TLS certificate and key given do not go together: ", valid.message()));
+    }
+  }
+  auto mutual = AsksForCertificates(endpoint.head_address, endpoint.token, security, patient);
+  if (!mutual.ok()) return mutual.status();
+  security.mutual = *mutual;
+  return security;
 }
 
 bool InsecureAllowed() {
@@ -128,6 +187,9 @@ absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
   if (fetched.ok() || fetched.status().code() == absl::StatusCode::kUnauthenticated) {
     return fetched;  // never plaintext after a proof that failed
   }
+  // On loopback a head that neither answers in plaintext nor lets this process through TLS,
+  // but takes the connection, serves TLS and refused it (under mutual TLS: no certificate).
+  if (loopback && !ConnectionRefused(head_address, std::chrono::seconds(1))) return fetched;
   if (loopback || insecure) return std::string();
   return absl::UnavailableError(absl::StrCat(
       fetched.status().message(),
@@ -136,24 +198,25 @@ absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
 }
 
 absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address,
-                                                 const std::string& token, std::string ca_pem,
+                                                 const std::string& token, TransportSecurity caller,
                                                  const std::string& name,
-                                                 const std::vector<std::string>& hosts) {
-  if (ca_pem.empty()) {
+                                                 const std::vector<std::string>& hosts,
+                                                 uint32_t valid_days) {
+  if (caller.ca_pem.empty()) {
     auto fetched = FetchClusterAuthority(head_address, token);
     if (!fetched.ok()) return fetched.status();
-    ca_pem = *std::move(fetched);
+    caller.ca_pem = *std::move(fetched);
   }
   auto key = MakePrivateKey();
   if (!key.ok()) return key.status();
   auto public_key = PublicKeyOf(*key);
   if (!public_key.ok()) return public_key.status();
-  TransportSecurity client{.ca_pem = ca_pem};
-  auto channel = grpc::CreateChannel(head_address, ChannelCredentialsFor(client));
+  auto channel = grpc::CreateChannel(head_address, ChannelCredentialsFor(caller));
   auto stub = proto::Certificates::NewStub(channel);
   proto::IssueCertificateRequest request;
   request.set_public_key_pem(*public_key);
   request.set_name(name);
+  request.set_valid_days(valid_days);
   for (const auto& host : hosts) request.add_hosts(host);
   grpc::ClientContext context;
   SetTimeout(context, kJoinTimeout);
@@ -170,7 +233,8 @@ absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address
                                    "with TLS?)"
                                  : ""));
   }
-  return TransportSecurity{.ca_pem = ca_pem, .cert_pem = reply.cert_pem(), .key_pem = *key};
+  return TransportSecurity{
+      .ca_pem = caller.ca_pem, .cert_pem = reply.cert_pem(), .key_pem = *std::move(key)};
 }
 
 std::vector<std::string> HostsToCertify(const std::string& bind_host) {

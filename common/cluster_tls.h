@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cluster_endpoint.h"
 #include "common/transport_security.h"
 
 namespace weft {
@@ -41,12 +42,33 @@ absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
                                                 const std::string& token, const std::string& known,
                                                 bool insecure);
 
-// A new key and its certificate for `hosts`, signed by the cluster CA `ca_pem` (fetched when
-// empty) through the head at `head_address`.
+// Where a certificate comes from on a cluster with mutual TLS, for messages.
+inline constexpr char kCertificateHint[] =
+    "issue one on the head's machine with `weft certificate issue --host <host it serves at> "
+    "--out DIR`, then start a node with --tls-ca DIR/ca.pem --tls-cert DIR/cert.pem --tls-key "
+    "DIR/key.pem, or give a driver or the CLI WEFT_TLS_CA, WEFT_TLS_CERT and WEFT_TLS_KEY";
+
+// Asks the head at `head_address`, over TLS verified by `security`'s CA and showing its
+// certificate if it has one, whether the cluster's servers take only connections that show a
+// certificate of its CA (mutual TLS); only once the head proves it knows `token`. `patient`
+// waits up to 10 s for a head still starting (a node joining), else 5 s at most.
+absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const std::string& token,
+                                         const TransportSecurity& security, bool patient = false);
+
+// How a driver, the CLI or a node talks to the cluster at `endpoint`: plaintext (see
+// ClusterAuthorityFor), or TLS under the cluster's CA, with `mutual` set as the head says and
+// the endpoint's certificate (checked against its key) shown to servers that ask for one.
+absl::StatusOr<TransportSecurity> ClientSecurityFor(const ClusterEndpoint& endpoint, bool insecure,
+                                                    bool patient = false);
+
+// A new key and its certificate for `hosts`, valid `valid_days` (0: 825), signed by the
+// cluster's CA through the head at `head_address`: asked with the token over TLS verified by
+// `caller`'s CA (fetched when empty), showing `caller`'s certificate if it has one.
 absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address,
-                                                 const std::string& token, std::string ca_pem,
+                                                 const std::string& token, TransportSecurity caller,
                                                  const std::string& name,
-                                                 const std::vector<std::string>& hosts);
+                                                 const std::vector<std::string>& hosts,
+                                                 uint32_t valid_days = 0);
 
 // The hosts a process listening on `bind_host` is reached at: the address it advertises (every
 // address of the machine's interfaces for a wildcard), loopback, and the machine's names.

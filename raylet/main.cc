@@ -38,6 +38,10 @@ struct Flags {
   std::string storage_password_file;
   bool fresh_state = false;
   bool tls = false;
+  bool mutual_tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   bool insecure = false;
   int heartbeat_period_ms = Millis(weft::RayletOptions().heartbeat_period);
   int node_timeout_ms = Millis(weft::RayletOptions().node_timeout);
@@ -97,10 +101,29 @@ void AddFlags(CLI::App& app, Flags& f) {
                            "TLS on every connection, under the cluster's certificate authority "
                            "(the head makes it; a node joining gets a certificate with the "
                            "token). On by default beyond loopback");
+  auto* mutual = app.add_flag("--mutual-tls", f.mutual_tls,
+                              "Head: TLS on every connection, and every server of the cluster "
+                              "takes only connections that show a certificate of its CA; "
+                              "certificates are issued on the head's machine (weft certificate "
+                              "issue), never for the token alone")
+                     ->needs("--head");
+  auto* ca = app.add_option("--tls-ca", f.tls_ca, "Node: the cluster CA's certificate (PEM)")
+                 ->excludes("--head");
+  auto* cert = app.add_option("--tls-cert", f.tls_cert,
+                              "Node: its certificate, signed by the cluster's CA (weft "
+                              "certificate issue on the head's machine); needed under mutual TLS")
+                   ->excludes("--head");
+  auto* key = app.add_option("--tls-key", f.tls_key, "Node: the private key of --tls-cert")
+                  ->excludes("--head");
+  ca->needs(cert)->needs(key);
+  cert->needs(ca)->needs(key);
+  key->needs(ca)->needs(cert);
   app.add_flag("--insecure", f.insecure,
                "Plaintext beyond loopback: the token and all data cross the network in clear "
                "(warned on every start)")
-      ->excludes(tls);
+      ->excludes(tls)
+      ->excludes(mutual)
+      ->excludes(cert);
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -180,7 +203,11 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   // clear by default.
   const bool beyond_loopback =
       !weft::IsLoopback(f.host) || (!f.head && !f.address.empty() && !weft::IsLoopback(f.address));
-  o.tls = f.tls || (beyond_loopback && !f.insecure);
+  o.tls = f.tls || f.mutual_tls || !f.tls_cert.empty() || (beyond_loopback && !f.insecure);
+  o.mutual_tls = f.mutual_tls;
+  o.tls_ca_file = f.tls_ca;
+  o.tls_cert_file = f.tls_cert;
+  o.tls_key_file = f.tls_key;
   o.insecure = f.insecure;
   if (f.insecure && beyond_loopback) {
     spdlog::warn(

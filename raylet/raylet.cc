@@ -123,7 +123,7 @@ absl::Status Raylet::Run() {
                                      .node_timeout = options_.node_timeout,
                                      .stall_threshold = options_.node_timeout / 2,
                                      .head_lost_timeout = options_.head_lost_timeout},
-        auth_, options_.token, *std::move(store), existed, options_.tls);
+        auth_, options_.token, *std::move(store), existed, options_.tls, options_.mutual_tls);
     if (!head.ok()) {
       return absl::Status(
           head.status().code(),
@@ -139,16 +139,17 @@ absl::Status Raylet::Run() {
   if (!options_.head) {
     // A node uses TLS when its head does (learnt with the head's proof of the token, before
     // the token is sent); it must when it or its head is beyond loopback, unless --insecure.
-    auto ca = ClusterAuthorityFor(options_.head_address, options_.token, "", options_.insecure);
-    if (!ca.ok()) return ca.status();
-    if (ca->empty() && options_.tls) {
+    auto security = HeadSecurity();
+    if (!security.ok()) return security.status();
+    if (!security->tls() && options_.tls) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the head at ", options_.head_address,
           " does not serve TLS, which this node needs (--tls, or a head or host beyond "
           "loopback); a head started with --insecure needs --insecure here too"));
     }
-    cluster_ca_ = *std::move(ca);
-    options_.tls = !cluster_ca_.empty();
+    head_security_ = *std::move(security);
+    options_.tls = head_security_.tls();
+    options_.mutual_tls = head_security_.mutual;
   }
   if (options_.tls) {
     if (auto status = SetUpTls(); !status.ok()) return status;
@@ -268,6 +269,23 @@ void Raylet::TryRejoin() {
   }
 }
 
+absl::StatusOr<TransportSecurity> Raylet::HeadSecurity() const {
+  ClusterEndpoint head{.head_address = options_.head_address, .token = options_.token};
+  if (!options_.tls_cert_file.empty()) {
+    for (const auto& [file, field] : {std::pair{&options_.tls_ca_file, &head.ca_pem},
+                                      std::pair{&options_.tls_cert_file, &head.cert_pem},
+                                      std::pair{&options_.tls_key_file, &head.key_pem}}) {
+      auto read = ReadFile(*file);
+      if (!read.ok()) {
+        return absl::NotFoundError(
+            absl::StrCat("cannot read ", *file, ": ", read.status().message()));
+      }
+      *field = *std::move(read);
+    }
+  }
+  return ClientSecurityFor(head, options_.insecure, /*patient=*/true);
+}
+
 absl::Status Raylet::SetUpTls() {
   const std::vector<std::string> hosts = HostsToCertify(options_.host);
   absl::StatusOr<TransportSecurity> security;
@@ -276,11 +294,25 @@ absl::Status Raylet::SetUpTls() {
     auto identity = IssueIdentity(
         ca, {.name = absl::StrCat("weft head ", head_->cluster_id()), .hosts = hosts});
     if (!identity.ok()) return identity.status();
-    security = TransportSecurity{
-        .ca_pem = ca.cert_pem, .cert_pem = identity->cert_pem, .key_pem = identity->key_pem};
+    security = TransportSecurity{.ca_pem = ca.cert_pem,
+                                 .cert_pem = identity->cert_pem,
+                                 .key_pem = identity->key_pem,
+                                 .mutual = head_->mutual_tls()};
+    head_->ServeUnder(identity->cert_pem);
+  } else if (!head_security_.cert_pem.empty()) {
+    // Its own certificate (--tls-cert): the head, drivers and other workers reach it at its
+    // advertised host, and would refuse a certificate that does not name it.
+    const std::string host = AdvertisedHost(options_.host);
+    if (!Certifies(head_security_.cert_pem, host)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the certificate ", options_.tls_cert_file, " does not name ", host,
+          ", where this node is reached: issue one with `weft certificate issue --host ", host,
+          "` on the head's machine"));
+    }
+    security = head_security_;
   } else {
-    security =
-        JoinClusterTls(options_.head_address, options_.token, cluster_ca_, "weft node", hosts);
+    security = JoinClusterTls(options_.head_address, options_.token,
+                              {.ca_pem = head_security_.ca_pem}, "weft node", hosts);
   }
   if (!security.ok()) return security.status();
   // Where this raylet's workers, and drivers and the CLI on this session, find them.

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "common/auth.h"
 #include "common/session_dir.h"
+#include "common/transport_security.h"
 #include "raylet/head/head.h"
 #include "raylet/node/head_link.h"
 #include "raylet/node/node.h"
@@ -37,6 +38,9 @@ class Raylet {
  private:
   // With --tls: this raylet's certificate (signed by the head's CA, or asked of the head with
   // the token) and the CA, written to the session's tls/ folder and used by every connection.
+  // A node's: how to talk to its head (plaintext, TLS, mutual TLS with its given files),
+  // learnt from the head before the token is sent.
+  absl::StatusOr<TransportSecurity> HeadSecurity() const;
   [[nodiscard]] absl::Status SetUpTls();
   [[nodiscard]] absl::Status StartServer();
   [[nodiscard]] absl::Status WriteSessionFiles();
@@ -54,8 +58,10 @@ class Raylet {
   void Stop(absl::Status why);
   void Shutdown();
 
-  RayletOptions options_;   // `tls` settled at start (a node follows its head)
-  std::string cluster_ca_;  // a node's: its head's CA, learnt with the head's proof
+  RayletOptions options_;  // `tls` settled at start (a node follows its head)
+  // A node's: how it talks to its head, learnt with the head's proof (its CA, whether the
+  // cluster is under mutual TLS, the node's own certificate when given).
+  TransportSecurity head_security_;
   const SessionDir session_;
   const TokenAuth auth_;
   asio::io_context io_;

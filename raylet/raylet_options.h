@@ -34,6 +34,15 @@ struct RayletOptions {
   // proof), and must when it or its head is beyond loopback, unless `insecure`.
   bool tls = false;
   bool insecure = false;
+  // Mutual TLS: every server of the cluster takes only connections that show a certificate of
+  // its CA, and the head signs certificates only for its own machine (weft certificate issue).
+  // Set on the head; a node follows its head.
+  bool mutual_tls = false;
+  // A node's own TLS files (all three or none): its certificate and key, and the cluster's CA.
+  // Under mutual TLS a node needs them; otherwise it is given a certificate for the token.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
   absl::Duration heartbeat_period = absl::Milliseconds(500);
   absl::Duration node_timeout = absl::Seconds(3);
   // A fenced node tries to rejoin its head as a new node until this long after the head last

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cstdlib>
 
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "common/auth.h"
+#include "common/cluster_tls.h"
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
@@ -153,9 +155,11 @@ TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
   if (address.ok()) head_address_ = std::string(absl::StripAsciiWhitespace(*address));
   auto token = ReadTokenFile(token_file());
   if (token.ok()) token_ = *token;
-  // A head with TLS (--tls, or beyond loopback): this test's own channels trust its CA.
-  if (auto ca = ReadFile(SessionDir(head_session_).TlsDir() + "/ca.pem"); ca.ok()) {
-    SetTransportSecurity({.ca_pem = *ca});
+  // A head with TLS (--tls, or beyond loopback): this test's own channels trust its CA, and
+  // show the head's certificate to servers that ask for one (--mutual-tls), as the CLI on the
+  // head's machine does.
+  if (auto files = ReadTlsFiles(SessionDir(head_session_).TlsDir()); files.ok()) {
+    SetTransportSecurity(*std::move(files));
   }
 }
 
@@ -211,6 +215,13 @@ proto::ListNodesReply TestCluster::ListNodes() const {
   // Quiet on failure: callers poll this in WaitFor, and an empty table fails their checks.
   if (!stub->ListNodes(&context, proto::ListNodesRequest(), &reply).ok()) return {};
   return reply;
+}
+
+int TestCluster::AliveNodeCount() const {
+  const auto table = ListNodes();
+  return static_cast<int>(
+      std::count_if(table.nodes().begin(), table.nodes().end(),
+                    [](const proto::NodeInfo& node) { return node.state() == proto::NODE_ALIVE; }));
 }
 
 std::optional<proto::ListObjectsReply> TestCluster::ListObjects() const {

@@ -98,6 +98,8 @@ class TestCluster {
 
   // The head's node table; empty when the head cannot be reached.
   proto::ListNodesReply ListNodes() const;
+  // How many nodes the head has ALIVE now (0 when it cannot be reached).
+  int AliveNodeCount() const;
   // The ALIVE node served by the raylet of pid `raylet_pid`, if any.
   std::optional<std::string> AliveNodeOf(pid_t raylet_pid) const;
   // The state of node `node_id` in the head's table; NODE_STATE_UNSPECIFIED if it is not there.

@@ -172,14 +172,7 @@ TEST_F(TlsClusterTest, ARestartedHeadKeepsTheClustersCa) {
   const auto restarted = cluster.RestartHead();
   ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
   EXPECT_EQ(ReadFile(head.TlsDir() + "/ca.pem").value_or(""), *ca) << "the cluster got a new CA";
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const auto listed = cluster.ListNodes();
-        int alive = 0;
-        for (const auto& n : listed.nodes()) alive += n.state() == proto::NODE_ALIVE;
-        return alive == 2;
-      },
-      std::chrono::seconds(20)))
+  ASSERT_TRUE(WaitFor([&] { return cluster.AliveNodeCount() == 2; }, std::chrono::seconds(20)))
       << "the node that joined with TLS did not come back";
   const auto driven = testing::Run({BinPath("tls_driver")}, std::chrono::seconds(90),
                                    {"WEFT_SESSION_DIR=" + cluster.head_session()});

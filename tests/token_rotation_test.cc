@@ -216,14 +216,7 @@ TEST_F(TokenRotationTest, AHeadStartedAgainDuringTheGraceTakesTheNewToken) {
   auto found = weft::GetActor<Recorder>("kept");
   EXPECT_EQ(found.Call(&Recorder::Echo, 6).Get(kBound), 6);
   // The node kept its place (it sends the new token): new actors start on it.
-  ASSERT_TRUE(WaitFor(
-      [] {
-        int alive = 0;
-        const auto listed = cluster_->ListNodes();
-        for (const auto& node : listed.nodes()) alive += node.state() == proto::NODE_ALIVE;
-        return alive == 2;
-      },
-      std::chrono::seconds(20)));
+  ASSERT_TRUE(WaitFor([] { return cluster_->AliveNodeCount() == 2; }, std::chrono::seconds(20)));
   auto fresh = weft::Actor<Recorder>({.resources = {{"side", 0.5}}}).Remote();
   EXPECT_EQ(fresh.Call(&Recorder::Echo, 7).Get(kBound), 7);
   const auto again = Weft({"token", "rotate", "--session-dir", cluster_->head_session()});

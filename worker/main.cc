@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
       spdlog::error("cannot read the node's TLS files: {}", security.status().message());
       return 2;
     }
+    // Under mutual TLS the node says so: this worker's server then asks for certificates too.
+    const char* mutual = std::getenv("WEFT_TLS_MUTUAL");
+    security->mutual = mutual && std::string(mutual) == "1";
     weft::SetTransportSecurity(*std::move(security));
   }
   // Test hook: a line of "user" output printed before the worker registers, so it is in the

@@ -56,11 +56,11 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
   if (!endpoint.ok()) Throw(endpoint.status());
   auto impl = std::make_unique<Impl>();
   impl->endpoint = *std::move(endpoint);
-  // A cluster with TLS: its CA is trusted by every channel of this process from now on.
-  auto ca = ClusterAuthorityFor(impl->endpoint.head_address, impl->endpoint.token,
-                                impl->endpoint.ca_pem, InsecureAllowed());
-  if (!ca.ok()) Throw(ca.status());  // the token is not sent in clear
-  if (!ca->empty()) SetTransportSecurity({.ca_pem = *ca});
+  // A cluster with TLS: its CA is trusted by every channel of this process from now on (and
+  // the endpoint's certificate shown, under mutual TLS).
+  auto security = ClientSecurityFor(impl->endpoint, InsecureAllowed());
+  if (!security.ok()) Throw(security.status());  // the token is not sent in clear
+  if (security->tls()) SetTransportSecurity(*std::move(security));
   impl->head = MakeChannel(impl->endpoint.head_address, impl->endpoint.token);
   impl->nodes = proto::NodeDirectory::NewStub(impl->head);
   impl->jobs = proto::JobRegistry::NewStub(impl->head);

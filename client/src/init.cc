@@ -15,6 +15,7 @@
 #include "client/src/head_calls.h"
 #include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
+#include "common/certificates.h"
 #include "common/cluster_endpoint.h"
 #include "common/cluster_tls.h"
 #include "common/logging.h"
@@ -199,6 +200,36 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
   return reply.job().job_id();
 }
 
+// Secures this process's connections to the cluster at `endpoint`, before the first call
+// that carries the token. A cluster with TLS: this driver trusts its CA and serves its objects
+// under a certificate of it: one the head signs for it (asked with the token), or under
+// mutual TLS the endpoint's own (issued on the head's machine), which it also shows as a
+// client.
+void SecureConnections(const ClusterEndpoint& endpoint) {
+  auto security = ClientSecurityFor(endpoint, InsecureAllowed());
+  if (!security.ok()) {
+    throw Error(static_cast<int>(security.status().code()),
+                absl::StrCat("cannot join the cluster: ", security.status().message()));
+  }
+  const std::string host = LocalHostToward(endpoint.head_address);
+  if (security->tls() && !security->mutual) {
+    security = JoinClusterTls(endpoint.head_address, endpoint.token, {.ca_pem = security->ca_pem},
+                              "weft driver", HostsToCertify(host));
+    if (!security.ok()) {
+      throw Error(static_cast<int>(security.status().code()),
+                  absl::StrCat("cannot join the cluster over TLS: ", security.status().message()));
+    }
+  } else if (security->mutual && !Certifies(security->cert_pem, host)) {
+    // Workers reach this driver's objects at `host`: they would refuse its certificate.
+    throw Error(static_cast<int>(absl::StatusCode::kInvalidArgument),
+                absl::StrCat("the TLS certificate given does not name ", host,
+                             ", where the cluster's workers reach this driver: issue one with "
+                             "`weft certificate issue --host ",
+                             host, "` on the head's machine"));
+  }
+  SetTransportSecurity(*std::move(security));
+}
+
 }  // namespace
 
 void Init(const InitOptions& options) {
@@ -218,26 +249,7 @@ void Init(const InitOptions& options) {
     throw Error(static_cast<int>(endpoint.status().code()),
                 absl::StrCat("cannot find the cluster: ", endpoint.status().message()));
   }
-  if (state->embedded_session.empty()) {
-    auto ca = ClusterAuthorityFor(endpoint->head_address, endpoint->token, endpoint->ca_pem,
-                                  InsecureAllowed());
-    if (!ca.ok()) {
-      throw Error(static_cast<int>(ca.status().code()),
-                  absl::StrCat("cannot join the cluster: ", ca.status().message()));
-    }
-    if (!ca->empty()) {
-      // The cluster's connections use TLS: this driver serves its objects under a certificate
-      // the head signs for it (asked with the token), and trusts the cluster's CA.
-      auto security = JoinClusterTls(endpoint->head_address, endpoint->token, *ca, "weft driver",
-                                     HostsToCertify(LocalHostToward(endpoint->head_address)));
-      if (!security.ok()) {
-        throw Error(
-            static_cast<int>(security.status().code()),
-            absl::StrCat("cannot join the cluster over TLS: ", security.status().message()));
-      }
-      SetTransportSecurity(*std::move(security));
-    }
-  }
+  if (state->embedded_session.empty()) SecureConnections(*endpoint);
   internal::Runtime::Config config;
   config.head_address = endpoint->head_address;
   config.token = endpoint->token;

@@ -1,6 +1,7 @@
 #include "raylet/head/certificate_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/certificates.h"
 #include "common/cluster_tls.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -12,10 +13,20 @@ constexpr size_t kMaxHosts = 16;
 constexpr size_t kMaxField = 253;  // a host (a DNS name's limit)
 constexpr size_t kMaxName = 64;    // a certificate's common name
 constexpr size_t kMaxKey = 4096;   // a PEM public key (EC P-256: ~180 bytes)
-constexpr absl::Duration kValidFor = absl::Hours(24 * 825);
+constexpr uint32_t kMaxValidDays = 825;
 
 absl::Status NoTls() {
   return absl::FailedPreconditionError("this cluster was started without --tls: it has no CA");
+}
+
+// True when the caller's connection showed the certificate `cert_pem` (mutual TLS: gRPC has
+// verified that the caller holds its key).
+bool ShowsCertificate(const grpc::CallbackServerContext& ctx, const std::string& cert_pem) {
+  const auto auth = ctx.auth_context();
+  if (!auth || cert_pem.empty()) return false;
+  const auto shown = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  return shown.size() == 1 &&
+         SameCertificate(std::string(shown.front().data(), shown.front().size()), cert_pem);
 }
 
 }  // namespace
@@ -30,6 +41,7 @@ grpc::ServerUnaryReactor* CertificateService::GetAuthority(grpc::CallbackServerC
         ctx, absl::InvalidArgumentError(absl::StrCat("the nonce must be ", kNonceBytes, " bytes")));
   }
   rep->set_ca_pem(authority_.cert_pem);
+  rep->set_mutual_tls(mutual_tls_);
   // During a token rotation's grace, for a caller with either token.
   const auto accepted = auth_.Accepted();
   for (size_t i = 0; i < accepted.size(); ++i) {
@@ -54,6 +66,17 @@ grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
                                "the cluster token was rotated: a certificate needs the new one"));
   }
   if (authority_.cert_pem.empty()) return FinishWith(ctx, NoTls());
+  if (mutual_tls_ && !ShowsCertificate(*ctx, head_cert_pem_)) {
+    return FinishWith(
+        ctx, absl::PermissionDeniedError(
+                 "this cluster runs with --mutual-tls: certificates are issued on the head's "
+                 "machine (`weft certificate issue` there, which shows the head's own "
+                 "certificate), not for the token and another process's certificate"));
+  }
+  if (req->valid_days() > kMaxValidDays) {
+    return FinishWith(ctx, absl::InvalidArgumentError(absl::StrCat(
+                               "a certificate is valid for 1 to ", kMaxValidDays, " days")));
+  }
   if (req->hosts().empty() || req->hosts_size() > static_cast<int>(kMaxHosts) ||
       req->name().size() > kMaxName || req->public_key_pem().size() > kMaxKey) {
     return FinishWith(ctx, absl::InvalidArgumentError(absl::StrCat(
@@ -67,10 +90,12 @@ grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
     }
     request.hosts.push_back(host);
   }
-  request.not_after = absl::Now() + kValidFor;
+  const uint32_t days = req->valid_days() == 0 ? kMaxValidDays : req->valid_days();
+  request.not_after = absl::Now() + absl::Hours(24 * int64_t{days});
   auto cert = SignCertificate(authority_, req->public_key_pem(), request);
   if (!cert.ok()) return FinishWith(ctx, cert.status());
-  spdlog::info("certificate issued name=\"{}\" hosts={}", request.name, request.hosts.size());
+  spdlog::info("certificate issued name=\"{}\" hosts={} days={}", request.name,
+               request.hosts.size(), days);
   rep->set_cert_pem(*std::move(cert));
   return FinishWith(ctx, absl::OkStatus());
 }

@@ -12,7 +12,7 @@ namespace weft::head {
 absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options options,
                                                    const TokenAuth& auth, std::string token,
                                                    std::unique_ptr<TableStore> store, bool existed,
-                                                   bool tls) {
+                                                   bool tls, bool mutual_tls) {
   auto rows = store->Load(kClusterTable);
   if (!rows.ok()) return rows.status();
   std::string cluster_id;
@@ -21,11 +21,13 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   Identity authority;
   std::string sealed_ca_key;
   std::optional<bool> stored_tls;
+  bool stored_mutual = false;
   for (const auto& [key, value] : *rows) {
     if (key == "id") cluster_id = value;
     if (key == "ca_cert") authority.cert_pem = value;
     if (key == "ca_key_sealed") sealed_ca_key = value;
     if (key == "tls") stored_tls = value == "1";
+    if (key == "mutual_tls") stored_mutual = value == "1";
     if (key == "token_sha256") stored_fingerprint = value;
     if (key == "terms" && !stored_terms.emplace().ParseFromString(value)) {
       return absl::DataLossError("the cluster's stored terms do not parse");
@@ -49,6 +51,13 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
     return absl::FailedPreconditionError(
         absl::StrCat("cluster ", cluster_id, " was started ", *stored_tls ? "with" : "without",
                      " --tls: start its head ", *stored_tls ? "with" : "without",
+                     " it (or --fresh-state for a new cluster)"));
+  }
+  if (restarted && stored_tls && *stored_tls && stored_mutual != mutual_tls) {
+    // Its nodes and workers take connections as they joined: with a certificate or not.
+    return absl::FailedPreconditionError(
+        absl::StrCat("cluster ", cluster_id, " was started ", stored_mutual ? "with" : "without",
+                     " --mutual-tls: start its head ", stored_mutual ? "with" : "without",
                      " it (or --fresh-state for a new cluster)"));
   }
   if (authority.cert_pem.empty() != sealed_ca_key.empty()) {
@@ -119,7 +128,8 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
     if (!sealed.ok()) return sealed.status();
     if (auto stored = store->Apply({{kClusterTable, "ca_cert", authority.cert_pem},
                                     {kClusterTable, "ca_key_sealed", *sealed},
-                                    {kClusterTable, "tls", "1"}});
+                                    {kClusterTable, "tls", "1"},
+                                    {kClusterTable, "mutual_tls", mutual_tls ? "1" : "0"}});
         !stored.ok()) {
       return stored;
     }
@@ -129,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
     }
   }
   std::unique_ptr<Head> head(new Head(options, auth, std::move(token), cluster_id,
-                                      std::move(authority), std::move(store)));
+                                      std::move(authority), tls && mutual_tls, std::move(store)));
   if (!restarted) spdlog::info("new cluster id={}", cluster_id);
   return head;
 }
@@ -170,10 +180,11 @@ absl::Status Head::Recover() {
 }
 
 Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
-           std::string cluster_id, Identity authority, std::unique_ptr<TableStore> store)
+           std::string cluster_id, Identity authority, bool mutual_tls,
+           std::unique_ptr<TableStore> store)
     : store_(std::move(store)),
       cluster_id_(std::move(cluster_id)),
-      certificate_service_(std::move(authority), auth),
+      certificate_service_(std::move(authority), auth, mutual_tls),
       nodes_(options),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),

@@ -46,11 +46,12 @@ class Head {
   // store holds no cluster (damaged: truncated, its write-ahead log lost), UNAVAILABLE when
   // the store cannot be read or written.
   // The cluster's CA (made for a new cluster with `tls`; FAILED_PRECONDITION when a stored
-  // cluster was started with the other setting). Call Recover next.
+  // cluster was started with another `tls` or `mutual_tls`). Call Recover next.
   static absl::StatusOr<std::unique_ptr<Head>> Create(NodeDirectory::Options options,
                                                       const TokenAuth& auth, std::string token,
                                                       std::unique_ptr<TableStore> store,
-                                                      bool existed, bool tls = false);
+                                                      bool existed, bool tls = false,
+                                                      bool mutual_tls = false);
   // Loads the tables of a stored cluster (all empty for a new one) and takes over what they
   // hold: it may call nodes and workers, so call it once the process's transport security is
   // set, and before serving.
@@ -59,6 +60,10 @@ class Head {
   const std::string& cluster_id() const { return cluster_id_; }
   // The cluster's certificate authority (kept in the store with the cluster).
   const Identity& authority() const { return certificate_service_.authority(); }
+  // Every server of the cluster takes only connections that show a certificate of its CA.
+  bool mutual_tls() const { return certificate_service_.mutual_tls(); }
+  // The head's own certificate, made once the CA is known. Call before serving.
+  void ServeUnder(std::string cert_pem) { certificate_service_.ServeUnder(std::move(cert_pem)); }
   // The terms in force: the flags', or the stored cluster's.
   const NodeDirectory::Options& node_options() const { return nodes_.options(); }
 
@@ -86,7 +91,8 @@ class Head {
 
  private:
   Head(NodeDirectory::Options options, const TokenAuth& auth, std::string token,
-       std::string cluster_id, Identity authority, std::unique_ptr<TableStore> store);
+       std::string cluster_id, Identity authority, bool mutual_tls,
+       std::unique_ptr<TableStore> store);
   void OnNodeDead(const std::string& node_id);
   // A node taken over from a dead head is back: its workers' leases become this head's.
   void AdoptWorkersOf(const proto::NodeInfo& node);

@@ -65,6 +65,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                 .logs_dir = session.LogsDir(),
                                 .token = options.token,
                                 .tls_dir = options.tls ? session.TlsDir() : std::string(),
+                                .tls_mutual = options.tls && options.mutual_tls,
                                 .capacity = options.resources,
                                 // The head's own node: no watch (see the class comment).
                                 .fence_after = options.head ? absl::ZeroDuration()

@@ -141,6 +141,7 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
     spawn.extra_env.push_back("WEFT_TOKEN_ROTATION=" + TokenRotationEnv(*token.rotation));
   }
   if (!options_.tls_dir.empty()) spawn.extra_env.push_back("WEFT_TLS_DIR=" + options_.tls_dir);
+  if (options_.tls_mutual) spawn.extra_env.push_back("WEFT_TLS_MUTUAL=1");
   spawn.extra_env.push_back(absl::StrCat("WEFT_MAX_MESSAGE_SIZE=", MaxMessageBytes()));
   spawn.fds = {{lifeline_[0], kWorkerLifelineFd}};
   int out[2] = {-1, -1}, err[2] = {-1, -1};

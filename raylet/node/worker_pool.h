@@ -32,9 +32,10 @@ class WorkerPool {
     std::string node_id;
     std::string worker_host;  // interface the workers listen on
     std::string logs_dir;
-    std::string token;     // handed to workers through their environment
-    std::string tls_dir;   // the node's TLS files, which workers serve with; empty: plaintext
-    ResourceMap capacity;  // what the node offers; starts beyond it are refused
+    std::string token;        // handed to workers through their environment
+    std::string tls_dir;      // the node's TLS files, which workers serve with; empty: plaintext
+    bool tls_mutual = false;  // workers take only connections that show a cluster certificate
+    ResourceMap capacity;     // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
     // A worker whose raylet does not answer its CheckNode for this long stops itself; passed
     // on the worker's command line (see fence_rule.h). Zero: workers run no watch. The
