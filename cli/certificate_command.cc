@@ -28,11 +28,13 @@ struct IssueOptions {
 };
 
 absl::Status RunIssue(const IssueOptions& o) {
-  // Before anything is asked: a key already there is somebody's, and stays.
+  // Before anything is asked: files already there are somebody's, and stay.
   const std::string dir = std::filesystem::absolute(o.out).string();
-  if (std::filesystem::exists(dir + "/key.pem")) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(dir, "/key.pem exists: choose another --out, or remove it first"));
+  for (const char* name : {"key.pem", "cert.pem", "ca.pem"}) {
+    if (std::filesystem::exists(absl::StrCat(dir, "/", name))) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(dir, "/", name, " exists: choose another --out, or remove it first"));
+    }
   }
   auto endpoint = ResolveAndSecure(o.cluster);
   if (!endpoint.ok()) return endpoint.status();

@@ -15,7 +15,7 @@ absl::StatusOr<ClusterEndpoint> ResolveAndSecure(const ClusterFlags& flags) {
   // A cluster with TLS: every channel of this command trusts its CA, and shows the endpoint's
   // certificate (the session's, or $WEFT_TLS_CERT) to servers that ask for one.
   if (!endpoint.ok()) return endpoint;
-  auto security = ClientSecurityFor(*endpoint, InsecureAllowed());
+  auto security = ClientSecurityFor(*endpoint, InsecureAllowed(), /*learn_mode=*/false);
   if (!security.ok()) return security.status();  // the token is not sent in clear
   if (security->tls()) SetTransportSecurity(*security);
   endpoint->ca_pem = security->ca_pem;

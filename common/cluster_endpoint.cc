@@ -40,7 +40,7 @@ absl::Status ResolveTlsFiles(const SessionDir& session, bool explicit_session,
       endpoint.key_pem = *std::move(key);
     }
     if (!Env("WEFT_TLS_CERT").empty() && !explicit_session) {
-      return absl::InvalidArgumentError(
+      return absl::FailedPreconditionError(
           "$WEFT_TLS_CERT is set without $WEFT_TLS_CA: give the cluster's CA with it");
     }
     return absl::OkStatus();
@@ -52,15 +52,17 @@ absl::Status ResolveTlsFiles(const SessionDir& session, bool explicit_session,
     if (file.empty()) continue;
     auto read = ReadFile(file);
     if (!read.ok()) {
-      return absl::NotFoundError(
+      // Not NOT_FOUND: a driver told where its files are must not go on without them.
+      return absl::FailedPreconditionError(
           absl::StrCat("cannot read $", name, "=", file, ": ", read.status().message()));
     }
     *field = *std::move(read);
   }
   if (endpoint.cert_pem.empty() != endpoint.key_pem.empty()) {
-    return absl::InvalidArgumentError(
+    return absl::FailedPreconditionError(
         "give both $WEFT_TLS_CERT and $WEFT_TLS_KEY (a certificate and its key), or neither");
   }
+  if (!endpoint.cert_pem.empty()) endpoint.cert_given = "$WEFT_TLS_CERT=" + Env("WEFT_TLS_CERT");
   return absl::OkStatus();
 }
 

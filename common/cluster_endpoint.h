@@ -15,6 +15,9 @@ struct ClusterEndpoint {
   // A certificate of that CA and its key, shown to servers that ask for one (mutual TLS).
   std::string cert_pem;
   std::string key_pem;
+  // Where the user named the certificate ("$WEFT_TLS_CERT=<file>", a --tls-cert file): one
+  // that does not fit is then an error. Empty for a session's own (left out if it does not).
+  std::string cert_given;
 };
 
 // Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.

@@ -43,11 +43,11 @@ std::shared_ptr<grpc::ChannelCredentials> UnverifiedTls() {
 
 // True when the head at `head_address` answers in plaintext: it then says it has no CA
 // (GetAuthority needs no token). A TLS head refuses the connection instead.
-bool ServesPlaintext(const std::string& head_address) {
+bool ServesPlaintext(const std::string& head_address, std::chrono::milliseconds wait) {
   auto stub = proto::Certificates::NewStub(
       grpc::CreateChannel(head_address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(1));
+  SetTimeout(context, wait);
   proto::GetAuthorityRequest request;
   proto::GetAuthorityReply reply;
   return stub->GetAuthority(&context, request, &reply).error_code() ==
@@ -121,14 +121,51 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
   auto reply = AskAuthority(head_address, token, UnverifiedTls(), wait, patient);
   if (!reply.ok()) {
     if (reply.status().code() != absl::StatusCode::kUnavailable) return reply.status();
-    return absl::UnavailableError(absl::StrCat(
-        reply.status().message(),
-        " (does the head run with TLS? it does when started with --tls; one started with "
-        "--mutual-tls takes only connections that show a certificate of the cluster: ",
-        kCertificateHint, ")"));
+    return absl::UnavailableError(
+        absl::StrCat(reply.status().message(),
+                     " (does the head run with TLS? it does when started with --tls)"));
   }
   return reply->ca_pem();
 }
+
+namespace {
+
+// What this process brought to a TLS handshake with the head.
+enum class Shown { kNothing, kCa, kCaAndCertificate };
+
+// Why the head at `head_address` did not answer over TLS (`failed`, UNAVAILABLE), in words a
+// user can act on: it cannot be reached, it serves plaintext, or it took the connection and the
+// TLS handshake failed.
+absl::Status WhyNoTlsAnswer(const std::string& head_address, const absl::Status& failed,
+                            Shown shown) {
+  if (!AcceptsConnections(head_address, std::chrono::seconds(1))) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the head at ", head_address, ": ", failed.message()));
+  }
+  if (shown != Shown::kNothing && ServesPlaintext(head_address, std::chrono::seconds(5))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the head at ", head_address,
+        " does not serve TLS, but this process was given the TLS files of a cluster that does "
+        "(a CA",
+        shown == Shown::kCaAndCertificate ? ", a certificate" : "", "): are they this cluster's?"));
+  }
+  const char* check = shown == Shown::kCaAndCertificate
+                          ? "are the CA and the certificate shown this cluster's (the certificate "
+                            "signed by that CA, still valid)?"
+                      : shown == Shown::kCa ? "is the CA given this cluster's? "
+                                            : "";
+  return absl::UnavailableError(
+      absl::StrCat(failed.message(), " (the head at ", head_address,
+                   " takes the connection, but the TLS handshake failed: ", check,
+                   shown == Shown::kCaAndCertificate
+                       ? ""
+                       : absl::StrCat("A head started with --mutual-tls takes only connections "
+                                      "that show a certificate of the cluster: ",
+                                      kCertificateHint),
+                   ")"));
+}
+
+}  // namespace
 
 absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const std::string& token,
                                          const TransportSecurity& security, bool patient) {
@@ -136,31 +173,34 @@ absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const 
                             patient ? kJoinTimeout : std::chrono::seconds(5), patient);
   if (!reply.ok()) {
     if (reply.status().code() != absl::StatusCode::kUnavailable) return reply.status();
-    return absl::UnavailableError(absl::StrCat(
-        reply.status().message(),
-        security.cert_pem.empty()
-            ? absl::StrCat(" (is the CA given this cluster's? a head started with --mutual-tls "
-                           "takes only connections that show a certificate of the cluster: ",
-                           kCertificateHint, ")")
-            : " (are the CA and the certificate given this cluster's, and is the certificate "
-              "still valid?)"));
+    return WhyNoTlsAnswer(head_address, reply.status(),
+                          security.cert_pem.empty() ? Shown::kCa : Shown::kCaAndCertificate);
   }
   return reply->mutual_tls();
 }
 
 absl::StatusOr<TransportSecurity> ClientSecurityFor(const ClusterEndpoint& endpoint, bool insecure,
-                                                    bool patient) {
+                                                    bool learn_mode, bool patient) {
   auto ca = ClusterAuthorityFor(endpoint.head_address, endpoint.token, endpoint.ca_pem, insecure);
   if (!ca.ok()) return ca.status();
   if (ca->empty()) return TransportSecurity{};
-  TransportSecurity security{
-      .ca_pem = *std::move(ca), .cert_pem = endpoint.cert_pem, .key_pem = endpoint.key_pem};
-  if (!security.cert_pem.empty()) {
-    if (auto valid = CheckKeyOf(security.cert_pem, security.key_pem); !valid.ok()) {
+  TransportSecurity security{.ca_pem = *std::move(ca)};
+  if (!endpoint.cert_pem.empty()) {
+    absl::Status usable = CheckKeyOf(endpoint.cert_pem, endpoint.key_pem);
+    if (usable.ok()) usable = VerifyCertificate(security.ca_pem, endpoint.cert_pem);
+    if (usable.ok()) {
+      security.cert_pem = endpoint.cert_pem;
+      security.key_pem = endpoint.key_pem;
+    } else if (!endpoint.cert_given.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("the TLS certificate and key given do not go together: ", valid.message()));
+          absl::StrCat("the TLS certificate ", endpoint.cert_given, ": ", usable.message()));
     }
+    // Else a session's own pair that does not fit (a raylet rewriting it, another cluster's
+    // session): not shown.
   }
+  // A certificate to show and no server of this process: whether the cluster asks for it does
+  // not matter, and needs no round trip.
+  if (!learn_mode && !security.cert_pem.empty()) return security;
   auto mutual = AsksForCertificates(endpoint.head_address, endpoint.token, security, patient);
   if (!mutual.ok()) return mutual.status();
   security.mutual = *mutual;
@@ -176,25 +216,35 @@ absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
                                                 const std::string& token, const std::string& known,
                                                 bool insecure) {
   if (!known.empty()) return known;
-  const bool loopback = IsLoopback(head_address);
+  const bool plaintext_allowed = IsLoopback(head_address) || insecure;
   // Where plaintext is allowed, a head that answers in plaintext is plaintext: asked first
   // (without the token), so a plaintext cluster costs no TLS handshake that fails.
-  if ((loopback || insecure) && ServesPlaintext(head_address)) return std::string();
-  // On loopback a head is up when asked (weft start returns once it serves): one short try.
-  const bool quick = loopback || insecure;  // plaintext may follow: a handshake refused ends it
-  auto fetched = FetchClusterAuthority(head_address, token,
-                                       quick ? std::chrono::seconds(1) : kJoinTimeout, !quick);
-  if (fetched.ok() || fetched.status().code() == absl::StatusCode::kUnauthenticated) {
-    return fetched;  // never plaintext after a proof that failed
+  if (plaintext_allowed && ServesPlaintext(head_address, std::chrono::seconds(1))) {
+    return std::string();
   }
-  // On loopback a head that neither answers in plaintext nor lets this process through TLS,
-  // but takes the connection, serves TLS and refused it (under mutual TLS: no certificate).
-  if (loopback && !ConnectionRefused(head_address, std::chrono::seconds(1))) return fetched;
-  if (loopback || insecure) return std::string();
-  return absl::UnavailableError(absl::StrCat(
+  // On loopback a head is up when asked (weft start returns once it serves): one short try.
+  const bool quick = plaintext_allowed;  // plaintext may follow: a handshake refused ends it
+  auto fetched = AskAuthority(head_address, token, UnverifiedTls(),
+                              quick ? std::chrono::seconds(1) : kJoinTimeout, !quick);
+  if (fetched.ok()) return fetched->ca_pem();
+  if (fetched.status().code() != absl::StatusCode::kUnavailable) {
+    return fetched.status();  // never plaintext after a proof that failed
+  }
+  const absl::Status beyond_loopback = absl::UnavailableError(absl::StrCat(
       fetched.status().message(),
       ". Beyond loopback the token is sent only over TLS; for a head started with --insecure, "
       "allow plaintext (--insecure, or WEFT_INSECURE=1 for drivers and the CLI)"));
+  if (!AcceptsConnections(head_address, std::chrono::seconds(1))) {
+    // Nothing listens yet: where plaintext is allowed, the calls that follow wait for a head
+    // that will serve plaintext, as before TLS.
+    return plaintext_allowed ? absl::StatusOr<std::string>(std::string()) : beyond_loopback;
+  }
+  // Something listens and answered neither way quickly: a plaintext head that was slow, or a
+  // TLS head that refused this process's handshake. The token goes in clear only to the first.
+  if (ServesPlaintext(head_address, std::chrono::seconds(5))) {
+    return plaintext_allowed ? absl::StatusOr<std::string>(std::string()) : beyond_loopback;
+  }
+  return WhyNoTlsAnswer(head_address, fetched.status(), Shown::kNothing);
 }
 
 absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address,
@@ -283,9 +333,9 @@ std::vector<std::string> HostsToCertify(const std::string& bind_host) {
 
 absl::Status WriteTlsFiles(const std::string& dir, const TransportSecurity& security) {
   std::error_code error;
-  std::filesystem::create_directories(dir, error);
+  const bool made = std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  chmod(dir.c_str(), 0700);
+  if (made) chmod(dir.c_str(), 0700);  // a folder that was there keeps its mode
   for (const auto& [name, contents, mode] : {std::tuple{"key.pem", &security.key_pem, 0600},
                                              std::tuple{"cert.pem", &security.cert_pem, 0644},
                                              std::tuple{"ca.pem", &security.ca_pem, 0644}}) {

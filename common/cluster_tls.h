@@ -56,10 +56,14 @@ absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const 
                                          const TransportSecurity& security, bool patient = false);
 
 // How a driver, the CLI or a node talks to the cluster at `endpoint`: plaintext (see
-// ClusterAuthorityFor), or TLS under the cluster's CA, with `mutual` set as the head says and
-// the endpoint's certificate (checked against its key) shown to servers that ask for one.
+// ClusterAuthorityFor), or TLS under the cluster's CA, showing the endpoint's certificate to
+// servers that ask for one once it is checked (its key, its CA, its validity: a bad one given
+// by the user is an error, a session's own that does not fit is left out). With `learn_mode`
+// (a process that serves too: a node, a driver) the head is asked whether the cluster is under
+// mutual TLS (`mutual`); without, only when there is no certificate to show, so that a head
+// that wants one is named as the reason.
 absl::StatusOr<TransportSecurity> ClientSecurityFor(const ClusterEndpoint& endpoint, bool insecure,
-                                                    bool patient = false);
+                                                    bool learn_mode, bool patient = false);
 
 // A new key and its certificate for `hosts`, valid `valid_days` (0: 825), signed by the
 // cluster's CA through the head at `head_address`: asked with the token over TLS verified by

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -202,38 +203,57 @@ std::string LocalHostToward(const std::string& address) {
   return local;
 }
 
-bool ConnectionRefused(const std::string& address, std::chrono::milliseconds timeout) {
+namespace {
+
+// The outcome of a TCP connect to each address `address` names (0: connected; an errno, e.g.
+// ECONNREFUSED; EINPROGRESS when `timeout` ran out), stopping at the first that `stop` takes.
+// Empty when the name does not resolve.
+std::vector<int> ConnectEach(const std::string& address, std::chrono::milliseconds timeout,
+                             const std::function<bool(int)>& stop) {
   const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
+  if (colon == std::string::npos) return {};
   std::string host = address.substr(0, colon);
   if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
   addrinfo hints{}, *found = nullptr;
   hints.ai_socktype = SOCK_STREAM;
   if (getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &found) != 0 || !found) {
-    return false;
+    return {};
   }
-  // Refused only when every address of the name refuses ("localhost" may name ::1 first while
-  // the peer listens on 127.0.0.1 only).
-  bool refused = true;
-  for (const addrinfo* candidate = found; candidate && refused; candidate = candidate->ai_next) {
+  std::vector<int> outcomes;
+  for (const addrinfo* candidate = found; candidate; candidate = candidate->ai_next) {
     const int fd = socket(candidate->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      refused = false;
-      break;
-    }
-    int error = connect(fd, candidate->ai_addr, candidate->ai_addrlen) == 0 ? 0 : errno;
-    if (error == EINPROGRESS) {
+    int error = fd < 0                                                        ? errno
+                : connect(fd, candidate->ai_addr, candidate->ai_addrlen) == 0 ? 0
+                                                                              : errno;
+    if (fd >= 0 && error == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
       if (poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
         socklen_t length = sizeof(error);
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
       }
     }
-    refused = error == ECONNREFUSED;
-    close(fd);
+    if (fd >= 0) close(fd);
+    outcomes.push_back(error);
+    if (stop(error)) break;
   }
   freeaddrinfo(found);
-  return refused;
+  return outcomes;
+}
+
+}  // namespace
+
+bool ConnectionRefused(const std::string& address, std::chrono::milliseconds timeout) {
+  // Refused only when every address of the name refuses ("localhost" may name ::1 first while
+  // the peer listens on 127.0.0.1 only).
+  const auto outcomes =
+      ConnectEach(address, timeout, [](int error) { return error != ECONNREFUSED; });
+  return !outcomes.empty() && std::all_of(outcomes.begin(), outcomes.end(),
+                                          [](int error) { return error == ECONNREFUSED; });
+}
+
+bool AcceptsConnections(const std::string& address, std::chrono::milliseconds timeout) {
+  const auto outcomes = ConnectEach(address, timeout, [](int error) { return error == 0; });
+  return std::find(outcomes.begin(), outcomes.end(), 0) != outcomes.end();
 }
 
 std::string JoinHostPort(const std::string& host, int port) {

@@ -124,6 +124,9 @@ std::string LocalHostToward(const std::string& address);
 // per address. A firewall that rejects (iptables REJECT's default ICMP answer) reads as
 // refused too.
 bool ConnectionRefused(const std::string& address, std::chrono::milliseconds timeout);
+// True when a TCP connection to `address` (one of the addresses its name resolves to) completes
+// within `timeout`: something listens there, whatever it then says.
+bool AcceptsConnections(const std::string& address, std::chrono::milliseconds timeout);
 
 // Formats host:port, bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);

@@ -283,7 +283,8 @@ absl::StatusOr<TransportSecurity> Raylet::HeadSecurity() const {
       *field = *std::move(read);
     }
   }
-  return ClientSecurityFor(head, options_.insecure, /*patient=*/true);
+  head.cert_given = options_.tls_cert_file;
+  return ClientSecurityFor(head, options_.insecure, /*learn_mode=*/true, /*patient=*/true);
 }
 
 absl::Status Raylet::SetUpTls() {

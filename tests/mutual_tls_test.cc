@@ -24,6 +24,7 @@
 namespace weft::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 int ModeOf(const std::string& path) {
@@ -115,17 +116,36 @@ TEST_F(MutualTlsTest, TheTokenAloneConnectsNowhereAndBuysNoCertificate) {
   ASSERT_TRUE(ca.ok());
 
   // This process with the CA and the token but no certificate: the head and the node refuse
-  // the connection.
-  SetTransportSecurity({.ca_pem = *ca});
-  auto nodes = proto::NodeDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
-  grpc::ClientContext context;
-  SetTimeout(context, std::chrono::seconds(5));
-  proto::ListNodesReply reply;
-  EXPECT_EQ(nodes->ListNodes(&context, proto::ListNodesRequest(), &reply).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
-  SetTransportSecurity(*ReadTlsFiles(head.TlsDir()));
+  // the connection; with a certificate of the cluster, both answer.
   const auto table = cluster.ListNodes();
   ASSERT_EQ(table.nodes_size(), 2);
+  std::string node_address;
+  for (const auto& n : table.nodes()) {
+    if (!n.is_head()) node_address = n.address();
+  }
+  const auto ask_both = [&] {
+    std::vector<grpc::StatusCode> codes;
+    auto nodes =
+        proto::NodeDirectory::NewStub(MakeChannel(cluster.head_address(), cluster.token()));
+    grpc::ClientContext head_context;
+    SetTimeout(head_context, std::chrono::seconds(5));
+    proto::ListNodesReply listed;
+    codes.push_back(
+        nodes->ListNodes(&head_context, proto::ListNodesRequest(), &listed).error_code());
+    grpc::ClientContext node_context;
+    SetTimeout(node_context, std::chrono::seconds(5));
+    proto::ListWorkersReply workers;
+    codes.push_back(cluster.NodeManager(node_address)
+                        ->ListWorkers(&node_context, proto::ListWorkersRequest(), &workers)
+                        .error_code());
+    return codes;
+  };
+  SetTransportSecurity({.ca_pem = *ca});
+  EXPECT_THAT(ask_both(),
+              ElementsAre(grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::UNAVAILABLE));
+  SetTransportSecurity(*ReadTlsFiles(dir.Sub("node-tls")));
+  EXPECT_THAT(ask_both(), ElementsAre(grpc::StatusCode::OK, grpc::StatusCode::OK));
+  SetTransportSecurity(*ReadTlsFiles(head.TlsDir()));
 
   // The CLI and a driver elsewhere with the CA and the token only: refused, with the fix.
   const auto cli = testing::Run({BinPath("weft"), "list", "nodes"}, std::chrono::seconds(30),
@@ -160,8 +180,13 @@ TEST_F(MutualTlsTest, TheTokenAloneConnectsNowhereAndBuysNoCertificate) {
   EXPECT_THAT(by_node.out + by_node.err, HasSubstr("head's machine"));
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("more/cert.pem")));
 
-  // The cluster kept serving through all of it.
+  // The cluster kept serving through all of it, and takes a new token: its head, node and
+  // workers hand it on over connections that show their certificates.
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 2);
+  const auto rotated =
+      Weft({"token", "rotate", "--grace", "2s", "--session-dir", cluster.head_session()});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out << rotated.err;
+  EXPECT_THAT(rotated.out, HasSubstr("taken by 2 nodes"));
   const auto driven = testing::Run({BinPath("tls_driver")}, std::chrono::seconds(90),
                                    {"WEFT_SESSION_DIR=" + cluster.head_session()});
   EXPECT_EQ(driven.exit_code, 0) << driven.out << driven.err;

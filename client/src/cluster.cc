@@ -58,7 +58,7 @@ Cluster Cluster::Connect(const ConnectOptions& options) {
   impl->endpoint = *std::move(endpoint);
   // A cluster with TLS: its CA is trusted by every channel of this process from now on (and
   // the endpoint's certificate shown, under mutual TLS).
-  auto security = ClientSecurityFor(impl->endpoint, InsecureAllowed());
+  auto security = ClientSecurityFor(impl->endpoint, InsecureAllowed(), /*learn_mode=*/false);
   if (!security.ok()) Throw(security.status());  // the token is not sent in clear
   if (security->tls()) SetTransportSecurity(*std::move(security));
   impl->head = MakeChannel(impl->endpoint.head_address, impl->endpoint.token);

@@ -206,7 +206,7 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
 // mutual TLS the endpoint's own (issued on the head's machine), which it also shows as a
 // client.
 void SecureConnections(const ClusterEndpoint& endpoint) {
-  auto security = ClientSecurityFor(endpoint, InsecureAllowed());
+  auto security = ClientSecurityFor(endpoint, InsecureAllowed(), /*learn_mode=*/true);
   if (!security.ok()) {
     throw Error(static_cast<int>(security.status().code()),
                 absl::StrCat("cannot join the cluster: ", security.status().message()));
@@ -240,8 +240,11 @@ void Init(const InitOptions& options) {
   const bool own_cluster = options.address == "local";
   absl::StatusOr<ClusterEndpoint> endpoint = absl::NotFoundError("no cluster found");
   if (!own_cluster) endpoint = ResolveClusterEndpoint(options.address, session_dir);
-  if (own_cluster || (!endpoint.ok() && options.address.empty() && session_dir.empty() &&
-                      !std::getenv("WEFT_ADDRESS"))) {
+  // No cluster to be found is what starts one of this program's own, not a bad setting (a
+  // $WEFT_TOKEN that is no token, a $WEFT_TLS_CERT that cannot be read): that is an error.
+  if (own_cluster ||
+      (endpoint.status().code() == absl::StatusCode::kNotFound && options.address.empty() &&
+       session_dir.empty() && !std::getenv("WEFT_ADDRESS"))) {
     state->embedded_session = StartEmbeddedCluster();
     endpoint = ResolveClusterEndpoint("", state->embedded_session);
   }

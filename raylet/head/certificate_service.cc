@@ -70,8 +70,10 @@ grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
     return FinishWith(
         ctx, absl::PermissionDeniedError(
                  "this cluster runs with --mutual-tls: certificates are issued on the head's "
-                 "machine (`weft certificate issue` there, which shows the head's own "
-                 "certificate), not for the token and another process's certificate"));
+                 "machine, for a caller that shows the head's own certificate (`weft "
+                 "certificate issue --session-dir <the running head's session dir>` there, "
+                 "without WEFT_TLS_CA/WEFT_TLS_CERT/WEFT_TLS_KEY set), not for the token and "
+                 "another process's certificate"));
   }
   if (req->valid_days() > kMaxValidDays) {
     return FinishWith(ctx, absl::InvalidArgumentError(absl::StrCat(

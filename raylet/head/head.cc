@@ -48,9 +48,10 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   }
   if (restarted && stored_tls && *stored_tls != tls) {
     // Its nodes and workers serve as they joined: with TLS or without.
+    const char* flag = stored_mutual ? "--mutual-tls" : "--tls";
     return absl::FailedPreconditionError(
-        absl::StrCat("cluster ", cluster_id, " was started ", *stored_tls ? "with" : "without",
-                     " --tls: start its head ", *stored_tls ? "with" : "without",
+        absl::StrCat("cluster ", cluster_id, " was started ", *stored_tls ? "with " : "without ",
+                     flag, ": start its head ", *stored_tls ? "with" : "without",
                      " it (or --fresh-state for a new cluster)"));
   }
   if (restarted && stored_tls && *stored_tls && stored_mutual != mutual_tls) {
