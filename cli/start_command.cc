@@ -42,6 +42,8 @@ struct StartOptions {
   bool fresh_state = false;
   bool tls = false;
   bool mutual_tls = false;
+  std::optional<int> max_connections;
+  std::optional<int> max_connections_per_address;
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
@@ -82,6 +84,10 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (o.fresh_state) argv.push_back("--fresh-state");
   if (o.tls) argv.push_back("--tls");
   if (o.mutual_tls) argv.push_back("--mutual-tls");
+  if (o.max_connections) add("--max-connections", std::to_string(*o.max_connections));
+  if (o.max_connections_per_address) {
+    add("--max-connections-per-address", std::to_string(*o.max_connections_per_address));
+  }
   // Absolute: the raylet does not run where this command was typed.
   if (!o.tls_ca.empty()) add("--tls-ca", std::filesystem::absolute(o.tls_ca).string());
   if (!o.tls_cert.empty()) add("--tls-cert", std::filesystem::absolute(o.tls_cert).string());
@@ -332,6 +338,14 @@ void AddStartCommand(CLI::App& app) {
       ->excludes(tls)
       ->excludes(mutual)
       ->excludes(cert);
+  cmd->add_option("--max-connections", o->max_connections,
+                  "Connections the raylet's server holds at once; more are refused at once "
+                  "(default: half the open-file limit, at most 65536)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-connections-per-address", o->max_connections_per_address,
+                  "Connections it holds at once from one address (default 4096): a flood from "
+                  "one host does not keep the others out")
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
                   "Head: silence before it declares a node DEAD (default 3000); nodes take "
                   "the head's value when they join and fence themselves before it")

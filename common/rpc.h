@@ -36,6 +36,9 @@ inline constexpr std::chrono::seconds kHandshakeTimeout{10};
 // call): idle connections of peers that are gone do not pile up.
 inline constexpr std::chrono::minutes kMaxConnectionIdle{10};
 
+// How long a server waits for its clients' answer to its keepalive pings (sent every minute).
+inline constexpr std::chrono::seconds kServerKeepaliveTimeout{20};
+
 // What every server of Weft's daemons and drivers is built with: it accepts the keepalive
 // pings of Weft's channels, pings its own clients, and closes connections that do not finish
 // their handshake (kHandshakeTimeout) or stay idle (kMaxConnectionIdle).

@@ -51,6 +51,8 @@ struct Flags {
   int exit_with_pid = 0;
   int64_t object_store_memory = 0;
   int64_t max_message_size = weft::kDefaultMaxMessageBytes;
+  int max_connections = 0;
+  int max_connections_per_address = 0;
   std::string worker_binary = weft::SiblingExecutable("weft-worker");
 };
 
@@ -124,6 +126,14 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->excludes(tls)
       ->excludes(mutual)
       ->excludes(cert);
+  app.add_option("--max-connections", f.max_connections,
+                 "Connections its server holds at once; more are refused at once (default: "
+                 "half the open-file limit, at most 65536)")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-connections-per-address", f.max_connections_per_address,
+                 "Connections its server holds at once from one address (default 4096): a "
+                 "flood from one host does not keep the others out")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -205,6 +215,8 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
       !weft::IsLoopback(f.host) || (!f.head && !f.address.empty() && !weft::IsLoopback(f.address));
   o.tls = f.tls || f.mutual_tls || !f.tls_cert.empty() || (beyond_loopback && !f.insecure);
   o.mutual_tls = f.mutual_tls;
+  o.max_connections = f.max_connections;
+  o.max_connections_per_peer = f.max_connections_per_address;
   o.tls_ca_file = f.tls_ca;
   o.tls_cert_file = f.tls_cert;
   o.tls_key_file = f.tls_key;

@@ -16,6 +16,7 @@
 #include "common.pb.h"
 #include "common/certificates.h"
 #include "common/cluster_tls.h"
+#include "common/connection_gate.h"
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/transport_security.h"
@@ -177,7 +178,7 @@ absl::Status Raylet::Run() {
   }
   if (node_) {
     if (auto status = StartNode(absl::Seconds(10)); !status.ok()) {
-      server_->Shutdown();
+      StopServing(std::chrono::system_clock::now() + std::chrono::seconds(1));
       return status;
     }
   }
@@ -225,8 +226,7 @@ void Raylet::RetireAndRejoin() {
 // The node's services go with its server; the port stays, so that a new node can take it.
 void Raylet::RetireNode(const std::string& reason) {
   node_->Stop(reason);
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  server_.reset();
+  StopServing(std::chrono::system_clock::now() + std::chrono::seconds(1));
   node_.reset();
 }
 
@@ -258,8 +258,7 @@ void Raylet::TryRejoin() {
   if (joined.ok()) joined = StartNode(2 * options_.heartbeat_period);
   if (!joined.ok()) {
     spdlog::warn("rejoin failed; retrying error=\"{}\"", joined.message());
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
-    server_.reset();
+    StopServing(std::chrono::system_clock::now());
     node_.reset();
     return ScheduleRejoin(retry);
   }
@@ -323,10 +322,17 @@ absl::Status Raylet::SetUpTls() {
   return absl::OkStatus();
 }
 
+void Raylet::StopServing(std::chrono::system_clock::time_point deadline) {
+  gate_.reset();  // first: the port is free again once this returns
+  if (server_) server_->Shutdown(deadline);
+  server_.reset();
+}
+
 absl::Status Raylet::StartServer() {
   grpc::ServerBuilder builder;
   ConfigureServer(builder);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port is an error
+  ConnectionLimits limits{.max_connections = options_.max_connections,
+                          .max_per_peer = options_.max_connections_per_peer};
   if (head_) {
     // Keepalive pings to every client: a driver's job stream (KeepJob) ends within about
     // node_timeout when its host goes silent; a driver that exits closes it at once.
@@ -335,17 +341,23 @@ absl::Status Raylet::StartServer() {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, half);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    limits.tcp_user_timeout_ms = half;
   }
-  int port = 0;
-  builder.AddListeningPort(JoinHostPort(options_.host, port_ ? port_ : options_.port),
-                           CurrentServerCredentials(), &port);
+  // Weft accepts the connections, so that a flood can neither use up the files nor keep other
+  // hosts out (ConnectionGate); a port in use is an error.
+  auto gate = ConnectionGate::Listen(options_.host, port_ ? port_ : options_.port, builder,
+                                     CurrentServerCredentials(), limits);
+  if (!gate.ok()) return gate.status();
+  const int port = (*gate)->port();
   if (head_) head_->AddServices(builder);
   if (node_) node_->AddServices(builder);
   server_ = builder.BuildAndStart();
-  if (!server_ || port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", JoinHostPort(options_.host, options_.port), " (address in use?)"));
+  if (!server_) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve on ", JoinHostPort(options_.host, port)));
   }
+  gate_ = *std::move(gate);
+  gate_->Open();
   address_ = JoinHostPort(AdvertisedHost(options_.host), port);
   port_ = port;  // a node that rejoins listens here again
   return absl::OkStatus();
@@ -440,7 +452,7 @@ void Raylet::Shutdown() {
     head_->CancelLeases();
     head_->CloseLogStreams();
   }
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  StopServing(std::chrono::system_clock::now() + std::chrono::seconds(2));
   std::remove(session_.RayletRecordPath(getpid()).c_str());
   spdlog::info("raylet stopped status=\"{}\"", exit_status_.ToString());
 }

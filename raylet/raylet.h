@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "common/auth.h"
+#include "common/connection_gate.h"
 #include "common/session_dir.h"
 #include "common/transport_security.h"
 #include "raylet/head/head.h"
@@ -42,6 +43,8 @@ class Raylet {
   // learnt from the head before the token is sent.
   absl::StatusOr<TransportSecurity> HeadSecurity() const;
   [[nodiscard]] absl::Status SetUpTls();
+  // Stops accepting, then shuts the server down (its calls get until `deadline`).
+  void StopServing(std::chrono::system_clock::time_point deadline);
   [[nodiscard]] absl::Status StartServer();
   [[nodiscard]] absl::Status WriteSessionFiles();
   void SignalReady();
@@ -72,6 +75,7 @@ class Raylet {
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<node::Node> node_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ConnectionGate> gate_;  // accepts the server's connections (goes first)
   // A joining node's link to the head for the raylet's whole life. Its channel keeps gRPC's
   // shared callback queue open (see HoldCallbackQueue in raylet.cc), and rejoin attempts use it
   // rather than a channel each: one destroyed just as the retired node's last channel went on a

@@ -43,6 +43,10 @@ struct RayletOptions {
   std::string tls_ca_file;
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Connections this raylet's server holds at once, in all and from one address (0: half its
+  // open-file limit, at most 65536; 4096): more are refused at once (ConnectionGate).
+  int max_connections = 0;
+  int max_connections_per_peer = 0;
   absl::Duration heartbeat_period = absl::Milliseconds(500);
   absl::Duration node_timeout = absl::Seconds(3);
   // A fenced node tries to rejoin its head as a new node until this long after the head last

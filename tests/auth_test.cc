@@ -341,5 +341,103 @@ TEST(Limits, EveryDaemonServesThroughGarbageAndIdleConnectionsAndClosesThem) {
   }
 }
 
+// A TCP connection from `source` (an address of this machine, e.g. 127.0.0.2) to the port of
+// `address` on 127.0.0.1, connected, that has sent HTTP/2's preface and settings (so that the
+// daemon keeps it past its handshake bound); -1 on failure.
+int ConnectFrom(const std::string& source, const std::string& address) {
+  sockaddr_in mine{};
+  mine.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &mine.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&mine), sizeof(mine)) != 0) {
+    close(fd);
+    return -1;
+  }
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  inet_pton(AF_INET, "127.0.0.1", &peer.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) != 0) {
+    close(fd);
+    return -1;
+  }
+  static constexpr char kPrefaceAndSettings[] =
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0";  // and the final \0
+  // A connection the daemon reset may fail to send: it is counted as closed below.
+  (void)send(fd, kPrefaceAndSettings, sizeof(kPrefaceAndSettings), MSG_NOSIGNAL);
+  return fd;
+}
+
+// How many of `fds` the peer has closed (end of stream or reset), without waiting.
+int ClosedNow(const std::vector<int>& fds) {
+  int closed = 0;
+  for (int fd : fds) {
+    char byte;
+    const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    closed += n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+  return closed;
+}
+
+// The connections a daemon holds are capped, in all and from one address: a flood from one
+// host is refused at once beyond its share (the daemon resets those connections), and others
+// are still served; the cap in all holds across hosts (the files stay the daemon's), and the
+// daemon serves everybody again as soon as the flood ends.
+TEST(Limits, AFloodFromOneAddressIsCappedAndOthersAreServed) {
+  constexpr int kPerAddress = 40;
+  constexpr int kInAll = 100;
+  TempDir dir;
+  const std::string session = dir.Sub("head");
+  const auto started =
+      Weft({"start", "--head", "--port", "0", "--num-cpus", "0", "--session-dir", session,
+            "--max-connections", std::to_string(kInAll), "--max-connections-per-address",
+            std::to_string(kPerAddress), "--exit-with-pid", std::to_string(getpid())});
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  const std::string address(
+      absl::StripAsciiWhitespace(ReadFile(SessionDir(session).HeadAddressPath()).value_or("")));
+  std::vector<int> flood;
+  absl::Cleanup close_all = [&] {
+    for (int fd : flood) close(fd);
+  };
+  // `count` connections from `source`: how many the daemon reset at once (waiting up to 5 s
+  // for `expected` of them).
+  const auto flood_from = [&](const std::string& source, int count, int expected) {
+    std::vector<int> mine;
+    for (int i = 0; i < count; ++i) {
+      const int fd = ConnectFrom(source, address);
+      EXPECT_GE(fd, 0) << "connection " << i << " from " << source << " failed";
+      if (fd >= 0) mine.push_back(fd);
+    }
+    flood.insert(flood.end(), mine.begin(), mine.end());
+    WaitFor([&] { return ClosedNow(mine) >= expected; }, std::chrono::seconds(5));
+    return ClosedNow(mine);
+  };
+  const auto cli = [&] {
+    return Weft({"list", "nodes", "--session-dir", session}, std::chrono::seconds(20)).exit_code;
+  };
+
+  // One host past its share: the rest are reset; a caller from elsewhere is served.
+  EXPECT_EQ(flood_from("127.0.0.2", 60, 20), 20);
+  EXPECT_EQ(cli(), 0) << "a flood from another address kept the CLI out";
+  // Two more hosts fill the cap in all: 40 + 40 + 20 held, nobody else gets in meanwhile.
+  EXPECT_EQ(flood_from("127.0.0.3", 60, 20), 20);
+  // The CLI's own connections, closed as it exited, may still count for a moment (the daemon
+  // looks at all it holds at most every 100 ms): 20 to 24 of the third host's are reset.
+  const int third = flood_from("127.0.0.4", 40, 20);
+  EXPECT_GE(third, 20) << "the cap in all did not hold";
+  EXPECT_LE(third, 24);
+  const int held = static_cast<int>(flood.size()) - ClosedNow(flood);
+  EXPECT_LE(held, kInAll);
+  // The flood ends: served again at once (not after a restart, as gRPC's own accept loop).
+  for (int fd : flood) close(fd);
+  flood.clear();
+  EXPECT_TRUE(WaitFor([&] { return cli() == 0; }, std::chrono::seconds(10)))
+      << "not served after the flood ended";
+  const auto log = testing::Run({"/bin/sh", "-c", "cat " + session + "/logs/raylet-head-*.log"});
+  EXPECT_THAT(log.out, HasSubstr("connections refused"));
+  EXPECT_EQ(Weft({"stop", "--session-dir", session}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace weft::testing

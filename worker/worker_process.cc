@@ -74,6 +74,7 @@ internal::Runtime::Config WorkerProcess::JobConfig() const {
 }
 
 WorkerProcess::~WorkerProcess() {
+  gate_.reset();
   server_.reset();
   dispatcher_.reset();
   internal::Runtime::Uninstall();
@@ -111,6 +112,7 @@ int WorkerProcess::Run() {
   WatchRaylet(*serve_for, sent);
   spdlog::info("worker ready id={} address={}", options_.worker_id, address_);
   io_.run();
+  gate_.reset();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   spdlog::info("worker exiting id={} code={}", options_.worker_id, exit_code_);
   return exit_code_;
@@ -120,9 +122,9 @@ absl::Status WorkerProcess::StartServer() {
   // The port is picked first: the dispatcher hands out this address in object locations.
   auto acceptor = std::make_unique<grpc::ServerBuilder>();
   ConfigureServer(*acceptor);
-  acceptor->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  int port = 0;
-  acceptor->AddListeningPort(JoinHostPort(options_.host, 0), CurrentServerCredentials(), &port);
+  auto gate = ConnectionGate::Listen(options_.host, 0, *acceptor, CurrentServerCredentials());
+  if (!gate.ok()) return gate.status();
+  const int port = (*gate)->port();
   std::unique_ptr<StoreBudget> budget;
   if (!options_.object_store_dir.empty()) {
     auto joined = StoreBudget::Join(options_.object_store_dir, options_.worker_id);
@@ -145,9 +147,9 @@ absl::Status WorkerProcess::StartServer() {
   // may be what kept a retired worker here. The runtime goes before the service (see ~).
   internal::Runtime::Get().objects().set_on_erased([this] { service_->MaybeLeave(); });
   server_ = acceptor->BuildAndStart();
-  if (!server_ || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host));
-  }
+  if (!server_) return absl::UnavailableError(absl::StrCat("cannot serve on ", options_.host));
+  gate_ = *std::move(gate);
+  gate_->Open();
   address_ = JoinHostPort(AdvertisedHost(options_.host), port);
   dispatcher_->set_address(address_);  // before anyone learns the address (RegisterWithNode)
   internal::Runtime::Get().set_own_address(address_);

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "client/src/runtime.h"
 #include "common/auth.h"
+#include "common/connection_gate.h"
 #include "worker/actor_host.h"
 #include "worker/call_dispatcher.h"
 #include "worker/code_loader.h"
@@ -70,6 +71,7 @@ class WorkerProcess {
   std::unique_ptr<CallDispatcher> dispatcher_;  // made once the address is known
   std::unique_ptr<WorkerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ConnectionGate> gate_;  // accepts the server's connections (goes first)
   std::string address_;
   int exit_code_ = 0;
 };

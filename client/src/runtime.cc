@@ -151,6 +151,7 @@ Runtime::Runtime(Config config)
 
 Runtime::~Runtime() {
   // Nothing may call back into the runtime once its parts are gone.
+  owner_gate_.reset();
   if (owner_server_) owner_server_->Shutdown(std::chrono::system_clock::now());
   in_flight_.CancelAllAndWait();
   workers_.Close();
@@ -159,15 +160,17 @@ Runtime::~Runtime() {
 absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
   grpc::ServerBuilder builder;
   ConfigureServer(builder);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  int port = 0;
-  builder.AddListeningPort(JoinHostPort(host, 0), CurrentServerCredentials(), &port);
+  auto gate = ConnectionGate::Listen(host, 0, builder, CurrentServerCredentials());
+  if (!gate.ok()) return gate.status();
+  const int port = (*gate)->port();
   builder.RegisterService(&owner_service_);
   builder.RegisterService(&token_holder_);
   owner_server_ = builder.BuildAndStart();
-  if (!owner_server_ || port == 0) {
+  if (!owner_server_) {
     return absl::UnavailableError(absl::StrCat("cannot serve owned objects on ", host));
   }
+  owner_gate_ = *std::move(gate);
+  owner_gate_->Open();
   set_own_address(JoinHostPort(AdvertisedHost(host), port));
   return absl::OkStatus();
 }

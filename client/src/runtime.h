@@ -17,6 +17,7 @@
 #include "client/src/owner_service.h"
 #include "client/src/shared_bytes.h"
 #include "common/auth.h"
+#include "common/connection_gate.h"
 #include "common/token_holder.h"
 #include "head.grpc.pb.h"
 #include "worker.grpc.pb.h"
@@ -150,6 +151,7 @@ class Runtime {
   OwnerService owner_service_;
   TokenHolderService token_holder_;
   std::unique_ptr<grpc::Server> owner_server_;  // drivers only
+  std::unique_ptr<ConnectionGate> owner_gate_;  // accepts for owner_server_ (goes first)
   std::unique_ptr<ActorCalls> actors_;
   std::unique_ptr<TaskCalls> tasks_;
 };
