@@ -73,6 +73,12 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
   const bool explicit_session = !session_dir.empty();
   const SessionDir session(explicit_session ? session_dir : SessionDir::Default());
   ClusterEndpoint endpoint{address, explicit_session ? "" : Env("WEFT_TOKEN")};
+  // What was said is checked first: a bad setting is an error (FAILED_PRECONDITION or
+  // INVALID_ARGUMENT), never "no cluster" (NOT_FOUND), which a driver answers with a cluster
+  // of its own.
+  if (!endpoint.token.empty()) {
+    if (auto valid = CheckToken(endpoint.token, "$WEFT_TOKEN"); !valid.ok()) return valid;
+  }
   if (endpoint.head_address.empty() && !explicit_session)
     endpoint.head_address = Env("WEFT_ADDRESS");
   if (endpoint.head_address.empty()) {
@@ -81,15 +87,12 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
     endpoint.head_address = *recorded;
   }
   if (auto tls = ResolveTlsFiles(session, explicit_session, endpoint); !tls.ok()) return tls;
-  if (!endpoint.token.empty()) {
-    if (auto valid = CheckToken(endpoint.token, "$WEFT_TOKEN"); !valid.ok()) return valid;
-    return endpoint;
-  }
+  if (!endpoint.token.empty()) return endpoint;
   auto token = ReadTokenFile(session.TokenPath());
   if (!token.ok()) {
-    return absl::Status(token.status().code(),
-                        absl::StrCat(token.status().message(),
-                                     "; set WEFT_TOKEN or pass the cluster's --session-dir"));
+    // A cluster is known (its head's address), its token is not.
+    return absl::FailedPreconditionError(absl::StrCat(
+        token.status().message(), "; set WEFT_TOKEN or pass the cluster's --session-dir"));
   }
   endpoint.token = *token;
   endpoint.token_file = session.TokenPath();

@@ -41,6 +41,12 @@ std::shared_ptr<grpc::ChannelCredentials> UnverifiedTls() {
   return grpc::experimental::TlsCredentials(options);
 }
 
+// A question the head did not answer (rather than answered wrongly): worth a diagnosis.
+bool Unanswered(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
 // True when the head at `head_address` answers in plaintext: it then says it has no CA
 // (GetAuthority needs no token). A TLS head refuses the connection instead.
 bool ServesPlaintext(const std::string& head_address, std::chrono::milliseconds wait) {
@@ -93,9 +99,13 @@ absl::StatusOr<proto::GetAuthorityReply> AskAuthority(
   proto::GetAuthorityReply reply;
   const grpc::Status status = stub->GetAuthority(&context, request, &reply);
   if (!status.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot ask ", head_address,
-        " for the cluster's certificate authority over TLS: ", status.error_message()));
+    // UNAVAILABLE, or DEADLINE_EXCEEDED for a head that is slow (or that waits for_ready).
+    return absl::Status(status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                            ? absl::StatusCode::kDeadlineExceeded
+                            : absl::StatusCode::kUnavailable,
+                        absl::StrCat("cannot ask ", head_address,
+                                     " for the cluster's certificate authority over TLS: ",
+                                     status.error_message()));
   }
   const std::string expected = AuthorityProof(token, nonce, reply.ca_pem());
   const auto proves = [&expected](const std::string& proof) {
@@ -120,7 +130,7 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
                                                   std::chrono::milliseconds wait, bool patient) {
   auto reply = AskAuthority(head_address, token, UnverifiedTls(), wait, patient);
   if (!reply.ok()) {
-    if (reply.status().code() != absl::StatusCode::kUnavailable) return reply.status();
+    if (!Unanswered(reply.status())) return reply.status();
     return absl::UnavailableError(
         absl::StrCat(reply.status().message(),
                      " (does the head run with TLS? it does when started with --tls)"));
@@ -131,7 +141,7 @@ absl::StatusOr<std::string> FetchClusterAuthority(const std::string& head_addres
 namespace {
 
 // What this process brought to a TLS handshake with the head.
-enum class Shown { kNothing, kCa, kCaAndCertificate };
+enum class Shown { kNothing, kFetchedCa, kCa, kCaAndCertificate };
 
 // Why the head at `head_address` did not answer over TLS (`failed`, UNAVAILABLE), in words a
 // user can act on: it cannot be reached, it serves plaintext, or it took the connection and the
@@ -141,6 +151,18 @@ absl::Status WhyNoTlsAnswer(const std::string& head_address, const absl::Status&
   if (!AcceptsConnections(head_address, std::chrono::seconds(1))) {
     return absl::UnavailableError(
         absl::StrCat("cannot reach the head at ", head_address, ": ", failed.message()));
+  }
+  if (failed.code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::UnavailableError(
+        absl::StrCat("the head at ", head_address,
+                     " takes connections but did not answer in time: ", failed.message()));
+  }
+  if (ClosedAtOnce(head_address, std::chrono::milliseconds(300))) {
+    return absl::UnavailableError(absl::StrCat(
+        "the head at ", head_address,
+        " closes connections from this address at once: it holds as many as its limits allow "
+        "(\"connections refused\" in its log; weft start --max-connections, "
+        "--max-connections-per-address)"));
   }
   if (shown != Shown::kNothing && ServesPlaintext(head_address, std::chrono::seconds(5))) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -153,7 +175,9 @@ absl::Status WhyNoTlsAnswer(const std::string& head_address, const absl::Status&
                           ? "are the CA and the certificate shown this cluster's (the certificate "
                             "signed by that CA, still valid)?"
                       : shown == Shown::kCa ? "is the CA given this cluster's? "
-                                            : "";
+                      : shown == Shown::kFetchedCa
+                          ? "does the head's certificate name the address it was reached at? "
+                          : "";
   return absl::UnavailableError(
       absl::StrCat(failed.message(), " (the head at ", head_address,
                    " takes the connection, but the TLS handshake failed: ", check,
@@ -168,13 +192,16 @@ absl::Status WhyNoTlsAnswer(const std::string& head_address, const absl::Status&
 }  // namespace
 
 absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const std::string& token,
-                                         const TransportSecurity& security, bool patient) {
+                                         const TransportSecurity& security, bool patient,
+                                         bool ca_fetched) {
   auto reply = AskAuthority(head_address, token, ChannelCredentialsFor(security),
                             patient ? kJoinTimeout : std::chrono::seconds(5), patient);
   if (!reply.ok()) {
-    if (reply.status().code() != absl::StatusCode::kUnavailable) return reply.status();
+    if (!Unanswered(reply.status())) return reply.status();
     return WhyNoTlsAnswer(head_address, reply.status(),
-                          security.cert_pem.empty() ? Shown::kCa : Shown::kCaAndCertificate);
+                          !security.cert_pem.empty() ? Shown::kCaAndCertificate
+                          : ca_fetched               ? Shown::kFetchedCa
+                                                     : Shown::kCa);
   }
   return reply->mutual_tls();
 }
@@ -192,8 +219,9 @@ absl::StatusOr<TransportSecurity> ClientSecurityFor(const ClusterEndpoint& endpo
       security.cert_pem = endpoint.cert_pem;
       security.key_pem = endpoint.key_pem;
     } else if (!endpoint.cert_given.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the TLS certificate ", endpoint.cert_given, ": ", usable.message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the TLS certificate ", endpoint.cert_given, ": ", usable.message(),
+          " (it must be signed by the cluster's CA and valid now: ", kCertificateHint, ")"));
     }
     // Else a session's own pair that does not fit (a raylet rewriting it, another cluster's
     // session): not shown.
@@ -201,7 +229,8 @@ absl::StatusOr<TransportSecurity> ClientSecurityFor(const ClusterEndpoint& endpo
   // A certificate to show and no server of this process: whether the cluster asks for it does
   // not matter, and needs no round trip.
   if (!learn_mode && !security.cert_pem.empty()) return security;
-  auto mutual = AsksForCertificates(endpoint.head_address, endpoint.token, security, patient);
+  auto mutual = AsksForCertificates(endpoint.head_address, endpoint.token, security, patient,
+                                    /*ca_fetched=*/endpoint.ca_pem.empty());
   if (!mutual.ok()) return mutual.status();
   security.mutual = *mutual;
   return security;
@@ -227,8 +256,12 @@ absl::StatusOr<std::string> ClusterAuthorityFor(const std::string& head_address,
   auto fetched = AskAuthority(head_address, token, UnverifiedTls(),
                               quick ? std::chrono::seconds(1) : kJoinTimeout, !quick);
   if (fetched.ok()) return fetched->ca_pem();
-  if (fetched.status().code() != absl::StatusCode::kUnavailable) {
-    return fetched.status();  // never plaintext after a proof that failed
+  if (!Unanswered(fetched.status())) return fetched.status();  // never plaintext after a bad proof
+  if (quick && fetched.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    // A head that answers, slowly (a loaded machine): once more, with more time.
+    fetched = AskAuthority(head_address, token, UnverifiedTls(), std::chrono::seconds(5), false);
+    if (fetched.ok()) return fetched->ca_pem();
+    if (!Unanswered(fetched.status())) return fetched.status();
   }
   const absl::Status beyond_loopback = absl::UnavailableError(absl::StrCat(
       fetched.status().message(),

@@ -52,8 +52,10 @@ inline constexpr char kCertificateHint[] =
 // certificate if it has one, whether the cluster's servers take only connections that show a
 // certificate of its CA (mutual TLS); only once the head proves it knows `token`. `patient`
 // waits up to 10 s for a head still starting (a node joining), else 5 s at most.
+// `ca_fetched`: the CA came from the head (for what a failure names as its likely cause).
 absl::StatusOr<bool> AsksForCertificates(const std::string& head_address, const std::string& token,
-                                         const TransportSecurity& security, bool patient = false);
+                                         const TransportSecurity& security, bool patient = false,
+                                         bool ca_fetched = false);
 
 // How a driver, the CLI or a node talks to the cluster at `endpoint`: plaintext (see
 // ClusterAuthorityFor), or TLS under the cluster's CA, showing the endpoint's certificate to

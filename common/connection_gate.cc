@@ -52,21 +52,17 @@ std::string PeerOf(const sockaddr_storage& address) {
   return text;
 }
 
-// Who a connection counts against: its IPv4 address, or its IPv6 address's /64 (one host may
-// hold a whole /64).
+// Who a connection counts against: its address (an IPv4-mapped IPv6 address as IPv4).
 std::string PeerKey(const sockaddr_storage& address) {
-  if (address.ss_family != AF_INET6) return PeerOf(address);
-  const in6_addr& ip = reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
-  if (IN6_IS_ADDR_V4MAPPED(&ip)) {
-    char text[INET_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET, &ip.s6_addr[12], text, sizeof(text));
-    return text;
+  if (address.ss_family == AF_INET6) {
+    const in6_addr& ip = reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&ip)) {
+      char text[INET_ADDRSTRLEN] = {};
+      inet_ntop(AF_INET, &ip.s6_addr[12], text, sizeof(text));
+      return text;
+    }
   }
-  in6_addr prefix{};
-  std::memcpy(prefix.s6_addr, ip.s6_addr, 8);
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET6, &prefix, text, sizeof(text));
-  return absl::StrCat(text, "/64");
+  return PeerOf(address);
 }
 
 // A socket for `address` bound and listening, or -1 with `error` set.
@@ -300,13 +296,13 @@ bool ConnectionGate::AcceptOne(int listen_fd) {
     absl::MutexLock lock(&mu_);
     admitted = Admit(peer);
     if (admitted) {
-      held_[peer].push_back({fd, st.st_ino});
+      peers_[peer].held.push_back({fd, st.st_ino});
       ++total_;
     } else {
-      const auto from = held_.find(peer);
+      const auto from = peers_.find(peer);
       Warn(absl::StrCat("connections refused: ", total_, " open (",
-                        from == held_.end() ? 0 : from->second.size(), " from ", peer, "), limits ",
-                        limits_.max_connections, " in all and ", limits_.max_per_peer,
+                        from == peers_.end() ? 0 : from->second.held.size(), " from ", peer,
+                        "), limits ", limits_.max_connections, " in all and ", limits_.max_per_peer,
                         " per address"));
     }
   }
@@ -330,21 +326,24 @@ bool ConnectionGate::AcceptOne(int listen_fd) {
 }
 
 bool ConnectionGate::Admit(const std::string& peer) {
+  const absl::Time now = absl::Now();
+  auto from = peers_.find(peer);
   const auto fits = [&] {
-    const auto from = held_.find(peer);
-    const size_t from_peer = from == held_.end() ? 0 : from->second.size();
+    const size_t from_peer = from == peers_.end() ? 0 : from->second.held.size();
     return total_ < limits_.max_connections &&
            from_peer < static_cast<size_t>(limits_.max_per_peer);
   };
   if (fits()) return true;
-  if (const auto from = held_.find(peer);
-      from != held_.end() && from->second.size() >= static_cast<size_t>(limits_.max_per_peer)) {
-    Forget(from->second);  // this peer's only: at most max_per_peer descriptors to look at
-    if (from->second.empty()) held_.erase(from);
+  if (from != peers_.end() &&
+      from->second.held.size() >= static_cast<size_t>(limits_.max_per_peer) &&
+      now - from->second.last_look >= kPruneEvery) {
+    Forget(from->second.held);             // this peer's only: at most max_per_peer descriptors
+    from->second.last_look = absl::Now();  // after the look: a long one does not start another
   }
-  if (total_ >= limits_.max_connections && absl::Now() - last_full_look_ >= kPruneEvery) {
+  if (total_ >= limits_.max_connections && now - last_full_look_ >= kPruneEvery) {
     ForgetAll();
-    last_full_look_ = absl::Now();  // after the look: a long one does not start another at once
+    last_full_look_ = absl::Now();
+    from = peers_.find(peer);  // ForgetAll drops peers that hold nothing
   }
   return fits();
 }
@@ -360,9 +359,9 @@ void ConnectionGate::Forget(std::vector<Held>& held) {
 }
 
 void ConnectionGate::ForgetAll() {
-  for (auto it = held_.begin(); it != held_.end();) {
-    Forget(it->second);
-    it = it->second.empty() ? held_.erase(it) : std::next(it);
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    Forget(it->second.held);
+    it = it->second.held.empty() ? peers_.erase(it) : std::next(it);
   }
 }
 

@@ -32,14 +32,14 @@ struct ConnectionLimits {
 // file descriptors. The gate accepts on its own thread and hands each connection to gRPC
 // (through its ExternalConnectionAcceptor, under the server's credentials) while the server
 // holds fewer than `max_connections` in all and fewer than `max_per_peer` from the connection's
-// peer (an IPv4 address, an IPv6 /64); it resets the others at once, so that a flood neither
+// address; it resets the others at once, so that a flood neither
 // uses up the process's files nor, while the cap in all is not reached, keeps other hosts out.
 // An accept that fails for want of files waits 100 ms and tries again.
 //
 // gRPC closes a connection itself: the gate keeps each one's file descriptor and socket inode,
 // and counts it closed once that descriptor is gone or names another file. A peer's are looked
-// at when it reaches its limit; all of them when the cap in all is reached (at most every
-// 100 ms).
+// at when it reaches its limit, all of them when the cap in all is reached, each at most every
+// 100 ms (a connection over a limit in between is reset without a look).
 class ConnectionGate {
  public:
   using Limits = ConnectionLimits;
@@ -73,6 +73,10 @@ class ConnectionGate {
     int fd;
     ino_t inode;
   };
+  struct Peer {
+    std::vector<Held> held;
+    absl::Time last_look = absl::InfinitePast();
+  };
   ConnectionGate(std::vector<int> listen_fds, int port, Limits limits, int stop_pipe[2],
                  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor);
   void AcceptLoop();
@@ -95,7 +99,7 @@ class ConnectionGate {
   std::thread thread_;
   std::atomic<int64_t> refused_{0};
   absl::Mutex mu_;
-  std::map<std::string, std::vector<Held>> held_ ABSL_GUARDED_BY(mu_);  // by peer
+  std::map<std::string, Peer> peers_ ABSL_GUARDED_BY(mu_);  // by address
   int total_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_full_look_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_warning_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

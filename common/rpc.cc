@@ -258,6 +258,31 @@ bool AcceptsConnections(const std::string& address, std::chrono::milliseconds ti
   return std::find(outcomes.begin(), outcomes.end(), 0) != outcomes.end();
 }
 
+bool ClosedAtOnce(const std::string& address, std::chrono::milliseconds wait) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = address.substr(0, colon);
+  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &found) != 0 || !found) {
+    return false;
+  }
+  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool closed = false;
+  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(wait.count())) == 1) {
+      char byte;
+      const ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
+      closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+  }
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  return closed;
+}
+
 std::string JoinHostPort(const std::string& host, int port) {
   if (absl::StrContains(host, ':') && !absl::StartsWith(host, "[")) {
     return absl::StrCat("[", host, "]:", port);

@@ -130,6 +130,10 @@ bool ConnectionRefused(const std::string& address, std::chrono::milliseconds tim
 // True when a TCP connection to `address` (one of the addresses its name resolves to) completes
 // within `timeout`: something listens there, whatever it then says.
 bool AcceptsConnections(const std::string& address, std::chrono::milliseconds timeout);
+// True when a TCP connection to `address` completes but is closed or reset by the peer within
+// `wait` though nothing was sent: what a server at its connection limits does (a TLS or gRPC
+// server waits for its client to speak first).
+bool ClosedAtOnce(const std::string& address, std::chrono::milliseconds wait);
 
 // Formats host:port, bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);

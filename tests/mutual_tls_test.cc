@@ -170,6 +170,12 @@ TEST_F(MutualTlsTest, TheTokenAloneConnectsNowhereAndBuysNoCertificate) {
   const auto stranger = testing::Run({BinPath("weft"), "list", "nodes"}, std::chrono::seconds(30),
                                      RemoteEnv(cluster, dir.Sub("empty"), dir.Sub("forged")));
   EXPECT_NE(stranger.exit_code, 0);
+  EXPECT_THAT(stranger.out + stranger.err, HasSubstr("weft certificate issue"));
+  // The servers themselves refuse it (not only the client's own check above).
+  SetTransportSecurity(*ReadTlsFiles(dir.Sub("forged")));
+  EXPECT_THAT(ask_both(),
+              ElementsAre(grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::UNAVAILABLE));
+  SetTransportSecurity(*ReadTlsFiles(head.TlsDir()));
 
   // A node's certificate and the token do not buy another certificate: only the head's own
   // (its machine's session) does.

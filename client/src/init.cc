@@ -241,10 +241,12 @@ void Init(const InitOptions& options) {
   absl::StatusOr<ClusterEndpoint> endpoint = absl::NotFoundError("no cluster found");
   if (!own_cluster) endpoint = ResolveClusterEndpoint(options.address, session_dir);
   // No cluster to be found is what starts one of this program's own, not a bad setting (a
-  // $WEFT_TOKEN that is no token, a $WEFT_TLS_CERT that cannot be read): that is an error.
-  if (own_cluster ||
-      (endpoint.status().code() == absl::StatusCode::kNotFound && options.address.empty() &&
-       session_dir.empty() && !std::getenv("WEFT_ADDRESS"))) {
+  // $WEFT_TOKEN that is no token, a $WEFT_TLS_CERT that cannot be read, a cluster whose token
+  // is not here): that is an error. Nor does a program told of a cluster's token or CA.
+  const auto told = [](const char* name) { return std::getenv(name) && *std::getenv(name); };
+  if (own_cluster || (endpoint.status().code() == absl::StatusCode::kNotFound &&
+                      options.address.empty() && session_dir.empty() && !told("WEFT_ADDRESS") &&
+                      !told("WEFT_TOKEN") && !told("WEFT_TLS_CA") && !told("WEFT_TLS_CERT"))) {
     state->embedded_session = StartEmbeddedCluster();
     endpoint = ResolveClusterEndpoint("", state->embedded_session);
   }
