@@ -311,7 +311,6 @@ bool ConnectionGate::AcceptOne(int listen_fd) {
     const linger reset{1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
     close(fd);
-    refused_.fetch_add(1);
     return true;
   }
   const int one = 1;
@@ -369,12 +368,6 @@ void ConnectionGate::Warn(const std::string& what) {
   if (absl::Now() - last_warning_ < kWarnEvery) return;
   last_warning_ = absl::Now();
   spdlog::warn("port {}: {}", port_, what);
-}
-
-int ConnectionGate::OpenConnections() {
-  absl::MutexLock lock(&mu_);
-  ForgetAll();
-  return total_;
 }
 
 }  // namespace weft

@@ -3,7 +3,6 @@
 #include <grpcpp/server_builder.h>
 #include <sys/types.h>
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -64,10 +63,6 @@ class ConnectionGate {
   // connections already handed over stay the server's.
   void Close();
 
-  // Connections handed over that are still open, and those reset for a limit.
-  int OpenConnections();
-  int64_t refused() const { return refused_.load(); }
-
  private:
   struct Held {
     int fd;
@@ -97,7 +92,6 @@ class ConnectionGate {
   bool closed_ = false;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::thread thread_;
-  std::atomic<int64_t> refused_{0};
   absl::Mutex mu_;
   std::map<std::string, Peer> peers_ ABSL_GUARDED_BY(mu_);  // by address
   int total_ ABSL_GUARDED_BY(mu_) = 0;

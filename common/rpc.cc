@@ -209,9 +209,11 @@ namespace {
 
 // The outcome of a TCP connect to each address `address` names (0: connected; an errno, e.g.
 // ECONNREFUSED; EINPROGRESS when `timeout` ran out), stopping at the first that `stop` takes.
-// Empty when the name does not resolve.
+// `connected`, if given, sees each connected socket before it is closed. Empty when the name
+// does not resolve.
 std::vector<int> ConnectEach(const std::string& address, std::chrono::milliseconds timeout,
-                             const std::function<bool(int)>& stop) {
+                             const std::function<bool(int)>& stop,
+                             const std::function<void(int)>& connected = nullptr) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) return {};
   std::string host = address.substr(0, colon);
@@ -234,6 +236,7 @@ std::vector<int> ConnectEach(const std::string& address, std::chrono::millisecon
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
       }
     }
+    if (fd >= 0 && error == 0 && connected) connected(fd);
     if (fd >= 0) close(fd);
     outcomes.push_back(error);
     if (stop(error)) break;
@@ -259,27 +262,16 @@ bool AcceptsConnections(const std::string& address, std::chrono::milliseconds ti
 }
 
 bool ClosedAtOnce(const std::string& address, std::chrono::milliseconds wait) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = address.substr(0, colon);
-  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
-  addrinfo hints{}, *found = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  if (getaddrinfo(host.c_str(), address.substr(colon + 1).c_str(), &hints, &found) != 0 || !found) {
-    return false;
-  }
-  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   bool closed = false;
-  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(wait.count())) == 1) {
-      char byte;
-      const ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
-      closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-    }
-  }
-  if (fd >= 0) close(fd);
-  freeaddrinfo(found);
+  ConnectEach(
+      address, wait, [](int error) { return error == 0; },
+      [&closed, wait](int fd) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(wait.count())) != 1) return;
+        char byte;
+        const ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
+        closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+      });
   return closed;
 }
 

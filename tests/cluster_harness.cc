@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
@@ -86,6 +87,11 @@ CommandResult Run(std::vector<std::string> argv, std::chrono::milliseconds timeo
 CommandResult Weft(std::vector<std::string> args, std::chrono::milliseconds timeout) {
   args.insert(args.begin(), BinPath("weft"));
   return Run(std::move(args), timeout);
+}
+
+int ModeOf(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -37,6 +37,9 @@ CommandResult Run(std::vector<std::string> argv,
 CommandResult Weft(std::vector<std::string> args,
                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// The permission bits of file `path` (e.g. 0600); -1 when it cannot be read.
+int ModeOf(const std::string& path);
+
 // Polls `condition` every 20 ms until it holds or `timeout` passes; true if it held.
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout = std::chrono::seconds(10));
