@@ -58,11 +58,8 @@ void ReapChildren(Fixture* f) {
 Fixture* Make() {
   auto* f = new Fixture();
   if (!mkdtemp(session_root)) std::abort();
-  // The node's session, with its shared memory folder in it (not in /dev/shm), go at the exit.
-  std::atexit([] {
-    std::error_code ignored;
-    std::filesystem::remove_all(session_root, ignored);
-  });
+  // The node's session, with its shared memory folder in it (not in /dev/shm), go at the exit
+  // (see LLVMFuzzerTestOneInput).
   const std::string root = session_root;
   std::filesystem::create_directories(root + "/shm");
   setenv("WEFT_SHM_DIR", (root + "/shm").c_str(), 1);
@@ -131,5 +128,20 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return weft::fuzzing::FuzzOneRequest(&Make, &WriteSeeds, data, size);
+  const int result = weft::fuzzing::FuzzOneRequest(&Make, &WriteSeeds, data, size);
+  // The node, the head and their threads live until the process ends: at a normal exit
+  // (libFuzzer's exit(0); a crash ends it with _Exit) the process's statics were destroyed
+  // under those threads, an ASan use-after-free at exit whose report the exit cut short. The
+  // latest handler registered runs first: it ends the process, its temp dir removed, before any
+  // static goes. Registered after the first input, once the statics it touches exist.
+  static const bool registered = [] {
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(session_root, ignored);
+      std::_Exit(0);
+    });
+    return true;
+  }();
+  (void)registered;
+  return result;
 }
