@@ -152,33 +152,44 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
   // The head's own files say whether it serves TLS (on by default beyond loopback).
   const bool tls = o.head && access((session.TlsDir() + "/ca.pem").c_str(), F_OK) == 0;
   if (o.head) {
+    // Where a node's and a remote driver's certificates come from: nowhere (the head signs
+    // one for the token), `weft certificate issue` here (mutual TLS), or the operator's CA.
+    const bool operator_ca = !o.tls_cert.empty();
+    const bool brings_certificate = o.mutual_tls || operator_ca;
+    const std::string node_files =
+        operator_ca ? " --tls-ca " + std::filesystem::absolute(o.tls_ca).string() +
+                          " --tls-cert <its certificate> --tls-key <its key>"
+                    : " --tls-ca DIR/ca.pem --tls-cert DIR/cert.pem --tls-key DIR/key.pem";
     std::cout << "Weft head started at " << address << " (raylet pid " << pid << ")\n"
               << "  session dir: " << session.root() << "\n"
               << "  token:       " << session.TokenPath() << " (mode 0600)\n"
-              << "  log:         " << log << "\n"
-              << (tls ? "  TLS:         every connection, under the cluster CA " +
-                            session.TlsDir() + "/ca.pem\n"
-                      : std::string())
-              << (o.mutual_tls ? "               mutual: each side shows a certificate of the "
-                                 "cluster's CA\n"
-                               : std::string())
-              << (o.mutual_tls
-                      ? absl::StrCat(
-                            "\nTo add a node, issue its certificate here, then run on it (copy "
-                            "the token file and DIR to other machines):\n"
-                            "  weft certificate issue --session-dir ",
-                            session.root(),
-                            " --host <node address> --out DIR\n"
-                            "  weft start --address ",
-                            address, " --token-file ", session.TokenPath(),
-                            " --tls-ca DIR/ca.pem --tls-cert DIR/cert.pem --tls-key DIR/key.pem")
-                      : absl::StrCat("\nTo add a node, run on it (copy the token file to other "
-                                     "machines):\n  weft start --address ",
-                                     address, " --token-file ", session.TokenPath()))
-              << "\n\nDrivers on this machine find the cluster through the session dir; "
+              << "  log:         " << log << "\n";
+    if (tls) {
+      std::cout << "  TLS:         every connection, under "
+                << (operator_ca ? "the operator's CA " : "the cluster CA ") << session.TlsDir()
+                << "/ca.pem\n";
+    }
+    if (o.mutual_tls) {
+      std::cout << "               mutual: each side shows a certificate of the cluster's CA\n";
+    }
+    if (operator_ca) {
+      std::cout << "               the head holds no CA key: every node, and every driver "
+                   "beyond this machine, brings a certificate of that CA\n";
+    }
+    std::cout << "\nTo add a node, "
+              << (o.mutual_tls && !operator_ca ? "issue its certificate here, then " : "")
+              << "run on it (copy the token file"
+              << (brings_certificate ? " and its TLS files" : "") << " to other machines):\n";
+    if (o.mutual_tls && !operator_ca) {
+      std::cout << "  weft certificate issue --session-dir " << session.root()
+                << " --host <node address> --out DIR\n";
+    }
+    std::cout << "  weft start --address " << address << " --token-file " << session.TokenPath()
+              << (brings_certificate ? node_files : "") << "\n"
+              << "\nDrivers on this machine find the cluster through the session dir; "
                  "elsewhere set WEFT_ADDRESS and WEFT_TOKEN"
-              << (o.mutual_tls ? ", WEFT_TLS_CA, WEFT_TLS_CERT and WEFT_TLS_KEY (a certificate "
-                                 "issued as for a node)"
+              << (brings_certificate ? ", WEFT_TLS_CA, WEFT_TLS_CERT and WEFT_TLS_KEY (a "
+                                       "certificate for the host it runs on, as for a node)"
                   : tls ? " (they fetch the CA from the head, which proves it knows the token)"
                         : "")
               << ".\n"
@@ -319,17 +330,19 @@ void AddStartCommand(CLI::App& app) {
                                "issued on the head's machine (weft certificate issue), never "
                                "for the token alone")
                      ->needs("--head");
-  auto* ca = cmd->add_option("--tls-ca", o->tls_ca, "Node: the cluster CA's certificate file")
-                 ->check(CLI::ExistingFile)
-                 ->excludes("--head");
+  auto* ca = cmd->add_option("--tls-ca", o->tls_ca,
+                             "The cluster CA's certificate file. A head given --tls-ca, "
+                             "--tls-cert and --tls-key serves under that (the operator's) CA "
+                             "instead of making its own, and signs no certificate: every node "
+                             "brings one of it")
+                 ->check(CLI::ExistingFile);
   auto* cert = cmd->add_option("--tls-cert", o->tls_cert,
-                               "Node: its certificate file, from `weft certificate issue` on "
-                               "the head's machine (needed under --mutual-tls)")
-                   ->check(CLI::ExistingFile)
-                   ->excludes("--head");
-  auto* key = cmd->add_option("--tls-key", o->tls_key, "Node: the private key of --tls-cert")
-                  ->check(CLI::ExistingFile)
-                  ->excludes("--head");
+                               "This raylet's certificate file, signed by the cluster's CA "
+                               "(for a node: from `weft certificate issue` on the head's "
+                               "machine, needed under --mutual-tls)")
+                   ->check(CLI::ExistingFile);
+  auto* key = cmd->add_option("--tls-key", o->tls_key, "The private key of --tls-cert")
+                  ->check(CLI::ExistingFile);
   ca->needs(cert)->needs(key);
   cert->needs(ca)->needs(key);
   key->needs(ca)->needs(cert);

@@ -40,7 +40,7 @@ struct Fixture {
 Fixture* Make() {
   auto* f = new Fixture();
   auto head = weft::head::Head::Create({}, f->auth, kToken, weft::head::NewMemoryStore(),
-                                       /*existed=*/false, /*tls=*/true);  // it issues certificates
+                                       /*existed=*/false, {.tls = true});  // it issues certificates
   if (!head.ok() || !(*head)->Recover().ok()) {
     std::fprintf(stderr, "cannot make a head: %s\n", head.status().ToString().c_str());
     std::abort();

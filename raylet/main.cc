@@ -109,14 +109,15 @@ void AddFlags(CLI::App& app, Flags& f) {
                               "certificates are issued on the head's machine (weft certificate "
                               "issue), never for the token alone")
                      ->needs("--head");
-  auto* ca = app.add_option("--tls-ca", f.tls_ca, "Node: the cluster CA's certificate (PEM)")
-                 ->excludes("--head");
+  auto* ca = app.add_option("--tls-ca", f.tls_ca,
+                            "The cluster CA's certificate (PEM); a head given it with --tls-cert "
+                            "and --tls-key serves under that (the operator's) CA and signs "
+                            "no certificate");
   auto* cert = app.add_option("--tls-cert", f.tls_cert,
-                              "Node: its certificate, signed by the cluster's CA (weft "
-                              "certificate issue on the head's machine); needed under mutual TLS")
-                   ->excludes("--head");
-  auto* key = app.add_option("--tls-key", f.tls_key, "Node: the private key of --tls-cert")
-                  ->excludes("--head");
+                              "This raylet's certificate, signed by the cluster's CA (a node's: "
+                              "weft certificate issue on the head's machine; needed under "
+                              "mutual TLS)");
+  auto* key = app.add_option("--tls-key", f.tls_key, "The private key of --tls-cert");
   ca->needs(cert)->needs(key);
   cert->needs(ca)->needs(key);
   key->needs(ca)->needs(cert);

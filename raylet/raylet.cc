@@ -119,12 +119,18 @@ absl::Status Raylet::Run() {
             absl::StrCat("another head runs on the store ", options_.storage));
       }
     }
+    auto given = OperatorTlsFiles();
+    if (!given.ok()) return given.status();
+    head_security_ = *std::move(given);
     auto head = head::Head::Create(
         head::NodeDirectory::Options{.heartbeat_period = options_.heartbeat_period,
                                      .node_timeout = options_.node_timeout,
                                      .stall_threshold = options_.node_timeout / 2,
                                      .head_lost_timeout = options_.head_lost_timeout},
-        auth_, options_.token, *std::move(store), existed, options_.tls, options_.mutual_tls);
+        auth_, options_.token, *std::move(store), existed,
+        {.tls = options_.tls,
+         .mutual = options_.mutual_tls,
+         .operator_ca_pem = head_security_.ca_pem});
     if (!head.ok()) {
       return absl::Status(
           head.status().code(),
@@ -268,28 +274,67 @@ void Raylet::TryRejoin() {
   }
 }
 
-absl::StatusOr<TransportSecurity> Raylet::HeadSecurity() const {
-  ClusterEndpoint head{.head_address = options_.head_address, .token = options_.token};
-  if (!options_.tls_cert_file.empty()) {
-    for (const auto& [file, field] : {std::pair{&options_.tls_ca_file, &head.ca_pem},
-                                      std::pair{&options_.tls_cert_file, &head.cert_pem},
-                                      std::pair{&options_.tls_key_file, &head.key_pem}}) {
-      auto read = ReadFile(*file);
-      if (!read.ok()) {
-        return absl::NotFoundError(
-            absl::StrCat("cannot read ", *file, ": ", read.status().message()));
-      }
-      *field = *std::move(read);
+absl::StatusOr<TransportSecurity> Raylet::GivenTlsFiles() const {
+  TransportSecurity given;
+  if (options_.tls_cert_file.empty()) return given;
+  for (const auto& [file, field] : {std::pair{&options_.tls_ca_file, &given.ca_pem},
+                                    std::pair{&options_.tls_cert_file, &given.cert_pem},
+                                    std::pair{&options_.tls_key_file, &given.key_pem}}) {
+    auto read = ReadFile(*file);
+    if (!read.ok()) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read ", *file, ": ", read.status().message()));
     }
+    *field = *std::move(read);
   }
-  head.cert_given = options_.tls_cert_file;
+  return given;
+}
+
+absl::StatusOr<TransportSecurity> Raylet::OperatorTlsFiles() const {
+  auto given = GivenTlsFiles();
+  if (!given.ok() || given->cert_pem.empty()) return given;
+  const std::string& cert = options_.tls_cert_file;
+  if (auto status = CheckKeyOf(given->cert_pem, given->key_pem); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls-key ", options_.tls_key_file, " is not the key of ", cert, ": ", status.message()));
+  }
+  if (auto status = VerifyCertificate(given->ca_pem, given->cert_pem); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the certificate ", cert, " is not signed by the CA ", options_.tls_ca_file,
+                     " or not valid now: ", status.message()));
+  }
+  // Nodes, drivers and the CLI reach the head there, and would refuse a certificate that does
+  // not name it.
+  const std::string host = AdvertisedHost(options_.host);
+  if (!Certifies(given->cert_pem, host)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the certificate ", cert, " does not name ", host,
+                     ", where this head is reached (--host): the head's certificate must name "
+                     "it in its subjectAltName"));
+  }
+  return given;
+}
+
+absl::StatusOr<TransportSecurity> Raylet::HeadSecurity() const {
+  auto given = GivenTlsFiles();
+  if (!given.ok()) return given.status();
+  ClusterEndpoint head{.head_address = options_.head_address,
+                       .token = options_.token,
+                       .ca_pem = given->ca_pem,
+                       .cert_pem = given->cert_pem,
+                       .key_pem = given->key_pem,
+                       .cert_given = options_.tls_cert_file};
   return ClientSecurityFor(head, options_.insecure, /*learn_mode=*/true, /*patient=*/true);
 }
 
 absl::Status Raylet::SetUpTls() {
   const std::vector<std::string> hosts = HostsToCertify(options_.host);
   absl::StatusOr<TransportSecurity> security;
-  if (head_) {
+  if (head_ && !head_security_.cert_pem.empty()) {
+    security = head_security_;  // the operator's (checked by OperatorTlsFiles)
+    security->mutual = head_->mutual_tls();
+    head_->ServeUnder(security->cert_pem);
+  } else if (head_) {
     const Identity& ca = head_->authority();
     auto identity = IssueIdentity(
         ca, {.name = absl::StrCat("weft head ", head_->cluster_id()), .hosts = hosts});

@@ -42,6 +42,11 @@ class Raylet {
   // A node's: how to talk to its head (plaintext, TLS, mutual TLS with its given files),
   // learnt from the head before the token is sent.
   absl::StatusOr<TransportSecurity> HeadSecurity() const;
+  // The files given (--tls-ca, --tls-cert, --tls-key), read: empty when none were.
+  absl::StatusOr<TransportSecurity> GivenTlsFiles() const;
+  // A head's given files, checked: the key is the certificate's, the CA signed it, it is valid
+  // now and names the host where the head is reached.
+  absl::StatusOr<TransportSecurity> OperatorTlsFiles() const;
   [[nodiscard]] absl::Status SetUpTls();
   // Stops accepting, then shuts the server down (its calls get until `deadline`).
   void StopServing(std::chrono::system_clock::time_point deadline);
@@ -63,7 +68,8 @@ class Raylet {
 
   RayletOptions options_;  // `tls` settled at start (a node follows its head)
   // A node's: how it talks to its head, learnt with the head's proof (its CA, whether the
-  // cluster is under mutual TLS, the node's own certificate when given).
+  // cluster is under mutual TLS, the node's own certificate when given). A head's: the
+  // operator's CA and its certificate when given.
   TransportSecurity head_security_;
   const SessionDir session_;
   const TokenAuth auth_;

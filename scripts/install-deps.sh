@@ -17,6 +17,7 @@ PACKAGES=(
   libsqlite3-dev                              # the head's embedded store
   libhiredis-dev                              # the head's store in Redis (--storage redis://)
   libssl-dev                                  # OpenSSL: TLS keys and certificates, SHA-256
+  openssl                                     # the openssl command: an operator's own CA in tests
   redis-server                                # tests of a head taking over from Redis
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
   clang libclang-rt-14-dev                    # sanitized build and libFuzzer (test.sh --sanitize)

@@ -212,20 +212,22 @@ void SecureConnections(const ClusterEndpoint& endpoint) {
                 absl::StrCat("cannot join the cluster: ", security.status().message()));
   }
   const std::string host = LocalHostToward(endpoint.head_address);
-  if (security->tls() && !security->mutual) {
+  // Workers reach this driver's objects at `host`: they would refuse a certificate that does
+  // not name it. One this process has (given, or its machine's session's) serves if it does.
+  const bool own_fits = security->tls() && Certifies(security->cert_pem, host);
+  if (security->tls() && !own_fits && !security->mutual && endpoint.cert_given.empty()) {
     security = JoinClusterTls(endpoint.head_address, endpoint.token, {.ca_pem = security->ca_pem},
                               "weft driver", HostsToCertify(host));
     if (!security.ok()) {
       throw Error(static_cast<int>(security.status().code()),
                   absl::StrCat("cannot join the cluster over TLS: ", security.status().message()));
     }
-  } else if (security->mutual && !Certifies(security->cert_pem, host)) {
-    // Workers reach this driver's objects at `host`: they would refuse its certificate.
+  } else if (security->tls() && !own_fits) {
     throw Error(static_cast<int>(absl::StatusCode::kInvalidArgument),
                 absl::StrCat("the TLS certificate given does not name ", host,
                              ", where the cluster's workers reach this driver: issue one with "
                              "`weft certificate issue --host ",
-                             host, "` on the head's machine"));
+                             host, "` on the head's machine (or the cluster's CA)"));
   }
   SetTransportSecurity(*std::move(security));
 }

@@ -66,6 +66,15 @@ grpc::ServerUnaryReactor* CertificateService::IssueCertificate(
                                "the cluster token was rotated: a certificate needs the new one"));
   }
   if (authority_.cert_pem.empty()) return FinishWith(ctx, NoTls());
+  if (authority_.key_pem.empty()) {
+    // Started with the operator's CA (--tls-ca/--tls-cert/--tls-key): its key stays theirs.
+    return FinishWith(
+        ctx, absl::FailedPreconditionError(
+                 "this cluster's head serves under the operator's CA and holds no CA key: it "
+                 "signs no certificate. Give this process one of that CA's, for the host it "
+                 "serves at: a node --tls-ca/--tls-cert/--tls-key, a driver or the CLI "
+                 "WEFT_TLS_CA, WEFT_TLS_CERT and WEFT_TLS_KEY"));
+  }
   if (mutual_tls_ && !ShowsCertificate(*ctx, head_cert_pem_)) {
     return FinishWith(
         ctx, absl::PermissionDeniedError(

@@ -12,7 +12,10 @@ namespace weft::head {
 absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options options,
                                                    const TokenAuth& auth, std::string token,
                                                    std::unique_ptr<TableStore> store, bool existed,
-                                                   bool tls, bool mutual_tls) {
+                                                   TlsMode mode) {
+  const bool tls = mode.tls || !mode.operator_ca_pem.empty();
+  const bool mutual_tls = mode.mutual;
+  const bool operator_ca = !mode.operator_ca_pem.empty();
   auto rows = store->Load(kClusterTable);
   if (!rows.ok()) return rows.status();
   std::string cluster_id;
@@ -22,12 +25,14 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
   std::string sealed_ca_key;
   std::optional<bool> stored_tls;
   bool stored_mutual = false;
+  bool stored_operator_ca = false;
   for (const auto& [key, value] : *rows) {
     if (key == "id") cluster_id = value;
     if (key == "ca_cert") authority.cert_pem = value;
     if (key == "ca_key_sealed") sealed_ca_key = value;
     if (key == "tls") stored_tls = value == "1";
     if (key == "mutual_tls") stored_mutual = value == "1";
+    if (key == "ca_given") stored_operator_ca = value == "1";
     if (key == "token_sha256") stored_fingerprint = value;
     if (key == "terms" && !stored_terms.emplace().ParseFromString(value)) {
       return absl::DataLossError("the cluster's stored terms do not parse");
@@ -61,7 +66,26 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
                      " --mutual-tls: start its head ", stored_mutual ? "with" : "without",
                      " it (or --fresh-state for a new cluster)"));
   }
-  if (authority.cert_pem.empty() != sealed_ca_key.empty()) {
+  if (restarted && stored_tls && *stored_tls && stored_operator_ca != operator_ca) {
+    // Its nodes trust the CA they joined under, and only that one.
+    return absl::FailedPreconditionError(
+        stored_operator_ca
+            ? absl::StrCat("cluster ", cluster_id,
+                           " serves under the operator's CA, which its nodes trust: start its "
+                           "head with that CA's --tls-ca, --tls-cert and --tls-key (or "
+                           "--fresh-state for a new cluster)")
+            : absl::StrCat("cluster ", cluster_id,
+                           " serves under a CA of its own, which its nodes trust: start its "
+                           "head without --tls-ca/--tls-cert/--tls-key (or --fresh-state for a "
+                           "new cluster)"));
+  }
+  if (restarted && operator_ca && !SameCertificate(authority.cert_pem, mode.operator_ca_pem)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--tls-ca is another CA than the one cluster ", cluster_id,
+        " was started under, which its nodes trust: give the head that CA and a certificate it "
+        "signed (or --fresh-state for a new cluster)"));
+  }
+  if (!stored_operator_ca && authority.cert_pem.empty() != sealed_ca_key.empty()) {
     return absl::DataLossError("the cluster's CA is stored only in part");
   }
   if (!sealed_ca_key.empty()) {
@@ -118,7 +142,17 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
       return stored;
     }
   }
-  if (tls && authority.cert_pem.empty()) {
+  if (operator_ca && authority.cert_pem.empty()) {
+    // The operator's CA: its key stays with the operator, so this head signs nothing.
+    authority.cert_pem = mode.operator_ca_pem;
+    if (auto stored = store->Apply({{kClusterTable, "ca_cert", authority.cert_pem},
+                                    {kClusterTable, "ca_given", "1"},
+                                    {kClusterTable, "tls", "1"},
+                                    {kClusterTable, "mutual_tls", mutual_tls ? "1" : "0"}});
+        !stored.ok()) {
+      return stored;
+    }
+  } else if (tls && authority.cert_pem.empty()) {
     // The cluster's certificate authority (TLS, issue 13), kept with the cluster so that a head
     // taking it over elsewhere signs and serves under the same one; its key sealed with the
     // token, so that the store alone does not give it.

@@ -26,6 +26,13 @@
 
 namespace weft::head {
 
+// How a head's cluster uses TLS (see Head::Create).
+struct TlsMode {
+  bool tls = false;
+  bool mutual = false;          // every server asks for a certificate of the CA
+  std::string operator_ca_pem;  // the operator's CA (--tls-ca): no key, no certificate signed
+};
+
 // The head's services: node, actor and object directories, job registry, scheduler and the
 // log broker.
 // Owns the tables and their gRPC adapters; the raylet hosts them on its server.
@@ -45,20 +52,20 @@ class Head {
   // `existed` is false (it was just made). DATA_LOSS when a row does not parse or an existing
   // store holds no cluster (damaged: truncated, its write-ahead log lost), UNAVAILABLE when
   // the store cannot be read or written.
-  // The cluster's CA (made for a new cluster with `tls`; FAILED_PRECONDITION when a stored
-  // cluster was started with another `tls` or `mutual_tls`). Call Recover next.
+  // The cluster's CA: made for a new cluster with `tls.tls`, or the operator's; FAILED_PRECONDITION
+  // when a stored cluster was started in another mode or under another CA. Call Recover next.
   static absl::StatusOr<std::unique_ptr<Head>> Create(NodeDirectory::Options options,
                                                       const TokenAuth& auth, std::string token,
                                                       std::unique_ptr<TableStore> store,
-                                                      bool existed, bool tls = false,
-                                                      bool mutual_tls = false);
+                                                      bool existed, TlsMode tls = {});
   // Loads the tables of a stored cluster (all empty for a new one) and takes over what they
   // hold: it may call nodes and workers, so call it once the process's transport security is
   // set, and before serving.
   [[nodiscard]] absl::Status Recover();
 
   const std::string& cluster_id() const { return cluster_id_; }
-  // The cluster's certificate authority (kept in the store with the cluster).
+  // The cluster's certificate authority (kept in the store with the cluster); no key when it is
+  // the operator's.
   const Identity& authority() const { return certificate_service_.authority(); }
   // Every server of the cluster takes only connections that show a certificate of its CA.
   bool mutual_tls() const { return certificate_service_.mutual_tls(); }
