@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "certificates.grpc.pb.h"
+#include "code.grpc.pb.h"
 #include "fuzz/request_fuzzing.h"
 #include "head.grpc.pb.h"
 #include "log.grpc.pb.h"
@@ -55,7 +56,9 @@ Fixture* Make() {
   (void)weft::proto::LogLine::descriptor();
   (void)weft::proto::GetAuthorityRequest::descriptor();
   (void)weft::proto::RotateTokenRequest::descriptor();
-  for (const char* file : {"head.proto", "log.proto", "certificates.proto", "token.proto"}) {
+  (void)weft::proto::MissingCodeRequest::descriptor();
+  for (const char* file :
+       {"head.proto", "log.proto", "certificates.proto", "token.proto", "code.proto"}) {
     const auto* descriptor =
         google::protobuf::DescriptorPool::generated_pool()->FindFileByName(file);
     for (int s = 0; descriptor && s < descriptor->service_count(); ++s) {

@@ -27,7 +27,7 @@ constexpr char kNodeId[] = "00000000000a0de0";
 
 struct Fixture {
   weft::TokenAuth auth{kToken};
-  weft::worker::CodeLoader code;
+  weft::worker::CodeLoader code{"127.0.0.1:1", kToken};  // no node: every library is refused
   std::unique_ptr<weft::worker::ActorHost> actors;
   std::unique_ptr<weft::worker::ObjectStore> store;
   std::unique_ptr<weft::worker::CallDispatcher> dispatcher;

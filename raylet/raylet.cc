@@ -142,6 +142,7 @@ absl::Status Raylet::Run() {
       return written;
     }
     head_->KeepTokenIn(options_.token_files);
+    head_->KeepCodeIn(session_.root() + "/job_code");
   }
   if (!options_.head) {
     // A node uses TLS when its head does (learnt with the head's proof of the token, before
@@ -352,7 +353,7 @@ absl::Status Raylet::SetUpTls() {
       return absl::InvalidArgumentError(absl::StrCat(
           "the certificate ", options_.tls_cert_file, " does not name ", host,
           ", where this node is reached: issue one with `weft certificate issue --host ", host,
-          "` on the head's machine"));
+          "` on the head's machine (or from the operator's CA)"));
     }
     security = head_security_;
   } else {

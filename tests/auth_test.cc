@@ -10,6 +10,7 @@
 #include <future>
 
 #include "certificates.grpc.pb.h"
+#include "code.grpc.pb.h"
 #include "common/rpc.h"
 #include "head.grpc.pb.h"
 #include "log.grpc.pb.h"
@@ -71,12 +72,13 @@ TEST(Auth, EveryHeadAndNodeMethodNeedsTheToken) {
   ASSERT_NE(proto::LogLine::descriptor(), nullptr);
   ASSERT_NE(proto::GetAuthorityRequest::descriptor(), nullptr);
   ASSERT_NE(proto::AdoptTokenRequest::descriptor(), nullptr);
-  auto methods =
-      MethodsIn({"head.proto", "node.proto", "log.proto", "certificates.proto", "token.proto"});
+  ASSERT_NE(proto::MissingCodeRequest::descriptor(), nullptr);
+  auto methods = MethodsIn(
+      {"head.proto", "node.proto", "log.proto", "certificates.proto", "token.proto", "code.proto"});
   // The one method open to all: it proves the head knows the token, to a caller that does not
   // trust the head yet (proto/certificates.proto).
   std::erase(methods, "/weft.proto.Certificates/GetAuthority");
-  EXPECT_GE(methods.size(), 27u);  // 8 head services and 3 node ones, read from descriptors
+  EXPECT_GE(methods.size(), 31u);  // 9 head services and 3 node ones, read from descriptors
   ExpectEveryMethodRefusesStrangers(cluster.head_address(), methods);
   // Nothing a stranger sent registered anything.
   EXPECT_EQ(cluster.ListNodes().nodes_size(), 1);

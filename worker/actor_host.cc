@@ -21,12 +21,18 @@ ActorHost::~ActorHost() {
 }
 
 void ActorHost::Create(const proto::ActorSpec& spec, uint32_t incarnation, Created done) {
-  if (auto loaded = code_.Load(spec.code_paths()); !loaded.ok()) return done(loaded);
+  if (auto loaded = code_.Load(spec.code()); !loaded.ok()) return done(loaded);
   const internal::ClassInfo* cls = internal::FindClass(spec.class_name());
   if (!cls) {
     return done(absl::NotFoundError(absl::StrCat(
         "actor class ", spec.class_name(), " is not registered in this worker (libraries: ",
-        spec.code_paths().empty() ? "none" : absl::StrJoin(spec.code_paths(), ", "), ")")));
+        spec.code().empty()
+            ? "none"
+            : absl::StrJoin(spec.code(), ", ",
+                            [](std::string* out, const proto::CodeLibrary& library) {
+                              out->append(library.name());
+                            }),
+        ")")));
   }
   if (!cls->construct) {
     return done(absl::InvalidArgumentError(

@@ -160,7 +160,7 @@ void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
 }
 
 void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
-  if (auto loaded = code_.Load(call.code_paths()); !loaded.ok()) return Fail(call, loaded, reply);
+  if (auto loaded = code_.Load(call.code()); !loaded.ok()) return Fail(call, loaded, reply);
   const internal::FunctionInfo* function = internal::FindFunction(call.method());
   if (!function) {
     return Fail(call,

@@ -39,6 +39,7 @@ WorkerProcess::WorkerProcess(Options options)
       work_(asio::make_work_guard(io_)),
       lifeline_(io_),
       signals_(io_, SIGTERM, SIGINT),
+      code_(options_.node_address, options_.token),
       actors_(code_) {
   internal::Runtime::Install(std::make_unique<internal::Runtime>(JobConfig()));
   internal::BlockingScope::ConfigureWorker(options_.node_address, options_.worker_id,
@@ -69,7 +70,7 @@ internal::Runtime::Config WorkerProcess::JobConfig() const {
     return config;
   }
   if (!reply.job().namespace_().empty()) config.ns = reply.job().namespace_();
-  config.code_paths.assign(reply.job().code_paths().begin(), reply.job().code_paths().end());
+  config.code = reply.job().code();
   return config;
 }
 

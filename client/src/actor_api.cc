@@ -32,7 +32,7 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   spec.set_class_name(cls.name);
   spec.set_job_id(runtime.config().job_id);
   spec.set_constructor_args(std::move(args));
-  for (const auto& path : runtime.config().code_paths) spec.add_code_paths(path);
+  *spec.mutable_code() = runtime.config().code;
   spec.set_max_concurrency(options.max_concurrency);
   spec.set_name(options.name);
   spec.set_namespace_(options.ns.empty() ? runtime.config().ns : options.ns);

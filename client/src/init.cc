@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/src/head_calls.h"
+#include "client/src/job_code.h"
 #include "client/src/log_subscriber.h"
 #include "client/src/runtime.h"
 #include "common/certificates.h"
@@ -179,7 +180,7 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
   auto jobs = proto::JobRegistry::NewStub(MakeChannel(head_address, token));
   proto::RegisterJobRequest request;
   request.set_namespace_(config.ns);
-  for (const auto& path : config.code_paths) request.add_code_paths(path);
+  *request.mutable_code() = config.code;
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   request.set_driver_host(host);
@@ -215,7 +216,7 @@ void SecureConnections(const ClusterEndpoint& endpoint) {
   // Workers reach this driver's objects at `host`: they would refuse a certificate that does
   // not name it. One this process has (given, or its machine's session's) serves if it does.
   const bool own_fits = security->tls() && Certifies(security->cert_pem, host);
-  if (security->tls() && !own_fits && !security->mutual && endpoint.cert_given.empty()) {
+  if (security->tls() && !own_fits && !security->mutual) {
     security = JoinClusterTls(endpoint.head_address, endpoint.token, {.ca_pem = security->ca_pem},
                               "weft driver", HostsToCertify(host));
     if (!security.ok()) {
@@ -227,7 +228,7 @@ void SecureConnections(const ClusterEndpoint& endpoint) {
                 absl::StrCat("the TLS certificate given does not name ", host,
                              ", where the cluster's workers reach this driver: issue one with "
                              "`weft certificate issue --host ",
-                             host, "` on the head's machine (or the cluster's CA)"));
+                             host, "` on the head's machine (or from the operator's CA)"));
   }
   SetTransportSecurity(*std::move(security));
 }
@@ -261,7 +262,18 @@ void Init(const InitOptions& options) {
   config.head_address = endpoint->head_address;
   config.token = endpoint->token;
   config.ns = options.ns.empty() ? "default" : options.ns;
-  config.code_paths = internal::CodeLibraries();
+  // The job's code goes to the cluster before the job exists: no worker waits for it.
+  auto code = internal::JobCode();
+  if (code.ok()) {
+    auto head = proto::CodeStore::NewStub(MakeChannel(config.head_address, config.token));
+    if (auto sent = internal::SendCode(*head, *code); !sent.ok()) code = sent;
+  }
+  if (!code.ok()) {
+    throw Error(static_cast<int>(code.status().code()),
+                absl::StrCat("cannot send this program's code to the cluster at ",
+                             config.head_address, ": ", code.status().message()));
+  }
+  for (auto& file : *code) *config.code.Add() = std::move(file.library);
   // Stored objects of this machine's nodes of the cluster's session are mapped, not fetched
   // (not those of another cluster's session found by default).
   if (session_dir.empty()) session_dir = state->embedded_session;

@@ -72,9 +72,10 @@ class Runtime {
     std::string token;
     std::string job_id;
     std::string ns = "default";
-    std::vector<std::string> code_paths;  // libraries workers load for this job
-    std::string worker_id;                // this process's, in a worker; empty in a driver
-    std::string node_id;                  // a worker's node
+    // The libraries workers load for this job, in order (client/src/job_code.h).
+    google::protobuf::RepeatedPtrField<proto::CodeLibrary> code;
+    std::string worker_id;  // this process's, in a worker; empty in a driver
+    std::string node_id;    // a worker's node
     // <session>/objects of this machine's session: the values its nodes store are mapped from
     // their shared memory instead of fetched (client/src/shared_bytes.h).
     std::string objects_dir;

@@ -143,7 +143,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->call.set_result_id(task->object_id);
   task->call.set_owner_worker_id(runtime_.config().worker_id);
   task->call.set_owner_address(runtime_.own_address());
-  for (const auto& path : runtime_.config().code_paths) task->call.add_code_paths(path);
+  *task->call.mutable_code() = runtime_.config().code;
   task->args = std::move(args);
   task->retries_left = options.max_retries;
   task->retry_exceptions = options.retry_exceptions;

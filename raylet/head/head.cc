@@ -51,6 +51,19 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
                      " was started with another token: give this head the "
                      "cluster's token (--token-file), or --fresh-state to start a new cluster"));
   }
+  if (restarted && stored_tls && *stored_tls && stored_operator_ca != operator_ca) {
+    // Its nodes trust the CA they joined under, and only that one.
+    return absl::FailedPreconditionError(
+        stored_operator_ca
+            ? absl::StrCat("cluster ", cluster_id,
+                           " serves under the operator's CA, which its nodes trust: start its "
+                           "head with that CA's --tls-ca, --tls-cert and --tls-key (or "
+                           "--fresh-state for a new cluster)")
+            : absl::StrCat("cluster ", cluster_id,
+                           " serves under a CA of its own, which its nodes trust: start its "
+                           "head without --tls-ca/--tls-cert/--tls-key (or --fresh-state for a "
+                           "new cluster)"));
+  }
   if (restarted && stored_tls && *stored_tls != tls) {
     // Its nodes and workers serve as they joined: with TLS or without.
     const char* flag = stored_mutual ? "--mutual-tls" : "--tls";
@@ -66,20 +79,8 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
                      " --mutual-tls: start its head ", stored_mutual ? "with" : "without",
                      " it (or --fresh-state for a new cluster)"));
   }
-  if (restarted && stored_tls && *stored_tls && stored_operator_ca != operator_ca) {
-    // Its nodes trust the CA they joined under, and only that one.
-    return absl::FailedPreconditionError(
-        stored_operator_ca
-            ? absl::StrCat("cluster ", cluster_id,
-                           " serves under the operator's CA, which its nodes trust: start its "
-                           "head with that CA's --tls-ca, --tls-cert and --tls-key (or "
-                           "--fresh-state for a new cluster)")
-            : absl::StrCat("cluster ", cluster_id,
-                           " serves under a CA of its own, which its nodes trust: start its "
-                           "head without --tls-ca/--tls-cert/--tls-key (or --fresh-state for a "
-                           "new cluster)"));
-  }
-  if (restarted && operator_ca && !SameCertificate(authority.cert_pem, mode.operator_ca_pem)) {
+  if (restarted && operator_ca && !authority.cert_pem.empty() &&
+      !SameCertificate(authority.cert_pem, mode.operator_ca_pem)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--tls-ca is another CA than the one cluster ", cluster_id,
         " was started under, which its nodes trust: give the head that CA and a certificate it "
@@ -220,6 +221,7 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
     : store_(std::move(store)),
       cluster_id_(std::move(cluster_id)),
       certificate_service_(std::move(authority), auth, mutual_tls),
+      code_service_(auth),
       nodes_(options),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
@@ -260,6 +262,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&scheduler_service_);
   builder.RegisterService(&log_service_);
   builder.RegisterService(&certificate_service_);
+  builder.RegisterService(&code_service_);
   builder.RegisterService(&token_service_);
 }
 

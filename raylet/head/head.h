@@ -12,6 +12,7 @@
 #include "raylet/head/actor_directory_service.h"
 #include "raylet/head/actor_manager.h"
 #include "raylet/head/certificate_service.h"
+#include "raylet/head/code_store_service.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/job_registry_service.h"
 #include "raylet/head/log_broker.h"
@@ -77,6 +78,8 @@ class Head {
   // Files the cluster token is kept in (the session's, --token-file): `weft token rotate`
   // writes the new token there. Call before serving.
   void KeepTokenIn(std::vector<std::string> files) { token_service_.KeepTokenIn(std::move(files)); }
+  // The folder the jobs' code libraries are kept in (`<session>/job_code`). Call before serving.
+  void KeepCodeIn(std::string dir) { code_service_.KeepIn(std::move(dir)); }
 
   // Registers every head service with `builder`. Call once, before the server starts.
   void AddServices(grpc::ServerBuilder& builder);
@@ -108,6 +111,7 @@ class Head {
   const std::unique_ptr<TableStore> store_;
   const std::string cluster_id_;
   CertificateService certificate_service_;
+  CodeStoreService code_service_;
   NodeDirectory nodes_;
   JobRegistry jobs_;
   ActorDirectory actors_;

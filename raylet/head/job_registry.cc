@@ -44,7 +44,7 @@ absl::StatusOr<proto::JobInfo> JobRegistry::Register(const proto::RegisterJobReq
   job.set_driver_pid(request.driver_pid());
   job.set_entrypoint(request.entrypoint());
   job.set_namespace_(request.namespace_());
-  *job.mutable_code_paths() = request.code_paths();
+  *job.mutable_code() = request.code();
   job.set_driver_address(request.driver_address());
   job.set_state(proto::JOB_RUNNING);
   job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));

@@ -79,8 +79,10 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
               if (store_) store_->Reclaim(worker.worker_id());  // its share, its spill files
               head_->ReportWorkerExit(worker);
             }),
+      code_(session.root() + "/code", options.token),
       service_(
-          pool_, auth, options.token, [this] { return Info(); }, [this] { return ServeFor(); }),
+          pool_, code_, auth, options.token, [this] { return Info(); },
+          [this] { return ServeFor(); }),
       logs_service_(outputs_, log_publisher_, auth),
       token_holder_(auth,
                     [this](const std::string& from, const TokenRotation& rotation) {
@@ -118,6 +120,7 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   head_address_ = head_address;
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
   log_route_->stub = proto::LogBroker::NewStub(MakeChannel(head_address, options_.token));
+  code_.Open(head_address);
   pool_.Open(address, head_address);  // before registering: the head may lease at once
   const SteadyTime sent = std::chrono::steady_clock::now();
   auto terms = head_->Register(Info(), register_wait);
@@ -293,6 +296,7 @@ void Node::Fence(const std::string& reason, absl::StatusCode code) {
   }
   heartbeat_timer_.cancel();
   fence_timer_.cancel();
+  code_.Close();  // a worker waiting for a library is answered now, not after the server stops
   pool_.Close();
   const size_t killed = pool_.KillAll();
   spdlog::error("node fenced id={} workers_killed={} reason=\"{}\"", id_, killed, reason);
@@ -323,6 +327,7 @@ void Node::Stop(const std::string& reason) {
   heartbeat_timer_.cancel();
   expiry_timer_.cancel();
   fence_timer_.cancel();
+  code_.Close();  // a worker waiting for a library is answered now, not after the server stops
   pool_.Close();
   // Leave the cluster first, so no lease is placed here while the workers drain.
   if (head_ && !fenced_) {

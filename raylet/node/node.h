@@ -127,6 +127,7 @@ class Node {
   LogPublisher log_publisher_;
   WorkerOutputs outputs_;  // feeds log_publisher_
   WorkerPool pool_;        // hands its workers' pipes to outputs_
+  CodeCache code_;         // the jobs' code libraries its workers load
   NodeManagerService service_;
   NodeLogsService logs_service_;
   // A rotated token: kept in the node's token files and handed to its workers.

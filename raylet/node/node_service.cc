@@ -58,6 +58,18 @@ grpc::ServerUnaryReactor* NodeManagerService::CheckNode(grpc::CallbackServerCont
   return FinishWith(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::ProvideCode(grpc::CallbackServerContext* ctx,
+                                                          const proto::ProvideCodeRequest* req,
+                                                          proto::ProvideCodeReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto* reactor = ctx->DefaultReactor();
+  code_.Provide(req->library(), [reactor, rep](absl::StatusOr<std::string> path) {
+    if (path.ok()) rep->set_path(*std::move(path));
+    reactor->Finish(ToGrpcStatus(path.status()));
+  });
+  return reactor;
+}
+
 int64_t NodeManagerService::ServeForMs() const {
   if (!serve_for_) return INT64_MAX;
   const absl::Duration left = serve_for_();

@@ -7,6 +7,7 @@
 
 #include "common/auth.h"
 #include "node.grpc.pb.h"
+#include "raylet/node/code_cache.h"
 #include "raylet/node/worker_pool.h"
 
 namespace weft::node {
@@ -17,9 +18,10 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
  public:
   using NodeInfoFn = std::function<proto::NodeInfo()>;
   using ServeForFn = std::function<absl::Duration()>;  // see Node::ServeFor
-  NodeManagerService(WorkerPool& pool, const TokenAuth& auth, std::string token,
+  NodeManagerService(WorkerPool& pool, CodeCache& code, const TokenAuth& auth, std::string token,
                      NodeInfoFn node_info, ServeForFn serve_for = nullptr)
       : pool_(pool),
+        code_(code),
         auth_(auth),
         token_(std::move(token)),
         node_info_(std::move(node_info)),
@@ -47,12 +49,16 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
                                                 proto::NotifyWorkerBlockedReply*) override;
   grpc::ServerUnaryReactor* CheckNode(grpc::CallbackServerContext*, const proto::CheckNodeRequest*,
                                       proto::CheckNodeReply*) override;
+  grpc::ServerUnaryReactor* ProvideCode(grpc::CallbackServerContext*,
+                                        const proto::ProvideCodeRequest*,
+                                        proto::ProvideCodeReply*) override;
 
  private:
   // Frees a worker's resources and asks it to exit unless it owns referenced objects.
   absl::Status Retire(const std::string& worker_id);
 
   WorkerPool& pool_;
+  CodeCache& code_;
   const TokenAuth& auth_;
   const std::string token_;  // for calls to this node's workers
   int64_t ServeForMs() const;
