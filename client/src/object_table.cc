@@ -75,9 +75,22 @@ bool ObjectTable::AddBorrowed(const std::string& id, const std::string& owner) {
   return it->second.owned;
 }
 
-std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
+uint64_t ObjectTable::OnResolvedLocked(Entry& entry, Callback callback) {
+  const uint64_t key = ++last_key_;
+  entry.on_resolved.emplace(key, std::move(callback));
+  return key;
+}
+
+std::vector<ObjectTable::Callback> ObjectTable::TakeResolvedLocked(Entry& entry) {
   std::vector<Callback> callbacks;
-  callbacks.swap(entry.on_resolved);
+  callbacks.reserve(entry.on_resolved.size());
+  for (auto& [key, callback] : entry.on_resolved) callbacks.push_back(std::move(callback));
+  entry.on_resolved.clear();
+  return callbacks;
+}
+
+std::vector<ObjectTable::Callback> ObjectTable::Finish(Entry& entry) {
+  std::vector<Callback> callbacks = TakeResolvedLocked(entry);
   for (auto& c : entry.on_ready) callbacks.push_back(std::move(c));
   entry.on_ready.clear();
   changed_.notify_all();
@@ -151,7 +164,7 @@ bool ObjectTable::SetLocationOf(const std::string& id, proto::ObjectLocation loc
     entry.state = State::kLocated;
     if (entry.owned) entry.stored_at = location.address();
     entry.location = std::move(location);
-    callbacks.swap(entry.on_resolved);
+    callbacks = TakeResolvedLocked(entry);
     fetch = entry.wanted || !entry.on_ready.empty();
     changed_.notify_all();
     if (!callbacks.empty() && Unused(entry)) dropped = EraseLocked(it);

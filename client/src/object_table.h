@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -196,7 +197,12 @@ class ObjectTable {
   // `callback` runs once the value or error is here (fetching a located object first).
   void WhenReady(const std::string& id, Callback callback);
   // `callback` runs once the object is here or located: enough to pass it as an argument.
-  void WhenResolved(const std::string& id, Callback callback);
+  // Returns the wait's key for Withdraw while it waits; 0 when `callback` ran at once.
+  uint64_t WhenResolved(const std::string& id, Callback callback);
+  // Takes out the WhenResolved wait `key` of `id` (its caller gave up): its callback never
+  // runs, and goes at once. The entry goes too if nothing else needs it. Nothing happens when
+  // the callback ran (or runs) already.
+  void Withdraw(const std::string& id, uint64_t key);
 
   // Waits for the value. Throws weft::Error (NOT_FOUND, DEADLINE_EXCEEDED, FAILED_PRECONDITION
   // on an async actor's loop) or weft::RemoteError.
@@ -249,7 +255,7 @@ class ObjectTable {
     bool wanted = false;              // someone here waits for the value: fetch it once located
     bool asking_owner = false;        // a WaitObject to the owner is in flight
     std::vector<Callback> on_ready;
-    std::vector<Callback> on_resolved;
+    std::map<uint64_t, Callback> on_resolved;  // by key (see Withdraw), oldest first
     std::vector<Callback> on_released;  // borrowed: the owner's watches, answered when it goes
   };
   static bool Done(const Entry& entry) {
@@ -295,6 +301,10 @@ class ObjectTable {
   void OnBorrowerDone(const std::string& id, const std::string& borrower, bool released);
   proto::RemoteError LostError(const std::string& id, const Entry& entry,
                                const std::string& why) const;
+  // Adds `callback` to the entry's on_resolved; returns its key.
+  uint64_t OnResolvedLocked(Entry& entry, Callback callback);
+  // Takes the entry's on_resolved out, in order.
+  static std::vector<Callback> TakeResolvedLocked(Entry& entry);
   // Finishes an entry (value or error) and returns the callbacks to run.
   std::vector<Callback> Finish(Entry& entry);
   // Notes that the value is wanted here; what to start after unlocking.
@@ -320,6 +330,7 @@ class ObjectTable {
   std::condition_variable changed_;
   std::string own_address_;
   uint64_t failures_ = 0;  // objects failed so far: waits of many rescan only after one
+  uint64_t last_key_ = 0;  // of the on_resolved callbacks
   Entries entries_;
 };
 

@@ -251,7 +251,7 @@ void ObjectTable::HoldUntilResolved(const Ids& ids, const std::string& outer) {
     held.push_back(id);
   }
   // Found again: entries do not move here, but keep the pattern of AdoptInside.
-  entries_.find(outer)->second.on_resolved.push_back([this, held = std::move(held)] {
+  OnResolvedLocked(entries_.find(outer)->second, [this, held = std::move(held)] {
     for (const auto& id : held) ReleaseCall(id);
   });
 }
@@ -304,7 +304,7 @@ void ObjectTable::WhenReleased(const std::string& id, const std::vector<std::str
     for (const auto& outer : outers) {
       auto container = entries_.find(outer);
       if (container == entries_.end() || container->second.state != State::kPending) continue;
-      container->second.on_resolved.push_back([this, id, outers, callback = std::move(callback)] {
+      OnResolvedLocked(container->second, [this, id, outers, callback = std::move(callback)] {
         WhenReleased(id, outers, callback);
       });
       return;

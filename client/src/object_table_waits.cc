@@ -49,19 +49,38 @@ void ObjectTable::WhenReady(const std::string& id, Callback callback) {
   Begin(id, start);
 }
 
-void ObjectTable::WhenResolved(const std::string& id, Callback callback) {
+uint64_t ObjectTable::WhenResolved(const std::string& id, Callback callback) {
   Start start;
+  uint64_t key = 0;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
     if (it != entries_.end() && it->second.state == State::kPending) {
-      it->second.on_resolved.push_back(std::move(callback));
+      key = OnResolvedLocked(it->second, std::move(callback));
       start = WantLocked(id, it->second, /*value=*/false);
       callback = nullptr;
     }
   }
   if (callback) callback();
   Begin(id, start);
+  return key;
+}
+
+void ObjectTable::Withdraw(const std::string& id, uint64_t key) {
+  Callback withdrawn;  // it may hold what takes the lock when it goes: after unlocking
+  Dropped dropped;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    auto waiter = it->second.on_resolved.find(key);
+    if (waiter == it->second.on_resolved.end()) return;
+    withdrawn = std::move(waiter->second);
+    it->second.on_resolved.erase(waiter);
+    if (Unused(it->second)) dropped = EraseLocked(it);  // its last reference went meanwhile
+  }
+  withdrawn = nullptr;
+  AfterUnlock(id, dropped);
 }
 
 void ObjectTable::MaybeFetch(const std::string& id) {

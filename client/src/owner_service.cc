@@ -13,8 +13,11 @@
 namespace weft::internal {
 namespace {
 
-// One WaitObject call. The object may resolve after the caller gave up: whichever of the two
-// comes first finishes the call; the reactor (and the reply) live until OnDone.
+// One WaitObject (or WaitReleased) call. Whichever comes first finishes it: the object
+// resolving, the poll running out, or the caller going away (deadline, disconnect). The last
+// two also take a WaitObject's wait out of the object table (Withdraws): a borrower that gives
+// up, or asks again after an answer of "not yet", leaves nothing behind here. The reactor (and
+// the reply) live until OnDone.
 class WaitReactor final : public grpc::ServerUnaryReactor {
  public:
   struct Shared {
@@ -26,11 +29,19 @@ class WaitReactor final : public grpc::ServerUnaryReactor {
 
   const std::shared_ptr<Shared>& shared() const { return shared_; }
 
+  // The call's wait for `id` in `objects`, under `key` (ObjectTable::WhenResolved). Set it
+  // before FinishEmptyAfter, and before the handler returns the reactor.
+  void Withdraws(ObjectTable& objects, std::string id, uint64_t key) {
+    objects_ = &objects;
+    id_ = std::move(id);
+    key_ = key;
+  }
+
   // Finishes with an empty reply (no outcome) after `poll`, unless finished before.
   void FinishEmptyAfter(std::chrono::milliseconds poll) {
     alarm_.Set(std::chrono::system_clock::now() + poll, [shared = shared_](bool fired) {
       if (!fired) return;  // finished first: the alarm went with the reactor
-      if (WaitReactor* self = Claim(shared)) self->Finish(grpc::Status::OK);
+      if (WaitReactor* self = Claim(shared)) self->FinishUnanswered(grpc::Status::OK);
     });
   }
 
@@ -41,13 +52,22 @@ class WaitReactor final : public grpc::ServerUnaryReactor {
   }
 
   void OnCancel() override {
-    if (auto* self = Claim(shared_)) self->Finish(grpc::Status::CANCELLED);
+    if (auto* self = Claim(shared_)) self->FinishUnanswered(grpc::Status::CANCELLED);
   }
   void OnDone() override { delete this; }
 
  private:
+  // Claimed, before the object resolved: nothing waits for it on this call's behalf any more.
+  void FinishUnanswered(const grpc::Status& status) {
+    if (objects_) objects_->Withdraw(id_, key_);  // before Finish: the reactor may go after it
+    Finish(status);
+  }
+
   std::shared_ptr<Shared> shared_;
   grpc::Alarm alarm_;
+  ObjectTable* objects_ = nullptr;
+  std::string id_;
+  uint64_t key_ = 0;
 };
 
 }  // namespace
@@ -68,33 +88,45 @@ grpc::ServerUnaryReactor* OwnerService::WaitObject(grpc::CallbackServerContext* 
   auto* reactor = new WaitReactor();
   // Where the borrower can map a large value, if it can (see below).
   const bool asked_again = !req->lost_at().empty();  // it could not: the value itself then
-  if (req->poll_ms() > 0) reactor->FinishEmptyAfter(std::chrono::milliseconds(req->poll_ms()));
   std::vector<std::string> local_nodes(req->local_nodes().begin(), req->local_nodes().end());
-  objects_.WhenResolved(id, [this, id, rep, asked_again, local_nodes = std::move(local_nodes),
-                             shared = reactor->shared()] {
-    WaitReactor* self = WaitReactor::Claim(shared);
-    if (!self) return;  // the caller is gone
-    auto snapshot = objects_.Take(id);
-    rep->set_has_refs(snapshot.nested);
-    const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
-    if (large && !asked_again && snapshot.stored_at &&
-        CheckStoredCopy(shared_.objects_dir(), id, *snapshot.stored_at) != StoredCopy::kGone) {
-      *rep->mutable_stored() = *snapshot.stored_at;  // fetched (or mapped) from a store
-    } else if (auto put =
-                   large && !asked_again && snapshot.value->shared()
-                       ? shared_.Find(id, static_cast<int64_t>(snapshot.value->size()), local_nodes)
-                       : std::nullopt) {
-      *rep->mutable_stored() = *put;  // a Put value in the shared memory of the borrower's node
-    } else if (snapshot.value) {
-      rep->set_value(snapshot.value->data(), snapshot.value->size());
-    } else if (snapshot.location) {
-      *rep->mutable_stored() = *snapshot.location;
-    } else {
-      *rep->mutable_error() = *snapshot.error;
-    }
-    self->Finish(grpc::Status::OK);
-  });
+  const uint64_t key =
+      objects_.WhenResolved(id, [this, id, rep, asked_again, local_nodes = std::move(local_nodes),
+                                 shared = reactor->shared()] {
+        WaitReactor* self = WaitReactor::Claim(shared);
+        if (!self) return;  // the caller is gone
+        auto snapshot = objects_.Take(id);
+        rep->set_has_refs(snapshot.nested);
+        const bool large = snapshot.value && snapshot.value->size() > kInlineValueBytes;
+        if (large && !asked_again && snapshot.stored_at &&
+            CheckStoredCopy(shared_.objects_dir(), id, *snapshot.stored_at) != StoredCopy::kGone) {
+          *rep->mutable_stored() = *snapshot.stored_at;  // fetched (or mapped) from a store
+        } else if (auto put = large && !asked_again && snapshot.value->shared()
+                                  ? shared_.Find(id, static_cast<int64_t>(snapshot.value->size()),
+                                                 local_nodes)
+                                  : std::nullopt) {
+          *rep->mutable_stored() = *put;  // a Put value in the shared memory of the borrower's node
+        } else if (snapshot.value) {
+          rep->set_value(snapshot.value->data(), snapshot.value->size());
+        } else if (snapshot.location) {
+          *rep->mutable_stored() = *snapshot.location;
+        } else {
+          *rep->mutable_error() = *snapshot.error;
+        }
+        self->Finish(grpc::Status::OK);
+      });
+  if (key == 0) return reactor;  // resolved already: answered
+  reactor->Withdraws(objects_, id, key);
+  reactor->FinishEmptyAfter(PollOf(*req));
   return reactor;
+}
+
+// A poll of 0 or less (0 once meant "as long as the call lasts") or longer than max_poll_ gets
+// max_poll_ rather than INVALID_ARGUMENT: an answer of "not yet" makes any borrower ask again
+// (ObjectTable::OnOwnerAnswer) where an error would fail its object, and no call parks here
+// for longer than the bound, whatever its deadline. Borrowers ask for 30 s (runtime.cc).
+std::chrono::milliseconds OwnerService::PollOf(const proto::WaitObjectRequest& req) const {
+  const std::chrono::milliseconds asked(req.poll_ms());
+  return asked.count() <= 0 ? max_poll_ : std::min(asked, max_poll_);
 }
 
 grpc::ServerUnaryReactor* OwnerService::WaitReleased(grpc::CallbackServerContext* ctx,

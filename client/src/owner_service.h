@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include "client/src/object_table.h"
 #include "client/src/shared_bytes.h"
 #include "common/auth.h"
@@ -8,16 +10,22 @@
 namespace weft::internal {
 
 // Answers borrowers of the objects this process owns (see ObjectTable): WaitObject replies once
-// the object is resolved here, with its value, its location or its error. A waiting call holds
-// no thread; it finishes when the object resolves or when the caller cancels or times out.
+// the object is resolved here, with its value, its location or its error, or with no outcome
+// ("not yet") after its poll_ms, at most `max_poll`. A waiting call holds no thread; it
+// finishes when the object resolves, its poll runs out, or the caller cancels or times out,
+// and leaves no wait behind in the table.
 // Answers owners of the references this process borrows: WaitReleased replies once it holds
 // none; and takes AddBorrower from borrowers that handed a reference on.
 // Served by drivers (on a server of their own, started by Init) and by workers (on theirs).
 class OwnerService final : public proto::Owner::CallbackService {
  public:
-  // `folder`: where this process keeps its large Put values for its node to map.
-  OwnerService(const TokenAuth& auth, ObjectTable& objects, const SharedFolder& folder)
-      : auth_(auth), objects_(objects), shared_(folder) {}
+  static constexpr std::chrono::milliseconds kMaxPoll = std::chrono::seconds(60);
+
+  // `folder`: where this process keeps its large Put values for its node to map. `max_poll`:
+  // the longest one WaitObject call waits before answering "not yet".
+  OwnerService(const TokenAuth& auth, ObjectTable& objects, const SharedFolder& folder,
+               std::chrono::milliseconds max_poll = kMaxPoll)
+      : auth_(auth), objects_(objects), shared_(folder), max_poll_(max_poll) {}
 
   grpc::ServerUnaryReactor* WaitObject(grpc::CallbackServerContext* ctx,
                                        const proto::WaitObjectRequest* req,
@@ -35,9 +43,13 @@ class OwnerService final : public proto::Owner::CallbackService {
                                           proto::GetReferencesReply* rep) override;
 
  private:
+  // How long the WaitObject call waits before answering "not yet".
+  std::chrono::milliseconds PollOf(const proto::WaitObjectRequest& req) const;
+
   const TokenAuth& auth_;
   ObjectTable& objects_;
   const SharedFolder& shared_;
+  const std::chrono::milliseconds max_poll_;
 };
 
 }  // namespace weft::internal

@@ -7,6 +7,41 @@
 #include "common/status.h"
 
 namespace weft::head {
+namespace {
+
+// Longest a WaitActor call parks here; callers ask for 10 s (ActorCalls).
+constexpr int kMaxWaitMs = 30000;
+
+// One WaitActor call, parked in the manager until the actor changes or its wait runs out.
+// A caller that goes away (deadline, disconnect) takes its wait out at once (OnCancel), not
+// when the actor changes or the wait expires. Finish runs once: by the answer, or by OnCancel
+// when it took the wait out before any answer did.
+class WaitActorReactor final : public grpc::ServerUnaryReactor {
+ public:
+  WaitActorReactor(ActorManager& manager, std::string actor_id)
+      : manager_(manager), actor_id_(std::move(actor_id)) {}
+
+  // Parks the wait (or answers now). Call once, before the handler returns the reactor.
+  void Wait(proto::ActorState known, std::chrono::milliseconds wait, proto::WaitActorReply* rep) {
+    ticket_ =
+        manager_.Wait(actor_id_, known, wait, [this, rep](absl::StatusOr<proto::ActorInfo> info) {
+          if (info.ok()) *rep->mutable_actor() = *std::move(info);
+          Finish(ToGrpcStatus(info.status()));
+        });
+  }
+
+  void OnCancel() override {
+    if (ticket_ != 0 && manager_.CancelWait(actor_id_, ticket_)) Finish(grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  ActorManager& manager_;
+  const std::string actor_id_;
+  uint64_t ticket_ = 0;
+};
+
+}  // namespace
 
 grpc::ServerUnaryReactor* ActorDirectoryService::RegisterActor(
     grpc::CallbackServerContext* ctx, const proto::RegisterActorRequest* req,
@@ -58,13 +93,12 @@ grpc::ServerUnaryReactor* ActorDirectoryService::WaitActor(grpc::CallbackServerC
                                                            const proto::WaitActorRequest* req,
                                                            proto::WaitActorReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  auto* reactor = ctx->DefaultReactor();
-  const int wait_ms = std::clamp(req->wait_ms(), 0, 30000);
-  manager_.Wait(req->actor_id(), req->known_state(), std::chrono::milliseconds(wait_ms),
-                [reactor, rep](absl::StatusOr<proto::ActorInfo> info) {
-                  if (info.ok()) *rep->mutable_actor() = *std::move(info);
-                  reactor->Finish(ToGrpcStatus(info.status()));
-                });
+  auto* reactor = new WaitActorReactor(manager_, req->actor_id());
+  // 0 or less is a look at the actor as it is (answered at once); more than the bound gets
+  // the bound rather than an error: the caller is answered as when any wait runs out, with
+  // the state it knew, and asks again if it still cares.
+  const int wait_ms = std::clamp(req->wait_ms(), 0, kMaxWaitMs);
+  reactor->Wait(req->known_state(), std::chrono::milliseconds(wait_ms), rep);
   return reactor;
 }
 

@@ -27,7 +27,8 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   grpc::ServerUnaryReactor* CreateActor(grpc::CallbackServerContext*,
                                         const proto::CreateActorRequest*,
                                         proto::CreateActorReply*) override;
-  // Answers when the state changes, or after wait_ms (capped at 30 s).
+  // Answers when the state changes, or after wait_ms (capped at 30 s; 0 or less: at once). A
+  // caller that goes away leaves no wait parked.
   grpc::ServerUnaryReactor* WaitActor(grpc::CallbackServerContext*, const proto::WaitActorRequest*,
                                       proto::WaitActorReply*) override;
   grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext*, const proto::KillActorRequest*,

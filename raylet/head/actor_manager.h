@@ -46,10 +46,15 @@ class ActorManager {
   void Recover(const std::vector<proto::StoredActor>& live);
 
   // Runs `done` when the actor's state is not `known` or its pending reason changes, or after
-  // `wait`, with the current info.
-  void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,
-            Waiter done) {
-    waits_.Wait(actor_id, known, wait, std::move(done));
+  // `wait`, with the current info. Returns the wait's ticket for CancelWait; 0 when `done` ran
+  // at once.
+  uint64_t Wait(const std::string& actor_id, proto::ActorState known,
+                std::chrono::milliseconds wait, Waiter done) {
+    return waits_.Wait(actor_id, known, wait, std::move(done));
+  }
+  // The waiter went away: see ActorWaits::Cancel.
+  bool CancelWait(const std::string& actor_id, uint64_t ticket) {
+    return waits_.Cancel(actor_id, ticket);
   }
 
   // Ends the actor (its worker destroys it, or is stopped if dedicated). With `restart`, it is
@@ -70,6 +75,8 @@ class ActorManager {
   // Answers every parked wait now (the head is stopping: a wait left parked would hold the
   // server's shutdown until it expired).
   void AnswerWaits() { waits_.AnswerAll(); }
+  // How many WaitActor calls are parked.
+  size_t parked_waits() const { return waits_.parked(); }
 
  private:
   struct Placement {

@@ -2,8 +2,8 @@
 
 namespace weft::head {
 
-void ActorWaits::Wait(const std::string& actor_id, proto::ActorState known,
-                      std::chrono::milliseconds wait, Waiter done) {
+uint64_t ActorWaits::Wait(const std::string& actor_id, proto::ActorState known,
+                          std::chrono::milliseconds wait, Waiter done) {
   absl::StatusOr<proto::ActorInfo> info;
   {
     // Read and park under one lock: a change that Notify reports between the two would
@@ -11,12 +11,27 @@ void ActorWaits::Wait(const std::string& actor_id, proto::ActorState known,
     absl::MutexLock lock(&mu_);
     info = actors_.Get(actor_id);
     if (info.ok() && info->state() == known && wait.count() > 0) {
-      parked_[actor_id].push_back(
-          {known, std::chrono::steady_clock::now() + wait, std::move(done)});
-      return;
+      const uint64_t ticket = ++last_ticket_;
+      parked_[actor_id].emplace(
+          ticket, Parked{known, std::chrono::steady_clock::now() + wait, std::move(done)});
+      return ticket;
     }
   }
   done(info);
+  return 0;
+}
+
+bool ActorWaits::Cancel(const std::string& actor_id, uint64_t ticket) {
+  Waiter cancelled;  // goes after the lock
+  absl::MutexLock lock(&mu_);
+  auto it = parked_.find(actor_id);
+  if (it == parked_.end()) return false;
+  auto w = it->second.find(ticket);
+  if (w == it->second.end()) return false;
+  cancelled = std::move(w->second.done);
+  it->second.erase(w);
+  if (it->second.empty()) parked_.erase(it);
+  return true;
 }
 
 void ActorWaits::Notify(const std::string& actor_id, bool any_change) {
@@ -28,8 +43,8 @@ void ActorWaits::Notify(const std::string& actor_id, bool any_change) {
     if (it == parked_.end()) return;
     auto& list = it->second;
     for (auto w = list.begin(); w != list.end();) {
-      if (any_change || !info.ok() || info->state() != w->known) {
-        ready.emplace_back(actor_id, std::move(*w));
+      if (any_change || !info.ok() || info->state() != w->second.known) {
+        ready.emplace_back(actor_id, std::move(w->second));
         w = list.erase(w);
       } else {
         ++w;
@@ -46,8 +61,8 @@ ActorWaits::Selected ActorWaits::TakeLocked(
   for (auto it = parked_.begin(); it != parked_.end();) {
     auto& list = it->second;
     for (auto w = list.begin(); w != list.end();) {
-      if (answer(it->first, *w)) {
-        taken.emplace_back(it->first, std::move(*w));
+      if (answer(it->first, w->second)) {
+        taken.emplace_back(it->first, std::move(w->second));
         w = list.erase(w);
       } else {
         ++w;
@@ -83,6 +98,13 @@ void ActorWaits::AnswerAll() {
     all = TakeLocked([](const std::string&, const Parked&) { return true; });
   }
   Answer(std::move(all));
+}
+
+size_t ActorWaits::parked() const {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [id, list] : parked_) n += list.size();
+  return n;
 }
 
 }  // namespace weft::head

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,13 @@ class ActorWaits {
   explicit ActorWaits(const ActorDirectory& actors) : actors_(actors) {}
 
   // Runs `done` now when the actor's state is not `known` (or `wait` is zero), else parks it.
-  void Wait(const std::string& actor_id, proto::ActorState known, std::chrono::milliseconds wait,
-            Waiter done);
+  // Returns the parked wait's ticket (for Cancel); 0 when `done` ran now.
+  uint64_t Wait(const std::string& actor_id, proto::ActorState known,
+                std::chrono::milliseconds wait, Waiter done);
+  // The caller of parked wait `ticket` went away: takes the wait out, unanswered (its `done`
+  // never runs). True when it did; false when the wait is not parked (answered, or being
+  // answered), and then its `done` runs or ran.
+  bool Cancel(const std::string& actor_id, uint64_t ticket);
   // The actor changed: answers its waiters whose known state is out of date (all of them on
   // `any_change`, e.g. a new pending reason).
   void Notify(const std::string& actor_id, bool any_change = false);
@@ -33,6 +39,8 @@ class ActorWaits {
   // Answers every parked wait now (the head is stopping: a wait left parked would hold the
   // server's shutdown until it expired).
   void AnswerAll();
+  // How many waits are parked.
+  size_t parked() const;
 
  private:
   struct Parked {
@@ -47,8 +55,10 @@ class ActorWaits {
   void Answer(Selected selected);
 
   const ActorDirectory& actors_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::vector<Parked>> parked_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex mu_;
+  // By actor id, then by ticket (oldest first).
+  absl::flat_hash_map<std::string, std::map<uint64_t, Parked>> parked_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace weft::head
