@@ -1,12 +1,25 @@
 #include "worker/call_reactor.h"
 
+#include <atomic>
+
 #include "client/src/remote_failure.h"
 #include "common/rpc.h"
 
 namespace weft::worker {
+namespace {
 
-CallReactor::CallReactor(CallDispatcher& dispatcher)
-    : dispatcher_(dispatcher), shared_(std::make_shared<Shared>()) {
+std::atomic<int64_t> held_result_bytes{0};
+std::atomic<int> paused_streams{0};
+
+}  // namespace
+
+int64_t CallReactor::HeldResultBytes() { return held_result_bytes.load(); }
+int CallReactor::PausedStreams() { return paused_streams.load(); }
+
+CallReactor::CallReactor(Dispatch dispatch, size_t queued_budget)
+    : dispatch_(std::move(dispatch)),
+      queued_budget_(queued_budget),
+      shared_(std::make_shared<Shared>()) {
   shared_->reactor = this;
   StartRead(&incoming_);
 }
@@ -23,12 +36,20 @@ void CallReactor::OnReadDone(bool ok) {
     unanswered_ += incoming_.calls_size();
   }
   for (auto& call : *incoming_.mutable_calls()) {
-    dispatcher_.Dispatch(std::move(call), [shared = shared_](proto::CallResult result) {
+    dispatch_(std::move(call), [shared = shared_](proto::CallResult result) {
       std::lock_guard lock(shared->mu);
       if (shared->reactor) shared->reactor->Deliver(std::move(result));
     });
   }
   incoming_.Clear();
+  std::lock_guard lock(shared_->mu);
+  // The caller takes its results slower than its calls make them, or not at all: its further
+  // calls wait at the caller (HTTP/2 flow control) until the write in flight is done.
+  if (queued_bytes_ > queued_budget_) {
+    reads_paused_ = true;
+    ++paused_streams;
+    return;
+  }
   StartRead(&incoming_);
 }
 
@@ -37,13 +58,16 @@ void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
   // Sent, a result over the limit would end the stream and every call on it: it fails alone
   // (a value over the inline threshold is stored, so this is an outsized error message or a
   // list of references).
-  if (result.ByteSizeLong() + 16 > static_cast<size_t>(MaxMessageBytes())) {
+  size_t bytes = result.ByteSizeLong();
+  if (bytes + 16 > static_cast<size_t>(MaxMessageBytes())) {
     const uint64_t call_id = result.call_id();
-    const size_t bytes = result.ByteSizeLong();
     result.Clear();
     result.set_call_id(call_id);
     *result.mutable_error() = internal::MessageTooLarge("the call's answer weighs", bytes);
+    bytes = result.ByteSizeLong();
   }
+  queued_bytes_ += bytes;
+  held_result_bytes += static_cast<int64_t>(bytes);
   *queued_.add_results() = std::move(result);
   if (!writing_ && !finished_) WriteLocked();
 }
@@ -51,6 +75,9 @@ void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
 void CallReactor::WriteLocked() {
   outgoing_.Clear();
   TakeBatch(*queued_.mutable_results(), *outgoing_.mutable_results(), MaxMessageBytes());
+  writing_bytes_ = 0;
+  for (const auto& result : outgoing_.results()) writing_bytes_ += result.ByteSizeLong();
+  queued_bytes_ -= writing_bytes_;
   writing_ = true;
   StartWrite(&outgoing_);
 }
@@ -58,6 +85,8 @@ void CallReactor::WriteLocked() {
 void CallReactor::OnWriteDone(bool ok) {
   std::lock_guard lock(shared_->mu);
   writing_ = false;
+  held_result_bytes -= static_cast<int64_t>(writing_bytes_);
+  writing_bytes_ = 0;
   if (!ok) {  // the caller is gone; results still arriving are dropped
     if (!finished_) {
       finished_ = true;
@@ -65,9 +94,12 @@ void CallReactor::OnWriteDone(bool ok) {
     }
     return;
   }
-  if (queued_.results_size() > 0 && !finished_) {
-    WriteLocked();
-    return;
+  if (finished_) return;
+  if (queued_.results_size() > 0) WriteLocked();
+  if (reads_paused_ && queued_bytes_ <= queued_budget_) {
+    reads_paused_ = false;
+    --paused_streams;
+    StartRead(&incoming_);
   }
   MaybeFinishLocked();
 }
@@ -84,6 +116,8 @@ void CallReactor::OnDone() {
   {
     std::lock_guard lock(shared_->mu);
     shared_->reactor = nullptr;
+    held_result_bytes -= static_cast<int64_t>(queued_bytes_);  // never to be written
+    if (reads_paused_) --paused_streams;
   }
   delete this;
 }

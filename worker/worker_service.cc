@@ -143,7 +143,10 @@ grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch>* WorkerService::Ca
   if (!auth_.Allows(*ctx)) {
     return new RefusedCalls(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad cluster token"));
   }
-  return new CallReactor(parts_.dispatcher);
+  return new CallReactor(
+      [&dispatcher = parts_.dispatcher](proto::Call call, CallDispatcher::Reply reply) {
+        dispatcher.Dispatch(std::move(call), std::move(reply));
+      });
 }
 
 grpc::ServerWriteReactor<proto::ObjectChunk>* WorkerService::FetchObject(
