@@ -7,6 +7,8 @@ void AddClusterFlags(CLI::App* command, ClusterFlags& flags) {
                       "Head host:port (default: the session's head, or $WEFT_ADDRESS)");
   command->add_option("--session-dir", flags.session_dir,
                       "Session whose head and token to use ($WEFT_SESSION_DIR)");
+  command->add_option("--token-file", flags.token_file,
+                      "File holding the cluster token (default: the session's, or $WEFT_TOKEN)");
 }
 
 void AddFormatFlag(CLI::App* command, std::string& format, const std::string& help) {

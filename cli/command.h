@@ -26,7 +26,7 @@ void OnRun(CLI::App* command, std::shared_ptr<Options> options,
   });
 }
 
-// --address and --session-dir of the commands that query a running cluster.
+// --address, --session-dir and --token-file of the commands that query a running cluster.
 void AddClusterFlags(CLI::App* command, ClusterFlags& flags);
 
 // --format table|json (default: what `format` holds); `help` is the flag's help text.

@@ -11,7 +11,7 @@
 namespace weft::cli {
 
 absl::StatusOr<ClusterEndpoint> ResolveAndSecure(const ClusterFlags& flags) {
-  auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir);
+  auto endpoint = ResolveClusterEndpoint(flags.address, flags.session_dir, flags.token_file);
   // A cluster with TLS: every channel of this command trusts its CA, and shows the endpoint's
   // certificate (the session's, or $WEFT_TLS_CERT) to servers that ask for one.
   if (!endpoint.ok()) return endpoint;

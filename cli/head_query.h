@@ -12,6 +12,7 @@ namespace weft::cli {
 struct ClusterFlags {
   std::string address;      // empty: $WEFT_ADDRESS, else the session's record
   std::string session_dir;  // empty: default session
+  std::string token_file;   // empty: the session's token, or $WEFT_TOKEN
 };
 
 struct NodeTable {

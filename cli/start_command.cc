@@ -28,7 +28,8 @@ namespace {
 struct StartOptions {
   bool head = false;
   std::string address;
-  std::string host = "127.0.0.1";
+  std::string host;  // empty: the raylet's default (127.0.0.1, or toward a remote head)
+  std::string advertise_address;
   std::optional<int> port;
   std::optional<double> num_cpus;
   std::optional<double> memory;
@@ -59,18 +60,15 @@ struct StartOptions {
 constexpr int kDefaultHeadPort = 7070;
 
 std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
-  std::vector<std::string> argv = {SiblingExecutable("weft-raylet"),
-                                   "--host",
-                                   o.host,
-                                   "--session-dir",
-                                   o.session_dir,
-                                   "--ready-fd",
-                                   std::to_string(ready_fd)};
+  std::vector<std::string> argv = {SiblingExecutable("weft-raylet"), "--session-dir", o.session_dir,
+                                   "--ready-fd", std::to_string(ready_fd)};
   auto add = [&](const std::string& flag, const std::string& value) {
     argv.push_back(flag);
     argv.push_back(value);
   };
   if (o.head) argv.push_back("--head");
+  if (!o.host.empty()) add("--host", o.host);
+  if (!o.advertise_address.empty()) add("--advertise-address", o.advertise_address);
   if (!o.address.empty()) add("--address", o.address);
   add("--port", std::to_string(o.port.value_or(o.head ? kDefaultHeadPort : 0)));
   if (o.num_cpus) add("--num-cpus", absl::StrFormat("%g", *o.num_cpus));
@@ -145,7 +143,7 @@ std::string TailOf(const std::string& path, size_t max_chars) {
 void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
                   const std::string& log) {
   const SessionDir session(o.session_dir);
-  if (o.insecure && !IsLoopback(o.host)) {
+  if (o.insecure && !IsLoopback(address)) {
     std::cout << "WARNING: --insecure: plaintext beyond loopback; the cluster token and every "
                  "argument and result cross the network in clear.\n";
   }
@@ -277,8 +275,12 @@ void AddStartCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("start", "Start a head (--head) or join a node (--address)");
   cmd->add_flag("--head", o->head, "Start a new cluster: head services plus a local node");
   cmd->add_option("--address", o->address, "host:port of the head to join")->excludes("--head");
-  cmd->add_option("--host", o->host, "Interface to listen on (0.0.0.0 for every one)")
-      ->capture_default_str();
+  cmd->add_option("--host", o->host,
+                  "Interface to listen on (0.0.0.0 for every one). Default 127.0.0.1; a node "
+                  "joining a head beyond loopback listens on its address toward the head");
+  cmd->add_option("--advertise-address", o->advertise_address,
+                  "The address others reach this raylet and its workers at (default: --host; "
+                  "for 0.0.0.0, a node's address toward its head, a head's first interface's)");
   cmd->add_option("--port", o->port, "Port; 0 picks a free one (head default 7070, node 0)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--num-cpus", o->num_cpus,

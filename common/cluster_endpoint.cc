@@ -69,10 +69,17 @@ absl::Status ResolveTlsFiles(const SessionDir& session, bool explicit_session,
 }  // namespace
 
 absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& address,
-                                                       const std::string& session_dir) {
+                                                       const std::string& session_dir,
+                                                       const std::string& token_file) {
   const bool explicit_session = !session_dir.empty();
   const SessionDir session(explicit_session ? session_dir : SessionDir::Default());
   ClusterEndpoint endpoint{address, explicit_session ? "" : Env("WEFT_TOKEN")};
+  if (!token_file.empty()) {
+    auto token = ReadTokenFile(token_file);
+    if (!token.ok()) return absl::FailedPreconditionError(token.status().message());
+    endpoint.token = *token;
+    endpoint.token_file = token_file;
+  }
   // What was said is checked first: a bad setting is an error (FAILED_PRECONDITION or
   // INVALID_ARGUMENT), never "no cluster" (NOT_FOUND), which a driver answers with a cluster
   // of its own.

@@ -23,13 +23,13 @@ struct ClusterEndpoint {
 // Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.
 //   head address: `address`; else, when `session_dir` is given, that session's record;
 //                 else $WEFT_ADDRESS; else the default session's record.
-//   token:        when `session_dir` is given, that session's token; else $WEFT_TOKEN;
-//                 else the default session's token.
+//   token:        the file `token_file` when given; else when `session_dir` is given, that
+//                 session's token; else $WEFT_TOKEN; else the default session's token.
 //   TLS CA:       when `session_dir` is given, that session's tls/ca.pem; else the file
 //                 $WEFT_TLS_CA names; else the default session's tls/ca.pem; none: plaintext.
 //   certificate:  from where the CA came: $WEFT_TLS_CERT and $WEFT_TLS_KEY (both or neither),
 //                 or the session's tls/cert.pem and key.pem when this user can read them.
 [[nodiscard]] absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(
-    const std::string& address, const std::string& session_dir);
+    const std::string& address, const std::string& session_dir, const std::string& token_file = "");
 
 }  // namespace weft

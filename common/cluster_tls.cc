@@ -320,13 +320,15 @@ absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address
       .ca_pem = caller.ca_pem, .cert_pem = reply.cert_pem(), .key_pem = *std::move(key)};
 }
 
-std::vector<std::string> HostsToCertify(const std::string& bind_host) {
+std::vector<std::string> HostsToCertify(const std::string& bind_host,
+                                        const std::string& advertise_host) {
   std::string host = bind_host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   const bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
   std::vector<std::string> hosts = {AdvertisedHost(host), "127.0.0.1", "::1", "localhost"};
+  if (!advertise_host.empty()) hosts.insert(hosts.begin(), advertise_host);
   if (!wildcard) hosts.push_back(host);
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') {

@@ -76,9 +76,11 @@ absl::StatusOr<TransportSecurity> JoinClusterTls(const std::string& head_address
                                                  const std::vector<std::string>& hosts,
                                                  uint32_t valid_days = 0);
 
-// The hosts a process listening on `bind_host` is reached at: the address it advertises (every
-// address of the machine's interfaces for a wildcard), loopback, and the machine's names.
-std::vector<std::string> HostsToCertify(const std::string& bind_host);
+// The hosts a process listening on `bind_host` is reached at: the address it advertises
+// (`advertise_host` when given; every address of the machine's interfaces for a wildcard),
+// loopback, and the machine's names.
+std::vector<std::string> HostsToCertify(const std::string& bind_host,
+                                        const std::string& advertise_host = "");
 
 // A session's TLS files in `dir` (SessionDir::TlsDir): ca.pem, cert.pem and key.pem, the key
 // readable by its owner only; read back (NOT_FOUND when one of the three is missing).

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/auth.h"
 #include "common/status.h"
 #include "common/transport_security.h"
@@ -178,6 +179,20 @@ bool IsLoopback(const std::string& host_or_address) {
     host = host.substr(0, host.find(':'));  // host:port
   }
   return host == "localhost" || absl::StartsWith(host, "127.") || host == "::1";
+}
+
+bool PeerIsLoopback(const std::string& peer) {
+  if (absl::StartsWith(peer, "unix:")) return true;
+  std::string address = peer.substr(peer.find(':') + 1);  // past "ipv4:" / "ipv6:"
+  address = absl::StrReplaceAll(address, {{"%5B", "["}, {"%5D", "]"}});
+  std::string host = address;
+  if (absl::StartsWith(address, "[")) {
+    host = address.substr(1, address.find(']') - 1);
+    if (absl::StartsWith(host, "::ffff:")) host = host.substr(7);  // IPv4 on a dual-stack socket
+  } else if (const size_t colon = address.rfind(':'); colon != std::string::npos) {
+    host = address.substr(0, colon);
+  }
+  return IsLoopback(host);
 }
 
 std::string LocalHostToward(const std::string& address) {

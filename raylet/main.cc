@@ -28,6 +28,8 @@ struct Flags {
   bool head = false;
   std::string address;
   std::string host = weft::RayletOptions().host;
+  bool host_given = false;  // else a node joining a head beyond loopback listens toward it
+  std::string advertise_address;
   int port = 0;
   double num_cpus = std::thread::hardware_concurrency();
   double memory = weft::TotalMemoryBytes();
@@ -59,7 +61,13 @@ struct Flags {
 void AddFlags(CLI::App& app, Flags& f) {
   app.add_flag("--head", f.head, "Run the head services (and a local node unless --num-cpus 0)");
   app.add_option("--address", f.address, "host:port of the head to join")->excludes("--head");
-  app.add_option("--host", f.host, "Interface to listen on and advertise")->capture_default_str();
+  app.add_option("--host", f.host,
+                 "Interface to listen on (0.0.0.0: every one). Default 127.0.0.1; a node "
+                 "joining a head beyond loopback listens on its address toward the head")
+      ->capture_default_str();
+  app.add_option("--advertise-address", f.advertise_address,
+                 "The address others reach this raylet and its workers at (default: --host; "
+                 "for 0.0.0.0, a node's address toward its head, a head's first interface's)");
   app.add_option("--port", f.port, "Port to listen on; 0 picks a free one")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
@@ -202,6 +210,16 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   o.local_node = !(f.head && f.num_cpus == 0);
   o.head_address = f.address;
   o.host = f.host;
+  // Where others reach this raylet (issue 14): a node that listened on loopback would register
+  // an address its head and the other nodes cannot reach.
+  if (!f.head && !f.host_given && !weft::IsLoopback(f.address)) {
+    o.host = weft::LocalHostToward(f.address);
+  }
+  const bool wildcard = o.host == "0.0.0.0" || o.host == "::" || o.host == "[::]";
+  o.advertise_host = !f.advertise_address.empty() ? f.advertise_address
+                     : wildcard && !f.head        ? weft::LocalHostToward(f.address)
+                     : wildcard                   ? weft::AdvertisedHost(o.host)
+                                                  : o.host;
   o.port = f.port;
   o.resources = *custom;
   o.resources["CPU"] = f.num_cpus;
@@ -213,7 +231,7 @@ absl::StatusOr<weft::RayletOptions> MakeOptions(const Flags& f) {
   // Beyond loopback, TLS unless --insecure (issue 13): the token never crosses a network in
   // clear by default.
   const bool beyond_loopback =
-      !weft::IsLoopback(f.host) || (!f.head && !f.address.empty() && !weft::IsLoopback(f.address));
+      !weft::IsLoopback(o.host) || (!f.head && !f.address.empty() && !weft::IsLoopback(f.address));
   o.tls = f.tls || f.mutual_tls || !f.tls_cert.empty() || (beyond_loopback && !f.insecure);
   o.mutual_tls = f.mutual_tls;
   o.max_connections = f.max_connections;
@@ -277,6 +295,7 @@ int main(int argc, char** argv) {
   Flags flags;
   AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
+  flags.host_given = app.count("--host") > 0;
   weft::InitLogging(flags.head ? "head" : "node");
   // A connection per peer: never the 1,024 a shell or systemd starts us with (issue 13).
   const uint64_t files = weft::RaiseOpenFileLimit();

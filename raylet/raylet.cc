@@ -306,7 +306,7 @@ absl::StatusOr<TransportSecurity> Raylet::OperatorTlsFiles() const {
   }
   // Nodes, drivers and the CLI reach the head there, and would refuse a certificate that does
   // not name it.
-  const std::string host = AdvertisedHost(options_.host);
+  const std::string& host = options_.advertise_host;
   if (!Certifies(given->cert_pem, host)) {
     return absl::InvalidArgumentError(
         absl::StrCat("the certificate ", cert, " does not name ", host,
@@ -329,7 +329,7 @@ absl::StatusOr<TransportSecurity> Raylet::HeadSecurity() const {
 }
 
 absl::Status Raylet::SetUpTls() {
-  const std::vector<std::string> hosts = HostsToCertify(options_.host);
+  const std::vector<std::string> hosts = HostsToCertify(options_.host, options_.advertise_host);
   absl::StatusOr<TransportSecurity> security;
   if (head_ && !head_security_.cert_pem.empty()) {
     security = head_security_;  // the operator's (checked by OperatorTlsFiles)
@@ -348,7 +348,7 @@ absl::Status Raylet::SetUpTls() {
   } else if (!head_security_.cert_pem.empty()) {
     // Its own certificate (--tls-cert): the head, drivers and other workers reach it at its
     // advertised host, and would refuse a certificate that does not name it.
-    const std::string host = AdvertisedHost(options_.host);
+    const std::string& host = options_.advertise_host;
     if (!Certifies(head_security_.cert_pem, host)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the certificate ", options_.tls_cert_file, " does not name ", host,
@@ -404,7 +404,7 @@ absl::Status Raylet::StartServer() {
   }
   gate_ = *std::move(gate);
   gate_->Open();
-  address_ = JoinHostPort(AdvertisedHost(options_.host), port);
+  address_ = JoinHostPort(options_.advertise_host, port);
   port_ = port;  // a node that rejoins listens here again
   return absl::OkStatus();
 }

@@ -10,10 +10,14 @@ namespace weft {
 
 // Everything a weft-raylet is told at start (see main.cc for the flags).
 struct RayletOptions {
-  bool head = false;                // host the head services
-  bool local_node = true;           // run a node (worker pool) in this process
-  std::string head_address;         // the head to join (ignored with `head`)
-  std::string host = "127.0.0.1";   // interface to listen on (workers too); see AdvertisedHost
+  bool head = false;               // host the head services
+  bool local_node = true;          // run a node (worker pool) in this process
+  std::string head_address;        // the head to join (ignored with `head`)
+  std::string host = "127.0.0.1";  // interface to listen on (workers too)
+  // The host others reach this raylet and its workers at (--advertise-address): settled at start
+  // (see main.cc): given, or `host` itself, or for a wildcard `host` the address on the route
+  // to the head (a head's: its first interface's).
+  std::string advertise_host;
   int port = 0;                     // 0 picks a free port
   ResourceMap resources;            // CPU, memory and custom resources of the local node
   int64_t object_store_memory = 0;  // bytes of the node's object store; 0: 30% of the machine

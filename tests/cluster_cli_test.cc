@@ -411,6 +411,32 @@ TEST(ClusterCli, JoinNeedsTheClusterToken) {
   EXPECT_EQ(Weft({"stop", "--session-dir", dir.Sub("c")}).exit_code, 0);
 }
 
+// A command that queries the cluster from a machine with no session of it: the head's address
+// and a copy of the token file (issue 14).
+TEST(ClusterCli, QueriesTakeATokenFile) {
+  TestCluster cluster(1);
+  TempDir dir;
+  const std::vector<std::string> elsewhere = {"WEFT_SESSION_DIR=" + dir.Sub("none")};
+  const auto listed = testing::Run({BinPath("weft"), "list", "nodes", "--address",
+                                    cluster.head_address(), "--token-file", cluster.token_file()},
+                                   std::chrono::seconds(30), elsewhere);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("ALIVE"));
+
+  const std::string wrong = dir.Sub("wrong-token");
+  ASSERT_TRUE(WriteTokenFile(wrong, std::string(64, 'f')).ok());
+  const auto refused = testing::Run(
+      {BinPath("weft"), "status", "--address", cluster.head_address(), "--token-file", wrong},
+      std::chrono::seconds(30), elsewhere);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("token"));
+  const auto missing = testing::Run({BinPath("weft"), "list", "actors", "--address",
+                                     cluster.head_address(), "--token-file", dir.Sub("nothing")},
+                                    std::chrono::seconds(30), elsewhere);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr(dir.Sub("nothing")));
+}
+
 TEST(ClusterCli, PortInUseIsAClearError) {
   TestCluster cluster(1);
   const std::string port = cluster.head_address().substr(cluster.head_address().rfind(':') + 1);

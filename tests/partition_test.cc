@@ -338,6 +338,38 @@ TEST_F(PartitionTest, NeitherTheTokenNorAnArgumentCrossesTheLinkInClear) {
   EXPECT_FALSE(capture.Saw(cluster_->token())) << "the cluster token crossed the link in clear";
 }
 
+// A node that joins a head beyond loopback without --host listens and registers at its address
+// toward the head (issue 14), and its actors answer; one told --host 127.0.0.1 would register an
+// address nobody else can reach: the head refuses it, with the fix.
+TEST_F(PartitionTest, ANodeWithoutHostIsReachedAtItsAddressTowardTheHead) {
+  const std::string bare = cluster_->JoinNode(
+      WithNodeTimeout({"--num-cpus", "1", "--resources", R"({"bare": 1})"}), net_->Exec());
+  ASSERT_FALSE(bare.empty());
+  const auto pids = RayletPids(bare);
+  ASSERT_EQ(pids.size(), 1u);
+  const auto node = cluster_->AliveNodeOf(pids[0]);
+  ASSERT_TRUE(node.has_value()) << "the node without --host did not join";
+  std::string address;
+  const auto table = cluster_->ListNodes();
+  for (const auto& n : table.nodes()) {
+    if (n.node_id() == *node) address = n.address();
+  }
+  EXPECT_TRUE(absl::StartsWith(address, net_->inner_ip() + ":")) << address;
+  auto actor = weft::Actor<Recorder>({.resources = {{"bare", 1}}}).Remote();
+  EXPECT_EQ(actor.Call(&Recorder::Hello, std::string("there")).Get(kWait), "hello there");
+
+  TempDir session;
+  std::vector<std::string> start = net_->Exec();
+  start.insert(start.end(),
+               {BinPath("weft"), "start", "--address", cluster_->head_address(), "--host",
+                "127.0.0.1", "--token-file", cluster_->token_file(), "--session-dir",
+                session.path(), "--exit-with-pid", std::to_string(getpid())});
+  const auto loopback = testing::Run(start, kWait);
+  EXPECT_NE(loopback.exit_code, 0);
+  EXPECT_THAT(loopback.out + loopback.err, HasSubstr("--advertise-address"));
+  EXPECT_TRUE(RayletPids(session.path()).empty());
+}
+
 // With one call running and three queued on the namespaced node's actor (no restarts), the
 // link goes down: every call fails as lost or dead within the bound, the actor's worker is
 // gone no later than the head declares the node dead, and once healed the raylet comes back

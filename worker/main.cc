@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   app.add_option("--node-address", options.node_address)->required();
   app.add_option("--head-address", options.head_address)->required();
   app.add_option("--host", options.host);
+  app.add_option("--advertise-host", options.advertise_host,
+                 "Where others reach this worker (default: --host, or for a wildcard this "
+                 "machine's first address)");
   app.add_option("--job-id", options.job_id, "The job whose actors and tasks this worker runs");
   std::string log_file;
   app.add_option("--log-file", log_file, "Where the worker's own log goes (default stderr)");

@@ -151,7 +151,9 @@ absl::Status WorkerProcess::StartServer() {
   if (!server_) return absl::UnavailableError(absl::StrCat("cannot serve on ", options_.host));
   gate_ = *std::move(gate);
   gate_->Open();
-  address_ = JoinHostPort(AdvertisedHost(options_.host), port);
+  address_ = JoinHostPort(
+      options_.advertise_host.empty() ? AdvertisedHost(options_.host) : options_.advertise_host,
+      port);
   dispatcher_->set_address(address_);  // before anyone learns the address (RegisterWithNode)
   internal::Runtime::Get().set_own_address(address_);
   return absl::OkStatus();

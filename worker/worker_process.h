@@ -34,7 +34,8 @@ class WorkerProcess {
     std::string head_address;  // for the object directory and the worker's own runtime
     std::string job_id;        // the job this worker serves; empty for a bare lease
     std::string host = "127.0.0.1";
-    int lifeline_fd = -1;  // read end of the raylet's lifeline pipe
+    std::string advertise_host;  // empty: AdvertisedHost(host)
+    int lifeline_fd = -1;        // read end of the raylet's lifeline pipe
     std::string token;
     // Stop when the raylet has not answered a CheckNode for this long (see RayletWatch);
     // zero: no watch.

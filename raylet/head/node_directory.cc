@@ -39,6 +39,7 @@ absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& stor
       dead.push_back(id);
     }
   }
+  DropOldDeadLocked();
   return dead;
 }
 
@@ -105,6 +106,7 @@ absl::Status NodeDirectory::Unregister(const std::string& node_id, const std::st
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return absl::NotFoundError(absl::StrCat("node ", node_id, " not found"));
   if (it->second.info.state() != proto::NODE_DEAD) MarkDeadLocked(it->second, reason);
+  DropOldDeadLocked();
   return absl::OkStatus();
 }
 
@@ -131,6 +133,7 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
     MarkDeadLocked(entry, absl::StrCat("no heartbeat for ", absl::FormatDuration(silence)));
     dead.push_back(id);
   }
+  DropOldDeadLocked();  // after the loop: it erases from nodes_
   return dead;
 }
 
@@ -145,6 +148,22 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
   if (auto saved = SaveLocked(entry.info); !saved.ok()) spdlog::error("{}", saved.message());
   spdlog::warn("node dead id={} address={} reason=\"{}\"", entry.info.node_id(),
                entry.info.address(), entry.info.death_reason());
+}
+
+void NodeDirectory::DropOldDeadLocked() {
+  std::vector<std::pair<int64_t, std::string>> dead;  // order, id
+  for (const auto& [id, entry] : nodes_) {
+    if (entry.info.state() == proto::NODE_DEAD) dead.emplace_back(entry.order, id);
+  }
+  if (dead.size() <= options_.max_dead_nodes) return;
+  std::sort(dead.begin(), dead.end());
+  const size_t excess = dead.size() - options_.max_dead_nodes;
+  std::vector<TableStore::Change> gone;
+  for (size_t i = 0; i < excess; ++i) {
+    nodes_.erase(dead[i].second);
+    gone.push_back({kNodesTable, dead[i].second, std::nullopt});
+  }
+  if (auto dropped = Persist(store_, gone); !dropped.ok()) spdlog::error("{}", dropped.message());
 }
 
 absl::StatusOr<NodeDirectory::Reservation> NodeDirectory::Reserve(const ResourceMap& required,

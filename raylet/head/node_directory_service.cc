@@ -15,6 +15,17 @@ grpc::ServerUnaryReactor* NodeDirectoryService::RegisterNode(grpc::CallbackServe
   rep->set_cluster_id(cluster_id_);
   rep->set_head_lost_timeout_ms(absl::ToInt64Milliseconds(nodes_.options().head_lost_timeout));
   rep->set_max_message_bytes(MaxMessageBytes());
+  // A node beyond this machine that says it is at loopback would be accepted and never reached
+  // (issue 14): its actors would never start.
+  if (IsLoopback(req->node().address()) && !PeerIsLoopback(ctx->peer())) {
+    return FinishWith(
+        ctx, absl::FailedPreconditionError(absl::StrCat(
+                 "node ", req->node().node_id(), " at ", ctx->peer(),
+                 " registered the loopback address ", req->node().address(),
+                 ", where the head and the other nodes cannot reach it: start it with --host "
+                 "<an address of its machine>, or --host 0.0.0.0 --advertise-address <the "
+                 "address others reach it at>")));
+  }
   const auto status = nodes_.Register(req->node());
   if (status.ok()) hooks_.on_resources_changed();
   return FinishWith(ctx, status);

@@ -165,6 +165,43 @@ TEST_F(RecoveryTest, AliveNodesWaitForTheGraceAndTheOldHeadsNodeIsDeadAtOnce) {
   EXPECT_EQ(nodes.MarkSilentNodesDead(), std::vector<std::string>{"worker-node"});
 }
 
+// Nodes that restart pile up DEAD entries (issue 14): the oldest beyond the bound go, from the
+// table and from the store, the way they left; ALIVE nodes are never dropped.
+TEST_F(RecoveryTest, OnlyTheNewestDeadNodesAreKept) {
+  absl::Time now = absl::UnixEpoch();
+  auto clock = [&now] { return now; };
+  const NodeDirectory::Options options{.node_timeout = absl::Seconds(3), .max_dead_nodes = 3};
+  {
+    auto store = Open();
+    NodeDirectory nodes(options, clock);
+    ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+    ASSERT_TRUE(nodes.Register(Node("alive")).ok());
+    for (const char* id : {"d1", "d2", "d3", "d4"}) {
+      ASSERT_TRUE(nodes.Register(Node(id)).ok());
+      ASSERT_TRUE(nodes.Unregister(id, "restarted").ok());
+    }
+    ASSERT_TRUE(nodes.Register(Node("silent")).ok());
+    now += absl::Seconds(4);
+    ASSERT_TRUE(nodes
+                    .Heartbeat([] {
+                      proto::HeartbeatRequest beat;
+                      beat.set_node_id("alive");
+                      return beat;
+                    }())
+                    .ok());
+    EXPECT_EQ(nodes.MarkSilentNodesDead(), std::vector<std::string>{"silent"});
+    std::vector<std::string> listed;
+    for (const auto& node : nodes.List()) listed.push_back(node.node_id());
+    EXPECT_EQ(listed, (std::vector<std::string>{"alive", "d3", "d4", "silent"}));
+  }
+  auto store = Open();
+  NodeDirectory nodes(options, clock);
+  ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+  EXPECT_FALSE(nodes.Get("d1"));
+  EXPECT_FALSE(nodes.Get("d2"));
+  EXPECT_EQ(nodes.List().size(), 4u);
+}
+
 // The first heartbeat of a node taken over tells the head to adopt its workers (leased by
 // the dead head); later ones, and those of nodes that join the new head, do not.
 TEST_F(RecoveryTest, ANodeTakenOverSaysItIsBackOnceWithItsFirstHeartbeat) {

@@ -62,6 +62,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
       pool_(WorkerPool::Options{.worker_binary = options.worker_binary,
                                 .node_id = id_,
                                 .worker_host = options.host,
+                                .worker_advertise_host = options.advertise_host,
                                 .logs_dir = session.LogsDir(),
                                 .token = options.token,
                                 .tls_dir = options.tls ? session.TlsDir() : std::string(),

@@ -131,6 +131,9 @@ absl::StatusOr<WorkerPool::Spawned> WorkerPool::SpawnLocked(const std::string& w
                 job_id,
                 "--fence-after-ms",
                 std::to_string(absl::ToInt64Milliseconds(fence_after_))};
+  if (!options_.worker_advertise_host.empty()) {
+    spawn.argv.insert(spawn.argv.end(), {"--advertise-host", options_.worker_advertise_host});
+  }
   if (!options_.object_store_dir.empty()) {
     spawn.argv.insert(spawn.argv.end(), {"--object-store-dir", options_.object_store_dir});
   }

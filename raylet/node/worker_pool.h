@@ -30,7 +30,8 @@ class WorkerPool {
   struct Options {
     std::string worker_binary;  // path of weft-worker
     std::string node_id;
-    std::string worker_host;  // interface the workers listen on
+    std::string worker_host;            // interface the workers listen on
+    std::string worker_advertise_host;  // where others reach them (empty: worker_host)
     std::string logs_dir;
     std::string token;        // handed to workers through their environment
     std::string tls_dir;      // the node's TLS files, which workers serve with; empty: plaintext
