@@ -1,5 +1,7 @@
 #include "client/src/actor_calls.h"
 
+#include <algorithm>
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/runtime.h"
@@ -88,25 +90,33 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     if (actor.state == proto::ACTOR_STATE_UNSPECIFIED) WatchLocked(actor);
     if (actor.state == proto::ACTOR_PENDING) {
       objects.SetNote(object_id, absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
+      queue.back().note = Note::kActor;
     }
+    const uint64_t seq = queue.back().seq;
     if (!ArgsResolved(objects, queue.back().args)) {
       // Registered after unlocking: a reference that resolves meanwhile pumps inline.
-      deferred_.push_back([this, actor_id, caller, args = queue.back().args] {
+      deferred_.push_back([this, actor_id, caller, seq, args = queue.back().args] {
         OnArgResolved(runtime_.objects(), args,
-                      [this, actor_id, caller] { Pump(actor_id, caller); });
+                      [this, actor_id, caller, seq] { Pump(actor_id, caller, seq); });
       });
     }
-    PumpCallerLocked(actor, caller);
+    PumpCallerLocked(actor, caller, seq);
+    // Still queued at an ALIVE actor: it waits for an argument (its own, or an earlier call's).
+    if (auto it = actor.queues.find(caller); actor.state == proto::ACTOR_ALIVE &&
+                                             it != actor.queues.end() && !it->second.empty() &&
+                                             it->second.back().seq == seq) {
+      NoteWaitLocked(actor, it->second.back(), it->second.size() == 1);
+    }
   }
   RunDeferred();
   return object_id;
 }
 
-void ActorCalls::Pump(const std::string& actor_id, uint64_t caller) {
+void ActorCalls::Pump(const std::string& actor_id, uint64_t caller, uint64_t seq) {
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
-    if (it != actors_.end()) PumpCallerLocked(*it->second, caller);
+    if (it != actors_.end()) PumpCallerLocked(*it->second, caller, seq);
   }
   RunDeferred();
 }
@@ -124,9 +134,31 @@ void ActorCalls::PumpLocked(Actor& actor) {
   std::vector<uint64_t> callers;
   for (const auto& [caller, queue] : actor.queues) callers.push_back(caller);
   for (uint64_t caller : callers) PumpCallerLocked(actor, caller);
+  if (actor.renote && actor.state == proto::ACTOR_ALIVE) {
+    actor.renote = false;
+    for (auto& [caller, queue] : actor.queues) {
+      for (size_t i = 0; i < queue.size(); ++i) NoteWaitLocked(actor, queue[i], i == 0);
+    }
+  }
 }
 
-void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
+void ActorCalls::NoteWaitLocked(const Actor& actor, Pending& pending, bool first) {
+  if (const std::string* arg = UnresolvedArg(runtime_.objects(), pending.args)) {
+    if (pending.note == Note::kArgument) return;
+    pending.note = Note::kArgument;
+    runtime_.objects().SetNote(pending.object_id,
+                               absl::StrCat("the call waits for its argument ", *arg));
+  } else if (!first && !actor.out_of_order && pending.note != Note::kEarlierCall) {
+    pending.note = Note::kEarlierCall;
+    runtime_.objects().SetNote(
+        pending.object_id,
+        absl::StrCat("actor ", actor.id, " (", actor.class_name,
+                     ") runs one call at a time, in order: the call is queued behind an earlier "
+                     "call of its caller, which waits for its argument"));
+  }
+}
+
+void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<uint64_t> only) {
   auto& objects = runtime_.objects();
   auto found = actor.queues.find(caller);
   if (found == actor.queues.end()) return;
@@ -137,64 +169,96 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller) {
       queue.pop_front();
     }
   }
-  while (actor.state == proto::ACTOR_ALIVE && !queue.empty() &&
-         ArgsResolved(objects, queue.front().args)) {
-    Pending pending = std::move(queue.front());
-    queue.pop_front();
-    Sent sent_call;
-    if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
-    proto::RemoteError failed;
-    std::vector<std::shared_ptr<const std::string>> lent_inside;
-    if (!BuildArgs(objects, pending.args, &pending.call, &failed, &lent_inside)) {
-      --actor.unfinished;
-      deferred_.push_back([this, id = pending.object_id, failed = std::move(failed)]() mutable {
-        runtime_.objects().SetError(id, std::move(failed));
-      });
-      continue;
+  const auto send_at = [&](size_t at) {
+    Pending pending = std::move(queue[at]);
+    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(at));
+    SendLocked(actor, std::move(pending));
+  };
+  if (actor.out_of_order && only) {
+    // Only call `only` can have become ready: the others wait as they did (queues are in seq
+    // order, retried calls first).
+    auto at = std::lower_bound(queue.begin(), queue.end(), *only,
+                               [](const Pending& p, uint64_t seq) { return p.seq < seq; });
+    if (actor.state == proto::ACTOR_ALIVE && at != queue.end() && at->seq == *only &&
+        ArgsResolved(objects, at->args)) {
+      send_at(static_cast<size_t>(at - queue.begin()));
     }
-    for (auto& hold : lent_inside) sent_call.pins.push_back(std::move(hold));
-    if (!sent_call.retry) {
-      for (auto& arg : pending.args) {
-        if (arg.ref) sent_call.pins.push_back(std::move(arg.ref));
-        for (auto& lent : arg.lent) sent_call.pins.push_back(std::move(lent));
+  } else {
+    // In order, the first call that waits for an argument holds up the calls behind it; out
+    // of order, it is passed over.
+    for (size_t next = 0; actor.state == proto::ACTOR_ALIVE && next < queue.size();) {
+      if (ArgsResolved(objects, queue[next].args)) {
+        send_at(next);
+      } else if (actor.out_of_order) {
+        ++next;
+      } else {
+        break;
       }
     }
-    const uint64_t seq = pending.seq;
-    sent_call.method = pending.call.method();
-    sent_call.object_id = std::move(pending.object_id);
-    auto& sent_entry = actor.sent.emplace(seq, std::move(sent_call)).first->second;
-    // Actors are never removed from actors_: the pointer outlives every call.
-    auto lent = pending.call.lent_ids();
-    const bool sent = runtime_.workers().Submit(
-        actor.address, std::move(pending.call),
-        [this, actor = &actor, seq, address = actor.address,
-         lent = std::move(lent)](proto::CallResult& result) {
-          // Before the call's references go: the callee may still hold some of them. A result
-          // that never came may have said so: the worker is watched all the same (at once
-          // released if it is gone).
-          if (result.borrowed_ids_size() > 0) {
-            runtime_.objects().AddBorrowers(address, result.borrowed_ids());
-          } else if (!lent.empty() && ShouldRelocate(result)) {
-            runtime_.objects().AddBorrowers(address, lent);
-          }
-          OnResult(*actor, seq, result);
-        });
-    if (!sent) {  // shutting down
-      std::string id = std::move(sent_entry.object_id);
-      actor.sent.erase(seq);
-      --actor.unfinished;
-      deferred_.push_back([this, id = std::move(id)] {
-        proto::RemoteError error;
-        error.set_code(14);
-        error.set_message("weft is shutting down");
-        runtime_.objects().SetError(id, std::move(error));
-      });
-    }
+  }
+  // The new first call of an actor that keeps order may have been noted as queued behind.
+  if (!actor.out_of_order && actor.state == proto::ACTOR_ALIVE && !queue.empty() &&
+      queue.front().note == Note::kEarlierCall) {
+    NoteWaitLocked(actor, queue.front(), true);
   }
   // An emptied queue is kept for the caller's next call (no allocation per call) unless the
   // actor has many callers' queues.
   if (queue.empty() && actor.queues.size() > kKeptCallerQueues) actor.queues.erase(found);
   if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
+}
+
+void ActorCalls::SendLocked(Actor& actor, Pending pending) {
+  auto& objects = runtime_.objects();
+  if (pending.note != Note::kNone) objects.SetNote(pending.object_id, "");
+  Sent sent_call;
+  if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
+  proto::RemoteError failed;
+  std::vector<std::shared_ptr<const std::string>> lent_inside;
+  if (!BuildArgs(objects, pending.args, &pending.call, &failed, &lent_inside)) {
+    --actor.unfinished;
+    deferred_.push_back([this, id = pending.object_id, failed = std::move(failed)]() mutable {
+      runtime_.objects().SetError(id, std::move(failed));
+    });
+    return;
+  }
+  for (auto& hold : lent_inside) sent_call.pins.push_back(std::move(hold));
+  if (!sent_call.retry) {
+    for (auto& arg : pending.args) {
+      if (arg.ref) sent_call.pins.push_back(std::move(arg.ref));
+      for (auto& lent : arg.lent) sent_call.pins.push_back(std::move(lent));
+    }
+  }
+  const uint64_t seq = pending.seq;
+  sent_call.method = pending.call.method();
+  sent_call.object_id = std::move(pending.object_id);
+  auto& sent_entry = actor.sent.emplace(seq, std::move(sent_call)).first->second;
+  // Actors are never removed from actors_: the pointer outlives every call.
+  auto lent = pending.call.lent_ids();
+  const bool sent =
+      runtime_.workers().Submit(actor.address, std::move(pending.call),
+                                [this, actor = &actor, seq, address = actor.address,
+                                 lent = std::move(lent)](proto::CallResult& result) {
+                                  // Before the call's references go: the callee may still hold some
+                                  // of them. A result that never came may have said so: the worker
+                                  // is watched all the same (at once released if it is gone).
+                                  if (result.borrowed_ids_size() > 0) {
+                                    runtime_.objects().AddBorrowers(address, result.borrowed_ids());
+                                  } else if (!lent.empty() && ShouldRelocate(result)) {
+                                    runtime_.objects().AddBorrowers(address, lent);
+                                  }
+                                  OnResult(*actor, seq, result);
+                                });
+  if (!sent) {  // shutting down
+    std::string id = std::move(sent_entry.object_id);
+    actor.sent.erase(seq);
+    --actor.unfinished;
+    deferred_.push_back([this, id = std::move(id)] {
+      proto::RemoteError error;
+      error.set_code(14);
+      error.set_message("weft is shutting down");
+      runtime_.objects().SetError(id, std::move(error));
+    });
+  }
 }
 
 void ActorCalls::FailLocked(Actor& actor, Pending& pending) {
@@ -275,6 +339,10 @@ bool ActorCalls::CannotRebuildActorResult(const std::string&, std::string* why_n
 void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {
   const bool lost = actor.state == proto::ACTOR_ALIVE && info.state() != proto::ACTOR_ALIVE;
   const bool moved = info.state() == proto::ACTOR_ALIVE && actor.address != info.address();
+  if (info.state() == proto::ACTOR_ALIVE) {
+    actor.renote = actor.renote || actor.state != proto::ACTOR_ALIVE;
+    actor.out_of_order = info.executor() == "async" || info.max_concurrency() > 1;
+  }
   actor.state = info.state();
   actor.address = info.address();
   actor.max_task_retries = info.max_task_retries();
@@ -293,8 +361,9 @@ void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {
     }
   }
   if (actor.state == proto::ACTOR_PENDING || actor.state == proto::ACTOR_RESTARTING) {
-    for (const auto& [caller, queue] : actor.queues) {
-      for (const auto& pending : queue) {
+    for (auto& [caller, queue] : actor.queues) {
+      for (auto& pending : queue) {
+        pending.note = Note::kActor;
         runtime_.objects().SetNote(
             pending.object_id,
             absl::StrCat("actor ", actor.id, " is ",
@@ -432,11 +501,14 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
   }
   if (actor.state == proto::ACTOR_DEAD) FailSentLocked(actor);  // the head knows before TCP
   if (actor.state == proto::ACTOR_ALIVE && !actor.resend.empty()) {
-    // Lost with the old copy and retried: first in line again, in their submission order.
-    std::sort(actor.resend.begin(), actor.resend.end(),
-              [](const Pending& a, const Pending& b) { return a.seq > b.seq; });
+    // Lost with the old copy and retried: back in line by submission order (queues stay in
+    // seq order), which puts them first where the actor keeps order: all that waits was made
+    // after them.
     for (auto& pending : actor.resend) {
-      actor.queues[pending.call.caller()].push_front(std::move(pending));
+      auto& queue = actor.queues[pending.call.caller()];
+      queue.insert(std::upper_bound(queue.begin(), queue.end(), pending.seq,
+                                    [](uint64_t seq, const Pending& p) { return seq < p.seq; }),
+                   std::move(pending));
     }
     actor.resend.clear();
   }

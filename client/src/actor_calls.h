@@ -21,9 +21,12 @@ class Runtime;
 
 // The actors this process calls. Per actor: where it lives (followed through the head's
 // WaitActor until ALIVE or DEAD) and, per caller (an actor handle and its copies), a queue of
-// calls that go out in submission order, each once its reference arguments are resolved. A
-// caller whose next call waits for an argument holds up only its own later calls, not other
-// callers' (order is per caller, as in Ray). Thread-safe.
+// calls, each sent once its reference arguments are resolved. To an actor that runs one call
+// at a time they go in submission order: a caller whose next call waits for an argument holds
+// up its own later calls, not other callers' (order is per caller, as in Ray). An actor that
+// runs calls concurrently (async, or max_concurrency > 1) keeps no order, as in Ray: each call
+// goes as soon as its arguments exist. A queued call's Get timeout note says what it waits
+// for. Thread-safe.
 class ActorCalls {
  public:
   explicit ActorCalls(Runtime& runtime) : runtime_(runtime) {}
@@ -44,12 +47,15 @@ class ActorCalls {
  private:
   // The Rebuild of an actor method's stored result: there is none.
   static bool CannotRebuildActorResult(const std::string& lost_address, std::string* why_not);
+  // What a queued call's note (in its Get timeout error) says it waits for.
+  enum class Note : uint8_t { kNone, kActor, kArgument, kEarlierCall };
   struct Pending {
     proto::Call call;
     std::vector<CallArg> args;
     std::string object_id;
     uint64_t seq = 0;    // submission order among the actor's calls
     int tries_left = 0;  // sends left after this one if the actor's copy is lost; -1: no limit
+    Note note = Note::kNone;
   };
   // A call sent and not answered yet; `retry` keeps what it takes to send it again (with
   // max_task_retries), without its built arguments. `pins` hold its reference arguments until
@@ -77,6 +83,10 @@ class ActorCalls {
     // Calls whose copy of the actor was lost, to send again once it is ALIVE (in seq order).
     std::vector<Pending> resend;
     uint64_t next_seq = 0;
+    // Runs calls concurrently (async, or max_concurrency > 1; known once ALIVE): each call is
+    // sent once its arguments exist, whatever the calls before it wait for.
+    bool out_of_order = false;
+    bool renote = false;  // just ALIVE: the queued calls' notes still speak of its placement
     int max_pending_calls = -1;
     int max_task_retries = 0;
     bool asking = false;     // a WaitActor that answers at once (state unknown or settling)
@@ -90,10 +100,15 @@ class ActorCalls {
 
   Actor& ActorLocked(const std::string& actor_id, const std::string& class_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Pump(const std::string& actor_id, uint64_t caller);
+  // Sends what can go of `caller`'s queued calls. `seq`: the call that was just made or whose
+  // argument just resolved, the only one an actor that keeps no order needs to look at.
+  void Pump(const std::string& actor_id, uint64_t caller, uint64_t seq);
   void RunDeferred() ABSL_LOCKS_EXCLUDED(mu_);
   void PumpLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PumpCallerLocked(Actor& actor, uint64_t caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<uint64_t> only = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends a call whose arguments are resolved (or fails it when one of them failed).
+  void SendLocked(Actor& actor, Pending pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How long one WaitActor call may wait at the head before it answers "no change".
   static constexpr int kWaitActorMs = 10000;
   // `wait_ms`: how long a follow waits for the head to see a change.
@@ -101,6 +116,10 @@ class ActorCalls {
   void OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
                    const proto::ActorInfo& info);
   void OnResult(Actor& actor, uint64_t seq, proto::CallResult& result);
+  // Notes what the queued call `pending` of an ALIVE actor waits for: an argument, or (`first`
+  // false, for an actor that keeps order) an earlier call of its caller.
+  void NoteWaitLocked(const Actor& actor, Pending& pending, bool first)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailLocked(Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailCallLocked(Actor& actor, const std::string& object_id, const std::string& method)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

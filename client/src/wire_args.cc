@@ -20,10 +20,14 @@ bool AwaitsValue(const CallArg& arg) { return arg.ref && !arg.pass_ref; }
 }  // namespace
 
 bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args) {
+  return UnresolvedArg(objects, args) == nullptr;
+}
+
+const std::string* UnresolvedArg(ObjectTable& objects, const std::vector<CallArg>& args) {
   for (const auto& arg : args) {
-    if (AwaitsValue(arg) && !objects.ReadyToSend(*arg.ref)) return false;
+    if (AwaitsValue(arg) && !objects.ReadyToSend(*arg.ref)) return arg.ref.get();
   }
-  return true;
+  return nullptr;
 }
 
 void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,

@@ -14,6 +14,9 @@ namespace weft::internal {
 // True when every reference among `args` passed as a value is here or located (or failed; here
 // if its value holds references); references passed as ObjectRef parameters need not be.
 bool ArgsResolved(ObjectTable& objects, const std::vector<CallArg>& args);
+// The id of the first reference among `args` that keeps them from being resolved; null when
+// they are.
+const std::string* UnresolvedArg(ObjectTable& objects, const std::vector<CallArg>& args);
 
 // Runs `callback` once per unresolved reference among `args`, as each resolves.
 void OnArgResolved(ObjectTable& objects, const std::vector<CallArg>& args,

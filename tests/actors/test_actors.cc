@@ -116,6 +116,7 @@ const auto kSpinner = weft::ActorClass<Spinner>("Spinner").Method("Spin", &Spinn
 const auto kGate = weft::ActorClass<Gate>("Gate")
                        .Constructor<int>()
                        .Method("Arrive", &Gate::Arrive)
+                       .Method("Echo", &Gate::Echo)
                        .Method("Timed", &Gate::Timed)
                        .Method("AwaitRef", &Gate::AwaitRef)
                        .Method("AskRecorder", &Gate::AskRecorder)

@@ -45,6 +45,7 @@ class Gate {
  public:
   explicit Gate(int expected) : expected_(expected) {}
   weft::Async<int> Arrive();
+  weft::Async<int> Echo(int x) { co_return x; }
   weft::Async<std::pair<int64_t, int64_t>> Timed(int ms);
   weft::Async<int> AwaitRef(weft::ObjectRef<int> ref);
   weft::Async<int> AskRecorder(std::string name, int x);  // co_awaits another actor's call
