@@ -6,7 +6,8 @@
 //                                   namespace), then passes a 5 MiB result made on host1 to
 //                                   host2 (an actor) and host3 (a task) before it exists
 //   multihost_driver pin NAME HOST  a detached actor NAME on HOST; prints its namespace
-//   multihost_driver call NAME MS   calls NAME's Echo, waiting up to MS ms for the answer
+//   multihost_driver call NAME MS   once a line is read, calls NAME's Echo, waiting up to MS ms
+//                                   for the answer (says "ready" first; at the end, when)
 //   multihost_driver kill NAME      kills the detached actor NAME
 //
 // Prints one line per fact ("host1 net:[4026532201]", "xref ok ...", "call ok 7 in 12 ms",
@@ -139,10 +140,15 @@ int Pin(const std::string& name, const std::string& host) {
   return 0;
 }
 
-// Prints how the call ended and when: "call ok 7 in 12 ms", "call ActorDiedError in 3120 ms:
-// ...". Exits 0 either way: the test judges the line.
+// Prints "ready" and reads a line (or end of input) before the call, then how it ended and
+// when: "call ok 7 in 12 ms" or "call ActorDiedError in 3120 ms: ...", and "ended at <Unix ms>".
+// Exits 0 either way: the test judges the lines.
 int Call(const std::string& name, int wait_ms) {
   auto actor = weft::GetActor<Host>(name);
+  // The test cuts the link, then sends a line: the call is made during the partition.
+  std::cout << "ready" << std::endl;
+  std::string go;
+  std::getline(std::cin, go);
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -161,7 +167,10 @@ int Call(const std::string& name, int wait_ms) {
   } catch (const weft::GetTimeoutError& e) {
     how = "GetTimeoutError in " + elapsed() + ": " + e.what();
   }
-  std::cout << "call " << how << std::endl;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::cout << "call " << how << std::endl
+            << "ended at " << std::chrono::duration_cast<std::chrono::milliseconds>(now).count()
+            << std::endl;
   return 0;
 }
 
@@ -186,9 +195,9 @@ int main(int argc, char** argv) {
                      : mode == "kill"                  ? 3
                                                        : 0;
   if (wanted == 0 || argc != wanted) return Usage();
-  weft::Init();
   int code = 0;
   try {
+    weft::Init();
     code = mode == "place"  ? Place()
            : mode == "pin"  ? Pin(argv[2], argv[3])
            : mode == "call" ? Call(argv[2], std::atoi(argv[3]))
