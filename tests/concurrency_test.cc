@@ -1,5 +1,6 @@
 // Concurrency beyond the seed page (issue 15), on a real two-node cluster: the order in which
-// an actor starts calls whose arguments are not ready yet.
+// an actor starts calls whose arguments are not ready yet, and concurrency groups on both
+// executors (limits proven by the calls' recorded start and end times).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 
 #include <optional>
 
+#include "tests/actors/concurrency_actors.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_harness.h"
 
@@ -70,9 +72,11 @@ TEST_F(ConcurrencyTest, AnAsyncActorStartsACallWhoseArgumentIsReadyBeforeOneWhos
 
 // Made before the actor is placed: the calls go out once it is, each as its argument exists.
 TEST_F(ConcurrencyTest, CallsMadeBeforeTheActorIsPlacedStartAsTheirArgumentsBecomeReady) {
-  auto actor = weft::Actor<Gate>().Remote(1);
+  auto actor = weft::Actor<Gate>({.resources = {{"late", 1}}}).Remote(1);  // no node has it yet
   auto waiting = actor.Call(&Gate::Echo, NotReadyYet());
   auto ready = actor.Call(&Gate::Echo, weft::Put(5));
+  ASSERT_EQ(cluster_->GetActor(actor.id()).state(), proto::ACTOR_PENDING);
+  ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "1", "--resources", R"({"late": 1})"}).empty());
   EXPECT_EQ(ready.Get(kWait), 5);
   Release();
   EXPECT_EQ(waiting.Get(kWait), 1);
@@ -85,15 +89,22 @@ TEST_F(ConcurrencyTest, AnActorOfOneCallAtATimeKeepsOrderAndTheTimeoutSaysWhatTh
   auto actor = weft::Actor<Recorder>().Remote();
   auto waiting = actor.Call(&Recorder::Append, NotReadyYet());
   auto later = actor.Call(&Recorder::Append, weft::Put(5));
-  ASSERT_TRUE(
-      WaitFor([&] { return cluster_->GetActor(actor.id()).state() == proto::ACTOR_ALIVE; }, kWait));
-  try {
-    later.Get(milliseconds(300));
-    FAIL() << "a call ran before an earlier call of its caller";
-  } catch (const weft::GetTimeoutError& error) {
-    EXPECT_THAT(error.what(), AllOf(HasSubstr("queued behind"), HasSubstr("waits for its argument"),
-                                    Not(HasSubstr("pending"))));
-  }
+  // What a Get that gives up says, once this process has heard that the actor is placed.
+  std::string said;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        try {
+          later.Get(milliseconds(50));
+          said = "returned";
+          return true;
+        } catch (const weft::GetTimeoutError& error) {
+          said = error.what();
+          return said.find("pending") == std::string::npos;
+        }
+      },
+      kWait))
+      << said;
+  EXPECT_THAT(said, AllOf(HasSubstr("queued behind"), HasSubstr("waits for its argument")));
   try {
     waiting.Get(milliseconds(300));
     FAIL() << "the call ran before its argument existed";
@@ -104,6 +115,91 @@ TEST_F(ConcurrencyTest, AnActorOfOneCallAtATimeKeepsOrderAndTheTimeoutSaysWhatTh
   Release();
   later.Get(kWait);
   EXPECT_THAT(actor.Call(&Recorder::Sequence).Get(kWait), ::testing::ElementsAre(1, 5));
+}
+
+// Concurrency groups ("io": 2, "compute": 1, the default group max_concurrency), for a
+// thread-pool actor and an async one.
+template <class A>
+class GroupsTest : public ConcurrencyTest {
+ protected:
+  // Gets every span, all within kWait.
+  static std::vector<Span> SpansOf(const std::vector<weft::ObjectRef<Span>>& calls) {
+    std::vector<Span> spans;
+    for (const auto& call : calls) spans.push_back(call.Get(kWait));
+    return spans;
+  }
+};
+using Executors = ::testing::Types<Grouped, AsyncGrouped>;
+TYPED_TEST_SUITE(GroupsTest, Executors);
+
+// Six calls of 300 ms in "io" and three of 200 ms in "compute", all made at once: "io" runs
+// exactly two at a time, "compute" one, and the two groups run beside each other.
+TYPED_TEST(GroupsTest, EachGroupRunsExactlyItsLimitAtOnceBesideTheOthers) {
+  auto actor = weft::Actor<TypeParam>().Remote();
+  std::vector<weft::ObjectRef<Span>> io, compute;
+  for (int i = 0; i < 6; ++i) io.push_back(actor.Call(&TypeParam::Io, 300));
+  for (int i = 0; i < 3; ++i) compute.push_back(actor.Call(&TypeParam::Compute, 200));
+  const auto io_spans = this->SpansOf(io);
+  const auto compute_spans = this->SpansOf(compute);
+  EXPECT_EQ(MaxOverlap(io_spans), 2);
+  EXPECT_EQ(MaxOverlap(compute_spans), 1);
+  auto all = io_spans;
+  all.insert(all.end(), compute_spans.begin(), compute_spans.end());
+  EXPECT_EQ(MaxOverlap(all), 3) << "the groups did not run beside each other";
+}
+
+// The default group (one at a time) is blocked: calls of other groups still run, so does a
+// default-group method sent to "io" with Options, while a plain default-group call waits.
+TYPED_TEST(GroupsTest, ABlockedGroupHoldsUpNoOtherAndACallMayChooseItsGroup) {
+  auto actor = weft::Actor<TypeParam>({.max_concurrency = 1}).Remote();  // async: 1000 else
+  auto blocked = actor.Call(&TypeParam::Block);
+  auto behind = actor.Call(&TypeParam::Plain, 1);
+  actor.Call(&TypeParam::Io, 1).Get(kWait);
+  actor.Call(&TypeParam::Compute, 1).Get(kWait);
+  actor.Options({.concurrency_group = "io"}).Call(&TypeParam::Plain, 1).Get(kWait);
+  EXPECT_THROW(behind.Get(milliseconds(200)), weft::GetTimeoutError)
+      << "a call of the default group ran beside the blocked one";
+  actor.Call(&TypeParam::Unblock).Get(kWait);
+  EXPECT_EQ(blocked.Get(kWait), 1);
+  behind.Get(kWait);
+}
+
+// A group of one keeps submission order (the async Note yields to the loop before it notes).
+TYPED_TEST(GroupsTest, AGroupOfOneKeepsSubmissionOrder) {
+  auto actor = weft::Actor<TypeParam>().Remote();
+  std::vector<int> expected;
+  for (int i = 0; i < 20; ++i) {
+    actor.Call(&TypeParam::Note, i);
+    expected.push_back(i);
+  }
+  actor.Call(&TypeParam::Compute, 0).Get(kWait);  // after every Note: same group, in order
+  EXPECT_EQ(actor.Call(&TypeParam::Notes).Get(kWait), expected);
+}
+
+TEST_F(ConcurrencyTest, AGroupTheClassDoesNotDeclareIsRefusedWithTheFix) {
+  auto actor = weft::Actor<Grouped>().Remote();
+  try {
+    actor.Options({.concurrency_group = "db"});
+    FAIL() << "an undeclared group was taken";
+  } catch (const weft::Error& error) {
+    EXPECT_EQ(error.code(), 3);
+    EXPECT_THAT(error.what(), AllOf(HasSubstr("\"db\""), HasSubstr(".ConcurrencyGroup(")));
+  }
+  try {
+    weft::Actor<Misgrouped>().Remote();
+    FAIL() << "a class with a method in an undeclared group was created";
+  } catch (const weft::Error& error) {
+    EXPECT_EQ(error.code(), 3);
+    EXPECT_THAT(error.what(), AllOf(HasSubstr("method Ping"), HasSubstr("\"db\"")));
+  }
+}
+
+// examples/concurrency/concurrency_groups, as a user runs it against a cluster.
+TEST_F(ConcurrencyTest, TheConcurrencyGroupsExamplePrintsEachGroupsLimit) {
+  auto result = weft::testing::Run({BinPath("concurrency_groups")}, seconds(60),
+                                   {"WEFT_SESSION_DIR=" + cluster_->head_session()});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_EQ(result.out, "io: 2 at once\ncompute: 4 at once\ndefault, sent to io: 2 at once\n");
 }
 
 }  // namespace

@@ -1,18 +1,46 @@
 #include "worker/actor_executor.h"
 
 #include "worker/async_executor.h"
+#include "worker/grouped_executor.h"
 #include "worker/pooled_executor.h"
 #include "worker/thread_pool_executor.h"
 
 namespace weft::worker {
 
+namespace {
+
+// A thread-pool actor's executor for `max_concurrency` calls at a time.
+std::unique_ptr<ActorExecutor> ThreadsFor(const std::string& class_name, int max_concurrency) {
+  if (max_concurrency <= 1) return std::make_unique<PooledExecutor>(class_name, SharedPool::Get());
+  return std::make_unique<ThreadPoolExecutor>(class_name, max_concurrency);
+}
+
+}  // namespace
+
 std::unique_ptr<ActorExecutor> ActorExecutor::For(const internal::ClassInfo& cls,
                                                   int max_concurrency) {
+  std::unique_ptr<ActorExecutor> executor;
   if (cls.is_async()) {
-    return std::make_unique<AsyncExecutor>(cls.name, max_concurrency > 0 ? max_concurrency : 1000);
+    std::vector<int> limits = {max_concurrency > 0 ? max_concurrency : 1000};
+    for (const auto& [name, limit] : cls.groups) limits.push_back(limit);
+    executor = std::make_unique<AsyncExecutor>(cls.name, std::move(limits));
+  } else if (cls.groups.empty()) {
+    return ThreadsFor(cls.name, max_concurrency);
+  } else {
+    std::vector<std::unique_ptr<ActorExecutor>> parts;
+    parts.push_back(ThreadsFor(cls.name, max_concurrency));
+    for (const auto& [name, limit] : cls.groups) parts.push_back(ThreadsFor(cls.name, limit));
+    executor = std::make_unique<GroupedExecutor>(std::move(parts));
   }
-  if (max_concurrency <= 1) return std::make_unique<PooledExecutor>(cls.name, SharedPool::Get());
-  return std::make_unique<ThreadPoolExecutor>(cls.name, max_concurrency);
+  for (const auto& [name, limit] : cls.groups) executor->groups_.push_back(name);
+  return executor;
+}
+
+int ActorExecutor::GroupIndex(std::string_view name) const {
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    if (groups_[i] == name) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 void ActorExecutor::RunHere(const internal::MethodInfo& method, void* self, const std::string& args,

@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "weft/registry.h"
 
@@ -16,6 +18,10 @@ namespace weft::worker {
 // time on the worker's shared pool (PooledExecutor), more runs on that many threads of the
 // actor's own (ThreadPoolExecutor). Async: one event loop where up to max_concurrency
 // coroutine calls are in flight at once (AsyncExecutor).
+//
+// Concurrency groups: group 0 is the default one (max_concurrency); the class's declared
+// groups follow, each with its own limit: for a thread-pool actor an executor of its own per
+// group (GroupedExecutor), for an async actor a limit of its own on the one loop.
 class ActorExecutor {
  public:
   // `value` is the msgpack result, or `error` holds what the method threw.
@@ -27,7 +33,8 @@ class ActorExecutor {
     int64_t finished = 0;
   };
 
-  // The executor for `cls`, with `max_concurrency` (0: the kind's default).
+  // The executor for `cls`, with `max_concurrency` (0: the kind's default) for its default
+  // group and the class's limit for each of its concurrency groups.
   static std::unique_ptr<ActorExecutor> For(const internal::ClassInfo& cls, int max_concurrency);
 
   virtual ~ActorExecutor() = default;
@@ -36,19 +43,26 @@ class ActorExecutor {
   virtual int max_concurrency() const = 0;
   // Runs `work` on the executor before anything submitted after it (the constructor).
   virtual void Post(std::function<void()> work) = 0;
-  // Runs `method` on `self`. Calls start in submission order.
-  virtual void Run(const internal::MethodInfo& method, void* self, std::string args,
-                   Finish finish) = 0;
+  // Runs `method` on `self` in concurrency group `group` (see GroupIndex). Calls of a group
+  // start in submission order.
+  virtual void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
+                   int group = 0) = 0;
   // Waits for running calls; queued ones are dropped (their Finish never runs).
   virtual void Stop() = 0;
 
-  Stats stats() const { return {running_.load(), queued_.load(), finished_.load()}; }
+  virtual Stats stats() const { return {running_.load(), queued_.load(), finished_.load()}; }
+
+  // The index of the concurrency group `name` for Run: 0 for "" (the default group), -1 when
+  // the class declares no group of that name.
+  int GroupIndex(std::string_view name) const;
 
  protected:
   // Runs a plain method on this thread, counted as running, and reports to `finish`.
   void RunHere(const internal::MethodInfo& method, void* self, const std::string& args,
                const Finish& finish);
 
+  // The names of the groups Run takes, by index: "" (the default group) first.
+  std::vector<std::string> groups_{""};
   std::atomic<int> running_{0};
   std::atomic<int> queued_{0};
   std::atomic<int64_t> finished_{0};

@@ -38,6 +38,9 @@ void ActorHost::Create(const proto::ActorSpec& spec, uint32_t incarnation, Creat
     return done(absl::InvalidArgumentError(
         absl::StrCat("actor class ", cls->name, " has no registered constructor")));
   }
+  if (std::string error = internal::ConcurrencyGroupsError(*cls); !error.empty()) {
+    return done(absl::InvalidArgumentError(error));
+  }
   bool replaced = false;
   {
     absl::MutexLock lock(&mu_);
@@ -137,7 +140,8 @@ absl::Status ActorHost::Destroy(const std::string& actor_id, const std::string& 
 }
 
 absl::Status ActorHost::Call(const std::string& actor_id, const std::string& method,
-                             std::string args, ActorExecutor::Finish finish, Fail fail) {
+                             const std::string& group, std::string args,
+                             ActorExecutor::Finish finish, Fail fail) {
   std::shared_ptr<Hosted> hosted;
   {
     absl::MutexLock lock(&mu_);
@@ -153,6 +157,12 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
   }
   for (const auto& m : hosted->cls->methods) {
     if (m.name != method) continue;
+    const std::string& wanted = group.empty() ? m.group : group;
+    const int group_index = hosted->executor->GroupIndex(wanted);
+    if (group_index < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("actor class ", hosted->cls->name,
+                                                     " has no concurrency group \"", wanted, "\""));
+    }
     uint64_t number = 0;
     {
       absl::MutexLock lock(&hosted->calls_mu);
@@ -161,16 +171,17 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
       hosted->unfinished.emplace(number, std::move(fail));
     }
     // `hosted` stays alive in the closure until the call is done.
-    hosted->executor->Run(m, hosted->instance, std::move(args),
-                          [hosted, number, finish = std::move(finish)](internal::PackedResult value,
-                                                                       std::exception_ptr error) {
-                            {
-                              absl::MutexLock lock(&hosted->calls_mu);
-                              if (!hosted->unfinished.erase(number))
-                                return;  // failed already by Destroy
-                            }
-                            finish(std::move(value), error);
-                          });
+    hosted->executor->Run(
+        m, hosted->instance, std::move(args),
+        [hosted, number, finish = std::move(finish)](internal::PackedResult value,
+                                                     std::exception_ptr error) {
+          {
+            absl::MutexLock lock(&hosted->calls_mu);
+            if (!hosted->unfinished.erase(number)) return;  // failed already by Destroy
+          }
+          finish(std::move(value), error);
+        },
+        group_index);
     return absl::OkStatus();
   }
   {

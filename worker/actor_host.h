@@ -40,11 +40,13 @@ class ActorHost {
   [[nodiscard]] absl::Status Destroy(const std::string& actor_id, const std::string& reason);
 
   using Fail = std::function<void(const absl::Status&)>;
-  // Runs `method` of the actor. NOT_FOUND (actor not hosted here, or no such method) and
+  // Runs `method` of the actor in concurrency group `group` (empty: the method's own).
+  // NOT_FOUND (actor not hosted here, or no such method), INVALID_ARGUMENT (no such group) and
   // UNAVAILABLE (destroyed) are returned at once; otherwise exactly one of `finish` (the call
   // returned or threw) and `fail` (the actor was destroyed first) runs.
   [[nodiscard]] absl::Status Call(const std::string& actor_id, const std::string& method,
-                                  std::string args, ActorExecutor::Finish finish, Fail fail);
+                                  const std::string& group, std::string args,
+                                  ActorExecutor::Finish finish, Fail fail);
 
   // The class name of a hosted actor, empty if unknown.
   std::string ClassOf(const std::string& actor_id);

@@ -6,8 +6,9 @@
 
 namespace weft::worker {
 
-AsyncExecutor::AsyncExecutor(const std::string& class_name, int max_concurrency)
-    : max_concurrency_(max_concurrency), loop_("async actor " + class_name) {
+AsyncExecutor::AsyncExecutor(const std::string& class_name, std::vector<int> limits)
+    : loop_("async actor " + class_name) {
+  for (int limit : limits) groups_.push_back(Group{limit});
   loop_.Start();
   // The loop's thread runs only this actor: its output lines carry the class name.
   asio::post(loop_.context(), [class_name] {
@@ -23,20 +24,22 @@ void AsyncExecutor::Post(std::function<void()> work) {
 }
 
 void AsyncExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
-                        Finish finish) {
+                        Finish finish, int group_index) {
   ++queued_;
-  asio::post(loop_.context(),
-             [this, call = Call{&method, self, std::move(args), std::move(finish)}]() mutable {
-               if (in_flight_ >= max_concurrency_ || !waiting_.empty()) {
-                 waiting_.push_back(std::move(call));
-                 return;
-               }
-               ++in_flight_;
-               Start(std::move(call));
-             });
+  Group& group = groups_.at(static_cast<size_t>(group_index));
+  asio::post(
+      loop_.context(),
+      [this, &group, call = Call{&method, self, std::move(args), std::move(finish)}]() mutable {
+        if (group.in_flight >= group.limit || !group.waiting.empty()) {
+          group.waiting.push_back(std::move(call));
+          return;
+        }
+        ++group.in_flight;
+        Start(std::move(call), group);
+      });
 }
 
-void AsyncExecutor::Start(Call call) {
+void AsyncExecutor::Start(Call call, Group& group) {
   --queued_;
   ++running_;
   if (!call.method->call_async) {  // a plain method of an async actor: runs to completion
@@ -48,30 +51,30 @@ void AsyncExecutor::Start(Call call) {
       error = std::current_exception();
     }
     call.finish(std::move(value), error);
-    Done();
+    Done(group);
     return;
   }
   Async<internal::PackedResult> task = call.method->call_async(call.self, std::move(call.args));
-  internal::Spawn(std::move(task), [this, finish = std::move(call.finish)](
+  internal::Spawn(std::move(task), [this, &group, finish = std::move(call.finish)](
                                        std::exception_ptr error, internal::PackedResult* value) {
     finish(value ? std::move(*value) : internal::PackedResult(), error);
-    Done();
+    Done(group);
   });
 }
 
-void AsyncExecutor::Done() {
+void AsyncExecutor::Done(Group& group) {
   --running_;
   ++finished_;
   // The slot is released on a later turn of the loop, as asyncio releases a semaphore: what
   // the finished call woke up (Event::Set) runs before the next waiting call starts.
-  asio::post(loop_.context(), [this] {
-    if (waiting_.empty()) {
-      --in_flight_;
+  asio::post(loop_.context(), [this, &group] {
+    if (group.waiting.empty()) {
+      --group.in_flight;
       return;
     }
-    Call next = std::move(waiting_.front());  // the slot passes to it
-    waiting_.pop_front();
-    Start(std::move(next));
+    Call next = std::move(group.waiting.front());  // the slot passes to it
+    group.waiting.pop_front();
+    Start(std::move(next), group);
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "client/src/loop.h"
 #include "worker/actor_executor.h"
@@ -11,16 +12,19 @@ namespace weft::worker {
 // One event loop thread (standalone Asio) for the actor. Coroutine methods interleave at
 // their co_awaits, at most max_concurrency in flight; the rest wait in order. Plain methods
 // of the class run on the loop too, one at a time. Blocking weft::Get on this loop throws.
+// Each concurrency group has a limit and a queue of its own on the same loop (so the groups'
+// coroutines never run at once, and need no locks between them).
 class AsyncExecutor final : public ActorExecutor {
  public:
-  AsyncExecutor(const std::string& class_name, int max_concurrency);
+  // `limits`: the default group's max_concurrency, then each concurrency group's.
+  AsyncExecutor(const std::string& class_name, std::vector<int> limits);
   ~AsyncExecutor() override;
 
   const char* kind() const override { return "async"; }
-  int max_concurrency() const override { return max_concurrency_; }
+  int max_concurrency() const override { return groups_.front().limit; }
   void Post(std::function<void()> work) override;
-  void Run(const internal::MethodInfo& method, void* self, std::string args,
-           Finish finish) override;
+  void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
+           int group = 0) override;
   void Stop() override;
 
  private:
@@ -30,14 +34,18 @@ class AsyncExecutor final : public ActorExecutor {
     std::string args;
     Finish finish;
   };
-  // Loop thread only. Start runs a call that holds one of the max_concurrency slots.
-  void Start(Call call);
-  void Done();
+  // A concurrency group's slots; loop thread only, but for `limit`.
+  struct Group {
+    int limit;
+    int in_flight = 0;
+    std::deque<Call> waiting;
+  };
+  // Loop thread only. Start runs a call that holds one of its group's slots.
+  void Start(Call call, Group& group);
+  void Done(Group& group);
 
-  const int max_concurrency_;
+  std::vector<Group> groups_;  // never resized: calls keep references to their group
   internal::Loop loop_;
-  std::deque<Call> waiting_;  // loop thread only
-  int in_flight_ = 0;         // loop thread only
 };
 
 }  // namespace weft::worker

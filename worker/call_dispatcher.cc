@@ -149,7 +149,8 @@ void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   };
   auto running = std::make_shared<Running>(Running{std::move(call), std::move(reply)});
   const absl::Status started = actors_.Call(
-      running->call.actor_id(), running->call.method(), std::move(args),
+      running->call.actor_id(), running->call.method(), running->call.concurrency_group(),
+      std::move(args),
       [this, running](internal::PackedResult value, std::exception_ptr error) {
         Finish(running->call, std::move(value), error, std::move(running->reply));
       },

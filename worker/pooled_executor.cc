@@ -46,7 +46,7 @@ void PooledExecutor::Post(std::function<void()> work) {
 }
 
 void PooledExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
-                         Finish finish) {
+                         Finish finish, int /*group: its only one*/) {
   ++queued_;
   Submit([this, &method, self, args = std::move(args), finish = std::move(finish)] {
     --queued_;

@@ -21,7 +21,7 @@ void ThreadPoolExecutor::Post(std::function<void()> work) {
 }
 
 void ThreadPoolExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
-                             Finish finish) {
+                             Finish finish, int /*group: its only one*/) {
   ++queued_;
   asio::post(pool_, [this, &method, self, args = std::move(args), finish = std::move(finish)] {
     --queued_;

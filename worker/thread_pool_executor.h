@@ -16,8 +16,8 @@ class ThreadPoolExecutor final : public ActorExecutor {
   const char* kind() const override { return "thread_pool"; }
   int max_concurrency() const override { return threads_; }
   void Post(std::function<void()> work) override;
-  void Run(const internal::MethodInfo& method, void* self, std::string args,
-           Finish finish) override;
+  void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
+           int group = 0) override;
   void Stop() override;
 
  private:

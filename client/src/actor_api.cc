@@ -25,6 +25,7 @@ namespace {
 }  // namespace
 
 ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::string args) {
+  if (std::string error = ConcurrencyGroupsError(cls); !error.empty()) throw Error(3, error);
   auto& runtime = Runtime::Get();
   proto::CreateActorRequest request;
   auto& spec = *request.mutable_spec();
@@ -89,9 +90,18 @@ uint64_t NewCaller() {
 }
 
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
-                            std::vector<CallArg> args) {
+                            const CallOptions& options, std::vector<CallArg> args) {
   return Runtime::Get().actors().Submit(actor.id, actor.class_name, caller, method,
-                                        std::move(args));
+                                        options.concurrency_group, std::move(args));
+}
+
+void CheckConcurrencyGroup(const ClassInfo& cls, const std::string& group) {
+  if (group.empty()) return;
+  for (const auto& [name, limit] : cls.groups) {
+    if (name == group) return;
+  }
+  throw Error(3, absl::StrCat("actor class ", cls.name, " has no concurrency group \"", group,
+                              "\" (declare it with .ConcurrencyGroup(\"", group, "\", N))"));
 }
 
 void KillActor(const std::string& actor_id, bool restart) {

@@ -58,7 +58,7 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
 
 std::string ActorCalls::Submit(const std::string& actor_id, const std::string& class_name,
                                uint64_t caller, const std::string& method,
-                               std::vector<CallArg> args) {
+                               const std::string& concurrency_group, std::vector<CallArg> args) {
   const std::string object_id = ObjectTable::NewId();
   auto& objects = runtime_.objects();
   {
@@ -73,6 +73,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     Pending pending;
     pending.call.set_actor_id(actor_id);
     pending.call.set_method(method);
+    if (!concurrency_group.empty()) pending.call.set_concurrency_group(concurrency_group);
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
     pending.call.set_caller(caller);
@@ -88,8 +89,11 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     auto& queue = actor.queues[caller];
     queue.push_back(std::move(pending));
     if (actor.state == proto::ACTOR_STATE_UNSPECIFIED) WatchLocked(actor);
-    if (actor.state == proto::ACTOR_PENDING) {
-      objects.SetNote(object_id, absl::StrCat("actor ", actor_id, " is pending: ", actor.why));
+    if (actor.state == proto::ACTOR_PENDING || actor.state == proto::ACTOR_RESTARTING) {
+      objects.SetNote(object_id,
+                      absl::StrCat("actor ", actor_id, " is ",
+                                   actor.state == proto::ACTOR_PENDING ? "pending" : "restarting",
+                                   ": ", actor.why));
       queue.back().note = Note::kActor;
     }
     const uint64_t seq = queue.back().seq;
@@ -100,7 +104,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
                       [this, actor_id, caller, seq] { Pump(actor_id, caller, seq); });
       });
     }
-    PumpCallerLocked(actor, caller, seq);
+    PumpOneLocked(actor, caller, seq);
     // Still queued at an ALIVE actor: it waits for an argument (its own, or an earlier call's).
     if (auto it = actor.queues.find(caller); actor.state == proto::ACTOR_ALIVE &&
                                              it != actor.queues.end() && !it->second.empty() &&
@@ -116,7 +120,7 @@ void ActorCalls::Pump(const std::string& actor_id, uint64_t caller, uint64_t seq
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
-    if (it != actors_.end()) PumpCallerLocked(*it->second, caller, seq);
+    if (it != actors_.end()) PumpOneLocked(*it->second, caller, seq);
   }
   RunDeferred();
 }
@@ -128,6 +132,13 @@ void ActorCalls::RunDeferred() {
     work.swap(deferred_);
   }
   for (auto& item : work) item();
+}
+
+void ActorCalls::PumpOneLocked(Actor& actor, uint64_t caller, uint64_t seq) {
+  // Just ALIVE (Track, Update or a watch's answer) and not pumped since: calls of any caller
+  // may be ready.
+  if (actor.renote) return PumpLocked(actor);
+  PumpCallerLocked(actor, caller, seq);
 }
 
 void ActorCalls::PumpLocked(Actor& actor) {
@@ -209,7 +220,10 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<u
 
 void ActorCalls::SendLocked(Actor& actor, Pending pending) {
   auto& objects = runtime_.objects();
-  if (pending.note != Note::kNone) objects.SetNote(pending.object_id, "");
+  if (pending.note != Note::kNone) {
+    objects.SetNote(pending.object_id, "");
+    pending.note = Note::kNone;  // a retry is noted again from scratch
+  }
   Sent sent_call;
   if (pending.tries_left != 0) sent_call.retry = pending;  // before its arguments are built
   proto::RemoteError failed;

@@ -37,7 +37,8 @@ class ActorCalls {
   // Queues a call and returns the id of its result object. Throws weft::Error
   // RESOURCE_EXHAUSTED when the actor's max_pending_calls are unfinished.
   std::string Submit(const std::string& actor_id, const std::string& class_name, uint64_t caller,
-                     const std::string& method, std::vector<CallArg> args);
+                     const std::string& method, const std::string& concurrency_group,
+                     std::vector<CallArg> args);
 
   // The actor is known dead (this process killed it): queued, sent and later calls fail.
   void MarkDead(const std::string& actor_id, const std::string& reason);
@@ -86,7 +87,9 @@ class ActorCalls {
     // Runs calls concurrently (async, or max_concurrency > 1; known once ALIVE): each call is
     // sent once its arguments exist, whatever the calls before it wait for.
     bool out_of_order = false;
-    bool renote = false;  // just ALIVE: the queued calls' notes still speak of its placement
+    // Just ALIVE, not pumped whole since: the queued calls' notes still speak of its placement,
+    // and calls of any caller may be ready.
+    bool renote = false;
     int max_pending_calls = -1;
     int max_task_retries = 0;
     bool asking = false;     // a WaitActor that answers at once (state unknown or settling)
@@ -104,6 +107,8 @@ class ActorCalls {
   // argument just resolved, the only one an actor that keeps no order needs to look at.
   void Pump(const std::string& actor_id, uint64_t caller, uint64_t seq);
   void RunDeferred() ABSL_LOCKS_EXCLUDED(mu_);
+  void PumpOneLocked(Actor& actor, uint64_t caller, uint64_t seq)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<uint64_t> only = {})
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

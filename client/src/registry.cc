@@ -109,6 +109,34 @@ const std::string& MethodName(const ClassInfo& cls, const std::type_info& pointe
   throw Error(5, "method of actor class " + cls.name + " is not registered: add .Method(...)");
 }
 
+std::string ConcurrencyGroupsError(const ClassInfo& cls) {
+  const auto declared = [&](const std::string& name) {
+    for (const auto& [group, limit] : cls.groups) {
+      if (group == name) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < cls.groups.size(); ++i) {
+    const auto& [name, limit] = cls.groups[i];
+    const std::string which = "actor class " + cls.name + ": concurrency group \"" + name + "\"";
+    if (name.empty()) return "actor class " + cls.name + ": a concurrency group needs a name";
+    if (limit < 1) {
+      return which + " has max_concurrency " + std::to_string(limit) + "; it must be 1 or more";
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (cls.groups[j].first == name) return which + " is declared twice";
+    }
+  }
+  for (const auto& method : cls.methods) {
+    if (!method.group.empty() && !declared(method.group)) {
+      return "actor class " + cls.name + ": method " + method.name + " is in concurrency group \"" +
+             method.group + "\", which the class does not declare (add .ConcurrencyGroup(\"" +
+             method.group + "\", N))";
+    }
+  }
+  return "";
+}
+
 std::vector<std::string> CodeLibraries() {
   char self[4096] = {};
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);

@@ -37,6 +37,14 @@ struct ActorOptions {
   int max_task_retries = 0;
 };
 
+// Options of the calls made through a handle: `actor.Options({...}).Call(...)`, as Ray's
+// `actor.method.options(...)`.
+struct CallOptions {
+  // The concurrency group the calls run in instead of their method's (see
+  // ActorClass::ConcurrencyGroup); empty: the method's own.
+  std::string concurrency_group;
+};
+
 struct KillOptions {
   bool no_restart = true;  // false: restart the actor instead (counts against max_restarts)
 };
@@ -52,7 +60,9 @@ uint64_t NewCaller();
 ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::string args);
 ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls);
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
-                            std::vector<CallArg> args);
+                            const CallOptions& options, std::vector<CallArg> args);
+// Throws weft::Error INVALID_ARGUMENT unless `cls` declares the concurrency group `group`.
+void CheckConcurrencyGroup(const ClassInfo& cls, const std::string& group);
 void KillActor(const std::string& actor_id, bool restart);
 }  // namespace internal
 
@@ -68,6 +78,17 @@ class ActorHandle {
 
   const std::string& id() const { return id_.id; }
 
+  // A copy of this handle (the same caller: calls keep their order with this handle's) whose
+  // calls take `options`. Throws weft::Error INVALID_ARGUMENT for a concurrency group that
+  // the class does not declare.
+  ActorHandle Options(CallOptions options) const {
+    internal::CheckConcurrencyGroup(*internal::FindClassByType(typeid(C)),
+                                    options.concurrency_group);
+    ActorHandle copy = *this;
+    copy.options_ = std::move(options);
+    return copy;
+  }
+
   // Calls `method` with `args` and returns a reference to its result. The method must be
   // registered with ActorClass<C>::Method. Arguments are checked at compile time. Throws
   // weft::Error (RESOURCE_EXHAUSTED) when max_pending_calls calls are unfinished.
@@ -80,7 +101,8 @@ class ActorHandle {
     const auto& cls = *internal::FindClassByType(typeid(C));
     const auto& name = internal::MethodName(cls, typeid(M), &method, sizeof(method));
     return ObjectRef<typename T::Value>(
-        internal::SubmitActorCall(id_, caller_, name, std::move(wire)), internal::Adopt{});
+        internal::SubmitActorCall(id_, caller_, name, options_, std::move(wire)),
+        internal::Adopt{});
   }
 
   MSGPACK_DEFINE(id_.id, id_.class_name);
@@ -88,6 +110,7 @@ class ActorHandle {
  private:
   internal::ActorId id_;
   uint64_t caller_;
+  CallOptions options_;  // not sent with the handle: a handle received has the defaults
 };
 
 // Creates actors of class C: `weft::Actor<C>(options).Remote(constructor args...)`.

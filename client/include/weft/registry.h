@@ -19,6 +19,7 @@
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "weft/async.h"
@@ -90,6 +91,7 @@ using AsyncInvoker = std::function<Async<PackedResult>(void* self, std::string a
 
 struct MethodInfo {
   std::string name;
+  std::string group;    // its concurrency group; empty: the default group
   std::string pointer;  // the member pointer's bytes, to map it to `name`
   const std::type_info* pointer_type = nullptr;
   SyncInvoker call;         // set for plain methods
@@ -102,6 +104,8 @@ struct ClassInfo {
   std::function<void*(std::string_view args)> construct;
   std::function<void(void*)> destroy;
   std::vector<MethodInfo> methods;
+  // Concurrency groups besides the default one, in declaration order: name, max concurrency.
+  std::vector<std::pair<std::string, int>> groups;
   std::string library;  // the shared library that registered the class
   bool is_async() const {
     for (const auto& m : methods)
@@ -128,6 +132,10 @@ const FunctionInfo* FindFunctionByPointer(const void* pointer);  // throws weft:
 // The shared libraries (not the main executable) that registered classes or functions: what
 // workers must load to run this process's actors and tasks.
 std::vector<std::string> CodeLibraries();
+// What is wrong with the concurrency groups `cls` declares (a name empty or given twice, a
+// limit below 1, a method in an undeclared group); empty when nothing is.
+std::string ConcurrencyGroupsError(const ClassInfo& cls);
+
 // The name a class registered for `pointer`; throws weft::Error NOT_FOUND.
 const std::string& MethodName(const ClassInfo& cls, const std::type_info& pointer_type,
                               const void* pointer, size_t size);
@@ -180,6 +188,13 @@ PackedResult InvokeFunction(F function, std::string_view bytes) {
 
 }  // namespace internal
 
+// How a method is registered: `.Method("Fetch", &C::Fetch, {.concurrency_group = "io"})`.
+struct MethodOptions {
+  // The concurrency group its calls run in (declared with ConcurrencyGroup); empty: the
+  // default group, whose limit is the actor's max_concurrency. A call may choose another.
+  std::string concurrency_group;
+};
+
 // Registers actor class C under `name`. Keep the returned object in a static: the chain runs
 // once, when the library is loaded.
 template <class C>
@@ -203,12 +218,23 @@ class ActorClass {
     return *this;
   }
 
+  // Declares a concurrency group, as Ray's concurrency_groups={"io": 2}: the calls of its
+  // methods (and calls that choose it) run at most `max_concurrency` at a time, apart from
+  // other groups' calls (a blocked group does not hold up another): on threads of its own for
+  // a thread-pool actor, as a limit of its own on the event loop for an async actor. A group
+  // of 1 runs its calls in submission order. The limits are checked when an actor is created.
+  ActorClass& ConcurrencyGroup(std::string name, int max_concurrency) {
+    info_->groups.emplace_back(std::move(name), max_concurrency);
+    return *this;
+  }
+
   template <class M>
-  ActorClass& Method(std::string name, M method) {
+  ActorClass& Method(std::string name, M method, MethodOptions options = {}) {
     using T = internal::MethodTraits<M>;
     static_assert(std::is_base_of_v<typename T::Class, C>, "method of another class");
     internal::MethodInfo info;
     info.name = std::move(name);
+    info.group = std::move(options.concurrency_group);
     info.pointer.assign(reinterpret_cast<const char*>(&method), sizeof(method));
     info.pointer_type = &typeid(M);
     if constexpr (T::kAsync) {

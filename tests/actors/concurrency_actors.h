@@ -1,0 +1,62 @@
+#pragma once
+
+// Actor classes of the concurrency tests (issue 15): concurrency groups on both executors.
+
+#include <weft/weft.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace weft::testing {
+
+// [start, end] of a call, in steady-clock nanoseconds (comparable across processes).
+using Span = std::pair<int64_t, int64_t>;
+
+// Thread-pool actor with concurrency groups "io" (2) and "compute" (1); the default group has
+// the actor's max_concurrency (1 unless given).
+class Grouped {
+ public:
+  Span Io(int ms);           // "io": works for `ms`
+  Span Compute(int ms);      // "compute"
+  Span Plain(int ms);        // the default group
+  int Block();               // the default group: returns 1 once Unblock ran (or -1 after 60 s)
+  void Unblock();            // "io"
+  void Note(int i);          // "compute": appends i
+  std::vector<int> Notes();  // "io"
+
+ private:
+  std::mutex mu_;
+  std::condition_variable unblocked_;
+  bool open_ = false;
+  std::vector<int> notes_;
+};
+
+// The same for an async actor: the groups are limits on its one event loop.
+class AsyncGrouped {
+ public:
+  weft::Async<Span> Io(int ms);       // "io": co_awaits a Sleep of `ms`
+  weft::Async<Span> Compute(int ms);  // "compute"
+  weft::Async<Span> Plain(int ms);    // the default group
+  weft::Async<int> Block();           // the default group: returns 1 once Unblock ran
+  weft::Async<int> Unblock();         // "io"
+  weft::Async<int> Note(int i);       // "compute": appends i
+  std::vector<int> Notes();           // "io"
+
+ private:
+  weft::Event unblocked_;
+  std::vector<int> notes_;
+};
+
+// Declares a method in a group it does not declare: creating one fails.
+class Misgrouped {
+ public:
+  int Ping() { return 1; }
+};
+
+// The largest number of `spans` running at one instant.
+int MaxOverlap(const std::vector<Span>& spans);
+
+}  // namespace weft::testing
