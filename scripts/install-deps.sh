@@ -21,6 +21,7 @@ PACKAGES=(
   redis-server                                # tests of a head taking over from Redis
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
   clang libclang-rt-14-dev                    # sanitized build and libFuzzer (test.sh --sanitize)
+  python3-kubernetes                          # the Kubernetes API's types: deploy/ manifests checked
 )
 
 missing=()
