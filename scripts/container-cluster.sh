@@ -225,7 +225,7 @@ pm run --rm "${common[@]}" -v "$tmp/ca.pem:/etc/weft/ca.pem:ro" -e WEFT_ADDRESS=
   -e WEFT_TOKEN -e WEFT_TLS_CA=/etc/weft/ca.pem "$image" weft status ||
   fail "weft status with WEFT_TLS_CA"
 
-step "token rotation, as deploy/README.md says for Kubernetes: rotate, then update the Secret"
+step "token rotation, as README.md says for Kubernetes: rotate, then update the Secret"
 old_token=$WEFT_TOKEN
 podman exec weft-head weft token rotate --session-dir /var/lib/weft/session --grace 2s ||
   fail "weft token rotate"
