@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <weft/weft.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "tests/actors/concurrency_actors.h"
@@ -28,7 +31,8 @@ class ConcurrencyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_ = std::make_unique<TestCluster>(2);
-    ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "2"}).empty());
+    node_session_ = cluster_->JoinNode({"--num-cpus", "2"});
+    ASSERT_FALSE(node_session_.empty());
     weft::Init({.address = cluster_->head_address(), .session_dir = cluster_->head_session()});
     signal_.emplace(weft::Actor<Gate>().Remote(2));
   }
@@ -43,7 +47,23 @@ class ConcurrencyTest : public ::testing::Test {
   weft::ObjectRef<int> NotReadyYet() { return signal_->Call(&Gate::Arrive); }
   void Release() { ASSERT_EQ(signal_->Call(&Gate::Arrive).Get(kWait), 2); }
 
+  // Lines of the raylets' logs (head and node) that hold `text`.
+  int RayletLogLines(const std::string& text) const {
+    int count = 0;
+    for (const std::string& session : {cluster_->head_session(), node_session_}) {
+      for (const auto& entry : std::filesystem::directory_iterator(session + "/logs")) {
+        if (entry.path().filename().string().rfind("raylet-", 0) != 0) continue;
+        std::ifstream log(entry.path());
+        for (std::string line; std::getline(log, line);) {
+          count += line.find(text) != std::string::npos;
+        }
+      }
+    }
+    return count;
+  }
+
   std::unique_ptr<TestCluster> cluster_;
+  std::string node_session_;
   std::optional<weft::ActorHandle<Gate>> signal_;
 };
 
@@ -164,7 +184,8 @@ TYPED_TEST(GroupsTest, ABlockedGroupHoldsUpNoOtherAndACallMayChooseItsGroup) {
   behind.Get(kWait);
 }
 
-// A group of one keeps submission order (the async Note yields to the loop before it notes).
+// A group of one keeps submission order (each Note sleeps less than the one before it: two
+// at once would note out of order).
 TYPED_TEST(GroupsTest, AGroupOfOneKeepsSubmissionOrder) {
   auto actor = weft::Actor<TypeParam>().Remote();
   std::vector<int> expected;
@@ -192,6 +213,44 @@ TEST_F(ConcurrencyTest, AGroupTheClassDoesNotDeclareIsRefusedWithTheFix) {
     EXPECT_EQ(error.code(), 3);
     EXPECT_THAT(error.what(), AllOf(HasSubstr("method Ping"), HasSubstr("\"db\"")));
   }
+}
+
+// Per-call retries, as Ray's .options(max_task_retries=...): the actor (restarts, no retries)
+// loses its worker while two calls are in flight; the one made with retries runs again on the
+// new copy, the other fails as lost.
+TEST_F(ConcurrencyTest, ACallMadeWithRetriesRunsAgainAfterARestartWhereOthersAreLost) {
+  auto actor = weft::Actor<Recorder>({.dedicated_process = true, .max_restarts = -1}).Remote();
+  const int pid = actor.Call(&Recorder::Pid).Get(kWait);
+  auto retried = actor.Options({.max_task_retries = 1}).Call(&Recorder::SlowEcho, 7, 1000);
+  auto lost = actor.Call(&Recorder::SlowEcho, 8, 0);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  EXPECT_EQ(retried.Get(kWait), 7);
+  EXPECT_THROW(lost.Get(kWait), weft::ActorUnavailableError);
+  EXPECT_NE(actor.Call(&Recorder::Pid).Get(kWait), pid);
+  EXPECT_THROW(actor.Options({.max_task_retries = -2}), weft::Error);
+}
+
+// A constructor that throws fails the actor's creation with its error, on each executor, and
+// the worker that ran it goes on serving (actors share one per job and node).
+TEST_F(ConcurrencyTest, AConstructorThatThrowsFailsItsActorAndTheWorkerServesOn) {
+  const auto expect_refused = [&](auto call, const char* which) {
+    try {
+      call.Get(kWait);
+      ADD_FAILURE() << which << ": the call of an actor whose constructor threw returned";
+    } catch (const weft::Error& error) {
+      EXPECT_THAT(error.what(), AllOf(HasSubstr("constructor"), HasSubstr("refused"))) << which;
+    }
+  };
+  for (int i = 0; i < 2; ++i) {  // actors spread over the two nodes: each gets some
+    expect_refused(weft::Actor<AsyncRefuser>().Remote(1).Call(&AsyncRefuser::Ping), "async");
+    expect_refused(weft::Actor<Refuser>({.max_concurrency = 2}).Remote(1).Call(&Refuser::Ping),
+                   "thread pool of 2");
+    expect_refused(weft::Actor<Refuser>().Remote(1).Call(&Refuser::Ping), "shared pool");
+  }
+  // Their workers serve on: new actors answer, and no raylet saw a worker exit.
+  for (int i = 0; i < 4; ++i)
+    EXPECT_GT(weft::Actor<Recorder>().Remote().Call(&Recorder::Pid).Get(kWait), 0);
+  EXPECT_EQ(RayletLogLines("worker exited"), 0) << "a worker died";
 }
 
 // examples/concurrency/concurrency_groups, as a user runs it against a cluster.

@@ -41,7 +41,8 @@ class ActorExecutor {
 
   virtual const char* kind() const = 0;
   virtual int max_concurrency() const = 0;
-  // Runs `work` on the executor before anything submitted after it (the constructor).
+  // Runs `work` on the executor before anything submitted after it to its default group (the
+  // constructor; calls reach an actor only once its head has heard it was constructed).
   virtual void Post(std::function<void()> work) = 0;
   // Runs `method` on `self` in concurrency group `group` (see GroupIndex). Calls of a group
   // start in submission order.

@@ -68,7 +68,7 @@ void ActorHost::Create(const proto::ActorSpec& spec, uint32_t incarnation, Creat
     }
     destroyed_.erase(spec.actor_id());  // a restart of an actor destroyed here earlier
   }
-  hosted->executor->Post([this, hosted] {
+  hosted->executor->Post([this, hosted]() mutable {
     absl::StatusOr<proto::ConstructActorReply> answer;
     try {
       hosted->instance = hosted->cls->construct(hosted->spec.constructor_args());
@@ -97,6 +97,11 @@ void ActorHost::Create(const proto::ActorSpec& spec, uint32_t incarnation, Creat
       awaiting.swap(hosted->awaiting);
     }
     for (auto& done : awaiting) done(answer);
+    if (!answer.ok()) {
+      // This closure may hold the actor's last reference, and an executor must not be
+      // destroyed on its own thread (it joins it): the stop and the release happen elsewhere.
+      std::thread([hosted = std::move(hosted)] { hosted->executor->Stop(); }).detach();
+    }
   });
 }
 

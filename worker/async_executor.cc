@@ -78,6 +78,11 @@ void AsyncExecutor::Done(Group& group) {
   });
 }
 
-void AsyncExecutor::Stop() { loop_.Stop(); }
+void AsyncExecutor::Stop() {
+  // Running calls are awaited (the instance is destroyed next): the loop ends after the
+  // handler it runs, and the queued ones are dropped.
+  loop_.Stop();
+  loop_.Join();
+}
 
 }  // namespace weft::worker

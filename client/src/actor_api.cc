@@ -91,11 +91,16 @@ uint64_t NewCaller() {
 
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
                             const CallOptions& options, std::vector<CallArg> args) {
-  return Runtime::Get().actors().Submit(actor.id, actor.class_name, caller, method,
-                                        options.concurrency_group, std::move(args));
+  return Runtime::Get().actors().Submit(actor.id, actor.class_name, caller, method, options,
+                                        std::move(args));
 }
 
-void CheckConcurrencyGroup(const ClassInfo& cls, const std::string& group) {
+void CheckCallOptions(const ClassInfo& cls, const CallOptions& options) {
+  if (options.max_task_retries && *options.max_task_retries < -1) {
+    throw Error(3, absl::StrCat("max_task_retries must be -1 (no limit) or more, got ",
+                                *options.max_task_retries));
+  }
+  const std::string& group = options.concurrency_group;
   if (group.empty()) return;
   for (const auto& [name, limit] : cls.groups) {
     if (name == group) return;

@@ -58,7 +58,7 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
 
 std::string ActorCalls::Submit(const std::string& actor_id, const std::string& class_name,
                                uint64_t caller, const std::string& method,
-                               const std::string& concurrency_group, std::vector<CallArg> args) {
+                               const CallOptions& options, std::vector<CallArg> args) {
   const std::string object_id = ObjectTable::NewId();
   auto& objects = runtime_.objects();
   {
@@ -73,7 +73,9 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     Pending pending;
     pending.call.set_actor_id(actor_id);
     pending.call.set_method(method);
-    if (!concurrency_group.empty()) pending.call.set_concurrency_group(concurrency_group);
+    if (!options.concurrency_group.empty()) {
+      pending.call.set_concurrency_group(options.concurrency_group);
+    }
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
     pending.call.set_caller(caller);
@@ -84,7 +86,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.args = std::move(args);
     pending.object_id = object_id;
     pending.seq = actor.next_seq++;
-    pending.tries_left = actor.max_task_retries;
+    pending.tries_left = options.max_task_retries.value_or(actor.max_task_retries);
     ++actor.unfinished;
     auto& queue = actor.queues[caller];
     queue.push_back(std::move(pending));

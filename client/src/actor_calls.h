@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "head.pb.h"
+#include "weft/actor.h"
 #include "weft/call_args.h"
 #include "worker.pb.h"
 
@@ -37,7 +38,7 @@ class ActorCalls {
   // Queues a call and returns the id of its result object. Throws weft::Error
   // RESOURCE_EXHAUSTED when the actor's max_pending_calls are unfinished.
   std::string Submit(const std::string& actor_id, const std::string& class_name, uint64_t caller,
-                     const std::string& method, const std::string& concurrency_group,
+                     const std::string& method, const CallOptions& options,
                      std::vector<CallArg> args);
 
   // The actor is known dead (this process killed it): queued, sent and later calls fail.

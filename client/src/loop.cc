@@ -16,7 +16,11 @@ Loop::Loop(std::string owner) : owner_(std::move(owner)), work_(context_.get_exe
 
 Loop::~Loop() {
   Stop();
-  if (thread_.joinable()) thread_.join();
+  Join();
+}
+
+void Loop::Join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 void Loop::Start() {

@@ -25,6 +25,8 @@ class Loop {
   // Runs the loop on the calling thread until Stop().
   void RunHere();
   void Stop();
+  // Waits for the thread Start() made to end (after Stop); does nothing on that thread itself.
+  void Join();
 
   void Post(std::coroutine_handle<> handle);
 

@@ -28,11 +28,11 @@ class AsyncIoActor {
   int MostAtOnce(std::string group) { return most_[group]; }
 
  private:
-  // Counts the calls of `group` in flight while it works for 100 ms.
+  // Counts the calls of `group` in flight while it works for 250 ms.
   weft::Async<int> Work(const std::string& group) {
     const int now = ++running_[group];
     most_[group] = std::max(most_[group], now);
-    co_await weft::Sleep(std::chrono::milliseconds(100));
+    co_await weft::Sleep(std::chrono::milliseconds(250));
     --running_[group];
     co_return now;
   }

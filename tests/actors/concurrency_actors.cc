@@ -40,6 +40,8 @@ void Grouped::Unblock() {
 }
 
 void Grouped::Note(int i) {
+  // Later calls sleep less: two at once would note out of order.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20 - i % 20));
   std::lock_guard lock(mu_);
   notes_.push_back(i);
 }
@@ -64,7 +66,8 @@ weft::Async<int> AsyncGrouped::Unblock() {
 }
 
 weft::Async<int> AsyncGrouped::Note(int i) {
-  co_await weft::Sleep(std::chrono::milliseconds(1));  // a later call could overtake it here
+  // Later calls sleep less: two at once would note out of order.
+  co_await weft::Sleep(std::chrono::milliseconds(20 - i % 20));
   notes_.push_back(i);
   co_return i;
 }
@@ -107,6 +110,12 @@ const auto kAsyncGrouped =
         .Method("Unblock", &AsyncGrouped::Unblock, {.concurrency_group = "io"})
         .Method("Note", &AsyncGrouped::Note, {.concurrency_group = "compute"})
         .Method("Notes", &AsyncGrouped::Notes, {.concurrency_group = "io"});
+
+const auto kRefuser =
+    weft::ActorClass<Refuser>("Refuser").Constructor<int>().Method("Ping", &Refuser::Ping);
+const auto kAsyncRefuser = weft::ActorClass<AsyncRefuser>("AsyncRefuser")
+                               .Constructor<int>()
+                               .Method("Ping", &AsyncRefuser::Ping);
 
 const auto kMisgrouped = weft::ActorClass<Misgrouped>("Misgrouped")
                              .ConcurrencyGroup("io", 2)

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,19 @@ class AsyncGrouped {
 class Misgrouped {
  public:
   int Ping() { return 1; }
+};
+
+// Constructors that throw std::runtime_error("refused"), on a thread-pool actor and an async
+// one: creating one fails, and the worker hosting it keeps serving.
+class Refuser {
+ public:
+  explicit Refuser(int) { throw std::runtime_error("refused"); }
+  int Ping() { return 1; }
+};
+class AsyncRefuser {
+ public:
+  explicit AsyncRefuser(int) { throw std::runtime_error("refused"); }
+  weft::Async<int> Ping() { co_return 1; }
 };
 
 // The largest number of `spans` running at one instant.

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -43,6 +44,9 @@ struct CallOptions {
   // The concurrency group the calls run in instead of their method's (see
   // ActorClass::ConcurrencyGroup); empty: the method's own.
   std::string concurrency_group;
+  // Times a call is sent again when the actor's copy that had it is lost (see
+  // ActorOptions::max_task_retries; -1: no limit); unset: the actor's.
+  std::optional<int> max_task_retries;
 };
 
 struct KillOptions {
@@ -61,8 +65,9 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
 ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls);
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
                             const CallOptions& options, std::vector<CallArg> args);
-// Throws weft::Error INVALID_ARGUMENT unless `cls` declares the concurrency group `group`.
-void CheckConcurrencyGroup(const ClassInfo& cls, const std::string& group);
+// Throws weft::Error INVALID_ARGUMENT for a concurrency group that `cls` does not declare, or
+// max_task_retries below -1.
+void CheckCallOptions(const ClassInfo& cls, const CallOptions& options);
 void KillActor(const std::string& actor_id, bool restart);
 }  // namespace internal
 
@@ -80,10 +85,9 @@ class ActorHandle {
 
   // A copy of this handle (the same caller: calls keep their order with this handle's) whose
   // calls take `options`. Throws weft::Error INVALID_ARGUMENT for a concurrency group that
-  // the class does not declare.
+  // the class does not declare, or max_task_retries below -1.
   ActorHandle Options(CallOptions options) const {
-    internal::CheckConcurrencyGroup(*internal::FindClassByType(typeid(C)),
-                                    options.concurrency_group);
+    internal::CheckCallOptions(*internal::FindClassByType(typeid(C)), options);
     ActorHandle copy = *this;
     copy.options_ = std::move(options);
     return copy;

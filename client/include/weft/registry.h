@@ -222,7 +222,8 @@ class ActorClass {
   // methods (and calls that choose it) run at most `max_concurrency` at a time, apart from
   // other groups' calls (a blocked group does not hold up another): on threads of its own for
   // a thread-pool actor, as a limit of its own on the event loop for an async actor. A group
-  // of 1 runs its calls in submission order. The limits are checked when an actor is created.
+  // of 1 runs its calls in submission order (on an actor that keeps no order, among those
+  // whose arguments are ready). The limits are checked when an actor is created.
   ActorClass& ConcurrencyGroup(std::string name, int max_concurrency) {
     info_->groups.emplace_back(std::move(name), max_concurrency);
     return *this;
