@@ -50,6 +50,9 @@ class ActorExecutor {
                    int group = 0) = 0;
   // Waits for running calls; queued ones are dropped (their Finish never runs).
   virtual void Stop() = 0;
+  // Starts no more calls (queued ones are dropped) without waiting for the running ones: what
+  // Stop does first. Stop still has to be called.
+  virtual void Cancel() = 0;
 
   virtual Stats stats() const { return {running_.load(), queued_.load(), finished_.load()}; }
 

@@ -26,6 +26,7 @@ class AsyncExecutor final : public ActorExecutor {
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
            int group = 0) override;
   void Stop() override;
+  void Cancel() override { loop_.Stop(); }
 
  private:
   struct Call {

@@ -23,8 +23,14 @@ class GroupedExecutor final : public ActorExecutor {
            int group) override {
     parts_.at(static_cast<size_t>(group))->Run(method, self, std::move(args), std::move(finish));
   }
+  // No group starts a call once any is stopping (the actor is dead to its callers), then
+  // each waits for its running calls.
   void Stop() override {
+    Cancel();
     for (auto& part : parts_) part->Stop();
+  }
+  void Cancel() override {
+    for (auto& part : parts_) part->Cancel();
   }
   Stats stats() const override {
     Stats sum;

@@ -56,10 +56,15 @@ void PooledExecutor::Run(const internal::MethodInfo& method, void* self, std::st
 }
 
 void PooledExecutor::Stop() {
+  Cancel();
   std::unique_lock lock(queue_->mu);
+  queue_->idle.wait(lock, [this] { return !queue_->running; });
+}
+
+void PooledExecutor::Cancel() {
+  std::lock_guard lock(queue_->mu);
   queue_->stopped = true;
   queue_->calls.clear();
-  queue_->idle.wait(lock, [this] { return !queue_->running; });
 }
 
 }  // namespace weft::worker

@@ -26,6 +26,7 @@ class PooledExecutor final : public ActorExecutor {
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
            int group = 0) override;
   void Stop() override;
+  void Cancel() override;
 
  private:
   static constexpr int kTurn = 64;  // calls per pool task before giving the thread a turn

@@ -19,6 +19,7 @@ class ThreadPoolExecutor final : public ActorExecutor {
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
            int group = 0) override;
   void Stop() override;
+  void Cancel() override { stopped_ = true; }
 
  private:
   const std::string class_name_;  // tags the output lines of its calls
