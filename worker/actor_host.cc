@@ -159,14 +159,21 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
       return absl::NotFoundError(absl::StrCat("actor ", actor_id, " is not hosted here"));
     }
     hosted = it->second;
+    // A restart placed on this worker, reached by a caller that still knew the old copy here:
+    // it asks the head again (its instance does not exist yet).
+    if (!hosted->constructed) {
+      return absl::UnavailableError(absl::StrCat("actor ", actor_id, " (", hosted->cls->name,
+                                                 ") is still being constructed here"));
+    }
   }
   for (const auto& m : hosted->cls->methods) {
     if (m.name != method) continue;
     const std::string& wanted = group.empty() ? m.group : group;
     const int group_index = hosted->executor->GroupIndex(wanted);
     if (group_index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("actor class ", hosted->cls->name,
-                                                     " has no concurrency group \"", wanted, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("actor class ", hosted->cls->name, " has no concurrency group \"", wanted,
+                       "\" (declare it with .ConcurrencyGroup(\"", wanted, "\", N))"));
     }
     uint64_t number = 0;
     {
