@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -26,6 +27,8 @@ absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& stor
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
   store_ = &store;
+  // Deaths from here on come after those stored (the old head's own node's, below, too).
+  for (const auto& info : *rows) next_death_ = std::max(next_death_, info.death_sequence() + 1);
   std::vector<std::string> dead;
   for (auto& info : *rows) {
     const std::string id = info.node_id();
@@ -142,6 +145,8 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
   const int lost = entry.info.num_workers();
   entry.info.set_death_reason(lost ? absl::StrCat(reason, "; ", lost, " workers lost") : reason);
   entry.info.set_num_workers(0);
+  entry.info.set_dead_unix_ms(absl::ToUnixMillis(absl::Now()));
+  entry.info.set_death_sequence(next_death_++);
   entry.holds.clear();
   // Dead either way; a restarted head that read it ALIVE would wait for it, then declare it
   // dead again.
@@ -151,17 +156,20 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
 }
 
 void NodeDirectory::DropOldDeadLocked() {
-  std::vector<std::pair<int64_t, std::string>> dead;  // order, id
+  // Earliest dead first; nodes stored dead by a head that kept no sequence count as earliest.
+  std::vector<std::tuple<int64_t, int64_t, std::string>> dead;  // sequence, order, id
   for (const auto& [id, entry] : nodes_) {
-    if (entry.info.state() == proto::NODE_DEAD) dead.emplace_back(entry.order, id);
+    if (entry.info.state() != proto::NODE_DEAD) continue;
+    dead.emplace_back(entry.info.death_sequence(), entry.order, id);
   }
   if (dead.size() <= options_.max_dead_nodes) return;
   std::sort(dead.begin(), dead.end());
   const size_t excess = dead.size() - options_.max_dead_nodes;
   std::vector<TableStore::Change> gone;
   for (size_t i = 0; i < excess; ++i) {
-    nodes_.erase(dead[i].second);
-    gone.push_back({kNodesTable, dead[i].second, std::nullopt});
+    const std::string& id = std::get<2>(dead[i]);
+    nodes_.erase(id);
+    gone.push_back({kNodesTable, id, std::nullopt});
   }
   if (auto dropped = Persist(store_, gone); !dropped.ok()) spdlog::error("{}", dropped.message());
 }

@@ -38,8 +38,8 @@ class NodeDirectory {
     // How long nodes keep their workers while no head runs; a restarted head waits as long
     // for each node it knew (see Recover).
     absl::Duration head_lost_timeout = absl::Seconds(60);
-    // DEAD nodes kept (listed, and known to a node that comes back); beyond it the oldest go,
-    // as Ray keeps its last 1,000 dead nodes.
+    // DEAD nodes kept (listed, and known to a node that comes back); beyond it the earliest
+    // dead go, as Ray keeps its last 1,000 dead nodes.
     size_t max_dead_nodes = 1000;
   };
   using Clock = std::function<absl::Time()>;
@@ -118,8 +118,8 @@ class NodeDirectory {
   static proto::NodeInfo View(const Entry& entry);
   std::vector<proto::NodeInfo> ListLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void MarkDeadLocked(Entry& entry, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops the oldest DEAD nodes beyond max_dead_nodes (from the store too). Erases from
-  // nodes_: never while iterating it.
+  // Drops the earliest dead of the DEAD nodes beyond max_dead_nodes (from the store too).
+  // Erases from nodes_: never while iterating it.
   void DropOldDeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   [[nodiscard]] absl::Status SaveLocked(const proto::NodeInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -129,6 +129,7 @@ class NodeDirectory {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> nodes_ ABSL_GUARDED_BY(mu_);
   int64_t next_order_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_death_ ABSL_GUARDED_BY(mu_) = 1;  // NodeInfo.death_sequence of the next death
   uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Time last_check_ ABSL_GUARDED_BY(mu_);
   TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -165,22 +166,41 @@ TEST_F(RecoveryTest, AliveNodesWaitForTheGraceAndTheOldHeadsNodeIsDeadAtOnce) {
   EXPECT_EQ(nodes.MarkSilentNodesDead(), std::vector<std::string>{"worker-node"});
 }
 
-// Nodes that restart pile up DEAD entries (issue 14): the oldest beyond the bound go, from the
-// table and from the store, the way they left; ALIVE nodes are never dropped.
+// Nodes that restart pile up DEAD entries (issue 14): the ones that died first go beyond the
+// bound, from the table and from the store, whatever order they registered in; ALIVE nodes
+// are never dropped. The order of deaths is stored: a restarted head with a smaller bound
+// drops the earliest dead too.
 TEST_F(RecoveryTest, OnlyTheNewestDeadNodesAreKept) {
   absl::Time now = absl::UnixEpoch();
   auto clock = [&now] { return now; };
-  const NodeDirectory::Options options{.node_timeout = absl::Seconds(3), .max_dead_nodes = 3};
+  NodeDirectory::Options options{.node_timeout = absl::Seconds(3), .max_dead_nodes = 3};
+  const auto stored_ids = [&] {
+    auto store = Open();
+    auto rows = LoadMessages<proto::NodeInfo>(*store, kNodesTable);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    std::vector<std::string> ids;
+    for (const auto& row : rows.value_or(std::vector<proto::NodeInfo>())) {
+      ids.push_back(row.node_id());
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  const auto listed_ids = [](const NodeDirectory& nodes) {
+    std::vector<std::string> ids;
+    for (const auto& node : nodes.List()) ids.push_back(node.node_id());
+    return ids;
+  };
   {
     auto store = Open();
     NodeDirectory nodes(options, clock);
     ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
     ASSERT_TRUE(nodes.Register(Node("alive")).ok());
-    for (const char* id : {"d1", "d2", "d3", "d4"}) {
-      ASSERT_TRUE(nodes.Register(Node(id)).ok());
+    for (const char* id : {"d1", "d2", "d3", "d4"}) ASSERT_TRUE(nodes.Register(Node(id)).ok());
+    ASSERT_TRUE(nodes.Register(Node("silent")).ok());
+    // They die in another order than they registered: d4 first, d1 last.
+    for (const char* id : {"d4", "d3", "d2", "d1"}) {
       ASSERT_TRUE(nodes.Unregister(id, "restarted").ok());
     }
-    ASSERT_TRUE(nodes.Register(Node("silent")).ok());
     now += absl::Seconds(4);
     ASSERT_TRUE(nodes
                     .Heartbeat([] {
@@ -190,16 +210,20 @@ TEST_F(RecoveryTest, OnlyTheNewestDeadNodesAreKept) {
                     }())
                     .ok());
     EXPECT_EQ(nodes.MarkSilentNodesDead(), std::vector<std::string>{"silent"});
-    std::vector<std::string> listed;
-    for (const auto& node : nodes.List()) listed.push_back(node.node_id());
-    EXPECT_EQ(listed, (std::vector<std::string>{"alive", "d3", "d4", "silent"}));
+    EXPECT_EQ(listed_ids(nodes), (std::vector<std::string>{"alive", "d1", "d2", "silent"}));
+    EXPECT_EQ(stored_ids(), (std::vector<std::string>{"alive", "d1", "d2", "silent"}));
+    ASSERT_TRUE(nodes.Get("d1"));
+    EXPECT_GT(nodes.Get("d1")->dead_unix_ms(), 0);
   }
+  options.max_dead_nodes = 2;
   auto store = Open();
   NodeDirectory nodes(options, clock);
   ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
-  EXPECT_FALSE(nodes.Get("d1"));
-  EXPECT_FALSE(nodes.Get("d2"));
-  EXPECT_EQ(nodes.List().size(), 4u);
+  EXPECT_EQ(listed_ids(nodes), (std::vector<std::string>{"alive", "d1", "silent"}));
+  EXPECT_EQ(stored_ids(), (std::vector<std::string>{"alive", "d1", "silent"}));
+  // Deaths after the restart come after those it found.
+  ASSERT_TRUE(nodes.Unregister("alive", "stopped").ok());
+  EXPECT_EQ(listed_ids(nodes), (std::vector<std::string>{"alive", "silent"}));
 }
 
 // The first heartbeat of a node taken over tells the head to adopt its workers (leased by
