@@ -106,7 +106,8 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
         .heartbeat_period = absl::Milliseconds(stored_terms->heartbeat_period_ms()),
         .node_timeout = absl::Milliseconds(stored_terms->node_timeout_ms()),
         .stall_threshold = absl::Milliseconds(stored_terms->node_timeout_ms()) / 2,
-        .head_lost_timeout = absl::Milliseconds(stored_terms->head_lost_timeout_ms())};
+        .head_lost_timeout = absl::Milliseconds(stored_terms->head_lost_timeout_ms()),
+        .max_dead_nodes = options.max_dead_nodes};
     if (stored.heartbeat_period != options.heartbeat_period ||
         stored.node_timeout != options.node_timeout ||
         stored.head_lost_timeout != options.head_lost_timeout) {
@@ -181,13 +182,14 @@ absl::StatusOr<std::unique_ptr<Head>> Head::Create(NodeDirectory::Options option
 }
 
 absl::Status Head::Recover() {
+  // The objects first: nodes dropped as the nodes come back take their copies with them.
+  if (auto objects = objects_.Recover(*store_); !objects.ok()) return objects;
   auto gone_nodes = nodes_.Recover(*store_, nodes_.options().head_lost_timeout);
   if (!gone_nodes.ok()) return gone_nodes.status();
   auto running = jobs_.Recover(*store_);
   if (!running.ok()) return running.status();
   auto live = actors_.Recover(*store_);
   if (!live.ok()) return live.status();
-  if (auto objects = objects_.Recover(*store_); !objects.ok()) return objects;
   actor_manager_.Recover(*live);
   for (const auto& id : *gone_nodes) OnNodeDead(id);
   // What a head that died halfway through an ending may have left: the copies stored on nodes
@@ -222,7 +224,9 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
       cluster_id_(std::move(cluster_id)),
       certificate_service_(std::move(authority), auth, mutual_tls),
       code_service_(auth),
-      nodes_(options),
+      // A node dropped from the table (beyond the DEAD nodes kept) leaves no copy behind.
+      nodes_(options, &MonotonicNow,
+             [this](const std::string& node_id) { objects_.RemoveNode(node_id); }),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
       actor_manager_(actors_, nodes_, scheduler_service_, worker_stubs_),

@@ -14,8 +14,11 @@ absl::Time MonotonicNow() {
   return absl::UnixEpoch() + absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
 }
 
-NodeDirectory::NodeDirectory(Options options, Clock clock)
-    : options_(options), clock_(std::move(clock)), last_check_(clock_()) {}
+NodeDirectory::NodeDirectory(Options options, Clock clock, Forget on_forget)
+    : options_(options),
+      clock_(std::move(clock)),
+      on_forget_(std::move(on_forget)),
+      last_check_(clock_()) {}
 
 absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& store,
                                                                 absl::Duration grace) {
@@ -25,16 +28,26 @@ absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& stor
     return a.registered_unix_ms() < b.registered_unix_ms();
   });
   const absl::Time now = clock_();
-  absl::MutexLock lock(&mu_);
-  store_ = &store;
+  std::vector<std::string> dead, dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    store_ = &store;
+    RecoverLocked(*std::move(rows), now + grace, dead);
+    dropped = DropOldDeadLocked();
+  }
+  ForgetAll(dropped);
+  return dead;
+}
+
+void NodeDirectory::RecoverLocked(std::vector<proto::NodeInfo> rows, absl::Time silent_until,
+                                  std::vector<std::string>& dead) {
   // Deaths from here on come after those stored (the old head's own node's, below, too).
-  for (const auto& info : *rows) next_death_ = std::max(next_death_, info.death_sequence() + 1);
-  std::vector<std::string> dead;
-  for (auto& info : *rows) {
+  for (const auto& info : rows) next_death_ = std::max(next_death_, info.death_sequence() + 1);
+  for (auto& info : rows) {
     const std::string id = info.node_id();
     info.clear_available();  // nothing is placed there before it reports
     info.set_num_workers(0);
-    Entry& entry = nodes_[id] = Entry{std::move(info), now + grace, next_order_++, 0, {}};
+    Entry& entry = nodes_[id] = Entry{std::move(info), silent_until, next_order_++, 0, {}};
     if (entry.info.state() != proto::NODE_ALIVE) continue;
     entry.recovered = true;
     if (entry.info.is_head()) {
@@ -42,8 +55,6 @@ absl::StatusOr<std::vector<std::string>> NodeDirectory::Recover(TableStore& stor
       dead.push_back(id);
     }
   }
-  DropOldDeadLocked();
-  return dead;
 }
 
 absl::Status NodeDirectory::SaveLocked(const proto::NodeInfo& info) {
@@ -105,18 +116,33 @@ void NodeDirectory::AdoptLater(const std::string& node_id) {
 }
 
 absl::Status NodeDirectory::Unregister(const std::string& node_id, const std::string& reason) {
-  absl::MutexLock lock(&mu_);
-  auto it = nodes_.find(node_id);
-  if (it == nodes_.end()) return absl::NotFoundError(absl::StrCat("node ", node_id, " not found"));
-  if (it->second.info.state() != proto::NODE_DEAD) MarkDeadLocked(it->second, reason);
-  DropOldDeadLocked();
+  std::vector<std::string> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end()) {
+      return absl::NotFoundError(absl::StrCat("node ", node_id, " not found"));
+    }
+    if (it->second.info.state() != proto::NODE_DEAD) MarkDeadLocked(it->second, reason);
+    dropped = DropOldDeadLocked();
+  }
+  ForgetAll(dropped);
   return absl::OkStatus();
 }
 
 std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
-  const absl::Time now = clock_();
+  std::vector<std::string> dead, dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    dead = MarkSilentNodesDeadLocked(clock_());
+    dropped = DropOldDeadLocked();  // after marking: it erases from nodes_
+  }
+  ForgetAll(dropped);
+  return dead;
+}
+
+std::vector<std::string> NodeDirectory::MarkSilentNodesDeadLocked(absl::Time now) {
   std::vector<std::string> dead;
-  absl::MutexLock lock(&mu_);
   const absl::Duration gap = now - std::exchange(last_check_, now);
   if (gap > options_.stall_threshold) {
     // The head itself was not running: silence during its own stall does not count. Only
@@ -136,7 +162,6 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDead() {
     MarkDeadLocked(entry, absl::StrCat("no heartbeat for ", absl::FormatDuration(silence)));
     dead.push_back(id);
   }
-  DropOldDeadLocked();  // after the loop: it erases from nodes_
   return dead;
 }
 
@@ -155,23 +180,31 @@ void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
                entry.info.address(), entry.info.death_reason());
 }
 
-void NodeDirectory::DropOldDeadLocked() {
+std::vector<std::string> NodeDirectory::DropOldDeadLocked() {
   // Earliest dead first; nodes stored dead by a head that kept no sequence count as earliest.
   std::vector<std::tuple<int64_t, int64_t, std::string>> dead;  // sequence, order, id
   for (const auto& [id, entry] : nodes_) {
     if (entry.info.state() != proto::NODE_DEAD) continue;
     dead.emplace_back(entry.info.death_sequence(), entry.order, id);
   }
-  if (dead.size() <= options_.max_dead_nodes) return;
+  if (dead.size() <= options_.max_dead_nodes) return {};
   std::sort(dead.begin(), dead.end());
   const size_t excess = dead.size() - options_.max_dead_nodes;
   std::vector<TableStore::Change> gone;
+  std::vector<std::string> dropped;
   for (size_t i = 0; i < excess; ++i) {
     const std::string& id = std::get<2>(dead[i]);
     nodes_.erase(id);
     gone.push_back({kNodesTable, id, std::nullopt});
+    dropped.push_back(id);
   }
-  if (auto dropped = Persist(store_, gone); !dropped.ok()) spdlog::error("{}", dropped.message());
+  if (auto stored = Persist(store_, gone); !stored.ok()) spdlog::error("{}", stored.message());
+  return dropped;
+}
+
+void NodeDirectory::ForgetAll(const std::vector<std::string>& dropped) const {
+  if (!on_forget_) return;
+  for (const auto& id : dropped) on_forget_(id);
 }
 
 absl::StatusOr<NodeDirectory::Reservation> NodeDirectory::Reserve(const ResourceMap& required,

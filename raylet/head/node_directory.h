@@ -43,10 +43,13 @@ class NodeDirectory {
     size_t max_dead_nodes = 1000;
   };
   using Clock = std::function<absl::Time()>;
+  // Runs for each DEAD node dropped beyond max_dead_nodes, however it is dropped (in Recover
+  // too), outside the directory's lock: what else is kept about the node goes with it.
+  using Forget = std::function<void(const std::string& node_id)>;
 
   // `clock` times liveness; it must not jump (the default is monotonic). The unix times shown
   // in NodeInfo come from the wall clock.
-  explicit NodeDirectory(Options options, Clock clock = &MonotonicNow);
+  explicit NodeDirectory(Options options, Clock clock = &MonotonicNow, Forget on_forget = nullptr);
 
   const Options& options() const { return options_; }
 
@@ -117,15 +120,24 @@ class NodeDirectory {
   };
   static proto::NodeInfo View(const Entry& entry);
   std::vector<proto::NodeInfo> ListLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Takes the stored nodes in (registration order); the old head's own node is marked DEAD
+  // and added to `dead`.
+  void RecoverLocked(std::vector<proto::NodeInfo> rows, absl::Time silent_until,
+                     std::vector<std::string>& dead) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> MarkSilentNodesDeadLocked(absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkDeadLocked(Entry& entry, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops the earliest dead of the DEAD nodes beyond max_dead_nodes (from the store too).
-  // Erases from nodes_: never while iterating it.
-  void DropOldDeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the earliest dead of the DEAD nodes beyond max_dead_nodes (from the store too);
+  // returns their ids, for ForgetAll once the lock is released. Erases from nodes_: never
+  // while iterating it.
+  [[nodiscard]] std::vector<std::string> DropOldDeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetAll(const std::vector<std::string>& dropped) const ABSL_LOCKS_EXCLUDED(mu_);
   [[nodiscard]] absl::Status SaveLocked(const proto::NodeInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   const Clock clock_;
+  const Forget on_forget_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> nodes_ ABSL_GUARDED_BY(mu_);
   int64_t next_order_ ABSL_GUARDED_BY(mu_) = 0;

@@ -262,5 +262,37 @@ TEST(NodeDirectoryStallTest, TheStallCreditNeverPushesAHeartbeatIntoTheFuture) {
   EXPECT_EQ(dir.Get("n1")->state(), proto::NODE_DEAD);  // 3.25 s after its last heartbeat
 }
 
+// Every DEAD node dropped beyond the bound is forgotten through the hook, whichever way it was
+// dropped (a goodbye, silence, a restarted head's recovery), once each and in the order they
+// died; ALIVE nodes never are.
+TEST(NodeDirectoryForgetTest, EveryDroppedNodeIsForgottenOnceWhicheverWayItWasDropped) {
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  std::vector<std::string> forgotten;
+  const auto remember = [&](const std::string& id) { forgotten.push_back(id); };
+  const NodeDirectory::Options options{.node_timeout = absl::Seconds(3), .max_dead_nodes = 1};
+  auto store = NewMemoryStore();
+  {
+    NodeDirectory::Options unbounded = options;
+    unbounded.max_dead_nodes = 100;
+    NodeDirectory before(
+        unbounded, [&] { return now; }, remember);
+    ASSERT_TRUE(before.Recover(*store, absl::Seconds(10)).ok());
+    for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(before.Register(MakeNode(id)).ok());
+    for (const char* id : {"c", "a"}) ASSERT_TRUE(before.Unregister(id, "stopped").ok());
+  }
+  EXPECT_THAT(forgotten, IsEmpty());
+  NodeDirectory dir(
+      options, [&] { return now; }, remember);
+  ASSERT_TRUE(dir.Recover(*store, absl::Seconds(1)).ok());
+  EXPECT_THAT(forgotten, ElementsAre("c"));
+  ASSERT_TRUE(dir.Register(MakeNode("d")).ok());
+  ASSERT_TRUE(dir.Unregister("d", "stopped").ok());
+  EXPECT_THAT(forgotten, ElementsAre("c", "a"));
+  now += absl::Seconds(5);  // b is silent
+  EXPECT_THAT(dir.MarkSilentNodesDead(), ElementsAre("b"));
+  EXPECT_THAT(forgotten, ElementsAre("c", "a", "d"));
+  EXPECT_THAT(Ids(dir.List()), ElementsAre("b"));
+}
+
 }  // namespace
 }  // namespace weft::head

@@ -312,6 +312,51 @@ TEST_F(RecoveryTest, AHeadKilledHalfwayThroughAnEndingFinishesItWhenItComesBack)
   EXPECT_EQ(by_id[stranded].death_reason(), "node n22 died");
 }
 
+// A head that takes over more DEAD nodes than it keeps forgets the earliest dead, and with
+// them the object copies still stored on them (a head killed before it removed those):
+// neither a dropped node nor a kept one leaves a copy behind to be fetched from nowhere.
+TEST_F(RecoveryTest, NodesDroppedAtRecoveryTakeTheirObjectCopiesWithThem) {
+  const auto copy_on = [](const std::string& node) {
+    proto::ObjectLocation where;
+    where.set_worker_id("w-" + node);
+    where.set_node_id(node);
+    where.set_address("127.0.0.1:9");
+    return where;
+  };
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Apply({{kClusterTable, "id", "c1"}}).ok());
+    NodeDirectory nodes({});
+    ObjectDirectory objects;
+    ASSERT_TRUE(nodes.Recover(*store, absl::Seconds(10)).ok());
+    ASSERT_TRUE(objects.Recover(*store).ok());
+    for (const char* id : {"first", "second", "last", "alive"}) {
+      ASSERT_TRUE(nodes.Register(Node(id)).ok());
+      ASSERT_TRUE(objects.Add(std::string("on-") + id, copy_on(id), {"job-0001", ""}).ok());
+    }
+    // Killed after each death was stored, before the copies went.
+    for (const char* id : {"first", "second", "last"}) {
+      ASSERT_TRUE(nodes.Unregister(id, "stopped").ok());
+    }
+  }
+  HoldCallbackQueue();
+  TokenAuth auth("token");
+  auto head = Head::Create({.max_dead_nodes = 1}, auth, "token", Open(), /*existed=*/true);
+  ASSERT_TRUE(head.ok()) << head.status();
+  ASSERT_TRUE((*head)->Recover().ok());
+  auto store = Open();
+  auto rows = LoadMessages<proto::ObjectInfo>(*store, kObjectsTable);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::vector<std::string> with_copies;
+  for (const auto& row : *rows) {
+    if (row.locations_size() > 0) with_copies.push_back(row.object_id());
+  }
+  EXPECT_EQ(with_copies, std::vector<std::string>{"on-alive"});
+  auto nodes = LoadMessages<proto::NodeInfo>(*store, kNodesTable);
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  EXPECT_EQ(nodes->size(), 2u) << "alive, and the last dead";
+}
+
 TEST_F(RecoveryTest, ObjectLocationsComeBackAndFreedOnesStayGone) {
   proto::ObjectLocation where;
   where.set_worker_id("w1");
