@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "cli/command.h"
 #include "common/ids.h"
+#include "common/net_address.h"
 #include "common/process.h"
 #include "common/resources.h"
 #include "common/rpc.h"

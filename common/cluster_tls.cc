@@ -22,6 +22,7 @@
 #include "certificates.grpc.pb.h"
 #include "common/auth.h"
 #include "common/certificates.h"
+#include "common/net_address.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
 

@@ -17,6 +17,7 @@
 #include "common/certificates.h"
 #include "common/cluster_endpoint.h"
 #include "common/cluster_tls.h"
+#include "common/net_address.h"
 #include "common/resources.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"

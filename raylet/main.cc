@@ -15,6 +15,7 @@
 #include "common/auth.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/net_address.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
 #include "raylet/raylet.h"

@@ -16,6 +16,7 @@
 #include "common.pb.h"
 #include "common/connection_gate.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/rpc.h"
 #include "common/transport_security.h"
 #include "google/protobuf/util/json_util.h"

@@ -11,6 +11,7 @@
 #include "client/src/blocking_scope.h"
 #include "client/src/runtime.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "common/token_holder.h"

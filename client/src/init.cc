@@ -20,6 +20,7 @@
 #include "common/cluster_endpoint.h"
 #include "common/cluster_tls.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"

@@ -9,6 +9,7 @@
 #include "client/src/object_fetch.h"
 #include "client/src/task_calls.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/rpc.h"
 #include "common/transport_security.h"
 #include "weft/error.h"

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/rpc.h"
 
 namespace weft::head {

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
