@@ -1,0 +1,65 @@
+#pragma once
+
+// weft-raylet's flags, and the options they settle into (see raylet_options.h).
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/process.h"
+#include "common/rpc.h"
+#include "common/session_dir.h"
+#include "raylet/raylet_options.h"
+
+namespace weft {
+
+// Flag values; defaults come from RayletOptions so they are stated once.
+struct RayletFlags {
+  static int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+  bool head = false;
+  std::string address;
+  std::string host = RayletOptions().host;
+  bool host_given = false;  // else a node joining a head beyond loopback listens toward it
+  std::string advertise_address;
+  int port = 0;
+  double num_cpus = std::thread::hardware_concurrency();
+  double memory = TotalMemoryBytes();
+  std::string resources_json = "{}";
+  std::string session_dir = SessionDir::Default();
+  std::string token_file;
+  std::string storage;
+  std::string storage_password_file;
+  bool fresh_state = false;
+  bool tls = false;
+  bool mutual_tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  bool insecure = false;
+  int heartbeat_period_ms = Millis(RayletOptions().heartbeat_period);
+  int node_timeout_ms = Millis(RayletOptions().node_timeout);
+  int head_lost_timeout_ms = Millis(RayletOptions().head_lost_timeout);
+  int shutdown_grace_ms = Millis(RayletOptions().shutdown_grace);
+  int ready_fd = -1;
+  int exit_with_pid = 0;
+  int64_t object_store_memory = 0;
+  int64_t max_message_size = kDefaultMaxMessageBytes;
+  int max_connections = 0;
+  int max_connections_per_address = 0;
+  std::string worker_binary = SiblingExecutable("weft-worker");
+};
+
+// Adds weft-raylet's flags to `app`, parsed into `f`.
+void AddRayletFlags(CLI::App& app, RayletFlags& f);
+
+// The options the flags say, settled: where the raylet listens and is reached, whether it uses
+// TLS, its token and store. Creates the session dir and, for a head, takes its head lock (held
+// until this process exits). INVALID_ARGUMENT for flags that do not go together; the errors of
+// reading the token or password files, or of the session dir.
+absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f);
+
+}  // namespace weft
