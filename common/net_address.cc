@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <variant>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -59,29 +62,77 @@ bool PeerIsLoopback(const std::string& peer) {
   return IsLoopback(host);
 }
 
-std::string LocalHostToward(const std::string& address) {
-  const std::string loopback = "127.0.0.1";
-  const size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (absl::StartsWith(host, "[")) host = host.substr(1, host.size() - 2);
-  if (host == "localhost" || absl::StartsWith(host, "127.") || host == "::1") return loopback;
-  addrinfo hints{}, *found = nullptr;
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_DGRAM;
-  const std::string port = colon == std::string::npos ? "9" : address.substr(colon + 1);
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || !found) return loopback;
-  std::string local = loopback;
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in mine{};
-  socklen_t length = sizeof(mine);
-  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &length) == 0) {
-    char text[INET_ADDRSTRLEN] = {};
-    if (inet_ntop(AF_INET, &mine.sin_addr, text, sizeof(text))) local = text;
+namespace {
+
+// `address` as host and port: "host:port" or "[v6]:port", neither part empty.
+bool SplitHostPort(const std::string& address, std::string& host, std::string& port) {
+  size_t colon;
+  if (absl::StartsWith(address, "[")) {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || address.size() <= close + 1 || address[close + 1] != ':') {
+      return false;
+    }
+    host = address.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = address.find(':');
+    if (colon == std::string::npos || address.find(':', colon + 1) != std::string::npos) {
+      return false;  // no port, or an IPv6 literal without brackets
+    }
+    host = address.substr(0, colon);
   }
-  if (fd >= 0) close(fd);
+  port = address.substr(colon + 1);
+  return !host.empty() && !port.empty();
+}
+
+// The local address of a datagram socket connected to `to` (no packet is sent), or an errno.
+std::variant<std::string, int> SourceAddressToward(const addrinfo& to) {
+  const int fd = socket(to.ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  sockaddr_storage mine{};
+  socklen_t length = sizeof(mine);
+  char text[NI_MAXHOST] = {};
+  int error = 0;
+  if (connect(fd, to.ai_addr, to.ai_addrlen) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &length) != 0) {
+    error = errno;
+  } else if (getnameinfo(reinterpret_cast<sockaddr*>(&mine), length, text, sizeof(text), nullptr, 0,
+                         NI_NUMERICHOST) != 0) {
+    error = EAFNOSUPPORT;
+  }
+  close(fd);
+  if (error != 0) return error;
+  return std::string(text);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LocalHostToward(const std::string& address) {
+  std::string host, port;
+  if (!SplitHostPort(address, host, port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", address, "' is no host:port (an IPv6 address goes in brackets)"));
+  }
+  if (host == "::1") return host;
+  if (IsLoopback(host)) return std::string("127.0.0.1");
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  if (const int failed = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); failed != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve ", host, " (of ", address, "): ", gai_strerror(failed)));
+  }
+  std::string why = "it resolves to no address";
+  for (const addrinfo* candidate = found; candidate; candidate = candidate->ai_next) {
+    const auto source = SourceAddressToward(*candidate);
+    if (const auto* local = std::get_if<std::string>(&source)) {
+      freeaddrinfo(found);
+      return *local;
+    }
+    why = std::strerror(std::get<int>(source));
+  }
   freeaddrinfo(found);
-  return local;
+  return absl::UnavailableError(absl::StrCat("no route from this machine to ", address, ": ", why));
 }
 
 std::string JoinHostPort(const std::string& host, int port) {

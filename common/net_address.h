@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace weft {
 
 // The host others should use to reach a server bound to `bind_host`: `bind_host` itself,
@@ -18,9 +20,12 @@ bool IsLoopback(const std::string& host_or_address);
 // "unix:...") is this machine's loopback or a local socket.
 bool PeerIsLoopback(const std::string& peer);
 
-// The address of this machine that reaches `address` (host:port): 127.0.0.1 for a loopback
-// peer, else the local address the kernel routes toward it (no packet is sent).
-std::string LocalHostToward(const std::string& address);
+// The address of this machine that reaches `address` ("host:port" or "[v6]:port", the host a
+// name or an IPv4 or IPv6 literal): loopback for a loopback peer (::1 for ::1, else 127.0.0.1),
+// else the local address, IPv4 or IPv6, the kernel routes toward it (no packet is sent).
+// INVALID_ARGUMENT for an address without host or port; UNAVAILABLE, naming the address, when
+// its name does not resolve or no route leads to any of its addresses: never loopback then.
+[[nodiscard]] absl::StatusOr<std::string> LocalHostToward(const std::string& address);
 
 // Formats host:port, bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);

@@ -17,7 +17,6 @@ int main(int argc, char** argv) {
   weft::RayletFlags flags;
   weft::AddRayletFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
-  flags.host_given = app.count("--host") > 0;
   weft::InitLogging(flags.head ? "head" : "node");
   // A connection per peer: never the 1,024 a shell or systemd starts us with (issue 13).
   const uint64_t files = weft::RaiseOpenFileLimit();

@@ -20,7 +20,8 @@ void AddRayletFlags(CLI::App& app, RayletFlags& f) {
   app.add_option("--host", f.host,
                  "Interface to listen on (0.0.0.0: every one). Default 127.0.0.1; a node "
                  "joining a head beyond loopback listens on its address toward the head")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([&f](const std::string&) { f.host_given = true; });
   app.add_option("--advertise-address", f.advertise_address,
                  "The address others reach this raylet and its workers at (default: --host; "
                  "for 0.0.0.0, a node's address toward its head, a head's first interface's)");
@@ -150,9 +151,43 @@ absl::StatusOr<std::string> ResolveToken(const RayletFlags& f, const SessionDir&
   return GenerateToken();
 }
 
+// This machine's address toward the head `f` joins; an error says how to do without it.
+absl::StatusOr<std::string> HostTowardHead(const RayletFlags& f, const RouteToward& toward) {
+  auto local = toward(f.address);
+  if (local.ok()) return local;
+  return absl::Status(
+      local.status().code(),
+      absl::StrCat("cannot find this machine's address toward the head at ", f.address, ": ",
+                   local.status().message(),
+                   "; pass --host <an address of this machine the head reaches>, or --host "
+                   "0.0.0.0 --advertise-address <the address others reach this node at>"));
+}
+
+// Where the raylet listens and where others reach it (issue 14): a node that listened on
+// loopback would register an address its head and the other nodes cannot reach.
+absl::Status SettleAddresses(const RayletFlags& f, const RouteToward& toward, RayletOptions& o) {
+  o.host = f.host;
+  if (!f.head && !f.host_given && !IsLoopback(f.address)) {
+    auto local = HostTowardHead(f, toward);
+    if (!local.ok()) return local.status();
+    o.host = *local;
+  }
+  const bool wildcard = o.host == "0.0.0.0" || o.host == "::" || o.host == "[::]";
+  if (!f.advertise_address.empty()) {
+    o.advertise_host = f.advertise_address;
+  } else if (wildcard && !f.head) {
+    auto local = HostTowardHead(f, toward);
+    if (!local.ok()) return local.status();
+    o.advertise_host = *local;
+  } else {
+    o.advertise_host = wildcard ? AdvertisedHost(o.host) : o.host;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f) {
+absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f, const RouteToward& toward) {
   if (!f.head && f.address.empty()) {
     return absl::InvalidArgumentError(
         "pass --head to start a head, or --address HOST:PORT to join");
@@ -168,17 +203,7 @@ absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f) {
   o.head = f.head;
   o.local_node = !(f.head && f.num_cpus == 0);
   o.head_address = f.address;
-  o.host = f.host;
-  // Where others reach this raylet (issue 14): a node that listened on loopback would register
-  // an address its head and the other nodes cannot reach.
-  if (!f.head && !f.host_given && !IsLoopback(f.address)) {
-    o.host = LocalHostToward(f.address);
-  }
-  const bool wildcard = o.host == "0.0.0.0" || o.host == "::" || o.host == "[::]";
-  o.advertise_host = !f.advertise_address.empty() ? f.advertise_address
-                     : wildcard && !f.head        ? LocalHostToward(f.address)
-                     : wildcard                   ? AdvertisedHost(o.host)
-                                                  : o.host;
+  if (auto settled = SettleAddresses(f, toward, o); !settled.ok()) return settled;
   o.port = f.port;
   o.resources = *custom;
   o.resources["CPU"] = f.num_cpus;

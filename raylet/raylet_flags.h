@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/net_address.h"
 #include "common/process.h"
 #include "common/rpc.h"
 #include "common/session_dir.h"
@@ -56,10 +58,16 @@ struct RayletFlags {
 // Adds weft-raylet's flags to `app`, parsed into `f`.
 void AddRayletFlags(CLI::App& app, RayletFlags& f);
 
-// The options the flags say, settled: where the raylet listens and is reached, whether it uses
-// TLS, its token and store. Creates the session dir and, for a head, takes its head lock (held
-// until this process exits). INVALID_ARGUMENT for flags that do not go together; the errors of
-// reading the token or password files, or of the session dir.
-absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f);
+// This machine's address toward a head at `head_address` (LocalHostToward; tests stand in).
+using RouteToward = std::function<absl::StatusOr<std::string>(const std::string& head_address)>;
+
+// The options the flags say, settled: where the raylet listens and is reached (a node's address
+// toward its head found with `toward`), whether it uses TLS, its token and store. Creates the
+// session dir and, for a head, takes its head lock (held until this process exits).
+// INVALID_ARGUMENT for flags that do not go together; an error naming the head, and the flags
+// that do without, when a node's address toward it cannot be found; the errors of reading the
+// token or password files, or of the session dir.
+[[nodiscard]] absl::StatusOr<RayletOptions> MakeRayletOptions(
+    const RayletFlags& f, const RouteToward& toward = &LocalHostToward);
 
 }  // namespace weft

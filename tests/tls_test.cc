@@ -194,5 +194,19 @@ TEST(TlsDefaultTest, BeyondLoopbackTlsIsTheDefaultAndPlaintextIsWarnedOf) {
   }
 }
 
+// A driver of a head beyond loopback that finds no route toward it does not serve its objects
+// on loopback, where no worker of another machine reaches them: it fails, naming the head.
+// (tls_driver serves as any driver: it never gets past weft::Init here.)
+TEST(DriverAddressTest, ADriverThatFindsNoRouteTowardItsHeadFailsNamingIt) {
+  TempDir empty;
+  const auto driven =
+      testing::Run({BinPath("tls_driver")}, std::chrono::seconds(60),
+                   {"WEFT_SESSION_DIR=" + empty.path(), "WEFT_ADDRESS=255.255.255.255:7070",
+                    "WEFT_TOKEN=" + std::string(64, 'a')});
+  EXPECT_NE(driven.exit_code, 0);
+  EXPECT_THAT(driven.out + driven.err, HasSubstr("address toward the cluster's head"));
+  EXPECT_THAT(driven.out + driven.err, HasSubstr("255.255.255.255:7070"));
+}
+
 }  // namespace
 }  // namespace weft::testing

@@ -202,18 +202,30 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
   return reply.job().job_id();
 }
 
+// Where the cluster's workers reach this driver: its address toward the head (loopback for a
+// head on loopback). An error, never loopback, when no route to a head beyond it is found.
+std::string DriverHost(const ClusterEndpoint& endpoint) {
+  auto host = LocalHostToward(endpoint.head_address);
+  if (!host.ok()) {
+    throw Error(static_cast<int>(host.status().code()),
+                absl::StrCat("cannot find this machine's address toward the cluster's head, where "
+                             "its workers would reach this driver: ",
+                             host.status().message()));
+  }
+  return *host;
+}
+
 // Secures this process's connections to the cluster at `endpoint`, before the first call
 // that carries the token. A cluster with TLS: this driver trusts its CA and serves its objects
 // under a certificate of it: one the head signs for it (asked with the token), or under
 // mutual TLS the endpoint's own (issued on the head's machine), which it also shows as a
 // client.
-void SecureConnections(const ClusterEndpoint& endpoint) {
+void SecureConnections(const ClusterEndpoint& endpoint, const std::string& host) {
   auto security = ClientSecurityFor(endpoint, InsecureAllowed(), /*learn_mode=*/true);
   if (!security.ok()) {
     throw Error(static_cast<int>(security.status().code()),
                 absl::StrCat("cannot join the cluster: ", security.status().message()));
   }
-  const std::string host = LocalHostToward(endpoint.head_address);
   // Workers reach this driver's objects at `host`: they would refuse a certificate that does
   // not name it. One this process has (given, or its machine's session's) serves if it does.
   const bool own_fits = security->tls() && Certifies(security->cert_pem, host);
@@ -258,7 +270,8 @@ void Init(const InitOptions& options) {
     throw Error(static_cast<int>(endpoint.status().code()),
                 absl::StrCat("cannot find the cluster: ", endpoint.status().message()));
   }
-  if (state->embedded_session.empty()) SecureConnections(*endpoint);
+  const std::string own_host = DriverHost(*endpoint);
+  if (state->embedded_session.empty()) SecureConnections(*endpoint, own_host);
   internal::Runtime::Config config;
   config.head_address = endpoint->head_address;
   config.token = endpoint->token;
@@ -285,8 +298,7 @@ void Init(const InitOptions& options) {
   }
   auto installed = std::make_unique<internal::Runtime>(config);
   // Borrowers of this driver's references (workers anywhere in the cluster) ask it here.
-  if (auto served = installed->ServeOwnedObjects(LocalHostToward(endpoint->head_address));
-      !served.ok()) {
+  if (auto served = installed->ServeOwnedObjects(own_host); !served.ok()) {
     throw Error(static_cast<int>(served.code()), std::string(served.message()));
   }
   installed->set_job_id(

@@ -1,0 +1,143 @@
+// How weft-raylet's flags settle into its options (issue 14): where it listens, where others
+// reach it, and whether it needs TLS. A stand-in finds the route toward a head, so that
+// nothing here depends on this machine's network.
+
+#include "raylet/raylet_flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/auth.h"
+
+namespace weft {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class RayletFlagsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("weft-flags-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    ASSERT_TRUE(WriteTokenFile((dir_ / "token").string(), GenerateToken()).ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The flags of a command line (each test's own session and token file), parsed.
+  RayletFlags Parse(std::vector<std::string> args) {
+    args.insert(args.end(),
+                {"--session-dir", Session(), "--token-file", (dir_ / "token").string()});
+    CLI::App app;
+    RayletFlags flags;
+    AddRayletFlags(app, flags);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    app.parse(reversed);
+    return flags;
+  }
+  std::string Session() { return (dir_ / ("session-" + std::to_string(sessions_))).string(); }
+
+  // A route toward any head from `host`, counting the times it was asked.
+  RouteToward RouteFrom(std::string host) {
+    return [this, host](const std::string& head) -> absl::StatusOr<std::string> {
+      ++routes_asked_;
+      asked_toward_ = head;
+      return host;
+    };
+  }
+  // No route toward any head.
+  RouteToward NoRoute() {
+    return [this](const std::string& head) -> absl::StatusOr<std::string> {
+      ++routes_asked_;
+      return absl::UnavailableError("no route from this machine to " + head + ": unreachable");
+    };
+  }
+  // A head takes its session's lock for the process's life: each head gets a session of its own.
+  absl::StatusOr<RayletOptions> Settle(const std::vector<std::string>& args,
+                                       const RouteToward& toward) {
+    ++sessions_;
+    return MakeRayletOptions(Parse(args), toward);
+  }
+
+  std::filesystem::path dir_;
+  int sessions_ = 0;
+  int routes_asked_ = 0;
+  std::string asked_toward_;
+};
+
+TEST_F(RayletFlagsTest, AHeadListensAndIsReachedOnLoopbackByDefault) {
+  const auto o = Settle({"--head"}, NoRoute());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->host, "127.0.0.1");
+  EXPECT_EQ(o->advertise_host, "127.0.0.1");
+  EXPECT_FALSE(o->tls);
+  EXPECT_EQ(routes_asked_, 0);
+}
+
+TEST_F(RayletFlagsTest, AHeadOnEveryInterfaceIsReachedAtItsFirstAndUsesTls) {
+  const auto o = Settle({"--head", "--host", "0.0.0.0"}, NoRoute());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->host, "0.0.0.0");
+  EXPECT_EQ(o->advertise_host, AdvertisedHost("0.0.0.0"));
+  EXPECT_TRUE(o->tls);
+}
+
+TEST_F(RayletFlagsTest, ANodeOfALoopbackHeadStaysOnLoopback) {
+  const auto o = Settle({"--address", "127.0.0.1:7070"}, NoRoute());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->host, "127.0.0.1");
+  EXPECT_EQ(o->advertise_host, "127.0.0.1");
+  EXPECT_FALSE(o->tls);
+  EXPECT_EQ(routes_asked_, 0);
+}
+
+TEST_F(RayletFlagsTest, ANodeWithoutHostListensAndIsReachedTowardItsHead) {
+  const auto o = Settle({"--address", "10.9.8.7:7070"}, RouteFrom("10.1.1.5"));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(asked_toward_, "10.9.8.7:7070");
+  EXPECT_EQ(o->host, "10.1.1.5");
+  EXPECT_EQ(o->advertise_host, "10.1.1.5");
+  EXPECT_TRUE(o->tls);
+}
+
+TEST_F(RayletFlagsTest, ANodeOnEveryInterfaceIsReachedTowardItsHead) {
+  const auto o = Settle({"--address", "[fd00::7]:7070", "--host", "::"}, RouteFrom("fd00::5"));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->host, "::");
+  EXPECT_EQ(o->advertise_host, "fd00::5");
+}
+
+TEST_F(RayletFlagsTest, WhatTheFlagsNameIsTakenAsGiven) {
+  const auto host = Settle({"--address", "10.9.8.7:7070", "--host", "10.1.1.9"}, NoRoute());
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ(host->host, "10.1.1.9");
+  EXPECT_EQ(host->advertise_host, "10.1.1.9");
+  const auto advertised = Settle(
+      {"--address", "10.9.8.7:7070", "--host", "0.0.0.0", "--advertise-address", "weft-node"},
+      NoRoute());
+  ASSERT_TRUE(advertised.ok()) << advertised.status();
+  EXPECT_EQ(advertised->host, "0.0.0.0");
+  EXPECT_EQ(advertised->advertise_host, "weft-node");
+  EXPECT_EQ(routes_asked_, 0);
+}
+
+// Never loopback in its place: the head would refuse it, or take a node nobody reaches.
+TEST_F(RayletFlagsTest, ANodeThatFindsNoRouteTowardItsHeadDoesNotStart) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--address", "10.9.8.7:7070"},
+        std::vector<std::string>{"--address", "10.9.8.7:7070", "--host", "0.0.0.0"}}) {
+    const auto o = Settle(args, NoRoute());
+    ASSERT_FALSE(o.ok());
+    EXPECT_THAT(o.status().message(),
+                AllOf(HasSubstr("the head at 10.9.8.7:7070"), HasSubstr("unreachable"),
+                      HasSubstr("--host"), HasSubstr("--advertise-address")));
+  }
+}
+
+}  // namespace
+}  // namespace weft
