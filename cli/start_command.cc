@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "cli/command.h"
+#include "common/host_flag.h"
 #include "common/ids.h"
 #include "common/net_address.h"
 #include "common/process.h"
@@ -280,8 +281,10 @@ void AddStartCommand(CLI::App& app) {
                   "Interface to listen on (0.0.0.0 for every one). Default 127.0.0.1; a node "
                   "joining a head beyond loopback listens on its address toward the head");
   cmd->add_option("--advertise-address", o->advertise_address,
-                  "The address others reach this raylet and its workers at (default: --host; "
-                  "for 0.0.0.0, a node's address toward its head, a head's first interface's)");
+                  "The host others reach this raylet and its workers at: a DNS name or an IP "
+                  "address, no port (default: --host; "
+                  "for 0.0.0.0, a node's address toward its head, a head's first interface's)")
+      ->check(AdvertisableHost());
   cmd->add_option("--port", o->port, "Port; 0 picks a free one (head default 7070, node 0)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--num-cpus", o->num_cpus,

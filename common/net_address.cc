@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,16 +13,57 @@
 #include <cstring>
 #include <variant>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
 namespace weft {
 
-std::string AdvertisedHost(const std::string& bind_host) {
-  if (bind_host != "0.0.0.0" && bind_host != "::" && bind_host != "[::]" && !bind_host.empty()) {
-    return bind_host;
+bool IsWildcard(const std::string& host) {
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
   }
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, bare.c_str(), &v4) == 1) return v4.s_addr == htonl(INADDR_ANY);
+  return inet_pton(AF_INET6, bare.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+}
+
+absl::Status CheckAdvertisableHost(const std::string& host) {
+  const auto refuse = [&host](const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--advertise-address '", host, "' ", why,
+                     ": give the host others reach this machine at, a DNS name or an IP "
+                     "address (IPv6 without brackets), e.g. weft-head, 10.0.0.5 or fd00::5"));
+  };
+  if (host.empty()) return refuse("is empty");
+  if (absl::StrContains(host, "[") || absl::StrContains(host, "]")) {
+    return refuse("has brackets");
+  }
+  if (IsWildcard(host)) return refuse("is a wildcard, where a server listens (--host)");
+  const auto colons = std::count(host.begin(), host.end(), ':');
+  if (colons == 1) return refuse("has a port (the port is --port's)");
+  in6_addr v6{};
+  if (colons > 1) {
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return refuse("is no IPv6 address");
+    return absl::OkStatus();
+  }
+  // A DNS name (an IPv4 address is one by its characters): labels of letters, digits, '-' and
+  // '_', a final dot allowed.
+  const std::string name = absl::EndsWith(host, ".") ? host.substr(0, host.size() - 1) : host;
+  const bool labels_whole =
+      !name.empty() && name.size() <= 253 && name.front() != '.' && !absl::StrContains(name, "..");
+  const bool characters_fit = std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+  if (!labels_whole || !characters_fit) return refuse("is no DNS name or IP address");
+  return absl::OkStatus();
+}
+
+std::string AdvertisedHost(const std::string& bind_host) {
+  if (!IsWildcard(bind_host) && !bind_host.empty()) return bind_host;
   std::string found = "127.0.0.1";
   ifaddrs* addrs = nullptr;
   if (getifaddrs(&addrs) != 0) return found;

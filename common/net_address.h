@@ -5,9 +5,20 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace weft {
+
+// True for a wildcard host, where a server listens on every interface: 0.0.0.0, ::, [::] (and
+// :: written out).
+bool IsWildcard(const std::string& host);
+
+// OK for a host others can be told to reach a server at (--advertise-address): a DNS name (a
+// Kubernetes Service's, say) or an IPv4 or IPv6 literal, IPv6 without brackets.
+// INVALID_ARGUMENT, saying what to give instead, for an empty host, brackets, a port
+// (HOST:PORT), a wildcard (0.0.0.0, ::) or characters no host name has.
+[[nodiscard]] absl::Status CheckAdvertisableHost(const std::string& host);
 
 // The host others should use to reach a server bound to `bind_host`: `bind_host` itself,
 // unless it is a wildcard (0.0.0.0, ::), then this machine's first non-loopback IPv4 address.

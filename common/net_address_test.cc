@@ -99,5 +99,41 @@ TEST(LocalHostTowardTest, AnAddressNoRouteLeadsToIsAnError) {
   EXPECT_THAT(unknown.status().message(), HasSubstr("no-such-head.invalid"));
 }
 
+TEST(IsWildcardTest, EveryInterfaceIsAWildcardInEitherFamily) {
+  for (const char* host : {"0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0"}) {
+    EXPECT_TRUE(IsWildcard(host)) << host;
+  }
+  for (const char* host : {"", "127.0.0.1", "::1", "10.0.0.5", "weft-head", "0.0.0.1"}) {
+    EXPECT_FALSE(IsWildcard(host)) << host;
+  }
+}
+
+// Kubernetes names a Service by DNS (`--advertise-address weft-head`): names stay valid.
+TEST(CheckAdvertisableHostTest, NamesAndAddressesOfEitherFamilyAreHosts) {
+  for (const char* host : {"weft-head", "weft-head.weft.svc.cluster.local", "node_1.example.",
+                           "10.0.0.5", "fd00::5", "::ffff:10.0.0.5", "localhost"}) {
+    EXPECT_TRUE(CheckAdvertisableHost(host).ok()) << host << ": " << CheckAdvertisableHost(host);
+  }
+}
+
+TEST(CheckAdvertisableHostTest, WhatIsNoHostIsRefusedSayingWhy) {
+  const std::pair<const char*, const char*> refused[] = {{"", "is empty"},
+                                                         {"[fd00::5]", "has brackets"},
+                                                         {"[fd00::5]:7070", "has brackets"},
+                                                         {"10.0.0.5:7070", "has a port"},
+                                                         {"weft-head:7070", "has a port"},
+                                                         {"0.0.0.0", "is a wildcard"},
+                                                         {"::", "is a wildcard"},
+                                                         {"fd00::5::1", "is no IPv6 address"},
+                                                         {"weft head", "is no DNS name"},
+                                                         {"weft..head", "is no DNS name"},
+                                                         {".weft", "is no DNS name"}};
+  for (const auto& [host, why] : refused) {
+    const absl::Status checked = CheckAdvertisableHost(host);
+    EXPECT_EQ(checked.code(), absl::StatusCode::kInvalidArgument) << host;
+    EXPECT_THAT(checked.message(), HasSubstr(why)) << host;
+  }
+}
+
 }  // namespace
 }  // namespace weft

@@ -16,7 +16,12 @@ int main(int argc, char** argv) {
   CLI::App app{"weft-raylet: the Weft node daemon (head services with --head)"};
   weft::RayletFlags flags;
   weft::AddRayletFlags(app, flags);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, as those MakeRayletOptions finds (help 0), whatever CLI11's code.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   weft::InitLogging(flags.head ? "head" : "node");
   // A connection per peer: never the 1,024 a shell or systemd starts us with (issue 13).
   const uint64_t files = weft::RaiseOpenFileLimit();

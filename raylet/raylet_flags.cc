@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
+#include "common/host_flag.h"
 #include "common/logging.h"
 #include "common/net_address.h"
 
@@ -23,8 +24,10 @@ void AddRayletFlags(CLI::App& app, RayletFlags& f) {
       ->capture_default_str()
       ->each([&f](const std::string&) { f.host_given = true; });
   app.add_option("--advertise-address", f.advertise_address,
-                 "The address others reach this raylet and its workers at (default: --host; "
-                 "for 0.0.0.0, a node's address toward its head, a head's first interface's)");
+                 "The host others reach this raylet and its workers at: a DNS name or an IP "
+                 "address, no port (default: --host; "
+                 "for 0.0.0.0, a node's address toward its head, a head's first interface's)")
+      ->check(AdvertisableHost());
   app.add_option("--port", f.port, "Port to listen on; 0 picks a free one")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
@@ -172,7 +175,7 @@ absl::Status SettleAddresses(const RayletFlags& f, const RouteToward& toward, Ra
     if (!local.ok()) return local.status();
     o.host = *local;
   }
-  const bool wildcard = o.host == "0.0.0.0" || o.host == "::" || o.host == "[::]";
+  const bool wildcard = IsWildcard(o.host);
   if (!f.advertise_address.empty()) {
     o.advertise_host = f.advertise_address;
   } else if (wildcard && !f.head) {

@@ -139,5 +139,19 @@ TEST_F(RayletFlagsTest, ANodeThatFindsNoRouteTowardItsHeadDoesNotStart) {
   }
 }
 
+// A usage error before anything starts (exit 2 in main); DNS names, as a Kubernetes
+// Service's, and IPv6 literals are hosts.
+TEST_F(RayletFlagsTest, AnAdvertiseAddressMustBeAHost) {
+  for (const char* host : {"", "[fd00::5]", "10.0.0.5:7070", "0.0.0.0", "::"}) {
+    SCOPED_TRACE(host);
+    EXPECT_THROW(Parse({"--head", "--advertise-address", host}), CLI::ValidationError);
+  }
+  for (const char* host : {"weft-head", "fd00::5"}) {
+    const auto o = Settle({"--head", "--host", "0.0.0.0", "--advertise-address", host}, NoRoute());
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_EQ(o->advertise_host, host);
+  }
+}
+
 }  // namespace
 }  // namespace weft

@@ -384,6 +384,35 @@ TEST(ClusterCli, StartRejectsBadFlagsWithClearErrors) {
   EXPECT_TRUE(RayletPids(session).empty());
 }
 
+// --advertise-address names a host (issue 14): brackets, a port, a wildcard or nothing is a
+// usage error (exit 2), from `weft start` and from weft-raylet itself, before anything starts.
+TEST(ClusterCli, AnAdvertiseAddressThatIsNoHostIsAUsageError) {
+  TempDir dir;
+  const std::string session = dir.Sub("s");
+  const std::pair<const char*, const char*> refused[] = {
+      {"", "is empty"},
+      {"[fd00::5]", "has brackets"},
+      {"10.0.0.5:7070", "has a port"},
+      {"weft-head:7070", "has a port"},
+      {"0.0.0.0", "is a wildcard"},
+      {"::", "is a wildcard"},
+      {"weft head", "is no DNS name or IP address"}};
+  for (const auto& [host, why] : refused) {
+    SCOPED_TRACE(host);
+    const auto started = Weft(
+        {"start", "--head", "--port", "0", "--session-dir", session, "--advertise-address", host});
+    EXPECT_EQ(started.exit_code, 2);
+    EXPECT_THAT(started.out + started.err, HasSubstr(why));
+  }
+  const auto raylet =
+      testing::Run({BinPath("weft-raylet"), "--head", "--port", "0", "--session-dir", session,
+                    "--advertise-address", "10.0.0.5:7070"},
+                   std::chrono::seconds(30));
+  EXPECT_EQ(raylet.exit_code, 2);
+  EXPECT_THAT(raylet.out + raylet.err, HasSubstr("has a port"));
+  EXPECT_TRUE(RayletPids(session).empty());
+}
+
 TEST(ClusterCli, JoinNeedsTheClusterToken) {
   TestCluster cluster(1);
   TempDir dir;
