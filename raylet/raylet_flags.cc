@@ -23,10 +23,12 @@ void AddRayletFlags(CLI::App& app, RayletFlags& f) {
                  "joining a head beyond loopback listens on its address toward the head")
       ->capture_default_str()
       ->each([&f](const std::string&) { f.host_given = true; });
+  // Also from the environment, as the systemd units pass it (an empty value: the default).
   app.add_option("--advertise-address", f.advertise_address,
                  "The host others reach this raylet and its workers at: a DNS name or an IP "
-                 "address, no port (default: --host; "
-                 "for 0.0.0.0, a node's address toward its head, a head's first interface's)")
+                 "address, no port (default: $WEFT_ADVERTISE_ADDRESS, else --host; for "
+                 "0.0.0.0, a node's address toward its head, a head's first interface's)")
+      ->envname("WEFT_ADVERTISE_ADDRESS")
       ->check(AdvertisableHost());
   app.add_option("--port", f.port, "Port to listen on; 0 picks a free one")
       ->check(CLI::Range(0, 65535))

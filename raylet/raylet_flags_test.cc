@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/auth.h"
@@ -151,6 +152,29 @@ TEST_F(RayletFlagsTest, AnAdvertiseAddressMustBeAHost) {
     ASSERT_TRUE(o.ok()) << o.status();
     EXPECT_EQ(o->advertise_host, host);
   }
+}
+
+// The systemd units give the advertised address in the environment, where an empty value means
+// the default (a flag would make it a usage error); a flag given wins.
+TEST_F(RayletFlagsTest, TheAdvertisedAddressMayComeFromTheEnvironment) {
+  const auto settle_with = [&](const char* env, std::vector<std::string> args) {
+    setenv("WEFT_ADVERTISE_ADDRESS", env, 1);
+    auto o = Settle(std::move(args), NoRoute());
+    unsetenv("WEFT_ADVERTISE_ADDRESS");
+    return o;
+  };
+  const auto named = settle_with("weft-head", {"--head", "--host", "0.0.0.0"});
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->advertise_host, "weft-head");
+  const auto empty = settle_with("", {"--head"});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->advertise_host, "127.0.0.1");
+  const auto flag = settle_with("weft-head", {"--head", "--advertise-address", "10.0.0.5"});
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_EQ(flag->advertise_host, "10.0.0.5");
+  setenv("WEFT_ADVERTISE_ADDRESS", "10.0.0.5:7070", 1);
+  EXPECT_THROW(Parse({"--head"}), CLI::ValidationError);
+  unsetenv("WEFT_ADVERTISE_ADDRESS");
 }
 
 }  // namespace
