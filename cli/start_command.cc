@@ -145,7 +145,12 @@ std::string TailOf(const std::string& path, size_t max_chars) {
 void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
                   const std::string& log) {
   const SessionDir session(o.session_dir);
-  if (o.insecure && !IsLoopback(address)) {
+  // Where the raylet listens (the raylet's default is loopback unless it joins a head beyond
+  // it) as well as where it is reached: a raylet on every interface that advertises loopback
+  // still takes plaintext from the network.
+  const bool beyond_loopback = BeyondLoopback(o.host.empty() ? "127.0.0.1" : o.host, address) ||
+                               (!o.address.empty() && !IsLoopback(o.address));
+  if (o.insecure && beyond_loopback) {
     std::cout << "WARNING: --insecure: plaintext beyond loopback; the cluster token and every "
                  "argument and result cross the network in clear.\n";
   }

@@ -90,6 +90,10 @@ bool IsLoopback(const std::string& host_or_address) {
   return host == "localhost" || absl::StartsWith(host, "127.") || host == "::1";
 }
 
+bool BeyondLoopback(const std::string& bind_host, const std::string& advertised) {
+  return !IsLoopback(bind_host) || !IsLoopback(advertised);
+}
+
 bool PeerIsLoopback(const std::string& peer) {
   if (absl::StartsWith(peer, "unix:")) return true;
   std::string address = peer.substr(peer.find(':') + 1);  // past "ipv4:" / "ipv6:"

@@ -27,6 +27,11 @@ std::string AdvertisedHost(const std::string& bind_host);
 // True for a host (or host:port) of loopback: localhost, 127.x.y.z, ::1.
 bool IsLoopback(const std::string& host_or_address);
 
+// True when a server bound to `bind_host` and reached at `advertised` (each a host or
+// host:port) talks beyond this machine's loopback: either is beyond it (a wildcard, listening
+// on every interface, is).
+bool BeyondLoopback(const std::string& bind_host, const std::string& advertised);
+
 // True when a gRPC peer (ServerContext::peer(): "ipv4:10.0.0.2:5000", "ipv6:[::1]:5000",
 // "unix:...") is this machine's loopback or a local socket.
 bool PeerIsLoopback(const std::string& peer);

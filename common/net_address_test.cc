@@ -135,5 +135,14 @@ TEST(CheckAdvertisableHostTest, WhatIsNoHostIsRefusedSayingWhy) {
   }
 }
 
+TEST(BeyondLoopbackTest, ListeningOrBeingReachedBeyondLoopbackIs) {
+  EXPECT_FALSE(BeyondLoopback("127.0.0.1", "127.0.0.1:7070"));
+  EXPECT_FALSE(BeyondLoopback("::1", "localhost"));
+  EXPECT_TRUE(BeyondLoopback("0.0.0.0", "127.0.0.1:7070"));  // every interface listens
+  EXPECT_TRUE(BeyondLoopback("::", "[::1]:7070"));
+  EXPECT_TRUE(BeyondLoopback("127.0.0.1", "weft-head"));
+  EXPECT_TRUE(BeyondLoopback("10.0.0.5", "10.0.0.5:7070"));
+}
+
 }  // namespace
 }  // namespace weft

@@ -219,8 +219,10 @@ absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f, const Rout
   o.fresh_state = f.fresh_state;
   // Beyond loopback, TLS unless --insecure (issue 13): the token never crosses a network in
   // clear by default.
-  const bool beyond_loopback =
-      !IsLoopback(o.host) || (!f.head && !f.address.empty() && !IsLoopback(f.address));
+  // (Where it listens, and where others reach it: plaintext on every interface is plaintext
+  // beyond loopback, whatever it advertises.)
+  const bool beyond_loopback = BeyondLoopback(o.host, o.advertise_host) ||
+                               (!f.head && !f.address.empty() && !IsLoopback(f.address));
   o.tls = f.tls || f.mutual_tls || !f.tls_cert.empty() || (beyond_loopback && !f.insecure);
   o.mutual_tls = f.mutual_tls;
   o.max_connections = f.max_connections;

@@ -177,5 +177,22 @@ TEST_F(RayletFlagsTest, TheAdvertisedAddressMayComeFromTheEnvironment) {
   unsetenv("WEFT_ADVERTISE_ADDRESS");
 }
 
+// TLS by default, and the --insecure warning, go by where the raylet listens and where it is
+// reached: beyond loopback if either is.
+TEST_F(RayletFlagsTest, ListeningOrBeingReachedBeyondLoopbackIsBeyondLoopback) {
+  const auto everywhere =
+      Settle({"--head", "--host", "0.0.0.0", "--advertise-address", "127.0.0.1"}, NoRoute());
+  ASSERT_TRUE(everywhere.ok()) << everywhere.status();
+  EXPECT_TRUE(everywhere->tls);
+  const auto named =
+      Settle({"--head", "--host", "127.0.0.1", "--advertise-address", "weft-head"}, NoRoute());
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_TRUE(named->tls);
+  const auto local =
+      Settle({"--head", "--host", "127.0.0.1", "--advertise-address", "localhost"}, NoRoute());
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_FALSE(local->tls);
+}
+
 }  // namespace
 }  // namespace weft

@@ -194,6 +194,19 @@ TEST(TlsDefaultTest, BeyondLoopbackTlsIsTheDefaultAndPlaintextIsWarnedOf) {
   }
 }
 
+// A head listening on every interface takes plaintext from the network whatever address it
+// advertises: --insecure is warned of by where it listens too.
+TEST(TlsDefaultTest, PlaintextOnEveryInterfaceIsWarnedOfThoughLoopbackIsAdvertised) {
+  TempDir dir;
+  const auto started =
+      Weft({"start", "--head", "--host", "0.0.0.0", "--advertise-address", "127.0.0.1", "--port",
+            "0", "--num-cpus", "0", "--insecure", "--session-dir", dir.Sub("head"),
+            "--exit-with-pid", std::to_string(getpid())});
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  EXPECT_THAT(started.out, HasSubstr("WARNING: --insecure"));
+  EXPECT_EQ(Weft({"stop", "--session-dir", dir.Sub("head")}).exit_code, 0);
+}
+
 // A driver of a head beyond loopback that finds no route toward it does not serve its objects
 // on loopback, where no worker of another machine reaches them: it fails, naming the head.
 // (tls_driver serves as any driver: it never gets past weft::Init here.)
