@@ -93,6 +93,12 @@ absl::StatusOr<ClusterEndpoint> ResolveClusterEndpoint(const std::string& addres
     if (!recorded.ok()) return recorded.status();
     endpoint.head_address = *recorded;
   }
+  if (RecordedHeadAddress(session).value_or("") == endpoint.head_address) {
+    // (A file of its own: older sessions and the nodes' have none.)
+    if (auto advertised = ReadFile(session.HeadAdvertisedAddressPath()); advertised.ok()) {
+      endpoint.head_advertised_address = std::string(absl::StripAsciiWhitespace(*advertised));
+    }
+  }
   if (auto tls = ResolveTlsFiles(session, explicit_session, endpoint); !tls.ok()) return tls;
   if (!endpoint.token.empty()) return endpoint;
   auto token = ReadTokenFile(session.TokenPath());

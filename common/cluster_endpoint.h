@@ -18,11 +18,22 @@ struct ClusterEndpoint {
   // Where the user named the certificate ("$WEFT_TLS_CERT=<file>", a --tls-cert file): one
   // that does not fit is then an error. Empty for a session's own (left out if it does not).
   std::string cert_given;
+  // Where others reach the head, when it differs from head_address: a head's session records
+  // it (head_address being where this machine dials the head, e.g. loopback for a head on
+  // every interface). Empty otherwise. A driver serves its objects toward it (ReachedHeadAt).
+  std::string head_advertised_address;
 };
+
+// Where the cluster's other machines reach the head of `endpoint`.
+inline const std::string& ReachedHeadAt(const ClusterEndpoint& endpoint) {
+  return endpoint.head_advertised_address.empty() ? endpoint.head_address
+                                                  : endpoint.head_advertised_address;
+}
 
 // Finds the cluster a driver or the CLI should talk to; what is said explicitly wins.
 //   head address: `address`; else, when `session_dir` is given, that session's record;
-//                 else $WEFT_ADDRESS; else the default session's record.
+//                 else $WEFT_ADDRESS; else the default session's record. Where others reach
+//                 it: the session's record of that, when the session records this head.
 //   token:        the file `token_file` when given; else when `session_dir` is given, that
 //                 session's token; else $WEFT_TOKEN; else the default session's token.
 //   TLS CA:       when `session_dir` is given, that session's tls/ca.pem; else the file

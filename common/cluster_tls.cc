@@ -327,7 +327,7 @@ std::vector<std::string> HostsToCertify(const std::string& bind_host,
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  const bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
+  const bool wildcard = host.empty() || IsWildcard(host);
   std::vector<std::string> hosts = {AdvertisedHost(host), "127.0.0.1", "::1", "localhost"};
   if (!advertise_host.empty()) hosts.insert(hosts.begin(), advertise_host);
   if (!wildcard) hosts.push_back(host);

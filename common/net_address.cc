@@ -80,6 +80,12 @@ std::string AdvertisedHost(const std::string& bind_host) {
   return found;
 }
 
+std::string LocalDialHost(const std::string& bind_host) {
+  if (bind_host.empty()) return "127.0.0.1";
+  if (!IsWildcard(bind_host)) return bind_host;
+  return absl::StrContains(bind_host, ':') ? "::1" : "127.0.0.1";
+}
+
 bool IsLoopback(const std::string& host_or_address) {
   std::string host = host_or_address;
   if (absl::StartsWith(host, "[")) {

@@ -24,6 +24,12 @@ bool IsWildcard(const std::string& host);
 // unless it is a wildcard (0.0.0.0, ::), then this machine's first non-loopback IPv4 address.
 std::string AdvertisedHost(const std::string& bind_host);
 
+// The host a process of this machine dials to reach a server bound to `bind_host`: `bind_host`
+// itself, or loopback for a wildcard (::1 for ::, else 127.0.0.1). Unlike an advertised host,
+// it never leaves the machine: behind NAT, or advertised under a load balancer's address, a
+// machine may not reach itself at what it advertises.
+std::string LocalDialHost(const std::string& bind_host);
+
 // True for a host (or host:port) of loopback: localhost, 127.x.y.z, ::1.
 bool IsLoopback(const std::string& host_or_address);
 

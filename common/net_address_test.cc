@@ -144,5 +144,17 @@ TEST(BeyondLoopbackTest, ListeningOrBeingReachedBeyondLoopbackIs) {
   EXPECT_TRUE(BeyondLoopback("10.0.0.5", "10.0.0.5:7070"));
 }
 
+// This machine reaches its own servers where they listen: loopback for a wildcard, never an
+// advertised address (behind NAT a machine may not reach itself there).
+TEST(LocalDialHostTest, AServerIsDialedWhereItListensAndAWildcardOnLoopback) {
+  EXPECT_EQ(LocalDialHost("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(LocalDialHost("10.0.0.5"), "10.0.0.5");
+  EXPECT_EQ(LocalDialHost("fd00::5"), "fd00::5");
+  EXPECT_EQ(LocalDialHost("0.0.0.0"), "127.0.0.1");
+  EXPECT_EQ(LocalDialHost("::"), "::1");
+  EXPECT_EQ(LocalDialHost("[::]"), "::1");
+  EXPECT_EQ(LocalDialHost(""), "127.0.0.1");
+}
+
 }  // namespace
 }  // namespace weft

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/status.h"
 #include "common/transport_security.h"
@@ -89,6 +90,34 @@ void SetMaxMessageBytes(int bytes) {
   if (bytes >= kMinMaxMessageBytes) max_message_bytes.store(bytes);
 }
 
+namespace {
+
+struct LocalRoute {
+  absl::Mutex mu;
+  std::string advertised ABSL_GUARDED_BY(mu);
+  std::string local ABSL_GUARDED_BY(mu);
+};
+
+LocalRoute& TheLocalRoute() {
+  static auto* route = new LocalRoute();  // never destroyed: channels are made until exit
+  return *route;
+}
+
+}  // namespace
+
+void SetLocalRoute(const std::string& advertised, const std::string& local) {
+  LocalRoute& route = TheLocalRoute();
+  absl::MutexLock lock(&route.mu);
+  route.advertised = advertised;
+  route.local = local;
+}
+
+std::string RouteOf(const std::string& address) {
+  LocalRoute& route = TheLocalRoute();
+  absl::MutexLock lock(&route.mu);
+  return !route.advertised.empty() && address == route.advertised ? route.local : address;
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
                                            bool follow_rotations) {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
@@ -106,7 +135,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std
   args.SetMaxReceiveMessageSize(MaxMessageBytes());
   args.SetMaxSendMessageSize(MaxMessageBytes());
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, CurrentChannelCredentials(), args, std::move(factories));
+      RouteOf(address), CurrentChannelCredentials(), args, std::move(factories));
 }
 
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout) {

@@ -75,12 +75,22 @@ void TakeBatch(google::protobuf::RepeatedPtrField<Item>& queued,
   queued.DeleteSubrange(0, take);
 }
 
-// A channel to `address` (host:port) whose every call carries the cluster token and whose
-// messages may weigh up to MaxMessageBytes(). The token sent follows the rotations the process
-// adopted (SendableToken), unless `follow_rotations` is false: the calls that hand a new token
-// on carry the one it replaces.
+// A channel to `address` (host:port; see SetLocalRoute) whose every call carries the cluster
+// token and whose messages may weigh up to MaxMessageBytes(). The token sent follows the rotations
+// the process adopted (SendableToken), unless `follow_rotations` is false: the calls that hand a
+// new token on carry the one it replaces.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const std::string& token,
                                            bool follow_rotations = true);
+
+// Channels this process makes to `advertised` (the address others know its own server by) go
+// to `local` instead (where this machine reaches that server): a machine behind NAT, or one
+// advertised under a load balancer's address, may not reach itself there (issue 14). One route
+// per process, replacing the last; empty `advertised` clears it. The server's certificate must
+// name both hosts. Thread-safe.
+void SetLocalRoute(const std::string& advertised, const std::string& local);
+// Where a channel to `address` goes: the local route's `local` for its `advertised`, else
+// `address` itself.
+std::string RouteOf(const std::string& address);
 
 // Sets the call's deadline `timeout` from now.
 void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout);

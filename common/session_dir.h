@@ -13,7 +13,8 @@ namespace weft {
 // The folder where one machine's part of a cluster keeps its files:
 //
 //   token           the cluster token, mode 0600
-//   head_address    host:port of the head this session belongs to
+//   head_address    host:port of the head this session belongs to, as this machine dials it
+//   head_advertised_address  a head's session: host:port others reach the head at
 //   head_state.sqlite  the head's tables (raylet/head/storage), kept across head restarts
 //   raylets/<pid>   one record (NodeInfo as JSON) per running weft-raylet of this session
 //   logs/           raylet and worker stdout/stderr
@@ -33,6 +34,9 @@ class SessionDir {
   const std::string& root() const { return root_; }
   std::string TokenPath() const { return root_ + "/token"; }
   std::string HeadAddressPath() const { return root_ + "/head_address"; }
+  // A head's session only: where others reach the head (its advertised address), when
+  // head_address is where this machine does.
+  std::string HeadAdvertisedAddressPath() const { return root_ + "/head_advertised_address"; }
   std::string HeadStatePath() const { return root_ + "/head_state.sqlite"; }
   std::string LogsDir() const { return root_ + "/logs"; }
   // TLS (issue 13): the cluster CA's certificate, and this session's certificate and key,

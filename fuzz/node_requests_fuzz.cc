@@ -89,7 +89,8 @@ Fixture* Make() {
   f->io_thread = std::thread([f] { f->io.run(); });
   std::promise<absl::Status> started;
   asio::post(f->io, [f, &started] {
-    started.set_value(f->node->Start(f->node_address, f->head_address, [](absl::Status) {}));
+    started.set_value(
+        f->node->Start({f->node_address, f->node_address, f->head_address}, [](absl::Status) {}));
   });
   if (auto status = started.get_future().get(); !status.ok()) {
     std::fprintf(stderr, "cannot start a node: %s\n", status.ToString().c_str());

@@ -177,7 +177,8 @@ absl::Status Raylet::Run() {
   if (options_.local_node) node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   if (auto status = StartServer(); !status.ok()) return status;
 
-  head_address_ = options_.head ? address_ : options_.head_address;
+  // The head's own node reaches it on this machine (issue 14).
+  head_address_ = options_.head ? local_address_ : options_.head_address;
   if (!options_.head) {
     rejoin_link_ =
         std::make_unique<node::HeadLink>(HoldCallbackQueue(head_address_, options_.token));
@@ -199,8 +200,8 @@ absl::Status Raylet::Run() {
     return status;
   }
   SignalReady();
-  spdlog::info("raylet ready address={} head={} node={} session_dir={}", address_, options_.head,
-               node_ ? node_->id() : "none", session_.root());
+  spdlog::info("raylet ready address={} local_address={} head={} node={} session_dir={}", address_,
+               local_address_, options_.head, node_ ? node_->id() : "none", session_.root());
   io_.run();
   Shutdown();
   return exit_status_;
@@ -208,7 +209,8 @@ absl::Status Raylet::Run() {
 
 absl::Status Raylet::StartNode(absl::Duration register_wait) {
   auto on_fatal = [this](absl::Status why) { OnNodeFenced(std::move(why)); };
-  return node_->Start(address_, head_address_, on_fatal, register_wait);
+  return node_->Start({.advertised = address_, .local = local_address_, .head = head_address_},
+                      on_fatal, register_wait);
 }
 
 void Raylet::OnNodeFenced(absl::Status why) {
@@ -311,17 +313,27 @@ absl::Status Raylet::StartServer() {
   gate_ = *std::move(gate);
   gate_->Open();
   address_ = JoinHostPort(options_.advertise_host, port);
+  local_address_ = JoinHostPort(LocalDialHost(options_.host), port);
+  // What this process itself calls at its advertised address (the head its own node) stays on
+  // this machine.
+  SetLocalRoute(address_, local_address_);
   port_ = port;  // a node that rejoins listens here again
   return absl::OkStatus();
 }
 
 absl::Status Raylet::WriteSessionFiles() {
+  // The CLI and drivers of this machine dial a head of this session where it listens; drivers
+  // serve their objects toward where others reach it (see ClusterEndpoint).
   if (head_) {
-    auto status = WriteFileAtomic(session_.HeadAddressPath(), address_ + "\n");
+    auto status = WriteFileAtomic(session_.HeadAddressPath(), local_address_ + "\n");
+    if (status.ok()) {
+      status = WriteFileAtomic(session_.HeadAdvertisedAddressPath(), address_ + "\n");
+    }
     if (!status.ok()) return status;
   } else if (!options_.head_address.empty()) {
     auto status = WriteFileAtomic(session_.HeadAddressPath(), options_.head_address + "\n");
     if (!status.ok()) return status;
+    std::remove(session_.HeadAdvertisedAddressPath().c_str());  // a head's of this dir before
   }
   proto::NodeInfo record = node_ ? node_->Info() : proto::NodeInfo();
   record.set_address(address_);

@@ -87,9 +87,10 @@ class Raylet {
   // rather than a channel each: one destroyed just as the retired node's last channel went on a
   // gRPC thread was seen to crash the raylet (SIGSEGV in grpc_channel_stack_destroy).
   std::unique_ptr<node::HeadLink> rejoin_link_;
-  std::string address_;
-  std::string head_address_;
-  std::string fenced_node_;  // id of the node retired last, while rejoining
+  std::string address_;        // where others reach it: the advertised host and its port
+  std::string local_address_;  // where this machine reaches it: its bind host (or loopback)
+  std::string head_address_;   // a node's head; a head's own: local_address_
+  std::string fenced_node_;    // id of the node retired last, while rejoining
   std::string fence_reason_;
   absl::Time give_up_at_;  // rejoining stops here: head_lost_timeout after the last contact
   int port_ = 0;           // the port listened on, once known

@@ -10,13 +10,16 @@ namespace weft {
 
 // Everything a weft-raylet is told at start (see main.cc for the flags).
 struct RayletOptions {
-  bool head = false;               // host the head services
-  bool local_node = true;          // run a node (worker pool) in this process
-  std::string head_address;        // the head to join (ignored with `head`)
-  std::string host = "127.0.0.1";  // interface to listen on (workers too)
-  // The host others reach this raylet and its workers at (--advertise-address): settled at start
-  // (see main.cc): given, or `host` itself, or for a wildcard `host` the address on the route
-  // to the head (a head's: its first interface's).
+  bool head = false;         // host the head services
+  bool local_node = true;    // run a node (worker pool) in this process
+  std::string head_address;  // the head to join (ignored with `head`)
+  // Interface to listen on (workers too). This machine reaches the raylet there (its own
+  // workers, a head's own node, the CLI and drivers of its session), on loopback for a wildcard
+  // (LocalDialHost): a machine behind NAT may not reach itself where others do.
+  std::string host = "127.0.0.1";
+  // The host others reach this raylet and its workers at (--advertise-address), registered with
+  // the head: settled at start (raylet_flags.cc): given, or `host` itself, or for a wildcard
+  // `host` the address on the route to the head (a head's: its first interface's).
   std::string advertise_host;
   int port = 0;                     // 0 picks a free port
   ResourceMap resources;            // CPU, memory and custom resources of the local node

@@ -1,14 +1,55 @@
 // The raylet's TLS identity (issue 13): the files it was given, how a node talks to its head,
 // and the certificate it serves under (the cluster CA's, or the operator's).
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/certificates.h"
 #include "common/cluster_tls.h"
 #include "common/logging.h"
+#include "common/net_address.h"
 #include "common/session_dir.h"
 #include "raylet/raylet.h"
 
 namespace weft {
+namespace {
+
+// A host a raylet is dialed at, and by whom.
+struct DialedHost {
+  std::string host;
+  std::string by;
+};
+
+// Where a raylet is dialed, so where its certificate must name (issue 14): its advertised host
+// (others), and where it listens (this machine: its own workers, a head's own node, the CLI and
+// drivers of its session), loopback for a wildcard.
+std::vector<DialedHost> DialedHosts(const RayletOptions& options) {
+  std::vector<DialedHost> hosts = {{options.advertise_host, "others reach it"}};
+  const std::string local = LocalDialHost(options.host);
+  if (local != options.advertise_host) hosts.push_back({local, "this machine reaches it"});
+  return hosts;
+}
+
+// The first host `cert_pem` does not name of those the raylet is dialed at.
+std::optional<DialedHost> FirstUncertified(const std::string& cert_pem,
+                                           const RayletOptions& options) {
+  for (auto& dialed : DialedHosts(options)) {
+    if (!Certifies(cert_pem, dialed.host)) return dialed;
+  }
+  return std::nullopt;
+}
+
+// The hosts the raylet is dialed at, joined by `separator`.
+std::string JoinedHosts(const RayletOptions& options, const std::string& separator) {
+  std::vector<std::string> hosts;
+  for (const auto& dialed : DialedHosts(options)) hosts.push_back(dialed.host);
+  return absl::StrJoin(hosts, separator);
+}
+
+}  // namespace
 
 absl::StatusOr<TransportSecurity> Raylet::GivenTlsFiles() const {
   TransportSecurity given;
@@ -41,12 +82,11 @@ absl::StatusOr<TransportSecurity> Raylet::OperatorTlsFiles() const {
   }
   // Nodes, drivers and the CLI reach the head there, and would refuse a certificate that does
   // not name it.
-  const std::string& host = options_.advertise_host;
-  if (!Certifies(given->cert_pem, host)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the certificate ", cert, " does not name ", host,
-                     ", where this head is reached (--host): the head's certificate must name "
-                     "it in its subjectAltName"));
+  if (const auto missing = FirstUncertified(given->cert_pem, options_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the certificate ", cert, " does not name ", missing->host, ", where ", missing->by,
+        " (--advertise-address, --host): the head's certificate must name ",
+        JoinedHosts(options_, " and "), " in its subjectAltName"));
   }
   return given;
 }
@@ -82,13 +122,14 @@ absl::Status Raylet::SetUpTls() {
     head_->ServeUnder(identity->cert_pem);
   } else if (!head_security_.cert_pem.empty()) {
     // Its own certificate (--tls-cert): the head, drivers and other workers reach it at its
-    // advertised host, and would refuse a certificate that does not name it.
-    const std::string& host = options_.advertise_host;
-    if (!Certifies(head_security_.cert_pem, host)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the certificate ", options_.tls_cert_file, " does not name ", host,
-          ", where this node is reached: issue one with `weft certificate issue --host ", host,
-          "` on the head's machine (or from the operator's CA)"));
+    // advertised host, its own workers where it listens; they would refuse a certificate that
+    // does not name those.
+    if (const auto missing = FirstUncertified(head_security_.cert_pem, options_)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the certificate ", options_.tls_cert_file, " does not name ", missing->host,
+                       ", where ", missing->by, ": issue one with `weft certificate issue --host ",
+                       JoinedHosts(options_, " --host "),
+                       "` on the head's machine (or from the operator's CA)"));
     }
     security = head_security_;
   } else {

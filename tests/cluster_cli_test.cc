@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/process.h"
@@ -62,6 +63,29 @@ TEST(ClusterCli, StatusAndListNodesDescribeTheHeadNode) {
   EXPECT_THAT(table.out, HasSubstr("NODE_ID"));
   EXPECT_THAT(table.out, HasSubstr(reply.nodes(0).node_id()));
   EXPECT_THAT(table.out, HasSubstr("ALIVE"));
+}
+
+// A head reaches itself where it listens, whatever it advertises (issue 14): here an address
+// nobody answers at (TEST-NET-2), as a machine behind NAT may not reach its public one. Its own
+// node registers under the advertised address, the CLI of its session dials where it listens,
+// and the session records both. (Its own node dialed the advertised address before, never
+// registered, and the head did not start.)
+TEST(ClusterCli, AHeadReachesItselfWhereItListensWhateverItAdvertises) {
+  TestCluster cluster(1, {"--advertise-address", "198.51.100.7"});
+  ASSERT_FALSE(cluster.head_address().empty());
+  EXPECT_THAT(cluster.head_address(), ::testing::StartsWith("127.0.0.1:"));
+  const std::string advertised =
+      "198.51.100.7" + cluster.head_address().substr(cluster.head_address().rfind(':'));
+  const SessionDir session(cluster.head_session());
+  EXPECT_EQ(absl::StripAsciiWhitespace(ReadFile(session.HeadAdvertisedAddressPath()).value_or("")),
+            advertised);
+  const auto nodes = cluster.ListNodes();
+  ASSERT_EQ(nodes.nodes_size(), 1);
+  EXPECT_EQ(nodes.nodes(0).address(), advertised);
+  EXPECT_EQ(nodes.nodes(0).state(), proto::NODE_ALIVE);
+  const auto status = Weft({"status", "--session-dir", cluster.head_session()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive, 0 dead"));
 }
 
 // On a plaintext loopback cluster (the default) a command says nothing beyond its answer: no

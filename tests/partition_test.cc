@@ -89,7 +89,23 @@ class NetNamespace {
     return net;
   }
   ~NetNamespace() {
+    for (auto it = nat_undo_.rbegin(); it != nat_undo_.rend(); ++it) (void)IpTables(*it);
     for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (void)Ip(*it);
+  }
+
+  // An address this machine's packets to are sent to the namespace's (DNAT in the root
+  // namespace, as a NAT router in front of it would): <subnet>.99, which nothing inside the
+  // namespace answers for, so that the namespace cannot reach itself there.
+  absl::StatusOr<std::string> NatAddress() {
+    const std::string nat = subnet_ + ".99";
+    const std::vector<std::string> rule = {"-t", "nat",  "OUTPUT",           "-d",     nat + "/32",
+                                           "-j", "DNAT", "--to-destination", inner_ip_};
+    std::vector<std::string> add = rule, remove = rule;
+    add.insert(add.begin() + 2, "-A");
+    remove.insert(remove.begin() + 2, "-D");
+    if (auto added = IpTables(add); !added.ok()) return added;
+    nat_undo_.push_back(remove);
+    return nat;
   }
 
   const std::string& root_ip() const { return root_ip_; }
@@ -111,6 +127,7 @@ class NetNamespace {
   absl::Status Make() {
     auto subnet = FreeSubnet();
     if (!subnet.ok()) return subnet.status();
+    subnet_ = *subnet;
     root_ip_ = *subnet + ".1";
     inner_ip_ = *subnet + ".2";
     const std::string prefix = *subnet + ".0/24";
@@ -153,8 +170,20 @@ class NetNamespace {
     return absl::ResourceExhaustedError("every 10.213.x.0/24 subnet is in use");
   }
 
-  std::string name_, root_dev_, inner_dev_, root_ip_, inner_ip_;
-  std::vector<std::vector<std::string>> undo_;  // `ip` commands that remove what was made
+  static absl::Status IpTables(std::vector<std::string> args) {
+    for (const char* path : {"/usr/sbin/iptables", "/sbin/iptables"}) {
+      if (access(path, X_OK) != 0) continue;
+      args.insert(args.begin(), path);
+      const auto result = Run(args, std::chrono::seconds(10));
+      if (result.exit_code == 0) return absl::OkStatus();
+      return absl::InternalError(absl::StrCat(absl::StrJoin(args, " "), ": ", result.err));
+    }
+    return absl::UnavailableError("no `iptables` command");
+  }
+
+  std::string name_, root_dev_, inner_dev_, subnet_, root_ip_, inner_ip_;
+  std::vector<std::vector<std::string>> undo_;      // `ip` commands that remove what was made
+  std::vector<std::vector<std::string>> nat_undo_;  // `iptables` commands, run first
 };
 
 // How a call ended, and when, counted from the partition.
@@ -368,6 +397,33 @@ TEST_F(PartitionTest, ANodeWithoutHostIsReachedAtItsAddressTowardTheHead) {
   EXPECT_NE(loopback.exit_code, 0);
   EXPECT_THAT(loopback.out + loopback.err, HasSubstr("--advertise-address"));
   EXPECT_TRUE(RayletPids(session.path()).empty());
+}
+
+// A node behind NAT (issue 14): it listens in its namespace and advertises the address the
+// cluster reaches it at (a DNAT in the root namespace here), where it cannot reach itself. It
+// registers there and an actor on it answers: its workers reach it where it listens. (They
+// dialed the advertised address, where nothing answers inside, and never registered.)
+TEST_F(PartitionTest, ANodeBehindNatIsReachedAtItsPublicAddressAndReachesItselfWhereItListens) {
+  const auto nat = net_->NatAddress();
+  if (!nat.ok()) GTEST_SKIP() << "cannot set up a NAT: " << nat.status();
+  const std::string natted =
+      cluster_->JoinNode(WithNodeTimeout({"--host", "0.0.0.0", "--advertise-address", *nat,
+                                          "--num-cpus", "1", "--resources", R"({"natted": 1})"}),
+                         net_->Exec());
+  ASSERT_FALSE(natted.empty());
+  const auto pids = RayletPids(natted);
+  ASSERT_EQ(pids.size(), 1u);
+  const auto node = cluster_->AliveNodeOf(pids[0]);
+  ASSERT_TRUE(node.has_value()) << "the node behind NAT did not join";
+  const auto table = cluster_->ListNodes();
+  for (const auto& n : table.nodes()) {
+    if (n.node_id() == *node) {
+      EXPECT_TRUE(absl::StartsWith(n.address(), *nat + ":")) << n.address();
+    }
+  }
+  auto actor = weft::Actor<Recorder>({.resources = {{"natted", 1}}}).Remote();
+  EXPECT_EQ(actor.Call(&Recorder::Hello, std::string("behind nat")).Get(kWait), "hello behind nat");
+  EXPECT_TRUE(absl::StartsWith(cluster_->GetActor(actor.id()).address(), *nat + ":"));
 }
 
 // With one call running and three queued on the namespaced node's actor (no restarts), the

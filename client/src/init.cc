@@ -202,10 +202,11 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
   return reply.job().job_id();
 }
 
-// Where the cluster's workers reach this driver: its address toward the head (loopback for a
-// head on loopback). An error, never loopback, when no route to a head beyond it is found.
+// Where the cluster's workers reach this driver: its address toward the head, as the other
+// machines reach it (loopback for a head on loopback). An error, never loopback, when no route
+// to a head beyond it is found.
 std::string DriverHost(const ClusterEndpoint& endpoint) {
-  auto host = LocalHostToward(endpoint.head_address);
+  auto host = LocalHostToward(ReachedHeadAt(endpoint));
   if (!host.ok()) {
     throw Error(static_cast<int>(host.status().code()),
                 absl::StrCat("cannot find this machine's address toward the cluster's head, where "
@@ -292,8 +293,12 @@ void Init(const InitOptions& options) {
   // (not those of another cluster's session found by default).
   if (session_dir.empty()) session_dir = state->embedded_session;
   if (session_dir.empty()) session_dir = SessionDir::Default();
-  if (const auto head = ReadFile(SessionDir(session_dir).HeadAddressPath());
-      head.ok() && absl::StripAsciiWhitespace(*head) == endpoint->head_address) {
+  const SessionDir session(session_dir);
+  const auto recorded = [](const std::string& path) {
+    return std::string(absl::StripAsciiWhitespace(ReadFile(path).value_or("")));
+  };
+  if (recorded(session.HeadAddressPath()) == endpoint->head_address ||
+      recorded(session.HeadAdvertisedAddressPath()) == endpoint->head_address) {
     config.objects_dir = session_dir + "/objects";
   }
   auto installed = std::make_unique<internal::Runtime>(config);

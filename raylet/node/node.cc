@@ -109,12 +109,13 @@ Node::~Node() {
   heartbeat_sink_->io = nullptr;
 }
 
-absl::Status Node::Start(const std::string& address, const std::string& head_address,
-                         FatalCallback on_fatal, absl::Duration register_wait) {
+absl::Status Node::Start(const Addresses& at, FatalCallback on_fatal,
+                         absl::Duration register_wait) {
   if (!store_status_.ok()) return store_status_;
+  const std::string& head_address = at.head;
   {
     absl::MutexLock lock(&info_mu_);
-    info_.set_address(address);
+    info_.set_address(at.advertised);
     info_.set_head_address(head_address);
   }
   on_fatal_ = std::move(on_fatal);
@@ -122,7 +123,7 @@ absl::Status Node::Start(const std::string& address, const std::string& head_add
   head_ = std::make_unique<HeadLink>(head_address, options_.token);
   log_route_->stub = proto::LogBroker::NewStub(MakeChannel(head_address, options_.token));
   code_.Open(head_address);
-  pool_.Open(address, head_address);  // before registering: the head may lease at once
+  pool_.Open(at.local, head_address);  // before registering: the head may lease at once
   const SteadyTime sent = std::chrono::steady_clock::now();
   auto terms = head_->Register(Info(), register_wait);
   if (!terms.ok()) {

@@ -53,11 +53,17 @@ class Node {
     builder.RegisterService(&token_holder_);
   }
 
-  // Registers with the head at `head_address` (retrying up to `register_wait`), opens the
-  // worker pool and starts heartbeating. `on_fatal` runs on the io_context once the node has
-  // fenced itself (refused by the head, or no heartbeat acknowledged in time).
-  [[nodiscard]] absl::Status Start(const std::string& address, const std::string& head_address,
-                                   FatalCallback on_fatal,
+  // Where a node is reached, and reaches its head (issue 14).
+  struct Addresses {
+    std::string advertised;  // by the head and others: registered with the head
+    std::string local;       // by its own workers: where it listens (loopback for a wildcard)
+    std::string head;        // its head's (the head's own node: the head's local address)
+  };
+
+  // Registers with the head at `at.head` (retrying up to `register_wait`), opens the worker
+  // pool and starts heartbeating. `on_fatal` runs on the io_context once the node has fenced
+  // itself (refused by the head, or no heartbeat acknowledged in time).
+  [[nodiscard]] absl::Status Start(const Addresses& at, FatalCallback on_fatal,
                                    absl::Duration register_wait = absl::Seconds(10));
 
   // Reaps exited workers; call on SIGCHLD.
