@@ -22,6 +22,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/storage/table_store.h"
+#include "raylet/raylet_flags.h"
 
 namespace weft {
 namespace {
@@ -261,6 +262,10 @@ void Raylet::TryRejoin() {
     spdlog::warn("head still unreachable; rejoin retries error=\"{}\"", told.message());
     return ScheduleRejoin(retry);
   }
+  if (auto moved = RouteTowardHeadAgain(); !moved.ok()) {
+    spdlog::warn("rejoin waits for a route toward the head error=\"{}\"", moved.message());
+    return ScheduleRejoin(retry);
+  }
   node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   absl::Status joined = StartServer();
   if (joined.ok()) joined = StartNode(2 * options_.heartbeat_period);
@@ -274,6 +279,23 @@ void Raylet::TryRejoin() {
   if (auto status = WriteSessionFiles(); !status.ok()) {
     spdlog::warn("cannot update the raylet record: {}", status.message());
   }
+}
+
+absl::Status Raylet::RouteTowardHeadAgain() {
+  const std::string host = options_.host, advertised = options_.advertise_host;
+  auto moved = FollowRouteTowardHead(options_);
+  if (!moved.ok()) return moved.status();
+  if (!*moved) return absl::OkStatus();
+  spdlog::info("the route toward the head changed host={} advertise={} (were {} {})", options_.host,
+               options_.advertise_host, host, advertised);
+  // A certificate for the new address (the cluster's, asked of the head), or the given one
+  // checked against it.
+  absl::Status secured = options_.tls ? SetUpTls() : absl::OkStatus();
+  if (!secured.ok()) {
+    options_.host = host;  // tried again as moved at the next attempt
+    options_.advertise_host = advertised;
+  }
+  return secured;
 }
 
 void Raylet::StopServing(std::chrono::system_clock::time_point deadline) {

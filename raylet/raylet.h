@@ -26,8 +26,9 @@ namespace weft {
 //
 // A node that fences itself (its head refused it or stopped acknowledging heartbeats; its
 // workers are already killed) is retired with its server, and the raylet tries to rejoin the
-// head as a new node (fresh id, same port) until `head_lost_timeout` has passed since the
-// head last answered; then it exits. The head's own node cannot rejoin: its raylet exits.
+// head as a new node (fresh id, same port, its address toward the head worked out again when
+// no flag named it) until `head_lost_timeout` has passed since the head last answered; then it
+// exits. The head's own node cannot rejoin: its raylet exits.
 class Raylet {
  public:
   explicit Raylet(RayletOptions options);
@@ -63,6 +64,9 @@ class Raylet {
   void RetireNode(const std::string& reason);
   void ScheduleRejoin(absl::Duration after);
   void TryRejoin();
+  // A node whose address comes from its route toward the head works it out again (routes may
+  // have changed while it was cut off), with a certificate for a new one under TLS.
+  [[nodiscard]] absl::Status RouteTowardHeadAgain();
   void Stop(absl::Status why);
   void Shutdown();
 

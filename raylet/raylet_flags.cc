@@ -156,41 +156,41 @@ absl::StatusOr<std::string> ResolveToken(const RayletFlags& f, const SessionDir&
   return GenerateToken();
 }
 
-// This machine's address toward the head `f` joins; an error says how to do without it.
-absl::StatusOr<std::string> HostTowardHead(const RayletFlags& f, const RouteToward& toward) {
-  auto local = toward(f.address);
-  if (local.ok()) return local;
-  return absl::Status(
-      local.status().code(),
-      absl::StrCat("cannot find this machine's address toward the head at ", f.address, ": ",
-                   local.status().message(),
-                   "; pass --host <an address of this machine the head reaches>, or --host "
-                   "0.0.0.0 --advertise-address <the address others reach this node at>"));
-}
-
 // Where the raylet listens and where others reach it (issue 14): a node that listened on
 // loopback would register an address its head and the other nodes cannot reach.
 absl::Status SettleAddresses(const RayletFlags& f, const RouteToward& toward, RayletOptions& o) {
   o.host = f.host;
-  if (!f.head && !f.host_given && !IsLoopback(f.address)) {
-    auto local = HostTowardHead(f, toward);
-    if (!local.ok()) return local.status();
-    o.host = *local;
-  }
-  const bool wildcard = IsWildcard(o.host);
-  if (!f.advertise_address.empty()) {
-    o.advertise_host = f.advertise_address;
-  } else if (wildcard && !f.head) {
-    auto local = HostTowardHead(f, toward);
-    if (!local.ok()) return local.status();
-    o.advertise_host = *local;
-  } else {
+  o.host_toward_head = !f.head && !f.host_given && !IsLoopback(f.address);
+  const bool wildcard = !o.host_toward_head && IsWildcard(o.host);
+  o.advertise_host = f.advertise_address;
+  o.advertise_toward_head =
+      f.advertise_address.empty() && !f.head && (o.host_toward_head || wildcard);
+  if (o.advertise_host.empty() && !o.advertise_toward_head) {
     o.advertise_host = wildcard ? AdvertisedHost(o.host) : o.host;
   }
-  return absl::OkStatus();
+  return FollowRouteTowardHead(o, toward).status();
 }
 
 }  // namespace
+
+absl::StatusOr<bool> FollowRouteTowardHead(RayletOptions& o, const RouteToward& toward) {
+  if (!o.host_toward_head && !o.advertise_toward_head) return false;
+  auto local = toward(o.head_address);
+  if (!local.ok()) {
+    return absl::Status(
+        local.status().code(),
+        absl::StrCat("cannot find this machine's address toward the head at ", o.head_address, ": ",
+                     local.status().message(),
+                     "; pass --host <an address of this machine the head reaches>, or --host "
+                     "0.0.0.0 --advertise-address <the address others reach this node at>"));
+  }
+  const std::string host = o.host_toward_head ? *local : o.host;
+  const std::string advertised = o.advertise_toward_head ? *local : o.advertise_host;
+  const bool moved = host != o.host || advertised != o.advertise_host;
+  o.host = host;
+  o.advertise_host = advertised;
+  return moved;
+}
 
 absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f, const RouteToward& toward) {
   if (!f.head && f.address.empty()) {

@@ -70,4 +70,11 @@ using RouteToward = std::function<absl::StatusOr<std::string>(const std::string&
 [[nodiscard]] absl::StatusOr<RayletOptions> MakeRayletOptions(
     const RayletFlags& f, const RouteToward& toward = &LocalHostToward);
 
+// Works out again, with `toward`, the hosts `o` takes from the route toward its head
+// (host_toward_head, advertise_toward_head; what --host and --advertise-address named stays):
+// a fenced node rejoining, when routes may have changed. True when a host changed; the error
+// names the head and the flags that do without the route.
+[[nodiscard]] absl::StatusOr<bool> FollowRouteTowardHead(
+    RayletOptions& o, const RouteToward& toward = &LocalHostToward);
+
 }  // namespace weft

@@ -194,5 +194,46 @@ TEST_F(RayletFlagsTest, ListeningOrBeingReachedBeyondLoopbackIsBeyondLoopback) {
   EXPECT_FALSE(local->tls);
 }
 
+// A fenced node rejoining works out again what it took from the route toward its head (issue
+// 14): the route may have changed while it was cut off. What the flags named stays.
+TEST_F(RayletFlagsTest, ARejoiningNodeFollowsTheRouteTowardItsHeadWhereNoFlagNamedItsAddress) {
+  auto bare = Settle({"--address", "10.9.8.7:7070"}, RouteFrom("10.1.1.5"));
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(FollowRouteTowardHead(*bare, RouteFrom("10.1.1.5")).value_or(true), false);
+  EXPECT_EQ(FollowRouteTowardHead(*bare, RouteFrom("10.2.2.5")).value_or(false), true);
+  EXPECT_EQ(bare->host, "10.2.2.5");
+  EXPECT_EQ(bare->advertise_host, "10.2.2.5");
+  EXPECT_FALSE(FollowRouteTowardHead(*bare, NoRoute()).ok());
+
+  auto wildcard =
+      Settle({"--address", "10.9.8.7:7070", "--host", "0.0.0.0"}, RouteFrom("10.1.1.5"));
+  ASSERT_TRUE(wildcard.ok()) << wildcard.status();
+  EXPECT_EQ(FollowRouteTowardHead(*wildcard, RouteFrom("10.2.2.5")).value_or(false), true);
+  EXPECT_EQ(wildcard->host, "0.0.0.0");
+  EXPECT_EQ(wildcard->advertise_host, "10.2.2.5");
+
+  auto advertised = Settle({"--address", "10.9.8.7:7070", "--advertise-address", "weft-node"},
+                           RouteFrom("10.1.1.5"));
+  ASSERT_TRUE(advertised.ok()) << advertised.status();
+  EXPECT_EQ(FollowRouteTowardHead(*advertised, RouteFrom("10.2.2.5")).value_or(false), true);
+  EXPECT_EQ(advertised->host, "10.2.2.5");
+  EXPECT_EQ(advertised->advertise_host, "weft-node");
+
+  routes_asked_ = 0;
+  for (const std::vector<std::string>& named :
+       {std::vector<std::string>{"--address", "10.9.8.7:7070", "--host", "10.1.1.9"},
+        std::vector<std::string>{"--address", "10.9.8.7:7070", "--host", "0.0.0.0",
+                                 "--advertise-address", "weft-node"},
+        std::vector<std::string>{"--head"}}) {
+    auto o = Settle(named, NoRoute());
+    ASSERT_TRUE(o.ok()) << o.status();
+    const RayletOptions before = *o;
+    EXPECT_EQ(FollowRouteTowardHead(*o, NoRoute()).value_or(true), false);
+    EXPECT_EQ(o->host, before.host);
+    EXPECT_EQ(o->advertise_host, before.advertise_host);
+  }
+  EXPECT_EQ(routes_asked_, 0);
+}
+
 }  // namespace
 }  // namespace weft

@@ -21,6 +21,11 @@ struct RayletOptions {
   // the head: settled at start (raylet_flags.cc): given, or `host` itself, or for a wildcard
   // `host` the address on the route to the head (a head's: its first interface's).
   std::string advertise_host;
+  // Which of the two come from the route toward the head (a node without --host, or without
+  // --advertise-address on a wildcard --host): worked out again when a fenced node rejoins,
+  // as routes may have changed meanwhile (FollowRouteTowardHead).
+  bool host_toward_head = false;
+  bool advertise_toward_head = false;
   int port = 0;                     // 0 picks a free port
   ResourceMap resources;            // CPU, memory and custom resources of the local node
   int64_t object_store_memory = 0;  // bytes of the node's object store; 0: 30% of the machine

@@ -113,6 +113,18 @@ class NetNamespace {
   const std::string& inner_ip() const { return inner_ip_; }
   // Prefix that runs a command inside the namespace.
   std::vector<std::string> Exec() const { return {IpBinary(), "netns", "exec", name_}; }
+  // Moves the namespace's side of the link to another address of its subnet (.3), as a DHCP
+  // lease or a re-plumbed network would; returns it.
+  absl::StatusOr<std::string> MoveInnerAddress() {
+    const std::string moved = subnet_ + ".3";
+    for (const auto& step : std::vector<std::vector<std::string>>{
+             {"-n", name_, "addr", "del", inner_ip_ + "/24", "dev", inner_dev_},
+             {"-n", name_, "addr", "add", moved + "/24", "dev", inner_dev_}}) {
+      if (auto done = Ip(step); !done.ok()) return done.status();
+    }
+    inner_ip_ = moved;
+    return moved;
+  }
   // Sets the root side of the link down (the partition) or up (healed).
   absl::Status SetLink(bool up) {
     return Ip({"link", "set", root_dev_, up ? "up" : "down"}).status();
@@ -486,6 +498,43 @@ TEST_F(PartitionTest, CallsInFlightEndWithinTheBoundAndTheHealedNodeRejoinsAsANe
   auto again = weft::Actor<Recorder>({.resources = {{"part", 1}}}).Remote();
   EXPECT_EQ(again.Call(&Recorder::Echo, 6).Get(kWait), 6);
   EXPECT_EQ(cluster_->GetActor(again.id()).node_id(), new_node);
+}
+
+// A node without --host that is cut off while its address changes (issue 14) rejoins at its
+// new address toward the head, worked out again, and hosts actors there. (It tried to listen
+// on its old address again, which was gone, until it gave up.)
+TEST_F(PartitionTest, ANodeWhoseAddressChangedWhileCutOffRejoinsAtItsNewAddress) {
+  const std::string bare = cluster_->JoinNode(
+      WithNodeTimeout({"--num-cpus", "1", "--resources", R"({"moving": 1})"}), net_->Exec());
+  ASSERT_FALSE(bare.empty());
+  const auto pids = RayletPids(bare);
+  ASSERT_EQ(pids.size(), 1u);
+  const std::string old_node = cluster_->AliveNodeOf(pids[0]).value_or("");
+  ASSERT_FALSE(old_node.empty()) << "the node without --host did not join";
+
+  Partition();
+  ASSERT_TRUE(WaitFor([&] { return cluster_->NodeStateOf(old_node) == proto::NODE_DEAD; }, kWait))
+      << "the head never declared node " << old_node << " dead";
+  const auto moved = net_->MoveInnerAddress();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  ASSERT_TRUE(net_->SetLink(true).ok());
+  std::string new_node;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        new_node = cluster_->AliveNodeOf(pids[0]).value_or("");
+        return !new_node.empty() && new_node != old_node;
+      },
+      kWait))
+      << "raylet " << pids[0] << " did not rejoin as a new node";
+  const auto table = cluster_->ListNodes();
+  for (const auto& n : table.nodes()) {
+    if (n.node_id() == new_node) {
+      EXPECT_TRUE(absl::StartsWith(n.address(), *moved + ":")) << n.address();
+    }
+  }
+  auto actor = weft::Actor<Recorder>({.resources = {{"moving", 1}}}).Remote();
+  EXPECT_EQ(actor.Call(&Recorder::Hello, std::string("moved")).Get(kWait), "hello moved");
+  if (HasFailure()) PrintRayletLogs(bare);
 }
 
 // An actor with a restart, on the namespaced node; a second node offering "part" joins in the
