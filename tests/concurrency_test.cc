@@ -230,6 +230,35 @@ TEST_F(ConcurrencyTest, ACallMadeWithRetriesRunsAgainAfterARestartWhereOthersAre
   EXPECT_THROW(actor.Options({.max_task_retries = -2}), weft::Error);
 }
 
+// A call's name, as Ray's .options(name=...): its error names it (its output lines too: see
+// the streaming example's test).
+TEST_F(ConcurrencyTest, ANamedCallsErrorNamesIt) {
+  auto actor = weft::Actor<Recorder>().Remote();
+  try {
+    actor.Options({.name = "step-3"}).Call(&Recorder::Fail, std::string("bad")).Get(kWait);
+    ADD_FAILURE() << "the call returned";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_EQ(e.origin().call_name, "step-3");
+    EXPECT_THAT(e.what(), HasSubstr("in Recorder.Fail \"step-3\""));
+  }
+}
+
+// GCC 12 copies the temporaries of a co_await expression bit for bit: options holding a name
+// (or a default argument) there must survive it (StableString keeps it on the heap).
+TEST_F(ConcurrencyTest, OptionsAwaitedInOneExpressionAreKeptWhole) {
+  auto grouped = weft::Actor<Grouped>().Remote();
+  const int sum = weft::RunSync([&]() -> weft::Async<int> {
+    const int plain = co_await weft::Task(&Add).Remote(1, 2);
+    const int named =
+        co_await weft::Task(&Add, {.name = "a name longer than a string's inline buffer"})
+            .Remote(3, 4);
+    const Span span =
+        co_await grouped.Options({.concurrency_group = "io"}).Call(&Grouped::Plain, 1);
+    co_return plain + named + (span.second >= span.first ? 1 : 0);
+  }());
+  EXPECT_EQ(sum, 11);
+}
+
 // A constructor that throws fails the actor's creation with its error, on each executor, and
 // the worker that ran it goes on serving (actors share one per job and node).
 TEST_F(ConcurrencyTest, AConstructorThatThrowsFailsItsActorAndTheWorkerServesOn) {

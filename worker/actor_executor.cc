@@ -1,5 +1,6 @@
 #include "worker/actor_executor.h"
 
+#include "weft/error.h"
 #include "worker/async_executor.h"
 #include "worker/grouped_executor.h"
 #include "worker/pooled_executor.h"
@@ -43,12 +44,20 @@ int ActorExecutor::GroupIndex(std::string_view name) const {
   return -1;
 }
 
+bool ActorExecutor::Start(const Token& token, const Finish& finish) {
+  if (!token || token->TryStart()) return true;
+  finish({}, std::make_exception_ptr(CancelledError("the call was cancelled before it started")));
+  return false;
+}
+
 void ActorExecutor::RunHere(const internal::MethodInfo& method, void* self, const std::string& args,
-                            const Finish& finish) {
+                            const Finish& finish, const Token& token) {
+  if (!Start(token, finish)) return;
   ++running_;
   internal::PackedResult value;
   std::exception_ptr error;
   try {
+    internal::CallToken::Scope scope(token);
     value = method.call(self, args);
   } catch (...) {
     error = std::current_exception();

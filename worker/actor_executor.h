@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/src/call_token.h"
 #include "weft/registry.h"
 
 namespace weft::worker {
@@ -44,10 +45,14 @@ class ActorExecutor {
   // Runs `work` on the executor before anything submitted after it to its default group (the
   // constructor; calls reach an actor only once its head has heard it was constructed).
   virtual void Post(std::function<void()> work) = 0;
+  using Token = std::shared_ptr<internal::CallToken>;
+
   // Runs `method` on `self` in concurrency group `group` (see GroupIndex). Calls of a group
-  // start in submission order.
+  // start in submission order. `token` (may be null): a call cancelled before it starts does
+  // not run (`finish` gets weft::CancelledError), and the call runs as the token's (cancelled
+  // at its coroutine's co_await, CancelRequested() in plain code).
   virtual void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
-                   int group = 0) = 0;
+                   int group = 0, Token token = nullptr) = 0;
   // Waits for running calls; queued ones are dropped (their Finish never runs).
   virtual void Stop() = 0;
   // Starts no more calls (queued ones are dropped) without waiting for the running ones: what
@@ -61,9 +66,12 @@ class ActorExecutor {
   int GroupIndex(std::string_view name) const;
 
  protected:
-  // Runs a plain method on this thread, counted as running, and reports to `finish`.
+  // Runs a plain method on this thread, counted as running, and reports to `finish` (unless
+  // it was cancelled before it started: see Run).
   void RunHere(const internal::MethodInfo& method, void* self, const std::string& args,
-               const Finish& finish);
+               const Finish& finish, const Token& token);
+  // False, after telling `finish`, when the call was cancelled before it started.
+  static bool Start(const Token& token, const Finish& finish);
 
   // The names of the groups Run takes, by index: "" (the default group) first.
   std::vector<std::string> groups_{""};

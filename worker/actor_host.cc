@@ -145,7 +145,7 @@ absl::Status ActorHost::Destroy(const std::string& actor_id, const std::string& 
 }
 
 absl::Status ActorHost::Call(const std::string& actor_id, const std::string& method,
-                             const std::string& group, std::string args,
+                             const std::string& group, std::string args, ActorExecutor::Token token,
                              ActorExecutor::Finish finish, Fail fail) {
   std::shared_ptr<Hosted> hosted;
   {
@@ -193,7 +193,7 @@ absl::Status ActorHost::Call(const std::string& actor_id, const std::string& met
           }
           finish(std::move(value), error);
         },
-        group_index);
+        group_index, std::move(token));
     return absl::OkStatus();
   }
   {

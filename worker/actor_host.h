@@ -40,13 +40,15 @@ class ActorHost {
   [[nodiscard]] absl::Status Destroy(const std::string& actor_id, const std::string& reason);
 
   using Fail = std::function<void(const absl::Status&)>;
-  // Runs `method` of the actor in concurrency group `group` (empty: the method's own).
+  // Runs `method` of the actor in concurrency group `group` (empty: the method's own), as
+  // `token`'s call (see ActorExecutor::Run).
   // NOT_FOUND (actor not hosted here, or no such method), INVALID_ARGUMENT (no such group) and
   // UNAVAILABLE (destroyed) are returned at once; otherwise exactly one of `finish` (the call
   // returned or threw) and `fail` (the actor was destroyed first) runs.
   [[nodiscard]] absl::Status Call(const std::string& actor_id, const std::string& method,
                                   const std::string& group, std::string args,
-                                  ActorExecutor::Finish finish, Fail fail);
+                                  ActorExecutor::Token token, ActorExecutor::Finish finish,
+                                  Fail fail);
 
   // The class name of a hosted actor, empty if unknown.
   std::string ClassOf(const std::string& actor_id);

@@ -24,24 +24,30 @@ void AsyncExecutor::Post(std::function<void()> work) {
 }
 
 void AsyncExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
-                        Finish finish, int group_index) {
+                        Finish finish, int group_index, Token token) {
   ++queued_;
   Group& group = groups_.at(static_cast<size_t>(group_index));
-  asio::post(
-      loop_.context(),
-      [this, &group, call = Call{&method, self, std::move(args), std::move(finish)}]() mutable {
-        if (group.in_flight >= group.limit || !group.waiting.empty()) {
-          group.waiting.push_back(std::move(call));
-          return;
-        }
-        ++group.in_flight;
-        Start(std::move(call), group);
-      });
+  asio::post(loop_.context(), [this, &group,
+                               call = Call{&method, self, std::move(args), std::move(finish),
+                                           std::move(token)}]() mutable {
+    if (group.in_flight >= group.limit || !group.waiting.empty()) {
+      group.waiting.push_back(std::move(call));
+      return;
+    }
+    ++group.in_flight;
+    Start(std::move(call), group);
+  });
 }
 
 void AsyncExecutor::Start(Call call, Group& group) {
   --queued_;
   ++running_;
+  if (!ActorExecutor::Start(call.token, call.finish)) {  // cancelled while it waited
+    Done(group);
+    return;
+  }
+  // The call's coroutine runs as its token's here, and wherever a Suspension resumes it.
+  internal::CallToken::Scope scope(call.token);
   if (!call.method->call_async) {  // a plain method of an async actor: runs to completion
     internal::PackedResult value;
     std::exception_ptr error;

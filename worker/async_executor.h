@@ -24,7 +24,7 @@ class AsyncExecutor final : public ActorExecutor {
   int max_concurrency() const override { return groups_.front().limit; }
   void Post(std::function<void()> work) override;
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
-           int group = 0) override;
+           int group = 0, Token token = nullptr) override;
   void Stop() override;
   void Cancel() override { loop_.Stop(); }
 
@@ -34,6 +34,7 @@ class AsyncExecutor final : public ActorExecutor {
     void* self;
     std::string args;
     Finish finish;
+    Token token;
   };
   // A concurrency group's slots; loop thread only, but for `limit`.
   struct Group {

@@ -1,5 +1,6 @@
 #include "worker/call_dispatcher.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
@@ -12,9 +13,12 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "weft/cancel.h"
+#include "weft/error.h"
 #include "weft/serialization.h"
 #include "worker/exception_info.h"
 #include "worker/output_tag.h"
+#include "worker/stream_sink.h"
 
 namespace weft::worker {
 namespace {
@@ -51,6 +55,7 @@ CallDispatcher::CallDispatcher(Identity identity, ActorHost& actors, CodeLoader&
 CallDispatcher::~CallDispatcher() { tasks_.join(); }
 
 void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
+  Reply raw = call.stream_window() > 0 ? reply : nullptr;  // where a stream's items go
   if (call.lent_ids_size() > 0) {
     // The references lent with the call that this worker still holds once it is done (kept in
     // a member, in a value, handed on): their owners count it as a borrower from then on.
@@ -61,6 +66,12 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
       reply(std::move(result));
     };
   }
+  auto token = std::make_shared<internal::CallToken>();
+  if (!call.name().empty()) token->set_name(call.name());
+  if (call.stream_window() > 0 && !call.result_id().empty()) {
+    reply = Stream(call, token, std::move(raw), std::move(reply));
+  }
+  if (!call.result_id().empty()) reply = Hold(call, token, std::move(reply));
   msgpack::object_handle parsed;
   bool needs_resolving = false;
   try {
@@ -82,16 +93,18 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
         waiting->args = std::string(call.args());
         waiting->call = std::move(call);
         waiting->reply = std::move(reply);
+        waiting->token = std::move(token);
         it->second.push_back(std::move(waiting));
         return;
       }
     }
     std::string args = std::move(*call.mutable_args());
-    return Run(std::move(call), std::move(args), std::move(reply));
+    return Run(std::move(call), std::move(args), std::move(reply), std::move(token));
   }
   auto waiting = std::make_shared<Waiting>();
   waiting->call = std::move(call);
   waiting->reply = std::move(reply);
+  waiting->token = std::move(token);
   const std::string queue = CallerQueue(waiting->call);
   if (!is_task) {
     absl::MutexLock lock(&mu_);
@@ -103,7 +116,8 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
           if (!args.ok()) {
             return Fail(waiting->call, args.status(), waiting->reply, proto::FAILURE_OBJECT_LOST);
           }
-          return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply));
+          return Run(std::move(waiting->call), *std::move(args), std::move(waiting->reply),
+                     std::move(waiting->token));
         }
         {
           absl::MutexLock lock(&mu_);
@@ -124,7 +138,8 @@ void CallDispatcher::Drain(const std::string& queue_key) {
     auto it = waiting_.find(queue_key);
     if (it == waiting_.end()) return;
     auto& queue = it->second;
-    while (!queue.empty() && queue.front()->args) {
+    // A call cancelled before its arguments came holds up no later call: it was answered.
+    while (!queue.empty() && (queue.front()->args || queue.front()->token->dropped())) {
       ready.push_back(std::move(queue.front()));
       queue.pop_front();
     }
@@ -132,16 +147,127 @@ void CallDispatcher::Drain(const std::string& queue_key) {
   }
   // Started in order; executors keep that order.
   for (auto& w : ready) {
-    if (!w->args->ok()) {  // an argument's bytes cannot be had
+    if (!w->args) continue;  // cancelled
+    if (!w->args->ok()) {    // an argument's bytes cannot be had
       Fail(w->call, w->args->status(), w->reply, proto::FAILURE_OBJECT_LOST);
       continue;
     }
-    Run(std::move(w->call), std::move(**w->args), std::move(w->reply));
+    Run(std::move(w->call), std::move(**w->args), std::move(w->reply), std::move(w->token));
   }
 }
 
-void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
-  if (call.actor_id().empty()) return RunTask(std::move(call), std::move(args), std::move(reply));
+CallDispatcher::Reply CallDispatcher::Hold(const proto::Call& call, const Token& token,
+                                           Reply reply) {
+  Held held;
+  held.token = token;
+  held.call.set_call_id(call.call_id());
+  held.call.set_actor_id(call.actor_id());
+  held.call.set_method(call.method());
+  held.call.set_name(call.name());
+  if (!call.actor_id().empty()) held.queue = CallerQueue(call);
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  held.reply = [this, id = call.result_id(), token, shared](proto::CallResult result) {
+    if (!token->Answer()) return;  // answered already: cancelled before it started
+    {
+      absl::MutexLock lock(&held_mu_);
+      // The same call sent again (its caller lost the stream) is held under its newer token.
+      if (auto it = held_.find(id); it != held_.end() && it->second.token == token) held_.erase(it);
+    }
+    (*shared)(std::move(result));
+  };
+  Reply once = held.reply;
+  absl::MutexLock lock(&held_mu_);
+  held_.insert_or_assign(call.result_id(), std::move(held));
+  return once;
+}
+
+CallDispatcher::Reply CallDispatcher::Stream(const proto::Call& call, const Token& token, Reply raw,
+                                             Reply reply) {
+  // What an item's result needs of the call (not its arguments).
+  auto header = std::make_shared<proto::Call>();
+  header->set_call_id(call.call_id());
+  header->set_actor_id(call.actor_id());
+  header->set_method(call.method());
+  header->set_name(call.name());
+  header->set_job_id(call.job_id());
+  header->set_result_id(call.result_id());
+  header->set_owner_worker_id(call.owner_worker_id());
+  header->set_owner_address(call.owner_address());
+  auto sink = std::make_shared<StreamSink>(
+      call.stream_window(),
+      [this, header, raw = std::move(raw)](int64_t item, internal::PackedResult packed,
+                                           std::function<void()> replied) {
+        proto::Call item_call = *header;
+        item_call.set_result_id(internal::StreamItemId(header->result_id(), item));
+        Finish(item_call, std::move(packed), nullptr,
+               [raw, item, replied = std::move(replied)](proto::CallResult result) {
+                 result.set_item(item);
+                 raw(std::move(result));
+                 replied();
+               });
+      },
+      [weak = std::weak_ptr<internal::CallToken>(token)] {
+        if (auto token = weak.lock(); token && token->started()) token->RequestCancel();
+      });
+  token->set_sink(sink);
+  return sink->Last(std::move(reply));
+}
+
+void CallDispatcher::Ack(const proto::StreamAck& ack) {
+  Token token;
+  {
+    absl::MutexLock lock(&held_mu_);
+    auto it = held_.find(ack.object_id());
+    if (it == held_.end()) return;  // ended
+    token = it->second.token;
+  }
+  if (auto* sink = static_cast<StreamSink*>(token->sink())) sink->Ack(ack.taken());
+}
+
+void CallDispatcher::Cancel(const proto::CancelCall& cancel) {
+  Held held;
+  {
+    absl::MutexLock lock(&held_mu_);
+    auto it = held_.find(cancel.object_id());
+    if (it == held_.end()) return;  // finished, or never here
+    held = it->second;
+  }
+  const bool is_task = held.call.actor_id().empty();
+  if (cancel.recursive()) {  // first: a forced cancel ends this process
+    for (const auto& child : held.token->TakeChildren()) {
+      try {
+        // Force is for tasks: an actor call among them is cancelled without it.
+        try {
+          internal::CancelCall(child, {.force = cancel.force(), .recursive = true});
+        } catch (const Error& e) {
+          if (e.error_code() != ErrorCode::kInvalidArgument || !cancel.force()) throw;
+          internal::CancelCall(child, {.force = false, .recursive = true});
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("cancelling call result={} of cancelled call result={}: {}", child,
+                     cancel.object_id(), e.what());
+      }
+    }
+  }
+  if (held.token->CancelBeforeStart()) {
+    Fail(held.call, absl::CancelledError("the call was cancelled before it started"), held.reply,
+         proto::FAILURE_CANCELLED);
+    if (!is_task) Drain(held.queue);
+    return;
+  }
+  held.token->RequestCancel();
+  if (cancel.force() && is_task && held.token->started()) {
+    spdlog::warn("task {} result={} cancelled with force: worker pid={} ends", held.call.method(),
+                 cancel.object_id(), getpid());
+    spdlog::default_logger()->flush();
+    kill(getpid(), SIGKILL);
+  }
+}
+
+void CallDispatcher::Run(proto::Call call, std::string args, Reply reply, Token token) {
+  if (call.actor_id().empty()) {
+    return RunTask(std::move(call), std::move(args), std::move(reply), std::move(token));
+  }
   // Exactly one of the two endings runs (or neither, and the call fails here).
   struct Running {
     proto::Call call;
@@ -150,7 +276,7 @@ void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   auto running = std::make_shared<Running>(Running{std::move(call), std::move(reply)});
   const absl::Status started = actors_.Call(
       running->call.actor_id(), running->call.method(), running->call.concurrency_group(),
-      std::move(args),
+      std::move(args), std::move(token),
       [this, running](internal::PackedResult value, std::exception_ptr error) {
         Finish(running->call, std::move(value), error, std::move(running->reply));
       },
@@ -160,7 +286,7 @@ void CallDispatcher::Run(proto::Call call, std::string args, Reply reply) {
   if (!started.ok()) Fail(running->call, started, running->reply);
 }
 
-void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
+void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply, Token token) {
   if (auto loaded = code_.Load(call.code()); !loaded.ok()) return Fail(call, loaded, reply);
   const internal::FunctionInfo* function = internal::FindFunction(call.method());
   if (!function) {
@@ -170,15 +296,18 @@ void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply) {
                 reply);
   }
   asio::post(tasks_, [this, function, call = std::move(call), args = std::move(args),
-                      reply = std::move(reply)] {
+                      reply = std::move(reply), token = std::move(token)] {
+    if (!token->TryStart()) return;  // cancelled while it waited: answered
     ScopedOutputTag tag(function->name);
     internal::PackedResult value;
     std::exception_ptr error;
     try {
+      internal::CallToken::Scope scope(token);
       value = function->call(nullptr, args);
     } catch (...) {
       error = std::current_exception();
     }
+    token->Finished();
     Finish(call, std::move(value), error, reply);
   });
 }
@@ -188,6 +317,7 @@ proto::RemoteError CallDispatcher::ErrorFor(const proto::Call& call) const {
   error.set_actor_id(call.actor_id());
   error.set_class_name(call.actor_id().empty() ? call.method() : actors_.ClassOf(call.actor_id()));
   if (!call.actor_id().empty()) error.set_method(call.method());
+  error.set_call_name(call.name());
   error.set_node_id(identity_.node_id);
   error.set_worker_id(identity_.worker_id);
   error.set_pid(getpid());
@@ -224,8 +354,8 @@ void CallDispatcher::Finish(const proto::Call& call, internal::PackedResult pack
                                   ", pid ", here.pid(), ")"));
       return reply(std::move(result));
     }
-    remote.set_code(2);
-    remote.set_kind(proto::FAILURE_USER_EXCEPTION);
+    remote.set_code(info.cancelled ? static_cast<int>(ErrorCode::kCancelled) : 2);
+    remote.set_kind(info.cancelled ? proto::FAILURE_CANCELLED : proto::FAILURE_USER_EXCEPTION);
     remote.set_type(info.type);
     remote.set_message(info.message);
     return reply(std::move(result));

@@ -42,6 +42,14 @@ class CallDispatcher {
   // call that this process still holds (CallResult.borrowed_ids).
   void Dispatch(proto::Call call, Reply reply);
 
+  // Cancels the call that makes `cancel.object_id` here (see CancelCall in worker.proto): one
+  // that has not started is answered CANCELLED at once and never runs; a running one has its
+  // token cancelled (a coroutine resumes with weft::CancelledError); with force, a running task
+  // ends this process. Unknown and finished calls are ignored.
+  void Cancel(const proto::CancelCall& cancel);
+  // The caller took items of a streaming call here: its producer may run on.
+  void Ack(const proto::StreamAck& ack);
+
   // The owner of these stored results holds no reference to them any more: drops them from
   // the store and their locations from the head's directory.
   void Free(const std::vector<std::string>& object_ids);
@@ -49,13 +57,27 @@ class CallDispatcher {
  private:
   // Tells the directory that these stored objects went to spill files.
   void MarkSpilled(std::vector<std::string> object_ids);
+  using Token = ActorExecutor::Token;
   struct Waiting {
     proto::Call call;
     Reply reply;
+    Token token;
     std::optional<absl::StatusOr<std::string>> args;  // set once resolved
   };
-  void Run(proto::Call call, std::string args, Reply reply);
-  void RunTask(proto::Call call, std::string args, Reply reply);
+  // A call held or running here, for Cancel.
+  struct Held {
+    Token token;
+    proto::Call call;   // its call_id, actor_id and method (for the answer)
+    std::string queue;  // an actor call's caller queue (CallerQueue)
+    Reply reply;        // the one answer (the token's)
+  };
+  // A streaming call: its items go to `raw` (the caller's stream) as the generator yields them
+  // (a StreamSink in `token`); returns the reply that answers the call after its items.
+  Reply Stream(const proto::Call& call, const Token& token, Reply raw, Reply reply);
+  // Keeps the call for Cancel until it is answered; returns the reply that answers it once.
+  Reply Hold(const proto::Call& call, const Token& token, Reply reply);
+  void Run(proto::Call call, std::string args, Reply reply, Token token);
+  void RunTask(proto::Call call, std::string args, Reply reply, Token token);
   // A call's outcome becomes its result: an error, its value inline, or its value stored here.
   // The references inside the value are kept while the caller's result object lives.
   void Finish(const proto::Call& call, internal::PackedResult packed, std::exception_ptr error,
@@ -85,6 +107,8 @@ class CallDispatcher {
   // Per actor and caller, calls behind one that waits for its arguments.
   absl::flat_hash_map<std::string, std::deque<std::shared_ptr<Waiting>>> waiting_
       ABSL_GUARDED_BY(mu_);
+  absl::Mutex held_mu_;
+  absl::flat_hash_map<std::string, Held> held_ ABSL_GUARDED_BY(held_mu_);  // by result id
 };
 
 }  // namespace weft::worker

@@ -16,8 +16,10 @@ std::atomic<int> paused_streams{0};
 int64_t CallReactor::HeldResultBytes() { return held_result_bytes.load(); }
 int CallReactor::PausedStreams() { return paused_streams.load(); }
 
-CallReactor::CallReactor(Dispatch dispatch, size_t queued_budget)
+CallReactor::CallReactor(Dispatch dispatch, Cancel cancel, Ack ack, size_t queued_budget)
     : dispatch_(std::move(dispatch)),
+      cancel_(std::move(cancel)),
+      ack_(std::move(ack)),
       queued_budget_(queued_budget),
       shared_(std::make_shared<Shared>()) {
   shared_->reactor = this;
@@ -34,12 +36,21 @@ void CallReactor::OnReadDone(bool ok) {
   {
     std::lock_guard lock(shared_->mu);
     unanswered_ += incoming_.calls_size();
+    for (const auto& call : incoming_.calls()) {
+      if (call.stream_window() > 0) streaming_.emplace(call.call_id(), call.result_id());
+    }
   }
   for (auto& call : *incoming_.mutable_calls()) {
     dispatch_(std::move(call), [shared = shared_](proto::CallResult result) {
       std::lock_guard lock(shared->mu);
       if (shared->reactor) shared->reactor->Deliver(std::move(result));
     });
+  }
+  if (cancel_) {
+    for (const auto& cancel : incoming_.cancels()) cancel_(cancel);
+  }
+  if (ack_) {
+    for (const auto& ack : incoming_.acks()) ack_(ack);
   }
   incoming_.Clear();
   std::lock_guard lock(shared_->mu);
@@ -54,15 +65,20 @@ void CallReactor::OnReadDone(bool ok) {
 }
 
 void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
-  --unanswered_;
+  if (result.item() == 0) {  // a call's own result (a stream's items come before it)
+    --unanswered_;
+    if (!streaming_.empty()) streaming_.erase(result.call_id());
+  }
   // Sent, a result over the limit would end the stream and every call on it: it fails alone
   // (a value over the inline threshold is stored, so this is an outsized error message or a
   // list of references).
   size_t bytes = result.ByteSizeLong();
   if (bytes + 16 > static_cast<size_t>(MaxMessageBytes())) {
     const uint64_t call_id = result.call_id();
+    const int64_t item = result.item();
     result.Clear();
     result.set_call_id(call_id);
+    result.set_item(item);
     *result.mutable_error() = internal::MessageTooLarge("the call's answer weighs", bytes);
     bytes = result.ByteSizeLong();
   }
@@ -112,7 +128,25 @@ void CallReactor::MaybeFinishLocked() {
   Finish(grpc::Status::OK);
 }
 
+void CallReactor::OnCancel() { CancelStreams(); }
+
+void CallReactor::CancelStreams() {
+  absl::flat_hash_map<uint64_t, std::string> streaming;
+  {
+    std::lock_guard lock(shared_->mu);
+    streaming.swap(streaming_);
+  }
+  // Nobody takes their items any more: their producers stop at their next co_yield.
+  for (const auto& [call_id, object_id] : streaming) {
+    proto::CancelCall cancel;
+    cancel.set_object_id(object_id);
+    cancel.set_recursive(true);
+    if (cancel_) cancel_(cancel);
+  }
+}
+
 void CallReactor::OnDone() {
+  CancelStreams();  // should the stream end without a cancel
   {
     std::lock_guard lock(shared_->mu);
     shared_->reactor = nullptr;

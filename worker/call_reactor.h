@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
 #include "worker.grpc.pb.h"
 #include "worker/call_dispatcher.h"
 
@@ -35,9 +36,17 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
  public:
   // Runs a call; `reply` runs exactly once, on any thread (CallDispatcher::Dispatch).
   using Dispatch = std::function<void(proto::Call, CallDispatcher::Reply)>;
+  // Cancels a call (CallDispatcher::Cancel); after the calls of its batch are dispatched. A
+  // streaming call still running when its caller's stream ends is cancelled too (its producer
+  // would wait for room forever).
+  using Cancel = std::function<void(const proto::CancelCall&)>;
+  // Takes a streaming call's acknowledgement (CallDispatcher::Ack).
+  using Ack = std::function<void(const proto::StreamAck&)>;
 
-  // `queued_budget`: see kQueuedResultBudget (tests choose others).
-  explicit CallReactor(Dispatch dispatch, size_t queued_budget = kQueuedResultBudget);
+  // `queued_budget`: see kQueuedResultBudget (tests choose others). `cancel`, `ack` may be
+  // null.
+  explicit CallReactor(Dispatch dispatch, Cancel cancel = nullptr, Ack ack = nullptr,
+                       size_t queued_budget = kQueuedResultBudget);
 
   // For stats and tests, over every Calls stream of this process: the bytes of results waiting
   // to be written or being written.
@@ -48,6 +57,9 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone() override;
+  // The caller is gone (or cancelled the stream): its streaming calls are cancelled, since
+  // their producers would wait for room forever (and hold the stream open).
+  void OnCancel() override;
 
  private:
   // What results delivered after the stream is gone must not touch.
@@ -58,8 +70,12 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
   void Deliver(proto::CallResult result);
   void WriteLocked();
   void MaybeFinishLocked();
+  // Cancels the streaming calls not answered yet (not under shared_->mu).
+  void CancelStreams();
 
   const Dispatch dispatch_;
+  const Cancel cancel_;
+  const Ack ack_;
   const size_t queued_budget_;
   std::shared_ptr<Shared> shared_;
   proto::CallBatch incoming_;
@@ -70,7 +86,9 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
   bool reads_done_ = false;
   bool reads_paused_ = false;  // no read in flight: the queue is over budget
   bool finished_ = false;
-  int64_t unanswered_ = 0;    // dispatched calls whose result is not queued yet
+  int64_t unanswered_ = 0;  // dispatched calls whose result is not queued yet
+  // Streaming calls not answered yet: their result ids by call id.
+  absl::flat_hash_map<uint64_t, std::string> streaming_;
   size_t queued_bytes_ = 0;   // of queued_
   size_t writing_bytes_ = 0;  // of outgoing_
 };

@@ -75,7 +75,7 @@ class CallsOnly final : public proto::Worker::CallbackService {
         [this](proto::Call call, CallDispatcher::Reply reply) {
           actor_.Dispatch(std::move(call), std::move(reply));
         },
-        queued_budget);
+        nullptr, nullptr, queued_budget);
   }
 
   size_t queued_budget = kQueuedResultBudget;

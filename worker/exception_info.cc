@@ -16,6 +16,10 @@ ExceptionInfo DescribeException(std::exception_ptr error) {
     type = abi::__cxa_current_exception_type();
     info.message = e.message();
     info.nested = internal::ToProto(e);
+  } catch (const CancelledError& e) {
+    type = abi::__cxa_current_exception_type();
+    info.message = e.what();
+    info.cancelled = true;
   } catch (const std::exception& e) {
     type = abi::__cxa_current_exception_type();
     info.message = e.what();

@@ -14,6 +14,7 @@ struct ExceptionInfo {
   // Set when the exception is a weft::RemoteError let through from a nested call: the error
   // as it was thrown where it started (its type, message, origin and the calls it passed).
   std::optional<proto::RemoteError> nested;
+  bool cancelled = false;  // a weft::CancelledError: the call was cancelled
 };
 
 // What a user's method threw, for the caller's RemoteError.

@@ -20,8 +20,9 @@ class GroupedExecutor final : public ActorExecutor {
   // The constructor runs in the default group.
   void Post(std::function<void()> work) override { parts_.front()->Post(std::move(work)); }
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
-           int group) override {
-    parts_.at(static_cast<size_t>(group))->Run(method, self, std::move(args), std::move(finish));
+           int group, Token token) override {
+    parts_.at(static_cast<size_t>(group))
+        ->Run(method, self, std::move(args), std::move(finish), 0, std::move(token));
   }
   // No group starts a call once any is stopping (the actor is dead to its callers), then
   // each waits for its running calls.

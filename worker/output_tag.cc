@@ -8,6 +8,8 @@
 #include <mutex>
 #include <streambuf>
 
+#include "client/src/call_token.h"
+
 namespace weft::worker {
 namespace {
 
@@ -33,11 +35,14 @@ struct PendingLine {
 
   void Emit() {
     if (text.empty()) return;
-    if (current_tag) {
+    // A named call's lines carry its name (CallOptions::name) rather than its class's.
+    const std::string* tag = internal::CallToken::CurrentName();
+    if (!tag) tag = current_tag;
+    if (tag) {
       // "(tag pid=N) " before the line, in the same write so that lines never interleave.
       std::string line;
-      line.reserve(current_tag->size() + text.size() + 24);
-      line.append("(").append(*current_tag).append(" pid=");
+      line.reserve(tag->size() + text.size() + 24);
+      line.append("(").append(*tag).append(" pid=");
       line.append(std::to_string(::getpid())).append(") ").append(text);
       WriteAll(fd, line.data(), line.size());
     } else {

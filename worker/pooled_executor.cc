@@ -46,12 +46,13 @@ void PooledExecutor::Post(std::function<void()> work) {
 }
 
 void PooledExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
-                         Finish finish, int /*group: its only one*/) {
+                         Finish finish, int /*group: its only one*/, Token token) {
   ++queued_;
-  Submit([this, &method, self, args = std::move(args), finish = std::move(finish)] {
+  Submit([this, &method, self, args = std::move(args), finish = std::move(finish),
+          token = std::move(token)] {
     --queued_;
     ScopedOutputTag tag(class_name_);
-    RunHere(method, self, args, finish);
+    RunHere(method, self, args, finish, token);
   });
 }
 

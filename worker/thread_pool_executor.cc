@@ -21,13 +21,14 @@ void ThreadPoolExecutor::Post(std::function<void()> work) {
 }
 
 void ThreadPoolExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
-                             Finish finish, int /*group: its only one*/) {
+                             Finish finish, int /*group: its only one*/, Token token) {
   ++queued_;
-  asio::post(pool_, [this, &method, self, args = std::move(args), finish = std::move(finish)] {
+  asio::post(pool_, [this, &method, self, args = std::move(args), finish = std::move(finish),
+                     token = std::move(token)] {
     --queued_;
     if (stopped_) return;
     ScopedOutputTag tag(class_name_);
-    RunHere(method, self, args, finish);
+    RunHere(method, self, args, finish, token);
   });
 }
 

@@ -17,7 +17,7 @@ class ThreadPoolExecutor final : public ActorExecutor {
   int max_concurrency() const override { return threads_; }
   void Post(std::function<void()> work) override;
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
-           int group = 0) override;
+           int group = 0, Token token = nullptr) override;
   void Stop() override;
   void Cancel() override { stopped_ = true; }
 

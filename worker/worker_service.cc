@@ -146,7 +146,11 @@ grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch>* WorkerService::Ca
   return new CallReactor(
       [&dispatcher = parts_.dispatcher](proto::Call call, CallDispatcher::Reply reply) {
         dispatcher.Dispatch(std::move(call), std::move(reply));
-      });
+      },
+      [&dispatcher = parts_.dispatcher](const proto::CancelCall& cancel) {
+        dispatcher.Cancel(cancel);
+      },
+      [&dispatcher = parts_.dispatcher](const proto::StreamAck& ack) { dispatcher.Ack(ack); });
 }
 
 grpc::ServerWriteReactor<proto::ObjectChunk>* WorkerService::FetchObject(

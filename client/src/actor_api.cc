@@ -90,9 +90,9 @@ uint64_t NewCaller() {
 }
 
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
-                            const CallOptions& options, std::vector<CallArg> args) {
+                            const CallOptions& options, std::vector<CallArg> args, bool stream) {
   return Runtime::Get().actors().Submit(actor.id, actor.class_name, caller, method, options,
-                                        std::move(args));
+                                        std::move(args), stream);
 }
 
 void CheckCallOptions(const ClassInfo& cls, const CallOptions& options) {
@@ -100,7 +100,7 @@ void CheckCallOptions(const ClassInfo& cls, const CallOptions& options) {
     throw Error(3, absl::StrCat("max_task_retries must be -1 (no limit) or more, got ",
                                 *options.max_task_retries));
   }
-  const std::string& group = options.concurrency_group;
+  const std::string& group = options.concurrency_group.str();
   if (group.empty()) return;
   for (const auto& [name, limit] : cls.groups) {
     if (name == group) return;

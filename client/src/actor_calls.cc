@@ -4,7 +4,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "client/src/call_token.h"
 #include "client/src/runtime.h"
+#include "client/src/stream_table.h"
 #include "client/src/wire_args.h"
 #include "common/rpc.h"
 #include "weft/error.h"
@@ -58,7 +60,7 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
 
 std::string ActorCalls::Submit(const std::string& actor_id, const std::string& class_name,
                                uint64_t caller, const std::string& method,
-                               const CallOptions& options, std::vector<CallArg> args) {
+                               const CallOptions& options, std::vector<CallArg> args, bool stream) {
   const std::string object_id = ObjectTable::NewId();
   auto& objects = runtime_.objects();
   {
@@ -70,12 +72,14 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
                                                 " calls unfinished, its max_pending_calls"));
     }
     objects.AddPending(object_id, /*held=*/true);  // the caller's ObjectRef adopts it
+    if (stream) runtime_.streams().Open(object_id, options.stream_window);
     Pending pending;
     pending.call.set_actor_id(actor_id);
     pending.call.set_method(method);
     if (!options.concurrency_group.empty()) {
-      pending.call.set_concurrency_group(options.concurrency_group);
+      pending.call.set_concurrency_group(options.concurrency_group.str());
     }
+    if (!options.name.empty()) pending.call.set_name(options.name.str());
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
     pending.call.set_caller(caller);
@@ -87,6 +91,11 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     pending.object_id = object_id;
     pending.seq = actor.next_seq++;
     pending.tries_left = options.max_task_retries.value_or(actor.max_task_retries);
+    if (stream) {  // its items were taken: it is not sent again
+      pending.call.set_stream_window(std::max(1, options.stream_window));
+      pending.tries_left = 0;
+    }
+    if (auto* parent = CallToken::Current()) parent->AddChild(object_id);  // recursive cancels
     ++actor.unfinished;
     auto& queue = actor.queues[caller];
     queue.push_back(std::move(pending));
@@ -250,6 +259,9 @@ void ActorCalls::SendLocked(Actor& actor, Pending pending) {
   auto& sent_entry = actor.sent.emplace(seq, std::move(sent_call)).first->second;
   // Actors are never removed from actors_: the pointer outlives every call.
   auto lent = pending.call.lent_ids();
+  if (pending.call.stream_window() > 0) {
+    runtime_.streams().SetSource(sent_entry.object_id, actor.address);
+  }
   const bool sent =
       runtime_.workers().Submit(actor.address, std::move(pending.call),
                                 [this, actor = &actor, seq, address = actor.address,
@@ -309,6 +321,10 @@ void ActorCalls::LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError e
   if (it == actor.sent.end()) return;
   Sent sent = std::move(it->second);
   actor.sent.erase(it);
+  if (sent.cancelled) {  // lost with its copy of the actor: it is not sent again
+    return FailCancelledLocked(actor, sent.object_id, sent.method,
+                               "the call was cancelled, and its copy of the actor was lost");
+  }
   if (sent.retry) {  // still unfinished: it goes out again to the next copy of the actor
     if (sent.retry->tries_left > 0) --sent.retry->tries_left;
     actor.resend.push_back(std::move(*sent.retry));
@@ -320,6 +336,16 @@ void ActorCalls::LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError e
 }
 
 void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result) {
+  if (result.item() > 0) {  // an item of a streaming call: the call goes on
+    std::string stream_id;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = actor.sent.find(seq);
+      if (it == actor.sent.end()) return;  // failed already
+      stream_id = it->second.object_id;
+    }
+    return runtime_.streams().OnItem(stream_id, result);
+  }
   std::string object_id;
   std::vector<std::shared_ptr<const std::string>> pins;  // released after the lock
   std::optional<Pending> retry;                          // its arguments too

@@ -14,6 +14,7 @@
 #include "head.pb.h"
 #include "weft/actor.h"
 #include "weft/call_args.h"
+#include "weft/cancel.h"
 #include "worker.pb.h"
 
 namespace weft::internal {
@@ -37,9 +38,16 @@ class ActorCalls {
 
   // Queues a call and returns the id of its result object. Throws weft::Error
   // RESOURCE_EXHAUSTED when the actor's max_pending_calls are unfinished.
+  // `stream`: the method is a generator, whose items stream back (StreamTable); such a call is
+  // never sent again.
   std::string Submit(const std::string& actor_id, const std::string& class_name, uint64_t caller,
                      const std::string& method, const CallOptions& options,
-                     std::vector<CallArg> args);
+                     std::vector<CallArg> args, bool stream = false);
+
+  // Cancels the call whose result is `object_id` (weft::Cancel): a call not sent yet fails at
+  // once and never goes; a sent one is cancelled at its worker. Nullopt when no unfinished call
+  // makes that object. Throws weft::Error INVALID_ARGUMENT for `force`.
+  std::optional<CancelOutcome> Cancel(const std::string& object_id, const CancelOptions& options);
 
   // The actor is known dead (this process killed it): queued, sent and later calls fail.
   void MarkDead(const std::string& actor_id, const std::string& reason);
@@ -67,6 +75,7 @@ class ActorCalls {
     std::string method;
     std::optional<Pending> retry;
     std::vector<std::shared_ptr<const std::string>> pins;
+    bool cancelled = false;  // its worker was asked to cancel it: never sent again
   };
   struct Actor {
     std::string id;
@@ -127,6 +136,12 @@ class ActorCalls {
   void NoteWaitLocked(const Actor& actor, Pending& pending, bool first)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailLocked(Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fails a call that was cancelled before it reached its worker.
+  void FailCancelledLocked(Actor& actor, const std::string& object_id, const std::string& method,
+                           const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes call `object_id` out of the actor's queues (not sent yet); false if it is not there.
+  bool DropQueuedLocked(Actor& actor, const std::string& object_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailCallLocked(Actor& actor, const std::string& object_id, const std::string& method)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailSentLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

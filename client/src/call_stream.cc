@@ -30,9 +30,32 @@ bool CallStream::Submit(proto::Call call, Done done) {
   return true;
 }
 
+bool CallStream::CancelCall(proto::CancelCall cancel) {
+  std::lock_guard lock(mu_);
+  if (ended_) return false;
+  killing_ |= cancel.force();
+  *queued_.add_cancels() = std::move(cancel);
+  if (!writing_) WriteLocked();
+  return true;
+}
+
+bool CallStream::Ack(proto::StreamAck ack) {
+  std::lock_guard lock(mu_);
+  if (ended_) return false;
+  *queued_.add_acks() = std::move(ack);
+  if (!writing_) WriteLocked();
+  return true;
+}
+
 void CallStream::WriteLocked() {
   outgoing_.Clear();
   TakeBatch(*queued_.mutable_calls(), *outgoing_.mutable_calls(), MaxMessageBytes());
+  // Cancels go with the batch: after their calls, whose ids they name, when those are in it (a
+  // cancel of a call still queued here waits for the next batch).
+  if (queued_.calls_size() == 0) {
+    outgoing_.mutable_cancels()->Swap(queued_.mutable_cancels());
+    outgoing_.mutable_acks()->Swap(queued_.mutable_acks());
+  }
   writing_ = true;
   StartWrite(&outgoing_);
 }
@@ -45,7 +68,9 @@ void CallStream::OnWriteDone(bool ok) {
     return;
   }
   if (ended_) return;
-  if (queued_.calls_size() > 0) WriteLocked();
+  if (queued_.calls_size() > 0 || queued_.cancels_size() > 0 || queued_.acks_size() > 0) {
+    WriteLocked();
+  }
 }
 
 void CallStream::OnReadDone(bool ok) {
@@ -60,6 +85,10 @@ void CallStream::OnReadDone(bool ok) {
     for (auto& result : *incoming_.mutable_results()) {
       auto it = unfinished_.find(result.call_id());
       if (it == unfinished_.end()) continue;
+      if (result.item() > 0) {  // a streaming call's item: its own result comes later
+        finished.emplace_back(it->second, &result);
+        continue;
+      }
       finished.emplace_back(std::move(it->second), &result);
       unfinished_.erase(it);
     }
@@ -97,8 +126,10 @@ void CallStream::OnDone(const grpc::Status& status) {
     unfinished.swap(unfinished_);
   }
   if (!unfinished.empty()) {
-    spdlog::warn("call stream to worker at {} ended with {} calls unfinished: {}", address_,
-                 unfinished.size(), status.error_message());
+    // After a forced cancel the worker's end was asked for: its calls fail as after a crash.
+    spdlog::log(killing_ ? spdlog::level::debug : spdlog::level::warn,
+                "call stream to worker at {} ended with {} calls unfinished: {}", address_,
+                unfinished.size(), status.error_message());
   }
   for (auto& [id, done] : unfinished) {
     proto::CallResult result;

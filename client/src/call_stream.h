@@ -32,6 +32,12 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
   // Sends `call` (its call_id is assigned here). False when the stream has ended: open another.
   bool Submit(proto::Call call, Done done);
 
+  // Asks the worker to cancel a call sent (or queued) on this stream, named by its result id.
+  // False when the stream has ended (its calls failed already).
+  bool CancelCall(proto::CancelCall cancel);
+  // Tells the worker how many items of a streaming call on this stream were taken.
+  bool Ack(proto::StreamAck ack);
+
   // Ends the stream: unfinished calls fail.
   void Cancel();
   // Waits until the stream has ended and every unfinished call's callback has returned.
@@ -55,7 +61,8 @@ class CallStream final : public grpc::ClientBidiReactor<proto::CallBatch, proto:
   std::mutex mu_;
   bool ended_ = false;
   bool writing_ = false;
-  bool held_ = true;  // the hold taken at Open, released when the stream ends
+  bool held_ = true;      // the hold taken at Open, released when the stream ends
+  bool killing_ = false;  // a forced cancel went out: the worker ends itself
   uint64_t next_call_id_ = 1;
   proto::CallBatch outgoing_;  // being written
   proto::CallBatch queued_;    // waiting for the write in flight

@@ -4,6 +4,7 @@
 #include <asio/steady_timer.hpp>
 #include <memory>
 
+#include "client/src/call_token.h"
 #include "weft/error.h"
 
 namespace weft::internal {
@@ -56,20 +57,13 @@ void Loop::CheckMayBlock(const char* what) {
 
 Loop* CurrentLoop() { return current_loop; }
 
-void Resume(Loop* loop, std::coroutine_handle<> handle) {
-  if (loop) {
-    loop->Post(handle);
-  } else {
-    handle.resume();
-  }
-}
-
-void ResumeAfter(Loop* loop, std::chrono::nanoseconds delay, std::coroutine_handle<> handle) {
+void WakeAfter(std::chrono::nanoseconds delay, const std::shared_ptr<Suspension>& suspension) {
+  Loop* loop = suspension->loop();
   if (!loop) {
     throw Error(9, "weft::Sleep needs an event loop: use it in an async actor or under RunSync");
   }
   auto timer = std::make_shared<asio::steady_timer>(loop->context(), delay);
-  timer->async_wait([timer, handle](const std::error_code&) { handle.resume(); });
+  timer->async_wait([timer, suspension](const std::error_code&) { suspension->Wake(); });
 }
 
 void RunOnFreshLoop(void (*start)(void*, void (*)(void*), void*), void* arg) {

@@ -190,6 +190,8 @@ class ObjectTable {
   bool Ready(const std::string& id);
   // Here or located (or unknown): enough to pass it as an argument.
   bool Resolved(const std::string& id, bool* failed = nullptr);
+  // Pending, and owned by this process (the result of a call it made that has not ended).
+  bool OwnedPending(const std::string& id);
   // Enough to pass it as an argument by value: resolved, and here if its value holds
   // references (the call lends them: see wire_args.cc) or its bytes are not in a worker's
   // store (a Put value mapped from its owner's node: the callee could not look it up).

@@ -243,6 +243,12 @@ bool ObjectTable::Resolved(const std::string& id, bool* failed) {
   return it == entries_.end() || it->second.state != State::kPending;
 }
 
+bool ObjectTable::OwnedPending(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  return it != entries_.end() && it->second.state == State::kPending && it->second.owner.empty();
+}
+
 ObjectTable::Snapshot ObjectTable::Take(const std::string& id) {
   std::lock_guard lock(mu_);
   Snapshot snapshot;

@@ -17,6 +17,9 @@ std::string Describe(const std::string& type, const std::string& message,
     absl::StrAppend(&where, "in ", origin.class_name,
                     origin.method.empty() ? "" : absl::StrCat(".", origin.method));
   }
+  if (!origin.call_name.empty()) {
+    absl::StrAppend(&where, where.empty() ? "" : " ", "\"", origin.call_name, "\"");
+  }
   auto add = [&](const char* label, const std::string& value) {
     if (value.empty()) return;
     absl::StrAppend(&where, where.empty() ? "" : ", ", label, " ", value);

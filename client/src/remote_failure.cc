@@ -11,10 +11,10 @@ namespace {
 
 template <class E>
 [[noreturn]] void Throw(const proto::RemoteError& e) {
-  throw E(
-      e.code(), e.type().empty() ? DemangledName(typeid(E)) : e.type(), e.message(),
-      RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(), e.pid()},
-      std::vector<std::string>(e.via().begin(), e.via().end()));
+  throw E(e.code(), e.type().empty() ? DemangledName(typeid(E)) : e.type(), e.message(),
+          RemoteOrigin{e.actor_id(), e.class_name(), e.method(), e.node_id(), e.worker_id(),
+                       e.pid(), e.call_name()},
+          std::vector<std::string>(e.via().begin(), e.via().end()));
 }
 
 struct KindClass {
@@ -38,6 +38,7 @@ const KindClass kKinds[] = {
     Of<OwnerDiedError>(proto::FAILURE_OWNER_DIED),
     Of<ObjectStoreFullError>(proto::FAILURE_OBJECT_STORE_FULL),
     Of<MessageTooLargeError>(proto::FAILURE_MESSAGE_TOO_LARGE),
+    Of<TaskCancelledError>(proto::FAILURE_CANCELLED),
 };
 
 }  // namespace
@@ -60,6 +61,7 @@ proto::RemoteError ToProto(const RemoteError& e) {
   error.set_node_id(e.origin().node_id);
   error.set_worker_id(e.origin().worker_id);
   error.set_pid(e.origin().pid);
+  error.set_call_name(e.origin().call_name);
   for (const auto& hop : e.via()) error.add_via(hop);
   for (const auto& k : kKinds) {
     if (k.is(e)) {

@@ -7,6 +7,7 @@
 
 #include "client/src/actor_calls.h"
 #include "client/src/object_fetch.h"
+#include "client/src/stream_table.h"
 #include "client/src/task_calls.h"
 #include "common/logging.h"
 #include "common/net_address.h"
@@ -89,6 +90,20 @@ bool WorkerChannels::Submit(const std::string& address, proto::Call call, CallSt
   return true;
 }
 
+void WorkerChannels::CancelCall(const std::string& address, proto::CancelCall cancel) {
+  std::lock_guard lock(mu_);
+  auto it = connections_.find(address);
+  if (closed_ || it == connections_.end() || !it->second.stream) return;
+  it->second.stream->CancelCall(std::move(cancel));  // an ended stream failed its calls already
+}
+
+void WorkerChannels::StreamAck(const std::string& address, proto::StreamAck ack) {
+  std::lock_guard lock(mu_);
+  auto it = connections_.find(address);
+  if (closed_ || it == connections_.end() || !it->second.stream) return;
+  it->second.stream->Ack(std::move(ack));
+}
+
 Runtime::Runtime(Config config)
     : config_(std::move(config)),
       shared_(config_.objects_dir, config_.node_id, config_.worker_id),
@@ -148,7 +163,8 @@ Runtime::Runtime(Config config)
       owner_service_(auth_, objects_, shared_),
       token_holder_(auth_),
       actors_(std::make_unique<ActorCalls>(*this)),
-      tasks_(std::make_unique<TaskCalls>(*this)) {}
+      tasks_(std::make_unique<TaskCalls>(*this)),
+      streams_(std::make_unique<StreamTable>(*this)) {}
 
 Runtime::~Runtime() {
   // Nothing may call back into the runtime once its parts are gone.

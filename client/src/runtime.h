@@ -25,6 +25,7 @@
 namespace weft::internal {
 
 class ActorCalls;
+class StreamTable;
 class TaskCalls;
 
 // Connections to workers, one channel and one call stream per address. Thread-safe.
@@ -44,6 +45,11 @@ class WorkerChannels {
   // Sends a call on the address's stream, opening a new stream if the last one ended. False,
   // without calling `done`, once Close() has begun.
   [[nodiscard]] bool Submit(const std::string& address, proto::Call call, CallStream::Done done);
+  // Asks the worker at `address` to cancel a call sent on its current stream (see CancelCall in
+  // worker.proto); nothing when that stream has ended (its calls failed).
+  void CancelCall(const std::string& address, proto::CancelCall cancel);
+  // Tells the worker at `address` how many items of a streaming call were taken.
+  void StreamAck(const std::string& address, proto::StreamAck ack);
 
  private:
   struct Connection {
@@ -96,6 +102,7 @@ class Runtime {
   WorkerChannels& workers() { return workers_; }
   ActorCalls& actors() { return *actors_; }
   TaskCalls& tasks() { return *tasks_; }
+  StreamTable& streams() { return *streams_; }
   proto::ActorDirectory::Stub& actor_directory() { return *actor_directory_; }
   proto::JobRegistry::Stub& jobs() { return *jobs_; }
   proto::Scheduler::Stub& scheduler() { return *scheduler_; }
@@ -155,6 +162,7 @@ class Runtime {
   std::unique_ptr<ConnectionGate> owner_gate_;  // accepts for owner_server_ (goes first)
   std::unique_ptr<ActorCalls> actors_;
   std::unique_ptr<TaskCalls> tasks_;
+  std::unique_ptr<StreamTable> streams_;
 };
 
 }  // namespace weft::internal

@@ -4,7 +4,9 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/call_token.h"
 #include "client/src/runtime.h"
+#include "client/src/stream_table.h"
 #include "client/src/wire_args.h"
 #include "common/logging.h"
 #include "common/rpc.h"
@@ -139,6 +141,7 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->object_id = ObjectTable::NewId();
   runtime_.objects().AddPending(task->object_id, /*held=*/true);  // the ObjectRef adopts it
   task->call.set_method(function.name);
+  if (!options.name.empty()) task->call.set_name(options.name.str());
   task->call.set_job_id(runtime_.config().job_id);
   task->call.set_result_id(task->object_id);
   task->call.set_owner_worker_id(runtime_.config().worker_id);
@@ -147,12 +150,31 @@ std::string TaskCalls::Submit(const FunctionInfo& function, const TaskOptions& o
   task->args = std::move(args);
   task->retries_left = options.max_retries;
   task->retry_exceptions = options.retry_exceptions;
+  if (function.stream) {  // its items were taken: it does not run again
+    task->call.set_stream_window(std::max(1, options.stream_window));
+    task->retries_left = 0;
+    task->retry_exceptions = false;
+    runtime_.streams().Open(task->object_id, options.stream_window);
+  }
   const std::string object_id = task->object_id;
+  if (auto* parent = CallToken::Current()) parent->AddChild(object_id);  // recursive cancels
+  {
+    absl::MutexLock lock(&mu_);
+    if (by_result_.size() >= by_result_kept_) {
+      absl::erase_if(by_result_, [](const auto& entry) { return entry.second.expired(); });
+      by_result_kept_ = std::max<size_t>(1024, by_result_.size() * 2);
+    }
+    by_result_.emplace(object_id, task);
+  }
   EnqueueWhenResolved(key, std::move(task));
   return object_id;
 }
 
 void TaskCalls::EnqueueWhenResolved(const std::string& key, std::shared_ptr<Pending> task) {
+  {
+    absl::MutexLock lock(&mu_);
+    task->waiting = true;
+  }
   if (ArgsResolved(runtime_.objects(), task->args)) return Enqueue(key, std::move(task));
   // Queued once its last reference resolves; tasks need no order among themselves.
   runtime_.objects().SetNote(
@@ -167,9 +189,15 @@ void TaskCalls::EnqueueWhenResolved(const std::string& key, std::shared_ptr<Pend
 ObjectTable::Rebuild TaskCalls::Lineage(const std::string& key, std::shared_ptr<Pending> task) {
   return
       [this, key, task = std::move(task)](const std::string& lost_address, std::string* why_not) {
+        bool cancelled = false;
         {
           absl::MutexLock lock(&mu_);  // its worker is gone or cannot serve: it takes no more tasks
           for (auto& worker : pools_[key].workers) worker->lost |= worker->address == lost_address;
+          cancelled = task->cancelled;
+        }
+        if (cancelled) {
+          *why_not = absl::StrCat("the task ", task->call.method(), " that made it was cancelled");
+          return false;
         }
         if (task->retries_left == 0) {
           *why_not = absl::StrCat("the task ", task->call.method(),
@@ -187,6 +215,10 @@ ObjectTable::Rebuild TaskCalls::Lineage(const std::string& key, std::shared_ptr<
 bool TaskCalls::ArgumentLost(const std::string& key, const std::shared_ptr<Pending>& task,
                              const proto::CallResult& result) {
   if (!result.has_error() || result.error().kind() != proto::FAILURE_OBJECT_LOST) return false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (task->cancelled) return false;  // no more tries
+  }
   const std::string& id = result.error().object_id();
   const bool is_argument = std::any_of(task->args.begin(), task->args.end(), [&](const auto& a) {
     return a.ref && !a.pass_ref && *a.ref == id;
@@ -204,6 +236,8 @@ void TaskCalls::Enqueue(const std::string& key, std::shared_ptr<Pending> task) {
   std::vector<std::string> leases;
   {
     absl::MutexLock lock(&mu_);
+    if (task->cancelled) return;  // failed by Cancel when it took it out of waiting
+    task->waiting = true;
     pools_[key].queue.push_back(std::move(task));
     DispatchLocked(key, sends, leases);
   }
@@ -223,6 +257,8 @@ void TaskCalls::DispatchLocked(const std::string& key, Sends& out,
     }
     if (!best) return MaybeLeaseLocked(key, leases);
     ++best->unfinished;
+    pool.queue.front()->waiting = false;
+    pool.queue.front()->sent_to = best->address;
     out.push_back({key, best, std::move(pool.queue.front())});
     pool.queue.pop_front();
   }
@@ -242,11 +278,12 @@ void TaskCalls::SendAll(Sends sends, const std::vector<std::string>& leases) {
 
 void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pending> task) {
   auto& objects = runtime_.objects();
-  auto finish = [this, key, worker](bool lost) {
+  auto finish = [this, key, worker, task](bool lost) {
     Sends sends;
     std::vector<std::string> leases;
     {
       absl::MutexLock lock(&mu_);
+      task->sent_to.clear();
       worker->lost |= lost;
       if (--worker->unfinished == 0) worker->idle_since = Clock::now();
       DispatchLocked(key, sends, leases);
@@ -266,10 +303,12 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
                   absl::StrCat("task ", task->call.method(), " was sent to worker ",
                                worker->worker_id, " at ", worker->address));
   auto lent = call.lent_ids();
+  if (call.stream_window() > 0) runtime_.streams().SetSource(task->object_id, worker->address);
   const bool sent = runtime_.workers().Submit(
       worker->address, std::move(call),
       [this, finish, key, task, address = worker->address, lent = std::move(lent),
        lent_inside = std::move(lent_inside)](proto::CallResult& result) {
+        if (result.item() > 0) return runtime_.streams().OnItem(task->object_id, result);
         // While the task holds its arguments: the worker may still hold some of them. A result
         // that never came may have said so: the worker is watched all the same (at once
         // released if it is gone).
@@ -290,7 +329,16 @@ void TaskCalls::Send(const std::string& key, Leased* worker, std::shared_ptr<Pen
     error.set_code(14);
     error.set_message("weft is shutting down");
     objects.SetError(task->object_id, std::move(error));
+    return;
   }
+  // Cancelled between its dispatch and now: that cancel may have gone ahead of the task.
+  proto::CancelCall cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!task->cancelled) return;
+    cancel = task->cancel;
+  }
+  runtime_.workers().CancelCall(worker->address, std::move(cancel));
 }
 
 bool TaskCalls::WorkerLost(const proto::CallResult& result) {
@@ -301,6 +349,24 @@ bool TaskCalls::Retry(const std::string& key, const std::shared_ptr<Pending>& ta
                       proto::CallResult& result, const std::string& address) {
   if (!result.has_error()) return false;
   const bool lost = WorkerLost(result);
+  bool cancelled = false;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled = task->cancelled;
+  }
+  if (cancelled) {  // no more tries; a worker lost meanwhile was killed by a forced cancel
+    if (lost || result.error().kind() == proto::FAILURE_OBJECT_LOST) {
+      auto& error = *result.mutable_error();
+      error.set_code(static_cast<int>(ErrorCode::kCancelled));
+      error.set_kind(proto::FAILURE_CANCELLED);
+      error.set_class_name(task->call.method());
+      error.set_message(absl::StrCat("the task was cancelled, and ",
+                                     lost ? absl::StrCat("its worker at ", address, " ended")
+                                          : std::string("an argument of it was lost"),
+                                     ": ", error.message()));
+    }
+    return false;
+  }
   const bool threw = result.error().kind() == proto::FAILURE_USER_EXCEPTION;
   if (!lost && !(threw && task->retry_exceptions)) return false;
   if (task->retries_left == 0) {
@@ -368,6 +434,49 @@ void TaskCalls::WatchIdle() {
     for (auto& worker : idle) Return(std::move(worker));
     mu_.Lock();
   }
+}
+
+std::optional<CancelOutcome> TaskCalls::Cancel(const std::string& object_id,
+                                               const CancelOptions& options) {
+  std::shared_ptr<Pending> task;
+  std::string address;
+  bool dropped = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto found = by_result_.find(object_id);
+    if (found == by_result_.end() || !(task = found->second.lock())) return std::nullopt;
+    if (task->cancelled) {  // asked already; a forced cancel may follow a plain one
+      if (!options.force || task->cancel.force() || task->sent_to.empty()) {
+        return CancelOutcome::kRequested;
+      }
+      task->cancel.set_force(true);
+      address = task->sent_to;
+    } else {
+      task->cancelled = true;
+      task->cancel.set_object_id(object_id);
+      task->cancel.set_force(options.force);
+      task->cancel.set_recursive(options.recursive);
+      address = task->sent_to;
+      // Not at a worker yet: in its shape's queue, or waiting for its arguments (Enqueue
+      // drops it then). Neither waiting nor sent, its answer is on its way.
+      dropped = task->waiting;
+      if (dropped) {
+        for (auto& [key, pool] : pools_) std::erase(pool.queue, task);
+      }
+      if (!dropped && address.empty()) return CancelOutcome::kRequested;
+    }
+  }
+  if (dropped) {
+    proto::RemoteError error;
+    error.set_code(static_cast<int>(ErrorCode::kCancelled));
+    error.set_kind(proto::FAILURE_CANCELLED);
+    error.set_class_name(task->call.method());
+    error.set_message("the task was cancelled before it was sent");
+    runtime_.objects().SetError(object_id, std::move(error));
+    return CancelOutcome::kDropped;
+  }
+  runtime_.workers().CancelCall(address, task->cancel);
+  return CancelOutcome::kRequested;
 }
 
 std::string SubmitTask(const FunctionInfo& function, const TaskOptions& options,

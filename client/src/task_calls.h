@@ -4,15 +4,18 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "client/src/object_table.h"
 #include "head.pb.h"
 #include "weft/call_args.h"
+#include "weft/cancel.h"
 #include "weft/task.h"
 #include "worker.pb.h"
 
@@ -45,6 +48,11 @@ class TaskCalls {
   std::string Submit(const FunctionInfo& function, const TaskOptions& options,
                      std::vector<CallArg> args);
 
+  // Cancels the task whose result is `object_id` (weft::Cancel): one not sent yet fails at once
+  // and never runs; a sent one is cancelled at its worker (with `force`, the worker kills
+  // itself), and runs no more tries. Nullopt when no unfinished task of this process makes it.
+  std::optional<CancelOutcome> Cancel(const std::string& object_id, const CancelOptions& options);
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Leased {
@@ -60,6 +68,13 @@ class TaskCalls {
     std::string object_id;
     int retries_left = 0;  // -1: no limit
     bool retry_exceptions = false;
+    // Guarded by mu_: waiting for its arguments or for a worker (not sent yet); the worker its
+    // try went to (empty while it is not at one); whether its caller cancelled it (it then
+    // runs no more tries).
+    bool waiting = false;
+    std::string sent_to;
+    bool cancelled = false;
+    proto::CancelCall cancel;  // as asked
   };
   struct Pool {
     proto::LeaseWorkerRequest lease;
@@ -113,6 +128,10 @@ class TaskCalls {
   Runtime& runtime_;
   absl::Mutex mu_;
   std::map<std::string, Pool> pools_ ABSL_GUARDED_BY(mu_);  // by resource shape
+  // The tasks that may be unfinished, by result id, for Cancel; gone ones are pruned as it
+  // grows.
+  absl::flat_hash_map<std::string, std::weak_ptr<Pending>> by_result_ ABSL_GUARDED_BY(mu_);
+  size_t by_result_kept_ ABSL_GUARDED_BY(mu_) = 1024;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread idle_watcher_;
 };

@@ -14,6 +14,8 @@
 #include <utility>
 
 #include "weft/call_args.h"
+#include "weft/stable_string.h"
+#include "weft/generator.h"
 #include "weft/registry.h"
 
 namespace weft {
@@ -43,10 +45,16 @@ struct ActorOptions {
 struct CallOptions {
   // The concurrency group the calls run in instead of their method's (see
   // ActorClass::ConcurrencyGroup); empty: the method's own.
-  std::string concurrency_group;
+  StableString concurrency_group;
   // Times a call is sent again when the actor's copy that had it is lost (see
   // ActorOptions::max_task_retries; -1: no limit); unset: the actor's.
   std::optional<int> max_task_retries;
+  // Generator methods (weft/generator.h): how many items the producer may run ahead of what
+  // the caller has taken. A streaming call is not sent again (its items were taken).
+  int stream_window = 64;
+  // A name for the calls, as Ray's `.options(name=...)`: their output lines are prefixed with
+  // it instead of the class name ("(fetch-3 pid=4121) ..."), and their errors name it.
+  StableString name;
 };
 
 struct KillOptions {
@@ -63,8 +71,10 @@ struct ActorId {
 uint64_t NewCaller();
 ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::string args);
 ActorId LookupActor(const std::string& name, const std::string& ns, const ClassInfo& cls);
+// `stream`: the method is a generator, whose items stream back (weft/generator.h).
 std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::string& method,
-                            const CallOptions& options, std::vector<CallArg> args);
+                            const CallOptions& options, std::vector<CallArg> args,
+                            bool stream = false);
 // Throws weft::Error INVALID_ARGUMENT for a concurrency group that `cls` does not declare, or
 // max_task_retries below -1.
 void CheckCallOptions(const ClassInfo& cls, const CallOptions& options);
@@ -93,19 +103,21 @@ class ActorHandle {
     return copy;
   }
 
-  // Calls `method` with `args` and returns a reference to its result. The method must be
+  // Calls `method` with `args` and returns a reference to its result (for a method returning
+  // weft::Generator<T>, the stream of its items: weft/generator.h). The method must be
   // registered with ActorClass<C>::Method. Arguments are checked at compile time. Throws
   // weft::Error (RESOURCE_EXHAUSTED) when max_pending_calls calls are unfinished.
   template <class M, class... A>
-  ObjectRef<typename internal::MethodTraits<M>::Value> Call(M method, A&&... args) const {
+  typename internal::CallResult<typename internal::MethodTraits<M>::Result>::type Call(
+      M method, A&&... args) const {
     using T = internal::MethodTraits<M>;
     static_assert(std::is_base_of_v<typename T::Class, C>,
                   "weft: this method does not belong to the actor's class");
     auto wire = internal::MakeArgs<typename T::Params>(std::forward<A>(args)...);
     const auto& cls = *internal::FindClassByType(typeid(C));
     const auto& name = internal::MethodName(cls, typeid(M), &method, sizeof(method));
-    return ObjectRef<typename T::Value>(
-        internal::SubmitActorCall(id_, caller_, name, options_, std::move(wire)),
+    return typename internal::CallResult<typename T::Result>::type(
+        internal::SubmitActorCall(id_, caller_, name, options_, std::move(wire), T::kStream),
         internal::Adopt{});
   }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <coroutine>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -25,11 +26,21 @@ class Loop;
 // The loop that runs the calling thread's coroutines, or null on a plain thread.
 Loop* CurrentLoop();
 
-// Resumes `handle` on `loop` (posted, never inline), or inline when `loop` is null.
-void Resume(Loop* loop, std::coroutine_handle<> handle);
-
-// Resumes `handle` on `loop` after `delay`. Throws weft::Error when `loop` is null.
-void ResumeAfter(Loop* loop, std::chrono::nanoseconds delay, std::coroutine_handle<> handle);
+// A coroutine suspended at one of weft's awaiters (ObjectRef, Event, Sleep), resumed exactly
+// once: by what it waits for (Wake), or by a cancellation of the call it runs for
+// (weft::Cancel), whichever comes first (client/src/call_token.h).
+class Suspension;
+// Suspends `handle` on the calling thread's loop (none: Wake resumes it inline), for the call
+// the thread runs. Null when that call's cancellation is due now: the awaiter must not suspend.
+std::shared_ptr<Suspension> Suspend(std::coroutine_handle<> handle);
+// Resumes the suspended coroutine on its loop (posted, never inline), unless it was resumed
+// already. Thread-safe.
+void Wake(const std::shared_ptr<Suspension>& suspension);
+// Wakes it after `delay`. Throws weft::Error when it was suspended on no loop.
+void WakeAfter(std::chrono::nanoseconds delay, const std::shared_ptr<Suspension>& suspension);
+// Every weft awaiter's await_resume calls it first: throws weft::CancelledError when the running
+// call was cancelled since (once per cancellation).
+void DeliverCancellation();
 
 // Runs `start` on a fresh loop on this thread, and the loop until `start`'s work calls the
 // `finished` callback it was given. Throws weft::Error on an async actor's loop.
@@ -204,7 +215,7 @@ class Event {
     explicit Awaiter(Event& event) : event_(event) {}
     bool await_ready() const { return event_.IsSet(); }
     bool await_suspend(std::coroutine_handle<> handle);
-    void await_resume() const noexcept {}
+    void await_resume() const { internal::DeliverCancellation(); }
 
    private:
     Event& event_;
@@ -212,24 +223,24 @@ class Event {
   Awaiter Wait() { return Awaiter(*this); }
 
  private:
-  struct Waiter {
-    std::coroutine_handle<> handle;
-    internal::Loop* loop;
-  };
   mutable std::mutex mu_;
   bool set_ = false;
-  std::vector<Waiter> waiters_;
+  std::vector<std::shared_ptr<internal::Suspension>> waiters_;
 };
 
 // `co_await weft::Sleep(d)` suspends the coroutine for `d` without blocking its loop.
+// In a cancelled call it throws weft::CancelledError at once.
 class Sleep {
  public:
   explicit Sleep(std::chrono::nanoseconds duration) : duration_(duration) {}
   bool await_ready() const noexcept { return duration_.count() <= 0; }
-  void await_suspend(std::coroutine_handle<> handle) const {
-    internal::ResumeAfter(internal::CurrentLoop(), duration_, handle);
+  bool await_suspend(std::coroutine_handle<> handle) const {
+    auto suspension = internal::Suspend(handle);
+    if (!suspension) return false;  // cancelled: await_resume throws
+    internal::WakeAfter(duration_, suspension);
+    return true;
   }
-  void await_resume() const noexcept {}
+  void await_resume() const { internal::DeliverCancellation(); }
 
  private:
   std::chrono::nanoseconds duration_;

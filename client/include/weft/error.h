@@ -41,6 +41,17 @@ class Error : public std::runtime_error {
   int code_;
 };
 
+// Thrown inside a call its caller cancelled (weft::Cancel): at the `co_await` a coroutine is
+// suspended at, or at its next one, so that its frames unwind (their destructors run). Catch it
+// to clean up; let it escape, or throw it from code that saw weft::CancelRequested(), and the
+// caller's Get throws TaskCancelledError. A call that returns a value after catching it
+// returns that value.
+class CancelledError : public Error {
+ public:
+  explicit CancelledError(const std::string& message = "the call was cancelled")
+      : Error(static_cast<int>(ErrorCode::kCancelled), message) {}
+};
+
 // Get(timeout) or Wait ran out of time (DEADLINE_EXCEEDED). The object may still come.
 class GetTimeoutError : public Error {
  public:
@@ -63,6 +74,7 @@ struct RemoteOrigin {
   std::string node_id;
   std::string worker_id;
   int pid = 0;
+  std::string call_name;  // the call's name (CallOptions::name), if it had one
 };
 
 namespace internal {
@@ -126,6 +138,11 @@ class OwnerDiedError : public RemoteError {
 // The result is larger than its node's whole object store (--object-store-memory) and can
 // never be kept; the message names the limit. (Results that merely do not fit now spill.)
 class ObjectStoreFullError : public RemoteError {
+  using RemoteError::RemoteError;
+};
+// The call was cancelled (weft::Cancel, CANCELLED): before it started, or it ended in
+// weft::CancelledError, or (force) its task's worker was killed. The message says which.
+class TaskCancelledError : public RemoteError {
   using RemoteError::RemoteError;
 };
 // The call's arguments passed by value weigh more than the cluster's largest message (the

@@ -173,15 +173,19 @@ class ObjectRef {
   }
 
   // `co_await ref` in a weft::Async coroutine: suspends until the value is here, resumes on
-  // the coroutine's loop.
+  // the coroutine's loop. In a call that is cancelled meanwhile it throws
+  // weft::CancelledError instead.
   struct Awaiter {
     std::shared_ptr<const std::string> id;
     bool await_ready() const { return internal::ObjectReady(*id); }
-    void await_suspend(std::coroutine_handle<> handle) const {
-      internal::WhenObjectReady(
-          *id, [handle, loop = internal::CurrentLoop()] { internal::Resume(loop, handle); });
+    bool await_suspend(std::coroutine_handle<> handle) const {
+      auto suspension = internal::Suspend(handle);
+      if (!suspension) return false;  // cancelled: await_resume throws
+      internal::WhenObjectReady(*id, [suspension] { internal::Wake(suspension); });
+      return true;
     }
     T await_resume() const {
+      internal::DeliverCancellation();
       const std::chrono::milliseconds now{0};
       if constexpr (!std::is_void_v<T>) {
         return internal::UnpackObject<T>(*id, internal::GetObjectBytes(*id, &now));

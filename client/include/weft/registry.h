@@ -27,6 +27,12 @@
 #include "weft/serialization.h"
 
 namespace weft {
+
+template <class T>
+class Generator;  // weft/generator.h
+template <class T>
+class ObjectRefGenerator;
+
 namespace internal {
 
 template <class T>
@@ -41,6 +47,20 @@ template <class T>
 struct Unwrap<Async<T>> {
   using type = T;
 };
+template <class T>
+struct IsStream : std::false_type {};
+template <class T>
+struct IsStream<Generator<T>> : std::true_type {};
+// What a call of a method or task returning R gives its caller: a reference to its value, or
+// the stream of a generator's items.
+template <class R>
+struct CallResult {
+  using type = ObjectRef<typename Unwrap<R>::type>;
+};
+template <class T>
+struct CallResult<Generator<T>> {
+  using type = ObjectRefGenerator<T>;
+};
 
 // What a member function pointer takes and returns.
 template <class M>
@@ -53,6 +73,7 @@ struct MethodTraits;
     using Params = std::tuple<A...>;                               \
     using DecayedParams = std::tuple<std::decay_t<A>...>;          \
     static constexpr bool kAsync = IsAsync<R>::value;              \
+    static constexpr bool kStream = IsStream<R>::value;            \
     using Value = typename Unwrap<R>::type; /* what a ref holds */ \
   };
 WEFT_METHOD_TRAITS()
@@ -94,8 +115,9 @@ struct MethodInfo {
   std::string group;    // its concurrency group; empty: the default group
   std::string pointer;  // the member pointer's bytes, to map it to `name`
   const std::type_info* pointer_type = nullptr;
-  SyncInvoker call;         // set for plain methods
-  AsyncInvoker call_async;  // set for coroutine methods
+  SyncInvoker call;         // set for plain methods (and generators: on a loop of its own)
+  AsyncInvoker call_async;  // set for coroutine methods (and generators: on the actor's loop)
+  bool stream = false;      // returns weft::Generator<T>: its calls stream their items
 };
 
 struct ClassInfo {
@@ -106,10 +128,10 @@ struct ClassInfo {
   std::vector<MethodInfo> methods;
   // Concurrency groups besides the default one, in declaration order: name, max concurrency.
   std::vector<std::pair<std::string, int>> groups;
-  std::string library;  // the shared library that registered the class
-  bool is_async() const {
+  std::string library;     // the shared library that registered the class
+  bool is_async() const {  // a generator alone does not make a class async
     for (const auto& m : methods)
-      if (m.call_async) return true;
+      if (m.call_async && !m.stream) return true;
     return false;
   }
 };
@@ -119,6 +141,7 @@ struct FunctionInfo {
   const void* pointer = nullptr;
   SyncInvoker call;  // `self` is unused
   std::string library;
+  bool stream = false;  // returns weft::Generator<T>
 };
 
 // The process-wide registry (client/src/registry.cc). Register* run from static
@@ -171,6 +194,26 @@ Async<PackedResult> InvokeAsync(void* self, M method, std::string bytes) {
   } else {
     co_return PackResult(co_await std::move(task));
   }
+}
+
+// Runs a generator for the streaming call this thread runs (weft/generator.h).
+template <class T>
+Async<PackedResult> DriveStream(Generator<T> generator);
+
+// A generator method's stream: the coroutine keeps the arguments alive while it runs.
+template <class M>
+Async<PackedResult> InvokeStream(void* self, M method, std::string bytes) {
+  using T = MethodTraits<M>;
+  auto args = UnpackArgs<typename T::DecayedParams>(bytes);
+  auto* object = static_cast<typename T::Class*>(self);
+  co_return co_await DriveStream(
+      std::apply([&](auto&... a) { return (object->*method)(std::move(a)...); }, args));
+}
+template <class F>
+Async<PackedResult> InvokeStreamFunction(F function, std::string bytes) {
+  auto args = UnpackArgs<typename FunctionTraits<F>::DecayedParams>(bytes);
+  co_return co_await DriveStream(
+      std::apply([&](auto&... a) { return function(std::move(a)...); }, args));
 }
 
 template <class F>
@@ -238,7 +281,15 @@ class ActorClass {
     info.group = std::move(options.concurrency_group);
     info.pointer.assign(reinterpret_cast<const char*>(&method), sizeof(method));
     info.pointer_type = &typeid(M);
-    if constexpr (T::kAsync) {
+    if constexpr (T::kStream) {
+      info.stream = true;
+      info.call_async = [method](void* self, std::string args) {
+        return internal::InvokeStream(self, method, std::move(args));
+      };
+      info.call = [method](void* self, std::string_view args) {
+        return RunSync(internal::InvokeStream(self, method, std::string(args)));
+      };
+    } else if constexpr (T::kAsync) {
       info.call_async = [method](void* self, std::string args) {
         return internal::InvokeAsync(self, method, std::move(args));
       };
@@ -274,9 +325,16 @@ bool RemoteFunction(std::string name, F function) {
   internal::FunctionInfo info;
   info.name = std::move(name);
   info.pointer = reinterpret_cast<const void*>(function);
-  info.call = [function](void*, std::string_view args) {
-    return internal::InvokeFunction(function, args);
-  };
+  if constexpr (internal::IsStream<typename internal::FunctionTraits<F>::Result>::value) {
+    info.stream = true;
+    info.call = [function](void*, std::string_view args) {
+      return RunSync(internal::InvokeStreamFunction(function, std::string(args)));
+    };
+  } else {
+    info.call = [function](void*, std::string_view args) {
+      return internal::InvokeFunction(function, args);
+    };
+  }
   internal::RegisterFunction(std::move(info), reinterpret_cast<const void*>(function));
   return true;
 }

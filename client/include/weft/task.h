@@ -12,6 +12,8 @@
 #include <string>
 
 #include "weft/call_args.h"
+#include "weft/stable_string.h"
+#include "weft/generator.h"
 #include "weft/registry.h"
 
 namespace weft {
@@ -23,6 +25,12 @@ struct TaskOptions {
   // as Ray's max_retries (default 3); -1: no limit. Past them, Get throws WorkerCrashedError.
   int max_retries = 3;
   bool retry_exceptions = false;  // also run it again when it throws (within max_retries)
+  // Generator tasks (weft/generator.h): how many items the producer may run ahead of what the
+  // caller has taken. A generator task is not run again (its items were taken).
+  int stream_window = 64;
+  // A name for the task's run, as Ray's `.options(name=...)`: its output lines are prefixed
+  // with it instead of the function's name, and its errors name it.
+  StableString name;
 };
 
 namespace internal {
@@ -37,13 +45,16 @@ class Task {
     static_assert(RejectAsyncTask<F>::value);
   }
 
+  // A reference to the task's result; for a task returning weft::Generator<T>, the stream of
+  // its items (weft/generator.h).
   template <class... A>
-  ObjectRef<typename internal::FunctionTraits<F>::Result> Remote(A&&... args) const {
+  typename internal::CallResult<typename internal::FunctionTraits<F>::Result>::type Remote(
+      A&&... args) const {
     using T = internal::FunctionTraits<F>;
     auto wire = internal::MakeArgs<typename T::Params>(std::forward<A>(args)...);
     const auto* info = internal::FindFunctionByPointer(reinterpret_cast<const void*>(function_));
-    return ObjectRef<typename T::Result>(internal::SubmitTask(*info, options_, std::move(wire)),
-                                         internal::Adopt{});
+    return typename internal::CallResult<typename T::Result>::type(
+        internal::SubmitTask(*info, options_, std::move(wire)), internal::Adopt{});
   }
 
  private:
