@@ -230,6 +230,24 @@ TEST_F(ConcurrencyTest, ACallMadeWithRetriesRunsAgainAfterARestartWhereOthersAre
   EXPECT_THROW(actor.Options({.max_task_retries = -2}), weft::Error);
 }
 
+// On an actor that runs one call at a time in its default group, a call of another group that
+// waits for its argument holds up none of the caller's calls of other groups.
+TEST_F(ConcurrencyTest, ACallWaitingForItsArgumentHoldsUpOnlyItsOwnGroup) {
+  auto actor = weft::Actor<Grouped>().Remote();
+  ASSERT_EQ(actor.Call(&Grouped::Plain, 1).Get(kWait).second > 0, true);  // ALIVE
+  auto waiting = actor.Call(&Grouped::Note, NotReadyYet());  // "compute", argument not ready
+  auto behind = actor.Call(&Grouped::Note, 2);               // "compute": waits behind it
+  auto plain = actor.Call(&Grouped::Plain, 1);               // the default group
+  auto io = actor.Call(&Grouped::Notes);                     // "io"
+  plain.Get(kWait);
+  EXPECT_TRUE(io.Get(kWait).empty());  // nothing of "compute" ran yet
+  EXPECT_FALSE(behind.IsReady());
+  Release();
+  waiting.Get(kWait);
+  behind.Get(kWait);
+  EXPECT_THAT(actor.Call(&Grouped::Notes).Get(kWait), ::testing::ElementsAre(1, 2));
+}
+
 // A call's name, as Ray's .options(name=...): its error names it (its output lines too: see
 // the streaming example's test).
 TEST_F(ConcurrencyTest, ANamedCallsErrorNamesIt) {

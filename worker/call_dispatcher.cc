@@ -128,7 +128,7 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
 }
 
 std::string CallDispatcher::CallerQueue(const proto::Call& call) {
-  return absl::StrCat(call.actor_id(), "/", call.caller());
+  return absl::StrCat(call.actor_id(), "/", call.caller(), "/", call.concurrency_group());
 }
 
 void CallDispatcher::Drain(const std::string& queue_key) {

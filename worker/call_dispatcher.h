@@ -20,8 +20,9 @@ namespace weft::worker {
 // Turns each incoming call into a result: resolves reference arguments through the object
 // directory, runs the actor method (ActorHost) or task function (its own thread pool), and
 // returns small results inline and large ones as a stored object registered with the head.
-// Calls of one caller to one actor start in arrival order, also when some wait for their
-// arguments; a call waiting for its arguments holds up no other caller's calls.
+// Calls of one caller to one actor and concurrency group start in arrival order, also when
+// some wait for their arguments; a call waiting for its arguments holds up no other caller's
+// calls, nor its caller's calls of another group.
 class CallDispatcher {
  public:
   struct Identity {
@@ -87,7 +88,7 @@ class CallDispatcher {
   static Reply HandOverFirst(const proto::Call& call, internal::PackedResult packed, Reply reply);
   void Fail(const proto::Call& call, const absl::Status& status, const Reply& reply,
             proto::FailureKind kind = proto::FAILURE_UNSPECIFIED);
-  // The queue a call keeps its order in: its actor and caller.
+  // The queue a call keeps its order in: its actor, caller and concurrency group.
   static std::string CallerQueue(const proto::Call& call);
   void Drain(const std::string& queue_key);
   // Replaces kRefArgExt arguments by their values; `done` runs on any thread, with an error when

@@ -39,8 +39,19 @@ ActorCalls::Actor& ActorCalls::ActorLocked(const std::string& actor_id,
     actor = std::make_unique<Actor>();
     actor->id = actor_id;
     actor->class_name = class_name;
+    const ClassInfo* cls = FindClass(class_name);
+    if (cls && !cls->groups.empty()) actor->cls = cls;
   }
   return *actor;
+}
+
+const std::string& ActorCalls::GroupOf(const Actor& actor, const std::string& method,
+                                       const CallOptions& options) {
+  if (!options.concurrency_group.empty() || !actor.cls) return options.concurrency_group.str();
+  for (const auto& m : actor.cls->methods) {
+    if (m.name == method) return m.group;
+  }
+  return options.concurrency_group.str();  // empty
 }
 
 void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
@@ -76,9 +87,13 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     Pending pending;
     pending.call.set_actor_id(actor_id);
     pending.call.set_method(method);
-    if (!options.concurrency_group.empty()) {
-      pending.call.set_concurrency_group(options.concurrency_group.str());
-    }
+    // Its concurrency group, named on the wire: the calls of one caller keep their order per
+    // group, so a call waiting for its argument holds up none of another group.
+    const std::string& group = GroupOf(actor, method, options);
+    if (!group.empty()) pending.call.set_concurrency_group(group);
+    const uint64_t key =
+        group.empty() ? caller : caller ^ (std::hash<std::string>()(group) * 0x9E3779B97F4A7C15ull);
+    pending.queue = key;
     if (!options.name.empty()) pending.call.set_name(options.name.str());
     pending.call.set_job_id(runtime_.config().job_id);
     pending.call.set_result_id(object_id);
@@ -97,7 +112,7 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     }
     if (auto* parent = CallToken::Current()) parent->AddChild(object_id);  // recursive cancels
     ++actor.unfinished;
-    auto& queue = actor.queues[caller];
+    auto& queue = actor.queues[key];
     queue.push_back(std::move(pending));
     if (actor.state == proto::ACTOR_STATE_UNSPECIFIED) WatchLocked(actor);
     if (actor.state == proto::ACTOR_PENDING || actor.state == proto::ACTOR_RESTARTING) {
@@ -110,16 +125,16 @@ std::string ActorCalls::Submit(const std::string& actor_id, const std::string& c
     const uint64_t seq = queue.back().seq;
     if (!ArgsResolved(objects, queue.back().args)) {
       // Registered after unlocking: a reference that resolves meanwhile pumps inline.
-      deferred_.push_back([this, actor_id, caller, seq, args = queue.back().args] {
+      deferred_.push_back([this, actor_id, key, seq, args = queue.back().args] {
         OnArgResolved(runtime_.objects(), args,
-                      [this, actor_id, caller, seq] { Pump(actor_id, caller, seq); });
+                      [this, actor_id, key, seq] { Pump(actor_id, key, seq); });
       });
     }
-    PumpOneLocked(actor, caller, seq);
+    PumpOneLocked(actor, key, seq);
     // Still queued at an ALIVE actor: it waits for an argument (its own, or an earlier call's).
-    if (auto it = actor.queues.find(caller); actor.state == proto::ACTOR_ALIVE &&
-                                             it != actor.queues.end() && !it->second.empty() &&
-                                             it->second.back().seq == seq) {
+    if (auto it = actor.queues.find(key); actor.state == proto::ACTOR_ALIVE &&
+                                          it != actor.queues.end() && !it->second.empty() &&
+                                          it->second.back().seq == seq) {
       NoteWaitLocked(actor, it->second.back(), it->second.size() == 1);
     }
   }
@@ -547,7 +562,7 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
     // seq order), which puts them first where the actor keeps order: all that waits was made
     // after them.
     for (auto& pending : actor.resend) {
-      auto& queue = actor.queues[pending.call.caller()];
+      auto& queue = actor.queues[pending.queue];
       queue.insert(std::upper_bound(queue.begin(), queue.end(), pending.seq,
                                     [](uint64_t seq, const Pending& p) { return seq < p.seq; }),
                    std::move(pending));

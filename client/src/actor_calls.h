@@ -22,10 +22,11 @@ namespace weft::internal {
 class Runtime;
 
 // The actors this process calls. Per actor: where it lives (followed through the head's
-// WaitActor until ALIVE or DEAD) and, per caller (an actor handle and its copies), a queue of
-// calls, each sent once its reference arguments are resolved. To an actor that runs one call
-// at a time they go in submission order: a caller whose next call waits for an argument holds
-// up its own later calls, not other callers' (order is per caller, as in Ray). An actor that
+// WaitActor until ALIVE or DEAD) and, per caller (an actor handle and its copies) and
+// concurrency group, a queue of calls, each sent once its reference arguments are resolved. To
+// an actor that runs one call at a time they go in submission order: a caller whose next call
+// waits for an argument holds up its own later calls of that group, not other callers' nor
+// other groups' (order is per caller, as in Ray, and groups run apart). An actor that
 // runs calls concurrently (async, or max_concurrency > 1) keeps no order, as in Ray: each call
 // goes as soon as its arguments exist. A queued call's Get timeout note says what it waits
 // for. Thread-safe.
@@ -64,6 +65,7 @@ class ActorCalls {
     std::vector<CallArg> args;
     std::string object_id;
     uint64_t seq = 0;    // submission order among the actor's calls
+    uint64_t queue = 0;  // its caller's queue for its concurrency group (Actor::queues)
     int tries_left = 0;  // sends left after this one if the actor's copy is lost; -1: no limit
     Note note = Note::kNone;
   };
@@ -85,8 +87,10 @@ class ActorCalls {
     // The address whose stream broke while calls were held: if the head still says the actor
     // lives there, it has not heard yet; the caller waits for its verdict (a follow).
     std::string lost_address;
-    std::string why;                                            // pending reason or death reason
-    absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;  // by caller
+    std::string why;  // pending reason or death reason
+    // By caller and concurrency group (the caller itself for the default group).
+    absl::flat_hash_map<uint64_t, std::deque<Pending>> queues;
+    const ClassInfo* cls = nullptr;  // set when the class declares concurrency groups
     int unfinished = 0;
     // Calls sent and not answered yet, by seq: failed at once when the actor is known dead, as
     // ray.kill fails them; a result that arrives later is dropped.
@@ -113,6 +117,9 @@ class ActorCalls {
 
   Actor& ActorLocked(const std::string& actor_id, const std::string& class_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The concurrency group a call runs in: the one its options name, or its method's.
+  static const std::string& GroupOf(const Actor& actor, const std::string& method,
+                                    const CallOptions& options);
   // Sends what can go of `caller`'s queued calls. `seq`: the call that was just made or whose
   // argument just resolved, the only one an actor that keeps no order needs to look at.
   void Pump(const std::string& actor_id, uint64_t caller, uint64_t seq);
