@@ -63,15 +63,16 @@ int main() {
   std::cout << "tokens:" << text << std::endl;
 
   // 10,000 items, at most 64 (the default window) ahead of this loop.
+  // (Lines are printed whole: the worker's lines may arrive in between.)
   int64_t sum = 0;
   int shown = 0;
-  std::cout << "squares:";
+  std::ostringstream squares;
   for (auto square : weft::Task(&Squares).Remote(10000)) {
     const int64_t value = square.Get();
-    if (shown++ < 5) std::cout << " " << value;
+    if (shown++ < 5) squares << " " << value;
     sum += value;
   }
-  std::cout << " (sum of 10000: " << sum << ")" << std::endl;
+  std::cout << "squares:" << squares.str() << " (sum of 10000: " << sum << ")" << std::endl;
 
   auto writer = weft::Actor<Writer>().Remote();
   int written = 0;
