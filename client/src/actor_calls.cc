@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/call_token.h"
 #include "client/src/runtime.h"
@@ -14,10 +13,6 @@
 namespace weft::internal {
 namespace {
 
-// How long retried calls wait for the head's verdict on an actor whose stream just broke while
-// the head still places it there: then they go again (at most once per this period).
-constexpr int kResendWaitMs = 1000;
-constexpr int kMaxWatchErrors = 3;  // refusals of the head in a row before the actor counts dead
 // Empty per-caller queues an actor keeps for reuse.
 constexpr size_t kKeptCallerQueues = 16;
 
@@ -453,124 +448,6 @@ void ActorCalls::MarkDead(const std::string& actor_id, const std::string& reason
     PumpLocked(*it->second);
   }
   RunDeferred();
-}
-
-void ActorCalls::WatchLocked(Actor& actor, int wait_ms) {
-  // ALIVE: follow it while calls are in flight, so that the head's verdict (died, restarting)
-  // reaches them without waiting for TCP. Otherwise ask; an unknown state is answered at once.
-  const bool follow = actor.state == proto::ACTOR_ALIVE;
-  bool& busy = follow ? actor.following : actor.asking;
-  if (busy) return;
-  busy = true;
-  proto::WaitActorRequest request;
-  request.set_actor_id(actor.id);
-  request.set_known_state(actor.state);
-  request.set_wait_ms(wait_ms);
-  // Not CallAsync: the context must be destroyed before the runtime may go (see InFlight).
-  struct Watch {
-    std::unique_ptr<grpc::ClientContext> context;
-    proto::WaitActorRequest request;
-    proto::WaitActorReply reply;
-  };
-  auto watch = std::make_shared<Watch>(
-      Watch{ContextWithTimeout(std::chrono::milliseconds(wait_ms) + kControlRpcTimeout),
-            std::move(request), proto::WaitActorReply()});
-  grpc::ClientContext* call = watch->context.get();
-  // A head that is down or restarting is waited for (up to the deadline), not asked in a loop.
-  call->set_wait_for_ready(true);
-  if (!runtime_.in_flight().Add(call)) {  // shutting down
-    busy = false;
-    return;
-  }
-  runtime_.actor_directory().async()->WaitActor(
-      call, &watch->request, &watch->reply,
-      [this, call, watch, follow, actor_id = actor.id](grpc::Status status) {
-        OnActorInfo(actor_id, follow, FromGrpcStatus(status), watch->reply.actor());
-        runtime_.in_flight().Remove(call, [&] { watch->context.reset(); });
-      });
-}
-
-void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
-                             const proto::ActorInfo& info) {
-  absl::Cleanup run_deferred = [this] { RunDeferred(); };
-  absl::MutexLock lock(&mu_);
-  auto it = actors_.find(actor_id);
-  if (it == actors_.end()) return;
-  Actor& actor = *it->second;
-  (follow ? actor.following : actor.asking) = false;
-  // A follow that failed leaves the actor as it was (the head may be restarting: calls go on);
-  // the next call sent follows again. Calls held for a verdict count it as a failed ask.
-  if (follow && !status.ok() && actor.held.empty()) return;
-  if (!status.ok()) {
-    if (status.code() == absl::StatusCode::kNotFound) {
-      actor.state = proto::ACTOR_DEAD;
-      actor.why = std::string(status.message());
-    } else if (status.code() != absl::StatusCode::kUnavailable &&
-               status.code() != absl::StatusCode::kDeadlineExceeded) {
-      // The head answers, and refuses: asking again at once would spin.
-      if (++actor.watch_errors >= kMaxWatchErrors) {
-        actor.state = proto::ACTOR_DEAD;
-        actor.why = absl::StrCat("the head refuses to tell the actor's state: ", status.message());
-      }
-    } else if (actor.watch_failing_since == absl::Time()) {
-      actor.watch_failing_since = absl::Now();
-    } else if (absl::Now() - actor.watch_failing_since >= absl::FromChrono(kHeadUnavailableWait)) {
-      actor.state = proto::ACTOR_DEAD;
-      actor.why = absl::StrCat("head unavailable: the head at ", runtime_.config().head_address,
-                               " did not answer for ",
-                               absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
-                               status.message(), ")");
-    }
-  } else {
-    actor.watch_failing_since = absl::Time();
-    actor.watch_errors = 0;
-    ApplyInfoLocked(actor, info);
-    if (!follow && (!actor.held.empty() || !actor.resend.empty()) &&
-        actor.state == proto::ACTOR_ALIVE && actor.address == actor.lost_address) {
-      // The head still places it where the stream just broke: it has not heard of the death
-      // yet. Follow it for the verdict (bounded by the node timeout, or the follow's wait)
-      // rather than failing the held calls as merely unavailable, or sending the retried ones
-      // back to the dead address at once (and again, as fast as they fail).
-      WatchLocked(actor, actor.held.empty() ? kResendWaitMs : kWaitActorMs);
-      return;
-    }
-  }
-  actor.lost_address.clear();
-  if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
-  if (actor.state == proto::ACTOR_ALIVE || actor.state == proto::ACTOR_DEAD) {
-    // Calls that failed while the actor's fate was unknown fail now, with what is known.
-    for (auto& [object_id, error] : actor.held) {
-      if (actor.state == proto::ACTOR_DEAD) {
-        error.set_code(14);
-        error.set_message(
-            absl::StrCat("actor ", actor.id, " (", actor.class_name, ") is dead: ", actor.why));
-      }
-      // Dead: for good. Alive again: the connection was lost, the call may or may not have run.
-      error.set_kind(actor.state == proto::ACTOR_DEAD ? proto::FAILURE_ACTOR_DIED
-                                                      : proto::FAILURE_ACTOR_UNAVAILABLE);
-      if (error.actor_id().empty()) error.set_actor_id(actor.id);
-      if (error.class_name().empty()) error.set_class_name(actor.class_name);
-      deferred_.push_back([this, id = object_id, error = std::move(error)]() mutable {
-        runtime_.objects().SetError(id, std::move(error));
-      });
-    }
-    actor.held.clear();
-  }
-  if (actor.state == proto::ACTOR_DEAD) FailSentLocked(actor);  // the head knows before TCP
-  if (actor.state == proto::ACTOR_ALIVE && !actor.resend.empty()) {
-    // Lost with the old copy and retried: back in line by submission order (queues stay in
-    // seq order), which puts them first where the actor keeps order: all that waits was made
-    // after them.
-    for (auto& pending : actor.resend) {
-      auto& queue = actor.queues[pending.queue];
-      queue.insert(std::upper_bound(queue.begin(), queue.end(), pending.seq,
-                                    [](uint64_t seq, const Pending& p) { return seq < p.seq; }),
-                   std::move(pending));
-    }
-    actor.resend.clear();
-  }
-  PumpLocked(actor);
-  if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
 }
 
 }  // namespace weft::internal
