@@ -37,6 +37,35 @@ void NoteRelations(std::vector<weft::bench::CaseResult>& cases) {
   }
 }
 
+// One run of every selected case, on clusters of its own, with its ratios computed.
+std::vector<weft::bench::CaseResult> RunOnce(const weft::bench::Settings& settings) {
+  using namespace weft::bench;
+  std::vector<CaseResult> cases;
+  if (settings.only.empty()) {
+    cases = RunSibling("grpc-floor", settings.quick);
+    if (cases.empty()) std::fprintf(stderr, "weft-bench: no gRPC floor measured\n");
+    for (auto& peer : RunSibling("caf-peer", settings.quick)) cases.push_back(std::move(peer));
+  }
+  // actor_creation: on a cluster whose head stores nothing, the cost the stored default
+  // (actor_creation_persisted, below) is compared with.
+  if (std::string("actor_creation").find(settings.only) != std::string::npos) {
+    setenv("WEFT_STORAGE", "memory", 1);  // read by the head that Init starts
+    weft::Init({.address = "local", .forward_output = false});
+    auto in_memory = RunCreationCase(settings, "actor_creation");
+    weft::Shutdown();
+    unsetenv("WEFT_STORAGE");
+    cases.insert(cases.end(), in_memory.begin(), in_memory.end());
+  }
+  // A cluster of its own, stopped at Shutdown; the job's output is not printed.
+  weft::Init({.address = "local", .forward_output = false});
+  auto ours = RunWeftCases(settings);
+  weft::Shutdown();
+  cases.insert(cases.end(), ours.begin(), ours.end());
+  ComputeRatios(cases);
+  NoteRelations(cases);
+  return cases;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,40 +76,29 @@ int main(int argc, char** argv) {
   std::string only;
   app.add_option("--json", json, "also write the results to this file as JSON");
   app.add_option("--only", only, "run only the Weft cases whose name contains this");
+  int repeat = 0;
+  app.add_option("--repeat", repeat,
+                 "runs of every case (and its floor); the table shows medians and ranges "
+                 "(default: 3, or 1 with --quick)")
+      ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
+  if (repeat == 0) repeat = quick ? 1 : 3;
 
   using namespace weft::bench;
   Settings settings = Settings::For(quick);
   settings.only = only;
-  std::vector<CaseResult> cases;
-  if (only.empty()) {
-    cases = RunSibling("grpc-floor", quick);
-    if (cases.empty()) std::fprintf(stderr, "weft-bench: no gRPC floor measured\n");
-    for (auto& peer : RunSibling("caf-peer", quick)) cases.push_back(std::move(peer));
-  }
+  std::vector<std::vector<CaseResult>> runs;
   try {
-    // actor_creation: on a cluster whose head stores nothing, the cost the stored default
-    // (actor_creation_persisted, below) is compared with.
-    if (std::string("actor_creation").find(only) != std::string::npos) {
-      setenv("WEFT_STORAGE", "memory", 1);  // read by the head that Init starts
-      weft::Init({.address = "local", .forward_output = false});
-      auto in_memory = RunCreationCase(settings, "actor_creation");
-      weft::Shutdown();
-      unsetenv("WEFT_STORAGE");
-      cases.insert(cases.end(), in_memory.begin(), in_memory.end());
+    for (int i = 0; i < repeat; ++i) {
+      if (repeat > 1) std::fprintf(stderr, "weft-bench: repeat %d of %d\n", i + 1, repeat);
+      runs.push_back(RunOnce(settings));
     }
-    // A cluster of its own, stopped at Shutdown; the job's output is not printed.
-    weft::Init({.address = "local", .forward_output = false});
-    auto ours = RunWeftCases(settings);
-    weft::Shutdown();
-    cases.insert(cases.end(), ours.begin(), ours.end());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-bench: %s\n", e.what());
     weft::Shutdown();
     return 1;
   }
-  ComputeRatios(cases);
-  NoteRelations(cases);
+  const std::vector<CaseResult> cases = Medians(runs);
   const Machine machine = Machine::ThisOne();
   std::printf("N (actors and callers of the 1:n and n:n cases) = %d\n", settings.n);
   PrintTable(machine, cases, quick);

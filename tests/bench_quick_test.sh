@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `weft-bench --quick`: the benchmark builds and runs every case (against its own local
-# cluster, the gRPC floor and, when built, the CAF peer) and writes them all to its JSON.
+# `weft-bench --quick --repeat 2`: the benchmark builds and runs every case (against its own
+# local cluster, the gRPC floor and, when built, the CAF peer) twice, and writes each case's
+# medians over both runs to its JSON.
 # Timings are not asserted: a short run on a shared CI machine says nothing about speed.
 #
 #   bench_quick_test.sh BIN_DIR
@@ -10,7 +11,7 @@ bin_dir=$(cd "$1" && pwd)
 json=$(mktemp /tmp/weft-bench-XXXXXX.json)
 trap 'rm -f "$json"' EXIT
 
-"$bin_dir/weft-bench" --quick --json "$json"
+"$bin_dir/weft-bench" --quick --repeat 2 --json "$json"
 
 expected=(grpc_unary_sync grpc_unary_callback_128 grpc_bidi_stream grpc_bytes_1MiB
   grpc_bytes_100MiB single_client_get_calls single_client_put_calls single_client_tasks_sync
@@ -28,6 +29,12 @@ for name in "${expected[@]}"; do
   # Every case is present and measured something.
   if ! grep -Eq "\"name\": \"$name\", \"ops_per_s\": [0-9.]*[1-9]" "$json"; then
     echo "missing or empty case: $name" >&2
+    missing=1
+  fi
+  # ... in both runs.
+  row=$(grep "\"name\": \"$name\"" "$json" || true)
+  if [[ $row != *'"repeats": 2,'* ]]; then
+    echo "case $name was not measured in both runs" >&2
     missing=1
   fi
 done
