@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <weft/weft.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -184,6 +187,57 @@ TEST_F(ActorTest, CallsToAKilledActorFailClearly) {
   // The cluster keeps serving.
   auto other = weft::Actor<Recorder>().Remote();
   EXPECT_EQ(other.Call(&Recorder::Echo, 3).Get(seconds(30)), 3);
+}
+
+// As in Ray, creating an actor does not wait for the head: Remote() returns while the head is
+// stopped (SIGSTOP), the calls made meanwhile queue here, and all of them run once it is back.
+TEST_F(ActorTest, CreatingAnActorDoesNotWaitForTheHead) {
+  auto first = weft::Actor<Recorder>().Remote();
+  ASSERT_EQ(first.Call(&Recorder::Echo, -1).Get(seconds(30)), -1);
+  const pid_t head = cluster_->HeadPid();
+  ASSERT_GT(head, 0);
+  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  std::vector<weft::ActorHandle<Recorder>> actors;
+  std::vector<weft::ObjectRef<int>> echoes;
+  std::promise<void> created;
+  std::thread creating([&] {
+    for (int i = 0; i < 20; ++i) {
+      actors.push_back(weft::Actor<Recorder>().Remote());
+      echoes.push_back(actors.back().Call(&Recorder::Echo, i));
+    }
+    created.set_value();
+  });
+  const bool returned = created.get_future().wait_for(seconds(10)) == std::future_status::ready;
+  kill(head, SIGCONT);
+  creating.join();
+  EXPECT_TRUE(returned) << "Remote() waited for a stopped head";
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(echoes[i].Get(seconds(30)), i);
+  // Options the head would refuse still throw from Remote(), not later.
+  EXPECT_THROW(weft::Actor<Recorder>({.max_restarts = -2}).Remote(), weft::Error);
+}
+
+// A loop that creates actors and calls each at once, as users write it: every call is answered,
+// whatever state the head's answer to the creation found the actor in (it may be ALIVE already).
+TEST_F(ActorTest, ActorsCreatedInALoopEachAnswerTheirFirstCall) {
+  std::vector<weft::ActorHandle<Recorder>> actors;
+  std::vector<weft::ObjectRef<int>> echoes;
+  for (int i = 0; i < 300; ++i) {
+    actors.push_back(weft::Actor<Recorder>().Remote());
+    echoes.push_back(actors.back().Call(&Recorder::Echo, i));
+  }
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(echoes[i].Get(seconds(60)), i);
+}
+
+// A Kill right after Remote() (the head may not have the actor yet) kills it.
+TEST_F(ActorTest, AnActorKilledRightAfterRemoteIsDead) {
+  auto actor = weft::Actor<Recorder>().Remote();
+  weft::Kill(actor);
+  try {
+    actor.Call(&Recorder::Echo, 1).Get(seconds(30));
+    FAIL() << "a killed actor answered";
+  } catch (const weft::RemoteError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("dead"));
+  }
 }
 
 TEST_F(ActorTest, ImpossibleResourcesKeepTheActorPendingAndSayWhy) {

@@ -277,16 +277,28 @@ proto::NodeState TestCluster::NodeStateOf(const std::string& node_id) const {
   return proto::NODE_STATE_UNSPECIFIED;
 }
 
-proto::ActorInfo TestCluster::GetActor(const std::string& actor_id) const {
-  auto stub = proto::ActorDirectory::NewStub(MakeChannel(head_address_, token_));
+namespace {
+grpc::Status AskActor(const std::string& head_address, const std::string& token,
+                      const std::string& actor_id, proto::GetActorReply& reply) {
+  auto stub = proto::ActorDirectory::NewStub(MakeChannel(head_address, token));
   grpc::ClientContext context;
   SetTimeout(context, std::chrono::seconds(5));
   proto::GetActorRequest request;
   request.set_actor_id(actor_id);
+  return stub->GetActor(&context, request, &reply);
+}
+}  // namespace
+
+proto::ActorInfo TestCluster::GetActor(const std::string& actor_id) const {
   proto::GetActorReply reply;
-  const grpc::Status status = stub->GetActor(&context, request, &reply);
+  const grpc::Status status = AskActor(head_address_, token_, actor_id, reply);
   EXPECT_TRUE(status.ok()) << "actor " << actor_id << ": " << status.error_message();
   return reply.actor();
+}
+
+bool TestCluster::HasActor(const std::string& actor_id) const {
+  proto::GetActorReply reply;
+  return AskActor(head_address_, token_, actor_id, reply).ok();
 }
 
 namespace {

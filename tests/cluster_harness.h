@@ -109,6 +109,8 @@ class TestCluster {
   proto::NodeState NodeStateOf(const std::string& node_id) const;
   // The head's record of actor `actor_id`; empty (and a test failure) if the head says no.
   proto::ActorInfo GetActor(const std::string& actor_id) const;
+  // Whether the head has actor `actor_id` (a creation arrives after Remote() returns).
+  bool HasActor(const std::string& actor_id) const;
   // The head's object directory (nothing when the head cannot be asked); ObjectCount is then -1.
   std::optional<proto::ListObjectsReply> ListObjects() const;
   int ObjectCount() const;

@@ -95,6 +95,8 @@ TEST_F(ConcurrencyTest, CallsMadeBeforeTheActorIsPlacedStartAsTheirArgumentsBeco
   auto actor = weft::Actor<Gate>({.resources = {{"late", 1}}}).Remote(1);  // no node has it yet
   auto waiting = actor.Call(&Gate::Echo, NotReadyYet());
   auto ready = actor.Call(&Gate::Echo, weft::Put(5));
+  // Remote() does not wait for the head: the actor is there, pending, once its creation arrives.
+  ASSERT_TRUE(WaitFor([&] { return cluster_->HasActor(actor.id()); }));
   ASSERT_EQ(cluster_->GetActor(actor.id()).state(), proto::ACTOR_PENDING);
   ASSERT_FALSE(cluster_->JoinNode({"--num-cpus", "1", "--resources", R"({"late": 1})"}).empty());
   EXPECT_EQ(ready.Get(kWait), 5);

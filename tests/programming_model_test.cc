@@ -59,6 +59,16 @@ TEST_F(ProgrammingModelTest, ATaskCreatesANamedActorAndReturnsItsHandle) {
   EXPECT_EQ(weft::GetActor<Recorder>("made-in-a-task").Call(&Recorder::Echo, 8).Get(kBound), 8);
 }
 
+// Remote() does not wait for the head to have the actor, yet a handle passed on at once (to a
+// task, or returned by the task that created it) finds its actor in the process receiving it.
+TEST_F(ProgrammingModelTest, AHandlePassedOnRightAfterRemoteFindsItsActor) {
+  auto actor = weft::Actor<Recorder>().Remote();
+  EXPECT_EQ(weft::Task(&EchoThrough).Remote(actor, 5).Get(kBound), 5);
+  auto made = weft::Task(&MakeRecorder).Remote().Get(kBound);
+  EXPECT_EQ(made.Call(&Recorder::Echo, 6).Get(kBound), 6);
+  EXPECT_EQ(weft::Task(&EchoThrough).Remote(made, 7).Get(kBound), 7);
+}
+
 TEST_F(ProgrammingModelTest, TasksFanOutTwoLevelsDeep) {
   EXPECT_EQ(weft::Task(&FanOut).Remote(2, 2).Get(kBound), 4);
 }

@@ -5,10 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/src/actor_calls.h"
+#include "client/src/actor_creator.h"
 #include "client/src/head_calls.h"
 #include "client/src/remote_failure.h"
 #include "client/src/runtime.h"
 #include "client/src/wire_args.h"
+#include "common/actor_spec.h"
 #include "common/ids.h"
 #include "common/rpc.h"
 #include "common/status.h"
@@ -50,6 +52,27 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
     ThrowRemote(ArgumentsTooLarge(cls.name + " (its constructor)", spec.constructor_args().size()));
   }
 
+  if (spec.name().empty()) {
+    // Not waited for, as in Ray: calls queue until the head has it, and a creation the head
+    // refuses fails them (the head's checks are made here first, so that a bad option throws).
+    if (absl::Status invalid = CheckActorSpec(spec); !invalid.ok()) {
+      throw Error(static_cast<int>(invalid.code()),
+                  absl::StrCat("cannot create actor of class ", cls.name, ": ", invalid.message()));
+    }
+    const std::string id = spec.actor_id();
+    const int max_pending_calls = options.max_pending_calls;
+    runtime.actors().Creating(id, cls.name, max_pending_calls, spec.max_task_retries());
+    runtime.creator().Create(std::move(request), [&runtime, id, name = cls.name, max_pending_calls](
+                                                     absl::StatusOr<proto::ActorInfo> info) {
+      if (info.ok()) return runtime.actors().Track(*info, max_pending_calls);
+      runtime.actors().MarkDead(
+          id, absl::StrCat("its creation failed: cannot create actor of class ", name, ": ",
+                           info.status().message()));
+    });
+    return ActorId{id, cls.name};
+  }
+  // A named actor is registered before Remote returns: a name taken throws here, and the name
+  // finds the actor at once (GetActor).
   proto::CreateActorReply reply;
   const grpc::Status status =
       CallHead(runtime.config().head_address, [&](grpc::ClientContext& context) {
@@ -82,6 +105,10 @@ ActorId LookupActor(const std::string& name, const std::string& ns, const ClassI
   return ActorId{reply.actor().actor_id(), cls.name};
 }
 
+void BeforeHandleTravels(const std::string& actor_id) {
+  if (auto* runtime = Runtime::Current()) runtime->creator().WaitAnswered(actor_id);
+}
+
 uint64_t NewCaller() {
   // Unique within the process; callers of different processes differ by their streams, and
   // the random start keeps them apart where a worker meets several processes.
@@ -111,6 +138,8 @@ void CheckCallOptions(const ClassInfo& cls, const CallOptions& options) {
 
 void KillActor(const std::string& actor_id, bool restart) {
   auto& runtime = Runtime::Get();
+  runtime.creator().WaitAnswered(actor_id);       // the head knows the actor, or it is dead here
+  if (runtime.actors().IsDead(actor_id)) return;  // its creation failed: nothing to kill
   proto::KillActorRequest request;
   request.set_actor_id(actor_id);
   request.set_reason(restart ? "killed by weft::Kill to restart" : "killed by weft::Kill");

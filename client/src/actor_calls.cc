@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/call_token.h"
 #include "client/src/runtime.h"
@@ -50,6 +51,7 @@ const std::string& ActorCalls::GroupOf(const Actor& actor, const std::string& me
 }
 
 void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
+  absl::Cleanup run_deferred = [this] { RunDeferred(); };
   absl::MutexLock lock(&mu_);
   Actor& actor = ActorLocked(info.actor_id(), info.class_name());
   actor.max_pending_calls = max_pending_calls;
@@ -62,6 +64,24 @@ void ActorCalls::Track(const proto::ActorInfo& info, int max_pending_calls) {
        (actor.state == proto::ACTOR_ALIVE || actor.state == proto::ACTOR_RESTARTING));
   if (!stale) ApplyInfoLocked(actor, info);
   if (actor.state != proto::ACTOR_ALIVE && actor.state != proto::ACTOR_DEAD) WatchLocked(actor);
+  // Calls made while it was being created (Creating) go, if it is ALIVE already.
+  PumpLocked(actor);
+}
+
+void ActorCalls::Creating(const std::string& actor_id, const std::string& class_name,
+                          int max_pending_calls, int max_task_retries) {
+  absl::MutexLock lock(&mu_);
+  Actor& actor = ActorLocked(actor_id, class_name);
+  actor.max_pending_calls = max_pending_calls;
+  actor.max_task_retries = max_task_retries;  // what its calls made meanwhile are retried by
+  actor.state = proto::ACTOR_PENDING;  // not asked about (WatchLocked) before the head has it
+  actor.why = "being created: its request is on its way to the head";
+}
+
+bool ActorCalls::IsDead(const std::string& actor_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor_id);
+  return it != actors_.end() && it->second->state == proto::ACTOR_DEAD;
 }
 
 std::string ActorCalls::Submit(const std::string& actor_id, const std::string& class_name,

@@ -36,6 +36,12 @@ class ActorCalls {
 
   // Starts following an actor (created or looked up by this process).
   void Track(const proto::ActorInfo& actor, int max_pending_calls);
+  // An actor this process creates without waiting (ActorCreator): its calls queue until the
+  // head's answer is tracked (Track) or fails it (MarkDead).
+  void Creating(const std::string& actor_id, const std::string& class_name, int max_pending_calls,
+                int max_task_retries);
+  // This process knows the actor is dead (killed, or its creation failed).
+  bool IsDead(const std::string& actor_id);
 
   // Queues a call and returns the id of its result object. Throws weft::Error
   // RESOURCE_EXHAUSTED when the actor's max_pending_calls are unfinished.

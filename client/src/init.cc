@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/src/actor_creator.h"
 #include "client/src/head_calls.h"
 #include "client/src/job_code.h"
 #include "client/src/log_subscriber.h"
@@ -325,6 +326,8 @@ void Shutdown() {
   }
   auto runtime = internal::Runtime::Uninstall();
   if (runtime) {
+    // The actors created last reach the head before the job finishes (and ends them).
+    runtime->creator().Flush(kControlRpcTimeout);
     proto::FinishJobRequest request;
     request.set_job_id(runtime->config().job_id);
     grpc::ClientContext context;

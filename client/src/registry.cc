@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 
 #include "weft/error.h"
@@ -145,7 +146,11 @@ std::vector<std::string> CodeLibraries() {
   std::lock_guard lock(registry.mu);
   std::vector<std::string> libraries;
   auto add = [&](const std::string& library) {
-    if (library.empty() || library == main_executable) return;
+    if (library.empty()) return;
+    // The main executable goes by the name it was started as ("./driver"), a library by the
+    // name it was loaded as (kept: a soname link stays one).
+    std::error_code error;
+    if (std::filesystem::equivalent(library, main_executable, error)) return;
     for (const auto& known : libraries)
       if (known == library) return;
     libraries.push_back(library);

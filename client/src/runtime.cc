@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "client/src/actor_calls.h"
+#include "client/src/actor_creator.h"
 #include "client/src/object_fetch.h"
 #include "client/src/stream_table.h"
 #include "client/src/task_calls.h"
@@ -164,10 +165,12 @@ Runtime::Runtime(Config config)
       token_holder_(auth_),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)),
-      streams_(std::make_unique<StreamTable>(*this)) {}
+      streams_(std::make_unique<StreamTable>(*this)),
+      creator_(std::make_unique<ActorCreator>(*actor_directory_, config_.head_address)) {}
 
 Runtime::~Runtime() {
   // Nothing may call back into the runtime once its parts are gone.
+  creator_.reset();
   owner_gate_.reset();
   if (owner_server_) owner_server_->Shutdown(std::chrono::system_clock::now());
   in_flight_.CancelAllAndWait();

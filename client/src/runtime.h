@@ -25,6 +25,7 @@
 namespace weft::internal {
 
 class ActorCalls;
+class ActorCreator;
 class StreamTable;
 class TaskCalls;
 
@@ -101,6 +102,7 @@ class Runtime {
   SharedFolder& shared_folder() { return shared_; }
   WorkerChannels& workers() { return workers_; }
   ActorCalls& actors() { return *actors_; }
+  ActorCreator& creator() { return *creator_; }
   TaskCalls& tasks() { return *tasks_; }
   StreamTable& streams() { return *streams_; }
   proto::ActorDirectory::Stub& actor_directory() { return *actor_directory_; }
@@ -163,6 +165,8 @@ class Runtime {
   std::unique_ptr<ActorCalls> actors_;
   std::unique_ptr<TaskCalls> tasks_;
   std::unique_ptr<StreamTable> streams_;
+  // Reset first in ~Runtime: it sends what is queued, into actors_.
+  std::unique_ptr<ActorCreator> creator_;
 };
 
 }  // namespace weft::internal

@@ -1,6 +1,7 @@
 #include "raylet/head/actor_manager.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/actor_spec.h"
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "raylet/head/placement.h"
@@ -25,17 +26,7 @@ bool WantsOwnProcess(const proto::ActorSpec& spec) {
 
 absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRequest& request) {
   const auto& spec = request.spec();
-  if (spec.class_name().empty()) return absl::InvalidArgumentError("actor needs a class name");
-  if (spec.job_id().empty()) return absl::InvalidArgumentError("actor needs a job id");
-  if (spec.max_concurrency() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_concurrency must be positive, got ", spec.max_concurrency()));
-  }
-  if (auto invalid = ValidateResources(spec.resources()); !invalid.ok()) return invalid;
-  if (spec.max_restarts() < -1 || spec.max_task_retries() < -1) {
-    return absl::InvalidArgumentError(
-        "max_restarts and max_task_retries must be -1 (no limit), 0 or more");
-  }
+  if (absl::Status invalid = CheckActorSpec(spec); !invalid.ok()) return invalid;
   absl::StatusOr<proto::ActorInfo> registered;
   {
     // One creation at a time from the look-ups on: a request sent again while the first is

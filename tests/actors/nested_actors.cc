@@ -239,6 +239,12 @@ weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name) {
   return weft::GetActor<Recorder>(name);
 }
 
+weft::ActorHandle<Recorder> MakeRecorder() { return weft::Actor<Recorder>().Remote(); }
+
+int EchoThrough(weft::ActorHandle<Recorder> actor, int x) {
+  return actor.Call(&Recorder::Echo, x).Get();
+}
+
 int EchoNamed(std::string name, int x) {
   return weft::GetActor<Recorder>(name).Call(&Recorder::Echo, x).Get();
 }
@@ -321,6 +327,8 @@ const bool kTaskScenario = weft::RemoteFunction("TaskScenario", &TaskScenario);
 const bool kFanOut = weft::RemoteFunction("FanOut", &FanOut);
 const bool kMakeNamedRecorder = weft::RemoteFunction("MakeNamedRecorder", &MakeNamedRecorder);
 const bool kEchoNamed = weft::RemoteFunction("EchoNamed", &EchoNamed);
+const bool kMakeRecorder = weft::RemoteFunction("MakeRecorder", &MakeRecorder);
+const bool kEchoThrough = weft::RemoteFunction("EchoThrough", &EchoThrough);
 const bool kDeref = weft::RemoteFunction("Deref", &Deref);
 const bool kForward = weft::RemoteFunction("Forward", &Forward);
 const bool kStartSlowInt = weft::RemoteFunction("StartSlowInt", &StartSlowInt);

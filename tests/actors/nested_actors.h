@@ -125,6 +125,8 @@ int64_t TaskScenario(int callee, int arg);
 int FanOut(int width, int depth);  // width^depth leaves, each 1, summed through nested tasks
 weft::ActorHandle<Recorder> MakeNamedRecorder(std::string name);  // also looks it up by name
 int EchoNamed(std::string name, int x);                           // GetActor, then Echo
+weft::ActorHandle<Recorder> MakeRecorder();  // an unnamed one, its handle returned at once
+int EchoThrough(weft::ActorHandle<Recorder> actor, int x);  // Echo on the actor given
 int Deref(weft::ObjectRef<int> ref);
 weft::ObjectRef<int> StartSlowInt(int ms, int x);  // the ref of a nested task still running
 int Forward(weft::ObjectRef<int> ref);             // Deref in a nested task

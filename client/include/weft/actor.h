@@ -14,9 +14,9 @@
 #include <utility>
 
 #include "weft/call_args.h"
-#include "weft/stable_string.h"
 #include "weft/generator.h"
 #include "weft/registry.h"
+#include "weft/stable_string.h"
 
 namespace weft {
 
@@ -79,6 +79,9 @@ std::string SubmitActorCall(const ActorId& actor, uint64_t caller, const std::st
 // max_task_retries below -1.
 void CheckCallOptions(const ClassInfo& cls, const CallOptions& options);
 void KillActor(const std::string& actor_id, bool restart);
+// Before a handle leaves this process: waits until the head has the actor (its creation is not
+// waited for by Remote()), so that the process receiving it finds the actor there.
+void BeforeHandleTravels(const std::string& actor_id);
 }  // namespace internal
 
 // A copyable handle to a live actor of class C. Thread-safe. Calls made through one handle
@@ -121,7 +124,19 @@ class ActorHandle {
         internal::Adopt{});
   }
 
-  MSGPACK_DEFINE(id_.id, id_.class_name);
+  // The handle travels as [id, class name] (MSGPACK_DEFINE's form).
+  template <typename Packer>
+  void msgpack_pack(Packer& packer) const {
+    internal::BeforeHandleTravels(id_.id);
+    msgpack::type::make_define_array(id_.id, id_.class_name).msgpack_pack(packer);
+  }
+  void msgpack_unpack(const msgpack::object& object) {
+    msgpack::type::make_define_array(id_.id, id_.class_name).msgpack_unpack(object);
+  }
+  template <typename Object>
+  void msgpack_object(Object* object, msgpack::zone& zone) const {
+    msgpack::type::make_define_array(id_.id, id_.class_name).msgpack_object(object, zone);
+  }
 
  private:
   internal::ActorId id_;

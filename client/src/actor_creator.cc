@@ -1,0 +1,150 @@
+#include "client/src/actor_creator.h"
+
+#include <grpcpp/client_context.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/time/time.h"
+#include "common/rpc.h"
+#include "common/status.h"
+
+namespace weft::internal {
+
+using Clock = std::chrono::steady_clock;
+
+ActorCreator::ActorCreator(proto::ActorDirectory::Stub& head, std::string head_address)
+    : head_(head), head_address_(std::move(head_address)) {
+  absl::MutexLock lock(&mu_);  // Run starts once thread_id_ is set
+  thread_ = std::thread([this] {
+    { absl::MutexLock started(&mu_); }
+    Run();
+  });
+  thread_id_ = thread_.get_id();
+}
+
+ActorCreator::~ActorCreator() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void ActorCreator::Create(proto::CreateActorRequest request, Done done) {
+  absl::MutexLock lock(&mu_);
+  unanswered_.insert(request.spec().actor_id());
+  queue_.push_back(Item{std::move(request), std::move(done)});
+}
+
+void ActorCreator::WaitAnswered(const std::string& actor_id) {
+  if (std::this_thread::get_id() == thread_id_) return;  // a Done of its own: it cannot wait
+  absl::MutexLock lock(&mu_);
+  while (unanswered_.contains(actor_id)) answered_cv_.Wait(&mu_);
+}
+
+void ActorCreator::Flush(std::chrono::milliseconds timeout) {
+  if (std::this_thread::get_id() == thread_id_) return;
+  const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
+  absl::MutexLock lock(&mu_);
+  while (!unanswered_.empty()) {
+    if (answered_cv_.WaitWithDeadline(&mu_, deadline)) return;
+  }
+}
+
+void ActorCreator::Run() {
+  auto pause = std::chrono::milliseconds(100);
+  std::vector<Item> batch;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (batch.empty()) {  // else: what found the head away, asked again
+        mu_.Await(absl::Condition(
+            +[](ActorCreator* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !self->queue_.empty() || self->stopping_;
+            },
+            this));
+        if (queue_.empty()) return;  // stopping, with nothing left to send
+      }
+      while (batch.size() < kInFlight && !queue_.empty()) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    const size_t sent = batch.size();
+    SendBatch(batch);
+    if (batch.empty() || batch.size() < sent) pause = std::chrono::milliseconds(100);
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopping_;
+    }
+    if (!batch.empty() && !stopping) {
+      // The head is away: wait a little before asking again (each try waited for the
+      // connection already; a head that refuses at once is not asked in a loop).
+      std::this_thread::sleep_for(pause);
+      pause = std::min(2 * pause, std::chrono::milliseconds(1000));
+    }
+  }
+}
+
+void ActorCreator::SendBatch(std::vector<Item>& batch) {
+  struct Call {
+    grpc::ClientContext context;
+    proto::CreateActorReply reply;
+    grpc::Status status;
+  };
+  std::vector<Call> calls(batch.size());
+  absl::BlockingCounter answered(static_cast<int>(batch.size()));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Call& call = calls[i];
+    call.context.set_wait_for_ready(true);  // a restarting head: wait for it to listen again
+    SetTimeout(call.context, kControlRpcTimeout);
+    head_.async()->CreateActor(&call.context, &batch[i].request, &call.reply,
+                               [&call, &answered](grpc::Status status) {
+                                 call.status = std::move(status);
+                                 answered.DecrementCount();
+                               });
+  }
+  answered.Wait();
+  std::vector<Item> again;
+  bool stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stopping_;  // the process is ending: a head away is not waited for
+  }
+  const auto now = Clock::now();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Item& item = batch[i];
+    const grpc::Status& status = calls[i].status;
+    const bool away = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (away && item.give_up == Clock::time_point{}) item.give_up = now + kHeadUnavailableWait;
+    if (away && now < item.give_up && !stopping) {
+      again.push_back(std::move(item));
+      continue;
+    }
+    absl::StatusOr<proto::ActorInfo> answer;
+    if (status.ok()) {
+      answer = std::move(*calls[i].reply.mutable_actor());
+    } else if (away) {
+      answer = absl::UnavailableError(
+          absl::StrCat("head unavailable: the head at ", head_address_, " did not answer for ",
+                       absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
+                       status.error_message(), ")"));
+    } else {
+      answer = FromGrpcStatus(status);
+    }
+    // Told before WaitAnswered lets a Kill go: the actor is then tracked as the head has it.
+    item.done(std::move(answer));
+    {
+      absl::MutexLock lock(&mu_);
+      unanswered_.erase(item.request.spec().actor_id());
+    }
+    answered_cv_.SignalAll();
+  }
+  batch = std::move(again);
+}
+
+}  // namespace weft::internal
