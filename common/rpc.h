@@ -116,6 +116,16 @@ void CallAsync(std::unique_ptr<grpc::ClientContext> context, Request request, St
         });
 }
 
+// Keeps gRPC's callback completion queue open for the rest of the process. gRPC 1.51 serves
+// callback-API calls from one process-wide queue (its poller does not run in the background on
+// Linux): every channel that made a callback call, and every callback server, holds a
+// reference, and the last to go shuts the queue down and joins its threads, even when it goes
+// on one of those threads (a call's context, which holds its channel, ending there). That
+// thread then uses the freed queue: "assertion failed: prior > 0", SIGABRT. A node refused at
+// join was seen to die so (1 run in 30). Every Weft process calls this once at start: a
+// channel that made one callback call, never freed.
+void PinCallbackQueue();
+
 // For callback handlers: a reactor finished with `status`.
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status);

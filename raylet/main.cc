@@ -9,6 +9,7 @@
 
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/rpc.h"
 #include "raylet/raylet.h"
 #include "raylet/raylet_flags.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   weft::InitLogging(flags.head ? "head" : "node");
+  weft::PinCallbackQueue();
   // A connection per peer: never the 1,024 a shell or systemd starts us with (issue 13).
   const uint64_t files = weft::RaiseOpenFileLimit();
   if (files < 4096)

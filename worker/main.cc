@@ -10,6 +10,7 @@
 #include "common/cluster_tls.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/rpc.h"
 #include "worker/output_tag.h"
 #include "worker/worker_process.h"
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   options.fence_after = absl::Milliseconds(fence_after_ms);
   weft::worker::InstallOutputTags();  // before any thread prints
   weft::InitLogging("worker", log_file);
+  weft::PinCallbackQueue();
   weft::RaiseOpenFileLimit();  // a connection per caller and per peer it fetches from
   const char* token = std::getenv("WEFT_TOKEN");
   if (!token || !*token) {

@@ -49,23 +49,6 @@ class BrokenStore final : public TableStore {
   absl::StatusOr<Rows> Load(const std::string&) override { return Rows(); }
 };
 
-// gRPC 1.51 frees its callback queue with the last channel that used it, even on one of that
-// queue's threads (a call the head started ending after the head): the raylet holds a channel
-// for its life (raylet.cc, HoldCallbackQueue); so does this test.
-void HoldCallbackQueue() {
-  static const auto* held = [] {
-    auto* channel = new std::shared_ptr<grpc::Channel>(MakeChannel("127.0.0.1:1", "token"));
-    auto* stub =
-        new std::unique_ptr<proto::NodeDirectory::Stub>(proto::NodeDirectory::NewStub(*channel));
-    CallAsync<proto::ListNodesReply>(
-        ContextWithTimeout(std::chrono::seconds(1)), proto::ListNodesRequest(),
-        [stub](auto... args) { (*stub)->async()->ListNodes(args...); },
-        [](const absl::Status&, const proto::ListNodesReply&) {});
-    return channel;
-  }();
-  (void)held;
-}
-
 proto::NodeInfo Node(const std::string& id, bool is_head = false) {
   proto::NodeInfo node;
   node.set_node_id(id);
@@ -295,7 +278,7 @@ TEST_F(RecoveryTest, AHeadKilledHalfwayThroughAnEndingFinishesItWhenItComesBack)
     ASSERT_TRUE(jobs.Finish("job-0001").ok());
     ASSERT_TRUE(nodes.Unregister("n22", "stopped").ok());
   }
-  HoldCallbackQueue();
+  PinCallbackQueue();  // a call the head started may end after the head (common/rpc.h)
   TokenAuth auth("token");
   auto head = Head::Create({}, auth, "token", Open(), /*existed=*/true);
   ASSERT_TRUE(head.ok()) << head.status();
@@ -339,7 +322,7 @@ TEST_F(RecoveryTest, NodesDroppedAtRecoveryTakeTheirObjectCopiesWithThem) {
       ASSERT_TRUE(nodes.Unregister(id, "stopped").ok());
     }
   }
-  HoldCallbackQueue();
+  PinCallbackQueue();  // a call the head started may end after the head (common/rpc.h)
   TokenAuth auth("token");
   auto head = Head::Create({.max_dead_nodes = 1}, auth, "token", Open(), /*existed=*/true);
   ASSERT_TRUE(head.ok()) << head.status();
