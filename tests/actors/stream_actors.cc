@@ -52,7 +52,9 @@ weft::Async<int> AsyncStreamer::Open() {
 
 weft::Async<int> AsyncStreamer::Drain(weft::ActorHandle<Streamer> other) {
   int count = 0;
-  for (auto item : other.Call(&Streamer::Count, 3)) count += item.valid();
+  // More items than the stream's window (64): however late this loop runs, the producer waits
+  // for it, so iterating must wait at least once (3 items could all be here before it looks).
+  for (auto item : other.Call(&Streamer::Count, 1000)) count += item.valid();
   co_return count;
 }
 
