@@ -4,6 +4,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/actor_calls.h"
+#include "client/src/head_calls.h"
 #include "client/src/runtime.h"
 #include "common/rpc.h"
 
@@ -78,10 +79,7 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
       actor.watch_failing_since = absl::Now();
     } else if (absl::Now() - actor.watch_failing_since >= absl::FromChrono(kHeadUnavailableWait)) {
       actor.state = proto::ACTOR_DEAD;
-      actor.why = absl::StrCat("head unavailable: the head at ", runtime_.config().head_address,
-                               " did not answer for ",
-                               absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
-                               status.message(), ")");
+      actor.why = HeadUnavailable(runtime_.config().head_address, status.message());
     }
   } else {
     actor.watch_failing_since = absl::Time();

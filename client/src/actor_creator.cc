@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/time.h"
+#include "client/src/head_calls.h"
 #include "common/rpc.h"
 #include "common/status.h"
 
@@ -129,10 +130,7 @@ void ActorCreator::SendBatch(std::vector<Item>& batch) {
     if (status.ok()) {
       answer = std::move(*calls[i].reply.mutable_actor());
     } else if (away) {
-      answer = absl::UnavailableError(
-          absl::StrCat("head unavailable: the head at ", head_address_, " did not answer for ",
-                       absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
-                       status.error_message(), ")"));
+      answer = absl::UnavailableError(HeadUnavailable(head_address_, status.error_message()));
     } else {
       answer = FromGrpcStatus(status);
     }

@@ -9,6 +9,12 @@
 
 namespace weft::internal {
 
+std::string HeadUnavailable(const std::string& head_address, absl::string_view detail) {
+  return absl::StrCat("head unavailable: the head at ", head_address, " did not answer for ",
+                      absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (", detail,
+                      ")");
+}
+
 grpc::Status CallHead(const std::string& head_address,
                       const std::function<grpc::Status(grpc::ClientContext&)>& call) {
   const absl::Time give_up = absl::Now() + absl::FromChrono(kHeadUnavailableWait);
@@ -22,11 +28,8 @@ grpc::Status CallHead(const std::string& head_address,
                       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
     if (!away) return status;
     if (absl::Now() >= give_up) {
-      return grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("head unavailable: the head at ", head_address, " did not answer for ",
-                       absl::FormatDuration(absl::FromChrono(kHeadUnavailableWait)), " (",
-                       status.error_message(), ")"));
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          HeadUnavailable(head_address, status.error_message()));
     }
     std::this_thread::sleep_for(pause);  // a head that refuses at once: try again soon
     pause = std::min(2 * pause, std::chrono::milliseconds(1000));

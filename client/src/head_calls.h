@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include "absl/strings/string_view.h"
 
 namespace weft::internal {
 
@@ -15,6 +16,10 @@ namespace weft::internal {
 // kControlRpcTimeout, and an UNAVAILABLE or DEADLINE_EXCEEDED answer is tried again until
 // kHeadUnavailableWait has passed; the last failure then reads "head unavailable: ...".
 // `call` issues the call on the context it is given; it must be safe to send twice.
+// "head unavailable: the head at ADDRESS did not answer for 1m (DETAIL)": what a caller that
+// gave up on the head after kHeadUnavailableWait says.
+std::string HeadUnavailable(const std::string& head_address, absl::string_view detail);
+
 grpc::Status CallHead(const std::string& head_address,
                       const std::function<grpc::Status(grpc::ClientContext&)>& call);
 
