@@ -14,11 +14,12 @@
 namespace weft::worker {
 
 // Fences a worker whose raylet stops answering while still alive (SIGSTOPped, starved): the
-// lifeline pipe only reports a raylet that died. Every `period` it sends the raylet a
+// lifeline pipe only reports a raylet that died. Every bound/8 it sends the raylet a
 // CheckNode (with its own deadline); each answer says how long the worker may serve, counted
-// from the request's sending, which is never past the moment the node itself would fence
-// (raylet/node/fence_rule.h). When that moment passes without a newer answer, `on_fence` runs
-// on the io_context; it must end the process at once.
+// from the request's sending: never past the moment the node itself would fence plus
+// WorkerGrace(bound) (common/fence_rule.h). Halfway through that grace it asks once more, so
+// a node whose deadline moved on at the last moment is heard. When the moment passes without
+// a newer answer, `on_fence` runs on the io_context; it must end the process at once.
 //
 // Methods run on the io_context's thread; answers arrive on gRPC threads and are posted
 // there. The watch must outlive the io_context's run.
@@ -31,22 +32,25 @@ class RayletWatch {
   ~RayletWatch();
 
   // Starts watching; the worker may serve until `sent + serve_for` (e.g. from its
-  // registration's answer), and never longer than the bound past `sent`.
+  // registration's answer), and never longer than bound + WorkerGrace(bound) past `sent`.
   void Start(Clock::time_point sent, absl::Duration serve_for);
 
  private:
   struct Inbox;  // where answers go; outlives the watch while calls are in flight
   void Extend(Clock::time_point sent, absl::Duration serve_for);
   void ScheduleCheck();
+  void SendCheck();
 
   asio::io_context& io_;
   std::unique_ptr<proto::NodeManager::Stub> stub_;
   const std::string worker_id_;
   const absl::Duration bound_;
+  const absl::Duration grace_;  // WorkerGrace(bound_)
   const absl::Duration period_;
   const std::function<void(const std::string&)> on_fence_;
   std::shared_ptr<Inbox> inbox_;
   asio::steady_timer check_timer_;
+  asio::steady_timer recheck_timer_;  // halfway through the grace
   asio::steady_timer fence_timer_;
   Clock::time_point fence_at_;
 };

@@ -7,10 +7,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/fence_rule.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/rpc.h"
-#include "raylet/node/fence_rule.h"
 
 namespace weft::node {
 namespace {
@@ -95,7 +95,8 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
       fence_timer_(io),
       fence_after_(FenceAfter(options.node_timeout, options.heartbeat_period)),
       head_lost_timeout_(options.head_lost_timeout),
-      fence_at_(std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(fence_after_)) {
+      fence_at_(std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(fence_after_)),
+      workers_fence_after_(fence_after_) {
   absl::MutexLock lock(&heartbeat_sink_->mu);
   heartbeat_sink_->io = &io;
   heartbeat_sink_->deliver = [this](absl::Status status, SteadyTime sent) {
@@ -163,6 +164,7 @@ void Node::AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent) {
   pool_.SetFenceAfter(fence_after_);
   absl::MutexLock lock(&fence_mu_);
   fence_at_ = sent + absl::ToChronoNanoseconds(fence_after_);
+  workers_fence_after_ = fence_after_;
 }
 
 void Node::ScheduleHeartbeat() {
@@ -284,6 +286,12 @@ void Node::ArmFence(SteadyTime at) {
   fence_timer_.expires_at(at);
   fence_timer_.async_wait([this](const std::error_code& error) {
     if (error) return;
+    {
+      // A wait that had expired already when an acknowledgement moved the deadline on cannot
+      // be cancelled: it completes without error, and the newer wait stays pending.
+      absl::MutexLock lock(&fence_mu_);
+      if (std::chrono::steady_clock::now() < fence_at_) return;
+    }
     Fence(absl::StrCat("no heartbeat acknowledged by the head for ",
                        absl::FormatDuration(fence_after_)));
   });
@@ -294,7 +302,7 @@ void Node::Fence(const std::string& reason, absl::StatusCode code) {
   fenced_ = true;
   {
     absl::MutexLock lock(&fence_mu_);
-    fence_at_ = std::chrono::steady_clock::now();
+    workers_fenced_ = true;
   }
   heartbeat_timer_.cancel();
   fence_timer_.cancel();
@@ -308,8 +316,9 @@ void Node::Fence(const std::string& reason, absl::StatusCode code) {
 absl::Duration Node::ServeFor() const {
   if (options_.head) return absl::InfiniteDuration();  // its workers run no watch
   absl::MutexLock lock(&fence_mu_);
-  const auto left = fence_at_ - std::chrono::steady_clock::now();
-  return std::max(absl::ZeroDuration(), absl::FromChrono(left));
+  if (workers_fenced_) return absl::ZeroDuration();
+  return WorkerServeFor(absl::FromChrono(fence_at_ - std::chrono::steady_clock::now()),
+                        workers_fence_after_);
 }
 
 void Node::ScheduleStartExpiry() {

@@ -31,14 +31,15 @@ namespace weft::node {
 // the head. Timers and output pipes run on the raylet's io_context.
 //
 // Fencing: the node stops (SIGKILL) all its workers when no heartbeat it sent in the last
-// FenceAfter() (fence_rule.h) was acknowledged, or when the head refuses it; then it calls
+// FenceAfter() (common/fence_rule.h) was acknowledged, or when the head refuses it; then it calls
 // `on_fatal` and serves nothing more. A head whose port refuses connections is not running,
 // so it cannot declare this node dead, and a restarted head waits its head lost timeout for
 // the nodes it knew: while that holds the node keeps its workers, up to that timeout after the
 // head last answered, and carries on with the same id once the head is back. Its workers learn
-// the same deadline from CheckNode and stop themselves if the node stops answering. The head's own
-// node shares the head's process (a stall stops both, and the head credits it): it fences only when
-// refused, and its workers run no watch. Info(), ServeFor() are thread-safe.
+// the same deadline (plus WorkerGrace) from CheckNode and stop themselves if the node stops
+// answering. The head's own node shares the head's process (a stall stops both, and the head
+// credits it): it fences only when refused, and its workers run no watch. Info(), ServeFor() are
+// thread-safe.
 class Node {
  public:
   using FatalCallback = std::function<void(absl::Status)>;
@@ -74,7 +75,8 @@ class Node {
   // most a second for the head).
   void Stop(const std::string& reason);
 
-  // How long a worker asking now may serve without another answer (0 once fenced).
+  // How long a worker asking now may serve without another answer: until the node's own fence
+  // time plus WorkerGrace (common/fence_rule.h); 0 once fenced.
   absl::Duration ServeFor() const;
   // When the head last acknowledged a heartbeat (or the registration).
   absl::Time last_head_contact() const { return last_head_contact_; }
@@ -155,7 +157,9 @@ class Node {
   bool head_down_ = false;  // a probe found no head running; it has not answered since
   bool fenced_ = false;
   mutable absl::Mutex fence_mu_;
-  SteadyTime fence_at_ ABSL_GUARDED_BY(fence_mu_);  // when the node fences itself
+  SteadyTime fence_at_ ABSL_GUARDED_BY(fence_mu_);                 // when the node fences itself
+  absl::Duration workers_fence_after_ ABSL_GUARDED_BY(fence_mu_);  // fence_after_, for ServeFor
+  bool workers_fenced_ ABSL_GUARDED_BY(fence_mu_) = false;
 };
 
 }  // namespace weft::node

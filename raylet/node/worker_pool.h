@@ -38,8 +38,9 @@ class WorkerPool {
     bool tls_mutual = false;  // workers take only connections that show a cluster certificate
     ResourceMap capacity;     // what the node offers; starts beyond it are refused
     absl::Duration start_timeout = absl::Seconds(30);
-    // A worker whose raylet does not answer its CheckNode for this long stops itself; passed
-    // on the worker's command line (see fence_rule.h). Zero: workers run no watch. The
+    // The node's FenceAfter: a worker whose raylet does not answer its CheckNode stops itself
+    // at most this long plus WorkerGrace after asking; passed on the worker's command line
+    // (see common/fence_rule.h). Zero: workers run no watch. The
     // initial value, until SetFenceAfter.
     absl::Duration fence_after = absl::Seconds(2);
     size_t exited_kept = 200;  // how many exits List() still shows
