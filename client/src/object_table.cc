@@ -44,7 +44,7 @@ ObjectTable::Dropped ObjectTable::EraseLocked(Entries::iterator it) {
   Dropped dropped;
   if (it->second.owned) dropped.free_at = std::move(it->second.stored_at);
   dropped.rebuild = std::move(it->second.rebuild);
-  dropped.released = std::move(it->second.on_released);
+  for (auto& wait : it->second.on_released) dropped.released.push_back(std::move(wait.first));
   dropped.inside = std::move(it->second.inside);
   dropped.value = std::move(it->second.value);
   dropped.erased = true;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -179,8 +180,13 @@ class ObjectTable {
   // `callback` runs once this process holds no reference to `id` (at once if it holds none).
   // `outers`: call results of this process that carry the reference (refs_inside); while one
   // is unfinished, the reference may still come: it is looked for once they are all in.
+  // `caller`, when given, is the waiting call's: once it has expired (the caller went away),
+  // the wait is dropped as the next one comes, instead of staying until the release.
   void WhenReleased(const std::string& id, const std::vector<std::string>& outers,
-                    Callback callback);
+                    Callback callback, std::optional<std::weak_ptr<const void>> caller = {});
+  // The WhenReleased waits `id` keeps, once those of callers gone are dropped (for stats and
+  // tests).
+  size_t ReleaseWaits(const std::string& id);
 
   bool Contains(const std::string& id);
   // True while this process owns an object that it passed on or that a borrower holds, passed
@@ -258,7 +264,8 @@ class ObjectTable {
     bool asking_owner = false;        // a WaitObject to the owner is in flight
     std::vector<Callback> on_ready;
     std::map<uint64_t, Callback> on_resolved;  // by key (see Withdraw), oldest first
-    std::vector<Callback> on_released;  // borrowed: the owner's watches, answered when it goes
+    // Borrowed: the owner's watches, answered when it goes.
+    std::vector<std::pair<Callback, std::optional<std::weak_ptr<const void>>>> on_released;
   };
   static bool Done(const Entry& entry) {
     return entry.state == State::kHere || entry.state == State::kFailed;
@@ -281,6 +288,8 @@ class ObjectTable {
     bool erased = false;
   };
   Dropped EraseLocked(Entries::iterator it);
+  // Drops the WhenReleased waits whose callers went away.
+  static void DropAbandonedLocked(Entry& entry);
   // A call's result whose value holds references (refs_inside): the object holds them (the
   // callee told their owners that this process borrows them).
   void AdoptInside(const std::string& outer, const proto::CallResult& result);

@@ -297,24 +297,37 @@ void ObjectTable::StillBorrowed(const Ids& ids, Ids* out) {
 }
 
 void ObjectTable::WhenReleased(const std::string& id, const std::vector<std::string>& outers,
-                               Callback callback) {
+                               Callback callback, std::optional<std::weak_ptr<const void>> caller) {
   {
     std::lock_guard lock(mu_);
     // It may still come with the result of a call unfinished here: looked at once that is in.
     for (const auto& outer : outers) {
       auto container = entries_.find(outer);
       if (container == entries_.end() || container->second.state != State::kPending) continue;
-      OnResolvedLocked(container->second, [this, id, outers, callback = std::move(callback)] {
-        WhenReleased(id, outers, callback);
-      });
+      OnResolvedLocked(container->second, [this, id, outers, callback = std::move(callback),
+                                           caller] { WhenReleased(id, outers, callback, caller); });
       return;
     }
     if (auto it = entries_.find(id); it != entries_.end()) {
-      it->second.on_released.push_back(std::move(callback));
+      DropAbandonedLocked(it->second);
+      it->second.on_released.emplace_back(std::move(callback), std::move(caller));
       return;
     }
   }
   callback();
+}
+
+void ObjectTable::DropAbandonedLocked(Entry& entry) {
+  std::erase_if(entry.on_released,
+                [](const auto& wait) { return wait.second && wait.second->expired(); });
+}
+
+size_t ObjectTable::ReleaseWaits(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return 0;
+  DropAbandonedLocked(it->second);
+  return it->second.on_released.size();
 }
 
 bool ObjectTable::KeepsPassedOn() {

@@ -135,9 +135,17 @@ grpc::ServerUnaryReactor* OwnerService::WaitReleased(grpc::CallbackServerContext
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = new WaitReactor();
   const std::vector<std::string> outers(req->outer_ids().begin(), req->outer_ids().end());
-  objects_.WhenReleased(req->object_id(), outers, [shared = reactor->shared()] {
-    if (WaitReactor* self = WaitReactor::Claim(shared)) self->Finish(grpc::Status::OK);
-  });
+  // The wait holds the call weakly: a caller that goes away (OnCancel, then OnDone) leaves an
+  // expired wait, dropped as the next one comes.
+  std::weak_ptr<WaitReactor::Shared> call = reactor->shared();
+  objects_.WhenReleased(
+      req->object_id(), outers,
+      [call] {
+        if (auto shared = call.lock()) {
+          if (WaitReactor* self = WaitReactor::Claim(shared)) self->Finish(grpc::Status::OK);
+        }
+      },
+      std::weak_ptr<const void>(call));
   return reactor;
 }
 

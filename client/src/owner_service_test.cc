@@ -141,6 +141,48 @@ TEST_F(OwnerServiceTest, PollsThatRanOutLetTheObjectGo) {
       << "the owner still keeps the object for 50 polls that were answered";
 }
 
+// An owner watches each borrower with WaitReleased, and asks again when a call fails (a
+// reconnect, a stall). Calls whose callers went away leave nothing behind at the borrower:
+// here 50 that ran out of time, then one that waits, and the release answers that one.
+TEST_F(OwnerServiceTest, ReleaseWatchesWhoseCallersGaveUpAreDropped) {
+  const std::string id = ObjectTable::NewId();
+  objects_.AddPending(id, /*held=*/true);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<grpc::Status> statuses(51);
+  std::mutex mu;
+  std::condition_variable answered;
+  int pending = 51;
+  proto::WaitReleasedRequest request;
+  request.set_object_id(id);
+  std::vector<proto::WaitReleasedReply> replies(51);
+  auto watch = [&](int i, milliseconds deadline) {
+    auto& context = *contexts.emplace_back(std::make_unique<grpc::ClientContext>());
+    SetTimeout(context, deadline);
+    stub_->async()->WaitReleased(&context, &request, &replies[i], [&, i](grpc::Status status) {
+      std::lock_guard lock(mu);
+      statuses[i] = std::move(status);
+      --pending;
+      answered.notify_all();
+    });
+  };
+  for (int i = 0; i < 50; ++i) watch(i, milliseconds(100));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return pending == 1; }));
+  }
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+        << statuses[i].error_message();
+  }
+  watch(50, milliseconds(10000));
+  EXPECT_TRUE(Eventually([&] { return objects_.ReleaseWaits(id) == 1; }, milliseconds(2000)))
+      << objects_.ReleaseWaits(id) << " release watches kept for 1 caller still waiting";
+  objects_.Release(id);
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return pending == 0; }));
+  EXPECT_TRUE(statuses[50].ok()) << statuses[50].error_message();
+}
+
 // A poll of 0 (once "as long as the call lasts"), a negative one or one longer than the
 // owner's bound is answered "not yet" after the bound: the borrower asks again, and no call
 // parks at the owner for longer than that.
