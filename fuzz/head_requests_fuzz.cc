@@ -1,8 +1,10 @@
-// libFuzzer: arbitrary request messages to every unary method of the head's services, with the
-// cluster token, as a node, driver or CLI would send them. The head runs in this process on a
+// libFuzzer: arbitrary request messages to every method of the head's services (streams too:
+// PutCode takes several messages), with the cluster token, as a node, driver or CLI would send
+// them. The head runs in this process on a
 // memory store (so the fuzzer sees its code's coverage) behind a real gRPC server reached
 // through an in-process channel. The first input byte picks the method; the rest is the
-// request's bytes. A crash, a sanitizer report or a call that never ends is a finding.
+// request's bytes (see fuzz/request_fuzzing.h). A crash, a sanitizer report or a call that never
+// ends is a finding.
 
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -57,6 +59,7 @@ Fixture* Make() {
   (void)weft::proto::GetAuthorityRequest::descriptor();
   (void)weft::proto::RotateTokenRequest::descriptor();
   (void)weft::proto::MissingCodeRequest::descriptor();
+  std::vector<std::pair<const google::protobuf::ServiceDescriptor*, grpc::GenericStub*>> services;
   for (const char* file :
        {"head.proto", "log.proto", "certificates.proto", "token.proto", "code.proto"}) {
     const auto* descriptor =
@@ -65,13 +68,10 @@ Fixture* Make() {
       const auto* service = descriptor->service(s);
       // A node's (and a worker's), not the head's.
       if (service->name() == "NodeLogs" || service->name() == "TokenHolder") continue;
-      for (int m = 0; m < service->method_count(); ++m) {
-        const auto* method = service->method(m);
-        if (method->client_streaming() || method->server_streaming()) continue;
-        f->methods.push_back({"/" + service->full_name() + "/" + method->name(), f->stub.get()});
-      }
+      services.emplace_back(service, f->stub.get());
     }
   }
+  f->methods = weft::fuzzing::MethodsOf(services);
   return f;
 }
 
@@ -99,6 +99,17 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
   certificate.add_hosts("127.0.0.1");
   weft::proto::LeaseWorkerRequest lease;
   (*lease.mutable_required())["CPU"] = 1;
+  weft::proto::KeepJobRequest keep;
+  keep.set_job_id("job-0001");
+  weft::proto::CodeChunk chunk;
+  chunk.mutable_library()->set_name("libactors.so");
+  chunk.mutable_library()->set_sha256(std::string(64, '0'));
+  chunk.mutable_library()->set_size(5);
+  chunk.set_data(
+      "\x7f"
+      "ELF\x02");
+  weft::proto::SubscribeLogsRequest logs;
+  logs.set_job_id("job-0001");
   const std::vector<std::pair<std::string, const google::protobuf::Message*>> requests = {
       {"/weft.proto.NodeDirectory/RegisterNode", &node},
       {"/weft.proto.NodeDirectory/Heartbeat", &heartbeat},
@@ -106,7 +117,10 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
       {"/weft.proto.ActorDirectory/CreateActor", &actor},
       {"/weft.proto.ObjectDirectory/AddObjectLocation", &location},
       {"/weft.proto.Certificates/IssueCertificate", &certificate},
-      {"/weft.proto.Scheduler/LeaseWorker", &lease}};
+      {"/weft.proto.Scheduler/LeaseWorker", &lease},
+      {"/weft.proto.JobRegistry/KeepJob", &keep},
+      {"/weft.proto.CodeStore/PutCode", &chunk},
+      {"/weft.proto.LogBroker/SubscribeLogs", &logs}};
   weft::fuzzing::WriteSeeds(f.methods, requests, dir);
 }
 

@@ -1,4 +1,4 @@
-// libFuzzer: arbitrary request messages to every unary method of the node's services
+// libFuzzer: arbitrary request messages to every method of the node's services
 // (NodeManager, NodeLogs, TokenHolder) with the cluster token, as the head, its workers and
 // the CLI would send them. A head and a node registered with it run in this process (so the
 // fuzzer sees their code's coverage) behind real gRPC servers on 127.0.0.1; the node's
@@ -101,9 +101,9 @@ Fixture* Make() {
   // Descriptors are linked in once their messages are used.
   (void)weft::proto::DrainLogsRequest::descriptor();
   (void)weft::proto::AdoptTokenRequest::descriptor();
-  f->methods = weft::fuzzing::UnaryMethods({{"weft.proto.NodeManager", f->stub.get()},
-                                            {"weft.proto.NodeLogs", f->stub.get()},
-                                            {"weft.proto.TokenHolder", f->stub.get()}});
+  f->methods = weft::fuzzing::MethodsOf({{"weft.proto.NodeManager", f->stub.get()},
+                                         {"weft.proto.NodeLogs", f->stub.get()},
+                                         {"weft.proto.TokenHolder", f->stub.get()}});
   return f;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 
-// What the request fuzz targets share: serving services on 127.0.0.1, listing the unary
-// methods of services from their descriptors, sending one input as a request, and writing a
-// seed corpus. An input's first byte picks the method; the rest is the request's bytes.
+// What the request fuzz targets share: serving services on 127.0.0.1, listing the methods of
+// services from their descriptors, sending one input as a call, and writing a seed corpus. An
+// input's first byte picks the method; the rest is the request's bytes, or, for a method that
+// takes a stream (Calls, PutCode), the stream's messages, each after its length (2 bytes,
+// little-endian).
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -43,16 +45,40 @@ inline std::unique_ptr<grpc::Server> Serve(const std::function<void(grpc::Server
   return server;
 }
 
-// A unary method ("/weft.proto.Service/Method") and the stub of the server that serves it.
+// A method ("/weft.proto.Service/Method") and the stub of the server that serves it.
 struct Method {
   std::string path;
   grpc::GenericStub* stub;
+  bool streaming = false;       // a stream either way: sent as a bidi stream
+  bool client_streams = false;  // takes a stream of messages
 };
 
-// The unary methods of each service (a full name, e.g. "weft.proto.Worker"), as served there.
-inline std::vector<Method> UnaryMethods(
+// The methods of each service, as served at its stub: every unary one first, then the
+// streaming ones, so that an input's first byte picks the unary method it picked before
+// streaming methods were fuzzed (the seed corpora stay valid).
+inline std::vector<Method> MethodsOf(
+    const std::vector<std::pair<const google::protobuf::ServiceDescriptor*, grpc::GenericStub*>>&
+        services) {
+  std::vector<Method> unary, streaming;
+  for (const auto& [service, stub] : services) {
+    for (int m = 0; m < service->method_count(); ++m) {
+      const auto* method = service->method(m);
+      const std::string path = "/" + service->full_name() + "/" + method->name();
+      if (!method->client_streaming() && !method->server_streaming()) {
+        unary.push_back({path, stub});
+      } else {
+        streaming.push_back({path, stub, true, method->client_streaming()});
+      }
+    }
+  }
+  unary.insert(unary.end(), streaming.begin(), streaming.end());
+  return unary;
+}
+
+// The same, by each service's full name (e.g. "weft.proto.Worker").
+inline std::vector<Method> MethodsOf(
     const std::vector<std::pair<std::string, grpc::GenericStub*>>& services) {
-  std::vector<Method> methods;
+  std::vector<std::pair<const google::protobuf::ServiceDescriptor*, grpc::GenericStub*>> found;
   for (const auto& [name, stub] : services) {
     const auto* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
@@ -60,31 +86,94 @@ inline std::vector<Method> UnaryMethods(
       std::fprintf(stderr, "no service %s (is its code linked in?)\n", name.c_str());
       std::abort();
     }
-    for (int m = 0; m < service->method_count(); ++m) {
-      const auto* method = service->method(m);
-      if (method->client_streaming() || method->server_streaming()) continue;
-      methods.push_back({"/" + service->full_name() + "/" + method->name(), stub});
-    }
+    found.emplace_back(service, stub);
   }
-  return methods;
+  return MethodsOf(found);
 }
 
-// Sends the input's request to the method its first byte picks, with `token`. Every method
-// answers at once or within its own bound; long polls are cut after 2 s so that one input does
-// not stall the run. A call that never ends aborts (a finding).
+// The messages an input sends to `method`: its bytes as one request, or for a method that
+// takes a stream, up to 64 messages, each after its length (2 bytes, little-endian; cut short
+// at the input's end).
+inline std::vector<grpc::ByteBuffer> MessagesOf(const Method& method, const uint8_t* data,
+                                                size_t size) {
+  std::vector<grpc::ByteBuffer> messages;
+  auto add = [&messages](const uint8_t* bytes, size_t n) {
+    grpc::Slice slice(bytes, n);
+    messages.emplace_back(&slice, 1);
+  };
+  if (!method.client_streams) {
+    add(data, size);
+    return messages;
+  }
+  while (size >= 2 && messages.size() < 64) {
+    const size_t length = std::min<size_t>(data[0] | (data[1] << 8), size - 2);
+    add(data + 2, length);
+    data += 2 + length;
+    size -= 2 + length;
+  }
+  return messages;
+}
+
+// One call of a streaming method: writes its messages, half-closes, and reads every answer
+// until the call ends.
+class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  StreamCall(const Method& method, const std::string& token, std::vector<grpc::ByteBuffer> out)
+      : out_(std::move(out)) {
+    context_.AddMetadata(kTokenMetadataKey, token);
+    SetTimeout(context_, std::chrono::seconds(2));
+    method.stub->PrepareBidiStreamingCall(&context_, method.path, grpc::StubOptions(), this);
+    StartRead(&in_);
+    if (out_.empty()) {
+      StartWritesDone();
+    } else {
+      StartWrite(&out_[0]);
+    }
+    StartCall();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return;  // the call ended: its status comes with OnDone
+    if (++next_ < out_.size()) return StartWrite(&out_[next_]);
+    StartWritesDone();
+  }
+  void OnReadDone(bool ok) override {
+    if (ok) StartRead(&in_);
+  }
+  void OnDone(const grpc::Status&) override { done_.set_value(); }
+  std::future<void> Done() { return done_.get_future(); }
+
+ private:
+  grpc::ClientContext context_;
+  std::vector<grpc::ByteBuffer> out_;
+  size_t next_ = 0;
+  grpc::ByteBuffer in_;
+  std::promise<void> done_;
+};
+
+// Sends the input to the method its first byte picks, with `token`. Every method answers at
+// once or within its own bound; long polls and streams are cut after 2 s so that one input
+// does not stall the run. A call that never ends aborts (a finding).
 inline void CallOnce(const std::vector<Method>& methods, const std::string& token,
                      const uint8_t* data, size_t size) {
   if (size == 0) return;
   const Method& method = methods[data[0] % methods.size()];
+  std::future<void> done;
+  std::unique_ptr<StreamCall> stream;
   grpc::ClientContext context;
-  context.AddMetadata(kTokenMetadataKey, token);
-  SetTimeout(context, std::chrono::seconds(2));
-  grpc::Slice slice(data + 1, size - 1);
-  grpc::ByteBuffer request(&slice, 1), response;
-  std::promise<void> done;
-  method.stub->UnaryCall(&context, method.path, grpc::StubOptions(), &request, &response,
-                         [&](grpc::Status) { done.set_value(); });
-  if (done.get_future().wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+  grpc::ByteBuffer response;
+  std::promise<void> answered;
+  if (method.streaming) {
+    stream = std::make_unique<StreamCall>(method, token, MessagesOf(method, data + 1, size - 1));
+    done = stream->Done();
+  } else {
+    context.AddMetadata(kTokenMetadataKey, token);
+    SetTimeout(context, std::chrono::seconds(2));
+    grpc::ByteBuffer request = MessagesOf(method, data + 1, size - 1).front();
+    done = answered.get_future();
+    method.stub->UnaryCall(&context, method.path, grpc::StubOptions(), &request, &response,
+                           [&](grpc::Status) { answered.set_value(); });
+  }
+  if (done.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     std::fprintf(stderr, "%s did not answer within 30 s\n", method.path.c_str());
     std::abort();
   }
@@ -106,6 +195,10 @@ inline void CallOnce(const std::vector<Method>& methods, const std::string& toke
     if (FILE* out = std::fopen(file.c_str(), "wb")) {
       std::fputc(static_cast<int>(it - methods.begin()), out);
       const std::string bytes = seed.second->SerializeAsString();
+      if (it->client_streams) {  // one message of the stream (see MessagesOf)
+        std::fputc(static_cast<int>(bytes.size() & 0xff), out);
+        std::fputc(static_cast<int>(bytes.size() >> 8), out);
+      }
       std::fwrite(bytes.data(), 1, bytes.size(), out);
       std::fclose(out);
     }

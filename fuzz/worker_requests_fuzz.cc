@@ -1,10 +1,10 @@
-// libFuzzer: arbitrary request messages to every unary method of a worker's services (Worker,
-// Owner, TokenHolder) with the cluster token, as drivers, other workers, the head and its node
-// would send them. The worker's parts (actor host, call dispatcher, object store, the runtime
-// that answers as an owner) run in this process behind a real gRPC server on 127.0.0.1, put
-// together as worker/worker_process.cc does; no head answers (its address is closed), so what
-// the worker asks of it fails as when the head is down. An Exit asked for is not taken. A
-// crash, a sanitizer report or a call that never ends is a finding.
+// libFuzzer: arbitrary request messages to every method of a worker's services (Worker,
+// Owner, TokenHolder; the Calls stream message by message) with the cluster token, as drivers,
+// other workers, the head and its node would send them. The worker's parts (actor host, call
+// dispatcher, object store, the runtime that answers as an owner) run in this process behind a real
+// gRPC server on 127.0.0.1, put together as worker/worker_process.cc does; no head answers (its
+// address is closed), so what the worker asks of it fails as when the head is down. An Exit asked
+// for is not taken. A crash, a sanitizer report or a call that never ends is a finding.
 
 #include <stdlib.h>
 
@@ -69,9 +69,9 @@ Fixture* Make() {
   f->stub = std::make_unique<grpc::GenericStub>(
       grpc::CreateChannel(f->address, grpc::InsecureChannelCredentials()));
   (void)weft::proto::AdoptTokenRequest::descriptor();
-  f->methods = weft::fuzzing::UnaryMethods({{"weft.proto.Worker", f->stub.get()},
-                                            {"weft.proto.Owner", f->stub.get()},
-                                            {"weft.proto.TokenHolder", f->stub.get()}});
+  f->methods = weft::fuzzing::MethodsOf({{"weft.proto.Worker", f->stub.get()},
+                                         {"weft.proto.Owner", f->stub.get()},
+                                         {"weft.proto.TokenHolder", f->stub.get()}});
   return f;
 }
 
@@ -86,12 +86,26 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
   weft::proto::WaitObjectRequest wait;
   wait.set_object_id("object-1");
   const weft::proto::AdoptTokenRequest adopt = weft::fuzzing::SeedRotation();
+  weft::proto::CallBatch calls;
+  weft::proto::Call* call = calls.add_calls();
+  call->set_call_id(1);
+  call->set_actor_id("actor-1");
+  call->set_method("Add");
+  call->set_args("\x91\x01");  // msgpack [1]
+  call->set_result_id("object-2");
+  call->set_stream_window(4);
+  calls.add_cancels()->set_object_id("object-2");
+  calls.add_acks()->set_object_id("object-2");
+  weft::proto::FetchObjectRequest fetch;
+  fetch.set_object_id("object-1");
   weft::fuzzing::WriteSeeds(f.methods,
                             {{"/weft.proto.Worker/Ping", &ping},
                              {"/weft.proto.Worker/ConstructActor", &construct},
                              {"/weft.proto.Worker/FreeObjects", &free},
                              {"/weft.proto.Owner/WaitObject", &wait},
-                             {"/weft.proto.TokenHolder/AdoptToken", &adopt}},
+                             {"/weft.proto.TokenHolder/AdoptToken", &adopt},
+                             {"/weft.proto.Worker/Calls", &calls},
+                             {"/weft.proto.Worker/FetchObject", &fetch}},
                             dir);
 }
 
