@@ -6,12 +6,14 @@
 #include <weft/weft.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <future>
 #include <set>
 #include <thread>
 
+#include "common/rpc.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_harness.h"
 
@@ -238,6 +240,53 @@ TEST_F(ActorTest, AnActorKilledRightAfterRemoteIsDead) {
   } catch (const weft::RemoteError& e) {
     EXPECT_THAT(e.what(), HasSubstr("dead"));
   }
+}
+
+// A job's actors that are not detached end with it. One asked for after the job ended (a
+// request late on the wire, a task of the job still running) is refused rather than left to
+// live on with nothing to end it; a detached one may still be made.
+TEST_F(ActorTest, AnActorOfAJobThatHasEndedIsRefusedUnlessDetached) {
+  auto channel = weft::MakeChannel(cluster_->head_address(), cluster_->token());
+  auto jobs = weft::proto::JobRegistry::NewStub(channel);
+  auto directory = weft::proto::ActorDirectory::NewStub(channel);
+  weft::proto::RegisterJobRequest registering;
+  registering.set_namespace_("ended");
+  registering.set_driver_pid(getpid());
+  weft::proto::RegisterJobReply job;
+  {
+    grpc::ClientContext context;
+    weft::SetTimeout(context, weft::kControlRpcTimeout);
+    ASSERT_TRUE(jobs->RegisterJob(&context, registering, &job).ok());
+  }
+  {
+    grpc::ClientContext context;
+    weft::SetTimeout(context, weft::kControlRpcTimeout);
+    weft::proto::FinishJobRequest finishing;
+    finishing.set_job_id(job.job().job_id());
+    weft::proto::FinishJobReply finished;
+    ASSERT_TRUE(jobs->FinishJob(&context, finishing, &finished).ok());
+  }
+  auto create = [&](bool detached, weft::proto::CreateActorReply* reply) {
+    grpc::ClientContext context;
+    weft::SetTimeout(context, weft::kControlRpcTimeout);
+    weft::proto::CreateActorRequest request;
+    request.mutable_spec()->set_class_name("Recorder");
+    request.mutable_spec()->set_job_id(job.job().job_id());
+    request.mutable_spec()->set_detached(detached);
+    return directory->CreateActor(&context, request, reply);
+  };
+  weft::proto::CreateActorReply reply;
+  const grpc::Status refused = create(false, &reply);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("has ended"));
+  const grpc::Status detached = create(true, &reply);
+  ASSERT_TRUE(detached.ok()) << detached.error_message();
+  grpc::ClientContext context;
+  weft::SetTimeout(context, weft::kControlRpcTimeout);
+  weft::proto::KillActorRequest kill;
+  kill.set_actor_id(reply.actor().actor_id());
+  weft::proto::KillActorReply killed;
+  EXPECT_TRUE(directory->KillActor(&context, kill, &killed).ok());
 }
 
 TEST_F(ActorTest, ImpossibleResourcesKeepTheActorPendingAndSayWhy) {

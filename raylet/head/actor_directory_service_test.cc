@@ -103,7 +103,8 @@ class ActorDirectoryServiceTest : public ::testing::Test {
   NodeDirectory nodes_{NodeDirectory::Options{}};
   SchedulerService scheduler_{nodes_, auth_, kToken};
   WorkerStubs workers_{kToken};
-  ActorManager manager_{actors_, nodes_, scheduler_, workers_};
+  ActorManager manager_{actors_, nodes_, scheduler_, workers_,
+                        [](const std::string&) { return false; }};
   ActorDirectoryService service_{actors_, manager_, auth_};
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

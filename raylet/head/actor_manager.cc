@@ -22,6 +22,13 @@ bool WantsOwnProcess(const proto::ActorSpec& spec) {
   return spec.dedicated_process() || !spec.resources().empty();
 }
 
+absl::Status JobEndedError(const std::string& job_id) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("job ", job_id,
+                   " has ended: an actor that is not detached would outlive it (a detached "
+                   "actor may)"));
+}
+
 }  // namespace
 
 absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRequest& request) {
@@ -45,6 +52,7 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
       auto existing = actors_.GetByName(spec.namespace_(), spec.name());
       if (existing.ok()) return existing;
     }
+    if (!spec.detached() && job_ended_(spec.job_id())) return JobEndedError(spec.job_id());
     proto::ActorInfo info;
     info.set_actor_id(spec.actor_id());
     info.set_name(spec.name());
@@ -64,6 +72,12 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
     auto& stored = specs_[registered->actor_id()];
     stored = spec;
     stored.set_actor_id(registered->actor_id());
+  }
+  // The job ended meanwhile, its actors ended before this one was among them: it ends too.
+  // (The registry marks a job ended before OnJobFinished looks for its actors.)
+  if (!spec.detached() && job_ended_(spec.job_id())) {
+    MarkDead(registered->actor_id(), "its job finished");
+    return JobEndedError(spec.job_id());
   }
   spdlog::info("actor registered id={} class={} job={}", registered->actor_id(), spec.class_name(),
                spec.job_id());

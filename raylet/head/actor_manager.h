@@ -32,12 +32,21 @@ class ActorManager {
  public:
   using Waiter = ActorWaits::Waiter;
 
+  // Whether a job has finished (or failed): its actors that are not detached ended with it.
+  using JobEnded = std::function<bool(const std::string& job_id)>;
+
   ActorManager(ActorDirectory& actors, const NodeDirectory& nodes, SchedulerService& scheduler,
-               WorkerStubs& workers)
-      : actors_(actors), nodes_(nodes), scheduler_(scheduler), workers_(workers), waits_(actors) {}
+               WorkerStubs& workers, JobEnded job_ended)
+      : actors_(actors),
+        nodes_(nodes),
+        scheduler_(scheduler),
+        workers_(workers),
+        job_ended_(std::move(job_ended)),
+        waits_(actors) {}
 
   // Registers the actor PENDING and starts placing it. With get_if_exists, a live actor of
-  // that name is returned instead of ALREADY_EXISTS.
+  // that name is returned instead of ALREADY_EXISTS. An actor that is not detached, of a job
+  // that has ended, is refused (FAILED_PRECONDITION): nothing would end it.
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> Create(const proto::CreateActorRequest& request);
 
   // After a head restart: takes over the actors not DEAD (ActorDirectory::Recover). ALIVE
@@ -123,6 +132,7 @@ class ActorManager {
   const NodeDirectory& nodes_;
   SchedulerService& scheduler_;
   WorkerStubs& workers_;
+  const JobEnded job_ended_;
   absl::Mutex create_mu_;  // held by Create, before mu_
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);

@@ -229,7 +229,11 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
              [this](const std::string& node_id) { objects_.RemoveNode(node_id); }),
       worker_stubs_(token),
       scheduler_service_(nodes_, auth, token),
-      actor_manager_(actors_, nodes_, scheduler_service_, worker_stubs_),
+      actor_manager_(actors_, nodes_, scheduler_service_, worker_stubs_,
+                     [this](const std::string& job_id) {
+                       auto job = jobs_.Get(job_id);  // unknown: a job of a head before
+                       return job.ok() && job->state() != proto::JOB_RUNNING;
+                     }),
       node_service_(
           nodes_, auth, cluster_id_,
           {.on_node_dead = [this](const std::string& id) { OnNodeDead(id); },
