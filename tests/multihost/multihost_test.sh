@@ -13,10 +13,15 @@
 #   2. runs every seed example (examples/seed) and checks what each prints;
 #   3. places an actor on each node and checks, by its network namespace, that it runs there,
 #      then passes a 5 MiB result of host1 to host2 and host3 before it exists;
-#   4. cuts node3's link for 1 s: a call made meanwhile answers after, node3 stays ALIVE;
+#   4. cuts node3's link for 1 s: a call made meanwhile (on an open connection) answers
+#      after, node3 stays ALIVE;
 #   5. cuts it until the head declares node3 DEAD: a call to its actor fails with
-#      ActorDiedError within the node timeout (3 s) plus 3 s; the link back, node3's raylet
-#      rejoins as a new node and takes a new actor.
+#      ActorDiedError within the node timeout (5 s here) plus 3 s; the link back, node3's
+#      raylet rejoins as a new node and takes a new actor.
+# The head runs with --node-timeout-ms 5000 (the nodes take it from the head): at the default
+# 3 s, the node fences 2.25 s after its last acknowledged heartbeat was sent, and after a 1 s
+# cut TCP's retransmission backoff delivers the next one up to about 0.9 s after the link is
+# back: 1 run in 9 lost node3 so (README "When things fail").
 # The nodes run with the client's programs and libraries of the build tree hidden (/dev/null
 # bound over them in mount namespaces of their own), so not even a same-named file can stand in.
 # Everything it started is torn down on any exit, failures and its own deadline (200 s)
@@ -130,7 +135,7 @@ mkdir -p "$run/ns" "$run/client" && touch "$run/ns/client" &&
 # --- the cluster, started with the CLI on each host ---
 step "head"
 out=$(on head "$bin/weft" start --head --host 0.0.0.0 --port 0 --num-cpus 0 \
-  --session-dir "$run/head" --exit-with-pid $$ 2>&1) || {
+  --node-timeout-ms 5000 --session-dir "$run/head" --exit-with-pid $$ 2>&1) || {
   echo "$out"
   exit 1
 }
@@ -312,8 +317,8 @@ cat "$run/long-call"
 ended_ms=$(sed -n 's/^ended at \([0-9]*\)$/\1/p' "$run/long-call")
 if ! grep -q "^call ActorDiedError in .*node ${node_id[node3]} died" "$run/long-call"; then
   fail "the call to the actor of the partitioned node did not fail with ActorDiedError (node died)"
-elif ((ended_ms - cut_ms > 6000)); then
-  fail "the call failed $((ended_ms - cut_ms)) ms after the cut, beyond the node timeout (3 s) plus 3 s"
+elif ((ended_ms - cut_ms > 8000)); then
+  fail "the call failed $((ended_ms - cut_ms)) ms after the cut, beyond the node timeout (5 s) plus 3 s"
 else
   echo "the call failed $((ended_ms - cut_ms)) ms after the cut"
 fi
