@@ -16,11 +16,11 @@ std::atomic<int> paused_streams{0};
 int64_t CallReactor::HeldResultBytes() { return held_result_bytes.load(); }
 int CallReactor::PausedStreams() { return paused_streams.load(); }
 
-CallReactor::CallReactor(Dispatch dispatch, Cancel cancel, Ack ack, CallBudgets budgets)
+CallReactor::CallReactor(Dispatch dispatch, Cancel cancel, Ack ack, size_t queued_budget)
     : dispatch_(std::move(dispatch)),
       cancel_(std::move(cancel)),
       ack_(std::move(ack)),
-      budgets_(budgets),
+      queued_budget_(queued_budget),
       shared_(std::make_shared<Shared>()) {
   shared_->reactor = this;
   StartRead(&incoming_);
@@ -38,8 +38,6 @@ void CallReactor::OnReadDone(bool ok) {
     unanswered_ += incoming_.calls_size();
     for (const auto& call : incoming_.calls()) {
       if (call.stream_window() > 0) streaming_.emplace(call.call_id(), call.result_id());
-      const size_t bytes = call.ByteSizeLong();
-      if (call_bytes_.emplace(call.call_id(), bytes).second) unanswered_bytes_ += bytes;
     }
   }
   for (auto& call : *incoming_.mutable_calls()) {
@@ -56,10 +54,9 @@ void CallReactor::OnReadDone(bool ok) {
   }
   incoming_.Clear();
   std::lock_guard lock(shared_->mu);
-  // The caller takes its results slower than its calls make them (or not at all), or sends
-  // calls faster than they run: its further calls wait at the caller (HTTP/2 flow control)
-  // until the write in flight is done, or calls finish.
-  if (OverBudgetLocked()) {
+  // The caller takes its results slower than its calls make them, or not at all: its further
+  // calls wait at the caller (HTTP/2 flow control) until the write in flight is done.
+  if (queued_bytes_ > queued_budget_) {
     reads_paused_ = true;
     ++paused_streams;
     return;
@@ -71,10 +68,6 @@ void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
   if (result.item() == 0) {  // a call's own result (a stream's items come before it)
     --unanswered_;
     if (!streaming_.empty()) streaming_.erase(result.call_id());
-    if (auto it = call_bytes_.find(result.call_id()); it != call_bytes_.end()) {
-      unanswered_bytes_ -= it->second;
-      call_bytes_.erase(it);
-    }
   }
   // Sent, a result over the limit would end the stream and every call on it: it fails alone
   // (a value over the inline threshold is stored, so this is an outsized error message or a
@@ -93,19 +86,6 @@ void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held
   held_result_bytes += static_cast<int64_t>(bytes);
   *queued_.add_results() = std::move(result);
   if (!writing_ && !finished_) WriteLocked();
-  MaybeResumeLocked();
-}
-
-bool CallReactor::OverBudgetLocked() const {
-  return queued_bytes_ > budgets_.queued_results || unanswered_ > budgets_.unfinished_calls ||
-         unanswered_bytes_ > budgets_.unfinished_call_bytes;
-}
-
-void CallReactor::MaybeResumeLocked() {
-  if (!reads_paused_ || finished_ || OverBudgetLocked()) return;
-  reads_paused_ = false;
-  --paused_streams;
-  StartRead(&incoming_);
 }
 
 void CallReactor::WriteLocked() {
@@ -132,7 +112,11 @@ void CallReactor::OnWriteDone(bool ok) {
   }
   if (finished_) return;
   if (queued_.results_size() > 0) WriteLocked();
-  MaybeResumeLocked();
+  if (reads_paused_ && queued_bytes_ <= queued_budget_) {
+    reads_paused_ = false;
+    --paused_streams;
+    StartRead(&incoming_);
+  }
   MaybeFinishLocked();
 }
 

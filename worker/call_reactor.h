@@ -23,33 +23,15 @@ namespace weft::worker {
 // taken from it) plus the results of the calls read before the pause, instead of all its results.
 inline constexpr size_t kQueuedResultBudget = 16 << 20;
 
-// Calls of one Calls stream read but not finished (queued in their actors' executors, or
-// running) before it stops reading more: a caller that sends calls faster than its actors run
-// them (a slow or stuck actor, a flood) makes the worker hold at most this many, and their
-// bytes, plus one batch; the rest wait at the caller. Far more than any actor's concurrency (an
-// async actor runs 1,000 at once by default) and than a pipelining caller keeps in flight, so a
-// caller that waits for its results never meets it; calls that wait for a later call of the same
-// caller (a signal) would wait past it.
-inline constexpr int64_t kUnfinishedCallBudget = 100'000;
-inline constexpr size_t kUnfinishedCallBytesBudget = 256 << 20;
-
-// What one Calls stream may hold before it stops reading calls (see CallReactor).
-struct CallBudgets {
-  size_t queued_results = kQueuedResultBudget;
-  int64_t unfinished_calls = kUnfinishedCallBudget;
-  size_t unfinished_call_bytes = kUnfinishedCallBytesBudget;
-};
-
 // The worker's end of one caller's Calls stream: reads batches of calls in order, hands each
 // to the dispatcher, and writes results back in batches as they finish. The stream ends when
 // the caller is done writing and every call has its result written.
 //
 // Backpressure: while more than kQueuedResultBudget bytes of results wait behind the write in
-// flight (the caller reads them slower than its calls make them, or stopped reading), or more
-// calls than kUnfinishedCallBudget (or their bytes) are read but not finished, the stream reads
-// no more calls: none of that caller's new calls runs, and HTTP/2's flow control holds them at
-// the caller. The calls already read still run and queue their results. Reading resumes, in
-// order, once a write completes or a call finishes and the stream is within its budgets again.
+// flight (the caller reads them slower than its calls make them, or stopped reading), the
+// stream reads no more calls: none of that caller's new calls runs, and HTTP/2's flow control
+// holds them at the caller. The calls already read still run and queue their results. Reading
+// resumes when a write completes and the queue is within the budget again.
 class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto::ResultBatch> {
  public:
   // Runs a call; `reply` runs exactly once, on any thread (CallDispatcher::Dispatch).
@@ -61,15 +43,15 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
   // Takes a streaming call's acknowledgement (CallDispatcher::Ack).
   using Ack = std::function<void(const proto::StreamAck&)>;
 
-  // `budgets`: the defaults above (tests choose others). `cancel`, `ack` may be null.
+  // `queued_budget`: see kQueuedResultBudget (tests choose others). `cancel`, `ack` may be
+  // null.
   explicit CallReactor(Dispatch dispatch, Cancel cancel = nullptr, Ack ack = nullptr,
-                       CallBudgets budgets = CallBudgets());
+                       size_t queued_budget = kQueuedResultBudget);
 
   // For stats and tests, over every Calls stream of this process: the bytes of results waiting
   // to be written or being written.
   static int64_t HeldResultBytes();
-  // The streams that stopped reading calls until their results are written or their calls
-  // finish.
+  // The streams that stopped reading calls until their results are written.
   static int PausedStreams();
 
   void OnReadDone(bool ok) override;
@@ -88,16 +70,13 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
   void Deliver(proto::CallResult result);
   void WriteLocked();
   void MaybeFinishLocked();
-  bool OverBudgetLocked() const;
-  // Reads again, if paused and within the budgets.
-  void MaybeResumeLocked();
   // Cancels the streaming calls not answered yet (not under shared_->mu).
   void CancelStreams();
 
   const Dispatch dispatch_;
   const Cancel cancel_;
   const Ack ack_;
-  const CallBudgets budgets_;
+  const size_t queued_budget_;
   std::shared_ptr<Shared> shared_;
   proto::CallBatch incoming_;
   proto::ResultBatch outgoing_;  // being written
@@ -108,9 +87,6 @@ class CallReactor final : public grpc::ServerBidiReactor<proto::CallBatch, proto
   bool reads_paused_ = false;  // no read in flight: the queue is over budget
   bool finished_ = false;
   int64_t unanswered_ = 0;  // dispatched calls whose result is not queued yet
-  // Their bytes, in all and by call id.
-  size_t unanswered_bytes_ = 0;
-  absl::flat_hash_map<uint64_t, size_t> call_bytes_;
   // Streaming calls not answered yet: their result ids by call id.
   absl::flat_hash_map<uint64_t, std::string> streaming_;
   size_t queued_bytes_ = 0;   // of queued_

@@ -17,11 +17,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <utility>
-#include <vector>
 
 #include "common/rpc.h"
 
@@ -46,13 +43,6 @@ constexpr int64_t kMostRunUnread = kMostHeldUnread / kValueBytes;
 class LargeAnswers {
  public:
   void Dispatch(proto::Call call, CallDispatcher::Reply reply) {
-    {
-      std::lock_guard lock(mu_);
-      if (holding_) {
-        held_.emplace_back(call.call_id(), std::move(reply));
-        return;
-      }
-    }
     if (!own_thread_) return Answer(call.call_id(), reply);
     asio::post(*own_thread_,
                [this, id = call.call_id(), reply = std::move(reply)] { Answer(id, reply); });
@@ -60,33 +50,6 @@ class LargeAnswers {
   int64_t run() const { return run_.load(); }
   void CallerReads() { caller_reads_ = true; }
   void AnswerOn(asio::thread_pool& own_thread) { own_thread_ = &own_thread; }
-  // Answers with values of `bytes` instead.
-  void AnswerWith(size_t bytes) { value_bytes_ = bytes; }
-  // Leaves the calls to come unanswered (a stuck actor), until AnswerHeld.
-  void HoldCalls() {
-    std::lock_guard lock(mu_);
-    holding_ = true;
-  }
-  size_t held() {
-    std::lock_guard lock(mu_);
-    return held_.size();
-  }
-  // Answers the calls held, in order, and those to come at once.
-  void AnswerHeld() {
-    for (;;) {
-      std::vector<std::pair<uint64_t, CallDispatcher::Reply>> held;
-      {
-        std::lock_guard lock(mu_);
-        if (held_.empty()) {
-          holding_ = false;
-          return;
-        }
-        held.swap(held_);
-      }
-      // Those they let in are held meanwhile, and answered next, in order.
-      for (const auto& [call_id, reply] : held) Answer(call_id, reply);
-    }
-  }
 
  private:
   void Answer(uint64_t call_id, const CallDispatcher::Reply& reply) {
@@ -94,17 +57,13 @@ class LargeAnswers {
     const bool over = !caller_reads_.load() && run > kMostRunUnread;
     proto::CallResult result;
     result.set_call_id(call_id);
-    result.set_value(std::string(over ? 1 : value_bytes_.load(), 'v'));
+    result.set_value(std::string(over ? 1 : kValueBytes, 'v'));
     reply(std::move(result));
   }
 
   std::atomic<int64_t> run_{0};
   std::atomic<bool> caller_reads_{false};
   asio::thread_pool* own_thread_ = nullptr;
-  std::atomic<size_t> value_bytes_{kValueBytes};
-  std::mutex mu_;
-  bool holding_ = false;
-  std::vector<std::pair<uint64_t, CallDispatcher::Reply>> held_;
 };
 
 class CallsOnly final : public proto::Worker::CallbackService {
@@ -116,10 +75,10 @@ class CallsOnly final : public proto::Worker::CallbackService {
         [this](proto::Call call, CallDispatcher::Reply reply) {
           actor_.Dispatch(std::move(call), std::move(reply));
         },
-        nullptr, nullptr, budgets);
+        nullptr, nullptr, queued_budget);
   }
 
-  CallBudgets budgets;
+  size_t queued_budget = kQueuedResultBudget;
 
  private:
   LargeAnswers& actor_;
@@ -160,7 +119,6 @@ class CallReactorTest : public ::testing::Test {
   void TearDown() override {
     context_.TryCancel();
     if (writer_.joinable()) writer_.join();
-    actor_.AnswerHeld();  // a stream ends once every call it read is answered
     server_->Shutdown(std::chrono::system_clock::now() + seconds(5));
   }
 
@@ -170,23 +128,21 @@ class CallReactorTest : public ::testing::Test {
     stream_ = stub_->Calls(&context_);
   }
 
-  // Sends call `id` (with `arg_bytes` of arguments) in a message of its own, as a caller sends
-  // its calls as they come.
-  bool Send(int id, size_t arg_bytes = 0) {
+  // Sends call `id` in a message of its own, as a caller sends its calls as they come.
+  bool Send(int id) {
     proto::CallBatch batch;
     proto::Call* call = batch.add_calls();
     call->set_call_id(id);
     call->set_method("Large");
-    call->set_args(std::string(arg_bytes, 'a'));
     return stream_->Write(batch);
   }
 
-  // Opens the stream and sends `calls` calls from a thread of its own, then half-closes.
-  void StartCalling(int calls = kCalls, size_t arg_bytes = 0) {
-    Open(calls);
-    writer_ = std::thread([this, arg_bytes] {
+  // Opens the stream and sends kCalls calls from a thread of its own, then half-closes.
+  void StartCalling() {
+    Open(kCalls);
+    writer_ = std::thread([this] {
       for (int id = 1; id <= calls_; ++id) {
-        if (!Send(id, arg_bytes)) return;
+        if (!Send(id)) return;
       }
       stream_->WritesDone();
     });
@@ -203,14 +159,13 @@ class CallReactorTest : public ::testing::Test {
 
   // Reads until every call is answered, checking that they are, in order, with their whole
   // value, and that the stream then ends well and holds nothing. `answered_one` runs after each.
-  void ExpectEveryAnswer(
-      const std::function<void()>& answered_one = [] {}, size_t value_bytes = kValueBytes) {
+  void ExpectEveryAnswer(const std::function<void()>& answered_one = [] {}) {
     proto::ResultBatch batch;
     int answered = 0;
     while (answered < calls_ && stream_->Read(&batch)) {
       for (const auto& result : batch.results()) {
         ASSERT_EQ(result.call_id(), static_cast<uint64_t>(++answered));
-        ASSERT_EQ(result.value().size(), value_bytes) << "call " << answered;
+        ASSERT_EQ(result.value().size(), kValueBytes) << "call " << answered;
         answered_one();
       }
     }
@@ -255,7 +210,7 @@ TEST_F(CallReactorTest, ACallerThatReadsNoResultsStopsTheReadingOfItsCallsUntilI
 // two results wait as a call arrives, resumes as results arrive from the other thread, and
 // loses none.
 TEST_F(CallReactorTest, ACallerWithCallsInFlightGetsEveryAnswerThroughPausesAndResumes) {
-  service_.budgets.queued_results = kValueBytes;
+  service_.queued_budget = kValueBytes;
   actor_.AnswerOn(answers_thread_);
   actor_.CallerReads();
   Open(500);
@@ -267,41 +222,6 @@ TEST_F(CallReactorTest, ACallerWithCallsInFlightGetsEveryAnswerThroughPausesAndR
       if (sent == calls_) stream_->WritesDone();
     }
   });
-}
-
-// A caller that sends calls faster than its actor runs them (here an actor that finishes
-// none) makes the worker hold a bounded number of them: past the budget the stream reads no
-// more, and the rest wait at the caller. Once calls finish, every one runs, in order.
-TEST_F(CallReactorTest, ACallerWhoseCallsDoNotFinishStopsTheReadingOfItsCalls) {
-  constexpr int64_t kBudget = 1000;
-  service_.budgets.unfinished_calls = kBudget;
-  actor_.AnswerWith(1);
-  actor_.HoldCalls();
-  actor_.CallerReads();
-  StartCalling(20 * kBudget);
-  ASSERT_TRUE(Eventually([] { return CallReactor::PausedStreams() == 1; }))
-      << "the worker still reads calls with " << actor_.held() << " unfinished";
-  // The budget, and the call (a batch of one) read over it.
-  EXPECT_EQ(actor_.held(), static_cast<size_t>(kBudget + 1));
-  actor_.AnswerHeld();
-  ExpectEveryAnswer([] {}, 1);
-}
-
-// The same for the calls' bytes: 64 KiB calls against a budget of 1 MiB.
-TEST_F(CallReactorTest, ACallerWhoseLargeCallsDoNotFinishStopsTheReadingOfItsCalls) {
-  constexpr size_t kArgBytes = 64 << 10;
-  service_.budgets.unfinished_call_bytes = 1 << 20;
-  actor_.AnswerWith(1);
-  actor_.HoldCalls();
-  actor_.CallerReads();
-  StartCalling(500, kArgBytes);
-  ASSERT_TRUE(Eventually([] { return CallReactor::PausedStreams() == 1; }))
-      << "the worker still reads calls with " << actor_.held() << " unfinished";
-  // 16 calls weigh a little over 1 MiB (their ids and names): 16, or 17 with the one read over.
-  EXPECT_GE(actor_.held(), 16u);
-  EXPECT_LE(actor_.held(), 17u);
-  actor_.AnswerHeld();
-  ExpectEveryAnswer([] {}, 1);
 }
 
 TEST_F(CallReactorTest, ACallerThatCancelsAPausedStreamFreesItsResults) {
