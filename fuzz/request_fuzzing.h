@@ -139,15 +139,19 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   void OnReadDone(bool ok) override {
     if (ok) StartRead(&in_);
   }
-  void OnDone(const grpc::Status&) override { done_.set_value(); }
-  std::future<void> Done() { return done_.get_future(); }
+  // The promise outlives the reactor, which its waiter may destroy as soon as it is set.
+  void OnDone(const grpc::Status&) override {
+    const auto done = done_;
+    done->set_value();
+  }
+  std::future<void> Done() { return done_->get_future(); }
 
  private:
   grpc::ClientContext context_;
   std::vector<grpc::ByteBuffer> out_;
   size_t next_ = 0;
   grpc::ByteBuffer in_;
-  std::promise<void> done_;
+  const std::shared_ptr<std::promise<void>> done_ = std::make_shared<std::promise<void>>();
 };
 
 // Sends the input to the method its first byte picks, with `token`. Every method answers at

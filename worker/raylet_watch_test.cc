@@ -30,10 +30,11 @@ namespace {
 using Clock = RayletWatch::Clock;
 using std::chrono::milliseconds;
 
-// The terms of a node whose head has a 3.2 s node timeout and a 500 ms heartbeat period:
-// the node fences 2.4 s after its last acknowledged heartbeat was sent, and the head's verdict
-// comes 800 ms (the margin) after that.
-constexpr absl::Duration kNodeTimeout = absl::Milliseconds(3200);
+// The terms of a node whose head has a 6.4 s node timeout and a 500 ms heartbeat period:
+// the node fences 4.8 s after its last acknowledged heartbeat was sent, and the head's verdict
+// comes 1.6 s (the margin) after that; a worker asks every 600 ms, and its grace is 800 ms.
+// (Long enough that a test thread woken 500 ms late still moves the node's deadline in time.)
+constexpr absl::Duration kNodeTimeout = absl::Milliseconds(6400);
 constexpr absl::Duration kHeartbeatPeriod = absl::Milliseconds(500);
 const absl::Duration kFenceAfter = FenceAfter(kNodeTimeout, kHeartbeatPeriod);
 const auto kMargin = absl::ToChronoMilliseconds(FenceMargin(kNodeTimeout, kHeartbeatPeriod));
@@ -155,12 +156,12 @@ class RayletWatchTest : public ::testing::Test {
 
 // The multi-host test's 1 s partition: TCP delivered the heartbeat acknowledgement just
 // before the node's own fence time, the node carried on, and its actor's worker, told to stop
-// at that very moment and asking again only every 300 ms, stopped on its own.
+// at that very moment and asking again only every 280 ms, stopped on its own.
 TEST_F(RayletWatchTest, AWorkerServesOnWhenItsNodesDeadlineMovesOnAtTheLastMoment) {
-  StartWatch(milliseconds(1000));
-  std::this_thread::sleep_until(start_ + milliseconds(950));  // the late acknowledgement
+  StartWatch(milliseconds(2000));
+  std::this_thread::sleep_until(start_ + milliseconds(1900));  // the late acknowledgement
   node_->MoveFence(start_ + milliseconds(20000));
-  const auto fenced = FencedBy(milliseconds(2500));
+  const auto fenced = FencedBy(milliseconds(4500));
   EXPECT_FALSE(fenced) << "the worker stopped "
                        << std::chrono::duration_cast<milliseconds>(*fenced - start_).count()
                        << " ms after its node registered, though its node carried on: " << why_;
@@ -170,13 +171,13 @@ TEST_F(RayletWatchTest, AWorkerServesOnWhenItsNodesDeadlineMovesOnAtTheLastMomen
 // its node's own fence time would have come, and before the head's verdict (the margin
 // later), when the head may place its actors elsewhere.
 TEST_F(RayletWatchTest, AWorkerWhoseRayletStopsAnsweringStopsBeforeTheHeadsVerdict) {
-  StartWatch(milliseconds(1000));
+  StartWatch(milliseconds(2000));
   node_->Freeze();
-  const auto fenced = FencedBy(milliseconds(1000) + kMargin + milliseconds(2000));
+  const auto fenced = FencedBy(milliseconds(2000) + kMargin + milliseconds(2000));
   ASSERT_TRUE(fenced) << "the worker of a raylet that stopped answering kept serving";
   const auto at = std::chrono::duration_cast<milliseconds>(*fenced - start_);
-  EXPECT_GE(at, milliseconds(1000)) << "the worker stopped before its node would have";
-  EXPECT_LT(at, milliseconds(1000) + kMargin) << "the worker served past the head's verdict";
+  EXPECT_GE(at, milliseconds(2000)) << "the worker stopped before its node would have";
+  EXPECT_LT(at, milliseconds(2000) + kMargin) << "the worker served past the head's verdict";
   EXPECT_NE(why_.find("stopped answering"), std::string::npos) << why_;
 }
 

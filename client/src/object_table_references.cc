@@ -304,8 +304,11 @@ void ObjectTable::WhenReleased(const std::string& id, const std::vector<std::str
     for (const auto& outer : outers) {
       auto container = entries_.find(outer);
       if (container == entries_.end() || container->second.state != State::kPending) continue;
-      OnResolvedLocked(container->second, [this, id, outers, callback = std::move(callback),
-                                           caller] { WhenReleased(id, outers, callback, caller); });
+      OnResolvedLocked(container->second,
+                       [this, id, outers, callback = std::move(callback), caller] {
+                         if (caller && caller->expired()) return;  // its caller went away
+                         WhenReleased(id, outers, callback, caller);
+                       });
       return;
     }
     if (auto it = entries_.find(id); it != entries_.end()) {
