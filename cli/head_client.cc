@@ -46,14 +46,25 @@ absl::Status HeadClient::HeadError(const absl::Status& status) const {
                                    address_, ": ", status.message()));
 }
 
-absl::StatusOr<std::vector<proto::ActorInfo>> HeadClient::ListActors() const {
+absl::StatusOr<std::vector<proto::ActorInfo>> HeadClient::ListActors(int page_size) const {
   auto stub = proto::ActorDirectory::NewStub(channel_);
-  proto::ListActorsReply reply;
-  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
-    return stub->ListActors(c, proto::ListActorsRequest(), &reply);
-  });
-  if (!status.ok()) return HeadError(status);
-  return std::vector<proto::ActorInfo>(reply.actors().begin(), reply.actors().end());
+  std::vector<proto::ActorInfo> actors;
+  proto::ListActorsRequest request;
+  request.set_page_size(page_size);
+  do {
+    proto::ListActorsReply reply;
+    const auto status = Unary(
+        kHeadTimeout, [&](grpc::ClientContext* c) { return stub->ListActors(c, request, &reply); });
+    if (!status.ok()) return HeadError(status);
+    for (auto& actor : *reply.mutable_actors()) actors.push_back(std::move(actor));
+    // Ids only grow from page to page: a token that does not would be a head's bug, and a loop.
+    if (!reply.next_page_token().empty() && reply.next_page_token() <= request.page_token()) {
+      return absl::InternalError(
+          absl::StrCat("the head at ", address_, " answered a page token that does not move on"));
+    }
+    request.set_page_token(reply.next_page_token());
+  } while (!request.page_token().empty());
+  return actors;
 }
 
 absl::StatusOr<proto::ActorInfo> HeadClient::FindActor(const std::string& id) const {

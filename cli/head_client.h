@@ -16,6 +16,9 @@
 
 namespace weft::cli {
 
+// Actors asked of the head per ListActors request (`weft list actors --page-size`).
+inline constexpr int kActorPageSize = 1000;
+
 // The RPCs of the actor and object commands: the head's directories, and the nodes and
 // workers they point to. Blocking calls with short deadlines; no rendering.
 //
@@ -28,7 +31,9 @@ class HeadClient {
 
   const std::string& address() const { return address_; }
 
-  [[nodiscard]] absl::StatusOr<std::vector<proto::ActorInfo>> ListActors() const;
+  // Every actor, asked for `page_size` at a time (ListActorsRequest).
+  [[nodiscard]] absl::StatusOr<std::vector<proto::ActorInfo>> ListActors(
+      int page_size = kActorPageSize) const;
   // By exact actor id, else by a unique prefix of one. NOT_FOUND "actor <id> not found";
   // INVALID_ARGUMENT when the prefix matches several actors.
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> FindActor(const std::string& id) const;

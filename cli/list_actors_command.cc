@@ -15,12 +15,14 @@ struct ListActorsOptions {
   ClusterFlags cluster;
   std::vector<std::string> filters;  // key=value, validated while parsing
   std::string format = "table";
+  int page_size = kActorPageSize;
 };
 
 // The actors that pass the filters, each with the stats its worker reported.
 absl::StatusOr<std::vector<ActorRow>> CollectRows(const HeadClient& head,
-                                                  const std::vector<ActorFilter>& filters) {
-  auto actors = head.ListActors();
+                                                  const std::vector<ActorFilter>& filters,
+                                                  int page_size) {
+  auto actors = head.ListActors(page_size);
   if (!actors.ok()) return actors.status();
   std::vector<ActorRow> rows;
   std::set<std::string> workers;
@@ -45,7 +47,7 @@ absl::Status RunListActors(const ListActorsOptions& o) {
   for (const auto& text : o.filters) filters.push_back(*ParseActorFilter(text));  // validated
   auto head = HeadClient::Connect(o.cluster);
   if (!head.ok()) return head.status();
-  auto rows = CollectRows(*head, filters);
+  auto rows = CollectRows(*head, filters, o.page_size);
   if (!rows.ok()) return rows.status();
   std::cout << (o.format == "json" ? RenderActorsJson(*rows) : RenderActorsTable(*rows));
   return absl::OkStatus();
@@ -72,6 +74,9 @@ void AddListActorsCommand(CLI::App& list) {
                   "key=value on state, class, name, node or job; repeat to AND them")
       ->check(FilterValidator())
       ->allow_extra_args(false);
+  cmd->add_option("--page-size", o->page_size,
+                  "Actors asked of the head per request (the head answers at most 10000)")
+      ->check(CLI::Range(1, 10000));
   AddFormatFlag(cmd, o->format);
   OnRun(cmd, o, &RunListActors);
 }

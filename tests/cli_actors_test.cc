@@ -154,6 +154,13 @@ TEST_F(CliActorsTest, ListActorsShowsStatePlacementCallsAndReasons) {
   ASSERT_TRUE(counter);
   EXPECT_EQ(Str(*counter, "death_reason"), "its job finished");
 
+  // Asked of the head a page at a time: one actor per page lists the same four, once each.
+  const auto paged = ListActors({"--page-size", "1"});
+  ASSERT_EQ(paged.values_size(), 4);
+  std::set<std::string> ids;
+  for (const auto& value : paged.values()) ids.insert(Str(value.struct_value(), "actor_id"));
+  EXPECT_EQ(ids.size(), 4u);
+
   const auto table = Cli({"list", "actors"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr("ACTOR_ID"));

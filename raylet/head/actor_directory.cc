@@ -117,6 +117,16 @@ std::vector<proto::ActorInfo> ActorDirectory::List() const {
   return out;
 }
 
+std::vector<proto::ActorInfo> ActorDirectory::ListPage(const std::string& after, size_t limit,
+                                                       bool* more) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<proto::ActorInfo> out;
+  auto it = after.empty() ? actors_.begin() : actors_.upper_bound(after);
+  for (; it != actors_.end() && out.size() < limit; ++it) out.push_back(it->second);
+  *more = it != actors_.end();
+  return out;
+}
+
 int ActorDirectory::MarkNodeDead(const std::string& node_id) {
   absl::MutexLock lock(&mu_);
   int count = 0;

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -36,6 +37,9 @@ class ActorDirectory {
   [[nodiscard]] absl::StatusOr<proto::ActorInfo> GetByName(const std::string& ns,
                                                            const std::string& name) const;
   std::vector<proto::ActorInfo> List() const;
+  // At most `limit` actors whose ids come after `after` (empty: from the first), in id order;
+  // `more`: whether any comes after them.
+  std::vector<proto::ActorInfo> ListPage(const std::string& after, size_t limit, bool* more) const;
 
   // Marks DEAD every ALIVE actor placed on `node_id`; returns how many.
   int MarkNodeDead(const std::string& node_id);
@@ -50,7 +54,8 @@ class ActorDirectory {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, proto::ActorInfo> actors_ ABSL_GUARDED_BY(mu_);
+  // In id order: listed a page at a time.
+  absl::btree_map<std::string, proto::ActorInfo> actors_ ABSL_GUARDED_BY(mu_);
   // What live actors were created from, for their stored rows (kept only with a store).
   absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
   TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -12,6 +12,10 @@ namespace {
 // Longest a WaitActor call parks here; callers ask for 10 s (ActorCalls).
 constexpr int kMaxWaitMs = 30000;
 
+// Actors in one ListActors answer: asked for none, and at most.
+constexpr int kDefaultPageSize = 1000;
+constexpr int kMaxPageSize = 10000;
+
 // One WaitActor call, parked in the manager until the actor changes or its wait runs out.
 // A caller that goes away (deadline, disconnect) takes its wait out at once (OnCancel), not
 // when the actor changes or the wait expires. Finish runs once: by the answer, or by OnCancel
@@ -73,10 +77,20 @@ grpc::ServerUnaryReactor* ActorDirectoryService::GetActor(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* ActorDirectoryService::ListActors(grpc::CallbackServerContext* ctx,
-                                                            const proto::ListActorsRequest*,
+                                                            const proto::ListActorsRequest* req,
                                                             proto::ListActorsReply* rep) {
   if (auto* r = auth_.Reject(ctx)) return r;
-  for (auto& actor : actors_.List()) *rep->add_actors() = std::move(actor);
+  // A page, not every actor: 100,000 of them would be one message of tens of MiB, built
+  // under the directory's lock.
+  const int asked = req->page_size();
+  const size_t page_size = asked <= 0 ? kDefaultPageSize : std::min(asked, kMaxPageSize);
+  bool more = false;
+  for (auto& actor : actors_.ListPage(req->page_token(), page_size, &more)) {
+    *rep->add_actors() = std::move(actor);
+  }
+  if (more && rep->actors_size() > 0) {
+    rep->set_next_page_token(rep->actors(rep->actors_size() - 1).actor_id());
+  }
   return FinishWith(ctx, absl::OkStatus());
 }
 

@@ -1,16 +1,19 @@
-// The head's WaitActor long polls, served in-process on 127.0.0.1: a caller that goes away
-// (its deadline, a closed connection) leaves no wait parked at the head.
+// The head's actor directory service, served in-process on 127.0.0.1: a WaitActor caller that
+// goes away (its deadline, a closed connection) leaves no wait parked at the head, and
+// ListActors answers a page at a time.
 
 #include "raylet/head/actor_directory_service.h"
 
 #include <grpcpp/server_builder.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,6 +139,45 @@ TEST_F(ActorDirectoryServiceTest, WaitsWhoseCallersGaveUpAreDropped) {
 }
 
 // A wait of 0 or less is a look at the actor as it is, answered at once.
+// ListActors answers a page at a time, in id order: 25 actors in pages of 10 come as 10, 10
+// and 5, each once; a page size of 0 is the default page (all 25 here), and one over the
+// bound is the bound.
+TEST_F(ActorDirectoryServiceTest, ActorsAreListedAPageAtATime) {
+  std::set<std::string> made;
+  for (int i = 0; i < 25; ++i) made.insert(PendingActor());
+  auto list = [&](int page_size, const std::string& token) {
+    grpc::ClientContext context;
+    SetTimeout(context, milliseconds(3000));
+    proto::ListActorsRequest request;
+    request.set_page_size(page_size);
+    request.set_page_token(token);
+    proto::ListActorsReply reply;
+    EXPECT_TRUE(stub_->ListActors(&context, request, &reply).ok());
+    return reply;
+  };
+  std::vector<std::string> listed;
+  std::vector<int> pages;
+  std::string token;
+  do {
+    const auto reply = list(10, token);
+    pages.push_back(reply.actors_size());
+    for (const auto& actor : reply.actors()) listed.push_back(actor.actor_id());
+    token = reply.next_page_token();
+  } while (!token.empty() && pages.size() < 10);
+  EXPECT_EQ(pages, (std::vector<int>{10, 10, 5}));
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
+  EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), made);
+  EXPECT_EQ(listed.size(), made.size());
+
+  const auto whole = list(0, "");
+  EXPECT_EQ(whole.actors_size(), 25);
+  EXPECT_TRUE(whole.next_page_token().empty());
+  EXPECT_EQ(list(1'000'000, "").actors_size(), 25);
+  const auto past = list(10, listed.back());
+  EXPECT_EQ(past.actors_size(), 0);
+  EXPECT_TRUE(past.next_page_token().empty());
+}
+
 TEST_F(ActorDirectoryServiceTest, AWaitOfZeroOrLessIsAnsweredAtOnce) {
   const std::string id = PendingActor();
   for (int wait_ms : {0, -1}) {
