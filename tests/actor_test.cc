@@ -252,28 +252,24 @@ TEST_F(ActorTest, AnActorOfAJobThatHasEndedIsRefusedUnlessDetached) {
   weft::proto::RegisterJobRequest registering;
   registering.set_namespace_("ended");
   registering.set_driver_pid(getpid());
+  // A unary call with the control-plane deadline.
+  auto ask = [](const auto& call) {
+    grpc::ClientContext context;
+    weft::SetTimeout(context, weft::kControlRpcTimeout);
+    return call(&context);
+  };
   weft::proto::RegisterJobReply job;
-  {
-    grpc::ClientContext context;
-    weft::SetTimeout(context, weft::kControlRpcTimeout);
-    ASSERT_TRUE(jobs->RegisterJob(&context, registering, &job).ok());
-  }
-  {
-    grpc::ClientContext context;
-    weft::SetTimeout(context, weft::kControlRpcTimeout);
-    weft::proto::FinishJobRequest finishing;
-    finishing.set_job_id(job.job().job_id());
-    weft::proto::FinishJobReply finished;
-    ASSERT_TRUE(jobs->FinishJob(&context, finishing, &finished).ok());
-  }
+  ASSERT_TRUE(ask([&](auto* c) { return jobs->RegisterJob(c, registering, &job); }).ok());
+  weft::proto::FinishJobRequest finishing;
+  finishing.set_job_id(job.job().job_id());
+  weft::proto::FinishJobReply finished;
+  ASSERT_TRUE(ask([&](auto* c) { return jobs->FinishJob(c, finishing, &finished); }).ok());
   auto create = [&](bool detached, weft::proto::CreateActorReply* reply) {
-    grpc::ClientContext context;
-    weft::SetTimeout(context, weft::kControlRpcTimeout);
     weft::proto::CreateActorRequest request;
     request.mutable_spec()->set_class_name("Recorder");
     request.mutable_spec()->set_job_id(job.job().job_id());
     request.mutable_spec()->set_detached(detached);
-    return directory->CreateActor(&context, request, reply);
+    return ask([&](auto* c) { return directory->CreateActor(c, request, reply); });
   };
   weft::proto::CreateActorReply reply;
   const grpc::Status refused = create(false, &reply);
@@ -281,12 +277,10 @@ TEST_F(ActorTest, AnActorOfAJobThatHasEndedIsRefusedUnlessDetached) {
   EXPECT_THAT(refused.error_message(), HasSubstr("has ended"));
   const grpc::Status detached = create(true, &reply);
   ASSERT_TRUE(detached.ok()) << detached.error_message();
-  grpc::ClientContext context;
-  weft::SetTimeout(context, weft::kControlRpcTimeout);
   weft::proto::KillActorRequest kill;
   kill.set_actor_id(reply.actor().actor_id());
   weft::proto::KillActorReply killed;
-  EXPECT_TRUE(directory->KillActor(&context, kill, &killed).ok());
+  EXPECT_TRUE(ask([&](auto* c) { return directory->KillActor(c, kill, &killed); }).ok());
 }
 
 TEST_F(ActorTest, ImpossibleResourcesKeepTheActorPendingAndSayWhy) {

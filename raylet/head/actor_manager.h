@@ -104,6 +104,9 @@ class ActorManager {
   };
   using SharedKey = std::pair<std::string, std::string>;  // job id, node id
 
+  // Placing (actor_manager_placement.cc). An actor with resources, or asked to be dedicated,
+  // gets a worker process of its own; the others share their job's worker on a node.
+  static bool OwnsProcess(const proto::ActorSpec& spec);
   void Schedule(const std::string& actor_id);
   void OnLeased(const std::string& actor_id, absl::StatusOr<proto::LeaseWorkerReply> leased);
   void ScheduleShared(const std::string& actor_id, const std::string& job_id);
