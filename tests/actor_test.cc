@@ -16,6 +16,7 @@
 #include "common/rpc.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_harness.h"
+#include "worker.grpc.pb.h"
 
 namespace weft::testing {
 namespace {
@@ -47,14 +48,93 @@ class ActorTest : public ::testing::Test {
   std::unique_ptr<TestCluster> cluster_;
 };
 
-TEST_F(ActorTest, TenThousandCallsFromOneCallerRunInOrder) {
+// 25,000 calls: more than the caller sends ahead (10,000), so most go as earlier ones are
+// answered, and still in order.
+TEST_F(ActorTest, TwentyFiveThousandCallsFromOneCallerRunInOrder) {
+  constexpr int kCalls = 25'000;
   auto recorder = weft::Actor<Recorder>().Remote();
   std::vector<weft::ObjectRef<void>> refs;
-  for (int i = 0; i < 10000; ++i) refs.push_back(recorder.Call(&Recorder::Append, i));
+  for (int i = 0; i < kCalls; ++i) refs.push_back(recorder.Call(&Recorder::Append, i));
   for (const auto& ref : refs) ref.Get(seconds(60));
   const std::vector<int> sequence = recorder.Call(&Recorder::Sequence).Get(seconds(30));
-  ASSERT_EQ(sequence.size(), 10000u);
-  for (int i = 0; i < 10000; ++i) ASSERT_EQ(sequence[i], i) << "call " << i << " out of order";
+  ASSERT_EQ(sequence.size(), static_cast<size_t>(kCalls));
+  for (int i = 0; i < kCalls; ++i) ASSERT_EQ(sequence[i], i) << "call " << i << " out of order";
+}
+
+// A caller that pipelines more calls than its window (10,000 per caller, ActorCalls) to an
+// actor that is stuck: the worker holds the window and the rest wait in the caller, where a
+// Get timeout says so and a cancel drops them at once; when the actor is killed, every call,
+// sent or waiting, fails with ActorDiedError (none hangs).
+TEST_F(ActorTest, CallsBeyondTheWindowWaitInTheCallerWhereACancelDropsThem) {
+  constexpr int kCalls = 13'000;
+  constexpr int kWindow = 10'000;
+  auto gate = weft::Actor<Gate>({.max_concurrency = 1}).Remote(2);
+  auto stuck = gate.Call(&Gate::Arrive);  // waits for a second arrival, which cannot run
+  std::vector<weft::ObjectRef<int>> echoes;
+  for (int i = 0; i < kCalls; ++i) echoes.push_back(gate.Call(&Gate::Echo, i));
+
+  proto::ActorInfo info;
+  ASSERT_TRUE(WaitFor([&] {
+    info = cluster_->GetActor(gate.id());
+    return info.state() == proto::ACTOR_ALIVE;
+  }));
+  auto worker = proto::Worker::NewStub(MakeChannel(info.address(), cluster_->token()));
+  int64_t most_held = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext context;
+        SetTimeout(context, seconds(5));
+        proto::GetActorStatsReply reply;
+        if (!worker->GetActorStats(&context, proto::GetActorStatsRequest(), &reply).ok()) {
+          return false;
+        }
+        for (const auto& stats : reply.actors()) {
+          most_held = std::max<int64_t>(most_held, stats.running() + stats.queued());
+        }
+        return most_held >= kWindow;
+      },
+      seconds(60)))
+      << "the worker holds " << most_held << " calls";
+  EXPECT_EQ(most_held, kWindow);
+
+  const weft::ObjectRef<int>& waiting = echoes.back();
+  try {
+    waiting.Get(milliseconds(100));
+    ADD_FAILURE() << "a call waiting in the caller returned";
+  } catch (const weft::GetTimeoutError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("the call waits in this process: 10000 calls of its caller"));
+  }
+  EXPECT_EQ(weft::Cancel(waiting), weft::CancelOutcome::kDropped);
+  EXPECT_THROW(waiting.Get(seconds(5)), weft::TaskCancelledError);
+
+  weft::Kill(gate);
+  EXPECT_THROW(stuck.Get(seconds(30)), weft::ActorDiedError);
+  echoes.pop_back();
+  ASSERT_TRUE(weft::Wait(echoes, echoes.size(), seconds(60)).not_ready.empty());
+  int died = 0;
+  for (const auto& echo : echoes) {
+    try {
+      echo.Get();
+    } catch (const weft::ActorDiedError&) {
+      ++died;
+    }
+  }
+  EXPECT_EQ(died, kCalls - 1);
+}
+
+// On an actor that runs calls at once (async): 10,000 calls that wait on the worker for a value
+// fill the caller's window, and 2,000 calls whose argument is that value wait in the caller
+// for it, then for room. Once the value exists, every call runs.
+TEST_F(ActorTest, CallsHeldBackByTheWindowGoOnceEarlierOnesAreAnswered) {
+  auto gate = weft::Actor<Gate>().Remote(0);
+  auto barrier = weft::Actor<Gate>().Remote(2);
+  auto first = barrier.Call(&Gate::Arrive);  // until the second arrival
+  std::vector<weft::ObjectRef<int>> calls;
+  for (int i = 0; i < 10'000; ++i) calls.push_back(gate.Call(&Gate::AwaitRef, first));
+  for (int i = 0; i < 2'000; ++i) calls.push_back(gate.Call(&Gate::Echo, first));
+  EXPECT_EQ(barrier.Call(&Gate::Arrive).Get(seconds(30)), 2);
+  ASSERT_TRUE(weft::Wait(calls, calls.size(), seconds(60)).not_ready.empty());
+  for (int i = 0; i < 12'000; ++i) ASSERT_EQ(calls[i].Get(), i < 10'000 ? 2 : 1) << "call " << i;
 }
 
 TEST_F(ActorTest, AThousandCallsAreInFlightOnAnAsyncActorAtOnce) {

@@ -183,6 +183,7 @@ void ActorCalls::PumpOneLocked(Actor& actor, uint64_t caller, uint64_t seq) {
 }
 
 void ActorCalls::PumpLocked(Actor& actor) {
+  MergeResendLocked(actor);  // first: it may bring back a queue that had emptied
   std::vector<uint64_t> callers;
   for (const auto& [caller, queue] : actor.queues) callers.push_back(caller);
   for (uint64_t caller : callers) PumpCallerLocked(actor, caller);
@@ -200,17 +201,26 @@ void ActorCalls::NoteWaitLocked(const Actor& actor, Pending& pending, bool first
     pending.note = Note::kArgument;
     runtime_.objects().SetNote(pending.object_id,
                                absl::StrCat("the call waits for its argument ", *arg));
-  } else if (!first && !actor.out_of_order && pending.note != Note::kEarlierCall) {
+  } else if (!first && !actor.out_of_order) {
+    if (pending.note == Note::kEarlierCall) return;
     pending.note = Note::kEarlierCall;
+    // The first of the queue holds it up: it waits for its argument, or for room.
+    const Pending& front = actor.queues.at(pending.queue).front();
     runtime_.objects().SetNote(
         pending.object_id,
-        absl::StrCat("actor ", actor.id, " (", actor.class_name,
-                     ") runs one call at a time, in order: the call is queued behind an earlier "
-                     "call of its caller, which waits for its argument"));
+        absl::StrCat(
+            "actor ", actor.id, " (", actor.class_name,
+            ") runs one call at a time, in order: the call is queued behind an earlier "
+            "call of its caller, which waits for ",
+            UnresolvedArg(runtime_.objects(), front.args) ? "its argument" : "room in the window"));
+  } else if (!RoomLocked(actor, pending.queue)) {
+    NoteWindowLocked(actor, pending);
   }
 }
 
 void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<uint64_t> only) {
+  // Retried calls go before anything made after them (before taking a queue: this adds some).
+  MergeResendLocked(actor);
   auto& objects = runtime_.objects();
   auto found = actor.queues.find(caller);
   if (found == actor.queues.end()) return;
@@ -226,6 +236,7 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<u
     queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(at));
     SendLocked(actor, std::move(pending));
   };
+  const auto room = [&] { return RoomLocked(actor, caller); };
   if (actor.out_of_order && only) {
     // Only call `only` can have become ready: the others wait as they did (queues are in seq
     // order, retried calls first).
@@ -233,13 +244,21 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<u
                                [](const Pending& p, uint64_t seq) { return p.seq < seq; });
     if (actor.state == proto::ACTOR_ALIVE && at != queue.end() && at->seq == *only &&
         ArgsResolved(objects, at->args)) {
-      send_at(static_cast<size_t>(at - queue.begin()));
+      if (room()) {
+        send_at(static_cast<size_t>(at - queue.begin()));
+      } else {
+        NoteWindowLocked(actor, *at);
+      }
     }
   } else {
     // In order, the first call that waits for an argument holds up the calls behind it; out
     // of order, it is passed over.
     for (size_t next = 0; actor.state == proto::ACTOR_ALIVE && next < queue.size();) {
       if (ArgsResolved(objects, queue[next].args)) {
+        if (!room()) {
+          NoteWindowLocked(actor, queue[next]);
+          break;
+        }
         send_at(next);
       } else if (actor.out_of_order) {
         ++next;
@@ -257,6 +276,45 @@ void ActorCalls::PumpCallerLocked(Actor& actor, uint64_t caller, std::optional<u
   // actor has many callers' queues.
   if (queue.empty() && actor.queues.size() > kKeptCallerQueues) actor.queues.erase(found);
   if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
+}
+
+void ActorCalls::NoteWindowLocked(const Actor& actor, Pending& pending) {
+  if (pending.note == Note::kWindow) return;
+  pending.note = Note::kWindow;
+  runtime_.objects().SetNote(
+      pending.object_id,
+      absl::StrCat("the call waits in this process: ", actor.window,
+                   " calls of its caller (in its concurrency group) to actor ", actor.id, " (",
+                   actor.class_name, ") are unanswered, and no more are sent at a time"));
+}
+
+bool ActorCalls::RoomLocked(const Actor& actor, uint64_t queue) const {
+  auto it = actor.in_flight.find(queue);
+  return it == actor.in_flight.end() || it->second < actor.window;
+}
+
+bool ActorCalls::LeftLocked(Actor& actor, uint64_t queue) {
+  auto it = actor.in_flight.find(queue);
+  if (it == actor.in_flight.end()) return false;
+  const bool was_full = it->second >= actor.window;
+  if (--it->second <= 0) actor.in_flight.erase(it);
+  return was_full;
+}
+
+void ActorCalls::MergeResendLocked(Actor& actor) {
+  if (actor.resend.empty() || actor.state != proto::ACTOR_ALIVE || !actor.lost_address.empty()) {
+    return;
+  }
+  // Lost with the old copy and retried: back in line by submission order (queues stay in seq
+  // order), which puts them first where the actor keeps order: all that waits was made after
+  // them.
+  for (auto& pending : actor.resend) {
+    auto& queue = actor.queues[pending.queue];
+    queue.insert(std::upper_bound(queue.begin(), queue.end(), pending.seq,
+                                  [](uint64_t seq, const Pending& p) { return seq < p.seq; }),
+                 std::move(pending));
+  }
+  actor.resend.clear();
 }
 
 void ActorCalls::SendLocked(Actor& actor, Pending pending) {
@@ -286,6 +344,8 @@ void ActorCalls::SendLocked(Actor& actor, Pending pending) {
   const uint64_t seq = pending.seq;
   sent_call.method = pending.call.method();
   sent_call.object_id = std::move(pending.object_id);
+  sent_call.queue = pending.queue;
+  ++actor.in_flight[pending.queue];
   auto& sent_entry = actor.sent.emplace(seq, std::move(sent_call)).first->second;
   // Actors are never removed from actors_: the pointer outlives every call.
   auto lent = pending.call.lent_ids();
@@ -308,6 +368,7 @@ void ActorCalls::SendLocked(Actor& actor, Pending pending) {
                                 });
   if (!sent) {  // shutting down
     std::string id = std::move(sent_entry.object_id);
+    LeftLocked(actor, sent_entry.queue);
     actor.sent.erase(seq);
     --actor.unfinished;
     deferred_.push_back([this, id = std::move(id)] {
@@ -342,6 +403,7 @@ void ActorCalls::FailCallLocked(Actor& actor, const std::string& object_id,
 void ActorCalls::FailSentLocked(Actor& actor) {
   for (const auto& [seq, sent] : actor.sent) FailCallLocked(actor, sent.object_id, sent.method);
   actor.sent.clear();
+  actor.in_flight.clear();
   for (auto& pending : actor.resend) FailLocked(actor, pending);
   actor.resend.clear();
 }
@@ -351,6 +413,7 @@ void ActorCalls::LoseCallLocked(Actor& actor, uint64_t seq, proto::RemoteError e
   if (it == actor.sent.end()) return;
   Sent sent = std::move(it->second);
   actor.sent.erase(it);
+  LeftLocked(actor, sent.queue);
   if (sent.cancelled) {  // lost with its copy of the actor: it is not sent again
     return FailCancelledLocked(actor, sent.object_id, sent.method,
                                "the call was cancelled, and its copy of the actor was lost");
@@ -379,6 +442,7 @@ void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result)
   std::string object_id;
   std::vector<std::shared_ptr<const std::string>> pins;  // released after the lock
   std::optional<Pending> retry;                          // its arguments too
+  bool pumped = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = actor.sent.find(seq);
@@ -395,9 +459,14 @@ void ActorCalls::OnResult(Actor& actor, uint64_t seq, proto::CallResult& result)
     object_id = std::move(it->second.object_id);
     pins = std::move(it->second.pins);
     retry = std::move(it->second.retry);
+    const uint64_t queue = it->second.queue;
     actor.sent.erase(it);
     --actor.unfinished;
+    // Room in a window that was full: the calls that waited for it go.
+    pumped = LeftLocked(actor, queue);
+    if (pumped) PumpCallerLocked(actor, queue);
   }
+  if (pumped) RunDeferred();
   // Only a stored result needs a Rebuild: an inline one builds none on the call path.
   runtime_.objects().SetCallResult(
       object_id, result, result.has_stored() ? &CannotRebuildActorResult : ObjectTable::Rebuild());
@@ -414,6 +483,12 @@ void ActorCalls::ApplyInfoLocked(Actor& actor, const proto::ActorInfo& info) {
   if (info.state() == proto::ACTOR_ALIVE) {
     actor.renote = actor.renote || actor.state != proto::ACTOR_ALIVE;
     actor.out_of_order = info.executor() == "async" || info.max_concurrency() > 1;
+    // Calls that run at once all fit: a barrier of them never waits for one still here.
+    actor.window = std::max(kCallWindow, info.max_concurrency());
+    if (actor.cls) {
+      for (const auto& [group, limit] : actor.cls->groups)
+        actor.window = std::max(actor.window, limit);
+    }
   }
   actor.state = info.state();
   actor.address = info.address();

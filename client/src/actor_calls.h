@@ -29,7 +29,14 @@ class Runtime;
 // other groups' (order is per caller, as in Ray, and groups run apart). An actor that
 // runs calls concurrently (async, or max_concurrency > 1) keeps no order, as in Ray: each call
 // goes as soon as its arguments exist. A queued call's Get timeout note says what it waits
-// for. Thread-safe.
+// for.
+//
+// A queue has at most a window of calls sent and unanswered (kCallWindow, or the actor's
+// concurrency where that is larger): the others wait here, where a cancel drops them at once and
+// a restart finds them unsent. A caller that pipelines a million calls, or whose actor is stuck,
+// so makes the actor's worker hold its window rather than every call (a queued call costs a
+// worker about 2 KiB besides its arguments), and a barrier of calls that all run at once always
+// fits. Thread-safe.
 class ActorCalls {
  public:
   explicit ActorCalls(Runtime& runtime) : runtime_(runtime) {}
@@ -65,7 +72,7 @@ class ActorCalls {
   // The Rebuild of an actor method's stored result: there is none.
   static bool CannotRebuildActorResult(const std::string& lost_address, std::string* why_not);
   // What a queued call's note (in its Get timeout error) says it waits for.
-  enum class Note : uint8_t { kNone, kActor, kArgument, kEarlierCall };
+  enum class Note : uint8_t { kNone, kActor, kArgument, kEarlierCall, kWindow };
   struct Pending {
     proto::Call call;
     std::vector<CallArg> args;
@@ -84,6 +91,7 @@ class ActorCalls {
     std::optional<Pending> retry;
     std::vector<std::shared_ptr<const std::string>> pins;
     bool cancelled = false;  // its worker was asked to cancel it: never sent again
+    uint64_t queue = 0;      // the queue it came from (Actor::in_flight)
   };
   struct Actor {
     std::string id;
@@ -103,6 +111,9 @@ class ActorCalls {
     absl::flat_hash_map<uint64_t, Sent> sent;
     // Calls whose copy of the actor was lost, to send again once it is ALIVE (in seq order).
     std::vector<Pending> resend;
+    // Per queue, its calls in `sent` (absent: none), at most `window` each.
+    absl::flat_hash_map<uint64_t, int> in_flight;
+    int window = kCallWindow;
     uint64_t next_seq = 0;
     // Runs calls concurrently (async, or max_concurrency > 1; known once ALIVE): each call is
     // sent once its arguments exist, whatever the calls before it wait for.
@@ -137,6 +148,20 @@ class ActorCalls {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends a call whose arguments are resolved (or fails it when one of them failed).
   void SendLocked(Actor& actor, Pending pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls of one queue sent and unanswered, at most (see the class comment): 100,000 held made a
+  // worker 220 MB resident. Far more than keeps a worker busy (a LAN's round trip carries a few
+  // thousand calls).
+  static constexpr int kCallWindow = 10000;
+  // Whether `queue` may send another call now.
+  bool RoomLocked(const Actor& actor, uint64_t queue) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A call of `queue` left `sent` (answered, lost or failed). True when the queue's window was
+  // full: calls may wait for the room.
+  bool LeftLocked(Actor& actor, uint64_t queue) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts the calls of `resend` back in their queues once the actor is ALIVE at an address that
+  // has not just failed them (its next copy).
+  void MergeResendLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Notes that `pending` waits for room in its queue's window (its Get timeout says so).
+  void NoteWindowLocked(const Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How long one WaitActor call may wait at the head before it answers "no change".
   static constexpr int kWaitActorMs = 10000;
   // `wait_ms`: how long a follow waits for the head to see a change.
@@ -144,8 +169,9 @@ class ActorCalls {
   void OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,
                    const proto::ActorInfo& info);
   void OnResult(Actor& actor, uint64_t seq, proto::CallResult& result);
-  // Notes what the queued call `pending` of an ALIVE actor waits for: an argument, or (`first`
-  // false, for an actor that keeps order) an earlier call of its caller.
+  // Notes what the queued call `pending` of an ALIVE actor waits for: an argument, room in its
+  // queue's window, or (`first` false, for an actor that keeps order) an earlier call of its
+  // caller.
   void NoteWaitLocked(const Actor& actor, Pending& pending, bool first)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailLocked(Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

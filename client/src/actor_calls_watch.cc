@@ -117,19 +117,7 @@ void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const abs
     actor.held.clear();
   }
   if (actor.state == proto::ACTOR_DEAD) FailSentLocked(actor);  // the head knows before TCP
-  if (actor.state == proto::ACTOR_ALIVE && !actor.resend.empty()) {
-    // Lost with the old copy and retried: back in line by submission order (queues stay in
-    // seq order), which puts them first where the actor keeps order: all that waits was made
-    // after them.
-    for (auto& pending : actor.resend) {
-      auto& queue = actor.queues[pending.queue];
-      queue.insert(std::upper_bound(queue.begin(), queue.end(), pending.seq,
-                                    [](uint64_t seq, const Pending& p) { return seq < p.seq; }),
-                   std::move(pending));
-    }
-    actor.resend.clear();
-  }
-  PumpLocked(actor);
+  PumpLocked(actor);  // the calls lost with the old copy first (MergeResendLocked)
   if (actor.state == proto::ACTOR_ALIVE && !actor.sent.empty()) WatchLocked(actor);
 }
 
