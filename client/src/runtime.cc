@@ -3,6 +3,8 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 #include "client/src/actor_calls.h"
@@ -25,10 +27,12 @@ Runtime* current = nullptr;
 // How long one question to an owner may wait there; a borrower that still needs the object
 // then asks again.
 constexpr std::chrono::seconds kOwnerPollPeriod{30};
-// How long a borrower's watch, asked once more after a failure, has to show that the borrower
-// is there (its connection is up when this runs out) or answer.
+// How long a borrower whose watch failed has to show that it is there (connected again) or
+// answer, in tries of kBorrowerRetryTry: connected at the end of one, it is watched as before,
+// so a later stall gets a window of its own.
 constexpr std::chrono::milliseconds kBorrowerRetryWindow =
     2 * (kKeepaliveTime + kKeepaliveTimeout) + std::chrono::seconds(2);
+constexpr std::chrono::milliseconds kBorrowerRetryTry{2000};
 // How long an owner's answer may take once the object is resolved: it may carry a large value.
 constexpr std::chrono::minutes kOwnerAnswerTimeout{5};
 }  // namespace
@@ -234,16 +238,20 @@ std::vector<std::string> Runtime::LocalNodes() {
 
 void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
                             const std::vector<std::string>& outers, std::function<void(bool)> done,
-                            bool retried) {
+                            std::optional<std::chrono::steady_clock::time_point> give_up_at) {
   struct Watch {
     std::unique_ptr<grpc::ClientContext> context;
     proto::WaitReleasedRequest request;
     proto::WaitReleasedReply reply;
   };
   // No deadline: the borrower answers when it lets go, or the call fails when it dies (or
-  // stops answering keepalive pings).
+  // stops answering keepalive pings). A try after a failure lasts kBorrowerRetryTry at most.
+  const bool retried = give_up_at.has_value();
   auto watch = std::make_shared<Watch>(Watch{
-      retried ? ContextWithTimeout(kBorrowerRetryWindow) : std::make_unique<grpc::ClientContext>(),
+      retried ? ContextWithTimeout(std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  *give_up_at - std::chrono::steady_clock::now()),
+                                              std::chrono::milliseconds(1), kBorrowerRetryTry))
+              : std::make_unique<grpc::ClientContext>(),
       {},
       {}});
   watch->request.set_object_id(id);
@@ -252,23 +260,28 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
   if (!in_flight_.Add(call)) return;  // shutting down: this process's objects go with it
   workers_.OwnerStub(borrower).async()->WaitReleased(
       call, &watch->request, &watch->reply,
-      [this, call, watch, id, borrower, outers, retried,
+      [this, call, watch, id, borrower, outers, give_up_at,
        done = std::move(done)](grpc::Status status) mutable {
         // Cancelled here: this process is shutting down. Another failure may be the connection
-        // (a reconnect, a GOAWAY, a stall of the borrower): asked once more, on a fresh
-        // connection, for a bounded time. Failing again, or still not connected when that runs
-        // out, the borrower is gone (or cannot be reached, which counts the same); connected,
-        // it is there: watched again as before, and a later stall gets its own second try.
+        // (a reconnect, a GOAWAY, a stall of the borrower): asked again, on a fresh connection,
+        // in short tries until kBorrowerRetryWindow is over. A try that fails otherwise than by
+        // running out (refused: the process is gone), or none connected by then: the borrower
+        // is gone (or cannot be reached, which counts the same). Connected at the end of a try,
+        // it is there: watched again as before, and a later stall gets its own window.
         const bool shutting_down =
             status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing();
         if (shutting_down) {
         } else if (status.ok()) {
           done(true);
-        } else if (!retried) {
-          WatchBorrower(id, borrower, outers, std::move(done), /*retried=*/true);
-        } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
-                   workers_.Connected(borrower)) {
-          WatchBorrower(id, borrower, outers, std::move(done), /*retried=*/false);
+        } else if (!give_up_at) {
+          WatchBorrower(id, borrower, outers, std::move(done),
+                        std::chrono::steady_clock::now() + kBorrowerRetryWindow);
+        } else if (status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+          done(false);
+        } else if (workers_.Connected(borrower)) {
+          WatchBorrower(id, borrower, outers, std::move(done));
+        } else if (std::chrono::steady_clock::now() < *give_up_at) {
+          WatchBorrower(id, borrower, outers, std::move(done), give_up_at);
         } else {
           done(false);
         }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -131,11 +132,12 @@ class Runtime {
                 ObjectTable::OwnerDone done);
   // MappableNodes of this process's session, looked up again every few seconds.
   std::vector<std::string> LocalNodes();
-  // Watches until the borrower lets go of `id` (done(true)) or is gone (done(false), after one
-  // more try: the first failure may be the connection's).
+  // Watches until the borrower lets go of `id` (done(true)) or is gone (done(false)). A failed
+  // watch may be the connection's: it is asked again, in short tries, until the borrower is
+  // connected again (then watched as before) or `give_up_at`, set at the first failure.
   void WatchBorrower(const std::string& id, const std::string& borrower,
                      const std::vector<std::string>& outers, std::function<void(bool)> done,
-                     bool retried = false);
+                     std::optional<std::chrono::steady_clock::time_point> give_up_at = {});
   // Tells the owner of `id` that `borrower` holds it (once more if the first try fails with
   // anything but NOT_FOUND); `done` runs once it is over, either way.
   void ReportBorrower(const std::string& owner, const std::string& id, const std::string& borrower,
