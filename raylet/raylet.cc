@@ -256,7 +256,7 @@ void Raylet::TryRejoin() {
   const absl::Duration retry = options_.heartbeat_period;
   // First the head learns that the old node's workers are gone (a no-op if it already
   // declared the node dead); this also shows whether the head answers at all.
-  spdlog::info("rejoin: telling the head that node {} is gone", fenced_node_);
+  spdlog::warn("rejoin: telling the head that node {} is gone", fenced_node_);
   const absl::Status told =
       rejoin_link_->Unregister(fenced_node_, absl::StrCat("fenced: ", fence_reason_));
   if (!told.ok() && told.code() != absl::StatusCode::kNotFound) {
@@ -267,7 +267,7 @@ void Raylet::TryRejoin() {
     spdlog::warn("rejoin waits for a route toward the head error=\"{}\"", moved.message());
     return ScheduleRejoin(retry);
   }
-  spdlog::info("rejoin: the head answered ({}); serving and registering a new node",
+  spdlog::warn("rejoin: the head answered ({}); serving and registering a new node",
                told.ok() ? "ok" : told.message());
   node_ = std::make_unique<node::Node>(io_, options_, auth_, session_);
   absl::Status joined = StartServer();

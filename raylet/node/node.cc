@@ -169,8 +169,8 @@ void Node::AdoptTerms(const HeadLink::Terms& terms, SteadyTime sent) {
 
 void Node::ScheduleHeartbeat() {
   heartbeat_timer_.expires_after(absl::ToChronoMilliseconds(heartbeat_period_));
-  heartbeat_timer_.async_wait([this](const std::error_code& error) {
-    if (error) return;
+  heartbeat_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](std::error_code error) {
+    if (error || alive.expired()) return;
     if (store_) store_->RemoveAbandonedSharedFolders();  // of drivers that have ended
     const WorkerPool::Snapshot now = pool_.Current();
     proto::HeartbeatRequest request;
@@ -284,8 +284,8 @@ void Node::ArmFence(SteadyTime at) {
     fence_at_ = at;
   }
   fence_timer_.expires_at(at);
-  fence_timer_.async_wait([this](const std::error_code& error) {
-    if (error) return;
+  fence_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](std::error_code error) {
+    if (error || alive.expired()) return;
     {
       // A wait that had expired already when an acknowledgement moved the deadline on cannot
       // be cancelled: it completes without error, and the newer wait stays pending.
@@ -323,8 +323,8 @@ absl::Duration Node::ServeFor() const {
 
 void Node::ScheduleStartExpiry() {
   expiry_timer_.expires_after(std::chrono::seconds(1));
-  expiry_timer_.async_wait([this](const std::error_code& error) {
-    if (error) return;
+  expiry_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](std::error_code error) {
+    if (error || alive.expired()) return;
     pool_.ExpireStarts();
     ScheduleStartExpiry();
   });

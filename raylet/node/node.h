@@ -146,6 +146,14 @@ class Node {
   asio::steady_timer heartbeat_timer_;
   asio::steady_timer expiry_timer_;
   asio::steady_timer fence_timer_;
+  // Expired once this node is gone. A timer's wait that completed before Stop cancelled it (or
+  // the node was destroyed) still runs its handler, with no error, after: the raylet blocks its
+  // loop while it retires a node (up to a second, as its server shuts down), the heartbeat
+  // timer expires meanwhile, and its handler then ran on the freed node (a segfault on the
+  // raylet's main thread just after "rejoining the head as a new node", 1 run in 15-25 of
+  // PartitionTest.CallsInFlightEndWithinTheBoundAndTheHealedNodeRejoinsAsANewNode). Every
+  // timer handler checks it first.
+  const std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   absl::Duration heartbeat_period_;
   absl::Time last_head_contact_;
   SteadyTime last_contact_steady_;  // the same, on a clock that does not jump
