@@ -371,7 +371,7 @@ void AddStartCommand(CLI::App& app) {
                   "one host does not keep the others out")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--node-timeout-ms", o->node_timeout_ms,
-                  "Head: silence before it declares a node DEAD (default 3000); nodes take "
+                  "Head: silence before it declares a node DEAD (default 5000); nodes take "
                   "the head's value when they join and fence themselves before it")
       ->check(CLI::Range(50, 600000));
   cmd->add_option("--heartbeat-period-ms", o->heartbeat_period_ms,

@@ -60,7 +60,7 @@ struct RayletOptions {
   int max_connections = 0;
   int max_connections_per_peer = 0;
   absl::Duration heartbeat_period = absl::Milliseconds(500);
-  absl::Duration node_timeout = absl::Seconds(3);
+  absl::Duration node_timeout = absl::Seconds(5);
   // A fenced node tries to rejoin its head as a new node until this long after the head last
   // answered it; then its raylet exits.
   absl::Duration head_lost_timeout = absl::Seconds(60);

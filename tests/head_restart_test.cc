@@ -346,7 +346,7 @@ TEST(HeadRestartTest, ANodeKeepsItsWorkersForTheHeadLostTimeoutThenLeaves) {
       << "the worker outlived the head lost timeout";
   const auto kept = Clock::now() - killed_at;
   // Counted by the node from its last answered heartbeat, up to a period or so before the
-  // kill; without a head, 2.25 s of silence would fence it (the default node timeout's rule).
+  // kill; without a head, 3.75 s of silence would fence it (the default node timeout's rule).
   EXPECT_GE(kept, kHeadLost - std::chrono::seconds(2))
       << "the node stopped its workers before the head lost timeout";
   EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(raylets[0]); }, std::chrono::seconds(10)));

@@ -47,7 +47,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using testing::TestCluster;
 
-// The longest a Get may wait: the head's verdict on a killed node (3 s), a restart on another
+// The longest a Get may wait: the head's verdict on a killed node (5 s), a restart on another
 // node (a worker start), and a loaded 2-core machine. A Get past it counts as a hang.
 constexpr auto kCallBound = std::chrono::seconds(60);
 constexpr int kWindow = 4;  // calls each caller keeps in flight

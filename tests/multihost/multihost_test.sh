@@ -18,10 +18,11 @@
 #   5. cuts it until the head declares node3 DEAD: a call to its actor fails with
 #      ActorDiedError within the node timeout (5 s here) plus 3 s; the link back, node3's
 #      raylet rejoins as a new node and takes a new actor.
-# The head runs with --node-timeout-ms 5000 (the nodes take it from the head): at the default
-# 3 s, the node fences 2.25 s after its last acknowledged heartbeat was sent, and after a 1 s
-# cut TCP's retransmission backoff delivers the next one up to about 0.9 s after the link is
-# back: 1 run in 9 lost node3 so (README "When things fail").
+# The head runs with --node-timeout-ms 5000, the default, said here as the cut's bounds rest on
+# it (the nodes take it from the head): the node fences 3.75 s after its last acknowledged
+# heartbeat was sent, and after a 1 s cut TCP's retransmission backoff delivers the next one up
+# to about 0.9 s after the link is back. At 3 s (fence at 2.25 s), 1 run in 9 lost node3 so
+# (README "When things fail").
 # The nodes run with the client's programs and libraries of the build tree hidden (/dev/null
 # bound over them in mount namespaces of their own), so not even a same-named file can stand in.
 # Everything it started is torn down on any exit, failures and its own deadline (200 s)
