@@ -16,7 +16,6 @@
 #include "common/rpc.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_harness.h"
-#include "worker.grpc.pb.h"
 
 namespace weft::testing {
 namespace {
@@ -78,19 +77,11 @@ TEST_F(ActorTest, CallsBeyondTheWindowWaitInTheCallerWhereACancelDropsThem) {
     info = cluster_->GetActor(gate.id());
     return info.state() == proto::ACTOR_ALIVE;
   }));
-  auto worker = proto::Worker::NewStub(MakeChannel(info.address(), cluster_->token()));
   int64_t most_held = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
-        grpc::ClientContext context;
-        SetTimeout(context, seconds(5));
-        proto::GetActorStatsReply reply;
-        if (!worker->GetActorStats(&context, proto::GetActorStatsRequest(), &reply).ok()) {
-          return false;
-        }
-        for (const auto& stats : reply.actors()) {
-          most_held = std::max<int64_t>(most_held, stats.running() + stats.queued());
-        }
+        const proto::ActorStats stats = cluster_->StatsOf(info);
+        most_held = std::max<int64_t>(most_held, stats.running() + stats.queued());
         return most_held >= kWindow;
       },
       seconds(60)))

@@ -244,6 +244,18 @@ int TestCluster::ObjectCount() const {
   return reply ? reply->objects_size() : -1;
 }
 
+proto::ActorStats TestCluster::StatsOf(const proto::ActorInfo& actor) const {
+  auto stub = proto::Worker::NewStub(MakeChannel(actor.address(), token_));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(5));
+  proto::GetActorStatsReply reply;
+  (void)stub->GetActorStats(&context, proto::GetActorStatsRequest(), &reply);
+  for (const auto& stats : reply.actors()) {
+    if (stats.actor_id() == actor.actor_id()) return stats;
+  }
+  return {};
+}
+
 proto::WorkerInfo TestCluster::FindWorker(const std::string& worker_id) const {
   const proto::ListNodesReply nodes = ListNodes();
   for (const auto& node : nodes.nodes()) {

@@ -16,6 +16,7 @@
 
 #include "head.grpc.pb.h"
 #include "node.grpc.pb.h"
+#include "worker.grpc.pb.h"
 
 namespace weft::testing {
 
@@ -114,6 +115,9 @@ class TestCluster {
   // The head's object directory (nothing when the head cannot be asked); ObjectCount is then -1.
   std::optional<proto::ListObjectsReply> ListObjects() const;
   int ObjectCount() const;
+  // Running and queued calls of `actor`, asked of the worker that hosts it; empty when it does
+  // not answer.
+  proto::ActorStats StatsOf(const proto::ActorInfo& actor) const;
   // The worker `worker_id` as its node lists it (pid, state); empty when no node has it.
   proto::WorkerInfo FindWorker(const std::string& worker_id) const;
   // CPUs of the alive nodes: free right now, and in all.

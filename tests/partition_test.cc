@@ -144,19 +144,6 @@ class PartitionTest : public ::testing::Test {
         std::move(wrapper));
   }
 
-  // Running and queued calls of the actor, asked of the worker that hosts it.
-  proto::ActorStats StatsOf(const proto::ActorInfo& actor) const {
-    auto stub = proto::Worker::NewStub(MakeChannel(actor.address(), cluster_->token()));
-    grpc::ClientContext context;
-    SetTimeout(context, std::chrono::seconds(5));
-    proto::GetActorStatsReply reply;
-    (void)stub->GetActorStats(&context, proto::GetActorStatsRequest(), &reply);
-    for (const auto& stats : reply.actors()) {
-      if (stats.actor_id() == actor.actor_id()) return stats;
-    }
-    return {};
-  }
-
   // Cuts the link and returns when it was cut.
   Clock::time_point Partition() {
     const auto at = Clock::now();
@@ -270,7 +257,7 @@ TEST_F(PartitionTest, CallsInFlightEndWithinTheBoundAndTheHealedNodeRejoinsAsANe
   for (int i = 2; i <= 4; ++i) calls.push_back(actor.Call(&Recorder::SlowEcho, i, 0));
   ASSERT_TRUE(WaitFor(
       [&] {
-        const auto stats = StatsOf(placed);
+        const auto stats = cluster_->StatsOf(placed);
         return stats.running() == 1 && stats.queued() == 3;
       },
       kWait))
@@ -372,7 +359,7 @@ TEST_F(PartitionTest, AnActorRestartsAcrossThePartitionOnlyOnceItsOldCopyIsGone)
   const std::string outer_node = cluster_->AliveNodeOf(outer_raylets[0]).value_or("");
   ASSERT_FALSE(outer_node.empty());
   auto in_flight = actor.Call(&Recorder::SlowEcho, 1, 60000);
-  ASSERT_TRUE(WaitFor([&] { return StatsOf(placed).running() == 1; }, kWait));
+  ASSERT_TRUE(WaitFor([&] { return cluster_->StatsOf(placed).running() == 1; }, kWait));
 
   const auto cut = Partition();
   auto ended = std::async(std::launch::async, [&] { return AwaitEach({in_flight}, cut); });

@@ -246,14 +246,14 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
   };
   // No deadline: the borrower answers when it lets go, or the call fails when it dies (or
   // stops answering keepalive pings). A try after a failure lasts kBorrowerRetryTry at most.
-  const bool retried = give_up_at.has_value();
-  auto watch = std::make_shared<Watch>(Watch{
-      retried ? ContextWithTimeout(std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  *give_up_at - std::chrono::steady_clock::now()),
-                                              std::chrono::milliseconds(1), kBorrowerRetryTry))
-              : std::make_unique<grpc::ClientContext>(),
-      {},
-      {}});
+  auto watch = std::make_shared<Watch>(
+      Watch{std::make_unique<grpc::ClientContext>(), proto::WaitReleasedRequest(), {}});
+  if (give_up_at) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *give_up_at - std::chrono::steady_clock::now());
+    watch->context =
+        ContextWithTimeout(std::clamp(left, std::chrono::milliseconds(1), kBorrowerRetryTry));
+  }
   watch->request.set_object_id(id);
   for (const auto& outer : outers) watch->request.add_outer_ids(outer);
   grpc::ClientContext* call = watch->context.get();
