@@ -89,8 +89,13 @@ TEST_F(ObjectStoreTest, ResultsFiveTimesTheStoreSpillAndComeBackOnGet) {
     ASSERT_EQ(blobs[i].Get(kBound), MakeBlob(2 * kMiB, i)) << "result " << i;
   }
   EXPECT_EQ(SharedCopies(), 0) << "reading spilled results put them back in shared memory";
-  ASSERT_TRUE(WaitFor([] { return Store().spilled_objects() > 0; }))
-      << "nothing spilled; the node reports " << Store().ShortDebugString();
+  // The node reports its store as of its last heartbeat: wait for one that counts every result.
+  ASSERT_TRUE(WaitFor([] {
+    const auto now = Store();
+    return now.spilled_objects() > 0 &&
+           now.used_bytes() + now.spilled_bytes() >= kResults * 2 * kMiB;
+  })) << "nothing spilled, or results missing from the accounting; the node reports "
+      << Store().ShortDebugString();
   const auto figures = Store();
   EXPECT_EQ(figures.capacity_bytes(), kCapacity);
   EXPECT_GT(figures.peak_bytes(), 0);
