@@ -6,6 +6,7 @@
 #include <weft/weft.h>
 
 #include <iostream>
+#include <string>
 
 #include "counter.h"
 
@@ -13,11 +14,16 @@ int main() {
   try {
     weft::Init();
     auto counter = weft::Actor<Counter>().Remote(10);
+    // Each result is taken before its line is printed: the actor's own output reaches this
+    // process's stdout as it comes, and would land inside a line printed while Get waits.
     for (int n : {1, 2, 3}) {
-      std::cout << "Add(" << n << ") = " << counter.Call(&Counter::Add, n).Get() << std::endl;
+      const int total = counter.Call(&Counter::Add, n).Get();
+      std::cout << "Add(" << n << ") = " << total << std::endl;
     }
-    std::cout << "Value() = " << counter.Call(&Counter::Value).Get() << std::endl;
-    std::cout << "Describe() = " << counter.Call(&Counter::Describe).Get() << std::endl;
+    const int value = counter.Call(&Counter::Value).Get();
+    std::cout << "Value() = " << value << std::endl;
+    const std::string description = counter.Call(&Counter::Describe).Get();
+    std::cout << "Describe() = " << description << std::endl;
     weft::Shutdown();
     return 0;
   } catch (const std::exception& e) {

@@ -33,7 +33,8 @@ int main() {
     for (const char* name : {"Ada", "Grace"}) {
       std::cout << greeter.Call(&Greeter::Greet, std::string(name)).Get() << std::endl;
     }
-    std::cout << "Greeted() = " << greeter.Call(&Greeter::Greeted).Get() << std::endl;
+    const auto greeted = greeter.Call(&Greeter::Greeted).Get();  // before the line is begun
+    std::cout << "Greeted() = " << greeted << std::endl;
     weft::Shutdown();
     return 0;
   } catch (const std::exception& e) {
