@@ -165,6 +165,7 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
       static_cast<int>(std::chrono::milliseconds(kHandshakeTimeout).count()));
   builder.SetMaxReceiveMessageSize(MaxMessageBytes());
   builder.SetMaxSendMessageSize(MaxMessageBytes());
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_IDLE_MS,
       static_cast<int>(std::chrono::milliseconds(kMaxConnectionIdle).count()));

@@ -39,9 +39,19 @@ inline constexpr std::chrono::minutes kMaxConnectionIdle{10};
 // How long a server waits for its clients' answer to its keepalive pings (sent every minute).
 inline constexpr std::chrono::seconds kServerKeepaliveTimeout{20};
 
+// Streams (calls) one connection may have open at once on a server; further ones wait at their
+// client (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS) until one ends. A call holds a stream until
+// it is answered, and a unary call's token is read with its request: without a cap, one
+// connection that opens streams and never finishes them would hold as many as it likes. Weft's
+// own processes keep a few long streams per peer (calls, watches, a job's, logs: one each) and
+// queue short calls behind them in a burst (spawns, constructions, leases), so the cap only ever
+// delays a burst of those beyond it.
+inline constexpr int kMaxStreamsPerConnection = 256;
+
 // What every server of Weft's daemons and drivers is built with: it accepts the keepalive
-// pings of Weft's channels, pings its own clients, and closes connections that do not finish
-// their handshake (kHandshakeTimeout) or stay idle (kMaxConnectionIdle).
+// pings of Weft's channels, pings its own clients, closes connections that do not finish
+// their handshake (kHandshakeTimeout) or stay idle (kMaxConnectionIdle), and caps the streams
+// of each connection (kMaxStreamsPerConnection).
 void ConfigureServer(grpc::ServerBuilder& builder);
 
 // The largest message a Weft process sends or accepts, the same in the whole cluster: the

@@ -83,8 +83,13 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
   construct.mutable_spec()->set_class_name("Counter");
   weft::proto::FreeObjectsRequest free;
   free.add_object_ids("object-1");
-  weft::proto::WaitObjectRequest wait;
-  wait.set_object_id("object-1");
+  weft::proto::ObjectWatches watches;
+  weft::proto::ObjectWatch* watch = watches.add_watches();
+  watch->set_watch_id(1);
+  watch->mutable_wait()->set_object_id("object-1");
+  watch->mutable_wait()->set_poll_ms(10);
+  watches.add_watches()->set_watch_id(1);
+  watches.mutable_watches(1)->set_cancel(true);
   const weft::proto::AdoptTokenRequest adopt = weft::fuzzing::SeedRotation();
   weft::proto::CallBatch calls;
   weft::proto::Call* call = calls.add_calls();
@@ -102,7 +107,7 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
                             {{"/weft.proto.Worker/Ping", &ping},
                              {"/weft.proto.Worker/ConstructActor", &construct},
                              {"/weft.proto.Worker/FreeObjects", &free},
-                             {"/weft.proto.Owner/WaitObject", &wait},
+                             {"/weft.proto.Owner/WatchObjects", &watches},
                              {"/weft.proto.TokenHolder/AdoptToken", &adopt},
                              {"/weft.proto.Worker/Calls", &calls},
                              {"/weft.proto.Worker/FetchObject", &fetch}},

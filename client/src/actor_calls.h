@@ -22,7 +22,7 @@ namespace weft::internal {
 class Runtime;
 
 // The actors this process calls. Per actor: where it lives (followed through the head's
-// WaitActor until ALIVE or DEAD) and, per caller (an actor handle and its copies) and
+// actor watches until ALIVE or DEAD) and, per caller (an actor handle and its copies) and
 // concurrency group, a queue of calls, each sent once its reference arguments are resolved. To
 // an actor that runs one call at a time they go in submission order: a caller whose next call
 // waits for an argument holds up its own later calls of that group, not other callers' nor
@@ -123,8 +123,8 @@ class ActorCalls {
     bool renote = false;
     int max_pending_calls = -1;
     int max_task_retries = 0;
-    bool asking = false;     // a WaitActor that answers at once (state unknown or settling)
-    bool following = false;  // a WaitActor long poll on an ALIVE actor with calls in flight
+    bool asking = false;     // a watch that answers at once (state unknown or settling)
+    bool following = false;  // a watch (long poll) of an ALIVE actor with calls in flight
     // Failed calls held until the head says whether the actor died (object id, error).
     std::vector<std::pair<std::string, proto::RemoteError>> held;
     // Since when asking the head about the actor fails (zero: it answers).
@@ -162,7 +162,7 @@ class ActorCalls {
   void MergeResendLocked(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Notes that `pending` waits for room in its queue's window (its Get timeout says so).
   void NoteWindowLocked(const Actor& actor, Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // How long one WaitActor call may wait at the head before it answers "no change".
+  // How long one watch may wait at the head before it answers "no change".
   static constexpr int kWaitActorMs = 10000;
   // `wait_ms`: how long a follow waits for the head to see a change.
   void WatchLocked(Actor& actor, int wait_ms = kWaitActorMs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -1,5 +1,5 @@
-// ActorCalls following its actors through the head (client/src/actor_calls.h): WaitActor asks
-// and long polls, and what their answers do to the calls held, queued and sent.
+// ActorCalls following its actors through the head (client/src/actor_calls.h): watches that ask
+// and long poll, and what their answers do to the calls held, queued and sent.
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -29,28 +29,18 @@ void ActorCalls::WatchLocked(Actor& actor, int wait_ms) {
   request.set_actor_id(actor.id);
   request.set_known_state(actor.state);
   request.set_wait_ms(wait_ms);
-  // Not CallAsync: the context must be destroyed before the runtime may go (see InFlight).
-  struct Watch {
-    std::unique_ptr<grpc::ClientContext> context;
-    proto::WaitActorRequest request;
-    proto::WaitActorReply reply;
-  };
-  auto watch = std::make_shared<Watch>(
-      Watch{ContextWithTimeout(std::chrono::milliseconds(wait_ms) + kControlRpcTimeout),
-            std::move(request), proto::WaitActorReply()});
-  grpc::ClientContext* call = watch->context.get();
-  // A head that is down or restarting is waited for (up to the deadline), not asked in a loop.
-  call->set_wait_for_ready(true);
-  if (!runtime_.in_flight().Add(call)) {  // shutting down
-    busy = false;
-    return;
+  // On the process's one stream of watches to the head, which waits for a head that is down
+  // or restarting (each watch up to its deadline) rather than asking in a loop.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms) + kControlRpcTimeout;
+  if (!runtime_.actor_watches().Watch(
+          runtime_.config().head_address, std::move(request), deadline,
+          [this, follow, actor_id = actor.id](absl::StatusOr<proto::WaitActorReply> reply) {
+            OnActorInfo(actor_id, follow, reply.status(),
+                        reply.ok() ? reply->actor() : proto::ActorInfo());
+          })) {
+    busy = false;  // shutting down
   }
-  runtime_.actor_directory().async()->WaitActor(
-      call, &watch->request, &watch->reply,
-      [this, call, watch, follow, actor_id = actor.id](grpc::Status status) {
-        OnActorInfo(actor_id, follow, FromGrpcStatus(status), watch->reply.actor());
-        runtime_.in_flight().Remove(call, [&] { watch->context.reset(); });
-      });
 }
 
 void ActorCalls::OnActorInfo(const std::string& actor_id, bool follow, const absl::Status& status,

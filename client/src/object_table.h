@@ -211,6 +211,8 @@ class ObjectTable {
   // runs, and goes at once. The entry goes too if nothing else needs it. Nothing happens when
   // the callback ran (or runs) already.
   void Withdraw(const std::string& id, uint64_t key);
+  // The WhenResolved waits `id` keeps (for tests).
+  size_t ResolveWaits(const std::string& id);
 
   // Waits for the value. Throws weft::Error (NOT_FOUND, DEADLINE_EXCEEDED, FAILED_PRECONDITION
   // on an async actor's loop) or weft::RemoteError.
@@ -261,7 +263,7 @@ class ObjectTable {
     std::vector<std::shared_ptr<const std::string>> inside;  // the references in its value
     std::vector<Borrower> borrowers;  // owned: processes that hold it (their calls said so)
     bool wanted = false;              // someone here waits for the value: fetch it once located
-    bool asking_owner = false;        // a WaitObject to the owner is in flight
+    bool asking_owner = false;        // a watch of it at the owner is open
     std::vector<Callback> on_ready;
     std::map<uint64_t, Callback> on_resolved;  // by key (see Withdraw), oldest first
     // Borrowed: the owner's watches, answered when it goes.

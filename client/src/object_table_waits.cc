@@ -66,6 +66,12 @@ uint64_t ObjectTable::WhenResolved(const std::string& id, Callback callback) {
   return key;
 }
 
+size_t ObjectTable::ResolveWaits(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  return it == entries_.end() ? 0 : it->second.on_resolved.size();
+}
+
 void ObjectTable::Withdraw(const std::string& id, uint64_t key) {
   Callback withdrawn;  // it may hold what takes the lock when it goes: after unlocking
   Dropped dropped;

@@ -117,6 +117,25 @@ Runtime::Runtime(Config config)
       jobs_(proto::JobRegistry::NewStub(head_)),
       scheduler_(proto::Scheduler::NewStub(head_)),
       workers_(config_.token),
+      actor_watches_(
+          [this](const std::string&, grpc::ClientContext* context, ActorWatches::Reactor* reactor) {
+            actor_directory_->async()->WatchActors(context, reactor);
+          },
+          // A head that is down or restarting is waited for (each watch up to its deadline),
+          // not asked in a loop.
+          in_flight_, timers_, /*wait_for_ready=*/true),
+      object_watches_(
+          [this](const std::string& owner, grpc::ClientContext* context,
+                 decltype(object_watches_)::Reactor* reactor) {
+            workers_.OwnerStub(owner).async()->WatchObjects(context, reactor);
+          },
+          in_flight_, timers_, /*wait_for_ready=*/false),
+      release_watches_(
+          [this](const std::string& borrower, grpc::ClientContext* context,
+                 decltype(release_watches_)::Reactor* reactor) {
+            workers_.OwnerStub(borrower).async()->WatchReleases(context, reactor);
+          },
+          in_flight_, timers_, /*wait_for_ready=*/false),
       freer_(workers_, in_flight_),
       objects_({
           .fetch =
@@ -165,7 +184,7 @@ Runtime::Runtime(Config config)
               },
       }),
       auth_(config_.token),
-      owner_service_(auth_, objects_, shared_),
+      owner_service_(auth_, objects_, shared_, timers_),
       token_holder_(auth_),
       actors_(std::make_unique<ActorCalls>(*this)),
       tasks_(std::make_unique<TaskCalls>(*this)),
@@ -173,7 +192,9 @@ Runtime::Runtime(Config config)
       creator_(std::make_unique<ActorCreator>(*actor_directory_, config_.head_address)) {}
 
 Runtime::~Runtime() {
-  // Nothing may call back into the runtime once its parts are gone.
+  // Nothing may call back into the runtime once its parts are gone. No deadline of a watch
+  // fires from here: the watches end with their streams, cancelled below.
+  timers_.Stop();
   creator_.reset();
   owner_gate_.reset();
   if (owner_server_) owner_server_->Shutdown(std::chrono::system_clock::now());
@@ -201,27 +222,16 @@ absl::Status Runtime::ServeOwnedObjects(const std::string& host) {
 
 void Runtime::AskOwner(const std::string& id, const std::string& owner, const std::string& lost_at,
                        ObjectTable::OwnerDone done) {
-  struct Ask {
-    std::unique_ptr<grpc::ClientContext> context;
-    proto::WaitObjectRequest request;
-    proto::CallResult reply;
-  };
-  auto ask = std::make_shared<Ask>(Ask{ContextWithTimeout(kOwnerAnswerTimeout), {}, {}});
-  ask->request.set_poll_ms(static_cast<int32_t>(
+  proto::WaitObjectRequest request;
+  request.set_poll_ms(static_cast<int32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(kOwnerPollPeriod).count()));
-  ask->request.set_object_id(id);
-  ask->request.set_lost_at(lost_at);
-  for (auto& node : LocalNodes()) ask->request.add_local_nodes(std::move(node));
-  grpc::ClientContext* call = ask->context.get();
-  if (!in_flight_.Add(call)) return done(absl::CancelledError("weft is shutting down"));
-  workers_.OwnerStub(owner).async()->WaitObject(
-      call, &ask->request, &ask->reply, [this, call, ask, done](grpc::Status status) {
-        absl::StatusOr<proto::CallResult> answer =
-            status.ok() ? absl::StatusOr<proto::CallResult>(std::move(ask->reply))
-                        : absl::StatusOr<proto::CallResult>(FromGrpcStatus(status));
-        done(std::move(answer));  // before Remove: the runtime stays until then
-        in_flight_.Remove(call, [&] { ask->context.reset(); });
-      });
+  request.set_object_id(id);
+  request.set_lost_at(lost_at);
+  for (auto& node : LocalNodes()) request.add_local_nodes(std::move(node));
+  if (!object_watches_.Watch(owner, std::move(request),
+                             std::chrono::steady_clock::now() + kOwnerAnswerTimeout, done)) {
+    done(absl::CancelledError("weft is shutting down"));
+  }
 }
 
 std::vector<std::string> Runtime::LocalNodes() {
@@ -239,44 +249,36 @@ std::vector<std::string> Runtime::LocalNodes() {
 void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
                             const std::vector<std::string>& outers, std::function<void(bool)> done,
                             std::optional<std::chrono::steady_clock::time_point> give_up_at) {
-  struct Watch {
-    std::unique_ptr<grpc::ClientContext> context;
-    proto::WaitReleasedRequest request;
-    proto::WaitReleasedReply reply;
-  };
-  // No deadline: the borrower answers when it lets go, or the call fails when it dies (or
+  proto::WaitReleasedRequest request;
+  request.set_object_id(id);
+  for (const auto& outer : outers) request.add_outer_ids(outer);
+  // No deadline: the borrower answers when it lets go, or the watch fails when it dies (or
   // stops answering keepalive pings). A try after a failure lasts kBorrowerRetryTry at most.
-  auto watch = std::make_shared<Watch>(
-      Watch{std::make_unique<grpc::ClientContext>(), proto::WaitReleasedRequest(), {}});
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   if (give_up_at) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        *give_up_at - std::chrono::steady_clock::now());
-    watch->context =
-        ContextWithTimeout(std::clamp(left, std::chrono::milliseconds(1), kBorrowerRetryTry));
+    const auto now = std::chrono::steady_clock::now();
+    deadline = now + std::clamp<std::chrono::steady_clock::duration>(
+                         *give_up_at - now, std::chrono::milliseconds(1), kBorrowerRetryTry);
   }
-  watch->request.set_object_id(id);
-  for (const auto& outer : outers) watch->request.add_outer_ids(outer);
-  grpc::ClientContext* call = watch->context.get();
-  if (!in_flight_.Add(call)) return;  // shutting down: this process's objects go with it
-  workers_.OwnerStub(borrower).async()->WaitReleased(
-      call, &watch->request, &watch->reply,
-      [this, call, watch, id, borrower, outers, give_up_at,
-       done = std::move(done)](grpc::Status status) mutable {
+  // Shutting down (false): this process's objects go with it.
+  (void)release_watches_.Watch(
+      borrower, std::move(request), deadline,
+      [this, id, borrower, outers, give_up_at,
+       done = std::move(done)](absl::StatusOr<proto::WaitReleasedReply> released) mutable {
         // Cancelled here: this process is shutting down. Another failure may be the connection
-        // (a reconnect, a GOAWAY, a stall of the borrower): asked again, on a fresh connection,
-        // in short tries until kBorrowerRetryWindow is over. A try that fails otherwise than by
+        // (a reconnect, a GOAWAY, a stall of the borrower): asked again, on a fresh stream, in
+        // short tries until kBorrowerRetryWindow is over. A try that fails otherwise than by
         // running out (refused: the process is gone), or none connected by then: the borrower
         // is gone (or cannot be reached, which counts the same). Connected at the end of a try,
         // it is there: watched again as before, and a later stall gets its own window.
-        const bool shutting_down =
-            status.error_code() == grpc::StatusCode::CANCELLED && in_flight_.closing();
-        if (shutting_down) {
-        } else if (status.ok()) {
+        const absl::StatusCode code = released.status().code();
+        if (code == absl::StatusCode::kCancelled && in_flight_.closing()) {
+        } else if (released.ok()) {
           done(true);
         } else if (!give_up_at) {
           WatchBorrower(id, borrower, outers, std::move(done),
                         std::chrono::steady_clock::now() + kBorrowerRetryWindow);
-        } else if (status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+        } else if (code != absl::StatusCode::kDeadlineExceeded) {
           done(false);
         } else if (workers_.Connected(borrower)) {
           WatchBorrower(id, borrower, outers, std::move(done));
@@ -285,7 +287,6 @@ void Runtime::WatchBorrower(const std::string& id, const std::string& borrower,
         } else {
           done(false);
         }
-        in_flight_.Remove(call, [&] { watch->context.reset(); });
       });
 }
 

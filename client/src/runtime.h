@@ -17,6 +17,8 @@
 #include "client/src/object_table.h"
 #include "client/src/owner_service.h"
 #include "client/src/shared_bytes.h"
+#include "client/src/timers.h"
+#include "client/src/watch_streams.h"
 #include "common/auth.h"
 #include "common/connection_gate.h"
 #include "common/token_holder.h"
@@ -111,6 +113,9 @@ class Runtime {
   proto::Scheduler::Stub& scheduler() { return *scheduler_; }
   const std::shared_ptr<grpc::Channel>& head_channel() const { return head_; }
   InFlight& in_flight() { return in_flight_; }
+  // The watches of actors at the head (ActorCalls follows its actors with them).
+  using ActorWatches = WatchStreams<proto::ActorWatches, proto::ActorWatchAnswers>;
+  ActorWatches& actor_watches() { return actor_watches_; }
 
   // Borrowers reach this process's objects through its OwnerService. A driver serves it on a
   // server of its own bound to `host` (ServeOwnedObjects); a worker registers owner_service()
@@ -156,7 +161,13 @@ class Runtime {
   std::unique_ptr<proto::JobRegistry::Stub> jobs_;
   std::unique_ptr<proto::Scheduler::Stub> scheduler_;
   WorkerChannels workers_;
-  InFlight in_flight_;  // head calls, object fetches and frees
+  InFlight in_flight_;  // head calls, object fetches and frees, streams of watches
+  Timers timers_;       // the watches' deadlines and polls (stopped first in ~Runtime)
+  ActorWatches actor_watches_;
+  // To owners: when an object this process borrows is resolved. To borrowers: when they let go
+  // of an object this process owns.
+  WatchStreams<proto::ObjectWatches, proto::ObjectWatchAnswers> object_watches_;
+  WatchStreams<proto::ReleaseWatches, proto::ReleaseWatchAnswers> release_watches_;
   ObjectFreer freer_;
   ObjectTable objects_;
   const TokenAuth auth_;

@@ -5,45 +5,17 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/watch_reactor.h"
 
 namespace weft::head {
 namespace {
 
-// Longest a WaitActor call parks here; callers ask for 10 s (ActorCalls).
+// Longest an actor watch parks here; callers ask for 10 s (ActorCalls).
 constexpr int kMaxWaitMs = 30000;
 
 // Actors in one ListActors answer: asked for none, and at most.
 constexpr int kDefaultPageSize = 1000;
 constexpr int kMaxPageSize = 10000;
-
-// One WaitActor call, parked in the manager until the actor changes or its wait runs out.
-// A caller that goes away (deadline, disconnect) takes its wait out at once (OnCancel), not
-// when the actor changes or the wait expires. Finish runs once: by the answer, or by OnCancel
-// when it took the wait out before any answer did.
-class WaitActorReactor final : public grpc::ServerUnaryReactor {
- public:
-  WaitActorReactor(ActorManager& manager, std::string actor_id)
-      : manager_(manager), actor_id_(std::move(actor_id)) {}
-
-  // Parks the wait (or answers now). Call once, before the handler returns the reactor.
-  void Wait(proto::ActorState known, std::chrono::milliseconds wait, proto::WaitActorReply* rep) {
-    ticket_ =
-        manager_.Wait(actor_id_, known, wait, [this, rep](absl::StatusOr<proto::ActorInfo> info) {
-          if (info.ok()) *rep->mutable_actor() = *std::move(info);
-          Finish(ToGrpcStatus(info.status()));
-        });
-  }
-
-  void OnCancel() override {
-    if (ticket_ != 0 && manager_.CancelWait(actor_id_, ticket_)) Finish(grpc::Status::CANCELLED);
-  }
-  void OnDone() override { delete this; }
-
- private:
-  ActorManager& manager_;
-  const std::string actor_id_;
-  uint64_t ticket_ = 0;
-};
 
 }  // namespace
 
@@ -103,17 +75,26 @@ grpc::ServerUnaryReactor* ActorDirectoryService::CreateActor(grpc::CallbackServe
   return FinishWith(ctx, created.status());
 }
 
-grpc::ServerUnaryReactor* ActorDirectoryService::WaitActor(grpc::CallbackServerContext* ctx,
-                                                           const proto::WaitActorRequest* req,
-                                                           proto::WaitActorReply* rep) {
-  if (auto* r = auth_.Reject(ctx)) return r;
-  auto* reactor = new WaitActorReactor(manager_, req->actor_id());
-  // 0 or less is a look at the actor as it is (answered at once); more than the bound gets
-  // the bound rather than an error: the caller is answered as when any wait runs out, with
-  // the state it knew, and asks again if it still cares.
-  const int wait_ms = std::clamp(req->wait_ms(), 0, kMaxWaitMs);
-  reactor->Wait(req->known_state(), std::chrono::milliseconds(wait_ms), rep);
-  return reactor;
+grpc::ServerBidiReactor<proto::ActorWatches, proto::ActorWatchAnswers>*
+ActorDirectoryService::WatchActors(grpc::CallbackServerContext* ctx) {
+  using Watches = WatchReactor<proto::ActorWatches, proto::ActorWatchAnswers>;
+  return Watches::Serve(
+      auth_, ctx,
+      [this](const proto::WaitActorRequest& req, Watches::Respond finish) -> Watches::Withdraw {
+        // 0 or less is a look at the actor as it is (answered at once); more than the bound gets
+        // the bound rather than an error: the caller is answered as when any wait runs out, with
+        // the state it knew, and asks again if it still cares.
+        const int wait_ms = std::clamp(req.wait_ms(), 0, kMaxWaitMs);
+        const uint64_t ticket =
+            manager_.Wait(req.actor_id(), req.known_state(), std::chrono::milliseconds(wait_ms),
+                          [finish = std::move(finish)](absl::StatusOr<proto::ActorInfo> info) {
+                            proto::WaitActorReply reply;
+                            if (info.ok()) *reply.mutable_actor() = *std::move(info);
+                            finish(info.status(), std::move(reply));
+                          });
+        if (ticket == 0) return nullptr;  // answered
+        return [this, actor_id = req.actor_id(), ticket] { manager_.CancelWait(actor_id, ticket); };
+      });
 }
 
 grpc::ServerUnaryReactor* ActorDirectoryService::KillActor(grpc::CallbackServerContext* ctx,

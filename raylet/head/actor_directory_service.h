@@ -27,10 +27,10 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   grpc::ServerUnaryReactor* CreateActor(grpc::CallbackServerContext*,
                                         const proto::CreateActorRequest*,
                                         proto::CreateActorReply*) override;
-  // Answers when the state changes, or after wait_ms (capped at 30 s; 0 or less: at once). A
-  // caller that goes away leaves no wait parked.
-  grpc::ServerUnaryReactor* WaitActor(grpc::CallbackServerContext*, const proto::WaitActorRequest*,
-                                      proto::WaitActorReply*) override;
+  // Each watch answers when its actor's state changes, or after its wait_ms (capped at 30 s; 0
+  // or less: at once). A watch cancelled, or a caller that goes away, leaves no wait parked.
+  grpc::ServerBidiReactor<proto::ActorWatches, proto::ActorWatchAnswers>* WatchActors(
+      grpc::CallbackServerContext*) override;
   grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext*, const proto::KillActorRequest*,
                                       proto::KillActorReply*) override;
 

@@ -1,6 +1,6 @@
-// The head's actor directory service, served in-process on 127.0.0.1: a WaitActor caller that
-// goes away (its deadline, a closed connection) leaves no wait parked at the head, and
-// ListActors answers a page at a time.
+// The head's actor directory service, served in-process on 127.0.0.1: many actor watches share
+// one stream, a watch taken out or a caller that goes away leaves no wait parked at the head,
+// and ListActors answers a page at a time.
 
 #include "raylet/head/actor_directory_service.h"
 
@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -41,12 +42,14 @@ class ActorDirectoryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
+    ConfigureServer(builder);  // as the head's server is built: with its cap on streams
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", CurrentServerCredentials(), &port);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_TRUE(server_);
-    channel_ = MakeChannel("127.0.0.1:" + std::to_string(port), kToken);
+    server_address_ = "127.0.0.1:" + std::to_string(port);
+    channel_ = MakeChannel(server_address_, kToken);
     stub_ = proto::ActorDirectory::NewStub(channel_);
   }
   void TearDown() override {
@@ -63,40 +66,59 @@ class ActorDirectoryServiceTest : public ::testing::Test {
     return actor.ok() ? actor->actor_id() : "";
   }
 
-  struct Answer {
-    grpc::Status status;
-    proto::WaitActorReply reply;
-  };
+  using WatchStream = grpc::ClientReaderWriter<proto::ActorWatches, proto::ActorWatchAnswers>;
 
-  // Opens `n` WaitActor polls at once, each with `deadline`, and returns their answers once
-  // all are in.
-  std::vector<Answer> Wait(const std::string& actor_id, int n, int wait_ms, milliseconds deadline) {
-    struct Call {
-      grpc::ClientContext context;
-      proto::WaitActorRequest request;
-      Answer answer;
-    };
-    std::vector<std::unique_ptr<Call>> calls;
-    std::mutex mu;
-    std::condition_variable all_in;
-    int pending = n;
-    for (int i = 0; i < n; ++i) {
-      auto& call = *calls.emplace_back(std::make_unique<Call>());
-      SetTimeout(call.context, deadline);
-      call.request.set_actor_id(actor_id);
-      call.request.set_known_state(proto::ACTOR_PENDING);
-      call.request.set_wait_ms(wait_ms);
-      stub_->async()->WaitActor(&call.context, &call.request, &call.answer.reply,
-                                [&, &call = call](grpc::Status status) {
-                                  std::lock_guard lock(mu);
-                                  call.answer.status = std::move(status);
-                                  if (--pending == 0) all_in.notify_all();
-                                });
+  // Opens a stream of watches (its context bounds it to 10 s).
+  std::unique_ptr<WatchStream> OpenWatches(grpc::ClientContext& context) {
+    SetTimeout(context, milliseconds(10000));
+    return stub_->WatchActors(&context);
+  }
+
+  // Sends watches 1..n of the actor, in one message, each with `wait_ms`.
+  static void SendWatches(WatchStream& stream, const std::string& actor_id, int n, int wait_ms) {
+    proto::ActorWatches watches;
+    for (int i = 1; i <= n; ++i) {
+      proto::ActorWatch& watch = *watches.add_watches();
+      watch.set_watch_id(i);
+      watch.mutable_wait()->set_actor_id(actor_id);
+      watch.mutable_wait()->set_known_state(proto::ACTOR_PENDING);
+      watch.mutable_wait()->set_wait_ms(wait_ms);
     }
-    std::unique_lock lock(mu);
-    all_in.wait(lock, [&] { return pending == 0; });
-    std::vector<Answer> answers;
-    for (auto& call : calls) answers.push_back(std::move(call->answer));
+    EXPECT_TRUE(stream.Write(watches));
+  }
+
+  // Reads answers until there are `n` (or the stream ends), by watch id.
+  static std::map<uint64_t, proto::ActorWatchAnswer> ReadAnswers(WatchStream& stream, int n) {
+    std::map<uint64_t, proto::ActorWatchAnswer> answers;
+    proto::ActorWatchAnswers batch;
+    while (static_cast<int>(answers.size()) < n && stream.Read(&batch)) {
+      for (auto& answer : *batch.mutable_answers()) {
+        EXPECT_TRUE(answers.emplace(answer.watch_id(), std::move(answer)).second)
+            << "watch " << answer.watch_id() << " answered twice";
+      }
+    }
+    return answers;
+  }
+
+  // Sends `n` watches of a pending actor that stay parked (30 s), and waits until they are.
+  void ParkWatches(WatchStream& stream, int n) {
+    SendWatches(stream, PendingActor(), n, 30000);
+    ASSERT_TRUE(Eventually([&] { return manager_.parked_waits() == static_cast<size_t>(n); },
+                           milliseconds(3000)))
+        << manager_.parked_waits() << " of " << n << " watches parked";
+  }
+
+  // Watches the actor `n` times on one stream, each with `wait_ms`, and returns the answers
+  // once all are in; the stream then ends OK.
+  std::map<uint64_t, proto::ActorWatchAnswer> Watch(const std::string& actor_id, int n,
+                                                    int wait_ms) {
+    grpc::ClientContext context;
+    auto stream = OpenWatches(context);
+    SendWatches(*stream, actor_id, n, wait_ms);
+    auto answers = ReadAnswers(*stream, n);
+    EXPECT_TRUE(stream->WritesDone());
+    const grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
     return answers;
   }
 
@@ -110,35 +132,78 @@ class ActorDirectoryServiceTest : public ::testing::Test {
                         [](const std::string&) { return false; }};
   ActorDirectoryService service_{actors_, manager_, auth_};
   std::unique_ptr<grpc::Server> server_;
+  std::string server_address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<proto::ActorDirectory::Stub> stub_;
 };
 
-// Whether the actor dies before the wait arrives or while it is parked, the wait answers DEAD.
-TEST_F(ActorDirectoryServiceTest, AWaitIsAnsweredWhenTheActorChanges) {
+// Whether the actor dies before the watches arrive or while they are parked, each of them
+// answers DEAD: 2,000 watches on one stream.
+TEST_F(ActorDirectoryServiceTest, WatchesAreAnsweredWhenTheActorChanges) {
   const std::string id = PendingActor();
   std::thread kill([&] { EXPECT_TRUE(manager_.Kill(id, "killed by the test").ok()); });
-  const auto answers = Wait(id, 1, 5000, milliseconds(3000));
+  const auto answers = Watch(id, 2000, 5000);
   kill.join();
-  ASSERT_TRUE(answers[0].status.ok()) << answers[0].status.error_message();
-  EXPECT_EQ(answers[0].reply.actor().state(), proto::ACTOR_DEAD);
+  ASSERT_EQ(answers.size(), 2000u);
+  for (const auto& [watch_id, answer] : answers) {
+    ASSERT_EQ(answer.code(), 0) << answer.message();
+    EXPECT_EQ(answer.reply().actor().state(), proto::ACTOR_DEAD);
+  }
   EXPECT_EQ(manager_.parked_waits(), 0u);
 }
 
-// Callers that give up (here their deadline; a closed connection is the same cancel) take
-// their waits out at once, not when the actor changes or their wait_ms runs out.
-TEST_F(ActorDirectoryServiceTest, WaitsWhoseCallersGaveUpAreDropped) {
-  const std::string id = PendingActor();
-  const auto answers = Wait(id, 50, 30000, milliseconds(100));
-  for (const auto& answer : answers) {
-    EXPECT_EQ(answer.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
-        << answer.status.error_message();
-  }
-  EXPECT_TRUE(Eventually([&] { return manager_.parked_waits() == 0; }, milliseconds(2000)))
-      << manager_.parked_waits() << " waits of callers that gave up are still parked";
+// A watch of an actor the head does not know is answered NOT_FOUND; the stream goes on.
+TEST_F(ActorDirectoryServiceTest, AWatchOfAnUnknownActorIsNotFound) {
+  const auto answers = Watch("no-such-actor", 1, 5000);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers.begin()->second.code(), grpc::StatusCode::NOT_FOUND);
 }
 
-// A wait of 0 or less is a look at the actor as it is, answered at once.
+// Watches their caller takes out (a cancel each: what it sends when a watch's deadline passes)
+// leave at once, not when the actor changes or their wait_ms runs out; the stream then ends
+// as soon as its caller is done writing.
+TEST_F(ActorDirectoryServiceTest, WatchesTakenOutAreDropped) {
+  grpc::ClientContext context;
+  auto stream = OpenWatches(context);
+  ASSERT_NO_FATAL_FAILURE(ParkWatches(*stream, 50));
+  proto::ActorWatches cancels;
+  for (int i = 1; i <= 50; ++i) {
+    cancels.add_watches()->set_watch_id(i);
+    cancels.mutable_watches(i - 1)->set_cancel(true);
+  }
+  ASSERT_TRUE(stream->Write(cancels));
+  EXPECT_TRUE(Eventually([&] { return manager_.parked_waits() == 0; }, milliseconds(2000)))
+      << manager_.parked_waits() << " watches taken out are still parked";
+  EXPECT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(ReadAnswers(*stream, 1).empty());
+  const grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+// A caller that goes away (here it cancels its stream; a closed connection is the same) takes
+// its watches out at once.
+TEST_F(ActorDirectoryServiceTest, WatchesOfACallerThatWentAwayAreDropped) {
+  grpc::ClientContext context;
+  auto stream = OpenWatches(context);
+  ASSERT_NO_FATAL_FAILURE(ParkWatches(*stream, 50));
+  context.TryCancel();
+  EXPECT_TRUE(Eventually([&] { return manager_.parked_waits() == 0; }, milliseconds(2000)))
+      << manager_.parked_waits() << " watches of a caller that went away are still parked";
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+// A stream without the cluster token is refused.
+TEST_F(ActorDirectoryServiceTest, AStreamWithoutTheTokenIsRefused) {
+  auto channel = MakeChannel(server_address_, "not-the-cluster-token");
+  auto stub = proto::ActorDirectory::NewStub(channel);
+  grpc::ClientContext context;
+  SetTimeout(context, milliseconds(3000));
+  auto stream = stub->WatchActors(&context);
+  proto::ActorWatchAnswers answers;
+  EXPECT_FALSE(stream->Read(&answers));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
 // ListActors answers a page at a time, in id order: 25 actors in pages of 10 come as 10, 10
 // and 5, each once; a page size of 0 is the default page (all 25 here), and one over the
 // bound is the bound.
@@ -178,12 +243,57 @@ TEST_F(ActorDirectoryServiceTest, ActorsAreListedAPageAtATime) {
   EXPECT_TRUE(past.next_page_token().empty());
 }
 
-TEST_F(ActorDirectoryServiceTest, AWaitOfZeroOrLessIsAnsweredAtOnce) {
+// One connection holds at most kMaxStreamsPerConnection streams open: a call past them waits at
+// its client until one ends, while another connection is served (a client that holds its
+// streams open cannot starve others).
+TEST_F(ActorDirectoryServiceTest, OneConnectionHoldsAtMostTheCapOfStreams) {
+  const std::string id = PendingActor();
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<WatchStream>> streams;
+  for (int i = 0; i < kMaxStreamsPerConnection; ++i) {
+    auto& context = *contexts.emplace_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(OpenWatches(context));
+    SendWatches(*streams.back(), id, 1, 30000);
+  }
+  ASSERT_TRUE(Eventually(
+      [&] { return manager_.parked_waits() == static_cast<size_t>(kMaxStreamsPerConnection); },
+      milliseconds(8000)))
+      << manager_.parked_waits() << " of " << kMaxStreamsPerConnection << " watches parked";
+  // A GetActor on a connection of its own (not the channel's shared one), or on that one.
+  auto get = [&](proto::ActorDirectory::Stub& stub, milliseconds deadline) {
+    grpc::ClientContext context;
+    SetTimeout(context, deadline);
+    context.AddMetadata(kTokenMetadataKey, kToken);
+    proto::GetActorRequest request;
+    request.set_actor_id(id);
+    proto::GetActorReply reply;
+    return stub.GetActor(&context, request, &reply).error_code();
+  };
+  grpc::ChannelArguments own_connection;
+  own_connection.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto other = proto::ActorDirectory::NewStub(
+      grpc::CreateCustomChannel(server_address_, CurrentChannelCredentials(), own_connection));
+  EXPECT_EQ(get(*stub_, milliseconds(1000)), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << "a call past the cap of streams on one connection was served";
+  EXPECT_EQ(get(*other, milliseconds(5000)), grpc::StatusCode::OK);
+  contexts[0]->TryCancel();
+  EXPECT_EQ(streams[0]->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(get(*stub_, milliseconds(5000)), grpc::StatusCode::OK)
+      << "a stream ended, and the next call still waits";
+  for (size_t i = 1; i < streams.size(); ++i) {
+    contexts[i]->TryCancel();
+    streams[i]->Finish();
+  }
+}
+
+// A watch of 0 or less is a look at the actor as it is, answered at once.
+TEST_F(ActorDirectoryServiceTest, AWatchOfZeroOrLessIsAnsweredAtOnce) {
   const std::string id = PendingActor();
   for (int wait_ms : {0, -1}) {
-    const auto answers = Wait(id, 1, wait_ms, milliseconds(3000));
-    ASSERT_TRUE(answers[0].status.ok()) << answers[0].status.error_message();
-    EXPECT_EQ(answers[0].reply.actor().state(), proto::ACTOR_PENDING);
+    const auto answers = Watch(id, 1, wait_ms);
+    ASSERT_EQ(answers.size(), 1u);
+    ASSERT_EQ(answers.begin()->second.code(), 0) << answers.begin()->second.message();
+    EXPECT_EQ(answers.begin()->second.reply().actor().state(), proto::ACTOR_PENDING);
   }
   EXPECT_EQ(manager_.parked_waits(), 0u);
 }

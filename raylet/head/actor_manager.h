@@ -22,7 +22,7 @@ namespace weft::head {
 // The life of actors: places each on a worker, has the worker construct it, keeps actors that
 // cannot be placed PENDING with the reason (retrying them, or waiting for the scheduler's
 // queue to grant their resources), kills them, and marks them DEAD when their worker, node or
-// job ends. Answers WaitActor long polls. Thread-safe.
+// job ends. Answers the actor watches (long polls). Thread-safe.
 //
 // An actor that asks for resources or a dedicated process gets a worker of its own. Default
 // actors share one worker per job per node, and each goes to the alive node whose shared
@@ -84,7 +84,7 @@ class ActorManager {
   // Answers every parked wait now (the head is stopping: a wait left parked would hold the
   // server's shutdown until it expired).
   void AnswerWaits() { waits_.AnswerAll(); }
-  // How many WaitActor calls are parked.
+  // How many actor watches are parked.
   size_t parked_waits() const { return waits_.parked(); }
 
  private:
@@ -150,7 +150,7 @@ class ActorManager {
   // while it waits; withdrawing one that was granted meanwhile is a no-op.
   absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_
       ABSL_GUARDED_BY(mu_);
-  ActorWaits waits_;  // WaitActor long polls
+  ActorWaits waits_;  // actor watches (long polls)
 };
 
 }  // namespace weft::head

@@ -14,9 +14,9 @@
 
 namespace weft::head {
 
-// The WaitActor long polls: each waits, parked, until its actor's state is no longer the one
-// its caller knows (or any change, when told so), or until its deadline; then it is answered
-// with the actor's current info. Thread-safe.
+// The actor watches (long polls, WatchActors): each waits, parked, until its actor's state is no
+// longer the one its caller knows (or any change, when told so), or until its deadline; then it is
+// answered with the actor's current info. Thread-safe.
 class ActorWaits {
  public:
   using Waiter = std::function<void(absl::StatusOr<proto::ActorInfo>)>;
