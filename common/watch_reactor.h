@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -27,6 +28,45 @@ inline constexpr size_t kMaxOpenWatches = 1000000;
 // watches (as a worker's Calls stream does with results, see CallReactor): a caller that reads
 // no answers makes the server hold about this, not every answer of its watches.
 inline constexpr size_t kQueuedAnswerBudget = 16 << 20;
+
+// The streams of watches one service serves, to end them all at once: a server that stops
+// would otherwise wait for them until its deadline (their callers watching again on them).
+class WatchStreamsServed {
+ public:
+  // Ends every stream served, now and from now on, UNAVAILABLE with `why`; their open watches
+  // are taken out (answers already queued are written first).
+  void CloseAll(const std::string& why) {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    why_ = why;
+    for (auto& [reactor, close] : open_) close(why);
+  }
+
+ private:
+  template <class Batch, class Answers>
+  friend class WatchReactor;
+  using Close = std::function<void(const std::string&)>;
+
+  // False (and the reason in `why`) once closed.
+  bool Add(const void* reactor, Close close, std::string* why) {
+    std::lock_guard lock(mu_);
+    if (closed_) {
+      *why = why_;
+      return false;
+    }
+    open_.emplace(reactor, std::move(close));
+    return true;
+  }
+  void Remove(const void* reactor) {
+    std::lock_guard lock(mu_);  // waits for a CloseAll under way
+    open_.erase(reactor);
+  }
+
+  std::mutex mu_;
+  bool closed_ = false;
+  std::string why_;
+  absl::flat_hash_map<const void*, Close> open_;
+};
 
 // The server's end of a stream of watches (WatchActors, WatchObjects, WatchReleases): many long
 // polls on one stream, each what one unary call would be, answered in any order and matched by
@@ -53,23 +93,37 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
   using Withdraw = std::function<void()>;
   using Start = std::function<Withdraw(const Request&, Respond)>;
 
-  // The stream's reactor, or one that refuses it when the call lacks the cluster token.
+  // The stream's reactor, or one that refuses it when the call lacks the cluster token; one of
+  // `served` (which can end it), if given.
   static grpc::ServerBidiReactor<Batch, Answers>* Serve(const TokenAuth& auth,
                                                         grpc::CallbackServerContext* context,
-                                                        Start start) {
-    if (!auth.Allows(*context)) return new Refused();
-    return new WatchReactor(std::move(start));
+                                                        Start start,
+                                                        WatchStreamsServed* served = nullptr) {
+    if (!auth.Allows(*context)) {
+      return new Refused(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad cluster token"));
+    }
+    return new WatchReactor(std::move(start), served);
   }
 
-  explicit WatchReactor(Start start, size_t max_open = kMaxOpenWatches,
+  explicit WatchReactor(Start start, WatchStreamsServed* served = nullptr,
+                        size_t max_open = kMaxOpenWatches,
                         size_t queued_budget = kQueuedAnswerBudget)
       : start_(std::move(start)),
+        served_(served),
         max_open_(max_open),
         queued_budget_(queued_budget),
         shared_(std::make_shared<Shared>()) {
     shared_->reactor = this;
     reading_ = true;
     this->StartRead(&incoming_);
+    // After the read: CloseAll may end the stream as soon as it is known (it holds the
+    // registry's lock and takes shared_->mu, so this cannot hold shared_->mu here).
+    std::string why;
+    if (served_ && !served_->Add(
+                       this, [this](const std::string& reason) { Close(reason); }, &why)) {
+      served_ = nullptr;
+      Close(why);  // closed already: refused
+    }
   }
 
   void OnReadDone(bool ok) override {
@@ -85,6 +139,7 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
       const uint64_t id = watch.watch_id();
       {
         std::lock_guard lock(shared_->mu);
+        if (cancelled_) break;  // the caller is gone: the rest of the batch is not started
         auto it = open_.find(id);
         if (watch.cancel()) {
           if (it != open_.end()) {
@@ -116,13 +171,15 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
           });
       std::lock_guard lock(shared_->mu);
       auto it = open_.find(id);
-      if (it == open_.end()) continue;  // answered already
       if (cancelled_) {
+        // OnCancel took the watch out while it started (its placeholder, without this): taken
+        // out here (a handler's withdraw does nothing once the watch is answered).
+        if (it != open_.end()) open_.erase(it);
         withdraws.push_back(std::move(withdraw));
-        open_.erase(it);
-      } else {
-        it->second = std::move(withdraw);
+        continue;
       }
+      if (it == open_.end()) continue;  // answered already
+      it->second = std::move(withdraw);
     }
     incoming_.Clear();
     for (auto& withdraw : withdraws) {
@@ -152,7 +209,8 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
       return;
     }
     if (finished_) return;
-    if (queued_.answers_size() > 0) WriteLocked();
+    if (queued_.answers_size() > 0) return WriteLocked();
+    if (!closed_why_.empty()) return FinishClosedLocked();
     if (reads_paused_ && queued_bytes_ <= queued_budget_ && !cancelled_) {
       reads_paused_ = false;
       reading_ = true;
@@ -181,7 +239,8 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
   }
 
   void OnDone() override {
-    std::vector<Withdraw> withdraws;  // should the stream end without a cancel
+    if (served_) served_->Remove(this);  // before taking shared_->mu: CloseAll holds its lock
+    std::vector<Withdraw> withdraws;     // should the stream end without a cancel
     {
       std::lock_guard lock(shared_->mu);
       shared_->reactor = nullptr;
@@ -202,11 +261,32 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
 
   class Refused final : public grpc::ServerBidiReactor<Batch, Answers> {
    public:
-    Refused() {
-      this->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad cluster token"));
-    }
+    explicit Refused(const grpc::Status& status) { this->Finish(status); }
     void OnDone() override { delete this; }
   };
+
+  // WatchStreamsServed::CloseAll: open watches are taken out, and the stream ends UNAVAILABLE
+  // once the answers queued are written.
+  void Close(const std::string& why) {
+    std::vector<Withdraw> withdraws;
+    {
+      std::lock_guard lock(shared_->mu);
+      if (finished_) return;
+      closed_why_ = why.empty() ? "closed" : why;
+      cancelled_ = true;  // watches still arriving are not started
+      for (auto& [id, withdraw] : open_) withdraws.push_back(std::move(withdraw));
+      open_.clear();
+      if (!writing_) FinishClosedLocked();
+    }
+    for (auto& withdraw : withdraws) {
+      if (withdraw) withdraw();
+    }
+  }
+
+  void FinishClosedLocked() {
+    finished_ = true;
+    this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, closed_why_));
+  }
 
   void AnsweredLocked(uint64_t id, const absl::Status& status, Reply reply) {
     auto it = open_.find(id);
@@ -248,12 +328,14 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
 
   void MaybeFinishLocked() {
     if (finished_ || writing_ || reading_ || queued_.answers_size() > 0) return;
+    if (!closed_why_.empty()) return FinishClosedLocked();
     if (!cancelled_ && (!reads_done_ || !open_.empty())) return;
     finished_ = true;
     this->Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
   }
 
   const Start start_;
+  WatchStreamsServed* served_;  // null: none
   const size_t max_open_;
   const size_t queued_budget_;
   std::shared_ptr<Shared> shared_;
@@ -267,6 +349,7 @@ class WatchReactor final : public grpc::ServerBidiReactor<Batch, Answers> {
   bool reads_done_ = false;
   bool reads_paused_ = false;  // no read in flight: the queue is over budget
   bool cancelled_ = false;
+  std::string closed_why_;  // set by Close
   bool finished_ = false;
   size_t queued_bytes_ = 0;
 };

@@ -33,7 +33,12 @@ void Timers::Stop() {
     when_.clear();
     changed_.notify_one();
   }
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // stopped from a timer: the thread ends as that returns
+  } else {
+    thread_.join();
+  }
 }
 
 void Timers::Run() {

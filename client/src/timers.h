@@ -12,9 +12,9 @@
 
 namespace weft::internal {
 
-// Runs functions at given times, on a thread of its own (started by the first At). For the
-// deadlines of what is waited for without a call of its own: the watches of a WatchStreams.
-// Thread-safe.
+// Runs functions at given times, on a thread of its own (started by the first At), one at a
+// time: they must not block. For the deadlines of what is waited for without a call of its own
+// (the watches of a WatchStreams) and an owner's polls. Thread-safe.
 class Timers {
  public:
   using Clock = std::chrono::steady_clock;

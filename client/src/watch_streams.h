@@ -20,6 +20,7 @@
 #include "client/src/timers.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/watch_reactor.h"
 
 namespace weft::internal {
 
@@ -71,6 +72,15 @@ class WatchStreams {
     auto opened = Stream::Open(*this, address, request, deadline, done);
     if (!opened) return false;
     stream = std::move(opened);
+    if (++opened_ % 64 == 0) {  // peers watched once and no more
+      for (auto it = streams_.begin(); it != streams_.end();) {
+        if (it->second->ended()) {
+          streams_.erase(it++);
+        } else {
+          ++it;
+        }
+      }
+    }
     return true;
   }
 
@@ -102,11 +112,12 @@ class WatchStreams {
       return stream;
     }
 
-    // False when the stream is closing or has ended: open another.
+    // False when the stream is closing, has ended or is full (kMaxOpenWatches, which the
+    // peer would refuse): open another.
     bool Add(const Request& request, std::optional<Timers::Clock::time_point> deadline,
              Done& done) {
       std::lock_guard lock(mu_);
-      if (ended_ || closing_) return false;
+      if (ended_ || closing_ || open_.size() >= kMaxOpenWatches) return false;
       const uint64_t id = ++last_id_;
       Waiting& waiting = open_[id];
       waiting.done = std::move(done);
@@ -244,7 +255,13 @@ class WatchStreams {
         return ArmIdleLocked(idle_since_ + kIdleWatchStream);  // emptied again since
       }
       closing_ = true;  // new watches open another stream
-      if (!writing_) this->StartWritesDone();
+      // A write still in flight has not reached a peer that never answered (a head that is
+      // down, waited for): the stream is cancelled rather than left open for its write.
+      if (writing_) {
+        context_.TryCancel();
+      } else {
+        this->StartWritesDone();
+      }
     }
 
     void EndLocked() {
@@ -278,6 +295,7 @@ class WatchStreams {
   std::mutex mu_;
   // By peer address: its stream (maybe ended, replaced by the next watch).
   absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams_;
+  uint64_t opened_ = 0;
 };
 
 }  // namespace weft::internal

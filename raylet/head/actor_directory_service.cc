@@ -94,7 +94,8 @@ ActorDirectoryService::WatchActors(grpc::CallbackServerContext* ctx) {
                           });
         if (ticket == 0) return nullptr;  // answered
         return [this, actor_id = req.actor_id(), ticket] { manager_.CancelWait(actor_id, ticket); };
-      });
+      },
+      &watches_);
 }
 
 grpc::ServerUnaryReactor* ActorDirectoryService::KillActor(grpc::CallbackServerContext* ctx,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/auth.h"
+#include "common/watch_reactor.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/actor_manager.h"
@@ -31,6 +32,9 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   // or less: at once). A watch cancelled, or a caller that goes away, leaves no wait parked.
   grpc::ServerBidiReactor<proto::ActorWatches, proto::ActorWatchAnswers>* WatchActors(
       grpc::CallbackServerContext*) override;
+  // Ends the streams of watches (UNAVAILABLE with `why`) once their queued answers are written,
+  // and refuses new ones: the server is stopping.
+  void CloseWatches(const std::string& why) { watches_.CloseAll(why); }
   grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext*, const proto::KillActorRequest*,
                                       proto::KillActorReply*) override;
 
@@ -38,6 +42,7 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   ActorDirectory& actors_;
   ActorManager& manager_;
   const TokenAuth& auth_;
+  WatchStreamsServed watches_;
 };
 
 }  // namespace weft::head

@@ -192,6 +192,32 @@ TEST_F(ActorDirectoryServiceTest, WatchesOfACallerThatWentAwayAreDropped) {
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
+// A head that stops answers its parked watches, then ends their streams (UNAVAILABLE) rather
+// than keeping them open for watches asked again, and refuses new ones.
+TEST_F(ActorDirectoryServiceTest, AStoppingHeadAnswersItsWatchesThenEndsTheirStreams) {
+  grpc::ClientContext context;
+  auto stream = OpenWatches(context);
+  ASSERT_NO_FATAL_FAILURE(ParkWatches(*stream, 50));
+  manager_.AnswerWaits();  // as Head::CloseLogStreams does
+  service_.CloseWatches("the head is stopping");
+  const auto answers = ReadAnswers(*stream, 50);
+  EXPECT_EQ(answers.size(), 50u);
+  for (const auto& [watch_id, answer] : answers) {
+    EXPECT_EQ(answer.code(), 0) << answer.message();
+    EXPECT_EQ(answer.reply().actor().state(), proto::ACTOR_PENDING);
+  }
+  const grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ended.error_message(), "the head is stopping");
+  EXPECT_EQ(manager_.parked_waits(), 0u);
+
+  grpc::ClientContext again;
+  auto refused = OpenWatches(again);
+  proto::ActorWatchAnswers none;
+  EXPECT_FALSE(refused->Read(&none));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
 // A stream without the cluster token is refused.
 TEST_F(ActorDirectoryServiceTest, AStreamWithoutTheTokenIsRefused) {
   auto channel = MakeChannel(server_address_, "not-the-cluster-token");

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -119,6 +120,8 @@ class ActorManager {
   // Has the worker construct the actor (again: a worker constructs an actor once) and marks it
   // ALIVE with the answer.
   void Construct(const std::string& actor_id, const Placement& placement);
+  // A ConstructActor to `address` ended: the next one waiting for that worker goes.
+  void ConstructEnded(const std::string& address);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
   // Takes the actor's lease request out of the scheduler's queue, if one waits there.
@@ -145,6 +148,13 @@ class ActorManager {
   std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
   // Constructions whose worker could not be reached, asked again at the next Tick.
   std::vector<std::pair<std::string, Placement>> reconstruct_ ABSL_GUARDED_BY(mu_);
+  // Per worker address: ConstructActor calls in flight, and the constructions waiting for one
+  // of them to end (kMaxConstructsPerWorker).
+  struct Constructing {
+    int in_flight = 0;
+    std::deque<std::pair<std::string, Placement>> waiting;
+  };
+  absl::flat_hash_map<std::string, Constructing> constructing_ ABSL_GUARDED_BY(mu_);
   uint64_t attempts_ ABSL_GUARDED_BY(mu_) = 0;  // Placement::attempt
   // The queue id of each actor's lease request, kept current by the scheduler (on_enqueued)
   // while it waits; withdrawing one that was granted meanwhile is a no-op.

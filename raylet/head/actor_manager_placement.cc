@@ -13,6 +13,11 @@ namespace {
 
 // A constructor may take a while (loading a model, say); the call to the worker waits this long.
 constexpr std::chrono::seconds kCreateTimeout{60};
+// ConstructActor calls in flight to one worker (actors share a worker per job and node): each
+// holds a stream of the head's connection to it until its constructor returns, and a
+// connection holds kMaxStreamsPerConnection. Further constructions wait here, their deadline
+// not running, rather than queued behind the cap, where it would.
+constexpr int kMaxConstructsPerWorker = kMaxStreamsPerConnection / 2;
 
 }  // namespace
 
@@ -185,6 +190,12 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
         current->second.attempt != placement.attempt) {
       return;  // killed, restarted or moved meanwhile
     }
+    Constructing& sending = constructing_[placement.address];
+    if (sending.in_flight >= kMaxConstructsPerWorker) {
+      sending.waiting.emplace_back(actor_id, placement);
+      return;
+    }
+    ++sending.in_flight;
     *request.mutable_spec() = spec->second;
     auto info = actors_.Get(actor_id);
     request.set_incarnation(info.ok() ? info->num_restarts() : 0);
@@ -195,6 +206,7 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
         workers_.Get(placement.address).async()->ConstructActor(args...);
       },
       [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
+        ConstructEnded(placement.address);
         absl::ReleasableMutexLock lock(&mu_);
         // Restarted, killed or moved while it was being constructed: the answer is about a
         // copy that is no longer the actor (a restart placed elsewhere must not be undone).
@@ -230,6 +242,34 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
         lock.Release();
         waits_.Notify(actor_id);
       });
+}
+
+void ActorManager::ConstructEnded(const std::string& address) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = constructing_.find(address);
+    if (it == constructing_.end()) return;
+    --it->second.in_flight;
+  }
+  // The next waiting construction goes; one killed or moved meanwhile ends in Construct, and
+  // the one after it goes instead.
+  for (;;) {
+    std::pair<std::string, Placement> next;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = constructing_.find(address);
+      if (it == constructing_.end()) return;
+      Constructing& sending = it->second;
+      if (sending.waiting.empty()) {
+        if (sending.in_flight == 0) constructing_.erase(it);
+        return;
+      }
+      if (sending.in_flight >= kMaxConstructsPerWorker) return;
+      next = std::move(sending.waiting.front());
+      sending.waiting.pop_front();
+    }
+    Construct(next.first, next.second);
+  }
 }
 
 void ActorManager::MarkPending(const std::string& actor_id, const std::string& reason) {

@@ -96,7 +96,8 @@ class Head {
   void CloseLogStreams() {
     job_service_.CloseKeepers();
     logs_.CloseAll();
-    actor_manager_.AnswerWaits();  // long polls too
+    actor_manager_.AnswerWaits();  // long polls too, and their streams after their answers
+    actor_service_.CloseWatches("the head is stopping");
   }
 
  private:
