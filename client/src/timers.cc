@@ -49,8 +49,10 @@ void Timers::Run() {
       continue;
     }
     auto first = due_.begin();
-    if (first->first.first > Clock::now()) {
-      changed_.wait_until(lock, first->first.first);
+    // A copy: a Cancel while this waits frees the entry, which wait_until keeps reading.
+    const Clock::time_point when = first->first.first;
+    if (when > Clock::now()) {
+      changed_.wait_until(lock, when);
       continue;
     }
     std::function<void()> fire = std::move(first->second);

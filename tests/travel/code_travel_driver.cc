@@ -41,7 +41,7 @@ int main() {
     auto traveler = weft::Actor<Traveler>({.resources = where}).Remote();
     std::cout << traveler.Call(&Traveler::Greet, std::string("weft")).Get(kTimeout) << std::endl;
     std::cout << "weight "
-              << weft::Task(&Weigh, {.num_cpus = resource ? 0 : 1, .resources = where})
+              << weft::Task(&Weigh, {.num_cpus = resource ? 0.0 : 1.0, .resources = where})
                      .Remote(int64_t{21})
                      .Get(kTimeout)
               << std::endl;
