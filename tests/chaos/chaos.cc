@@ -188,10 +188,9 @@ class Killer {
         },
         std::chrono::seconds(10));
     if (!gone) problems_.push_back("raylet of " + session + " survived SIGKILL");
-    const auto started =
-        testing::Weft({"start", "--address", cluster_.head_address(), "--session-dir", session,
-                       "--token-file", cluster_.token_file(), "--num-cpus", "2",
-                       "--exit-with-pid", std::to_string(getpid())});
+    const auto started = testing::Weft(
+        {"start", "--address", cluster_.head_address(), "--session-dir", session, "--token-file",
+         cluster_.token_file(), "--num-cpus", "2", "--exit-with-pid", std::to_string(getpid())});
     if (started.exit_code != 0) {
       problems_.push_back("restarting " + session + " failed: " + started.err);
     }
@@ -366,8 +365,27 @@ int RunChaos(const Options& options) {
     live_objects_freed =
         testing::WaitFor([&] { return cluster.ObjectCount() == 0; }, std::chrono::seconds(15));
     if (!live_objects_freed) {
-      problems.push_back(std::to_string(cluster.ObjectCount()) +
-                         " objects still listed after every reference was dropped");
+      // Which ones, whose, and where (is that node still alive?): enough to tell a free that
+      // never reached its worker from a location the head kept for a node that went away.
+      std::ostringstream left;
+      const auto listed = cluster.ListObjects();
+      left << (listed ? listed->objects_size() : -1)
+           << " objects still listed after every reference was dropped";
+      std::map<std::string, proto::NodeState> nodes;
+      for (const auto& node : cluster.ListNodes().nodes()) nodes[node.node_id()] = node.state();
+      for (int i = 0; listed && i < std::min(listed->objects_size(), 3); ++i) {
+        const proto::ObjectInfo& object = listed->objects(i);
+        left << "; " << object.object_id() << " of job " << object.owner() << " (owner "
+             << (object.owner_worker_id().empty() ? "its driver" : object.owner_worker_id()) << ")";
+        for (const auto& at : object.locations()) {
+          const auto node = nodes.find(at.node_id());
+          left << " at worker " << at.worker_id() << " " << at.address() << " of node "
+               << at.node_id() << " ("
+               << (node == nodes.end() ? "not listed" : proto::NodeState_Name(node->second))
+               << (at.spilled() ? ", spilled" : "") << ")";
+        }
+      }
+      problems.push_back(left.str());
     }
     weft::Shutdown();
     // Every node started again by the killer has joined, and every lease went back.
