@@ -128,6 +128,11 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+double ResourceTotal(const proto::NodeInfo& node, const std::string& name) {
+  const auto it = node.total().find(name);
+  return it == node.total().end() ? -1 : it->second;
+}
+
 std::vector<pid_t> RayletPids(const std::string& session_dir) {
   std::vector<pid_t> pids;
   std::error_code ec;

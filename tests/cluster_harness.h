@@ -79,6 +79,9 @@ class Stopped {
 // pids recorded as running raylets in a session dir.
 std::vector<pid_t> RayletPids(const std::string& session_dir);
 
+// The node's total of resource `name`; -1 when it has none.
+double ResourceTotal(const proto::NodeInfo& node, const std::string& name);
+
 // A cluster for one test: a head in its own session dir, plus nodes that join it, each in
 // a session dir of its own. The destructor stops every session it started (weft stop),
 // then SIGKILLs anything of theirs still running.
