@@ -26,13 +26,15 @@ const auto kAsyncEcho = ActorClass<AsyncEcho>("BenchAsyncEcho")
                             .Method("SmallValue", &AsyncEcho::SmallValue)
                             .Method("SmallValueArg", &AsyncEcho::SmallValueArg)
                             .Method("WaitForSet", &AsyncEcho::WaitForSet)
-                            .Method("Set", &AsyncEcho::Set);
+                            .Method("Set", &AsyncEcho::Set)
+                            .Method("Pid", &AsyncEcho::Pid);
 
 const bool kSmallValue = RemoteFunction("BenchSmallValue", &SmallValue);
 
 }  // namespace
 
 int Echo::Pid() { return static_cast<int>(getpid()); }
+Async<int> AsyncEcho::Pid() { co_return static_cast<int>(getpid()); }
 
 uint64_t Echo::Spin(int64_t iterations) {
   uint64_t hash = 1469598103934665603ull;

@@ -28,6 +28,7 @@ class AsyncEcho {
  public:
   Async<int> SmallValue() { co_return 0; }
   Async<int> SmallValueArg(int x) { co_return x; }
+  Async<int> Pid();
   // Waits for Set; returns the monotonic clock (ns) when it resumed.
   Async<int64_t> WaitForSet();
   // Wakes the calls waiting in WaitForSet (later ones wait for the next Set); returns the

@@ -232,23 +232,25 @@ double RssKiB(int pid) {
   return 0;
 }
 
-// Creates `creation` idle actors on the node; actors/s until every one answered, and the
-// growth of the worker processes' resident memory per actor. Named `name`: the head's tables
-// are stored (actor_creation_persisted, the default) or not (actor_creation, --storage memory).
+// Creates `creation` idle actors of class A on the node; actors/s until every one answered, and
+// the growth of the worker processes' resident memory per actor. Named `name`: the head's
+// tables are stored (actor_creation_persisted, the default) or not (actor_creation and
+// async_actor_creation, --storage memory).
+template <class A>
 void CreationCase(Cases& cases, const std::string& name) {
   const Settings& s = cases.s;
   if (!cases.Wanted(name)) return;
-  const auto probe = Actor<Echo>().Remote();
-  std::set<int> pids{probe.Call(&Echo::Pid).Get()};
+  const auto probe = Actor<A>().Remote();
+  std::set<int> pids{probe.Call(&A::Pid).Get()};
   double before_kib = 0;
   for (int pid : pids) before_kib += RssKiB(pid);
   const auto start = Clock::now();
-  std::vector<ActorHandle<Echo>> actors;
+  std::vector<ActorHandle<A>> actors;
   actors.reserve(s.creation);
-  for (int i = 0; i < s.creation; ++i) actors.push_back(Actor<Echo>().Remote());
+  for (int i = 0; i < s.creation; ++i) actors.push_back(Actor<A>().Remote());
   std::vector<ObjectRef<int>> answered;
   answered.reserve(s.creation);
-  for (const auto& actor : actors) answered.push_back(actor.Call(&Echo::Pid));
+  for (const auto& actor : actors) answered.push_back(actor.Call(&A::Pid));
   for (int pid : Get(answered)) pids.insert(pid);
   const double seconds = Seconds(Clock::now() - start);
   double after_kib = 0;
@@ -321,13 +323,17 @@ std::vector<CaseResult> RunWeftCases(const Settings& settings) {
   LargeGetCase(cases, "get_large_1MiB", "grpc_bytes_1MiB", 1 << 20, settings.large_1mib);
   LargeGetCase(cases, "get_large_100MiB", "grpc_bytes_100MiB", 100 << 20, settings.large_100mib);
   RetainedCase(cases);
-  CreationCase(cases, "actor_creation_persisted");
+  CreationCase<Echo>(cases, "actor_creation_persisted");
   return std::move(cases.out);
 }
 
 std::vector<CaseResult> RunCreationCase(const Settings& settings, const std::string& name) {
   Cases cases(settings);
-  CreationCase(cases, name);
+  if (name.rfind("async_", 0) == 0) {
+    CreationCase<AsyncEcho>(cases, name);
+  } else {
+    CreationCase<Echo>(cases, name);
+  }
   return std::move(cases.out);
 }
 

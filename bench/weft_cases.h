@@ -28,7 +28,8 @@ struct Settings {
 };
 
 std::vector<CaseResult> RunWeftCases(const Settings& settings);
-// Only the actor creation case, reported as `name`.
+// Only the actor creation case `name`: of async actors when it starts with "async_", else of
+// thread-pool ones.
 std::vector<CaseResult> RunCreationCase(const Settings& settings, const std::string& name);
 
 }  // namespace weft::bench

@@ -99,7 +99,8 @@ void ActorHost::Create(const proto::ActorSpec& spec, uint32_t incarnation, Creat
     for (auto& done : awaiting) done(answer);
     if (!answer.ok()) {
       // This closure may hold the actor's last reference, and an executor must not be
-      // destroyed on its own thread (it joins it): the stop and the release happen elsewhere.
+      // destroyed on one of its own calls (it waits for them): the stop and the release
+      // happen elsewhere.
       std::thread([hosted = std::move(hosted)] { hosted->executor->Stop(); }).detach();
     }
   });

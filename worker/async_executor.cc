@@ -1,42 +1,31 @@
 #include "worker/async_executor.h"
 
-#include <asio/post.hpp>
-
-#include "worker/output_tag.h"
-
 namespace weft::worker {
 
-AsyncExecutor::AsyncExecutor(const std::string& class_name, std::vector<int> limits)
-    : loop_("async actor " + class_name) {
+AsyncExecutor::AsyncExecutor(const std::string& class_name, std::vector<int> limits,
+                             SharedPool& pool)
+    : loop_(std::make_shared<ActorLoop>(class_name, pool)) {
   for (int limit : limits) groups_.push_back(Group{limit});
-  loop_.Start();
-  // The loop's thread runs only this actor: its output lines carry the class name.
-  asio::post(loop_.context(), [class_name] {
-    static thread_local std::unique_ptr<ScopedOutputTag> tag;
-    tag = std::make_unique<ScopedOutputTag>(class_name);
-  });
 }
 
 AsyncExecutor::~AsyncExecutor() { Stop(); }
 
-void AsyncExecutor::Post(std::function<void()> work) {
-  asio::post(loop_.context(), std::move(work));
-}
+void AsyncExecutor::Post(std::function<void()> work) { loop_->Post(std::move(work)); }
 
 void AsyncExecutor::Run(const internal::MethodInfo& method, void* self, std::string args,
                         Finish finish, int group_index, Token token) {
   ++queued_;
   Group& group = groups_.at(static_cast<size_t>(group_index));
-  asio::post(loop_.context(), [this, &group,
-                               call = Call{&method, self, std::move(args), std::move(finish),
-                                           std::move(token)}]() mutable {
-    if (group.in_flight >= group.limit || !group.waiting.empty()) {
-      group.waiting.push_back(std::move(call));
-      return;
-    }
-    ++group.in_flight;
-    Start(std::move(call), group);
-  });
+  loop_->Post(
+      [this, &group,
+       call = Call{&method, self, std::move(args), std::move(finish), std::move(token)}]() mutable {
+        if (group.in_flight >= group.limit || !group.waiting.empty()) {
+          group.waiting.push_back(std::move(call));
+          return;
+        }
+        ++group.in_flight;
+        Start(std::move(call), group);
+      });
 }
 
 void AsyncExecutor::Start(Call call, Group& group) {
@@ -73,7 +62,7 @@ void AsyncExecutor::Done(Group& group) {
   ++finished_;
   // The slot is released on a later turn of the loop, as asyncio releases a semaphore: what
   // the finished call woke up (Event::Set) runs before the next waiting call starts.
-  asio::post(loop_.context(), [this, &group] {
+  loop_->Post([this, &group] {
     if (group.waiting.empty()) {
       --group.in_flight;
       return;
@@ -87,8 +76,8 @@ void AsyncExecutor::Done(Group& group) {
 void AsyncExecutor::Stop() {
   // Running calls are awaited (the instance is destroyed next): the loop ends after the
   // handler it runs, and the queued ones are dropped.
-  loop_.Stop();
-  loop_.Join();
+  loop_->Stop();
+  loop_->Join();
 }
 
 }  // namespace weft::worker

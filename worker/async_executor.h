@@ -1,23 +1,26 @@
 #pragma once
 
-#include <deque>
+#include <list>
 #include <memory>
 #include <vector>
 
-#include "client/src/loop.h"
 #include "worker/actor_executor.h"
+#include "worker/actor_loop.h"
+#include "worker/shared_pool.h"
 
 namespace weft::worker {
 
-// One event loop thread (standalone Asio) for the actor. Coroutine methods interleave at
-// their co_awaits, at most max_concurrency in flight; the rest wait in order. Plain methods
-// of the class run on the loop too, one at a time. Blocking weft::Get on this loop throws.
+// One event loop for the actor: a strand on the worker's shared threads (ActorLoop), so an idle
+// async actor holds no thread. Coroutine methods interleave at their co_awaits, at most
+// max_concurrency in flight; the rest wait in order. Plain methods of the class run on the loop
+// too, one at a time. Blocking weft::Get on this loop throws.
 // Each concurrency group has a limit and a queue of its own on the same loop (so the groups'
 // coroutines never run at once, and need no locks between them).
 class AsyncExecutor final : public ActorExecutor {
  public:
   // `limits`: the default group's max_concurrency, then each concurrency group's.
-  AsyncExecutor(const std::string& class_name, std::vector<int> limits);
+  AsyncExecutor(const std::string& class_name, std::vector<int> limits,
+                SharedPool& pool = SharedPool::Get());
   ~AsyncExecutor() override;
 
   const char* kind() const override { return "async"; }
@@ -26,7 +29,7 @@ class AsyncExecutor final : public ActorExecutor {
   void Run(const internal::MethodInfo& method, void* self, std::string args, Finish finish,
            int group = 0, Token token = nullptr) override;
   void Stop() override;
-  void Cancel() override { loop_.Stop(); }
+  void Cancel() override { loop_->Stop(); }
 
  private:
   struct Call {
@@ -36,18 +39,20 @@ class AsyncExecutor final : public ActorExecutor {
     Finish finish;
     Token token;
   };
-  // A concurrency group's slots; loop thread only, but for `limit`.
+  // A concurrency group's slots; on the loop only (its handlers never overlap), but for `limit`.
   struct Group {
     int limit;
     int in_flight = 0;
-    std::deque<Call> waiting;
+    std::list<Call> waiting;  // not a deque: an empty one holds 512 bytes
   };
-  // Loop thread only. Start runs a call that holds one of its group's slots.
+  // On the loop only. Start runs a call that holds one of its group's slots.
   void Start(Call call, Group& group);
   void Done(Group& group);
 
   std::vector<Group> groups_;  // never resized: calls keep references to their group
-  internal::Loop loop_;
+  // Shared with the suspensions of its coroutines: one woken after the actor is gone is
+  // posted to a stopped loop, which drops it.
+  const std::shared_ptr<ActorLoop> loop_;
 };
 
 }  // namespace weft::worker

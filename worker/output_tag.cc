@@ -53,6 +53,12 @@ struct PendingLine {
   ~PendingLine() { Emit(); }  // a thread that ends mid-line still gets its words out
 };
 
+// The calling thread's line being written to fd 1 or 2.
+PendingLine& Pending(int fd) {
+  thread_local PendingLine out{1, {}}, err{2, {}};
+  return fd == 1 ? out : err;
+}
+
 // A streambuf with no buffer of its own: every character lands in the calling thread's
 // PendingLine, so threads never share state and need no lock.
 class TaggedLineBuf final : public std::streambuf {
@@ -87,10 +93,7 @@ class TaggedLineBuf final : public std::streambuf {
   }
 
  private:
-  PendingLine& Line() {
-    thread_local PendingLine out{1, {}}, err{2, {}};
-    return fd_ == 1 ? out : err;
-  }
+  PendingLine& Line() { return Pending(fd_); }
 
   const int fd_;
 };
@@ -110,10 +113,20 @@ void InstallOutputTags() {
   });
 }
 
-ScopedOutputTag::ScopedOutputTag(std::string tag) : tag_(std::move(tag)), previous_(current_tag) {
-  current_tag = &tag_;
+ScopedOutputTag::ScopedOutputTag(std::string tag) : owned_(std::move(tag)), previous_(current_tag) {
+  current_tag = &owned_;
 }
 
-ScopedOutputTag::~ScopedOutputTag() { current_tag = previous_; }
+ScopedOutputTag::ScopedOutputTag(const std::string* tag) : previous_(current_tag) {
+  current_tag = tag;
+}
+
+ScopedOutputTag::~ScopedOutputTag() {
+  // What the tag's holder left unfinished goes out under its tag: the thread may run another
+  // actor's work next.
+  Pending(1).Emit();
+  Pending(2).Emit();
+  current_tag = previous_;
+}
 
 }  // namespace weft::worker

@@ -17,19 +17,22 @@ namespace weft::worker {
 void InstallOutputTags();
 
 // Tags the lines the current thread writes while it lives, e.g. with the actor's class name
-// around each call: `ScopedOutputTag tag(class_name);`. Restores the previous tag (none by
-// default: lines go out unprefixed) on destruction, so tags nest. Destroy on the thread
-// that made it, in reverse order (as a local variable does). Cheap: no lock, and no
-// allocation beyond the string.
+// around each call: `ScopedOutputTag tag(class_name);`. On destruction, writes what the thread
+// left unfinished of a line (under this tag: the thread may run another actor's call next),
+// then restores the previous tag (none by default: lines go out unprefixed), so tags nest.
+// Destroy on the thread that made it, in reverse order (as a local variable does). Cheap: no
+// lock, and no allocation beyond the string.
 class ScopedOutputTag {
  public:
   explicit ScopedOutputTag(std::string tag);
+  // Without a copy: `*tag` must outlive this.
+  explicit ScopedOutputTag(const std::string* tag);
   ~ScopedOutputTag();
   ScopedOutputTag(const ScopedOutputTag&) = delete;
   ScopedOutputTag& operator=(const ScopedOutputTag&) = delete;
 
  private:
-  const std::string tag_;
+  const std::string owned_;
   const std::string* const previous_;
 };
 

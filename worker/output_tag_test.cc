@@ -91,6 +91,20 @@ TEST(OutputTag, AFlushWritesAPartialLineAndSeveralLinesInOneWriteSplit) {
                      Prefix("P") + "three\n");
 }
 
+TEST(OutputTag, ALineLeftUnfinishedIsWrittenUnderItsTagWhenTheTagEnds) {
+  // A pool thread runs one actor's call, then another's: the first's unfinished line must not
+  // end up under the second's tag.
+  const std::string out = Capture(1, [] {
+    {
+      ScopedOutputTag first("First");
+      std::cout << "half a line";
+    }
+    ScopedOutputTag second("Second");
+    std::cout << "whole\n";
+  });
+  EXPECT_EQ(out, Prefix("First") + "half a line" + Prefix("Second") + "whole\n");
+}
+
 TEST(OutputTag, LinesOfTwoThreadsStayWholeAndCarryTheirThreadsTag) {
   constexpr int kLines = 2000;
   const std::string out = Capture(1, [] {
@@ -119,13 +133,8 @@ TEST(OutputTag, LinesOfTwoThreadsStayWholeAndCarryTheirThreadsTag) {
 }
 
 TEST(OutputTag, AThreadThatEndsMidLineStillWritesIt) {
-  const std::string out = Capture(1, [] {
-    std::thread([] {
-      ScopedOutputTag tag("Quitter");
-      std::cout << "unfinished";
-    }).join();
-  });
-  EXPECT_EQ(out, "unfinished");  // the tag ended before the thread did
+  const std::string out = Capture(1, [] { std::thread([] { std::cout << "unfinished"; }).join(); });
+  EXPECT_EQ(out, "unfinished");
 }
 
 }  // namespace

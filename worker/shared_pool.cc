@@ -23,6 +23,8 @@ SharedPool::~SharedPool() {
   }
   stop_changed_.notify_all();
   watcher_.join();
+  timers_.Stop();
+  pool_.stop();  // what is still queued is dropped
   pool_.join();
   for (auto& thread : extra_) thread.join();
 }
@@ -35,6 +37,12 @@ void SharedPool::Post(std::function<void()> work) {
     work();
     --busy_;
   });
+}
+
+void SharedPool::After(std::chrono::nanoseconds delay, std::function<void()> work) {
+  timers_.At(internal::Timers::Clock::now() +
+                 std::chrono::duration_cast<internal::Timers::Clock::duration>(delay),
+             std::move(work));
 }
 
 void SharedPool::Watch() {

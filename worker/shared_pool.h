@@ -10,10 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "client/src/timers.h"
+
 namespace weft::worker {
 
 // The worker's shared threads for actors that run one call at a time (thread-pool actors with
-// max_concurrency 1, see PooledExecutor), so an idle actor costs no thread of its own.
+// max_concurrency 1, see PooledExecutor) and for async actors' loops (ActorLoop), so an idle
+// actor costs no thread of its own.
 // A call that blocks (weft::Get on another actor's result, a sleep, I/O) holds its thread;
 // when every thread is busy, work is waiting and no call has finished for a whole check
 // interval, the pool adds a thread, so blocked actors never starve the others.
@@ -31,6 +34,10 @@ class SharedPool {
 
   // Runs `work` on a pool thread.
   void Post(std::function<void()> work);
+  // Calls `work` once `delay` has passed, on the pool's timer thread, not a pool thread: a
+  // timer must fire even while every pool thread is blocked (the call that would unblock them
+  // may be the one sleeping). `work` must be short and not block; it posts what it wakes.
+  void After(std::chrono::nanoseconds delay, std::function<void()> work);
   // A call finished: the pool is making progress.
   void NoteFinished() { finished_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -41,6 +48,7 @@ class SharedPool {
   void AddThread();
 
   asio::thread_pool pool_;
+  internal::Timers timers_;  // its thread starts with the first After
   std::atomic<int> threads_{0};
   std::atomic<int> busy_{0};
   std::atomic<int> waiting_{0};

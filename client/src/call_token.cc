@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <asio/post.hpp>
-
 #include "client/src/loop.h"
 #include "weft/cancel.h"
 #include "weft/error.h"
@@ -19,12 +17,14 @@ thread_local const std::string* current_name = nullptr;
 
 void Suspension::Wake() {
   if (woken_.exchange(true)) return;
-  if (!loop_) {
+  if (!has_loop_) {
     CallToken::Scope scope(token_);
     handle_.resume();
     return;
   }
-  asio::post(loop_->context(), [handle = handle_, token = token_] {
+  const std::shared_ptr<Loop> loop = loop_.lock();
+  if (!loop) return;
+  loop->Post([handle = handle_, token = token_] {
     CallToken::Scope scope(token);
     handle.resume();
   });
@@ -95,7 +95,9 @@ CallToken::Scope::~Scope() {
 }
 
 std::shared_ptr<Suspension> Suspend(std::coroutine_handle<> handle) {
-  auto suspension = std::make_shared<Suspension>(handle, CurrentLoop(), current_call);
+  Loop* loop = CurrentLoop();
+  auto suspension = std::make_shared<Suspension>(
+      handle, loop ? loop->weak_from_this() : std::weak_ptr<Loop>(), current_call);
   if (current_call && !current_call->SuspendAt(suspension)) return nullptr;
   return suspension;
 }

@@ -39,18 +39,27 @@ class ItemSink {
 // by what it waits for or by a cancellation of the call it runs for, whichever comes first.
 class Suspension {
  public:
-  Suspension(std::coroutine_handle<> handle, Loop* loop, std::shared_ptr<CallToken> token)
-      : handle_(handle), loop_(loop), token_(std::move(token)) {}
+  Suspension(std::coroutine_handle<> handle, std::weak_ptr<Loop> loop,
+             std::shared_ptr<CallToken> token)
+      : handle_(handle),
+        loop_(std::move(loop)),
+        has_loop_(!loop_.expired()),
+        token_(std::move(token)) {}
 
   // Resumes the coroutine on its loop (inline without one), as the call it runs for, unless it
-  // was resumed already.
+  // was resumed already or its loop is gone (an actor destroyed meanwhile: it never resumes).
   void Wake();
-  Loop* loop() const { return loop_; }
+  // Its loop; null without one, or once the loop is gone.
+  std::shared_ptr<Loop> loop() const { return loop_.lock(); }
+  bool has_loop() const { return has_loop_; }
   bool woken() const { return woken_.load(); }
 
  private:
   const std::coroutine_handle<> handle_;
-  Loop* const loop_;
+  // Not kept alive from here: a pending timer or Event holds the suspension, and the loop would
+  // then hold itself (a ThreadLoop owns its timers).
+  const std::weak_ptr<Loop> loop_;
+  const bool has_loop_;
   const std::shared_ptr<CallToken> token_;
   std::atomic<bool> woken_{false};
 };

@@ -2,7 +2,6 @@
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
-#include <memory>
 
 #include "client/src/call_token.h"
 #include "weft/error.h"
@@ -13,40 +12,14 @@ thread_local Loop* current_loop = nullptr;
 thread_local const std::string* current_owner = nullptr;
 }  // namespace
 
-Loop::Loop(std::string owner) : owner_(std::move(owner)), work_(context_.get_executor()) {}
-
-Loop::~Loop() {
-  Stop();
-  Join();
+Loop::Running::Running(Loop* loop) : outer_loop_(current_loop), outer_owner_(current_owner) {
+  current_loop = loop;
+  current_owner = loop->owner_.empty() ? nullptr : &loop->owner_;
 }
 
-void Loop::Join() {
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-}
-
-void Loop::Start() {
-  thread_ = std::thread([this] { RunOnThisThread(); });
-}
-
-void Loop::RunHere() { RunOnThisThread(); }
-
-void Loop::RunOnThisThread() {
-  Loop* outer_loop = current_loop;
-  const std::string* outer_owner = current_owner;
-  current_loop = this;
-  current_owner = owner_.empty() ? nullptr : &owner_;
-  context_.run();
-  current_loop = outer_loop;
-  current_owner = outer_owner;
-}
-
-void Loop::Stop() {
-  work_.reset();
-  context_.stop();
-}
-
-void Loop::Post(std::coroutine_handle<> handle) {
-  asio::post(context_, [handle] { handle.resume(); });
+Loop::Running::~Running() {
+  current_loop = outer_loop_;
+  current_owner = outer_owner_;
 }
 
 void Loop::CheckMayBlock(const char* what) {
@@ -55,26 +28,42 @@ void Loop::CheckMayBlock(const char* what) {
                      "; use `co_await` on the reference instead");
 }
 
+void ThreadLoop::Post(std::function<void()> work) { asio::post(context_, std::move(work)); }
+
+void ThreadLoop::After(std::chrono::nanoseconds delay, std::function<void()> work) {
+  auto timer = std::make_shared<asio::steady_timer>(context_, delay);
+  timer->async_wait([timer, work = std::move(work)](const std::error_code&) { work(); });
+}
+
+void ThreadLoop::Run() {
+  Running running(this);
+  context_.run();
+}
+
+void ThreadLoop::Stop() {
+  work_.reset();
+  context_.stop();
+}
+
 Loop* CurrentLoop() { return current_loop; }
 
 void WakeAfter(std::chrono::nanoseconds delay, const std::shared_ptr<Suspension>& suspension) {
-  Loop* loop = suspension->loop();
-  if (!loop) {
+  if (!suspension->has_loop()) {
     throw Error(9, "weft::Sleep needs an event loop: use it in an async actor or under RunSync");
   }
-  auto timer = std::make_shared<asio::steady_timer>(loop->context(), delay);
-  timer->async_wait([timer, suspension](const std::error_code&) { suspension->Wake(); });
+  const std::shared_ptr<Loop> loop = suspension->loop();
+  if (loop) loop->After(delay, [suspension] { suspension->Wake(); });
 }
 
 void RunOnFreshLoop(void (*start)(void*, void (*)(void*), void*), void* arg) {
   Loop::CheckMayBlock("weft::RunSync");
-  Loop loop;
+  auto loop = std::make_shared<ThreadLoop>();
   struct Finish {
-    static void Stop(void* l) { static_cast<Loop*>(l)->Stop(); }
+    static void Stop(void* l) { static_cast<ThreadLoop*>(l)->Stop(); }
   };
   // The task starts on the loop's thread (this one), so its coroutines resume here.
-  asio::post(loop.context(), [&] { start(arg, &Finish::Stop, &loop); });
-  loop.RunHere();
+  loop->Post([&] { start(arg, &Finish::Stop, loop.get()); });
+  loop->Run();
 }
 
 }  // namespace weft::internal

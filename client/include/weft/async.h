@@ -20,7 +20,7 @@ class Async;
 
 namespace internal {
 
-// An event loop thread (opaque here: see client/src/loop.h).
+// Where coroutines run and resume, one handler at a time (opaque here: see client/src/loop.h).
 class Loop;
 
 // The loop that runs the calling thread's coroutines, or null on a plain thread.
