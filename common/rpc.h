@@ -48,6 +48,9 @@ inline constexpr std::chrono::seconds kServerKeepaliveTimeout{20};
 // delays a burst of those beyond it.
 inline constexpr int kMaxStreamsPerConnection = 256;
 
+// Actor creations one ActorDirectory.CreateActors call may carry.
+inline constexpr int kMaxCreationsPerCall = 1024;
+
 // What every server of Weft's daemons and drivers is built with: it accepts the keepalive
 // pings of Weft's channels, pings its own clients, closes connections that do not finish
 // their handshake (kHandshakeTimeout) or stay idle (kMaxConnectionIdle), and caps the streams

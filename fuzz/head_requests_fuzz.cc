@@ -90,6 +90,9 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
   actor.mutable_spec()->set_class_name("Counter");
   actor.mutable_spec()->set_name("counter");
   (*actor.mutable_spec()->mutable_resources())["CPU"] = 1;
+  weft::proto::CreateActorsRequest actors;
+  *actors.add_creations() = actor;
+  actors.add_creations()->mutable_spec()->set_class_name("Counter");
   weft::proto::HeartbeatRequest heartbeat;
   heartbeat.set_node_id("node-1");
   weft::proto::AddObjectLocationRequest location;
@@ -115,6 +118,7 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
       {"/weft.proto.NodeDirectory/Heartbeat", &heartbeat},
       {"/weft.proto.JobRegistry/RegisterJob", &job},
       {"/weft.proto.ActorDirectory/CreateActor", &actor},
+      {"/weft.proto.ActorDirectory/CreateActors", &actors},
       {"/weft.proto.ObjectDirectory/AddObjectLocation", &location},
       {"/weft.proto.Certificates/IssueCertificate", &certificate},
       {"/weft.proto.Scheduler/LeaseWorker", &lease},

@@ -78,9 +78,11 @@ Fixture* Make() {
 void WriteSeeds(const Fixture& f, const std::string& dir) {
   weft::proto::PingRequest ping;
   ping.set_payload("hello");
-  weft::proto::ConstructActorRequest construct;
-  construct.mutable_spec()->set_actor_id("actor-1");
-  construct.mutable_spec()->set_class_name("Counter");
+  weft::proto::ActorConstructions constructions;
+  weft::proto::ActorConstruction* construction = constructions.add_watches();
+  construction->set_watch_id(1);
+  construction->mutable_wait()->mutable_spec()->set_actor_id("actor-1");
+  construction->mutable_wait()->mutable_spec()->set_class_name("Counter");
   weft::proto::FreeObjectsRequest free;
   free.add_object_ids("object-1");
   weft::proto::ObjectWatches watches;
@@ -105,7 +107,7 @@ void WriteSeeds(const Fixture& f, const std::string& dir) {
   fetch.set_object_id("object-1");
   weft::fuzzing::WriteSeeds(f.methods,
                             {{"/weft.proto.Worker/Ping", &ping},
-                             {"/weft.proto.Worker/ConstructActor", &construct},
+                             {"/weft.proto.Worker/ConstructActors", &constructions},
                              {"/weft.proto.Worker/FreeObjects", &free},
                              {"/weft.proto.Owner/WatchObjects", &watches},
                              {"/weft.proto.TokenHolder/AdoptToken", &adopt},

@@ -28,8 +28,8 @@ optimize=-O1
 cmake -S . -B build-sanitize -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$optimize -g1" -DWEFT_SANITIZE=ON >/dev/null
 if [ "$PART" = unit ]; then
-  # The head's, the CLI's and common's unit tests, the client library's that need no more
-  # (its timers, an owner's and a borrower's watches), and the fuzz targets (with the client
+  # The head's, the CLI's and common's unit tests (timers among them), the client library's
+  # that need no more (an owner's and a borrower's watches), and the fuzz targets (with the client
   # library, for call_args_fuzz): the node's and worker's unit tests would need their
   # libraries built too.
   cmake --build build-sanitize -j"${WEFT_BUILD_JOBS:-2}" --target common_test head_tables_test \

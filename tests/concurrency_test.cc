@@ -302,6 +302,21 @@ TEST_F(ConcurrencyTest, AConstructorThatThrowsFailsItsActorAndTheWorkerServesOn)
   EXPECT_EQ(RayletLogLines("worker exited"), 0) << "a worker died";
 }
 
+// A constructor that takes its time holds up no other actor of its worker: each construction is
+// answered as it ends, however many are in flight on the head's stream to that worker.
+TEST_F(ConcurrencyTest, ASlowConstructorHoldsUpNoOtherActorsCreation) {
+  const auto slow = weft::Actor<SlowStarter>().Remote(*signal_);  // waits for Release()
+  auto slow_answer = slow.Call(&SlowStarter::Ping);
+  std::vector<weft::ActorHandle<Recorder>> others;
+  for (int i = 0; i < 300; ++i) others.push_back(weft::Actor<Recorder>().Remote());
+  std::vector<weft::ObjectRef<int>> pids;
+  for (const auto& other : others) pids.push_back(other.Call(&Recorder::Pid));
+  for (auto& pid : pids) ASSERT_GT(pid.Get(kWait), 0);
+  EXPECT_FALSE(slow_answer.IsReady()) << "the slow constructor returned before it was let go";
+  Release();
+  EXPECT_EQ(slow_answer.Get(kWait), 1);
+}
+
 // examples/concurrency/concurrency_groups, as a user runs it against a cluster.
 TEST_F(ConcurrencyTest, TheConcurrencyGroupsExamplePrintsEachGroupsLimit) {
   auto result = weft::testing::Run({BinPath("concurrency_groups")}, seconds(60),

@@ -40,8 +40,7 @@ void SharedPool::Post(std::function<void()> work) {
 }
 
 void SharedPool::After(std::chrono::nanoseconds delay, std::function<void()> work) {
-  timers_.At(internal::Timers::Clock::now() +
-                 std::chrono::duration_cast<internal::Timers::Clock::duration>(delay),
+  timers_.At(Timers::Clock::now() + std::chrono::duration_cast<Timers::Clock::duration>(delay),
              std::move(work));
 }
 

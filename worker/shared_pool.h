@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "client/src/timers.h"
+#include "common/timers.h"
 
 namespace weft::worker {
 
@@ -48,7 +48,7 @@ class SharedPool {
   void AddThread();
 
   asio::thread_pool pool_;
-  internal::Timers timers_;  // its thread starts with the first After
+  Timers timers_;  // its thread starts with the first After
   std::atomic<int> threads_{0};
   std::atomic<int> busy_{0};
   std::atomic<int> waiting_{0};

@@ -118,17 +118,20 @@ class RefusedCalls final : public grpc::ServerBidiReactor<proto::CallBatch, prot
 
 }  // namespace
 
-grpc::ServerUnaryReactor* WorkerService::ConstructActor(grpc::CallbackServerContext* ctx,
-                                                        const proto::ConstructActorRequest* req,
-                                                        proto::ConstructActorReply* rep) {
-  if (auto* r = auth_.Reject(ctx)) return r;
-  auto* reactor = ctx->DefaultReactor();
-  parts_.actors.Create(req->spec(), req->incarnation(),
-                       [reactor, rep](absl::StatusOr<proto::ConstructActorReply> made) {
-                         if (made.ok()) *rep = *std::move(made);
-                         reactor->Finish(ToGrpcStatus(made.status()));
-                       });
-  return reactor;
+grpc::ServerBidiReactor<proto::ActorConstructions, proto::ActorConstructionAnswers>*
+WorkerService::ConstructActors(grpc::CallbackServerContext* ctx) {
+  using Constructions = WatchReactor<proto::ActorConstructions, proto::ActorConstructionAnswers>;
+  return Constructions::Serve(
+      auth_, ctx,
+      [this](const proto::ConstructActorRequest& req,
+             Constructions::Respond finish) -> Constructions::Withdraw {
+        parts_.actors.Create(
+            req.spec(), req.incarnation(),
+            [finish = std::move(finish)](absl::StatusOr<proto::ConstructActorReply> made) {
+              finish(made.status(), made.ok() ? *std::move(made) : proto::ConstructActorReply());
+            });
+        return nullptr;  // a constructor that started runs on: nothing to take out
+      });
 }
 
 grpc::ServerUnaryReactor* WorkerService::DestroyActor(grpc::CallbackServerContext* ctx,

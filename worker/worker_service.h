@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/auth.h"
+#include "common/watch_reactor.h"
 #include "worker.grpc.pb.h"
 #include "worker/actor_host.h"
 #include "worker/call_dispatcher.h"
@@ -43,10 +44,9 @@ class WorkerService final : public proto::Worker::CallbackService {
   // Replies, then makes the process exit with the requested code.
   grpc::ServerUnaryReactor* Exit(grpc::CallbackServerContext*, const proto::ExitRequest*,
                                  proto::ExitReply*) override;
-  // Replies once the actor's constructor has run on its executor.
-  grpc::ServerUnaryReactor* ConstructActor(grpc::CallbackServerContext*,
-                                           const proto::ConstructActorRequest*,
-                                           proto::ConstructActorReply*) override;
+  // Answers each construction once the actor's constructor has run on its executor.
+  grpc::ServerBidiReactor<proto::ActorConstructions, proto::ActorConstructionAnswers>*
+  ConstructActors(grpc::CallbackServerContext*) override;
   grpc::ServerUnaryReactor* DestroyActor(grpc::CallbackServerContext*,
                                          const proto::DestroyActorRequest*,
                                          proto::DestroyActorReply*) override;

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/time.h"
 #include "client/src/head_calls.h"
 #include "common/rpc.h"
@@ -68,7 +67,12 @@ void ActorCreator::Run() {
             this));
         if (queue_.empty()) return;  // stopping, with nothing left to send
       }
+      size_t bytes = 0;
+      for (const Item& item : batch) bytes += item.request.ByteSizeLong();
       while (batch.size() < kInFlight && !queue_.empty()) {
+        const size_t next = queue_.front().request.ByteSizeLong();
+        if (!batch.empty() && bytes + next > kBatchBytes) break;
+        bytes += next;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -91,24 +95,23 @@ void ActorCreator::Run() {
 }
 
 void ActorCreator::SendBatch(std::vector<Item>& batch) {
-  struct Call {
-    grpc::ClientContext context;
-    proto::CreateActorReply reply;
-    grpc::Status status;
-  };
-  std::vector<Call> calls(batch.size());
-  absl::BlockingCounter answered(static_cast<int>(batch.size()));
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Call& call = calls[i];
-    call.context.set_wait_for_ready(true);  // a restarting head: wait for it to listen again
-    SetTimeout(call.context, kControlRpcTimeout);
-    head_.async()->CreateActor(&call.context, &batch[i].request, &call.reply,
-                               [&call, &answered](grpc::Status status) {
-                                 call.status = std::move(status);
-                                 answered.DecrementCount();
-                               });
+  static_assert(kInFlight <= kMaxCreationsPerCall);
+  // One call for the whole batch: the head's round trip and a call's cost, once per batch.
+  proto::CreateActorsRequest request;
+  for (Item& item : batch) *request.add_creations() = std::move(item.request);
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);  // a restarting head: wait for it to listen again
+  SetTimeout(context, kControlRpcTimeout);
+  proto::CreateActorsReply reply;
+  grpc::Status status = head_.CreateActors(&context, request, &reply);
+  if (status.ok() && reply.answers_size() != static_cast<int>(batch.size())) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat("the head answered ", reply.answers_size(), " of ",
+                                       batch.size(), " creations"));
   }
-  answered.Wait();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].request = std::move(*request.mutable_creations(static_cast<int>(i)));
+  }
   std::vector<Item> again;
   bool stopping;
   {
@@ -118,7 +121,6 @@ void ActorCreator::SendBatch(std::vector<Item>& batch) {
   const auto now = Clock::now();
   for (size_t i = 0; i < batch.size(); ++i) {
     Item& item = batch[i];
-    const grpc::Status& status = calls[i].status;
     const bool away = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
     if (away && item.give_up == Clock::time_point{}) item.give_up = now + kHeadUnavailableWait;
@@ -128,7 +130,12 @@ void ActorCreator::SendBatch(std::vector<Item>& batch) {
     }
     absl::StatusOr<proto::ActorInfo> answer;
     if (status.ok()) {
-      answer = std::move(*calls[i].reply.mutable_actor());
+      proto::CreateActorAnswer& one = *reply.mutable_answers(static_cast<int>(i));
+      if (one.code() == 0) {
+        answer = std::move(*one.mutable_actor());
+      } else {
+        answer = absl::Status(static_cast<absl::StatusCode>(one.code()), one.message());
+      }
     } else if (away) {
       answer = absl::UnavailableError(HeadUnavailable(head_address_, status.error_message()));
     } else {

@@ -14,10 +14,12 @@ namespace weft::internal {
 
 // Sends this process's creations of unnamed actors to the head in the background, so that
 // Actor<C>().Remote() returns at once, as in Ray: the calls made on the new handle queue here
-// until the head has the actor (ActorCalls). Creations queued meanwhile go together, up to
-// kInFlight at a time: a loop creating actors pays the head's round trip once per batch, not
-// once per actor. A head that is down or restarting is waited for and asked again, as CallHead
-// does (the actor id, chosen here, makes a request sent twice create one actor). Thread-safe.
+// until the head has the actor (ActorCalls). Creations queued meanwhile go together in one
+// CreateActors call, up to kInFlight of them and kBatchBytes of requests (a creation larger
+// than that goes alone): a loop creating actors pays the head's round trip and a call's cost
+// once per batch, not once per actor. A head that is down or restarting is waited for and asked
+// again, as CallHead does (the actor id, chosen here, makes a request sent twice create one actor).
+// Thread-safe.
 class ActorCreator {
  public:
   // The head's answer: the actor as registered, or why it was not.
@@ -39,6 +41,7 @@ class ActorCreator {
 
  private:
   static constexpr size_t kInFlight = 256;
+  static constexpr size_t kBatchBytes = 4 << 20;
   struct Item {
     proto::CreateActorRequest request;
     Done done;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "client/src/in_flight.h"
+#include "common/in_flight.h"
 #include "weft/bytes.h"
 #include "worker.grpc.pb.h"
 

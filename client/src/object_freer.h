@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "client/src/in_flight.h"
+#include "common/in_flight.h"
 
 namespace weft::internal {
 

@@ -4,7 +4,7 @@
 
 #include "client/src/object_table.h"
 #include "client/src/shared_bytes.h"
-#include "client/src/timers.h"
+#include "common/timers.h"
 #include "common/auth.h"
 #include "common/watch_reactor.h"
 #include "worker.grpc.pb.h"

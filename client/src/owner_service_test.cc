@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "client/src/watch_streams.h"
+#include "common/watch_streams.h"
 #include "common/rpc.h"
 #include "common/transport_security.h"
 

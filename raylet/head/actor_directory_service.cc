@@ -75,6 +75,25 @@ grpc::ServerUnaryReactor* ActorDirectoryService::CreateActor(grpc::CallbackServe
   return FinishWith(ctx, created.status());
 }
 
+grpc::ServerUnaryReactor* ActorDirectoryService::CreateActors(grpc::CallbackServerContext* ctx,
+                                                              const proto::CreateActorsRequest* req,
+                                                              proto::CreateActorsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  if (req->creations_size() > kMaxCreationsPerCall) {
+    return FinishWith(
+        ctx, absl::InvalidArgumentError(absl::StrCat(
+                 req->creations_size(), " creations in one call; at most ", kMaxCreationsPerCall)));
+  }
+  for (const auto& creation : req->creations()) {
+    auto created = manager_.Create(creation);
+    proto::CreateActorAnswer& answer = *rep->add_answers();
+    answer.set_code(static_cast<int>(created.status().code()));
+    answer.set_message(std::string(created.status().message()));
+    if (created.ok()) *answer.mutable_actor() = *std::move(created);
+  }
+  return FinishWith(ctx, absl::OkStatus());
+}
+
 grpc::ServerBidiReactor<proto::ActorWatches, proto::ActorWatchAnswers>*
 ActorDirectoryService::WatchActors(grpc::CallbackServerContext* ctx) {
   using Watches = WatchReactor<proto::ActorWatches, proto::ActorWatchAnswers>;

@@ -28,6 +28,9 @@ class ActorDirectoryService final : public proto::ActorDirectory::CallbackServic
   grpc::ServerUnaryReactor* CreateActor(grpc::CallbackServerContext*,
                                         const proto::CreateActorRequest*,
                                         proto::CreateActorReply*) override;
+  grpc::ServerUnaryReactor* CreateActors(grpc::CallbackServerContext*,
+                                         const proto::CreateActorsRequest*,
+                                         proto::CreateActorsReply*) override;
   // Each watch answers when its actor's state changes, or after its wait_ms (capped at 30 s; 0
   // or less: at once). A watch cancelled, or a caller that goes away, leaves no wait parked.
   grpc::ServerBidiReactor<proto::ActorWatches, proto::ActorWatchAnswers>* WatchActors(

@@ -313,6 +313,48 @@ TEST_F(ActorDirectoryServiceTest, OneConnectionHoldsAtMostTheCapOfStreams) {
 }
 
 // A watch of 0 or less is a look at the actor as it is, answered at once.
+// Creations sent together are each answered as CreateActor would answer it, in order: the one
+// without a class fails alone, the others are registered and can be looked up.
+TEST_F(ActorDirectoryServiceTest, CreationsSentTogetherAreAnsweredEachInOrder) {
+  proto::CreateActorsRequest request;
+  for (int i = 0; i < 3; ++i) {
+    proto::ActorSpec& spec = *request.add_creations()->mutable_spec();
+    spec.set_actor_id("actor-" + std::to_string(i));
+    spec.set_job_id("job-1");
+    if (i != 1) spec.set_class_name("Counter");
+  }
+  grpc::ClientContext context;
+  SetTimeout(context, milliseconds(10000));
+  proto::CreateActorsReply reply;
+  const grpc::Status status = stub_->CreateActors(&context, request, &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(reply.answers_size(), 3);
+  for (int i : {0, 2}) {
+    EXPECT_EQ(reply.answers(i).code(), 0) << reply.answers(i).message();
+    EXPECT_EQ(reply.answers(i).actor().actor_id(), "actor-" + std::to_string(i));
+    EXPECT_EQ(reply.answers(i).actor().state(), proto::ACTOR_PENDING);
+    EXPECT_TRUE(actors_.Get("actor-" + std::to_string(i)).ok());
+  }
+  EXPECT_EQ(reply.answers(1).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(reply.answers(1).message(), "actor needs a class name");
+  EXPECT_FALSE(actors_.Get("actor-1").ok());
+}
+
+TEST_F(ActorDirectoryServiceTest, MoreCreationsThanACallMayCarryAreRefusedWhole) {
+  proto::CreateActorsRequest request;
+  for (int i = 0; i <= kMaxCreationsPerCall; ++i) {
+    proto::ActorSpec& spec = *request.add_creations()->mutable_spec();
+    spec.set_job_id("job-1");
+    spec.set_class_name("Counter");
+  }
+  grpc::ClientContext context;
+  SetTimeout(context, milliseconds(10000));
+  proto::CreateActorsReply reply;
+  const grpc::Status status = stub_->CreateActors(&context, request, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(actors_.List().size(), 0u);
+}
+
 TEST_F(ActorDirectoryServiceTest, AWatchOfZeroOrLessIsAnsweredAtOnce) {
   const std::string id = PendingActor();
   for (int wait_ms : {0, -1}) {

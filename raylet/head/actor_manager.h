@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +10,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/in_flight.h"
+#include "common/timers.h"
+#include "common/watch_streams.h"
 #include "head.pb.h"
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/actor_waits.h"
@@ -43,7 +45,15 @@ class ActorManager {
         scheduler_(scheduler),
         workers_(workers),
         job_ended_(std::move(job_ended)),
-        waits_(actors) {}
+        waits_(actors),
+        constructions_(
+            [this](const std::string& address, grpc::ClientContext* context, auto* reactor) {
+              workers_.Get(address).async()->ConstructActors(context, reactor);
+            },
+            construction_calls_, construction_deadlines_, /*wait_for_ready=*/false) {}
+  // Cancels the constructions still waiting for their workers (their actors stay as stored:
+  // the next head asks again).
+  ~ActorManager();
 
   // Registers the actor PENDING and starts placing it. With get_if_exists, a live actor of
   // that name is returned instead of ALREADY_EXISTS. An actor that is not detached, of a job
@@ -120,8 +130,9 @@ class ActorManager {
   // Has the worker construct the actor (again: a worker constructs an actor once) and marks it
   // ALIVE with the answer.
   void Construct(const std::string& actor_id, const Placement& placement);
-  // A ConstructActor to `address` ended: the next one waiting for that worker goes.
-  void ConstructEnded(const std::string& address);
+  // The worker's answer to the construction of `placement`.
+  void OnConstructed(const std::string& actor_id, const Placement& placement,
+                     absl::StatusOr<proto::ConstructActorReply> answer);
   void MarkPending(const std::string& actor_id, const std::string& reason);
   void MarkDead(const std::string& actor_id, const std::string& reason);
   // Takes the actor's lease request out of the scheduler's queue, if one waits there.
@@ -148,19 +159,18 @@ class ActorManager {
   std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
   // Constructions whose worker could not be reached, asked again at the next Tick.
   std::vector<std::pair<std::string, Placement>> reconstruct_ ABSL_GUARDED_BY(mu_);
-  // Per worker address: ConstructActor calls in flight, and the constructions waiting for one
-  // of them to end (kMaxConstructsPerWorker).
-  struct Constructing {
-    int in_flight = 0;
-    std::deque<std::pair<std::string, Placement>> waiting;
-  };
-  absl::flat_hash_map<std::string, Constructing> constructing_ ABSL_GUARDED_BY(mu_);
   uint64_t attempts_ ABSL_GUARDED_BY(mu_) = 0;  // Placement::attempt
   // The queue id of each actor's lease request, kept current by the scheduler (on_enqueued)
   // while it waits; withdrawing one that was granted meanwhile is a no-op.
   absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_
       ABSL_GUARDED_BY(mu_);
   ActorWaits waits_;  // actor watches (long polls)
+  // Constructions are watches on one stream per worker (Worker.ConstructActors), each with the
+  // constructor's deadline: the streams' calls, and the deadlines' timers.
+  InFlight construction_calls_;
+  Timers construction_deadlines_;
+  WatchStreams<proto::ActorConstructions, proto::ActorConstructionAnswers> constructions_;
+  std::atomic<bool> stopping_{false};  // answers that come now are the head's own cancels
 };
 
 }  // namespace weft::head

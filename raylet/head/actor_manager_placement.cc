@@ -11,13 +11,8 @@
 namespace weft::head {
 namespace {
 
-// A constructor may take a while (loading a model, say); the call to the worker waits this long.
+// A constructor may take a while (loading a model, say); its construction waits this long.
 constexpr std::chrono::seconds kCreateTimeout{60};
-// ConstructActor calls in flight to one worker (actors share a worker per job and node): each
-// holds a stream of the head's connection to it until its constructor returns, and a
-// connection holds kMaxStreamsPerConnection. Further constructions wait here, their deadline
-// not running, rather than queued behind the cap, where it would.
-constexpr int kMaxConstructsPerWorker = kMaxStreamsPerConnection / 2;
 
 }  // namespace
 
@@ -180,6 +175,12 @@ void ActorManager::Place(const std::string& actor_id, Placement placement) {
   if (!unstored.ok()) MarkPending(actor_id, std::string(unstored.message()));
 }
 
+ActorManager::~ActorManager() {
+  stopping_ = true;
+  construction_deadlines_.Stop();
+  construction_calls_.CancelAllAndWait();
+}
+
 void ActorManager::Construct(const std::string& actor_id, const Placement& placement) {
   proto::ConstructActorRequest request;
   {
@@ -190,86 +191,55 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
         current->second.attempt != placement.attempt) {
       return;  // killed, restarted or moved meanwhile
     }
-    Constructing& sending = constructing_[placement.address];
-    if (sending.in_flight >= kMaxConstructsPerWorker) {
-      sending.waiting.emplace_back(actor_id, placement);
-      return;
-    }
-    ++sending.in_flight;
     *request.mutable_spec() = spec->second;
     auto info = actors_.Get(actor_id);
     request.set_incarnation(info.ok() ? info->num_restarts() : 0);
   }
-  CallAsync<proto::ConstructActorReply>(
-      ContextWithTimeout(kCreateTimeout), std::move(request),
-      [this, &placement](auto... args) {
-        workers_.Get(placement.address).async()->ConstructActor(args...);
-      },
-      [this, actor_id, placement](const absl::Status& status, proto::ConstructActorReply& reply) {
-        ConstructEnded(placement.address);
-        absl::ReleasableMutexLock lock(&mu_);
-        // Restarted, killed or moved while it was being constructed: the answer is about a
-        // copy that is no longer the actor (a restart placed elsewhere must not be undone).
-        auto current = placements_.find(actor_id);
-        if (current == placements_.end() || current->second.attempt != placement.attempt) return;
-        if (status.code() == absl::StatusCode::kUnavailable) {
-          // Not an answer: the worker could not be reached. Asked again at the next Tick while
-          // this is still the actor's placement; a worker or node that died ends it (its exit
-          // report or the node's death restart the actor or end it).
-          reconstruct_.emplace_back(actor_id, placement);
-          return;
-        }
-        if (!status.ok()) {
-          lock.Release();
-          if (placement.dedicated) StopWorker(placement);
-          return MarkDead(actor_id, absl::StrCat("creation failed: ", status.message()));
-        }
-        auto info = actors_.Get(actor_id);
-        if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
-        info->set_state(proto::ACTOR_ALIVE);
-        info->set_node_id(placement.node_id);
-        info->set_worker_id(placement.worker_id);
-        info->set_address(placement.address);
-        info->set_pid(reply.pid());
-        info->set_executor(reply.executor());
-        info->set_max_concurrency(reply.max_concurrency());
-        info->clear_pending_reason();
-        if (actors_.Update(*info).ok()) {
-          spdlog::info("actor alive id={} class={} node={} worker={} executor={}", actor_id,
-                       info->class_name(), placement.node_id, placement.worker_id,
-                       reply.executor());
-        }
-        lock.Release();
-        waits_.Notify(actor_id);
+  // False only when the head is stopping: the actor stays placed as stored.
+  (void)constructions_.Watch(
+      placement.address, std::move(request), Timers::Clock::now() + kCreateTimeout,
+      [this, actor_id, placement](absl::StatusOr<proto::ConstructActorReply> answer) {
+        OnConstructed(actor_id, placement, std::move(answer));
       });
 }
 
-void ActorManager::ConstructEnded(const std::string& address) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = constructing_.find(address);
-    if (it == constructing_.end()) return;
-    --it->second.in_flight;
+void ActorManager::OnConstructed(const std::string& actor_id, const Placement& placement,
+                                 absl::StatusOr<proto::ConstructActorReply> answer) {
+  if (stopping_) return;  // cancelled by this head as it stops
+  absl::ReleasableMutexLock lock(&mu_);
+  // Restarted, killed or moved while it was being constructed: the answer is about a copy that
+  // is no longer the actor (a restart placed elsewhere must not be undone).
+  auto current = placements_.find(actor_id);
+  if (current == placements_.end() || current->second.attempt != placement.attempt) return;
+  if (answer.status().code() == absl::StatusCode::kUnavailable) {
+    // Not an answer: the worker could not be reached. Asked again at the next Tick while this
+    // is still the actor's placement; a worker or node that died ends it (its exit report or
+    // the node's death restart the actor or end it).
+    reconstruct_.emplace_back(actor_id, placement);
+    return;
   }
-  // The next waiting construction goes; one killed or moved meanwhile ends in Construct, and
-  // the one after it goes instead.
-  for (;;) {
-    std::pair<std::string, Placement> next;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = constructing_.find(address);
-      if (it == constructing_.end()) return;
-      Constructing& sending = it->second;
-      if (sending.waiting.empty()) {
-        if (sending.in_flight == 0) constructing_.erase(it);
-        return;
-      }
-      if (sending.in_flight >= kMaxConstructsPerWorker) return;
-      next = std::move(sending.waiting.front());
-      sending.waiting.pop_front();
-    }
-    Construct(next.first, next.second);
+  if (!answer.ok()) {
+    lock.Release();
+    if (placement.dedicated) StopWorker(placement);
+    return MarkDead(actor_id, absl::StrCat("creation failed: ", answer.status().message()));
   }
+  const proto::ConstructActorReply& reply = *answer;
+  auto info = actors_.Get(actor_id);
+  if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
+  info->set_state(proto::ACTOR_ALIVE);
+  info->set_node_id(placement.node_id);
+  info->set_worker_id(placement.worker_id);
+  info->set_address(placement.address);
+  info->set_pid(reply.pid());
+  info->set_executor(reply.executor());
+  info->set_max_concurrency(reply.max_concurrency());
+  info->clear_pending_reason();
+  if (actors_.Update(*info).ok()) {
+    spdlog::info("actor alive id={} class={} node={} worker={} executor={}", actor_id,
+                 info->class_name(), placement.node_id, placement.worker_id, reply.executor());
+  }
+  lock.Release();
+  waits_.Notify(actor_id);
 }
 
 void ActorManager::MarkPending(const std::string& actor_id, const std::string& reason) {

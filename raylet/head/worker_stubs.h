@@ -10,7 +10,7 @@
 
 namespace weft::head {
 
-// The head's stubs to workers (ConstructActor, DestroyActor, FreeObjects), one per address,
+// The head's stubs to workers (ConstructActors, DestroyActor, FreeObjects), one per address,
 // carrying the cluster token. Kept for the head's life: a channel must not lose its last
 // reference on a gRPC thread, where a call's completion would drop it (gRPC 1.51). Thread-safe.
 class WorkerStubs {

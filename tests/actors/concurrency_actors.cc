@@ -8,6 +8,10 @@
 
 namespace weft::testing {
 
+SlowStarter::SlowStarter(weft::ActorHandle<Gate> gate) {
+  gate.Call(&Gate::Arrive).Get(std::chrono::seconds(60));
+}
+
 namespace {
 
 Span Work(int ms) {
@@ -116,6 +120,10 @@ const auto kRefuser =
 const auto kAsyncRefuser = weft::ActorClass<AsyncRefuser>("AsyncRefuser")
                                .Constructor<int>()
                                .Method("Ping", &AsyncRefuser::Ping);
+
+const auto kSlowStarter = weft::ActorClass<SlowStarter>("SlowStarter")
+                              .Constructor<weft::ActorHandle<Gate>>()
+                              .Method("Ping", &SlowStarter::Ping);
 
 const auto kMisgrouped = weft::ActorClass<Misgrouped>("Misgrouped")
                              .ConcurrencyGroup("io", 2)

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/actors/test_actors.h"
+
 namespace weft::testing {
 
 // [start, end] of a call, in steady-clock nanoseconds (comparable across processes).
@@ -68,6 +70,14 @@ class AsyncRefuser {
  public:
   explicit AsyncRefuser(int) { throw std::runtime_error("refused"); }
   weft::Async<int> Ping() { co_return 1; }
+};
+
+// A constructor that takes its time, as one that loads a model would: it returns once `gate`
+// has seen its other arrival (or throws after 60 s).
+class SlowStarter {
+ public:
+  explicit SlowStarter(weft::ActorHandle<Gate> gate);
+  int Ping() { return 1; }
 };
 
 // The largest number of `spans` running at one instant.

@@ -1,6 +1,6 @@
-#include "client/src/in_flight.h"
+#include "common/in_flight.h"
 
-namespace weft::internal {
+namespace weft {
 
 bool InFlight::Add(grpc::ClientContext* call) {
   std::lock_guard lock(mu_);
@@ -28,4 +28,4 @@ void InFlight::CancelAllAndWait() {
   removed_.wait(lock, [&] { return calls_.empty(); });
 }
 
-}  // namespace weft::internal
+}  // namespace weft

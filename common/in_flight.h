@@ -8,7 +8,7 @@
 
 #include "absl/container/flat_hash_set.h"
 
-namespace weft::internal {
+namespace weft {
 
 // The asynchronous calls a component has started, so that it can cancel them and wait for
 // their completions to finish before it is destroyed. Thread-safe.
@@ -33,4 +33,4 @@ class InFlight {
   bool closing_ = false;
 };
 
-}  // namespace weft::internal
+}  // namespace weft

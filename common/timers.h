@@ -10,7 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
-namespace weft::internal {
+namespace weft {
 
 // Runs functions at given times, on a thread of its own (started by the first At), one at a
 // time: they must not block. For the deadlines of what is waited for without a call of its own
@@ -46,4 +46,4 @@ class Timers {
   std::thread thread_;
 };
 
-}  // namespace weft::internal
+}  // namespace weft

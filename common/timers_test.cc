@@ -1,7 +1,7 @@
 // Timers: what runs the deadlines of watches. Each runs once, not before its time and in the
 // order of their times; one cancelled in time never runs; after Stop nothing is taken.
 
-#include "client/src/timers.h"
+#include "common/timers.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-namespace weft::internal {
+namespace weft {
 namespace {
 
 using std::chrono::milliseconds;
@@ -78,4 +78,4 @@ TEST(TimersTest, AfterStopNothingIsTakenNorRun) {
 }
 
 }  // namespace
-}  // namespace weft::internal
+}  // namespace weft

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_callback.h>
 
 #include <chrono>
 #include <cstdint>
@@ -16,13 +17,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "client/src/in_flight.h"
-#include "client/src/timers.h"
+#include "common/in_flight.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "common/timers.h"
 #include "common/watch_reactor.h"
 
-namespace weft::internal {
+namespace weft {
 
 // How long a stream of watches stays open with no watch on it before it is closed (the next
 // watch opens another): a process that follows its actors one watch after another keeps its
@@ -298,4 +299,4 @@ class WatchStreams {
   uint64_t opened_ = 0;
 };
 
-}  // namespace weft::internal
+}  // namespace weft

@@ -1,6 +1,6 @@
-#include "client/src/timers.h"
+#include "common/timers.h"
 
-namespace weft::internal {
+namespace weft {
 
 Timers::~Timers() { Stop(); }
 
@@ -65,4 +65,4 @@ void Timers::Run() {
   }
 }
 
-}  // namespace weft::internal
+}  // namespace weft
