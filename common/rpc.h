@@ -50,6 +50,9 @@ inline constexpr int kMaxStreamsPerConnection = 256;
 
 // Actor creations one ActorDirectory.CreateActors call may carry.
 inline constexpr int kMaxCreationsPerCall = 1024;
+// Room a request leaves under the message limit for what carries it on its way: the batch or
+// watch it travels in, ids a daemon fills in.
+inline constexpr size_t kEnvelopeBytes = 256;
 
 // What every server of Weft's daemons and drivers is built with: it accepts the keepalive
 // pings of Weft's channels, pings its own clients, closes connections that do not finish

@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/in_flight.h"
 #include "common/rpc.h"
@@ -29,6 +30,13 @@ namespace weft {
 // watch opens another): a process that follows its actors one watch after another keeps its
 // stream, one that stopped asking a peer lets its connection go idle.
 inline constexpr std::chrono::seconds kIdleWatchStream{30};
+
+// Whether a watch's failure is its stream's (the peer gone, the connection cut, a stream the
+// peer refused or ended), not an answer about the watch itself: asking again may succeed.
+inline constexpr char kStreamFailurePayload[] = "weft.dev/watch-stream-failure";
+inline bool IsStreamFailure(const absl::Status& status) {
+  return status.GetPayload(kStreamFailurePayload).has_value();
+}
 
 // The caller's end of the streams of watches (see WatchReactor in common/watch_reactor.h): one
 // stream per peer, on which each watch is what one unary long poll was, with its own deadline.
@@ -188,6 +196,7 @@ class WatchStreams {
       if (failure.ok()) failure = absl::UnavailableError("the peer ended the stream of watches");
       failure = absl::Status(failure.code(),
                              absl::StrCat("watch stream to ", address_, ": ", failure.message()));
+      failure.SetPayload(kStreamFailurePayload, absl::Cord());
       for (auto& [id, watch] : open) {
         if (watch.timer) timers_.Cancel(watch.timer);
         watch.done(failure);

@@ -47,8 +47,9 @@ ActorId CreateActor(const ClassInfo& cls, const ActorOptions& options, std::stri
   spec.set_max_restarts(options.max_restarts);
   spec.set_max_task_retries(options.max_task_retries);
   request.set_get_if_exists(options.get_if_exists);
-  // Refused by the head, a message over the limit would name no flag: it fails here.
-  if (request.ByteSizeLong() > static_cast<size_t>(MaxMessageBytes())) {
+  // Refused by the head, a message over the limit would name no flag: it fails here, with room
+  // for what the head adds on its way to the worker.
+  if (request.ByteSizeLong() + kEnvelopeBytes > static_cast<size_t>(MaxMessageBytes())) {
     ThrowRemote(ArgumentsTooLarge(cls.name + " (its constructor)", spec.constructor_args().size()));
   }
 

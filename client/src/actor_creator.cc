@@ -67,11 +67,14 @@ void ActorCreator::Run() {
             this));
         if (queue_.empty()) return;  // stopping, with nothing left to send
       }
+      // Each creation's framing in the call counted too; one alone always fits (Actor checks
+      // each against the limit with room to spare).
+      const size_t budget = std::min<size_t>(kBatchBytes, MaxMessageBytes() / 2);
       size_t bytes = 0;
-      for (const Item& item : batch) bytes += item.request.ByteSizeLong();
+      for (const Item& item : batch) bytes += item.request.ByteSizeLong() + kFramingBytes;
       while (batch.size() < kInFlight && !queue_.empty()) {
-        const size_t next = queue_.front().request.ByteSizeLong();
-        if (!batch.empty() && bytes + next > kBatchBytes) break;
+        const size_t next = queue_.front().request.ByteSizeLong() + kFramingBytes;
+        if (!batch.empty() && bytes + next > budget) break;
         bytes += next;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

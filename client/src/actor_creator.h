@@ -41,7 +41,8 @@ class ActorCreator {
 
  private:
   static constexpr size_t kInFlight = 256;
-  static constexpr size_t kBatchBytes = 4 << 20;
+  static constexpr size_t kBatchBytes = 4 << 20;  // or half the message limit, if less
+  static constexpr size_t kFramingBytes = 8;      // a repeated field's tag and length
   struct Item {
     proto::CreateActorRequest request;
     Done done;

@@ -157,6 +157,20 @@ TEST_F(OwnerServiceTest, AWatchOfAnUnknownObjectIsNotFound) {
   EXPECT_EQ(answers[0]->value(), "still served");
 }
 
+// A watch's own answer (NOT_FOUND here) is an answer about it; its stream ending is not, and
+// says so (IsStreamFailure): its caller may ask again.
+TEST_F(OwnerServiceTest, AStreamThatEndsFailsItsWatchesAsAStreamFailure) {
+  const auto unknown = Poll("no-such-object", 1, 5000, milliseconds(3000));
+  EXPECT_EQ(unknown[0].status().code(), absl::StatusCode::kNotFound) << unknown[0].status();
+  EXPECT_FALSE(IsStreamFailure(unknown[0].status()));
+  const std::string id = ObjectTable::NewId();
+  objects_.AddPending(id, /*held=*/true);
+  const auto parked = Poll(id, 1, 30000, std::nullopt,
+                           [&] { server_->Shutdown(std::chrono::system_clock::now()); });
+  ASSERT_FALSE(parked[0].ok());
+  EXPECT_TRUE(IsStreamFailure(parked[0].status())) << parked[0].status();
+}
+
 // A borrower whose watch reaches its deadline while the object is pending: the owner drops the
 // wait at once (the borrower takes the watch out), not when the object resolves, possibly hours
 // later. Seen from outside: an object nobody holds any more leaves the owner's table.

@@ -312,7 +312,6 @@ TEST_F(ActorDirectoryServiceTest, OneConnectionHoldsAtMostTheCapOfStreams) {
   }
 }
 
-// A watch of 0 or less is a look at the actor as it is, answered at once.
 // Creations sent together are each answered as CreateActor would answer it, in order: the one
 // without a class fails alone, the others are registered and can be looked up.
 TEST_F(ActorDirectoryServiceTest, CreationsSentTogetherAreAnsweredEachInOrder) {
@@ -355,6 +354,7 @@ TEST_F(ActorDirectoryServiceTest, MoreCreationsThanACallMayCarryAreRefusedWhole)
   EXPECT_EQ(actors_.List().size(), 0u);
 }
 
+// A watch of 0 or less is a look at the actor as it is, answered at once.
 TEST_F(ActorDirectoryServiceTest, AWatchOfZeroOrLessIsAnsweredAtOnce) {
   const std::string id = PendingActor();
   for (int wait_ms : {0, -1}) {

@@ -11,8 +11,8 @@
 namespace weft::head {
 namespace {
 
-// A constructor may take a while (loading a model, say); its construction waits this long.
-constexpr std::chrono::seconds kCreateTimeout{60};
+// What the envelope of a construction may add to its request (the watch's id and framing).
+constexpr size_t kConstructionEnvelopeBytes = 64;
 
 }  // namespace
 
@@ -195,9 +195,19 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
     auto info = actors_.Get(actor_id);
     request.set_incarnation(info.ok() ? info->num_restarts() : 0);
   }
-  // False only when the head is stopping: the actor stays placed as stored.
+  // Its drivers check a spec against the limit with room to spare: one over it would end the
+  // stream of every construction on that worker, so it fails alone.
+  if (request.ByteSizeLong() + kConstructionEnvelopeBytes >
+      static_cast<size_t>(MaxMessageBytes())) {
+    if (placement.dedicated) StopWorker(placement);
+    return MarkDead(actor_id, absl::StrCat("creation failed: its spec is ", request.ByteSizeLong(),
+                                           " bytes, over the message limit"));
+  }
+  // No deadline, as in Ray: a constructor takes what it takes (loading a model, say); a worker
+  // that dies or is cut off ends the stream, and the construction is asked again or its actor
+  // restarted. False only when the head is stopping: the actor stays placed as stored.
   (void)constructions_.Watch(
-      placement.address, std::move(request), Timers::Clock::now() + kCreateTimeout,
+      placement.address, std::move(request), std::nullopt,
       [this, actor_id, placement](absl::StatusOr<proto::ConstructActorReply> answer) {
         OnConstructed(actor_id, placement, std::move(answer));
       });
@@ -211,10 +221,11 @@ void ActorManager::OnConstructed(const std::string& actor_id, const Placement& p
   // is no longer the actor (a restart placed elsewhere must not be undone).
   auto current = placements_.find(actor_id);
   if (current == placements_.end() || current->second.attempt != placement.attempt) return;
-  if (answer.status().code() == absl::StatusCode::kUnavailable) {
-    // Not an answer: the worker could not be reached. Asked again at the next Tick while this
-    // is still the actor's placement; a worker or node that died ends it (its exit report or
-    // the node's death restart the actor or end it).
+  if (answer.status().code() == absl::StatusCode::kUnavailable ||
+      IsStreamFailure(answer.status())) {
+    // Not an answer: the worker could not be reached, or the stream to it ended. Asked again at
+    // the next Tick while this is still the actor's placement; a worker or node that died ends
+    // it (its exit report or the node's death restart the actor or end it).
     reconstruct_.emplace_back(actor_id, placement);
     return;
   }

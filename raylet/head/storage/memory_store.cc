@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "raylet/head/storage/table_store.h"
 
@@ -24,12 +26,15 @@ class MemoryStore final : public TableStore {
     absl::MutexLock lock(&mu_);
     Rows rows;
     for (const auto& row : tables_[table]) rows.push_back(row);
+    std::sort(rows.begin(), rows.end());  // in key order, as every store loads
     return rows;
   }
 
  private:
   absl::Mutex mu_;
-  std::map<std::string, std::map<std::string, std::string>> tables_ ABSL_GUARDED_BY(mu_);
+  // Hashed, not ordered: every change of every row goes through here (a head creating actors
+  // writes each three times), and a load, rare, sorts.
+  std::map<std::string, absl::flat_hash_map<std::string, std::string>> tables_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
