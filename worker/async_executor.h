@@ -50,8 +50,8 @@ class AsyncExecutor final : public ActorExecutor {
   void Done(Group& group);
 
   std::vector<Group> groups_;  // never resized: calls keep references to their group
-  // Shared with the suspensions of its coroutines: one woken after the actor is gone is
-  // posted to a stopped loop, which drops it.
+  // Held weakly by the suspensions of its coroutines: one woken after the actor is gone is
+  // dropped.
   const std::shared_ptr<ActorLoop> loop_;
 };
 

@@ -186,8 +186,8 @@ void CallDispatcher::RunTask(proto::Call call, std::string args, Reply reply, To
   }
   asio::post(tasks_, [this, function, call = std::move(call), args = std::move(args),
                       reply = std::move(reply), token = std::move(token)] {
-    if (!token->TryStart()) return;  // cancelled while it waited: answered
-    ScopedOutputTag tag(function->name);
+    if (!token->TryStart()) return;        // cancelled while it waited: answered
+    ScopedOutputTag tag(&function->name);  // registered for the process's life
     internal::PackedResult value;
     std::exception_ptr error;
     try {

@@ -6,7 +6,7 @@ namespace weft::worker {
 
 PooledExecutor::PooledExecutor(const std::string& class_name, SharedPool& pool)
     : queue_(SerialQueue::Create(pool, [class_name](std::function<void()>& call) {
-        ScopedOutputTag tag(class_name);
+        ScopedOutputTag tag(&class_name);  // the runner's own copy: no copy per call
         call();
       })) {}
 

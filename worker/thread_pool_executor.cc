@@ -15,7 +15,7 @@ ThreadPoolExecutor::~ThreadPoolExecutor() { Stop(); }
 
 void ThreadPoolExecutor::Post(std::function<void()> work) {
   asio::post(pool_, [this, work = std::move(work)] {
-    ScopedOutputTag tag(class_name_);
+    ScopedOutputTag tag(&class_name_);
     work();
   });
 }
@@ -27,7 +27,7 @@ void ThreadPoolExecutor::Run(const internal::MethodInfo& method, void* self, std
                      token = std::move(token)] {
     --queued_;
     if (stopped_) return;
-    ScopedOutputTag tag(class_name_);
+    ScopedOutputTag tag(&class_name_);
     RunHere(method, self, args, finish, token);
   });
 }

@@ -13,8 +13,8 @@ namespace weft::internal {
 
 // Where a group of coroutines runs and resumes: one handler at a time, in the order they were
 // posted. An async actor's loop is a strand on its worker's shared threads (worker/actor_loop.h);
-// RunSync makes a short-lived ThreadLoop on the caller's thread. Suspensions keep their loop
-// alive (shared), so a coroutine woken after its loop stopped is dropped, never run.
+// RunSync makes a short-lived ThreadLoop on the caller's thread. Suspensions hold their loop
+// weakly: a coroutine woken after its loop is gone is dropped, never run.
 class Loop : public std::enable_shared_from_this<Loop> {
  public:
   virtual ~Loop() = default;

@@ -50,7 +50,7 @@ class ActorManager {
             [this](const std::string& address, grpc::ClientContext* context, auto* reactor) {
               workers_.Get(address).async()->ConstructActors(context, reactor);
             },
-            construction_calls_, construction_deadlines_, /*wait_for_ready=*/false) {}
+            construction_calls_, construction_timers_, /*wait_for_ready=*/false) {}
   // Cancels the constructions still waiting for their workers (their actors stay as stored:
   // the next head asks again).
   ~ActorManager();
@@ -165,10 +165,10 @@ class ActorManager {
   absl::flat_hash_map<std::string, std::shared_ptr<std::atomic<uint64_t>>> queued_
       ABSL_GUARDED_BY(mu_);
   ActorWaits waits_;  // actor watches (long polls)
-  // Constructions are watches on one stream per worker (Worker.ConstructActors), each with the
-  // constructor's deadline: the streams' calls, and the deadlines' timers.
+  // Constructions are watches on one stream per worker (Worker.ConstructActors), without a
+  // deadline: the streams' calls, and the timers that close a stream left idle.
   InFlight construction_calls_;
-  Timers construction_deadlines_;
+  Timers construction_timers_;
   WatchStreams<proto::ActorConstructions, proto::ActorConstructionAnswers> constructions_;
   std::atomic<bool> stopping_{false};  // answers that come now are the head's own cancels
 };

@@ -177,7 +177,7 @@ void ActorManager::Place(const std::string& actor_id, Placement placement) {
 
 ActorManager::~ActorManager() {
   stopping_ = true;
-  construction_deadlines_.Stop();
+  construction_timers_.Stop();
   construction_calls_.CancelAllAndWait();
 }
 
@@ -199,9 +199,10 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
   // stream of every construction on that worker, so it fails alone.
   if (request.ByteSizeLong() + kConstructionEnvelopeBytes >
       static_cast<size_t>(MaxMessageBytes())) {
-    if (placement.dedicated) StopWorker(placement);
-    return MarkDead(actor_id, absl::StrCat("creation failed: its spec is ", request.ByteSizeLong(),
-                                           " bytes, over the message limit"));
+    return OnConstructed(
+        actor_id, placement,
+        absl::ResourceExhaustedError(absl::StrCat("its spec is ", request.ByteSizeLong(),
+                                                  " bytes, over the message limit")));
   }
   // No deadline, as in Ray: a constructor takes what it takes (loading a model, say); a worker
   // that dies or is cut off ends the stream, and the construction is asked again or its actor
