@@ -19,6 +19,7 @@ const auto kEcho = ActorClass<Echo>("BenchEcho")
                        .Method("SmallValueArg", &Echo::SmallValueArg)
                        .Method("Pid", &Echo::Pid)
                        .Method("Blob", &Echo::Blob)
+                       .Method("SharedBlob", &Echo::SharedBlob)
                        .Method("Spin", &Echo::Spin);
 
 const auto kAsyncEcho = ActorClass<AsyncEcho>("BenchAsyncEcho")

@@ -19,6 +19,8 @@ class Echo {
   int Pid();
   // A fresh string of `bytes` bytes: a result large enough to stay in the worker's store.
   std::string Blob(int64_t bytes) { return std::string(static_cast<size_t>(bytes), 'x'); }
+  // The same as a weft::Blob, which its readers get without a copy.
+  weft::Blob SharedBlob(int64_t bytes) { return weft::Blob(Blob(bytes)); }
   // CPU-bound work: `iterations` rounds of an integer hash. Returns the hash.
   uint64_t Spin(int64_t iterations);
 };

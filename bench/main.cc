@@ -64,6 +64,17 @@ std::vector<weft::bench::CaseResult> RunOnce(const weft::bench::Settings& settin
   auto ours = RunWeftCases(settings);
   weft::Shutdown();
   cases.insert(cases.end(), ours.begin(), ours.end());
+  // A result on another machine's node, which this process cannot map: fetched through gRPC.
+  if (std::string(kCrossNodeCase).find(settings.only) != std::string::npos) {
+    TwoMachineCluster two;
+    if (!two.ok())
+      throw weft::Error(14, "no cluster of two machines for " + std::string(kCrossNodeCase));
+    weft::Init(
+        {.address = two.address(), .session_dir = two.head_session(), .forward_output = false});
+    auto far = RunCrossNodeCase(settings);
+    weft::Shutdown();
+    cases.insert(cases.end(), far.begin(), far.end());
+  }
   ComputeRatios(cases);
   NoteRelations(cases);
   return cases;

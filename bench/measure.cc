@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace weft::bench {
@@ -83,6 +85,62 @@ std::vector<CaseResult> RunSibling(const std::string& program, bool quick) {
     std::fprintf(stderr, "weft-bench: %s failed (status %d)\n", program.c_str(), status);
   }
   return results;
+}
+
+namespace {
+
+// `word` quoted for the shell.
+std::string Quoted(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs the `weft` CLI next to this program with `args`; true when it succeeded. Its output
+// goes to `log`.
+bool RunWeft(const std::vector<std::string>& args, const std::string& log) {
+  const auto weft = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "weft";
+  std::string command = Quoted(weft.string());
+  for (const auto& arg : args) command += " " + Quoted(arg);
+  command += " >>" + Quoted(log) + " 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+TwoMachineCluster::TwoMachineCluster() {
+  char root[] = "/tmp/weft-bench-XXXXXX";
+  if (!mkdtemp(root)) return;
+  root_ = root;
+  const std::string log = root_ + "/cli.log";
+  const std::string me = std::to_string(getpid());
+  if (!RunWeft({"start", "--head", "--port", "0", "--num-cpus", "1", "--session-dir",
+                head_session(), "--exit-with-pid", me},
+               log)) {
+    std::fprintf(stderr, "weft-bench: cannot start a head (see %s)\n", log.c_str());
+    return;
+  }
+  std::ifstream address_file(head_session() + "/head_address");
+  std::string address;
+  address_file >> address;
+  if (address.empty() || !RunWeft({"start", "--address", address, "--num-cpus", "1", "--resources",
+                                   R"({"far": 1})", "--token-file", head_session() + "/token",
+                                   "--session-dir", root_ + "/far", "--exit-with-pid", me},
+                                  log)) {
+    std::fprintf(stderr, "weft-bench: cannot start a second node (see %s)\n", log.c_str());
+    return;
+  }
+  address_ = address;
+}
+
+TwoMachineCluster::~TwoMachineCluster() {
+  if (root_.empty()) return;
+  const std::string log = root_ + "/cli.log";
+  RunWeft({"stop", "--session-dir", root_ + "/far"}, log);
+  RunWeft({"stop", "--session-dir", head_session()}, log);
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
 }
 
 }  // namespace weft::bench

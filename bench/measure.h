@@ -24,4 +24,23 @@ CaseResult TimeBatches(std::string name, int count, int per_batch,
 // one that fails is reported on stderr and gives what it printed.
 std::vector<CaseResult> RunSibling(const std::string& program, bool quick);
 
+// A cluster of two nodes in sessions of their own, started with the `weft` CLI next to this
+// program: as far as objects go, two machines (neither maps the other's shared memory). The
+// second node has the resource "far". Stopped when destroyed, and with this process if it dies.
+class TwoMachineCluster {
+ public:
+  TwoMachineCluster();
+  ~TwoMachineCluster();
+  TwoMachineCluster(const TwoMachineCluster&) = delete;
+  TwoMachineCluster& operator=(const TwoMachineCluster&) = delete;
+
+  bool ok() const { return !address_.empty(); }
+  const std::string& address() const { return address_; }  // the head's
+  std::string head_session() const { return root_ + "/head"; }
+
+ private:
+  std::string root_;
+  std::string address_;
+};
+
 }  // namespace weft::bench

@@ -31,5 +31,9 @@ std::vector<CaseResult> RunWeftCases(const Settings& settings);
 // Only the actor creation case `name`: of async actors when it starts with "async_", else of
 // thread-pool ones.
 std::vector<CaseResult> RunCreationCase(const Settings& settings, const std::string& name);
+// Only get_large_100MiB_cross_node: a Get from a node of another machine (the resource "far",
+// see TwoMachineCluster), through gRPC.
+inline constexpr char kCrossNodeCase[] = "get_large_100MiB_cross_node";
+std::vector<CaseResult> RunCrossNodeCase(const Settings& settings);
 
 }  // namespace weft::bench

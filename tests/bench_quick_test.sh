@@ -20,7 +20,8 @@ expected=(grpc_unary_sync grpc_unary_callback_128 grpc_bidi_stream grpc_bytes_1M
   n_n_actor_calls_with_arg_async 1_1_async_actor_calls_sync 1_1_async_actor_calls_async
   1_1_async_actor_calls_with_args_async 1_n_async_actor_calls_async
   n_n_async_actor_calls_async async_event_fanout_1000 threaded_speedup get_large_1MiB
-  get_large_100MiB large_result_retained_bytes actor_creation actor_creation_persisted)
+  get_large_100MiB get_large_100MiB_same_node get_large_100MiB_cross_node
+  large_result_retained_bytes actor_creation actor_creation_persisted)
 if [[ -x $bin_dir/caf-peer ]]; then
   expected+=(caf_actor_calls_sync caf_actor_calls_async caf_n_n_actor_calls_async)
 fi

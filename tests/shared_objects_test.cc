@@ -7,11 +7,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #include <weft/weft.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -173,6 +175,46 @@ TEST_F(SharedObjectsTest, AResultReadHereAndPassedOnIsNotCopiedIntoEachCall) {
       << "the result stayed after its readers dropped it";
 }
 
+// A result read as a weft::Blob is not copied into the driver: every Get points into the one
+// mapping of the file its worker stored in the node's shared memory, which stays readable
+// after the object is freed.
+TEST_F(SharedObjectsTest, AResultReadAsABlobPointsIntoItsWorkersStoredFile) {
+  auto producer = weft::Actor<Recorder>().Remote();
+  producer.Call(&Recorder::Pid).Get(kBound);  // started before measuring
+  const int64_t before = ProcessMemory(getpid(), "RssAnon");
+  weft::Blob first, second;
+  {
+    auto ref = producer.Call(&Recorder::SharedBlob, kSize);
+    first = ref.Get(kBound);
+    second = ref.Get(kBound);
+    EXPECT_TRUE(InSharedMemory(cluster_->head_session(), ref.id()));
+  }
+  const int64_t after = ProcessMemory(getpid(), "RssAnon");
+  ASSERT_EQ(static_cast<int64_t>(first.size()), kSize);
+  EXPECT_EQ(first.data(), second.data()) << "each Get made a copy of its own";
+  EXPECT_LT(after - before, kSize / 2)
+      << "the driver holds " << (after - before) / kMiB
+      << " MiB more of its own memory for a Blob of " << kSize / kMiB << " MiB";
+  EXPECT_TRUE(WaitFor([] { return cluster_->ObjectCount() == 0; }))
+      << "the result stayed after its reference was dropped";
+  EXPECT_EQ(ChecksumOf(second), ChecksumOf(Recorder().Blob(kSize)));
+}
+
+// Blobs go everywhere strings go: as a Put value, an argument, and a small result (kept in
+// the driver's own table, not in shared memory).
+TEST_F(SharedObjectsTest, ABlobIsAValueLikeAString) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  const std::string value = Recorder().Blob(8 * kMiB);
+  const weft::ObjectRef<weft::Blob> put = weft::Put(weft::Blob(value));
+  EXPECT_EQ(put.Get(kBound).view(), value);
+  EXPECT_EQ(recorder.Call(&Recorder::ChecksumBlob, put).Get(kBound), ChecksumOf(value));
+  EXPECT_EQ(recorder.Call(&Recorder::ChecksumBlob, weft::Blob("abc")).Get(kBound),
+            ChecksumOf("abc"));
+  const weft::Blob small = recorder.Call(&Recorder::SharedBlob, 10).Get(kBound);
+  EXPECT_EQ(small.view(), Recorder().Blob(10));
+  EXPECT_EQ(recorder.Call(&Recorder::SharedBlob, 0).Get(kBound).size(), 0u);
+}
+
 // The same for a value an actor Put and handed out: its worker's node holds it once.
 TEST_F(SharedObjectsTest, AWorkersPutValueReadByActorsOfItsNodeIsShared) {
   auto putter = weft::Actor<Prober>().Remote(false);
@@ -277,6 +319,27 @@ TEST_F(AcrossSessionsTest, ReadersOfAnotherMachineFetchAResultOnceForTheirNode) 
   ExpectOneSharedCopyTillDropped(readers, before, far_session_, id, "one result of another machine",
                                  kSize);
   for (auto& reader : readers.actors) weft::Kill(reader);
+}
+
+// A result fetched from another machine and read as a weft::Blob: the fetch writes it into
+// this node's shared memory as it arrives, and the Blob points there. The driver holds no copy
+// of its own, not even for the time of the fetch (its peak resident memory, reset before).
+TEST_F(AcrossSessionsTest, AResultOfAnotherMachineReadAsABlobIsTheNodesCopy) {
+  auto producer = weft::Actor<Recorder>({.resources = {{"far", 1}}}).Remote();
+  producer.Call(&Recorder::Pid).Get(kBound);  // started before measuring
+  const auto ref = producer.Call(&Recorder::SharedBlob, kSize);
+  weft::Wait(std::vector{ref}, 1, std::nullopt, /*fetch_local=*/false);  // made over there
+  std::ofstream("/proc/self/clear_refs") << "5";  // the peak starts again from here
+  const int64_t before = ProcessMemory(getpid(), "VmRSS");
+  const weft::Blob blob = ref.Get(kBound);
+  const int64_t peak = ProcessMemory(getpid(), "VmHWM");
+  RecordProperty("peak_growth_bytes", std::to_string(peak - before));
+  // gRPC's buffers of the stream (a few MiB) come and go; a copy would be 64 MiB.
+  EXPECT_LT(peak - before, kSize / 2)
+      << "the driver's memory grew by up to " << (peak - before) / kMiB << " MiB for a Blob of "
+      << kSize / kMiB << " MiB from another machine";
+  EXPECT_TRUE(InSharedMemory(cluster_->head_session(), ref.id()));
+  EXPECT_EQ(ChecksumOf(blob), ChecksumOf(Recorder().Blob(kSize)));
 }
 
 // A node's shared memory is removed when its raylet stops, and when its raylet was SIGKILLed,

@@ -1,8 +1,10 @@
 #include "client/src/object_fetch.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/object_table.h"
 #include "common/status.h"
 #include "weft/serialization.h"
 
@@ -14,8 +16,9 @@ constexpr std::chrono::minutes kFetchTimeout{5};
 
 class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
  public:
-  FetchReactor(InFlight& in_flight, std::function<void(absl::StatusOr<Bytes>)> done)
-      : in_flight_(in_flight), done_(std::move(done)) {
+  FetchReactor(InFlight& in_flight, SharedFolder* keep,
+               std::function<void(absl::StatusOr<Bytes>)> done)
+      : in_flight_(in_flight), keep_(keep), done_(std::move(done)) {
     context_.set_deadline(std::chrono::system_clock::now() + kFetchTimeout);
   }
 
@@ -33,14 +36,32 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (chunk_.total_bytes() > 0 && data_.empty()) ReserveLarge(data_, chunk_.total_bytes());
-    data_.append(chunk_.data());
+    if (first_) {
+      first_ = false;
+      size_ = static_cast<size_t>(std::max<int64_t>(chunk_.total_bytes(), 0));
+      if (keep_ && size_ > kInlineValueBytes)
+        writer_ = keep_->BeginCopy(request_.object_id(), size_);
+      if (!writer_ && size_ > 0) ReserveLarge(data_, size_);
+    }
+    if (writer_ && !writer_->Append(chunk_.data()).ok()) ToMemory();
+    if (!writer_ && failure_.ok()) data_.append(chunk_.data());
+    received_ += chunk_.data().size();
     StartRead(&chunk_);
   }
 
   void OnDone(const grpc::Status& status) override {
-    if (status.ok()) {
-      done_(MakeBytes(std::move(data_)));
+    if (status.ok() && received_ != size_) {
+      done_(absl::DataLossError(absl::StrCat("the fetch of ", request_.object_id(), " brought ",
+                                             received_, " of its ", size_, " bytes")));
+    } else if (status.ok() && writer_) {
+      if (Bytes kept = keep_->FinishCopy(request_.object_id(), *writer_)) {
+        done_(std::move(kept));
+      } else {
+        ToMemory();
+        failure_.ok() ? done_(MakeBytes(std::move(data_))) : done_(failure_);
+      }
+    } else if (status.ok()) {
+      failure_.ok() ? done_(MakeBytes(std::move(data_))) : done_(failure_);
     } else if (status.error_code() == grpc::StatusCode::CANCELLED && !in_flight_.closing()) {
       // Cancelled by the worker (it is stopping), not by this process's shutdown.
       done_(absl::UnavailableError(
@@ -52,7 +73,26 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
   }
 
  private:
+  // Goes on in memory with what the copy's file has so far (the folder filled up meanwhile);
+  // the fetch fails if that cannot be read back.
+  void ToMemory() {
+    auto written = writer_->ReadBack();
+    writer_.reset();
+    if (!written.ok()) {
+      failure_ = written.status();
+      return;
+    }
+    ReserveLarge(data_, size_);
+    data_.append(*written);
+  }
+
   InFlight& in_flight_;
+  SharedFolder* const keep_;
+  std::unique_ptr<FileWriter> writer_;  // the copy kept for the node, while it is written
+  bool first_ = true;
+  size_t size_ = 0;  // the whole value's, from the first chunk
+  size_t received_ = 0;
+  absl::Status failure_;  // the copy's file could not be read back
   std::function<void(absl::StatusOr<Bytes>)> done_;
   grpc::ClientContext context_;
   proto::FetchObjectRequest request_;
@@ -63,8 +103,8 @@ class FetchReactor final : public grpc::ClientReadReactor<proto::ObjectChunk> {
 }  // namespace
 
 void FetchObject(proto::Worker::Stub& stub, const std::string& id, InFlight& in_flight,
-                 std::function<void(absl::StatusOr<Bytes>)> done) {
-  (new FetchReactor(in_flight, std::move(done)))->Start(stub, id);
+                 SharedFolder* keep, std::function<void(absl::StatusOr<Bytes>)> done) {
+  (new FetchReactor(in_flight, keep, std::move(done)))->Start(stub, id);
 }
 
 }  // namespace weft::internal

@@ -11,6 +11,7 @@
 #include "client/src/blocking_scope.h"
 #include "client/src/loop.h"
 #include "client/src/runtime.h"
+#include "weft/blob.h"
 #include "weft/error.h"
 #include "weft/object_ref.h"
 
@@ -85,13 +86,15 @@ PackedRefs::PackedRefs(Kind kind) : kind_(kind), outer_(current_packing) { curre
 PackedRefs::~PackedRefs() { current_packing = outer_; }
 PackedRefs* PackedRefs::Current() { return current_packing; }
 
-UnpackingObject::UnpackingObject(const std::string& id) : id_(id), outer_(current_unpacking) {
+UnpackingObject::UnpackingObject(const std::string& id, const Bytes* bytes)
+    : id_(id), bytes_(bytes), outer_(current_unpacking) {
   current_unpacking = this;
 }
 UnpackingObject::~UnpackingObject() { current_unpacking = outer_; }
 const std::string* UnpackingObject::Current() {
   return current_unpacking ? &current_unpacking->id_ : nullptr;
 }
+const Bytes* UnpackingBytes() { return current_unpacking ? current_unpacking->bytes() : nullptr; }
 
 Bytes GetObjectBytes(const std::string& id, const std::chrono::milliseconds* timeout) {
   BlockingScope blocking(!Objects().Ready(id));  // a task's CPUs are lent out while it waits

@@ -156,16 +156,8 @@ Runtime::Runtime(Config config)
                 // memory for the node's other processes (not one of this machine's, spilled).
                 const bool remote =
                     CheckStoredCopy(config_.objects_dir, id, location) == StoredCopy::kElsewhere;
-                FetchObject(
-                    workers_.Stub(location.address()), id, in_flight_,
-                    [this, id, remote, done = std::move(done)](absl::StatusOr<Bytes> bytes) {
-                      if (remote && bytes.ok() && (*bytes)->size() > kInlineValueBytes) {
-                        if (auto kept = shared_.KeepCopy(id, (*bytes)->view())) {
-                          return done(std::move(kept));
-                        }
-                      }
-                      done(std::move(bytes));
-                    });
+                FetchObject(workers_.Stub(location.address()), id, in_flight_,
+                            remote ? &shared_ : nullptr, std::move(done));
               },
           .ask_owner = [this](const std::string& id, const std::string& owner,
                               const std::string& lost_at,

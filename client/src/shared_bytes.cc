@@ -57,34 +57,88 @@ absl::StatusOr<Bytes> MapFile(const std::string& path) {
   return std::make_shared<const Buffer>(static_cast<const char*>(mapped), size, std::move(keeper));
 }
 
-absl::Status WriteFile(const std::string& path, std::string_view bytes) {
+absl::StatusOr<std::unique_ptr<FileWriter>> FileWriter::Create(const std::string& path,
+                                                               size_t size) {
   // Written under a name of its own, then renamed: a reader of `path` sees the whole file or
   // none, and two writers of one path do not write into one file.
-  const std::string part = absl::StrCat(path, ".part-", RandomHex(4));
-  const int fd = open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::string part = absl::StrCat(path, ".part-", RandomHex(4));
+  // Read as well as written: ReadBack.
+  const int fd = open(part.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("cannot create ", part, ": ", strerror(errno)));
   }
-  // Its whole size first: a full filesystem fails here at once, before anything is written.
-  int error = bytes.empty() ? 0 : posix_fallocate(fd, 0, static_cast<off_t>(bytes.size()));
-  size_t written = 0;
-  while (error == 0 && written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+  std::unique_ptr<FileWriter> writer(new FileWriter(path, std::move(part), fd, size));
+  if (const int error = size == 0 ? 0 : posix_fallocate(fd, 0, static_cast<off_t>(size))) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", strerror(error)));
+  }
+  return writer;
+}
+
+FileWriter::FileWriter(std::string path, std::string part, int fd, size_t size)
+    : path_(std::move(path)), part_(std::move(part)), fd_(fd), size_(size) {}
+
+FileWriter::~FileWriter() {
+  close(fd_);
+  if (!committed_) unlink(part_.c_str());
+}
+
+absl::Status FileWriter::Append(std::string_view bytes) {
+  if (written_ + bytes.size() > size_) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path_, ": more than ", size_, " bytes"));
+  }
+  // Counted only once all of them are written: ReadBack then has every piece whole or not at
+  // all, and a reader going on in memory appends the failed piece itself.
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n =
+        pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(written_ + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) error = n < 0 ? errno : ENOSPC;
-    if (n > 0) written += static_cast<size_t>(n);
+    if (n <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot write ", path_, ": ", strerror(n < 0 ? errno : ENOSPC)));
+    }
+    done += static_cast<size_t>(n);
   }
-  close(fd);
+  written_ += done;
+  return absl::OkStatus();
+}
+
+absl::Status FileWriter::Commit() {
+  if (written_ != size_) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path_, ": ", written_, " of ", size_, " bytes written"));
+  }
   // Never over a file already there: someone may map it (a value of one id is the same bytes).
-  if (error == 0 &&
-      (renameat2(AT_FDCWD, part.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0 ||
-       errno == EEXIST)) {
-    unlink(part.c_str());  // a no-op once renamed
-    return absl::OkStatus();
+  if (renameat2(AT_FDCWD, part_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0 &&
+      errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path_, ": ", strerror(errno)));
   }
-  if (error == 0) error = errno;
-  unlink(part.c_str());
-  return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", strerror(error)));
+  committed_ = true;
+  unlink(part_.c_str());  // a no-op once renamed
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> FileWriter::ReadBack() const {
+  std::string bytes(written_, '\0');
+  size_t done = 0;
+  while (done < written_) {
+    const ssize_t n = pread(fd_, bytes.data() + done, written_ - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot read ", part_, " back: ", n < 0 ? strerror(errno) : "short read"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+absl::Status WriteFile(const std::string& path, std::string_view bytes) {
+  auto writer = FileWriter::Create(path, bytes.size());
+  if (!writer.ok()) return writer.status();
+  if (auto appended = (*writer)->Append(bytes); !appended.ok()) return appended;
+  return (*writer)->Commit();
 }
 
 Bytes MapStoredObject(const std::string& objects_dir, const std::string& id,
@@ -216,11 +270,19 @@ Bytes SharedFolder::Share(const std::string& id, std::string_view bytes) {
   return Remember(id, MapOwnFile(path, static_cast<int64_t>(bytes.size())));
 }
 
-Bytes SharedFolder::KeepCopy(const std::string& id, std::string_view bytes) {
-  if (Bytes live = Live(id)) return live;
+std::unique_ptr<FileWriter> SharedFolder::BeginCopy(const std::string& id, size_t size) {
+  if (Live(id)) return nullptr;  // never a second file or keeper for one value
   const std::string path = PathOf(id, /*copy=*/true);
-  if (path.empty() || !WriteFile(path, bytes).ok()) return nullptr;
-  return Remember(id, MapOwnFile(path, static_cast<int64_t>(bytes.size())));
+  if (path.empty()) return nullptr;
+  auto writer = FileWriter::Create(path, size);
+  return writer.ok() ? *std::move(writer) : nullptr;
+}
+
+Bytes SharedFolder::FinishCopy(const std::string& id, FileWriter& writer) {
+  // Another fetch of the value may have finished meanwhile: its copy is the one.
+  if (Bytes live = Live(id)) return live;
+  if (!writer.Commit().ok()) return nullptr;
+  return Remember(id, MapOwnFile(writer.path(), static_cast<int64_t>(writer.size())));
 }
 
 Bytes SharedFolder::FindOnNode(const std::string& id, int64_t size) {

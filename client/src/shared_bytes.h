@@ -21,8 +21,39 @@ namespace weft::internal {
 // the file meanwhile takes nothing from them. NOT_FOUND when the file is not there.
 absl::StatusOr<Bytes> MapFile(const std::string& path);
 
-// Writes `bytes` to a file at `path` (mode 0600), whole or not at all (written aside, then
-// renamed); UNAVAILABLE when that fails, e.g. on a full filesystem.
+// A file at `path` (mode 0600) written a piece at a time and seen whole or not at all: written
+// aside, then put in place by Commit, never over a file already there (a value of one id is the
+// same bytes). Its whole size is allocated first, so a full filesystem fails at once. Removed
+// unless committed.
+class FileWriter {
+ public:
+  // UNAVAILABLE when the file cannot be made or `size` bytes allocated for it.
+  static absl::StatusOr<std::unique_ptr<FileWriter>> Create(const std::string& path, size_t size);
+  ~FileWriter();
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  absl::Status Append(std::string_view bytes);
+  // Puts the file in place once all its bytes are written; UNAVAILABLE before, or on failure.
+  absl::Status Commit();
+  // What was written so far, read back (to go on in memory when writing fails); UNAVAILABLE
+  // when it cannot all be read.
+  absl::StatusOr<std::string> ReadBack() const;
+  const std::string& path() const { return path_; }
+  size_t size() const { return size_; }
+
+ private:
+  FileWriter(std::string path, std::string part, int fd, size_t size);
+  const std::string path_;
+  const std::string part_;
+  int fd_;
+  const size_t size_;
+  size_t written_ = 0;
+  bool committed_ = false;
+};
+
+// Writes `bytes` to a file at `path` with a FileWriter; UNAVAILABLE when that fails, e.g. on a
+// full filesystem.
 absl::Status WriteFile(const std::string& path, std::string_view bytes);
 
 // The bytes of a stored object mapped from this machine, when the node storing them keeps its
@@ -59,8 +90,12 @@ class SharedFolder {
   // or it is full.
   Bytes Share(const std::string& id, std::string_view bytes);
   // The same for a value fetched from another machine, kept for the node's other processes
-  // under a name of its own (<hex id>.copy: never a worker's store file or a Put value).
-  Bytes KeepCopy(const std::string& id, std::string_view bytes);
+  // under a name of its own (<hex id>.copy: never a worker's store file or a Put value), and
+  // written a piece at a time as the fetch receives it: a writer of the copy's `size` bytes
+  // (null when there is no folder, it is full, or this process maps the value already), then
+  // the copy mapped once they are all written (null when that fails: ReadBack has them).
+  std::unique_ptr<FileWriter> BeginCopy(const std::string& id, size_t size);
+  Bytes FinishCopy(const std::string& id, FileWriter& writer);
   // Object `id` of `size` bytes as another process of this node keeps it (a worker's store, a
   // Put value, a copy fetched from another machine), linked into this folder so that it stays
   // while this process holds it, and mapped. Null when no process of the node has it.

@@ -27,7 +27,7 @@ std::string MakeBlob(int64_t bytes, int seed) {
   return blob;
 }
 
-int64_t ChecksumOf(const std::string& data) {
+int64_t ChecksumOf(std::string_view data) {
   uint64_t sum = 0;  // wraps around: unsigned overflow is defined
   for (unsigned char c : data) sum = sum * 31 + c;
   return static_cast<int64_t>(sum);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,7 +23,7 @@ enum ArgKind : int { kSmallArg = 0, kLargeArg = 1, kPendingArg = 2, kNestedPendi
 
 // Deterministic bytes and their checksum, the same in every process.
 std::string MakeBlob(int64_t bytes, int seed);
-int64_t ChecksumOf(const std::string& data);
+int64_t ChecksumOf(std::string_view data);
 // What RunScenario must return for `arg`.
 int64_t ExpectedScenario(int arg);
 // Makes the argument of kind `arg`, has a task or an actor (a new Prober) take its checksum,

@@ -107,6 +107,8 @@ const auto kRecorder = weft::ActorClass<Recorder>("Recorder")
                            .Method("SlowEcho", &Recorder::SlowEcho)
                            .Method("Fail", &Recorder::Fail)
                            .Method("Blob", &Recorder::Blob)
+                           .Method("SharedBlob", &Recorder::SharedBlob)
+                           .Method("ChecksumBlob", &Recorder::ChecksumBlob)
                            .Method("Checksum", &Recorder::Checksum)
                            .Method("Pid", &Recorder::Pid)
                            .Method("Hello", &Recorder::Hello);

@@ -25,7 +25,9 @@ class Recorder {
   int SlowEcho(int x, int ms);
   int Fail(std::string message);
   std::string Blob(int64_t bytes);
+  weft::Blob SharedBlob(int64_t bytes) { return weft::Blob(Blob(bytes)); }  // the same bytes
   int64_t Checksum(std::string data);
+  int64_t ChecksumBlob(weft::Blob data) { return Checksum(data.str()); }
   int Pid();
   std::string Hello(std::string who);
 

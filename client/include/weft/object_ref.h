@@ -95,24 +95,27 @@ class PackedRefs {
 
 // While one lives on a thread, the references decoded there come out of the value of object
 // `id` (held here): a borrowed one is reported to its owner (holding that object until the owner
-// answers), since the object keeps what its value holds only while it lives.
+// answers), since the object keeps what its value holds only while it lives. The Blobs decoded
+// there point into `bytes`, the value's, when given (weft/blob.h).
 class UnpackingObject {
  public:
-  explicit UnpackingObject(const std::string& id);
+  explicit UnpackingObject(const std::string& id, const Bytes* bytes = nullptr);
   ~UnpackingObject();
   UnpackingObject(const UnpackingObject&) = delete;
   UnpackingObject& operator=(const UnpackingObject&) = delete;
   static const std::string* Current();
+  const Bytes* bytes() const { return bytes_; }
 
  private:
   const std::string& id_;
+  const Bytes* bytes_;
   const UnpackingObject* outer_;
 };
 
 // The value of object `id` from its bytes.
 template <class T>
 T UnpackObject(const std::string& id, const Bytes& bytes) {
-  UnpackingObject scope(id);
+  UnpackingObject scope(id, &bytes);
   return Unpack<T>(bytes->view());
 }
 

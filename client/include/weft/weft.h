@@ -3,6 +3,7 @@
 // The Weft client API: include <weft/weft.h>, link weft::weft.
 #include "weft/actor.h"
 #include "weft/async.h"
+#include "weft/blob.h"
 #include "weft/stable_string.h"
 #include "weft/cancel.h"
 #include "weft/cluster.h"
