@@ -1,48 +1,89 @@
 #include "raylet/head/actor_directory.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 
 namespace weft::head {
+namespace {
+
+// An actor's row, the same bytes for the same actor (its resources map in key order): an
+// update that changes nothing is told by comparing them.
+std::string RowBytes(const proto::ActorInfo& actor) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    actor.SerializeToCodedStream(&coded);
+  }
+  bytes.shrink_to_fit();
+  return bytes;
+}
+
+proto::ActorInfo Parse(const std::string& bytes) {
+  proto::ActorInfo actor;
+  actor.ParseFromString(bytes);  // made by RowBytes
+  return actor;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<proto::StoredActor>> ActorDirectory::Recover(TableStore& store) {
   auto rows = LoadMessages<proto::ActorInfo>(store, kActorsTable);
   if (!rows.ok()) return rows.status();
   auto specs = LoadMessages<proto::ActorSpec>(store, kActorSpecsTable);
   if (!specs.ok()) return specs.status();
+  absl::flat_hash_map<std::string, proto::ActorSpec> by_id;
+  for (auto& spec : *specs) by_id[spec.actor_id()] = std::move(spec);
   absl::MutexLock lock(&mu_);
   store_ = &store;
-  for (auto& spec : *specs) specs_[spec.actor_id()] = std::move(spec);
   std::vector<proto::StoredActor> live;
   for (auto& info : *rows) {
     const std::string id = info.actor_id();
-    actors_[id] = info;
+    KeepLocked(info);
     if (info.state() == proto::ACTOR_DEAD) continue;
-    auto spec = specs_.find(id);
-    if (spec == specs_.end()) {
+    auto spec = by_id.find(id);
+    if (spec == by_id.end()) {
       return absl::DataLossError(absl::StrCat("actor ", id, " is stored without its spec"));
     }
     proto::StoredActor row;
     *row.mutable_info() = std::move(info);
-    *row.mutable_spec() = spec->second;
+    *row.mutable_spec() = std::move(spec->second);
     live.push_back(std::move(row));
   }
   return live;
 }
 
 // The spec is written once, with the actor's first row, and deleted with its death: the rows
-// written on every change of state stay small whatever the constructor's arguments.
-absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor, bool with_spec) {
+// written on every change of state stay small whatever the constructor's arguments. It is not
+// kept here (ActorManager keeps what it needs of it).
+absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor,
+                                        const proto::ActorSpec* spec) {
   if (store_) {
     const std::string& id = actor.actor_id();
     std::vector<TableStore::Change> batch = {RowOf(kActorsTable, id, actor)};
-    if (with_spec) batch.push_back(RowOf(kActorSpecsTable, id, specs_.at(id)));
+    if (spec) batch.push_back(RowOf(kActorSpecsTable, id, *spec));
     if (actor.state() == proto::ACTOR_DEAD) batch.push_back({kActorSpecsTable, id, std::nullopt});
     if (auto stored = Persist(store_, batch); !stored.ok()) return stored;
-    if (actor.state() == proto::ACTOR_DEAD) specs_.erase(id);
   }
-  actors_[actor.actor_id()] = actor;
+  KeepLocked(actor);
   return absl::OkStatus();
+}
+
+void ActorDirectory::KeepLocked(const proto::ActorInfo& actor) {
+  actors_[actor.actor_id()] = RowBytes(actor);
+  if (actor.name().empty()) return;
+  const Name name{actor.namespace_(), actor.name()};
+  if (actor.state() != proto::ACTOR_DEAD) {
+    auto [it, added] = live_names_.try_emplace(name, actor.actor_id());
+    if (!added && it->second != actor.actor_id()) it->second = actor.actor_id();
+  } else if (auto it = live_names_.find(name);
+             it != live_names_.end() && it->second == actor.actor_id()) {
+    live_names_.erase(it);
+  }
 }
 
 absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor,
@@ -53,19 +94,13 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor
   if (actors_.contains(actor.actor_id())) {
     return absl::AlreadyExistsError(absl::StrCat("actor ", actor.actor_id(), " already exists"));
   }
-  if (!actor.name().empty() && FindLiveByNameLocked(actor.namespace_(), actor.name())) {
+  if (!actor.name().empty() && live_names_.contains(Name{actor.namespace_(), actor.name()})) {
     return absl::AlreadyExistsError(absl::StrCat(
         "actor name '", actor.name(), "' is taken in namespace '", actor.namespace_(), "'"));
   }
   if (actor.state() == proto::ACTOR_STATE_UNSPECIFIED) actor.set_state(proto::ACTOR_PENDING);
-  if (store_) {
-    spec.set_actor_id(actor.actor_id());
-    specs_[actor.actor_id()] = std::move(spec);
-  }
-  if (auto saved = SaveLocked(actor, /*with_spec=*/store_ != nullptr); !saved.ok()) {
-    specs_.erase(actor.actor_id());
-    return saved;
-  }
+  spec.set_actor_id(actor.actor_id());
+  if (auto saved = SaveLocked(actor, &spec); !saved.ok()) return saved;
   return actor;
 }
 
@@ -75,11 +110,11 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   if (it == actors_.end()) {
     return absl::NotFoundError(absl::StrCat("actor ", actor.actor_id(), " not found"));
   }
-  if (it->second.state() == proto::ACTOR_DEAD) {  // DEAD is final: its name may be taken again
+  proto::ActorInfo stored = Parse(it->second);
+  if (stored.state() == proto::ACTOR_DEAD) {  // DEAD is final: its name may be taken again
     return absl::FailedPreconditionError(
-        absl::StrCat("actor ", actor.actor_id(), " is dead: ", it->second.death_reason()));
+        absl::StrCat("actor ", actor.actor_id(), " is dead: ", stored.death_reason()));
   }
-  proto::ActorInfo stored = it->second;
   stored.set_state(actor.state());
   stored.set_node_id(actor.node_id());
   stored.set_worker_id(actor.worker_id());
@@ -90,7 +125,7 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   stored.set_executor(actor.executor());
   stored.set_max_concurrency(actor.max_concurrency());
   stored.set_num_restarts(actor.num_restarts());
-  if (stored.SerializeAsString() == it->second.SerializeAsString()) return absl::OkStatus();
+  if (RowBytes(stored) == it->second) return absl::OkStatus();
   return SaveLocked(stored);
 }
 
@@ -99,13 +134,15 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::Get(const std::string& actor_id
   auto it = actors_.find(actor_id);
   if (it == actors_.end())
     return absl::NotFoundError(absl::StrCat("actor ", actor_id, " not found"));
-  return it->second;
+  return Parse(it->second);
 }
 
 absl::StatusOr<proto::ActorInfo> ActorDirectory::GetByName(const std::string& ns,
                                                            const std::string& name) const {
   absl::MutexLock lock(&mu_);
-  if (const auto* actor = FindLiveByNameLocked(ns, name)) return *actor;
+  if (auto it = live_names_.find(Name{ns, name}); it != live_names_.end()) {
+    return Parse(actors_.at(it->second));
+  }
   return absl::NotFoundError(
       absl::StrCat("actor named '", name, "' not found in namespace '", ns, "'"));
 }
@@ -113,7 +150,8 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::GetByName(const std::string& ns
 std::vector<proto::ActorInfo> ActorDirectory::List() const {
   absl::MutexLock lock(&mu_);
   std::vector<proto::ActorInfo> out;
-  for (const auto& [id, actor] : actors_) out.push_back(actor);
+  out.reserve(actors_.size());
+  for (const auto& [id, actor] : actors_) out.push_back(Parse(actor));
   return out;
 }
 
@@ -122,7 +160,7 @@ std::vector<proto::ActorInfo> ActorDirectory::ListPage(const std::string& after,
   absl::MutexLock lock(&mu_);
   std::vector<proto::ActorInfo> out;
   auto it = after.empty() ? actors_.begin() : actors_.upper_bound(after);
-  for (; it != actors_.end() && out.size() < limit; ++it) out.push_back(it->second);
+  for (; it != actors_.end() && out.size() < limit; ++it) out.push_back(Parse(it->second));
   *more = it != actors_.end();
   return out;
 }
@@ -131,29 +169,21 @@ int ActorDirectory::MarkNodeDead(const std::string& node_id) {
   absl::MutexLock lock(&mu_);
   int count = 0;
   std::vector<proto::ActorInfo> dying;
-  for (const auto& [id, actor] : actors_) {
+  for (const auto& [id, row] : actors_) {
+    if (row.find(node_id) == std::string::npos) continue;  // not there: no need to read it
+    proto::ActorInfo actor = Parse(row);
     // Only a live copy dies with its node: a PENDING actor placed there is placed again.
     if (actor.node_id() != node_id || actor.state() != proto::ACTOR_ALIVE) continue;
-    dying.push_back(actor);
+    dying.push_back(std::move(actor));
   }
   for (auto& actor : dying) {
     actor.set_state(proto::ACTOR_DEAD);
     actor.set_death_reason(absl::StrCat("node ", node_id, " died"));
     // Dead either way (its node is); a restarted head reads the node's death again.
-    if (auto saved = SaveLocked(actor); !saved.ok()) actors_[actor.actor_id()] = actor;
+    if (auto saved = SaveLocked(actor); !saved.ok()) KeepLocked(actor);
     ++count;
   }
   return count;
-}
-
-const proto::ActorInfo* ActorDirectory::FindLiveByNameLocked(const std::string& ns,
-                                                             const std::string& name) const {
-  for (const auto& [id, actor] : actors_) {
-    if (actor.name() == name && actor.namespace_() == ns && actor.state() != proto::ACTOR_DEAD) {
-      return &actor;
-    }
-  }
-  return nullptr;
 }
 
 }  // namespace weft::head

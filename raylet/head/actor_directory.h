@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -14,6 +15,10 @@ namespace weft::head {
 
 // Where every actor lives, by id and by (namespace, name). Names are unique among actors
 // that are not DEAD; a dead actor's name can be taken again. Thread-safe.
+//
+// An actor is kept as its serialized row (about 150 bytes for a live one), not as an ActorInfo
+// message (over 900 bytes with its strings): a head holds a hundred thousand of them, and reads
+// one at a time.
 class ActorDirectory {
  public:
   // Loads the actors kept in `store` (a restarted head) and writes every later change there
@@ -45,19 +50,21 @@ class ActorDirectory {
   int MarkNodeDead(const std::string& node_id);
 
  private:
-  const proto::ActorInfo* FindLiveByNameLocked(const std::string& ns, const std::string& name) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  using Name = std::pair<std::string, std::string>;  // namespace, name
 
-  // Stores the actor's row (with its spec's row when `with_spec`; the spec's row goes when it
-  // is DEAD), then makes it `actor`.
-  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor, bool with_spec = false)
+  // Stores the actor's row (with `spec`'s row when given; the spec's row goes when it is
+  // DEAD), then makes it `actor`.
+  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor,
+                                        const proto::ActorSpec* spec = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the kept row `actor` (and its name live or not), stored or not.
+  void KeepLocked(const proto::ActorInfo& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
-  // In id order: listed a page at a time.
-  absl::btree_map<std::string, proto::ActorInfo> actors_ ABSL_GUARDED_BY(mu_);
-  // What live actors were created from, for their stored rows (kept only with a store).
-  absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
+  // Serialized ActorInfo rows in id order: listed a page at a time.
+  absl::btree_map<std::string, std::string> actors_ ABSL_GUARDED_BY(mu_);
+  // The ids of the named actors not DEAD.
+  absl::flat_hash_map<Name, std::string> live_names_ ABSL_GUARDED_BY(mu_);
   TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 

@@ -60,10 +60,10 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Create(const proto::CreateActorRe
     info.set_pending_reason("being placed");
     registered = actors_.Register(std::move(info), spec);
     if (!registered.ok()) return registered.status();
-    absl::MutexLock lock(&mu_);
-    auto& stored = specs_[registered->actor_id()];
-    stored = spec;
+    proto::ActorSpec stored = spec;
     stored.set_actor_id(registered->actor_id());
+    absl::MutexLock lock(&mu_);
+    specs_[registered->actor_id()] = SpecBytes(stored);
   }
   // The job ended meanwhile, its actors ended before this one was among them: it ends too.
   // (The registry marks a job ended before OnJobFinished looks for its actors.)
@@ -85,7 +85,7 @@ void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
     for (const auto& row : live) {
       const proto::ActorInfo& info = row.info();
       const std::string& id = info.actor_id();
-      specs_[id] = row.spec();
+      specs_[id] = SpecBytes(row.spec());
       const bool alive = info.state() == proto::ACTOR_ALIVE;
       const auto node = info.node_id().empty() ? std::nullopt : nodes_.Get(info.node_id());
       const bool node_alive = node && node->state() == proto::NODE_ALIVE;
@@ -118,9 +118,12 @@ void ActorManager::Recover(const std::vector<proto::StoredActor>& live) {
       if (placement.dedicated) continue;
       const SharedKey key{row.spec().job_id(), info.node_id()};
       SharedWorker& shared = shared_[key];
-      shared.placement = placement;
+      if (shared.placement.worker_id() == placement.worker_id()) {
+        placements_[id].worker = shared.placement.worker;  // one copy of the worker's names
+      }
+      shared.placement = placements_[id];
       ++shared.hosted;
-      shared_of_[id] = key;
+      shared_of_[id] = shared.Key(key);
     }
   }
   for (const auto& id : lost) {
@@ -183,7 +186,7 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
     CallAsync<proto::DestroyActorReply>(
         ContextWithTimeout(kControlRpcTimeout), std::move(destroy),
         [this, &placement](auto... args) {
-          workers_.Get(placement->address).async()->DestroyActor(args...);
+          workers_.Get(placement->address()).async()->DestroyActor(args...);
         },
         [actor_id, restart_now](const absl::Status& status, const auto&) {
           if (!status.ok())
@@ -194,8 +197,20 @@ absl::StatusOr<proto::ActorInfo> ActorManager::Kill(const std::string& actor_id,
   return actors_.Get(actor_id);
 }
 
+proto::ActorSpec ActorManager::SpecOf(const std::string& bytes) {
+  proto::ActorSpec spec;
+  spec.ParseFromString(bytes);  // made by SpecBytes
+  return spec;
+}
+
+std::string ActorManager::SpecBytes(const proto::ActorSpec& spec) {
+  std::string bytes = spec.SerializeAsString();
+  bytes.shrink_to_fit();
+  return bytes;
+}
+
 void ActorManager::StopWorker(const Placement& placement) {
-  scheduler_.KillWorker(placement.node_address, placement.worker_id);
+  scheduler_.KillWorker(placement.node_address(), placement.worker_id());
 }
 
 void ActorManager::OnWorkerExit(const proto::WorkerInfo& worker) {
@@ -203,10 +218,10 @@ void ActorManager::OnWorkerExit(const proto::WorkerInfo& worker) {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [actor_id, placement] : placements_) {
-      if (placement.worker_id == worker.worker_id()) lost.push_back(actor_id);
+      if (placement.worker_id() == worker.worker_id()) lost.push_back(actor_id);
     }
     for (auto& [job, shared] : shared_) {
-      if (shared.placement.worker_id == worker.worker_id()) shared.placement = Placement();
+      if (shared.placement.worker_id() == worker.worker_id()) shared.placement = Placement();
     }
   }
   const std::string how = worker.exit().signal()
@@ -222,10 +237,10 @@ void ActorManager::OnNodeDead(const std::string& node_id) {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [actor_id, placement] : placements_) {
-      if (placement.node_id == node_id) lost.push_back(actor_id);
+      if (placement.node_id() == node_id) lost.push_back(actor_id);
     }
     for (auto& [key, shared] : shared_) {
-      if (shared.placement.node_id == node_id) shared.placement = Placement();
+      if (shared.placement.node_id() == node_id) shared.placement = Placement();
     }
   }
   for (const auto& actor_id : lost) OnActorLost(actor_id, absl::StrCat("node ", node_id, " died"));
@@ -242,8 +257,8 @@ bool ActorManager::BeginRestart(const std::string& actor_id, const std::string& 
   {
     absl::MutexLock lock(&mu_);
     placements_.erase(actor_id);
-    if (auto it = specs_.find(actor_id); it != specs_.end()) {
-      const int max = it->second.max_restarts();
+    if (specs_.contains(actor_id)) {  // live here; its row says how often it may restart
+      const int max = info->max_restarts();
       restart = max < 0 || info->num_restarts() < max;
     }
   }
@@ -274,22 +289,25 @@ void ActorManager::OnJobFinished(const std::string& job_id, const std::string& r
   absl::flat_hash_set<std::string> keep;  // workers that host the job's detached actors
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [actor_id, spec] : specs_) {
+    for (const auto& [actor_id, bytes] : specs_) {
+      const proto::ActorSpec spec = SpecOf(bytes);
       if (spec.job_id() != job_id) continue;
       if (!spec.detached()) {
         ending.push_back(actor_id);
       } else if (auto it = placements_.find(actor_id); it != placements_.end()) {
-        keep.insert(it->second.worker_id);
+        keep.insert(it->second.worker_id());
       }
     }
     for (auto it = shared_.begin(); it != shared_.end();) {
-      const bool ends = it->first.first == job_id && !keep.contains(it->second.placement.worker_id);
+      const bool ends =
+          it->first.first == job_id && !keep.contains(it->second.placement.worker_id());
       if (ends) {
         shared_.erase(it++);
       } else {
         ++it;
       }
     }
+    spread_.erase(job_id);  // counts went down: a later pick starts from a floor of 0
   }
   for (const auto& actor_id : ending) MarkDead(actor_id, reason);
   // Task workers and the workers of the actors that just died end with the job.

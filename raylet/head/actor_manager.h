@@ -16,6 +16,7 @@
 #include "head.pb.h"
 #include "raylet/head/actor_directory.h"
 #include "raylet/head/actor_waits.h"
+#include "raylet/head/placement.h"
 #include "raylet/head/scheduler_service.h"
 #include "raylet/head/worker_stubs.h"
 #include "worker.grpc.pb.h"
@@ -29,7 +30,7 @@ namespace weft::head {
 //
 // An actor that asks for resources or a dedicated process gets a worker of its own. Default
 // actors share one worker per job per node, and each goes to the alive node whose shared
-// worker hosts the fewest of its job's actors (PickSharedNode), so a job's actors spread over
+// worker hosts the fewest of its job's actors (SharedSpread), so a job's actors spread over
 // the cluster while an idle actor still costs no process and no thread.
 class ActorManager {
  public:
@@ -99,21 +100,46 @@ class ActorManager {
   size_t parked_waits() const { return waits_.parked(); }
 
  private:
-  struct Placement {
+  // Where an actor is placed. The worker's names are shared by the placements of the actors
+  // of one worker (a shared worker may host thousands): an actor's own is 32 bytes.
+  struct Worker {
     std::string worker_id;
     std::string address;  // the worker's
     std::string node_id;
     std::string node_address;
+  };
+  struct Placement {
+    Placement() = default;
+    Placement(std::string worker_id, std::string address, std::string node_id,
+              std::string node_address, bool dedicated, uint64_t attempt = 0)
+        : worker(
+              std::make_shared<const Worker>(Worker{std::move(worker_id), std::move(address),
+                                                    std::move(node_id), std::move(node_address)})),
+          dedicated(dedicated),
+          attempt(attempt) {}
+    const std::string& worker_id() const { return worker ? worker->worker_id : kNone; }
+    const std::string& address() const { return worker ? worker->address : kNone; }
+    const std::string& node_id() const { return worker ? worker->node_id : kNone; }
+    const std::string& node_address() const { return worker ? worker->node_address : kNone; }
+
+    std::shared_ptr<const Worker> worker;  // null: not placed
     bool dedicated = false;
     uint64_t attempt = 0;  // which Place made it: an answer to an older one is stale
+    static inline const std::string kNone;
   };
+  using SharedKey = std::pair<std::string, std::string>;  // job id, node id
   struct SharedWorker {
     bool leasing = false;
     Placement placement;
     std::vector<std::string> waiting;  // actor ids placed once the lease is in
     int hosted = 0;                    // actors assigned to it and not dead
+    // Its key, one copy for all the actors it hosts (`key`, the first time).
+    const std::shared_ptr<const SharedKey>& Key(const SharedKey& key) {
+      if (!shared_key) shared_key = std::make_shared<const SharedKey>(key);
+      return shared_key;
+    }
+    std::shared_ptr<const SharedKey> shared_key;
   };
-  using SharedKey = std::pair<std::string, std::string>;  // job id, node id
 
   // Placing (actor_manager_placement.cc). An actor with resources, or asked to be dedicated,
   // gets a worker process of its own; the others share their job's worker on a node.
@@ -144,6 +170,9 @@ class ActorManager {
   // it with Schedule), false when it died for want of restarts.
   bool BeginRestart(const std::string& actor_id, const std::string& reason);
   void StopWorker(const Placement& placement);
+  // The spec of a live actor (its entry in specs_).
+  static proto::ActorSpec SpecOf(const std::string& bytes);
+  static std::string SpecBytes(const proto::ActorSpec& spec);
 
   ActorDirectory& actors_;
   const NodeDirectory& nodes_;
@@ -152,10 +181,15 @@ class ActorManager {
   const JobEnded job_ended_;
   absl::Mutex create_mu_;  // held by Create, before mu_
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, proto::ActorSpec> specs_ ABSL_GUARDED_BY(mu_);
+  // The live actors' specs, serialized (a message with its strings would take several times
+  // the bytes); read by SpecOf.
+  absl::flat_hash_map<std::string, std::string> specs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Placement> placements_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<SharedKey, SharedWorker> shared_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, SharedKey> shared_of_ ABSL_GUARDED_BY(mu_);  // by actor
+  // By actor: the shared worker it counts towards (the key its worker's actors share).
+  absl::flat_hash_map<std::string, std::shared_ptr<const SharedKey>> shared_of_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, SharedSpread> spread_ ABSL_GUARDED_BY(mu_);  // by job
   std::vector<std::string> unplaced_ ABSL_GUARDED_BY(mu_);                      // PENDING, to retry
   // Constructions whose worker could not be reached, asked again at the next Tick.
   std::vector<std::pair<std::string, Placement>> reconstruct_ ABSL_GUARDED_BY(mu_);

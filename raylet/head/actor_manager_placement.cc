@@ -26,7 +26,7 @@ void ActorManager::Schedule(const std::string& actor_id) {
     absl::MutexLock lock(&mu_);
     auto it = specs_.find(actor_id);
     if (it == specs_.end()) return;
-    spec = it->second;
+    spec = SpecOf(it->second);
   }
   if (!OwnsProcess(spec)) return ScheduleShared(actor_id, spec.job_id());
   SchedulerService::LeaseOptions options;
@@ -65,25 +65,24 @@ void ActorManager::WithdrawLease(const std::string& actor_id) {
 }
 
 void ActorManager::ScheduleShared(const std::string& actor_id, const std::string& job_id) {
-  const std::vector<proto::NodeInfo> alive = nodes_.ListAlive();
+  const NodeDirectory::NodeIds alive = nodes_.AliveIds();
   Placement placement;
   SharedKey key;
   bool lease = false;
   {
     absl::MutexLock lock(&mu_);
     UnassignLocked(actor_id);  // a retry is placed afresh
-    absl::flat_hash_map<std::string, int> hosted;
-    for (const auto& node : alive) {
-      if (auto it = shared_.find({job_id, node.node_id()}); it != shared_.end()) {
-        hosted[node.node_id()] = it->second.hosted;
-      }
-    }
-    key = {job_id, PickSharedNode(alive, hosted)};
+    SharedKey probe{job_id, ""};
+    key = {job_id, spread_[job_id].Pick(alive, [&](const std::string& node_id) {
+             probe.second = node_id;
+             auto it = shared_.find(probe);
+             return it == shared_.end() ? 0 : it->second.hosted;
+           })};
     if (!key.second.empty()) {
       auto& shared = shared_[key];
       ++shared.hosted;
-      shared_of_[actor_id] = key;
-      if (!shared.placement.worker_id.empty()) {
+      shared_of_[actor_id] = shared.Key(key);
+      if (!shared.placement.worker_id().empty()) {
         placement = shared.placement;
       } else {
         shared.waiting.push_back(actor_id);
@@ -93,7 +92,7 @@ void ActorManager::ScheduleShared(const std::string& actor_id, const std::string
     }
   }
   if (key.second.empty()) return MarkPending(actor_id, "no alive node");
-  if (!placement.worker_id.empty()) return Place(actor_id, placement);
+  if (!placement.worker_id().empty()) return Place(actor_id, placement);
   if (!lease) return;
   SchedulerService::LeaseOptions options;
   options.node_id = key.second;
@@ -105,7 +104,12 @@ void ActorManager::ScheduleShared(const std::string& actor_id, const std::string
 void ActorManager::UnassignLocked(const std::string& actor_id) {
   auto it = shared_of_.find(actor_id);
   if (it == shared_of_.end()) return;
-  if (auto shared = shared_.find(it->second); shared != shared_.end()) --shared->second.hosted;
+  if (auto shared = shared_.find(*it->second); shared != shared_.end()) {
+    --shared->second.hosted;
+    if (auto spread = spread_.find(it->second->first); spread != spread_.end()) {
+      spread->second.Lowered(shared->second.hosted);
+    }
+  }
   shared_of_.erase(it);
 }
 
@@ -158,10 +162,10 @@ void ActorManager::Place(const std::string& actor_id, Placement placement) {
       placements_[actor_id] = placement;
       // Stored before the constructor runs: a head that dies meanwhile is followed by one that
       // asks the same worker again instead of constructing the actor a second time elsewhere.
-      info->set_node_id(placement.node_id);
-      info->set_worker_id(placement.worker_id);
-      info->set_address(placement.address);
-      info->set_pending_reason(absl::StrCat("its constructor runs on node ", placement.node_id));
+      info->set_node_id(placement.node_id());
+      info->set_worker_id(placement.worker_id());
+      info->set_address(placement.address());
+      info->set_pending_reason(absl::StrCat("its constructor runs on node ", placement.node_id()));
       unstored = actors_.Update(*info);
       if (unstored.ok()) {
         lock.Release();
@@ -191,7 +195,7 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
         current->second.attempt != placement.attempt) {
       return;  // killed, restarted or moved meanwhile
     }
-    *request.mutable_spec() = spec->second;
+    request.mutable_spec()->ParseFromString(spec->second);
     auto info = actors_.Get(actor_id);
     request.set_incarnation(info.ok() ? info->num_restarts() : 0);
   }
@@ -208,7 +212,7 @@ void ActorManager::Construct(const std::string& actor_id, const Placement& place
   // that dies or is cut off ends the stream, and the construction is asked again or its actor
   // restarted. False only when the head is stopping: the actor stays placed as stored.
   (void)constructions_.Watch(
-      placement.address, std::move(request), std::nullopt,
+      placement.address(), std::move(request), std::nullopt,
       [this, actor_id, placement](absl::StatusOr<proto::ConstructActorReply> answer) {
         OnConstructed(actor_id, placement, std::move(answer));
       });
@@ -239,16 +243,16 @@ void ActorManager::OnConstructed(const std::string& actor_id, const Placement& p
   auto info = actors_.Get(actor_id);
   if (!info.ok() || info->state() == proto::ACTOR_DEAD) return;
   info->set_state(proto::ACTOR_ALIVE);
-  info->set_node_id(placement.node_id);
-  info->set_worker_id(placement.worker_id);
-  info->set_address(placement.address);
+  info->set_node_id(placement.node_id());
+  info->set_worker_id(placement.worker_id());
+  info->set_address(placement.address());
   info->set_pid(reply.pid());
   info->set_executor(reply.executor());
   info->set_max_concurrency(reply.max_concurrency());
   info->clear_pending_reason();
   if (actors_.Update(*info).ok()) {
     spdlog::info("actor alive id={} class={} node={} worker={} executor={}", actor_id,
-                 info->class_name(), placement.node_id, placement.worker_id, reply.executor());
+                 info->class_name(), placement.node_id(), placement.worker_id(), reply.executor());
   }
   lock.Release();
   waits_.Notify(actor_id);

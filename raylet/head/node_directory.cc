@@ -43,6 +43,7 @@ void NodeDirectory::RecoverLocked(std::vector<proto::NodeInfo> rows, absl::Time 
                                   std::vector<std::string>& dead) {
   // Deaths from here on come after those stored (the old head's own node's, below, too).
   for (const auto& info : rows) next_death_ = std::max(next_death_, info.death_sequence() + 1);
+  alive_ids_.reset();
   for (auto& info : rows) {
     const std::string id = info.node_id();
     info.clear_available();  // nothing is placed there before it reports
@@ -80,6 +81,7 @@ absl::Status NodeDirectory::Register(proto::NodeInfo node) {
                node.is_head());
   const std::string id = node.node_id();
   nodes_.emplace(id, Entry{std::move(node), now, next_order_++, 0, {}});
+  alive_ids_.reset();
   return absl::OkStatus();
 }
 
@@ -167,6 +169,7 @@ std::vector<std::string> NodeDirectory::MarkSilentNodesDeadLocked(absl::Time now
 
 void NodeDirectory::MarkDeadLocked(Entry& entry, const std::string& reason) {
   entry.info.set_state(proto::NODE_DEAD);
+  alive_ids_.reset();
   const int lost = entry.info.num_workers();
   entry.info.set_death_reason(lost ? absl::StrCat(reason, "; ", lost, " workers lost") : reason);
   entry.info.set_num_workers(0);
@@ -279,6 +282,23 @@ std::vector<proto::NodeInfo> NodeDirectory::ListLocked(bool alive_only) const {
 std::vector<proto::NodeInfo> NodeDirectory::ListAlive() const {
   absl::MutexLock lock(&mu_);
   return ListLocked(/*alive_only=*/true);
+}
+
+NodeDirectory::NodeIds NodeDirectory::AliveIds() const {
+  absl::MutexLock lock(&mu_);
+  if (!alive_ids_) {
+    std::vector<const Entry*> alive;
+    for (const auto& [id, entry] : nodes_) {
+      if (entry.info.state() == proto::NODE_ALIVE) alive.push_back(&entry);
+    }
+    std::sort(alive.begin(), alive.end(),
+              [](const Entry* a, const Entry* b) { return a->order < b->order; });
+    auto ids = std::make_shared<std::vector<std::string>>();
+    ids->reserve(alive.size());
+    for (const Entry* entry : alive) ids->push_back(entry->info.node_id());
+    alive_ids_ = std::move(ids);
+  }
+  return alive_ids_;
 }
 
 }  // namespace weft::head

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -103,6 +104,10 @@ class NodeDirectory {
   std::optional<proto::NodeInfo> Get(const std::string& node_id) const;
   std::vector<proto::NodeInfo> List() const;  // all nodes, oldest first
   std::vector<proto::NodeInfo> ListAlive() const;
+  // The ids of the ALIVE nodes, oldest first: a snapshot shared until membership changes (a
+  // node registers or dies), so that asking costs nothing however many nodes there are.
+  using NodeIds = std::shared_ptr<const std::vector<std::string>>;
+  NodeIds AliveIds() const;
 
  private:
   struct Hold {
@@ -145,6 +150,7 @@ class NodeDirectory {
   uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Time last_check_ ABSL_GUARDED_BY(mu_);
   TableStore* store_ ABSL_GUARDED_BY(mu_) = nullptr;
+  mutable NodeIds alive_ids_ ABSL_GUARDED_BY(mu_);  // null when membership changed since
 };
 
 }  // namespace weft::head

@@ -75,6 +75,22 @@ TEST_F(NodeDirectoryTest, RegisterTwiceWithSameIdIsAlreadyExists) {
   EXPECT_EQ(dir_.Register(MakeNode("n1")).code(), absl::StatusCode::kAlreadyExists);
 }
 
+TEST_F(NodeDirectoryTest, AliveIdsAreOneSnapshotUntilANodeJoinsOrDies) {
+  ASSERT_TRUE(dir_.Register(MakeNode("n1")).ok());
+  ASSERT_TRUE(dir_.Register(MakeNode("n2")).ok());
+  const auto first = dir_.AliveIds();
+  EXPECT_EQ(*first, (std::vector<std::string>{"n1", "n2"}));
+  proto::HeartbeatRequest heartbeat;
+  heartbeat.set_node_id("n1");
+  ASSERT_TRUE(dir_.Heartbeat(heartbeat).ok());
+  EXPECT_EQ(dir_.AliveIds(), first) << "a heartbeat changes no membership";
+  ASSERT_TRUE(dir_.Register(MakeNode("n3")).ok());
+  EXPECT_EQ(*dir_.AliveIds(), (std::vector<std::string>{"n1", "n2", "n3"}));
+  ASSERT_TRUE(dir_.Unregister("n2", "bye").ok());
+  EXPECT_EQ(*dir_.AliveIds(), (std::vector<std::string>{"n1", "n3"}));
+  EXPECT_EQ(*first, (std::vector<std::string>{"n1", "n2"})) << "a snapshot never changes";
+}
+
 TEST_F(NodeDirectoryTest, HeartbeatUpdatesAvailableAndWorkerCount) {
   ASSERT_TRUE(dir_.Register(MakeNode("n1", 4)).ok());
   ASSERT_TRUE(dir_.Heartbeat(Beat("n1", {{"CPU", 1}}, 3)).ok());

@@ -1,5 +1,7 @@
 #include "raylet/head/placement.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace weft::head {
@@ -42,19 +44,29 @@ absl::StatusOr<proto::NodeInfo> PickNode(const std::vector<proto::NodeInfo>& ali
       absl::StrCat("no alive node offers ", wanted, " (", alive.size(), " alive nodes)"));
 }
 
-std::string PickSharedNode(const std::vector<proto::NodeInfo>& alive,
-                           const absl::flat_hash_map<std::string, int>& hosted) {
-  std::string best;
-  int fewest = 0;
-  for (const auto& node : alive) {
-    const auto it = hosted.find(node.node_id());
-    const int count = it == hosted.end() ? 0 : it->second;
-    if (best.empty() || count < fewest) {
-      best = node.node_id();
-      fewest = count;
-    }
+std::string SharedSpread::Pick(const std::shared_ptr<const std::vector<std::string>>& alive,
+                               const Hosted& hosted) {
+  if (!alive || alive->empty()) return "";
+  if (alive != alive_) {  // nodes came or went: a new one may host none
+    alive_ = alive;
+    next_ %= alive->size();
+    floor_ = 0;
   }
-  return best;
+  const size_t n = alive->size();
+  for (;;) {
+    int lowest = std::numeric_limits<int>::max();
+    for (size_t looked = 0; looked < n; ++looked) {
+      const std::string& node = (*alive)[next_];
+      next_ = (next_ + 1) % n;
+      const int count = hosted(node);
+      if (count <= floor_) {  // none hosts fewer: one of the fewest
+        floor_ = count;
+        return node;
+      }
+      lowest = std::min(lowest, count);
+    }
+    floor_ = lowest;  // a whole pass above the floor: it was too low
+  }
 }
 
 }  // namespace weft::head

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
 namespace weft::head {
 namespace {
 
@@ -69,24 +75,75 @@ TEST(PlacementTest, ZeroAmountOfAnUnknownResourceIsIgnored) {
   EXPECT_EQ(picked->node_id(), "n1");
 }
 
-TEST(PlacementTest, SharedActorsGoToTheNodeHostingFewest) {
-  const std::vector<proto::NodeInfo> nodes = {Node("a", {{"CPU", 2}}, {{"CPU", 0}}),
-                                              Node("b", {{"CPU", 2}}, {{"CPU", 2}}),
-                                              Node("c", {}, {})};
-  EXPECT_EQ(PickSharedNode(nodes, {}), "a");  // ties: the earliest node
-  EXPECT_EQ(PickSharedNode(nodes, {{"a", 2}, {"b", 1}, {"c", 1}}), "b");
-  EXPECT_EQ(PickSharedNode(nodes, {{"a", 1}, {"b", 1}}), "c");  // free CPUs do not matter
-  EXPECT_EQ(PickSharedNode({}, {}), "");
+// Node ids, as NodeDirectory::AliveIds gives them.
+std::shared_ptr<const std::vector<std::string>> Ids(std::vector<std::string> ids) {
+  return std::make_shared<const std::vector<std::string>>(std::move(ids));
+}
+
+// A job's actors counted by node, as ActorManager counts them.
+struct Counts {
+  absl::flat_hash_map<std::string, int> hosted;
+  int64_t looks = 0;
+  SharedSpread::Hosted Lookup() {
+    return [this](const std::string& node) {
+      ++looks;
+      auto it = hosted.find(node);
+      return it == hosted.end() ? 0 : it->second;
+    };
+  }
+};
+
+TEST(PlacementTest, SharedActorsGoToANodeHostingFewest) {
+  const auto nodes = Ids({"a", "b", "c"});
+  Counts counts;
+  counts.hosted = {{"a", 2}, {"b", 1}, {"c", 1}};
+  SharedSpread spread;
+  const std::string first = spread.Pick(nodes, counts.Lookup());
+  EXPECT_TRUE(first == "b" || first == "c") << first;
+  ++counts.hosted[first];
+  const std::string second = spread.Pick(nodes, counts.Lookup());
+  EXPECT_EQ(second, first == "b" ? "c" : "b");
+  EXPECT_EQ(SharedSpread().Pick(Ids({}), counts.Lookup()), "");
 }
 
 TEST(PlacementTest, ThirtySharedActorsSpreadEvenlyOverThreeNodes) {
-  const std::vector<proto::NodeInfo> nodes = {Node("a", {}, {}), Node("b", {}, {}),
-                                              Node("c", {}, {})};
-  absl::flat_hash_map<std::string, int> hosted;
-  for (int i = 0; i < 30; ++i) ++hosted[PickSharedNode(nodes, hosted)];
-  EXPECT_EQ(hosted["a"], 10);
-  EXPECT_EQ(hosted["b"], 10);
-  EXPECT_EQ(hosted["c"], 10);
+  const auto nodes = Ids({"a", "b", "c"});
+  Counts counts;
+  SharedSpread spread;
+  for (int i = 0; i < 30; ++i) ++counts.hosted[spread.Pick(nodes, counts.Lookup())];
+  EXPECT_EQ(counts.hosted["a"], 10);
+  EXPECT_EQ(counts.hosted["b"], 10);
+  EXPECT_EQ(counts.hosted["c"], 10);
+}
+
+TEST(PlacementTest, ANodeWhoseActorsDiedAndANewNodeAreFilledFirst) {
+  Counts counts;
+  SharedSpread spread;
+  auto nodes = Ids({"a", "b", "c"});
+  for (int i = 0; i < 9; ++i) ++counts.hosted[spread.Pick(nodes, counts.Lookup())];
+  counts.hosted["b"] = 1;  // two of its actors died
+  spread.Lowered(1);
+  EXPECT_EQ(spread.Pick(nodes, counts.Lookup()), "b");
+  ++counts.hosted["b"];
+  EXPECT_EQ(spread.Pick(nodes, counts.Lookup()), "b");
+  ++counts.hosted["b"];
+  nodes = Ids({"a", "b", "c", "d"});  // a node joined
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(spread.Pick(nodes, counts.Lookup()), "d");
+    ++counts.hosted["d"];
+  }
+}
+
+// With a thousand nodes, a pick looks at two nodes on average, not at all of them.
+TEST(PlacementTest, APickAmongAThousandNodesLooksAtFewOfThem) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back("node-" + std::to_string(i));
+  const auto nodes = Ids(std::move(ids));
+  Counts counts;
+  SharedSpread spread;
+  for (int i = 0; i < 100000; ++i) ++counts.hosted[spread.Pick(nodes, counts.Lookup())];
+  for (const auto& id : *nodes) ASSERT_EQ(counts.hosted[id], 100) << id;
+  EXPECT_LE(counts.looks, 2 * 100000);
 }
 
 }  // namespace

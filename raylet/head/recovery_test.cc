@@ -119,6 +119,14 @@ TEST_F(RecoveryTest, LiveActorsComeBackWithTheirSpecsAndDeadOnesWithoutTheirArgu
   ASSERT_TRUE(specs.ok());
   ASSERT_EQ(specs->size(), 1u) << "a dead actor's spec (its arguments) was kept";
   EXPECT_EQ(specs->front().first, alive_id);
+  // The dead actor's name is free again; the live one's is not.
+  EXPECT_EQ(actors.GetByName("", "gone").status().code(), absl::StatusCode::kNotFound);
+  proto::ActorInfo again;
+  again.set_class_name("Counter");
+  again.set_name("gone");
+  EXPECT_TRUE(actors.Register(again).ok());
+  again.set_name("kept");
+  EXPECT_EQ(actors.Register(again).status().code(), absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(RecoveryTest, AliveNodesWaitForTheGraceAndTheOldHeadsNodeIsDeadAtOnce) {
