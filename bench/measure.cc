@@ -16,6 +16,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The program `name` next to this one (bin/).
+std::filesystem::path Sibling(const std::string& name) {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
+}
+
 double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 void Percentiles(std::vector<double> us, CaseResult& result) {
@@ -59,7 +64,7 @@ CaseResult TimeBatches(std::string name, int count, int per_batch,
 }
 
 std::vector<CaseResult> RunSibling(const std::string& program, bool quick) {
-  const auto path = std::filesystem::read_symlink("/proc/self/exe").parent_path() / program;
+  const auto path = Sibling(program);
   if (!std::filesystem::exists(path)) {
     std::fprintf(stderr, "weft-bench: %s is not built; its rows are missing\n", program.c_str());
     return {};
@@ -99,7 +104,7 @@ std::string Quoted(const std::string& word) {
 // Runs the `weft` CLI next to this program with `args`; true when it succeeded. Its output
 // goes to `log`.
 bool RunWeft(const std::vector<std::string>& args, const std::string& log) {
-  const auto weft = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "weft";
+  const auto weft = Sibling("weft");
   std::string command = Quoted(weft.string());
   for (const auto& arg : args) command += " " + Quoted(arg);
   command += " >>" + Quoted(log) + " 2>&1";

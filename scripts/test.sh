@@ -34,7 +34,7 @@ if [ "$PART" = unit ]; then
   # libraries built too.
   cmake --build build-sanitize -j"${WEFT_BUILD_JOBS:-2}" --target common_test head_tables_test \
     log_broker_test head_store_test head_services_test cli_render_test cli_actors_unit_test \
-    timers_test owner_service_test call_args_fuzz head_requests_fuzz text_inputs_fuzz \
+    timers_test owner_service_test blob_test shared_bytes_test call_args_fuzz head_requests_fuzz text_inputs_fuzz \
     node_requests_fuzz worker_requests_fuzz
   selection=(-L "unit|fuzz")
 else

@@ -24,12 +24,10 @@ google::protobuf::Map<std::string, double> Resources() {
   return resources;
 }
 
-// A unary handler that answers at once.
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                 const grpc::Status& status = grpc::Status::OK) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
+// A call with nothing to do: OK with the cluster token, UNAUTHENTICATED without.
+grpc::ServerUnaryReactor* Acknowledge(const TokenAuth& auth, grpc::CallbackServerContext* context) {
+  if (auto* refused = auth.Reject(context)) return refused;
+  return FinishWith(context, absl::OkStatus());
 }
 
 }  // namespace
@@ -43,7 +41,7 @@ class SimulatedNodes::NodeService final : public proto::NodeManager::CallbackSer
                                         proto::SpawnWorkerReply* reply) override {
     if (auto* refused = nodes_.auth_.Reject(context)) return refused;
     Node* node = nodes_.NodeOf(*context);
-    if (!node) return Answer(context, grpc::Status(grpc::StatusCode::NOT_FOUND, "no such node"));
+    if (!node) return FinishWith(context, absl::NotFoundError("no such node"));
     proto::WorkerInfo& worker = *reply->mutable_worker();
     {
       absl::MutexLock lock(&nodes_.nodes_mu_);
@@ -57,21 +55,19 @@ class SimulatedNodes::NodeService final : public proto::NodeManager::CallbackSer
     worker.set_state(proto::WORKER_ALIVE);
     worker.set_job_id(request->job_id());
     worker.set_owner_worker_id(request->owner_worker_id());
-    return Answer(context);
+    return FinishWith(context, absl::OkStatus());
   }
 
   grpc::ServerUnaryReactor* KillWorker(grpc::CallbackServerContext* context,
                                        const proto::KillWorkerRequest*,
                                        proto::KillWorkerReply*) override {
-    if (auto* refused = nodes_.auth_.Reject(context)) return refused;
-    return Answer(context);
+    return Acknowledge(nodes_.auth_, context);
   }
 
   grpc::ServerUnaryReactor* ListWorkers(grpc::CallbackServerContext* context,
                                         const proto::ListWorkersRequest*,
                                         proto::ListWorkersReply*) override {
-    if (auto* refused = nodes_.auth_.Reject(context)) return refused;
-    return Answer(context);
+    return Acknowledge(nodes_.auth_, context);
   }
 
  private:
@@ -101,15 +97,13 @@ class SimulatedNodes::WorkerService final : public proto::Worker::CallbackServic
   grpc::ServerUnaryReactor* DestroyActor(grpc::CallbackServerContext* context,
                                          const proto::DestroyActorRequest*,
                                          proto::DestroyActorReply*) override {
-    if (auto* refused = nodes_.auth_.Reject(context)) return refused;
-    return Answer(context);
+    return Acknowledge(nodes_.auth_, context);
   }
 
   grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext* context,
                                         const proto::FreeObjectsRequest*,
                                         proto::FreeObjectsReply*) override {
-    if (auto* refused = nodes_.auth_.Reject(context)) return refused;
-    return Answer(context);
+    return Acknowledge(nodes_.auth_, context);
   }
 
  private:

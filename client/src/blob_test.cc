@@ -25,11 +25,11 @@ TEST(Blob, IsAStringOnTheWire) {
 }
 
 TEST(Blob, UnpackedFromPassingBytesItIsACopyThatOutlivesThem) {
-  auto bytes = std::make_unique<std::string>(Pack(std::string(1000, 'x')));
+  auto bytes = std::make_unique<std::string>(Pack(std::string(8192, 'x')));
   const Blob blob = Unpack<Blob>(*bytes);
   EXPECT_FALSE(blob.data() >= bytes->data() && blob.data() < bytes->data() + bytes->size());
   bytes.reset();
-  EXPECT_EQ(blob.view(), std::string(1000, 'x'));
+  EXPECT_EQ(blob.view(), std::string(8192, 'x'));
 }
 
 TEST(Blob, UnpackedFromAnObjectsBytesItPointsIntoThemAndKeepsThem) {

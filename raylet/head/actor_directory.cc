@@ -43,7 +43,7 @@ absl::StatusOr<std::vector<proto::StoredActor>> ActorDirectory::Recover(TableSto
   std::vector<proto::StoredActor> live;
   for (auto& info : *rows) {
     const std::string id = info.actor_id();
-    KeepLocked(info);
+    KeepLocked(info, RowBytes(info));
     if (info.state() == proto::ACTOR_DEAD) continue;
     auto spec = by_id.find(id);
     if (spec == by_id.end()) {
@@ -60,26 +60,25 @@ absl::StatusOr<std::vector<proto::StoredActor>> ActorDirectory::Recover(TableSto
 // The spec is written once, with the actor's first row, and deleted with its death: the rows
 // written on every change of state stay small whatever the constructor's arguments. It is not
 // kept here (ActorManager keeps what it needs of it).
-absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor,
+absl::Status ActorDirectory::SaveLocked(const proto::ActorInfo& actor, std::string row,
                                         const proto::ActorSpec* spec) {
   if (store_) {
     const std::string& id = actor.actor_id();
-    std::vector<TableStore::Change> batch = {RowOf(kActorsTable, id, actor)};
+    std::vector<TableStore::Change> batch = {{kActorsTable, id, row}};
     if (spec) batch.push_back(RowOf(kActorSpecsTable, id, *spec));
     if (actor.state() == proto::ACTOR_DEAD) batch.push_back({kActorSpecsTable, id, std::nullopt});
     if (auto stored = Persist(store_, batch); !stored.ok()) return stored;
   }
-  KeepLocked(actor);
+  KeepLocked(actor, std::move(row));
   return absl::OkStatus();
 }
 
-void ActorDirectory::KeepLocked(const proto::ActorInfo& actor) {
-  actors_[actor.actor_id()] = RowBytes(actor);
+void ActorDirectory::KeepLocked(const proto::ActorInfo& actor, std::string row) {
+  actors_[actor.actor_id()] = std::move(row);
   if (actor.name().empty()) return;
   const Name name{actor.namespace_(), actor.name()};
   if (actor.state() != proto::ACTOR_DEAD) {
-    auto [it, added] = live_names_.try_emplace(name, actor.actor_id());
-    if (!added && it->second != actor.actor_id()) it->second = actor.actor_id();
+    live_names_.insert_or_assign(name, actor.actor_id());
   } else if (auto it = live_names_.find(name);
              it != live_names_.end() && it->second == actor.actor_id()) {
     live_names_.erase(it);
@@ -100,7 +99,7 @@ absl::StatusOr<proto::ActorInfo> ActorDirectory::Register(proto::ActorInfo actor
   }
   if (actor.state() == proto::ACTOR_STATE_UNSPECIFIED) actor.set_state(proto::ACTOR_PENDING);
   spec.set_actor_id(actor.actor_id());
-  if (auto saved = SaveLocked(actor, &spec); !saved.ok()) return saved;
+  if (auto saved = SaveLocked(actor, RowBytes(actor), &spec); !saved.ok()) return saved;
   return actor;
 }
 
@@ -125,8 +124,9 @@ absl::Status ActorDirectory::Update(const proto::ActorInfo& actor) {
   stored.set_executor(actor.executor());
   stored.set_max_concurrency(actor.max_concurrency());
   stored.set_num_restarts(actor.num_restarts());
-  if (RowBytes(stored) == it->second) return absl::OkStatus();
-  return SaveLocked(stored);
+  std::string row = RowBytes(stored);
+  if (row == it->second) return absl::OkStatus();
+  return SaveLocked(stored, std::move(row));
 }
 
 absl::StatusOr<proto::ActorInfo> ActorDirectory::Get(const std::string& actor_id) const {
@@ -180,7 +180,8 @@ int ActorDirectory::MarkNodeDead(const std::string& node_id) {
     actor.set_state(proto::ACTOR_DEAD);
     actor.set_death_reason(absl::StrCat("node ", node_id, " died"));
     // Dead either way (its node is); a restarted head reads the node's death again.
-    if (auto saved = SaveLocked(actor); !saved.ok()) KeepLocked(actor);
+    std::string row = RowBytes(actor);
+    if (auto saved = SaveLocked(actor, row); !saved.ok()) KeepLocked(actor, std::move(row));
     ++count;
   }
   return count;

@@ -52,13 +52,14 @@ class ActorDirectory {
  private:
   using Name = std::pair<std::string, std::string>;  // namespace, name
 
-  // Stores the actor's row (with `spec`'s row when given; the spec's row goes when it is
-  // DEAD), then makes it `actor`.
-  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor,
+  // Stores the actor's `row` (RowBytes of `actor`; with `spec`'s row when given; the spec's row
+  // goes when it is DEAD), then keeps it.
+  [[nodiscard]] absl::Status SaveLocked(const proto::ActorInfo& actor, std::string row,
                                         const proto::ActorSpec* spec = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Makes the kept row `actor` (and its name live or not), stored or not.
-  void KeepLocked(const proto::ActorInfo& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the kept row of `actor` `row` (and its name live or not), stored or not.
+  void KeepLocked(const proto::ActorInfo& actor, std::string row)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   // Serialized ActorInfo rows in id order: listed a page at a time.

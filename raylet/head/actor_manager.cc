@@ -290,6 +290,7 @@ void ActorManager::OnJobFinished(const std::string& job_id, const std::string& r
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [actor_id, bytes] : specs_) {
+      if (bytes.find(job_id) == std::string::npos) continue;  // not the job's: no need to read it
       const proto::ActorSpec spec = SpecOf(bytes);
       if (spec.job_id() != job_id) continue;
       if (!spec.detached()) {

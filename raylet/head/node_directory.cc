@@ -267,15 +267,19 @@ std::vector<proto::NodeInfo> NodeDirectory::List() const {
   return ListLocked(/*alive_only=*/false);
 }
 
-std::vector<proto::NodeInfo> NodeDirectory::ListLocked(bool alive_only) const {
+std::vector<const NodeDirectory::Entry*> NodeDirectory::OrderedLocked(bool alive_only) const {
   std::vector<const Entry*> ordered;
   for (const auto& [id, entry] : nodes_) {
     if (!alive_only || entry.info.state() == proto::NODE_ALIVE) ordered.push_back(&entry);
   }
   std::sort(ordered.begin(), ordered.end(),
             [](const Entry* a, const Entry* b) { return a->order < b->order; });
+  return ordered;
+}
+
+std::vector<proto::NodeInfo> NodeDirectory::ListLocked(bool alive_only) const {
   std::vector<proto::NodeInfo> out;
-  for (const Entry* entry : ordered) out.push_back(View(*entry));
+  for (const Entry* entry : OrderedLocked(alive_only)) out.push_back(View(*entry));
   return out;
 }
 
@@ -287,15 +291,10 @@ std::vector<proto::NodeInfo> NodeDirectory::ListAlive() const {
 NodeDirectory::NodeIds NodeDirectory::AliveIds() const {
   absl::MutexLock lock(&mu_);
   if (!alive_ids_) {
-    std::vector<const Entry*> alive;
-    for (const auto& [id, entry] : nodes_) {
-      if (entry.info.state() == proto::NODE_ALIVE) alive.push_back(&entry);
-    }
-    std::sort(alive.begin(), alive.end(),
-              [](const Entry* a, const Entry* b) { return a->order < b->order; });
     auto ids = std::make_shared<std::vector<std::string>>();
-    ids->reserve(alive.size());
-    for (const Entry* entry : alive) ids->push_back(entry->info.node_id());
+    for (const Entry* entry : OrderedLocked(/*alive_only=*/true)) {
+      ids->push_back(entry->info.node_id());
+    }
     alive_ids_ = std::move(ids);
   }
   return alive_ids_;

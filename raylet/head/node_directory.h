@@ -124,6 +124,8 @@ class NodeDirectory {
     bool recovered = false;  // taken over from a dead head, not heard from since
   };
   static proto::NodeInfo View(const Entry& entry);
+  // The nodes (or the ALIVE ones), oldest first.
+  std::vector<const Entry*> OrderedLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   std::vector<proto::NodeInfo> ListLocked(bool alive_only) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Takes the stored nodes in (registration order); the old head's own node is marked DEAD
   // and added to `dead`.

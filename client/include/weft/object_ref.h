@@ -99,7 +99,7 @@ class PackedRefs {
 // there point into `bytes`, the value's, when given (weft/blob.h).
 class UnpackingObject {
  public:
-  explicit UnpackingObject(const std::string& id, const Bytes* bytes = nullptr);
+  UnpackingObject(const std::string& id, const Bytes* bytes);
   ~UnpackingObject();
   UnpackingObject(const UnpackingObject&) = delete;
   UnpackingObject& operator=(const UnpackingObject&) = delete;
