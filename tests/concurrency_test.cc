@@ -317,6 +317,48 @@ TEST_F(ConcurrencyTest, ASlowConstructorHoldsUpNoOtherActorsCreation) {
   EXPECT_EQ(slow_answer.Get(kWait), 1);
 }
 
+// A one-at-a-time actor's call runs on the worker's gRPC thread that read it when the actor is
+// idle (no thread wake for it). Calls that block there, or on the shared pool beside it, hold up
+// no other actor of their worker, and a call that waits for another actor of its own worker
+// gets its answer.
+TEST_F(ConcurrencyTest, BlockedCallsOfOneAtATimeActorsHoldUpNoOtherActorOfTheirWorker) {
+  const auto first = weft::Actor<Blocker>().Remote();
+  const int pid = first.Call(&Blocker::Pid).Get(kWait);
+  // Actors that share first's worker (default actors of a job share a worker per node). The
+  // placement alternates between the two nodes: three actors a round reach both with each class.
+  std::vector<weft::ActorHandle<Blocker>> blockers;
+  std::vector<weft::ActorHandle<Recorder>> recorders;
+  for (int i = 0; i < 20 && (blockers.size() < 2 || recorders.empty()); ++i) {
+    auto blocker = weft::Actor<Blocker>().Remote();
+    if (blocker.Call(&Blocker::Pid).Get(kWait) == pid) blockers.push_back(blocker);
+    for (int j = 0; j < 2; ++j) {
+      auto recorder = weft::Actor<Recorder>().Remote();
+      if (recorder.Call(&Recorder::Pid).Get(kWait) == pid) recorders.push_back(recorder);
+    }
+  }
+  ASSERT_EQ(blockers.size(), 2u) << "too few Blockers in worker " << pid;
+  ASSERT_FALSE(recorders.empty()) << "no Recorder in worker " << pid;
+
+  // Two blocked calls in one worker: at most one holds a gRPC thread, the other a pool thread.
+  // They return once this test is the gate's third arrival.
+  const auto gate = weft::Actor<Gate>().Remote(3);
+  auto blocked = first.Call(&Blocker::WaitFor, gate);
+  auto also_blocked = blockers[0].Call(&Blocker::WaitFor, gate);
+  auto behind = first.Call(&Blocker::Pid);  // queued behind the blocked call of its actor
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(recorders[0].Call(&Recorder::Echo, i).Get(kWait), i);
+    EXPECT_EQ(blockers[0].Call(&Blocker::Pid).IsReady(), false);
+  }
+  // A call that waits for another actor of its own worker, while the two others block.
+  EXPECT_EQ(blockers[1].Call(&Blocker::EchoThrough, recorders[0], 7).Get(kWait), 7);
+  EXPECT_FALSE(blocked.IsReady());
+  EXPECT_FALSE(behind.IsReady()) << "a call ran before the blocked call of its actor ended";
+
+  const int released = gate.Call(&Gate::Arrive).Get(kWait);
+  EXPECT_EQ(released + blocked.Get(kWait) + also_blocked.Get(kWait), 1 + 2 + 3);
+  EXPECT_EQ(behind.Get(kWait), pid);
+}
+
 // examples/concurrency/concurrency_groups, as a user runs it against a cluster.
 TEST_F(ConcurrencyTest, TheConcurrencyGroupsExamplePrintsEachGroupsLimit) {
   auto result = weft::testing::Run({BinPath("concurrency_groups")}, seconds(60),

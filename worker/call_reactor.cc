@@ -4,6 +4,7 @@
 
 #include "client/src/remote_failure.h"
 #include "common/rpc.h"
+#include "worker/serial_queue.h"
 
 namespace weft::worker {
 namespace {
@@ -40,6 +41,9 @@ void CallReactor::OnReadDone(bool ok) {
       if (call.stream_window() > 0) streaming_.emplace(call.call_id(), call.result_id());
     }
   }
+  // A call of an idle one-at-a-time actor runs on this thread, once the batch is dispatched and
+  // the next read started (below): no pool thread is woken for it.
+  CallerRuns caller_runs;
   for (auto& call : *incoming_.mutable_calls()) {
     dispatch_(std::move(call), [shared = shared_](proto::CallResult result) {
       std::lock_guard lock(shared->mu);
@@ -53,15 +57,21 @@ void CallReactor::OnReadDone(bool ok) {
     for (const auto& ack : incoming_.acks()) ack_(ack);
   }
   incoming_.Clear();
-  std::lock_guard lock(shared_->mu);
-  // The caller takes its results slower than its calls make them, or not at all: its further
-  // calls wait at the caller (HTTP/2 flow control) until the write in flight is done.
-  if (queued_bytes_ > queued_budget_) {
-    reads_paused_ = true;
-    ++paused_streams;
-    return;
+  {
+    std::lock_guard lock(shared_->mu);
+    // The caller takes its results slower than its calls make them, or not at all: its further
+    // calls wait at the caller (HTTP/2 flow control) until the write in flight is done.
+    if (queued_bytes_ > queued_budget_) {
+      reads_paused_ = true;
+      ++paused_streams;
+    } else {
+      StartRead(&incoming_);
+    }
   }
-  StartRead(&incoming_);
+  // The next batch may be read (on another thread) while the kept call runs: a cancel of it
+  // arrives, and later calls queue behind it. It touches no member: the reply goes through
+  // shared_, and gRPC calls OnDone only after this reaction returns.
+  caller_runs.Run();
 }
 
 void CallReactor::Deliver(proto::CallResult result) {  // shared_->mu held

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include <unistd.h>
+
 #include "tests/actors/test_actors.h"
 
 namespace weft::testing {
@@ -11,6 +13,16 @@ namespace weft::testing {
 SlowStarter::SlowStarter(weft::ActorHandle<Gate> gate) {
   gate.Call(&Gate::Arrive).Get(std::chrono::seconds(60));
 }
+
+int Blocker::WaitFor(weft::ActorHandle<Gate> gate) {
+  return gate.Call(&Gate::Arrive).Get(std::chrono::seconds(60));
+}
+
+int Blocker::EchoThrough(weft::ActorHandle<Recorder> other, int x) {
+  return other.Call(&Recorder::Echo, x).Get(std::chrono::seconds(60));
+}
+
+int Blocker::Pid() { return static_cast<int>(getpid()); }
 
 namespace {
 
@@ -124,6 +136,11 @@ const auto kAsyncRefuser = weft::ActorClass<AsyncRefuser>("AsyncRefuser")
 const auto kSlowStarter = weft::ActorClass<SlowStarter>("SlowStarter")
                               .Constructor<weft::ActorHandle<Gate>>()
                               .Method("Ping", &SlowStarter::Ping);
+
+const auto kBlocker = weft::ActorClass<Blocker>("Blocker")
+                          .Method("WaitFor", &Blocker::WaitFor)
+                          .Method("EchoThrough", &Blocker::EchoThrough)
+                          .Method("Pid", &Blocker::Pid);
 
 const auto kMisgrouped = weft::ActorClass<Misgrouped>("Misgrouped")
                              .ConcurrencyGroup("io", 2)

@@ -80,6 +80,16 @@ class SlowStarter {
   int Ping() { return 1; }
 };
 
+// A one-at-a-time thread-pool actor whose calls block their thread, as user code does: the
+// worker runs a call of an idle such actor on the gRPC thread that read it (CallerRuns), and
+// a blocked call must hold up no other actor of its worker.
+class Blocker {
+ public:
+  int WaitFor(weft::ActorHandle<Gate> gate);  // the gate's count once it saw its other arrival
+  int EchoThrough(weft::ActorHandle<Recorder> other, int x);  // waits for other's Echo(x)
+  int Pid();
+};
+
 // The largest number of `spans` running at one instant.
 int MaxOverlap(const std::vector<Span>& spans);
 
