@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -246,6 +247,12 @@ bool ClosedAtOnce(const std::string& address, std::chrono::milliseconds wait) {
         closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
       });
   return closed;
+}
+
+void TurnOffMutexDeadlockDetection() {
+  const char* keep = std::getenv("WEFT_MUTEX_DEADLOCK_DETECTION");
+  if (keep && std::string_view(keep) == "1") return;
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 void PinCallbackQueue() {

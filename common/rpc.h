@@ -142,6 +142,13 @@ void CallAsync(std::unique_ptr<grpc::ClientContext> context, Request request, St
 // channel that made one callback call, never freed.
 void PinCallbackQueue();
 
+// Debian's Abseil is built without NDEBUG, so every absl::Mutex lock, gRPC's own included, also
+// updates a process-wide graph of lock order to detect deadlocks: about 8% of the CPU of a
+// one-at-a-time actor call (perf, all of a call's processes on one core). Every Weft process
+// turns it off at start, unless WEFT_MUTEX_DEADLOCK_DETECTION=1 is set (the sanitized tests set
+// it, to keep catching lock-order inversions).
+void TurnOffMutexDeadlockDetection();
+
 // For callback handlers: a reactor finished with `status`.
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status);

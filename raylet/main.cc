@@ -14,6 +14,7 @@
 #include "raylet/raylet_flags.h"
 
 int main(int argc, char** argv) {
+  weft::TurnOffMutexDeadlockDetection();  // before the first lock
   CLI::App app{"weft-raylet: the Weft node daemon (head services with --head)"};
   weft::RayletFlags flags;
   weft::AddRayletFlags(app, flags);

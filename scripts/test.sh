@@ -52,6 +52,8 @@ reports="$PWD/build-sanitize/reports"
 rm -rf "$reports" && mkdir -p "$reports"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/asan:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan:${UBSAN_OPTIONS:-}"
+# Abseil's lock-order checks stay on here (every Weft process turns them off otherwise).
+export WEFT_MUTEX_DEADLOCK_DETECTION=1
 status=0
 ctest --test-dir build-sanitize --output-on-failure -j2 --timeout 600 "${selection[@]}" || status=1
 if [ -n "$(ls -A "$reports")" ]; then

@@ -15,6 +15,7 @@
 #include "worker/worker_process.h"
 
 int main(int argc, char** argv) {
+  weft::TurnOffMutexDeadlockDetection();  // before the first lock
   // Results and object chunks of up to 32 MiB come from the heap and their memory is kept
   // for the next ones, instead of a fresh mapping (and its page faults) for every object.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -252,6 +252,7 @@ void SecureConnections(const ClusterEndpoint& endpoint, const std::string& host)
 
 void Init(const InitOptions& options) {
   if (internal::Runtime::Current()) throw Error(9, "weft::Init was already called");
+  TurnOffMutexDeadlockDetection();
   PinCallbackQueue();  // before the runtime's first channel
   auto state = std::make_unique<DriverState>();
   std::string session_dir = options.session_dir;
