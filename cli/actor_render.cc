@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "cli/actor_filter.h"
 #include "cli/format.h"
+#include "common/actor_listing.h"
 
 namespace weft::cli {
 namespace {

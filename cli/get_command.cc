@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include "cli/actor_render.h"
 #include "cli/actor_selector.h"
+#include "cli/cluster_views.h"
 #include "cli/command.h"
 
 namespace weft::cli {
@@ -20,11 +20,7 @@ absl::Status RunGetActor(const GetActorOptions& o) {
   if (!head.ok()) return head.status();
   auto actor = FindSelectedActor(*head, o.actor);
   if (!actor.ok()) return actor.status();
-  ActorRow row{*std::move(actor), std::nullopt};
-  if (row.info.state() == proto::ACTOR_ALIVE && !row.info.address().empty()) {
-    const auto stats = head->ActorStats({row.info.address()}, std::chrono::milliseconds(1000));
-    if (auto it = stats.find(row.info.actor_id()); it != stats.end()) row.stats = it->second;
-  }
+  const ActorRow row = WithCallCounts(*head, *std::move(actor));
   std::cout << (o.format == "json" ? RenderActorJson(row) : RenderActorDetails(row));
   return absl::OkStatus();
 }

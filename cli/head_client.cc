@@ -3,7 +3,7 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
-#include "cli/actor_filter.h"
+#include "common/actor_listing.h"
 #include "common/cluster_endpoint.h"
 #include "common/rpc.h"
 #include "common/status.h"
@@ -48,22 +48,13 @@ absl::Status HeadClient::HeadError(const absl::Status& status) const {
 
 absl::StatusOr<std::vector<proto::ActorInfo>> HeadClient::ListActors(int page_size) const {
   auto stub = proto::ActorDirectory::NewStub(channel_);
-  std::vector<proto::ActorInfo> actors;
-  proto::ListActorsRequest request;
-  request.set_page_size(page_size);
-  do {
-    proto::ListActorsReply reply;
-    const auto status = Unary(
-        kHeadTimeout, [&](grpc::ClientContext* c) { return stub->ListActors(c, request, &reply); });
-    if (!status.ok()) return HeadError(status);
-    for (auto& actor : *reply.mutable_actors()) actors.push_back(std::move(actor));
-    // Ids only grow from page to page: a token that does not would be a head's bug, and a loop.
-    if (!reply.next_page_token().empty() && reply.next_page_token() <= request.page_token()) {
-      return absl::InternalError(
-          absl::StrCat("the head at ", address_, " answered a page token that does not move on"));
-    }
-    request.set_page_token(reply.next_page_token());
-  } while (!request.page_token().empty());
+  auto actors = ListAllActors(
+      [&](const proto::ListActorsRequest& request, proto::ListActorsReply* reply) {
+        return Unary(kHeadTimeout,
+                     [&](grpc::ClientContext* c) { return stub->ListActors(c, request, reply); });
+      },
+      page_size);
+  if (!actors.ok()) return HeadError(actors.status());
   return actors;
 }
 

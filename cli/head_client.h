@@ -28,6 +28,11 @@ class HeadClient {
  public:
   // Resolves the head's address and token from the flags (no RPC yet).
   [[nodiscard]] static absl::StatusOr<HeadClient> Connect(const ClusterFlags& flags);
+  // The head at `address`, for a process that knows it and its token, and whose transport
+  // security is already set (the head's own dashboard).
+  static HeadClient At(std::string address, std::string token) {
+    return HeadClient(std::move(address), std::move(token));
+  }
 
   const std::string& address() const { return address_; }
 

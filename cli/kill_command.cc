@@ -3,9 +3,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "cli/actor_filter.h"
 #include "cli/actor_selector.h"
 #include "cli/command.h"
+#include "common/actor_listing.h"
 
 namespace weft::cli {
 namespace {

@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "cli/actor_filter.h"
 #include "cli/actor_selector.h"
 #include "cli/command.h"
 #include "cli/log_tail.h"
+#include "common/actor_listing.h"
 
 namespace weft::cli {
 namespace {

@@ -46,6 +46,8 @@ struct StartOptions {
   bool tls = false;
   bool mutual_tls = false;
   std::optional<int> max_connections;
+  std::optional<int> dashboard_port;
+  bool no_dashboard = false;
   std::optional<int> max_connections_per_address;
   std::string tls_ca;
   std::string tls_cert;
@@ -85,6 +87,8 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (o.tls) argv.push_back("--tls");
   if (o.mutual_tls) argv.push_back("--mutual-tls");
   if (o.max_connections) add("--max-connections", std::to_string(*o.max_connections));
+  if (o.dashboard_port) add("--dashboard-port", std::to_string(*o.dashboard_port));
+  if (o.no_dashboard) argv.push_back("--no-dashboard");
   if (o.max_connections_per_address) {
     add("--max-connections-per-address", std::to_string(*o.max_connections_per_address));
   }
@@ -169,6 +173,13 @@ void PrintStarted(const StartOptions& o, const std::string& address, pid_t pid,
               << "  session dir: " << session.root() << "\n"
               << "  token:       " << session.TokenPath() << " (mode 0600)\n"
               << "  log:         " << log << "\n";
+    // Written by the head before it said it was ready; missing when it could not have its port.
+    if (auto url = ReadFile(session.DashboardUrlPath()); url.ok()) {
+      std::cout << "  dashboard:   " << absl::StripAsciiWhitespace(*url)
+                << " (log in with the token)\n";
+    } else if (!o.no_dashboard) {
+      std::cout << "  dashboard:   none (its port was in use: see the log)\n";
+    }
     if (tls) {
       std::cout << "  TLS:         every connection, under "
                 << (operator_ca ? "the operator's CA " : "the cluster CA ") << session.TlsDir()
@@ -312,6 +323,14 @@ void AddStartCommand(CLI::App& app) {
       ->check(CLI::Range(int64_t{kMinMaxMessageBytes}, int64_t{std::numeric_limits<int>::max()}))
       ->needs("--head");
   cmd->add_option("--resources", o->resources, "Custom resources as JSON, e.g. '{\"GPU\": 2}'");
+  auto* dashboard = cmd->add_option("--dashboard-port", o->dashboard_port,
+                                    "Head: port of the web dashboard and /metrics, on --host "
+                                    "(default 8265, else a free one; 0 picks a free one)")
+                        ->check(CLI::Range(0, 65535))
+                        ->needs("--head");
+  cmd->add_flag("--no-dashboard", o->no_dashboard, "Head: serve no web dashboard")
+      ->needs("--head")
+      ->excludes(dashboard);
   cmd->add_option("--session-dir", o->session_dir,
                   "Folder for token, logs, records "
                   "($WEFT_SESSION_DIR)")

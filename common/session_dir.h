@@ -42,6 +42,8 @@ class SessionDir {
   // TLS (issue 13): the cluster CA's certificate, and this session's certificate and key,
   // which its raylet and workers serve with (see common/cluster_tls.h).
   std::string TlsDir() const { return root_ + "/tls"; }
+  // Where a head of this session serves its web dashboard ("http://127.0.0.1:8265/\n").
+  std::string DashboardUrlPath() const { return root_ + "/dashboard_url"; }
   std::string RayletsDir() const { return root_ + "/raylets"; }
   std::string RayletRecordPath(int pid) const;
 

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <string>
 
-#include "cli/actor_filter.h"
+#include "common/actor_listing.h"
 #include "common/auth.h"
 #include "common/certificates.h"
 #include "common/cluster_endpoint.h"
@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const weft::SessionDir session(Session());
   switch (data[0] % 7) {
     case 0:
-      (void)weft::cli::ParseActorFilter(text);
+      (void)weft::ParseActorFilter(text);
       break;
     case 1:
       (void)weft::ParseResourcesJson(text);

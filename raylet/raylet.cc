@@ -191,6 +191,7 @@ absl::Status Raylet::Run() {
     }
   }
   if (head_) ScheduleLivenessCheck();
+  if (head_) StartDashboard();
   if (auto status = WriteSessionFiles(); !status.ok()) {
     Shutdown();
     return status;
@@ -201,8 +202,10 @@ absl::Status Raylet::Run() {
     return status;
   }
   SignalReady();
-  spdlog::info("raylet ready address={} local_address={} head={} node={} session_dir={}", address_,
-               local_address_, options_.head, node_ ? node_->id() : "none", session_.root());
+  spdlog::info(
+      "raylet ready address={} local_address={} head={} node={} session_dir={} dashboard={}",
+      address_, local_address_, options_.head, node_ ? node_->id() : "none", session_.root(),
+      dashboard_ ? dashboard_->url() : "none");
   io_.run();
   Shutdown();
   return exit_status_;
@@ -328,7 +331,13 @@ absl::Status Raylet::StartServer() {
                                      CurrentServerCredentials(), limits);
   if (!gate.ok()) return gate.status();
   const int port = (*gate)->port();
-  if (head_) head_->AddServices(builder);
+  if (head_) {
+    head_->AddServices(builder);
+    if (!head_metrics_) head_metrics_ = std::make_unique<dashboard::HeadMetrics>();
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> timers;
+    timers.push_back(head_metrics_->RpcTimer());
+    builder.experimental().SetInterceptorCreators(std::move(timers));
+  }
   if (node_) node_->AddServices(builder);
   server_ = builder.BuildAndStart();
   if (!server_) {
@@ -344,6 +353,37 @@ absl::Status Raylet::StartServer() {
   SetLocalRoute(address_, local_address_);
   port_ = port;  // a node that rejoins listens here again
   return absl::OkStatus();
+}
+
+void Raylet::StartDashboard() {
+  std::remove(session_.DashboardUrlPath().c_str());  // an earlier head's of this session
+  if (options_.dashboard_port < 0) return;
+  dashboard::DashboardOptions o{.host = options_.host,
+                                .port = options_.dashboard_port,
+                                .head_address = local_address_,
+                                .token = options_.token,
+                                .auth = &auth_,
+                                .metrics = head_metrics_.get()};
+  if (options_.tls) {  // served under the head's own certificate
+    const auto security = CurrentTransportSecurity();
+    o.cert_pem = security->cert_pem;
+    o.key_pem = security->key_pem;
+  }
+  auto started = dashboard::Dashboard::Start(o);
+  if (!started.ok() && options_.dashboard_port_fallback && o.port != 0) {
+    spdlog::warn("dashboard: {}; serving it on a free port instead", started.status().message());
+    o.port = 0;
+    started = dashboard::Dashboard::Start(o);
+  }
+  if (!started.ok()) {
+    spdlog::warn("no dashboard: {}", started.status().message());
+    return;
+  }
+  dashboard_ = *std::move(started);
+  if (auto written = WriteFileAtomic(session_.DashboardUrlPath(), dashboard_->url() + "\n");
+      !written.ok()) {
+    spdlog::warn("cannot record the dashboard's address: {}", written.message());
+  }
 }
 
 absl::Status Raylet::WriteSessionFiles() {
@@ -434,6 +474,8 @@ void Raylet::Stop(absl::Status why) {
 }
 
 void Raylet::Shutdown() {
+  dashboard_.reset();  // first: its requests call the services stopped below
+  if (head_) std::remove(session_.DashboardUrlPath().c_str());
   if (node_) {
     node_->Stop(exit_status_.ok() ? "raylet stopped" : std::string(exit_status_.message()));
   }

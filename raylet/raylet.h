@@ -14,6 +14,7 @@
 #include "common/connection_gate.h"
 #include "common/session_dir.h"
 #include "common/transport_security.h"
+#include "raylet/dashboard/dashboard.h"
 #include "raylet/head/head.h"
 #include "raylet/node/head_link.h"
 #include "raylet/node/node.h"
@@ -52,6 +53,8 @@ class Raylet {
   // Stops accepting, then shuts the server down (its calls get until `deadline`).
   void StopServing(std::chrono::system_clock::time_point deadline);
   [[nodiscard]] absl::Status StartServer();
+  // A head's dashboard, when asked for; a port it cannot have is a warning.
+  void StartDashboard();
   [[nodiscard]] absl::Status WriteSessionFiles();
   void SignalReady();
   void WaitForSignals();
@@ -83,6 +86,8 @@ class Raylet {
   asio::steady_timer liveness_timer_;
   asio::steady_timer rejoin_timer_;
   std::unique_ptr<head::Head> head_;
+  std::unique_ptr<dashboard::HeadMetrics> head_metrics_;  // a head's, timing its RPCs
+  std::unique_ptr<dashboard::Dashboard> dashboard_;       // a head's, when it could bind its port
   std::unique_ptr<node::Node> node_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ConnectionGate> gate_;  // accepts the server's connections (goes first)

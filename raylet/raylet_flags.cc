@@ -104,6 +104,13 @@ void AddRayletFlags(CLI::App& app, RayletFlags& f) {
                  "Connections its server holds at once from one address (default 4096): a "
                  "flood from one host does not keep the others out")
       ->check(CLI::Range(1, 1 << 20));
+  auto* dashboard = app.add_option(
+      "--dashboard-port", f.dashboard_port,
+      "Head: the web dashboard's port, on --host (default 8265, or any free port when that one "
+      "is in use; 0: any free port). A port given and in use: a warning, no dashboard");
+  dashboard->check(CLI::Range(0, 65535));
+  app.add_flag("--no-dashboard", f.no_dashboard, "Head: serve no web dashboard")
+      ->excludes(dashboard);
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -226,6 +233,8 @@ absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f, const Rout
   o.tls = f.tls || f.mutual_tls || !f.tls_cert.empty() || (beyond_loopback && !f.insecure);
   o.mutual_tls = f.mutual_tls;
   o.max_connections = f.max_connections;
+  o.dashboard_port = f.no_dashboard ? -1 : f.dashboard_port.value_or(o.dashboard_port);
+  o.dashboard_port_fallback = !f.dashboard_port.has_value();
   o.max_connections_per_peer = f.max_connections_per_address;
   o.tls_ca_file = f.tls_ca;
   o.tls_cert_file = f.tls_cert;

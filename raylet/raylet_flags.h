@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -46,6 +47,8 @@ struct RayletFlags {
   int node_timeout_ms = Millis(RayletOptions().node_timeout);
   int head_lost_timeout_ms = Millis(RayletOptions().head_lost_timeout);
   int shutdown_grace_ms = Millis(RayletOptions().shutdown_grace);
+  std::optional<int> dashboard_port;  // default: RayletOptions().dashboard_port
+  bool no_dashboard = false;
   int ready_fd = -1;
   int exit_with_pid = 0;
   int64_t object_store_memory = 0;

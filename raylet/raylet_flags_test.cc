@@ -235,5 +235,30 @@ TEST_F(RayletFlagsTest, ARejoiningNodeFollowsTheRouteTowardItsHeadWhereNoFlagNam
   EXPECT_EQ(routes_asked_, 0);
 }
 
+// The dashboard: 8265 unless asked otherwise, any free port when that one is taken; a port asked
+// for is kept to (taken: no dashboard); --no-dashboard serves none.
+TEST_F(RayletFlagsTest, TheDashboardTakes8265OrAFreePortUnlessAskedOtherwise) {
+  auto defaults = Settle({"--head"}, NoRoute());
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->dashboard_port, 8265);
+  EXPECT_TRUE(defaults->dashboard_port_fallback);
+
+  auto asked = Settle({"--head", "--dashboard-port", "9000"}, NoRoute());
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  EXPECT_EQ(asked->dashboard_port, 9000);
+  EXPECT_FALSE(asked->dashboard_port_fallback);
+
+  auto any = Settle({"--head", "--dashboard-port", "0"}, NoRoute());
+  ASSERT_TRUE(any.ok()) << any.status();
+  EXPECT_EQ(any->dashboard_port, 0);
+
+  auto none = Settle({"--head", "--no-dashboard"}, NoRoute());
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->dashboard_port, -1);
+
+  EXPECT_THROW(Parse({"--head", "--no-dashboard", "--dashboard-port", "1"}), CLI::ExcludesError);
+  EXPECT_THROW(Parse({"--head", "--dashboard-port", "70000"}), CLI::ValidationError);
+}
+
 }  // namespace
 }  // namespace weft

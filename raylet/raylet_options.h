@@ -65,6 +65,11 @@ struct RayletOptions {
   // answered it; then its raylet exits.
   absl::Duration head_lost_timeout = absl::Seconds(60);
   absl::Duration shutdown_grace = absl::Seconds(5);
+  // A head's web dashboard and /metrics (raylet/dashboard), on `host`: this port (0: any free
+  // one); -1: none. A port in use is a warning, not a failure: the head serves without it, or,
+  // with `dashboard_port_fallback` (the port was not asked for), on any free port.
+  int dashboard_port = 8265;
+  bool dashboard_port_fallback = true;
   int ready_fd = -1;  // gets "<address>\n" once serving, then is closed
   // The raylet stops when this process ends (a program's own cluster, a test's); 0: never.
   int exit_with_pid = 0;

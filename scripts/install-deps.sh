@@ -22,6 +22,9 @@ PACKAGES=(
   libcaf-dev                                  # the C++ actor framework weft-bench compares with
   clang libclang-rt-14-dev                    # sanitized build and libFuzzer (test.sh --sanitize)
   python3-kubernetes                          # the Kubernetes API's types: deploy/ manifests checked
+  libcpp-httplib-dev                          # cpp-httplib: the head's dashboard and /metrics
+  prometheus-cpp-dev                          # metrics, in Prometheus's text format (/metrics)
+  chromium chromium-driver                    # headless browser test of the dashboard
 )
 
 missing=()

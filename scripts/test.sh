@@ -28,12 +28,14 @@ optimize=-O1
 cmake -S . -B build-sanitize -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$optimize -g1" -DWEFT_SANITIZE=ON >/dev/null
 if [ "$PART" = unit ]; then
-  # The head's, the CLI's and common's unit tests (timers among them), the client library's
-  # that need no more (an owner's and a borrower's watches), and the fuzz targets (with the client
-  # library, for call_args_fuzz), and the worker's serial queue (its library is built for
-  # worker_requests_fuzz): the node's unit tests would need its library built too.
+  # The head's (its dashboard's too), the CLI's and common's unit tests (timers among them), the
+  # client library's that need no more (an owner's and a borrower's watches), and the fuzz
+  # targets (with the client library, for call_args_fuzz), and the worker's serial queue (its
+  # library is built for worker_requests_fuzz): the node's unit tests would need its library
+  # built too.
   cmake --build build-sanitize -j"${WEFT_BUILD_JOBS:-2}" --target common_test head_tables_test \
     log_broker_test head_store_test head_services_test cli_render_test cli_actors_unit_test \
+    dashboard_unit_test \
     timers_test owner_service_test blob_test shared_bytes_test serial_queue_test call_args_fuzz head_requests_fuzz text_inputs_fuzz \
     node_requests_fuzz worker_requests_fuzz
   selection=(-L "unit|fuzz")

@@ -116,7 +116,7 @@ class CliActorsTest : public ::testing::Test {
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(jobs.out, &listed).ok()) << jobs.out;
     for (const auto& job : listed.fields().at("jobs").list_value().values()) {
       if (Str(job.struct_value(), "state") == "JOB_RUNNING") {
-        holder.job = Str(job.struct_value(), "jobId");
+        holder.job = Str(job.struct_value(), "job_id");
       }
     }
   }

@@ -33,6 +33,18 @@ class DrivenClusterTest : public ::testing::Test {
   static inline TestCluster* cluster_ = nullptr;
 };
 
+// A head and one node, 2 CPUs each.
+class TwoNodeClusterTest : public DrivenClusterTest {
+ protected:
+  static void SetUpTestSuite() {
+    auto* cluster = new TestCluster(2);
+    cluster_ = cluster;
+    ASSERT_FALSE(cluster->JoinNode({"--num-cpus", "2"}).empty());
+    ASSERT_TRUE(WaitFor([] { return cluster_->AliveNodeCount() == 2; }));
+    Attach(cluster);
+  }
+};
+
 class ThreeNodeClusterTest : public DrivenClusterTest {
  protected:
   static void SetUpTestSuite() {

@@ -156,6 +156,10 @@ TestCluster::TestCluster(double num_cpus, std::vector<std::string> extra) {
       std::to_string(num_cpus),
       // A test killed (by a timeout, by hand) takes its daemons with it.
       "--exit-with-pid", std::to_string(getpid())};
+  // Not 8265: heads of tests running side by side would all try it.
+  if (std::find(extra.begin(), extra.end(), "--dashboard-port") == extra.end()) {
+    args.insert(args.end(), {"--dashboard-port", "0"});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   head_args_ = args;
   sessions_.push_back(head_session_);

@@ -87,8 +87,8 @@ double ResourceTotal(const proto::NodeInfo& node, const std::string& name);
 // then SIGKILLs anything of theirs still running.
 class TestCluster {
  public:
-  // Starts `weft start --head --port 0 --num-cpus <num_cpus> <extra...>`; fails the test if
-  // it does not start.
+  // Starts `weft start --head --port 0 --num-cpus <num_cpus> <extra...>` (and --dashboard-port 0
+  // unless `extra` names one); fails the test if it does not start.
   explicit TestCluster(double num_cpus = 2, std::vector<std::string> extra = {});
   ~TestCluster();
 

@@ -4,10 +4,10 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "client/src/cluster_state.h"
 #include "client/src/log_subscriber.h"
 #include "common/cluster_endpoint.h"
 #include "common/cluster_tls.h"
-#include "common/resources.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "common/transport_security.h"
@@ -26,10 +26,6 @@ void Check(const grpc::Status& status, const std::string& what) {
   if (status.ok()) return;
   const absl::Status failed = FromGrpcStatus(status);
   Throw(absl::Status(failed.code(), absl::StrCat(what, ": ", failed.message())));
-}
-
-std::map<std::string, double> ToMap(const ProtoResources& resources) {
-  return {resources.begin(), resources.end()};
 }
 
 std::string SelfCommandLine() {
@@ -105,11 +101,7 @@ std::vector<NodeInfo> Cluster::Nodes() const {
   proto::ListNodesReply reply;
   Check(impl_->nodes->ListNodes(&context, proto::ListNodesRequest(), &reply), "cannot list nodes");
   std::vector<NodeInfo> out;
-  for (const auto& n : reply.nodes()) {
-    out.push_back(NodeInfo{n.node_id(), n.address(), n.hostname(), n.is_head(),
-                           n.state() == proto::NODE_ALIVE, ToMap(n.total()), ToMap(n.available()),
-                           n.num_workers()});
-  }
+  for (const auto& node : reply.nodes()) out.push_back(internal::ToNodeInfo(node));
   return out;
 }
 

@@ -98,6 +98,11 @@ std::string Shout(std::string text) {
   return text;
 }
 
+std::string StateSeenInside(std::string actor_id) {
+  const weft::ActorInfo actor = weft::GetActorInfo(actor_id);
+  return std::string(weft::ToString(actor.state)) + " pid=" + std::to_string(actor.pid);
+}
+
 namespace {
 
 const auto kRecorder = weft::ActorClass<Recorder>("Recorder")
@@ -128,6 +133,7 @@ const auto kGate = weft::ActorClass<Gate>("Gate")
 const bool kAdd = weft::RemoteFunction("Add", &Add);
 const bool kPidAfter = weft::RemoteFunction("PidAfter", &PidAfter);
 const bool kShout = weft::RemoteFunction("Shout", &Shout);
+const bool kStateSeenInside = weft::RemoteFunction("StateSeenInside", &StateSeenInside);
 
 }  // namespace
 }  // namespace weft::testing

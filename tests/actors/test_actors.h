@@ -63,5 +63,7 @@ class Gate {
 int Add(int a, int b);
 int PidAfter(int ms);  // the worker's pid, after `ms` of work
 std::string Shout(std::string text);
+// What weft::GetActorInfo tells a task about the actor `actor_id`: "<STATE> pid=<pid>".
+std::string StateSeenInside(std::string actor_id);
 
 }  // namespace weft::testing

@@ -21,6 +21,9 @@ struct NodeInfo {
   std::map<std::string, double> total;  // "CPU", "memory" (bytes), custom resources
   std::map<std::string, double> available;
   int num_workers = 0;
+  std::string death_reason;  // why the head declared it DEAD
+  int raylet_pid = 0;        // its daemon's process id
+  std::chrono::system_clock::time_point last_heartbeat;
 };
 
 // What a worker process answered to a probe: see Cluster::ProbeWorker.

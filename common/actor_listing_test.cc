@@ -1,9 +1,9 @@
-#include "cli/actor_filter.h"
+#include "common/actor_listing.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace weft::cli {
+namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
@@ -19,8 +19,8 @@ proto::ActorInfo Actor(const std::string& id, const std::string& cls, proto::Act
   return actor;
 }
 
-std::vector<ActorFilter> Filters(std::initializer_list<const char*> texts) {
-  std::vector<ActorFilter> filters;
+std::vector<ActorFilterTerm> Filters(std::initializer_list<const char*> texts) {
+  std::vector<ActorFilterTerm> filters;
   for (const char* text : texts) {
     auto filter = ParseActorFilter(text);
     EXPECT_TRUE(filter.ok()) << filter.status();
@@ -125,5 +125,65 @@ TEST(SelectByIdPrefixTest, UnknownIdIsNotFound) {
   EXPECT_FALSE(SelectByIdPrefix({Actor("ab12", "A", proto::ACTOR_ALIVE)}, "").ok());
 }
 
+// A head of `ids` (sorted) that answers pages as the real one does: ids after the token.
+ActorPageCall PagedHead(std::vector<std::string> ids, int* asked) {
+  return [ids = std::move(ids), asked](const proto::ListActorsRequest& request,
+                                       proto::ListActorsReply* reply) {
+    ++*asked;
+    for (const auto& id : ids) {
+      if (id <= request.page_token()) continue;
+      if (reply->actors_size() == request.page_size()) {
+        reply->set_next_page_token(reply->actors().rbegin()->actor_id());
+        break;
+      }
+      *reply->add_actors() = Actor(id, id < "c" ? "Counter" : "Greeter", proto::ACTOR_ALIVE);
+    }
+    return absl::OkStatus();
+  };
+}
+
+TEST(ListAllActorsTest, ReadsEveryPageInOrder) {
+  int asked = 0;
+  auto actors = ListAllActors(PagedHead({"a1", "a2", "b1", "c1", "c2"}, &asked), 2);
+  ASSERT_TRUE(actors.ok()) << actors.status();
+  std::vector<std::string> ids;
+  for (const auto& actor : *actors) ids.push_back(actor.actor_id());
+  EXPECT_THAT(ids, ::testing::ElementsAre("a1", "a2", "b1", "c1", "c2"));
+  EXPECT_EQ(asked, 3);
+}
+
+TEST(ListAllActorsTest, KeepsOnlyWhatPassesTheTerms) {
+  int asked = 0;
+  auto actors =
+      ListAllActors(PagedHead({"a1", "b1", "c1", "d1"}, &asked), 1, Filters({"class=Greeter"}));
+  ASSERT_TRUE(actors.ok()) << actors.status();
+  ASSERT_EQ(actors->size(), 2u);
+  EXPECT_EQ((*actors)[0].actor_id(), "c1");
+  EXPECT_EQ((*actors)[1].actor_id(), "d1");
+}
+
+TEST(ListAllActorsTest, AFailingPageIsTheAnswer) {
+  auto actors =
+      ListAllActors([](const proto::ListActorsRequest&,
+                       proto::ListActorsReply*) { return absl::UnavailableError("head gone"); },
+                    10);
+  ASSERT_FALSE(actors.ok());
+  EXPECT_EQ(actors.status(), absl::UnavailableError("head gone"));
+}
+
+TEST(ListAllActorsTest, APageTokenThatDoesNotMoveOnIsAnErrorNotALoop) {
+  int asked = 0;
+  auto actors = ListAllActors(
+      [&asked](const proto::ListActorsRequest&, proto::ListActorsReply* reply) {
+        ++asked;
+        reply->set_next_page_token("same");
+        return absl::OkStatus();
+      },
+      10);
+  ASSERT_FALSE(actors.ok());
+  EXPECT_EQ(actors.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(asked, 2);
+}
+
 }  // namespace
-}  // namespace weft::cli
+}  // namespace weft

@@ -1,16 +1,16 @@
-#include "cli/actor_filter.h"
+#include "common/actor_listing.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace weft::cli {
+namespace weft {
 namespace {
 
 constexpr char kKnownKeys[] = "state, class, name, node, job";
 
-bool Matches(const ActorFilter& filter, const proto::ActorInfo& actor) {
+bool Matches(const ActorFilterTerm& filter, const proto::ActorInfo& actor) {
   if (filter.key == "state") return ActorStateName(actor.state()) == filter.value;
   if (filter.key == "class") return actor.class_name() == filter.value;
   if (filter.key == "name") return actor.name() == filter.value;
@@ -35,13 +35,14 @@ std::string ActorStateName(proto::ActorState state) {
   }
 }
 
-absl::StatusOr<ActorFilter> ParseActorFilter(const std::string& text) {
+absl::StatusOr<ActorFilterTerm> ParseActorFilter(const std::string& text) {
   const size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("filter '", text, "' is not key=value (keys: ", kKnownKeys, ")"));
   }
-  ActorFilter filter{absl::AsciiStrToLower(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+  ActorFilterTerm filter{absl::AsciiStrToLower(text.substr(0, eq)),
+                         std::string(text.substr(eq + 1))};
   if (filter.key == "state") {
     filter.value = absl::AsciiStrToUpper(filter.value);
     for (auto state :
@@ -58,9 +59,9 @@ absl::StatusOr<ActorFilter> ParseActorFilter(const std::string& text) {
       absl::StrCat("unknown filter key '", text.substr(0, eq), "' (keys: ", kKnownKeys, ")"));
 }
 
-bool MatchesAll(const std::vector<ActorFilter>& filters, const proto::ActorInfo& actor) {
-  for (const auto& filter : filters) {
-    if (!Matches(filter, actor)) return false;
+bool MatchesAll(const std::vector<ActorFilterTerm>& terms, const proto::ActorInfo& actor) {
+  for (const auto& term : terms) {
+    if (!Matches(term, actor)) return false;
   }
   return true;
 }
@@ -82,4 +83,25 @@ absl::StatusOr<proto::ActorInfo> SelectByIdPrefix(const std::vector<proto::Actor
   return *matches.front();
 }
 
-}  // namespace weft::cli
+absl::StatusOr<std::vector<proto::ActorInfo>> ListAllActors(
+    const ActorPageCall& ask, int page_size, const std::vector<ActorFilterTerm>& terms) {
+  std::vector<proto::ActorInfo> actors;
+  proto::ListActorsRequest request;
+  request.set_page_size(page_size);
+  do {
+    proto::ListActorsReply reply;
+    if (absl::Status status = ask(request, &reply); !status.ok()) return status;
+    for (auto& actor : *reply.mutable_actors()) {
+      if (MatchesAll(terms, actor)) actors.push_back(std::move(actor));
+    }
+    if (!reply.next_page_token().empty() && reply.next_page_token() <= request.page_token()) {
+      return absl::InternalError(absl::StrCat("page token '", reply.next_page_token(),
+                                              "' answered after '", request.page_token(),
+                                              "' does not move on"));
+    }
+    request.set_page_token(reply.next_page_token());
+  } while (!request.page_token().empty());
+  return actors;
+}
+
+}  // namespace weft
