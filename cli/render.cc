@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -39,9 +40,25 @@ std::string CustomResources(const proto::NodeInfo& node) {
   return out.empty() ? "-" : out;
 }
 
+// "CPU 1/2 memory 1.0/4.0GiB GPU 0/2": every resource of the node, CPU and memory first.
+std::string NodeResources(const proto::NodeInfo& node) {
+  std::string out;
+  auto add = [&](const std::string& name, double total) {
+    absl::StrAppend(&out, out.empty() ? "" : " ", name, " ",
+                    UsedOfTotal(name, total - Amount(node.available(), name), total));
+  };
+  add("CPU", Amount(node.total(), "CPU"));
+  add("memory", Amount(node.total(), "memory"));
+  for (const auto& [name, total] : std::map(node.total().begin(), node.total().end())) {
+    if (name != "CPU" && name != "memory") add(name, total);
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& head_address) {
+std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& head_address,
+                         const std::vector<proto::ActorInfo>& pending_actors) {
   int alive = 0, dead = 0, workers = 0;
   std::map<std::string, std::pair<double, double>> resources;  // name -> (used, total)
   proto::ObjectStoreFigures store;                             // summed over alive nodes
@@ -69,6 +86,15 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
     absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", name,
                                           UsedOfTotal(name, amounts.first, amounts.second)));
   }
+  if (alive > 0) absl::StrAppend(&out, "Per node (used/total):\n");
+  for (const auto& node : reply.nodes()) {
+    if (node.state() != proto::NODE_ALIVE) continue;
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("  %-16s %-20s %s, %d workers%s\n", node.node_id(),
+                        node.hostname().empty() ? node.address() : node.hostname(),
+                        NodeResources(node), node.num_workers(), node.is_head() ? " (head)" : ""));
+  }
   if (store.capacity_bytes() > 0) {
     absl::StrAppend(&out, "Object store: ", HumanBytes(store.used_bytes()), "/",
                     HumanBytes(store.capacity_bytes()), " used, ",
@@ -78,6 +104,21 @@ std::string RenderStatus(const proto::ListNodesReply& reply, const std::string& 
   if (reply.queued_leases() > 0) {
     absl::StrAppend(&out, "Pending leases: ", reply.queued_leases(), " waiting for resources\n");
     for (const auto& line : reply.queued_reasons()) absl::StrAppend(&out, "  ", line, "\n");
+  }
+  if (!pending_actors.empty()) {
+    // Grouped by class and reason, the largest group first.
+    std::map<std::pair<std::string, std::string>, int> groups;
+    for (const auto& actor : pending_actors) {
+      ++groups[{actor.class_name(),
+                actor.pending_reason().empty() ? "waiting to be placed" : actor.pending_reason()}];
+    }
+    std::vector<std::pair<int, std::pair<std::string, std::string>>> sorted;
+    for (const auto& [key, count] : groups) sorted.push_back({-count, key});
+    std::sort(sorted.begin(), sorted.end());
+    absl::StrAppend(&out, "Pending actors: ", pending_actors.size(), "\n");
+    for (const auto& [count, key] : sorted) {
+      absl::StrAppend(&out, "  ", key.first, " x", -count, ": ", key.second, "\n");
+    }
   }
   return out;
 }

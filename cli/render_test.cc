@@ -173,5 +173,30 @@ TEST(RenderStatusTest, ShowsLeasesWaitingForResources) {
               HasSubstr("Pending leases: 3 waiting for resources\n  CPU=2 x3 (oldest 4s)\n"));
 }
 
+TEST(RenderStatusTest, ShowsEachAliveNodesUseOfItsResources) {
+  const std::string status = RenderStatus(SampleReply(), "h:1");
+  EXPECT_THAT(status, HasSubstr("Per node (used/total):\n"));
+  EXPECT_THAT(status, ContainsRegex("aaaaaaaaaaaaaaaa +10\\.0\\.0\\.1:7000 +CPU 1/2 memory "
+                                    "1\\.0/4\\.0GiB GPU 0/2, 2 workers \\(head\\)\n"));
+  EXPECT_THAT(status,
+              ContainsRegex("bbbbbbbbbbbbbbbb .*CPU 0/4 memory 0\\.0/8\\.0GiB, 1 workers\n"));
+  EXPECT_THAT(status, Not(HasSubstr("cccccccccccccccc")));  // dead
+}
+
+TEST(RenderStatusTest, GroupsPendingActorsByClassAndReason) {
+  EXPECT_THAT(RenderStatus(SampleReply(), "h:1"), Not(HasSubstr("Pending actors")));
+  std::vector<proto::ActorInfo> pending(4);
+  for (auto& actor : pending) {
+    actor.set_class_name("Trainer");
+    actor.set_pending_reason("no alive node has GPU=1 free (GPU 0/2 free in all)");
+  }
+  pending[3].set_class_name("Loader");
+  pending[3].clear_pending_reason();
+  const std::string status = RenderStatus(SampleReply(), "h:1", pending);
+  EXPECT_THAT(status, HasSubstr("Pending actors: 4\n"
+                                "  Trainer x3: no alive node has GPU=1 free (GPU 0/2 free in all)\n"
+                                "  Loader x1: waiting to be placed\n"));
+}
+
 }  // namespace
 }  // namespace weft::cli

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/cluster_views.h"
 #include "cli/command.h"
 #include "cli/head_query.h"
 #include "cli/render.h"
@@ -12,7 +13,13 @@ namespace {
 absl::Status RunStatus(const ClusterFlags& flags) {
   auto table = FetchNodes(flags);
   if (!table.ok()) return table.status();
-  std::cout << RenderStatus(table->reply, table->head_address);
+  auto head = HeadClient::Connect(flags);
+  if (!head.ok()) return head.status();
+  auto pending = FetchActorRows(*head, {{.key = "state", .value = "PENDING"}});
+  if (!pending.ok()) return pending.status();
+  std::vector<proto::ActorInfo> actors;
+  for (auto& row : *pending) actors.push_back(std::move(row.info));
+  std::cout << RenderStatus(table->reply, table->head_address, actors);
   return absl::OkStatus();
 }
 
@@ -20,7 +27,8 @@ absl::Status RunStatus(const ClusterFlags& flags) {
 
 void AddStatusCommand(CLI::App& app) {
   auto flags = std::make_shared<ClusterFlags>();
-  auto* cmd = app.add_subcommand("status", "Show nodes, resources and workers of the cluster");
+  auto* cmd = app.add_subcommand(
+      "status", "Nodes, resources used in all and per node, and what waits for resources");
   AddClusterFlags(cmd, *flags);
   OnRun(cmd, flags, &RunStatus);
 }

@@ -228,5 +228,24 @@ TEST_F(StateApiTest, ATaskAsksTheStateOfAnActor) {
             "ALIVE pid=" + std::to_string(pid));
 }
 
+// `weft status`, as `ray status`: each node's use of its resources, and the actors that wait
+// for resources with why.
+TEST_F(StateApiTest, StatusShowsEachNodeAndTheActorsWaitingForResources) {
+  auto waiting = weft::Actor<Recorder>({.num_cpus = 64}).Remote();  // more than any node has
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto info = weft::GetActorInfo(waiting);
+        return info.state == weft::ActorState::kPending && !info.pending_reason.empty();
+      },
+      kBound));
+  const std::string reason = weft::GetActorInfo(waiting).pending_reason;
+  const auto status = Weft({"status", "--session-dir", cluster_->head_session()});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("Pending actors: 1\n  Recorder x1: " + reason + "\n"));
+  EXPECT_THAT(status.out, HasSubstr("Per node (used/total):"));
+  for (const auto& node : weft::ListNodes()) EXPECT_THAT(status.out, HasSubstr(node.node_id));
+  weft::Kill(waiting);
+}
+
 }  // namespace
 }  // namespace weft::testing
