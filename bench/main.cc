@@ -15,6 +15,10 @@
 
 namespace {
 
+// 1_1_actor_calls_async with the workers' call log off (WEFT_CALL_LOG=off): what recording
+// every call for `weft timeline` and the nodes' /metrics costs.
+constexpr char kUnloggedCase[] = "1_1_actor_calls_async_no_call_log";
+
 // What the targets compare beyond a case and its floor.
 void NoteRelations(std::vector<weft::bench::CaseResult>& cases) {
   auto find = [&](const std::string& name) -> weft::bench::CaseResult* {
@@ -34,6 +38,20 @@ void NoteRelations(std::vector<weft::bench::CaseResult>& cases) {
   if (with_arg && without && without->ops_per_s > 0) {
     with_arg->note +=
         absl::StrFormat("; %.2fx n_n_actor_calls_async", with_arg->ops_per_s / without->ops_per_s);
+  }
+}
+
+// What the workers' call log costs, from the medians of the runs (one run's pair is noise).
+void NoteCallLogCost(std::vector<weft::bench::CaseResult>& cases) {
+  const weft::bench::CaseResult *unlogged = nullptr, *logged = nullptr;
+  for (const auto& c : cases) {
+    if (c.name == kUnloggedCase) unlogged = &c;
+    if (c.name == "1_1_actor_calls_async") logged = &c;
+  }
+  if (unlogged == nullptr || logged == nullptr || unlogged->ops_per_s <= 0) return;
+  const double cost = 100 * (1 - logged->ops_per_s / unlogged->ops_per_s);
+  for (auto& c : cases) {
+    if (&c == logged) c.note += absl::StrFormat("; the call log costs %.1f%% of medians", cost);
   }
 }
 
@@ -64,6 +82,19 @@ std::vector<weft::bench::CaseResult> RunOnce(const weft::bench::Settings& settin
   auto ours = RunWeftCases(settings);
   weft::Shutdown();
   cases.insert(cases.end(), ours.begin(), ours.end());
+  if (std::string(kUnloggedCase).find(settings.only) != std::string::npos) {
+    setenv("WEFT_CALL_LOG", "off", 1);  // read by the workers of the cluster Init starts
+    weft::Init({.address = "local", .forward_output = false});
+    weft::bench::Settings one = settings;
+    one.only = "1_1_actor_calls_async";
+    auto unlogged = RunWeftCases(one);
+    weft::Shutdown();
+    unsetenv("WEFT_CALL_LOG");
+    for (auto& result : unlogged) {
+      result.name = kUnloggedCase;
+      cases.push_back(std::move(result));
+    }
+  }
   // A result on another machine's node, which this process cannot map: fetched through gRPC.
   if (std::string(kCrossNodeCase).find(settings.only) != std::string::npos) {
     TwoMachineCluster two;
@@ -112,7 +143,8 @@ int main(int argc, char** argv) {
     weft::Shutdown();
     return 1;
   }
-  const std::vector<CaseResult> cases = Medians(runs);
+  std::vector<CaseResult> cases = Medians(runs);
+  NoteCallLogCost(cases);
   const Machine machine = Machine::ThisOne();
   std::printf("N (actors and callers of the 1:n and n:n cases) = %d\n", settings.n);
   PrintTable(machine, cases, quick);

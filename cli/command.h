@@ -43,6 +43,7 @@ void AddLogsCommand(CLI::App& app);
 void AddMemoryCommand(CLI::App& app);
 void AddTokenCommand(CLI::App& app);
 void AddCertificateCommand(CLI::App& app);
+void AddTimelineCommand(CLI::App& app);
 
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);

@@ -8,6 +8,7 @@
 #include "common/rpc.h"
 #include "common/status.h"
 #include "head.grpc.pb.h"
+#include "log.grpc.pb.h"
 #include "node.grpc.pb.h"
 #include "worker.grpc.pb.h"
 
@@ -22,6 +23,33 @@ absl::Status Unary(std::chrono::milliseconds timeout, Call call) {
   grpc::ClientContext context;
   SetTimeout(context, timeout);
   return FromGrpcStatus(call(&context));
+}
+
+// Asks every address at the same time: `ask(address)` for each, the answers in their order.
+template <typename Ask>
+auto AskEach(const std::vector<std::string>& addresses, Ask ask) {
+  std::vector<std::future<decltype(ask(std::string()))>> pending;
+  for (const auto& address : addresses) {
+    pending.push_back(std::async(std::launch::async, [&ask, address] { return ask(address); }));
+  }
+  std::vector<decltype(ask(std::string()))> answers;
+  for (auto& answer : pending) answers.push_back(answer.get());
+  return answers;
+}
+
+// Asks every worker at `workers` (addresses) `rpc` with an empty request, all at once.
+template <typename Reply, typename Rpc>
+std::vector<absl::StatusOr<Reply>> AskWorkers(const std::vector<std::string>& workers,
+                                              const std::string& token,
+                                              std::chrono::milliseconds timeout, Rpc rpc) {
+  return AskEach(workers, [&](const std::string& address) -> absl::StatusOr<Reply> {
+    auto stub = proto::Worker::NewStub(MakeChannel(address, token));
+    Reply reply;
+    const auto status =
+        Unary(timeout, [&](grpc::ClientContext* c) { return ((*stub).*rpc)(c, {}, &reply); });
+    if (!status.ok()) return status;
+    return reply;
+  });
 }
 
 }  // namespace
@@ -145,45 +173,64 @@ absl::StatusOr<proto::ListWorkersReply> HeadClient::ListWorkers(
   return reply;
 }
 
+absl::StatusOr<proto::ReadLogReply> HeadClient::ReadLog(
+    const std::string& node_address, const proto::ReadLogRequest& request) const {
+  auto stub = proto::NodeLogs::NewStub(MakeChannel(node_address, token_));
+  proto::ReadLogReply reply;
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->ReadLog(c, request, &reply); });
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("cannot read a log of the node at ",
+                                                    node_address, ": ", status.message()));
+  }
+  return reply;
+}
+
 std::map<std::string, proto::ActorStats> HeadClient::ActorStats(
     const std::vector<std::string>& workers, std::chrono::milliseconds timeout) const {
-  std::vector<std::future<proto::GetActorStatsReply>> replies;
-  for (const auto& address : workers) {
-    replies.push_back(std::async(std::launch::async, [this, address, timeout] {
-      auto stub = proto::Worker::NewStub(MakeChannel(address, token_));
-      proto::GetActorStatsReply reply;
-      const auto status = Unary(timeout, [&](grpc::ClientContext* c) {
-        return stub->GetActorStats(c, proto::GetActorStatsRequest(), &reply);
-      });
-      return status.ok() ? reply : proto::GetActorStatsReply();
-    }));
-  }
+  const auto replies = AskEach(workers, [this, timeout](const std::string& address) {
+    auto stub = proto::Worker::NewStub(MakeChannel(address, token_));
+    proto::GetActorStatsReply reply;
+    const auto status = Unary(timeout, [&](grpc::ClientContext* c) {
+      return stub->GetActorStats(c, proto::GetActorStatsRequest(), &reply);
+    });
+    return status.ok() ? reply : proto::GetActorStatsReply();
+  });
   std::map<std::string, proto::ActorStats> stats;
-  for (auto& pending : replies) {
-    const proto::GetActorStatsReply reply = pending.get();
+  for (const auto& reply : replies) {
     for (const auto& actor : reply.actors()) stats[actor.actor_id()] = actor;
   }
   return stats;
 }
 
+std::vector<absl::StatusOr<proto::GetCallEventsReply>> HeadClient::CallEvents(
+    const std::vector<std::string>& workers, std::chrono::milliseconds timeout) const {
+  return AskWorkers<proto::GetCallEventsReply>(workers, token_, timeout,
+                                               &proto::Worker::Stub::GetCallEvents);
+}
+
+std::vector<absl::StatusOr<proto::GetMethodStatsReply>> HeadClient::MethodStats(
+    const std::vector<std::string>& workers, std::chrono::milliseconds timeout) const {
+  return AskWorkers<proto::GetMethodStatsReply>(workers, token_, timeout,
+                                                &proto::Worker::Stub::GetMethodStats);
+}
+
 std::map<std::string, proto::ReferenceCounts> HeadClient::References(
     const std::map<std::string, std::vector<std::string>>& ids_by_owner,
     std::chrono::milliseconds timeout) const {
-  std::vector<std::future<proto::GetReferencesReply>> replies;
-  for (const auto& [address, ids] : ids_by_owner) {
-    replies.push_back(std::async(std::launch::async, [this, address = address, ids = ids, timeout] {
-      auto stub = proto::Owner::NewStub(MakeChannel(address, token_));
-      proto::GetReferencesRequest request;
-      for (const auto& id : ids) request.add_object_ids(id);
-      proto::GetReferencesReply reply;
-      const auto status = Unary(
-          timeout, [&](grpc::ClientContext* c) { return stub->GetReferences(c, request, &reply); });
-      return status.ok() ? reply : proto::GetReferencesReply();
-    }));
-  }
+  std::vector<std::string> owners;
+  for (const auto& [address, ids] : ids_by_owner) owners.push_back(address);
+  auto replies = AskEach(owners, [this, &ids_by_owner, timeout](const std::string& address) {
+    auto stub = proto::Owner::NewStub(MakeChannel(address, token_));
+    proto::GetReferencesRequest request;
+    for (const auto& id : ids_by_owner.at(address)) request.add_object_ids(id);
+    proto::GetReferencesReply reply;
+    const auto status = Unary(
+        timeout, [&](grpc::ClientContext* c) { return stub->GetReferences(c, request, &reply); });
+    return status.ok() ? reply : proto::GetReferencesReply();
+  });
   std::map<std::string, proto::ReferenceCounts> references;
-  for (auto& pending : replies) {
-    proto::GetReferencesReply reply = pending.get();
+  for (auto& reply : replies) {
     for (auto& counts : *reply.mutable_references()) {
       references[counts.object_id()] = std::move(counts);
     }

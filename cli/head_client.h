@@ -10,14 +10,13 @@
 
 #include "absl/status/statusor.h"
 #include "cli/head_query.h"
+#include "common/actor_listing.h"
 #include "head.pb.h"
+#include "log.pb.h"
 #include "node.pb.h"
 #include "worker.pb.h"
 
 namespace weft::cli {
-
-// Actors asked of the head per ListActors request (`weft list actors --page-size`).
-inline constexpr int kActorPageSize = 1000;
 
 // The RPCs of the actor and object commands: the head's directories, and the nodes and
 // workers they point to. Blocking calls with short deadlines; no rendering.
@@ -57,10 +56,23 @@ class HeadClient {
   [[nodiscard]] absl::StatusOr<proto::ListWorkersReply> ListWorkers(
       const std::string& node_address) const;
 
+  // Bytes of a worker's log, read by the node whose NodeManager serves at `node_address`.
+  [[nodiscard]] absl::StatusOr<proto::ReadLogReply> ReadLog(
+      const std::string& node_address, const proto::ReadLogRequest& request) const;
+
   // Call counts by actor id, asked of each worker address once, all at the same time.
   // Workers that fail or do not answer within `timeout` are left out.
   std::map<std::string, proto::ActorStats> ActorStats(const std::vector<std::string>& workers,
                                                       std::chrono::milliseconds timeout) const;
+
+  // The calls each worker (by address) answered lately (Worker.GetCallEvents), asked all at
+  // the same time; answers in the workers' order, an error for one that failed or did not
+  // answer within `timeout`.
+  std::vector<absl::StatusOr<proto::GetCallEventsReply>> CallEvents(
+      const std::vector<std::string>& workers, std::chrono::milliseconds timeout) const;
+  // What each worker ran per class and method (Worker.GetMethodStats), likewise.
+  std::vector<absl::StatusOr<proto::GetMethodStatsReply>> MethodStats(
+      const std::vector<std::string>& workers, std::chrono::milliseconds timeout) const;
 
   // What holds each object, asked of its owner (Owner.GetReferences): `ids_by_owner` maps an
   // owner's address to its object ids; all owners are asked at the same time. Owners that

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   weft::cli::AddMemoryCommand(app);
   weft::cli::AddTokenCommand(app);
   weft::cli::AddCertificateCommand(app);
+  weft::cli::AddTimelineCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -48,6 +48,7 @@ struct StartOptions {
   std::optional<int> max_connections;
   std::optional<int> dashboard_port;
   bool no_dashboard = false;
+  std::optional<int> metrics_port;
   std::optional<int> max_connections_per_address;
   std::string tls_ca;
   std::string tls_cert;
@@ -89,6 +90,7 @@ std::vector<std::string> RayletArgv(const StartOptions& o, int ready_fd) {
   if (o.max_connections) add("--max-connections", std::to_string(*o.max_connections));
   if (o.dashboard_port) add("--dashboard-port", std::to_string(*o.dashboard_port));
   if (o.no_dashboard) argv.push_back("--no-dashboard");
+  if (o.metrics_port) add("--metrics-port", std::to_string(*o.metrics_port));
   if (o.max_connections_per_address) {
     add("--max-connections-per-address", std::to_string(*o.max_connections_per_address));
   }
@@ -331,6 +333,10 @@ void AddStartCommand(CLI::App& app) {
   cmd->add_flag("--no-dashboard", o->no_dashboard, "Head: serve no web dashboard")
       ->needs("--head")
       ->excludes(dashboard);
+  cmd->add_option("--metrics-port", o->metrics_port,
+                  "Port of the node's Prometheus /metrics (its workers' calls per class and "
+                  "method), on --host (default: any free port; -1: none)")
+      ->check(CLI::Range(-1, 65535));
   cmd->add_option("--session-dir", o->session_dir,
                   "Folder for token, logs, records "
                   "($WEFT_SESSION_DIR)")

@@ -4,22 +4,21 @@
 
 #include "cli/cluster_views.h"
 #include "cli/command.h"
-#include "cli/head_query.h"
 #include "cli/render.h"
 
 namespace weft::cli {
 namespace {
 
 absl::Status RunStatus(const ClusterFlags& flags) {
-  auto table = FetchNodes(flags);
-  if (!table.ok()) return table.status();
   auto head = HeadClient::Connect(flags);
   if (!head.ok()) return head.status();
+  auto nodes = head->ListNodes();
+  if (!nodes.ok()) return nodes.status();
   auto pending = FetchActorRows(*head, {{.key = "state", .value = "PENDING"}});
   if (!pending.ok()) return pending.status();
   std::vector<proto::ActorInfo> actors;
   for (auto& row : *pending) actors.push_back(std::move(row.info));
-  std::cout << RenderStatus(table->reply, table->head_address, actors);
+  std::cout << RenderStatus(*nodes, head->address(), actors);
   return absl::OkStatus();
 }
 

@@ -20,7 +20,7 @@ bool Matches(const ActorFilterTerm& filter, const proto::ActorInfo& actor) {
 
 }  // namespace
 
-std::string ActorStateName(proto::ActorState state) {
+const char* ActorStateName(proto::ActorState state) {
   switch (state) {
     case proto::ACTOR_PENDING:
       return "PENDING";

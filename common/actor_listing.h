@@ -33,7 +33,10 @@ bool MatchesAll(const std::vector<ActorFilterTerm>& terms, const proto::ActorInf
     const std::vector<proto::ActorInfo>& actors, const std::string& prefix);
 
 // "ALIVE", "PENDING", "RESTARTING", "DEAD" or "UNKNOWN".
-std::string ActorStateName(proto::ActorState state);
+const char* ActorStateName(proto::ActorState state);
+
+// Actors asked of the head per ListActors request (`weft list actors --page-size`).
+inline constexpr int kActorPageSize = 1000;
 
 // Asks the head for one page of actors.
 using ActorPageCall =

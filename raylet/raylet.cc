@@ -138,6 +138,7 @@ absl::Status Raylet::Run() {
                        head.status().message(), " (--fresh-state starts a new cluster)"));
     }
     head_ = *std::move(head);
+    head_metrics_ = std::make_unique<dashboard::HeadMetrics>();
     if (auto written = WriteTokenFile(session_.TokenPath(), options_.token); !written.ok()) {
       return written;
     }
@@ -213,8 +214,37 @@ absl::Status Raylet::Run() {
 
 absl::Status Raylet::StartNode(absl::Duration register_wait) {
   auto on_fatal = [this](absl::Status why) { OnNodeFenced(std::move(why)); };
-  return node_->Start({.advertised = address_, .local = local_address_, .head = head_address_},
-                      on_fatal, register_wait);
+  StartNodeMetrics();
+  return node_->Start(
+      {.advertised = address_,
+       .local = local_address_,
+       .head = head_address_,
+       .metrics =
+           node_metrics_ ? JoinHostPort(options_.advertise_host, node_metrics_->port()) : ""},
+      on_fatal, register_wait);
+}
+
+void Raylet::StartNodeMetrics() {
+  node_metrics_.reset();  // a retired node's
+  if (options_.metrics_port < 0) return;
+  dashboard::NodeMetricsOptions o{.http = {.host = options_.host,
+                                           .port = options_.metrics_port,
+                                           .what = "the node's metrics",
+                                           .port_flag = "--metrics-port"},
+                                  .auth = &auth_,
+                                  .node_id = node_->id(),
+                                  .node_address = local_address_,
+                                  .token = options_.token};
+  if (options_.tls) {  // served under the raylet's own certificate, as SetUpTls wrote it
+    o.http.cert_file = session_.TlsDir() + "/cert.pem";
+    o.http.key_file = session_.TlsDir() + "/key.pem";
+  }
+  auto started = dashboard::NodeMetrics::Start(std::move(o));
+  if (!started.ok()) {
+    spdlog::warn("no /metrics for this node: {}", started.status().message());
+    return;
+  }
+  node_metrics_ = *std::move(started);
 }
 
 void Raylet::OnNodeFenced(absl::Status why) {
@@ -237,6 +267,7 @@ void Raylet::RetireAndRejoin() {
 
 // The node's services go with its server; the port stays, so that a new node can take it.
 void Raylet::RetireNode(const std::string& reason) {
+  node_metrics_.reset();
   node_->Stop(reason);
   StopServing(std::chrono::system_clock::now() + std::chrono::seconds(1));
   node_.reset();
@@ -333,7 +364,6 @@ absl::Status Raylet::StartServer() {
   const int port = (*gate)->port();
   if (head_) {
     head_->AddServices(builder);
-    if (!head_metrics_) head_metrics_ = std::make_unique<dashboard::HeadMetrics>();
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> timers;
     timers.push_back(head_metrics_->RpcTimer());
     builder.experimental().SetInterceptorCreators(std::move(timers));
@@ -364,10 +394,9 @@ void Raylet::StartDashboard() {
                                 .token = options_.token,
                                 .auth = &auth_,
                                 .metrics = head_metrics_.get()};
-  if (options_.tls) {  // served under the head's own certificate
-    const auto security = CurrentTransportSecurity();
-    o.cert_pem = security->cert_pem;
-    o.key_pem = security->key_pem;
+  if (options_.tls) {  // served under the head's own certificate, as SetUpTls wrote it
+    o.cert_file = session_.TlsDir() + "/cert.pem";
+    o.key_file = session_.TlsDir() + "/key.pem";
   }
   auto started = dashboard::Dashboard::Start(o);
   if (!started.ok() && options_.dashboard_port_fallback && o.port != 0) {
@@ -475,6 +504,7 @@ void Raylet::Stop(absl::Status why) {
 
 void Raylet::Shutdown() {
   dashboard_.reset();  // first: its requests call the services stopped below
+  node_metrics_.reset();
   if (head_) std::remove(session_.DashboardUrlPath().c_str());
   if (node_) {
     node_->Stop(exit_status_.ok() ? "raylet stopped" : std::string(exit_status_.message()));

@@ -15,6 +15,7 @@
 #include "common/session_dir.h"
 #include "common/transport_security.h"
 #include "raylet/dashboard/dashboard.h"
+#include "raylet/dashboard/node_metrics.h"
 #include "raylet/head/head.h"
 #include "raylet/node/head_link.h"
 #include "raylet/node/node.h"
@@ -55,6 +56,8 @@ class Raylet {
   [[nodiscard]] absl::Status StartServer();
   // A head's dashboard, when asked for; a port it cannot have is a warning.
   void StartDashboard();
+  // The node's /metrics, when asked for (before it registers: its record says where).
+  void StartNodeMetrics();
   [[nodiscard]] absl::Status WriteSessionFiles();
   void SignalReady();
   void WaitForSignals();
@@ -89,6 +92,7 @@ class Raylet {
   std::unique_ptr<dashboard::HeadMetrics> head_metrics_;  // a head's, timing its RPCs
   std::unique_ptr<dashboard::Dashboard> dashboard_;       // a head's, when it could bind its port
   std::unique_ptr<node::Node> node_;
+  std::unique_ptr<dashboard::NodeMetrics> node_metrics_;  // a node's, when it could bind its port
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ConnectionGate> gate_;  // accepts the server's connections (goes first)
   // A joining node's link to the head for the raylet's whole life. Its channel keeps gRPC's

@@ -111,6 +111,10 @@ void AddRayletFlags(CLI::App& app, RayletFlags& f) {
   dashboard->check(CLI::Range(0, 65535));
   app.add_flag("--no-dashboard", f.no_dashboard, "Head: serve no web dashboard")
       ->excludes(dashboard);
+  app.add_option("--metrics-port", f.metrics_port,
+                 "Node: port of its Prometheus /metrics (its workers' calls per class and "
+                 "method), on --host (default 0: any free port; -1: none)")
+      ->check(CLI::Range(-1, 65535));
   app.add_option("--heartbeat-period-ms", f.heartbeat_period_ms)->check(CLI::Range(10, 60000));
   app.add_option("--node-timeout-ms", f.node_timeout_ms,
                  "Head: silence after which it declares a node DEAD. A node takes its head's "
@@ -235,6 +239,7 @@ absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f, const Rout
   o.max_connections = f.max_connections;
   o.dashboard_port = f.no_dashboard ? -1 : f.dashboard_port.value_or(o.dashboard_port);
   o.dashboard_port_fallback = !f.dashboard_port.has_value();
+  o.metrics_port = f.metrics_port;
   o.max_connections_per_peer = f.max_connections_per_address;
   o.tls_ca_file = f.tls_ca;
   o.tls_cert_file = f.tls_cert;

@@ -49,6 +49,7 @@ struct RayletFlags {
   int shutdown_grace_ms = Millis(RayletOptions().shutdown_grace);
   std::optional<int> dashboard_port;  // default: RayletOptions().dashboard_port
   bool no_dashboard = false;
+  int metrics_port = RayletOptions().metrics_port;
   int ready_fd = -1;
   int exit_with_pid = 0;
   int64_t object_store_memory = 0;

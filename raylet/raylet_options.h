@@ -70,6 +70,9 @@ struct RayletOptions {
   // with `dashboard_port_fallback` (the port was not asked for), on any free port.
   int dashboard_port = 8265;
   bool dashboard_port_fallback = true;
+  // A node's Prometheus /metrics (its workers' calls per class and method), on `host`: this
+  // port (0: any free one, recorded in the node's record); -1: none.
+  int metrics_port = 0;
   int ready_fd = -1;  // gets "<address>\n" once serving, then is closed
   // The raylet stops when this process ends (a program's own cluster, a test's); 0: never.
   int exit_with_pid = 0;

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "common/session_dir.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_fixture.h"
@@ -121,6 +122,23 @@ TEST_F(DashboardBrowserTest, TheActorsPageFollowsTheClusterLiveWithoutAReload) {
       << Eval("return document.body.innerText;");
   EXPECT_EQ(Eval("return window.weftTestMarker;"), "\"same page\"") << "the page was reloaded";
   EXPECT_THAT(Eval("return document.body.innerText;"), HasSubstr("weft::Kill"));
+
+  // An actor's page follows its worker's log: a line printed after it opened appears in it.
+  named.Call(&Recorder::Hello, std::string("before the page")).Get(kBound);
+  ASSERT_TRUE(browser_->Navigate(url_ + "#/actors/" + named.id()).ok());
+  auto log_text = [&] {
+    return Eval(
+        "const log = document.getElementById('actor-log'); "
+        "return log ? log.textContent : '';");
+  };
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(log_text(), "hello before the page"); }, kBound))
+      << Eval("return document.body.innerText;");
+  named.Call(&Recorder::Hello, std::string("while it is open")).Get(kBound);
+  EXPECT_TRUE(
+      WaitFor([&] { return absl::StrContains(log_text(), "hello while it is open"); }, kBound))
+      << log_text();
+  Keep("dashboard-actor-log");
 }
 
 }  // namespace

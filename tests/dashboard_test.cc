@@ -16,11 +16,14 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "common/session_dir.h"
 #include "tests/actors/test_actors.h"
 #include "tests/cluster_fixture.h"
@@ -92,12 +95,61 @@ class DashboardTest : public TwoNodeClusterTest {
     return result.out;
   }
 
+  // The nodes' /metrics endpoints, as the dashboard lists them for Prometheus.
+  std::vector<std::string> NodeTargets() {
+    std::vector<std::string> targets;
+    const auto groups = Parse<ListValue>(GetJson("/api/prometheus_targets"));
+    for (const auto& group : groups.values()) {
+      for (const auto& target : group.struct_value().fields().at("targets").list_value().values()) {
+        targets.push_back(target.string_value());
+      }
+    }
+    return targets;
+  }
+
+  // GET /metrics of the node endpoint `target` with `headers`.
+  static httplib::Result ScrapeNode(const std::string& target, const httplib::Headers& headers) {
+    httplib::Client node("http://" + target);
+    node.set_read_timeout(std::chrono::seconds(30));
+    return node.Get("/metrics", headers);
+  }
+
+  // Every node's samples, parsed (fails the test unless each answers valid text).
+  std::vector<PrometheusSample> ScrapeNodes() {
+    std::vector<PrometheusSample> all;
+    for (const auto& target : NodeTargets()) {
+      auto res = ScrapeNode(target, Bearer(cluster_->token()));
+      EXPECT_TRUE(res && res->status == 200) << target;
+      if (!res) continue;
+      auto samples = ParsePrometheusText(res->body);
+      EXPECT_TRUE(samples.ok()) << samples.status();
+      if (samples.ok()) all.insert(all.end(), samples->begin(), samples->end());
+    }
+    return all;
+  }
+
   std::string url_;
   std::unique_ptr<httplib::Client> client_;
 };
 
-constexpr const char* kApiPaths[] = {"/api/nodes", "/api/actors",  "/api/actors/0123456789ab",
-                                     "/api/jobs",  "/api/objects", "/metrics"};
+// The sum of `name` over every series whose labels include `labels`.
+double Total(const std::vector<PrometheusSample>& samples, const std::string& name,
+             const std::map<std::string, std::string>& labels) {
+  double total = 0;
+  for (const auto& sample : samples) {
+    bool match = sample.name == name;
+    for (const auto& [key, value] : labels) {
+      auto it = sample.labels.find(key);
+      match &= it != sample.labels.end() && it->second == value;
+    }
+    if (match) total += sample.value;
+  }
+  return total;
+}
+
+constexpr const char* kApiPaths[] = {
+    "/api/nodes",   "/api/actors", "/api/actors/0123456789ab", "/api/jobs",
+    "/api/objects", "/metrics",    "/api/prometheus_targets",  "/api/actors/0123456789ab/log"};
 
 TEST_F(DashboardTest, EveryEndpointWantsTheClusterToken) {
   for (const char* path : kApiPaths) {
@@ -298,6 +350,8 @@ TEST_F(DashboardTest, MetricsAreValidPrometheusTextAndFollowTheCluster) {
 
   std::vector<weft::ActorHandle<Recorder>> recorders;
   for (int i = 0; i < 3; ++i) recorders.push_back(weft::Actor<Recorder>().Remote());
+  auto holder = weft::Actor<Spinner>({.num_cpus = 1}).Remote();  // holds a CPU while it lives
+  holder.Call(&Spinner::Spin, 1).Get(kBound);
   for (auto& recorder : recorders) recorder.Call(&Recorder::Pid).Get(kBound);
   weft::Kill(recorders[0]);
 
@@ -305,10 +359,98 @@ TEST_F(DashboardTest, MetricsAreValidPrometheusTextAndFollowTheCluster) {
   EXPECT_EQ(count(after, "ALIVE"), count(before, "ALIVE") + 2);
   EXPECT_EQ(count(after, "DEAD"), count(before, "DEAD") + 1);
   EXPECT_GT(HeadRpcs(after), HeadRpcs(before)) << "the head's RPC counts did not move";
-  EXPECT_GT(SampleValue(after, "weft_node_resource_used", {{"resource", "CPU"}}), -1);
+  double cpus_used = 0;
+  for (const auto& sample : after) {
+    if (sample.name == "weft_node_resource_used" && sample.labels.at("resource") == "CPU") {
+      cpus_used += sample.value;
+    }
+  }
+  EXPECT_GE(cpus_used, 1) << "the actor holding a CPU is not counted";
 }
 
-// The Grafana dashboard in deploy/ asks only for metrics the head serves.
+// The actor page's log: the worker's output read by its node, then followed from an offset.
+TEST_F(DashboardTest, AnActorsLogIsReadFromItsNodeAndFollowedFromAnOffset) {
+  auto recorder = weft::Actor<Recorder>().Remote();
+  recorder.Call(&Recorder::Hello, std::string("first")).Get(kBound);
+  const std::string path = "/api/actors/" + recorder.id() + "/log";
+  // GETs `path` until its text holds `line` (the node's pipe reader may be a moment behind).
+  auto read_until = [&](const std::string& from, const std::string& line) {
+    std::optional<httplib::Response> answer;
+    const bool seen = WaitFor([&] {
+      auto res = client_->Get(from, Bearer(cluster_->token()));
+      if (res) answer = *res;
+      return res && res->status == 200 && absl::StrContains(res->body, line);
+    });
+    EXPECT_TRUE(seen) << from << ": " << (answer ? answer->body : "no answer");
+    return answer.value_or(httplib::Response());
+  };
+  const httplib::Response log = read_until(path, "hello first");
+  EXPECT_THAT(log.get_header_value("Content-Type"), HasSubstr("text/plain"));
+  auto number = [](const std::string& text) {
+    int64_t value = -1;
+    return absl::SimpleAtoi(text, &value) ? value : int64_t{-1};
+  };
+  const int64_t offset = number(log.get_header_value("X-Log-Offset"));
+  const int64_t size = number(log.get_header_value("X-Log-Size"));
+  EXPECT_EQ(offset + static_cast<int64_t>(log.body.size()), size) << "the whole tail was read";
+
+  recorder.Call(&Recorder::Hello, std::string("second")).Get(kBound);
+  const httplib::Response more =
+      read_until(path + "?offset=" + std::to_string(size), "hello second");
+  EXPECT_THAT(more.body, ::testing::Not(HasSubstr("hello first"))) << "only what came after";
+  EXPECT_EQ(more.get_header_value("X-Log-Offset"), std::to_string(size));
+
+  auto errors = client_->Get(path + "?stream=stderr", Bearer(cluster_->token()));
+  ASSERT_TRUE(errors);
+  EXPECT_EQ(errors->status, 200);
+  EXPECT_THAT(errors->body, ::testing::Not(HasSubstr("hello")));
+  auto bad = client_->Get(path + "?stream=both", Bearer(cluster_->token()));
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  auto unknown = client_->Get("/api/actors/ffffffffffffffff/log", Bearer(cluster_->token()));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
+// Each node serves its workers' calls per class and method at /metrics (the cluster token as a
+// bearer token), and the head lists every node's endpoint for Prometheus's service discovery.
+TEST_F(DashboardTest, EachNodeServesItsWorkersCallsPerMethodForPrometheus) {
+  const auto targets = NodeTargets();
+  ASSERT_EQ(targets.size(), 2u) << "an endpoint per alive node";
+  for (const auto& target : targets) {
+    auto none = ScrapeNode(target, {});
+    ASSERT_TRUE(none) << target;
+    EXPECT_EQ(none->status, 401);
+    auto wrong = ScrapeNode(target, Bearer(std::string(64, 'a')));
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401);
+  }
+  const std::map<std::string, std::string> echo = {{"class", "Recorder"}, {"method", "Echo"}};
+  const std::map<std::string, std::string> fail = {{"class", "Recorder"}, {"method", "Fail"}};
+  const std::map<std::string, std::string> add = {{"class", ""}, {"method", "Add"}};
+  const auto before = ScrapeNodes();
+
+  auto recorder = weft::Actor<Recorder>().Remote();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(recorder.Call(&Recorder::Echo, i).Get(kBound), i);
+  EXPECT_THROW(recorder.Call(&Recorder::Fail, std::string("on purpose")).Get(kBound),
+               weft::RemoteError);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(weft::Task(&Add).Remote(i, i).Get(kBound), 2 * i);
+
+  const auto after = ScrapeNodes();
+  auto moved = [&](const std::string& name, const std::map<std::string, std::string>& labels) {
+    return Total(after, name, labels) - Total(before, name, labels);
+  };
+  EXPECT_EQ(moved("weft_calls_received_total", echo), 5);
+  EXPECT_EQ(moved("weft_calls_finished_total", echo), 5);
+  EXPECT_EQ(moved("weft_calls_failed_total", echo), 0);
+  EXPECT_EQ(moved("weft_call_run_seconds_count", echo), 5);
+  EXPECT_EQ(moved("weft_calls_failed_total", fail), 1);
+  EXPECT_EQ(moved("weft_calls_finished_total", add), 3);
+  EXPECT_EQ(Total(after, "weft_calls_in_flight", echo), 0);
+  EXPECT_GE(Total(after, "weft_node_live_workers", {}), 2) << "the actor's and the task's";
+}
+
+// The Grafana dashboard in deploy/ asks only for metrics the head and the nodes serve.
 TEST_F(DashboardTest, TheGrafanaDashboardAsksForMetricsTheHeadServes) {
   auto json = ReadFile(std::string(WEFT_SOURCE_DIR) + "/deploy/grafana/weft-cluster.json");
   ASSERT_TRUE(json.ok()) << json.status();
@@ -319,10 +461,15 @@ TEST_F(DashboardTest, TheGrafanaDashboardAsksForMetricsTheHeadServes) {
   EXPECT_FALSE(cluster_->HasActor("ffffffffffffffff"));
   auto res = client_->Get("/metrics", Bearer(cluster_->token()));
   ASSERT_TRUE(res && res->status == 200);
+  std::string texts = res->body;
+  for (const auto& target : NodeTargets()) {
+    auto node = ScrapeNode(target, Bearer(cluster_->token()));
+    ASSERT_TRUE(node && node->status == 200) << target;
+    texts += node->body;
+  }
   std::set<std::string> served;  // families, from their TYPE lines
   const std::regex type_line("# TYPE ([a-z_]+) ");
-  for (std::sregex_iterator it(res->body.begin(), res->body.end(), type_line), end; it != end;
-       ++it) {
+  for (std::sregex_iterator it(texts.begin(), texts.end(), type_line), end; it != end; ++it) {
     served.insert((*it)[1]);
   }
   const std::regex metric("weft_[a-z_]+");
@@ -345,12 +492,16 @@ TEST_F(DashboardTest, TheGrafanaDashboardAsksForMetricsTheHeadServes) {
   EXPECT_GE(asked, 10);
 }
 
-// A socket that holds a port on 127.0.0.1 (any free one) until destroyed.
+// A socket that holds a port on 127.0.0.1 (`port`, or any free one) until destroyed; port() is
+// 0 when it could not bind (someone else listens there).
 class HeldPort {
  public:
-  HeldPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  explicit HeldPort(int port = 0) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    int yes = 1;  // a connection in TIME_WAIT does not keep it from listening
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     sockaddr_in address{};
     address.sin_family = AF_INET;
+    address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof(address);
     if (bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
@@ -381,6 +532,26 @@ TEST(DashboardPortTest, APortInUseLeavesTheHeadRunningWithoutADashboard) {
     logged |= text.ok() && absl::StrContains(*text, "cannot serve the dashboard");
   }
   EXPECT_TRUE(logged);
+}
+
+// By default a head takes 8265, or a free port when another process holds that one (a second
+// head on this machine, a program's own cluster), and says where.
+TEST(DashboardPortTest, ATakenDefaultPortGivesTheDashboardAFreeOne) {
+  HeldPort held(8265);  // held here, or by someone else already: taken either way
+  TempDir dir;
+  const std::string session = dir.Sub("head");
+  const auto started = Weft({"start", "--head", "--port", "0", "--num-cpus", "1", "--session-dir",
+                             session, "--exit-with-pid", std::to_string(getpid())});
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  const std::string url = DashboardUrl(session);
+  EXPECT_THAT(url, HasSubstr("http://127.0.0.1:"));
+  EXPECT_THAT(url, ::testing::Not(HasSubstr(":8265/")));
+  EXPECT_THAT(started.out, HasSubstr("dashboard:   " + url));
+  httplib::Client client(Origin(url));
+  auto login = client.Get("/login");
+  ASSERT_TRUE(login) << httplib::to_string(login.error());
+  EXPECT_EQ(login->status, 200);
+  EXPECT_EQ(Weft({"stop", "--session-dir", session}).exit_code, 0);
 }
 
 TEST(DashboardPortTest, UnderTlsTheDashboardIsServedOverHttpsWithTheClusterCertificate) {

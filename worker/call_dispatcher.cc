@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <asio/post.hpp>
+#include <cstdlib>
 #include <msgpack.hpp>
 #include <thread>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/src/runtime.h"
 #include "common/ids.h"
 #include "common/logging.h"
@@ -19,6 +22,22 @@
 
 namespace weft::worker {
 namespace {
+
+// How many answered calls a worker keeps for `weft timeline` (about 150 bytes each), from
+// WEFT_CALL_LOG_EVENTS; WEFT_CALL_LOG=off keeps no log at all (to measure what it costs).
+size_t CallLogCapacity() {
+  const char* events = std::getenv("WEFT_CALL_LOG_EVENTS");
+  size_t capacity = 0;
+  if (events != nullptr && absl::SimpleAtoi(events, &capacity)) return capacity;
+  return 10000;
+}
+
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+bool CallLogEnabled() {
+  const char* log = std::getenv("WEFT_CALL_LOG");
+  return log == nullptr || std::string_view(log) != "off";
+}
 
 // The status payload that names the argument whose bytes could not be had.
 constexpr char kLostObject[] = "weft.lost_object";
@@ -47,6 +66,8 @@ CallDispatcher::CallDispatcher(Identity identity, ActorHost& actors, CodeLoader&
       store_(store),
       directory_(std::move(directory)),
       inline_threshold_(inline_threshold),
+      log_enabled_(CallLogEnabled()),
+      log_(CallLogCapacity(), [&actors](const std::string& id) { return actors.ClassOf(id); }),
       tasks_(std::max(1u, std::thread::hardware_concurrency())) {}
 
 CallDispatcher::~CallDispatcher() { tasks_.join(); }
@@ -65,6 +86,7 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
   }
   auto token = std::make_shared<internal::CallToken>();
   if (!call.name().empty()) token->set_name(call.name());
+  if (log_enabled_) reply = Logged(call, token, std::move(reply));
   if (call.stream_window() > 0 && !call.result_id().empty()) {
     reply = Stream(call, token, std::move(raw), std::move(reply));
   }
@@ -122,6 +144,15 @@ void CallDispatcher::Dispatch(proto::Call call, Reply reply) {
         }
         Drain(queue);
       });
+}
+
+CallDispatcher::Reply CallDispatcher::Logged(const proto::Call& call, const Token& token,
+                                             Reply reply) {
+  return [this, token, arrival = log_.Received(call.actor_id(), call.method(), NowMicros()),
+          reply = std::move(reply)](proto::CallResult result) {
+    log_.Answered(arrival, token->name(), token->started_us(), NowMicros(), result.has_error());
+    reply(std::move(result));
+  };
 }
 
 std::string CallDispatcher::CallerQueue(const proto::Call& call) {

@@ -13,6 +13,7 @@
 #include "head.grpc.pb.h"
 #include "worker.pb.h"
 #include "worker/actor_host.h"
+#include "worker/call_log.h"
 #include "worker/object_store.h"
 
 namespace weft::worker {
@@ -51,6 +52,9 @@ class CallDispatcher {
   // The caller took items of a streaming call here: its producer may run on.
   void Ack(const proto::StreamAck& ack);
 
+  // What this worker ran (every call and task passed to Dispatch, once answered).
+  const CallLog& log() const { return log_; }
+
   // The owner of these stored results holds no reference to them any more: drops them from
   // the store and their locations from the head's directory.
   void Free(const std::vector<std::string>& object_ids);
@@ -77,6 +81,8 @@ class CallDispatcher {
   Reply Stream(const proto::Call& call, const Token& token, Reply raw, Reply reply);
   // Keeps the call for Cancel until it is answered; returns the reply that answers it once.
   Reply Hold(const proto::Call& call, const Token& token, Reply reply);
+  // A reply that first tells the log the call was answered.
+  Reply Logged(const proto::Call& call, const Token& token, Reply reply);
   void Run(proto::Call call, std::string args, Reply reply, Token token);
   void RunTask(proto::Call call, std::string args, Reply reply, Token token);
   // A call's outcome becomes its result: an error, its value inline, or its value stored here.
@@ -103,6 +109,8 @@ class CallDispatcher {
   ObjectStore& store_;
   const std::shared_ptr<proto::ObjectDirectory::Stub> directory_;
   const size_t inline_threshold_;
+  const bool log_enabled_;
+  CallLog log_;
   asio::thread_pool tasks_;
   absl::Mutex mu_;
   // Per actor and caller, calls behind one that waits for its arguments.

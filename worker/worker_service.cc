@@ -51,6 +51,22 @@ bool WorkerService::Owning() const {
   return parts_.store.size() > 0 || internal::Runtime::Get().objects().KeepsPassedOn();
 }
 
+grpc::ServerUnaryReactor* WorkerService::GetCallEvents(grpc::CallbackServerContext* ctx,
+                                                       const proto::GetCallEventsRequest*,
+                                                       proto::GetCallEventsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  *rep = parts_.dispatcher.log().Events();
+  return FinishWith(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* WorkerService::GetMethodStats(grpc::CallbackServerContext* ctx,
+                                                        const proto::GetMethodStatsRequest*,
+                                                        proto::GetMethodStatsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  *rep = parts_.dispatcher.log().MethodStats();
+  return FinishWith(ctx, absl::OkStatus());
+}
+
 }  // namespace weft::worker
 
 namespace weft::worker {

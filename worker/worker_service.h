@@ -60,6 +60,12 @@ class WorkerService final : public proto::Worker::CallbackService {
   grpc::ServerUnaryReactor* GetActorStats(grpc::CallbackServerContext*,
                                           const proto::GetActorStatsRequest*,
                                           proto::GetActorStatsReply*) override;
+  grpc::ServerUnaryReactor* GetCallEvents(grpc::CallbackServerContext*,
+                                          const proto::GetCallEventsRequest*,
+                                          proto::GetCallEventsReply*) override;
+  grpc::ServerUnaryReactor* GetMethodStats(grpc::CallbackServerContext*,
+                                           const proto::GetMethodStatsRequest*,
+                                           proto::GetMethodStatsReply*) override;
 
  private:
   // Stores objects, or owns objects it passed on: its leaving would lose them.

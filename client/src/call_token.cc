@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
 #include "client/src/loop.h"
 #include "weft/cancel.h"
 #include "weft/error.h"
@@ -32,7 +33,9 @@ void Suspension::Wake() {
 
 bool CallToken::TryStart() {
   int queued = kQueued;
-  return state_.compare_exchange_strong(queued, kRunning);
+  if (!state_.compare_exchange_strong(queued, kRunning)) return false;
+  started_us_.store(absl::ToUnixMicros(absl::Now()), std::memory_order_relaxed);
+  return true;
 }
 
 bool CallToken::CancelBeforeStart() {

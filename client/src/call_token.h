@@ -81,6 +81,8 @@ class CallToken {
   bool cancel_requested() const { return requested_.load(std::memory_order_relaxed); }
   // Running (started, and its function has not returned yet).
   bool started() const { return state_.load() == kRunning; }
+  // When TryStart let it run, in microseconds since the Unix epoch; 0 until then.
+  int64_t started_us() const { return started_us_.load(std::memory_order_relaxed); }
   // Its function returned: a forced cancel no longer kills its worker.
   void Finished() { state_.store(kFinished); }
   bool dropped() const { return state_.load() == kCancelledBeforeStart; }
@@ -129,6 +131,7 @@ class CallToken {
  private:
   enum State : int { kQueued, kRunning, kCancelledBeforeStart, kFinished };
   std::atomic<int> state_{kQueued};
+  std::atomic<int64_t> started_us_{0};
   std::atomic<bool> requested_{false};
   std::atomic<bool> answered_{false};
   std::mutex mu_;

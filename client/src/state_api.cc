@@ -166,19 +166,7 @@ NodeInfo ToNodeInfo(const proto::NodeInfo& n) {
 
 }  // namespace internal
 
-std::string_view ToString(ActorState state) {
-  switch (state) {
-    case ActorState::kPending:
-      return "PENDING";
-    case ActorState::kAlive:
-      return "ALIVE";
-    case ActorState::kRestarting:
-      return "RESTARTING";
-    case ActorState::kDead:
-      return "DEAD";
-  }
-  return "UNKNOWN";
-}
+std::string_view ToString(ActorState state) { return ActorStateName(internal::ToProto(state)); }
 
 ActorInfo GetActorInfo(const std::string& actor_id) {
   auto& runtime = internal::Runtime::Get();
@@ -206,7 +194,7 @@ std::vector<ActorInfo> ListActors(const ActorFilter& filter) {
               return runtime.actor_directory().ListActors(&context, request, reply);
             }));
       },
-      1000, internal::Terms(filter));
+      kActorPageSize, internal::Terms(filter));
   if (!listed.ok()) internal::Throw(listed.status(), "cannot list actors");
   std::vector<ActorInfo> actors;
   actors.reserve(listed->size());

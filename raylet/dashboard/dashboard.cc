@@ -1,77 +1,27 @@
 #include "raylet/dashboard/dashboard.h"
 
 #include <httplib.h>
-#include <openssl/pem.h>
-#include <sys/socket.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "cli/cluster_views.h"
 #include "cli/job_render.h"
 #include "cli/render.h"
-#include "common/logging.h"
-#include "common/net_address.h"
 #include "raylet/dashboard/dashboard_assets.h"
 #include "raylet/dashboard/dashboard_auth.h"
+#include "raylet/dashboard/node_metrics.h"
 
 namespace weft::dashboard {
 namespace {
 
-// Requests served at once: a browser polls over one or two kept-alive connections, a
-// Prometheus server scrapes now and then.
-constexpr size_t kServingThreads = 4;
-
-// Headers of every answer: nothing is framed or sniffed, no page is cached, and the pages load
-// only what this server serves (no CDN, no inline script).
-httplib::Headers SafetyHeaders() {
-  return {{"X-Content-Type-Options", "nosniff"},
-          {"X-Frame-Options", "DENY"},
-          {"Referrer-Policy", "no-referrer"},
-          {"Cache-Control", "no-store"},
-          {"Content-Security-Policy",
-           "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"}};
-}
-
-int HttpStatusOf(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-std::string ErrorJson(absl::string_view message) {
-  // JSON string escaping of the message (quotes, backslashes, control characters).
-  std::string escaped;
-  for (const char c : message) {
-    if (c == '"' || c == '\\') {
-      escaped += '\\';
-      escaped += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      escaped += absl::StrCat("\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-    } else {
-      escaped += c;
-    }
-  }
-  return absl::StrCat("{\"error\": \"", escaped, "\"}\n");
-}
-
-void Answer(httplib::Response& res, const absl::StatusOr<std::string>& json) {
-  if (json.ok()) {
-    res.set_content(*json, "application/json");
-    return;
-  }
-  res.status = HttpStatusOf(json.status());
-  res.set_content(ErrorJson(json.status().message()), "application/json");
+// What was fetched, rendered (as JSON unless said otherwise), or why it could not be.
+template <typename T, typename Render>
+void Answer(httplib::Response& res, const absl::StatusOr<T>& fetched, Render render,
+            const char* content_type = "application/json") {
+  if (!fetched.ok()) return AnswerError(res, fetched.status());
+  res.set_content(render(*fetched), content_type);
 }
 
 void ServeAsset(httplib::Response& res, absl::string_view path) {
@@ -90,35 +40,48 @@ std::string LoginPage(absl::string_view notice) {
   return absl::StrReplaceAll(page->content, {{"<!--notice-->", notice}});
 }
 
+// ?stream=stdout|stderr (stdout) &offset=N (-65536: the last 64 KiB) of /api/actors/ID/log.
+absl::StatusOr<proto::ReadLogRequest> LogRequest(const httplib::Request& req) {
+  proto::ReadLogRequest request;
+  const std::string stream = req.has_param("stream") ? req.get_param_value("stream") : "stdout";
+  if (stream != "stdout" && stream != "stderr") {
+    return absl::InvalidArgumentError("stream must be stdout or stderr");
+  }
+  request.set_stream(stream == "stdout" ? proto::LOG_STDOUT : proto::LOG_STDERR);
+  int64_t offset = -64 * 1024;
+  if (req.has_param("offset") && !absl::SimpleAtoi(req.get_param_value("offset"), &offset)) {
+    return absl::InvalidArgumentError("offset must be a number of bytes");
+  }
+  request.set_offset(offset);
+  return request;
+}
+
+// The log of the worker that hosts actor `id` (its id or a unique prefix), read by its node.
+absl::StatusOr<proto::ReadLogReply> ReadActorLog(const cli::HeadClient& head, const std::string& id,
+                                                 proto::ReadLogRequest request) {
+  auto actor = head.FindActor(id);
+  if (!actor.ok()) return actor.status();
+  if (actor->worker_id().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("actor ", actor->actor_id(), " has no worker yet: no log to show"));
+  }
+  auto nodes = head.ListNodes();
+  if (!nodes.ok()) return nodes.status();
+  for (const auto& node : nodes->nodes()) {
+    if (node.node_id() != actor->node_id()) continue;
+    request.set_worker_id(actor->worker_id());
+    return head.ReadLog(node.address(), request);
+  }
+  return absl::NotFoundError(absl::StrCat("node ", actor->node_id(), " of actor ",
+                                          actor->actor_id(), " is not known any more"));
+}
+
 bool IsPublic(const std::string& path) {
   return path == "/login" || path == "/dashboard.css" || path == "/favicon.svg";
 }
 
 bool WantsJson(const std::string& path) {
   return absl::StartsWith(path, "/api/") || path == "/metrics";
-}
-
-// What a PEM certificate and key parse to, for SSLServer (which takes its own references).
-struct Identity {
-  X509* cert = nullptr;
-  EVP_PKEY* key = nullptr;
-  ~Identity() {
-    X509_free(cert);
-    EVP_PKEY_free(key);
-  }
-};
-
-absl::Status ParseIdentity(const std::string& cert_pem, const std::string& key_pem, Identity& out) {
-  BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
-  out.cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
-  BIO_free(cert_bio);
-  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  out.key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
-  BIO_free(key_bio);
-  if (out.cert == nullptr || out.key == nullptr) {
-    return absl::InvalidArgumentError("the dashboard's TLS certificate or key does not parse");
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -128,58 +91,21 @@ Dashboard::Dashboard(DashboardOptions options) : options_(std::move(options)) {}
 absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(DashboardOptions options) {
   std::unique_ptr<Dashboard> dashboard(new Dashboard(std::move(options)));
   const DashboardOptions& o = dashboard->options_;
-  const bool https = !o.cert_pem.empty();
-  if (https) {
-    Identity identity;
-    if (auto parsed = ParseIdentity(o.cert_pem, o.key_pem, identity); !parsed.ok()) return parsed;
-    dashboard->server_ = std::make_unique<httplib::SSLServer>(identity.cert, identity.key);
-  } else {
-    dashboard->server_ = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& server = *dashboard->server_;
-  if (!server.is_valid()) return absl::InternalError("cannot set up the dashboard's HTTP server");
-  server.new_task_queue = [] { return new httplib::ThreadPool(kServingThreads); };
-  // Not SO_REUSEPORT (httplib's default): a second head on this machine must not share the
-  // port and get half of the first one's requests.
-  server.set_socket_options([](int socket) {
-    int yes = 1;
-    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  server.set_default_headers(SafetyHeaders());
-  server.set_payload_max_length(64 * 1024);  // a login form, nothing larger
-  dashboard->AddRoutes();
-
-  const int port = o.port == 0 ? server.bind_to_any_port(o.host)
-                               : (server.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (port < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve the dashboard on ", JoinHostPort(o.host, o.port),
-                     " (in use? --dashboard-port picks another, 0 any free one)"));
-  }
-  dashboard->port_ = port;
-  dashboard->url_ =
-      absl::StrCat(https ? "https://" : "http://", JoinHostPort(LocalDialHost(o.host), port), "/");
-  dashboard->thread_ = std::thread([&server, &served = dashboard->served_] {
-    server.listen_after_bind();
-    served.Notify();
-  });
+  auto endpoint =
+      HttpEndpoint::Start({.host = o.host,
+                           .port = o.port,
+                           .cert_file = o.cert_file,
+                           .key_file = o.key_file,
+                           .what = "the dashboard",
+                           .port_flag = "--dashboard-port"},
+                          [&](httplib::Server& server) { dashboard->AddRoutes(server); });
+  if (!endpoint.ok()) return endpoint.status();
+  dashboard->endpoint_ = *std::move(endpoint);
   return dashboard;
 }
 
-Dashboard::~Dashboard() {
-  // httplib's stop() does nothing until the serving loop has begun (a head stopped as soon as
-  // it started): ask again until the loop has returned.
-  if (thread_.joinable()) {
-    do {
-      server_->stop();
-    } while (!served_.WaitForNotificationWithTimeout(absl::Milliseconds(10)));
-    thread_.join();
-  }
-}
-
-void Dashboard::AddRoutes() {
-  httplib::Server& server = *server_;
-  const bool https = !options_.cert_pem.empty();
+void Dashboard::AddRoutes(httplib::Server& server) {
+  const bool https = !options_.cert_file.empty();
   const TokenAuth* auth = options_.auth;
   const cli::HeadClient head = cli::HeadClient::At(options_.head_address, options_.token);
 
@@ -199,19 +125,6 @@ void Dashboard::AddRoutes() {
     }
     return httplib::Server::HandlerResponse::Handled;
   });
-  server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        res.status = 500;
-        res.set_content(ErrorJson(what), "application/json");
-      });
-
   server.Get("/login", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(LoginPage(""), "text/html; charset=utf-8");
   });
@@ -239,42 +152,48 @@ void Dashboard::AddRoutes() {
 
   server.Get("/metrics",
              [head, metrics = options_.metrics](const httplib::Request&, httplib::Response& res) {
-               auto text = metrics->Scrape(head);
-               if (!text.ok()) return Answer(res, text.status());
-               res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
+               Answer(
+                   res, metrics->Scrape(head), [](const std::string& text) { return text; },
+                   "text/plain; version=0.0.4; charset=utf-8");
              });
+  server.Get("/api/prometheus_targets", [head](const httplib::Request&, httplib::Response& res) {
+    Answer(res, head.ListNodes(), NodeMetrics::Targets);
+  });
   server.Get("/api/nodes", [head](const httplib::Request&, httplib::Response& res) {
-    auto nodes = head.ListNodes();
-    Answer(res,
-           nodes.ok() ? absl::StatusOr<std::string>(cli::RenderNodesJson(*nodes)) : nodes.status());
+    Answer(res, head.ListNodes(), cli::RenderNodesJson);
   });
   server.Get("/api/actors", [head](const httplib::Request& req, httplib::Response& res) {
     std::vector<ActorFilterTerm> filters;
     for (size_t i = 0; i < req.get_param_value_count("filter"); ++i) {
       auto term = ParseActorFilter(req.get_param_value("filter", i));
-      if (!term.ok()) return Answer(res, term.status());
+      if (!term.ok()) return AnswerError(res, term.status());
       filters.push_back(*std::move(term));
     }
-    auto rows = cli::FetchActorRows(head, filters);
-    Answer(res,
-           rows.ok() ? absl::StatusOr<std::string>(cli::RenderActorsJson(*rows)) : rows.status());
+    Answer(res, cli::FetchActorRows(head, filters), cli::RenderActorsJson);
   });
   server.Get(R"(/api/actors/([0-9a-zA-Z]+))",
              [head](const httplib::Request& req, httplib::Response& res) {
-               auto actor = head.FindActor(req.matches[1]);
-               if (!actor.ok()) return Answer(res, actor.status());
-               Answer(res, cli::RenderActorJson(cli::WithCallCounts(head, *std::move(actor))));
+               Answer(res, head.FindActor(req.matches[1]), [&head](const proto::ActorInfo& actor) {
+                 return cli::RenderActorJson(cli::WithCallCounts(head, actor));
+               });
+             });
+  server.Get(R"(/api/actors/([0-9a-zA-Z]+)/log)",
+             [head](const httplib::Request& req, httplib::Response& res) {
+               auto request = LogRequest(req);
+               if (!request.ok()) return AnswerError(res, request.status());
+               auto log = ReadActorLog(head, req.matches[1], *std::move(request));
+               if (!log.ok()) return AnswerError(res, log.status());
+               res.set_header("X-Log-Offset", std::to_string(log->offset()));
+               res.set_header("X-Log-Size", std::to_string(log->size()));
+               res.set_content(log->data(), "text/plain; charset=utf-8");
              });
   server.Get("/api/jobs", [head](const httplib::Request&, httplib::Response& res) {
-    auto jobs = head.ListJobs();
-    Answer(res,
-           jobs.ok() ? absl::StatusOr<std::string>(cli::RenderJobsJson(*jobs)) : jobs.status());
+    Answer(res, head.ListJobs(), cli::RenderJobsJson);
   });
   server.Get("/api/objects", [head](const httplib::Request&, httplib::Response& res) {
-    auto view = cli::FetchObjects(head);
-    Answer(res, view.ok() ? absl::StatusOr<std::string>(
-                                cli::RenderObjectsJson(view->objects, view->references))
-                          : view.status());
+    Answer(res, cli::FetchObjects(head), [](const cli::ObjectsView& view) {
+      return cli::RenderObjectsJson(view.objects, view.references);
+    });
   });
 }
 

@@ -84,7 +84,7 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
       service_(
           pool_, code_, auth, options.token, [this] { return Info(); },
           [this] { return ServeFor(); }),
-      logs_service_(outputs_, log_publisher_, auth),
+      logs_service_(outputs_, log_publisher_, pool_, auth),
       token_holder_(auth,
                     [this](const std::string& from, const TokenRotation& rotation) {
                       return HandTokenOn(from, rotation);
@@ -118,6 +118,7 @@ absl::Status Node::Start(const Addresses& at, FatalCallback on_fatal,
     absl::MutexLock lock(&info_mu_);
     info_.set_address(at.advertised);
     info_.set_head_address(head_address);
+    info_.set_metrics_address(at.metrics);
   }
   on_fatal_ = std::move(on_fatal);
   head_address_ = head_address;

@@ -59,6 +59,7 @@ class Node {
     std::string advertised;  // by the head and others: registered with the head
     std::string local;       // by its own workers: where it listens (loopback for a wildcard)
     std::string head;        // its head's (the head's own node: the head's local address)
+    std::string metrics;     // host:port of its Prometheus /metrics; empty: it serves none
   };
 
   // Registers with the head at `at.head` (retrying up to `register_wait`), opens the worker

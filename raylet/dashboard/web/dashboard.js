@@ -1,10 +1,12 @@
-// The Weft dashboard: one page per view (#/cluster, #/actors, #/actors/ID, #/jobs, #/objects),
-// each polling the head's JSON API (the same JSON as `weft list ... --format json`) once a
-// second and redrawing in place. No framework and no network beyond this server.
+// The Weft dashboard: one page per view (#/cluster, #/actors, #/actors/ID with its worker's
+// log, #/jobs, #/objects), each polling the head's JSON API (the same JSON as `weft list ...
+// --format json`) once a second and redrawing in place. No framework and no network beyond
+// this server.
 'use strict';
 
 const POLL_MS = 1000;
 const HISTORY = 120;  // samples kept for the utilization charts (two minutes)
+const LOG_KEPT = 256 * 1024;  // characters of a worker's log kept on the page
 const SVG = 'http://www.w3.org/2000/svg';
 
 // ---- small helpers -------------------------------------------------------------------------
@@ -90,6 +92,21 @@ async function api(path) {
   const body = await response.json();
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
+}
+
+// A worker's log from `offset` (omitted: its last 64 KiB): {text, offset, size, bytes}.
+async function logFrom(path, offset) {
+  const url = offset === undefined ? path : `${path}&offset=${offset}`;
+  const response = await fetch(url, {credentials: 'same-origin', cache: 'no-store'});
+  if (response.status === 401) {
+    window.location.assign('/login');
+    throw new Error('logged out');
+  }
+  if (!response.ok) throw new Error((await response.json()).error || response.statusText);
+  const raw = await response.arrayBuffer();
+  return {text: new TextDecoder().decode(raw), bytes: raw.byteLength,
+          offset: Number(response.headers.get('X-Log-Offset')),
+          size: Number(response.headers.get('X-Log-Size'))};
 }
 
 function connection(ok, message) {
@@ -252,11 +269,38 @@ function actorsPage(root) {
   return update;
 }
 
+// The log of the actor's worker, following new lines as they are written.
+function actorLog(id) {
+  const stream = el('select', {id: 'log-stream'},
+    el('option', {value: 'stdout', text: 'stdout'}), el('option', {value: 'stderr', text: 'stderr'}));
+  const pre = el('pre', {class: 'log', id: 'actor-log'});
+  const node = el('section', {}, el('h3', {}, 'Worker log ', stream), pre);
+  let next;  // where the next read starts; undefined: the end of the log, on the next read
+  stream.addEventListener('change', () => { next = undefined; pre.textContent = ''; });
+  const update = async () => {
+    const path = `/api/actors/${encodeURIComponent(id)}/log?stream=${stream.value}`;
+    const log = await logFrom(path, next);
+    if (next !== undefined && log.size < next) {  // a new worker, or the file started over
+      next = undefined;
+      pre.textContent = '';
+      return;
+    }
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.textContent = (pre.textContent + log.text).slice(-LOG_KEPT);
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+    next = log.offset + log.bytes;
+  };
+  return {node, update};
+}
+
 function actorPage(root, id) {
   const fields = el('dl', {class: 'fields', id: 'actor-fields'});
-  root.append(el('h2', {}, el('a', {href: '#/actors', text: 'Actors'}), ` / ${id}`), fields);
+  const log = actorLog(id);
+  root.append(el('h2', {}, el('a', {href: '#/actors', text: 'Actors'}), ` / ${id}`), fields,
+              log.node);
   return async () => {
     const actor = await api('/api/actors/' + encodeURIComponent(id));
+    if (actor.worker_id) await log.update();
     const entries = Object.entries(actor).map(([key, value]) => {
       let text = value;
       if (value === null || value === '') text = '-';
