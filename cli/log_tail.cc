@@ -39,13 +39,30 @@ absl::Status LogTail::Open() {
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ >= 0) return absl::OkStatus();
   const int error = errno;
+  if (error == ENOENT && remote_) {  // on another machine: its node reads it
+    auto start = remote_(0);
+    if (!start.ok()) return start.status();
+    remote_open_ = true;
+    remote_offset_ = static_cast<int64_t>(start->size());
+    partial_ = *std::move(start);
+    return absl::OkStatus();
+  }
   const std::string message = absl::StrCat("cannot read ", path_, ": ", std::strerror(error));
   return error == ENOENT   ? absl::NotFoundError(message)
          : error == EACCES ? absl::PermissionDeniedError(message)
                            : absl::UnavailableError(message);
 }
 
-std::vector<std::string> LogTail::ReadLines(bool final) {
+void LogTail::ReadMore() {
+  if (remote_open_) {
+    for (;;) {  // a failed read (the node is gone) leaves what was read: nothing new
+      auto chunk = remote_(remote_offset_);
+      if (!chunk.ok() || chunk->empty()) return;
+      remote_offset_ += static_cast<int64_t>(chunk->size());
+      partial_ += *chunk;
+      if (static_cast<int64_t>(chunk->size()) < kChunk) return;
+    }
+  }
   char buffer[64 * 1024];
   for (;;) {
     const ssize_t n = fd_ < 0 ? 0 : ::read(fd_, buffer, sizeof(buffer));
@@ -53,6 +70,10 @@ std::vector<std::string> LogTail::ReadLines(bool final) {
     if (n <= 0) break;
     partial_.append(buffer, static_cast<size_t>(n));
   }
+}
+
+std::vector<std::string> LogTail::ReadLines(bool final) {
+  ReadMore();
   std::vector<std::string> lines;
   size_t start = 0;
   for (size_t end; (end = partial_.find('\n', start)) != std::string::npos; start = end + 1) {

@@ -68,5 +68,34 @@ TEST(LineBelongsToTest, UntaggedLinesBelongToEveryActor) {
   EXPECT_TRUE(LineBelongsTo("(Greeter pid=1x) text", "Counter"));
 }
 
+// A log on another machine, read through its node a chunk at a time from an offset.
+TEST(RemoteLogTailTest, AFileNotOnThisMachineIsReadThroughItsNodeFromWhereItLeftOff) {
+  std::string file = "first\nsec";  // what the node's file holds
+  std::vector<int64_t> asked;
+  LogTail tail("/nonexistent/weft-log-tail-test.out", [&](int64_t offset) {
+    asked.push_back(offset);
+    return absl::StatusOr<std::string>(file.substr(static_cast<size_t>(offset)));
+  });
+  ASSERT_TRUE(tail.Open().ok());
+  EXPECT_TRUE(tail.remote());
+  EXPECT_THAT(tail.ReadLines(), ::testing::ElementsAre("first"));
+  file += "ond\nthird";
+  EXPECT_THAT(tail.ReadLines(), ::testing::ElementsAre("second"));
+  EXPECT_THAT(tail.ReadLines(true), ::testing::ElementsAre("third"));
+  EXPECT_EQ(asked.front(), 0);
+  EXPECT_EQ(asked[asked.size() - 2], 9) << "each read starts where the last one ended";
+}
+
+TEST(RemoteLogTailTest, ANodeThatCannotReadItIsTheError) {
+  LogTail tail("/nonexistent/weft-log-tail-test.out", [](int64_t) {
+    return absl::StatusOr<std::string>(absl::NotFoundError("this node knows no worker w"));
+  });
+  const auto status = tail.Open();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("knows no worker"));
+  LogTail local_only("/nonexistent/weft-log-tail-test.out");
+  EXPECT_EQ(local_only.Open().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace weft::cli

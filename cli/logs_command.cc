@@ -1,9 +1,9 @@
 // weft logs actor: the output of the worker hosting an actor, read from the worker's log
-// files on this machine; only the actor's own lines (tagged with its class) and untagged ones.
-
-#include <unistd.h>
+// files (on this machine, or through the node that keeps them); only the actor's own lines
+// (tagged with its class) and untagged ones.
 
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -23,12 +23,6 @@ struct LogsActorOptions {
   ActorSelector actor;
   bool follow = false;
 };
-
-std::string LocalHostname() {
-  char name[256] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
 
 // The node record and worker record of the worker that hosts `actor`.
 absl::StatusOr<std::pair<proto::NodeInfo, proto::WorkerInfo>> FindWorker(
@@ -54,14 +48,32 @@ absl::StatusOr<std::pair<proto::NodeInfo, proto::WorkerInfo>> FindWorker(
   return absl::NotFoundError(absl::StrCat("node ", actor.node_id(), " of ", who, " not found"));
 }
 
-// Opens the worker's log; explains where the files are when they are on another machine.
+// The worker's log `stream`: its file on this machine, else read by its node.
+std::unique_ptr<LogTail> TailOf(const HeadClient& head, const proto::NodeInfo& node,
+                                const proto::WorkerInfo& worker, proto::LogStream stream) {
+  return std::make_unique<LogTail>(
+      stream == proto::LOG_STDOUT ? worker.stdout_path() : worker.stderr_path(),
+      [&head, node_address = node.address(), worker_id = worker.worker_id(),
+       stream](int64_t offset) -> absl::StatusOr<std::string> {
+        proto::ReadLogRequest request;
+        request.set_worker_id(worker_id);
+        request.set_stream(stream);
+        request.set_offset(offset);
+        request.set_max_bytes(LogTail::kChunk);
+        auto read = head.ReadLog(node_address, request);
+        if (!read.ok()) return read.status();
+        return std::move(*read->mutable_data());
+      });
+}
+
+// Opens the worker's log; says where it is when neither this machine nor its node has it.
 absl::Status OpenTail(LogTail& tail, const proto::NodeInfo& node, const std::string& actor_id) {
   auto status = tail.Open();
-  if (status.ok() || node.hostname() == LocalHostname()) return status;
-  return absl::FailedPreconditionError(absl::StrCat(
-      "the logs of actor ", actor_id, " are on node ", node.node_id(), " (host ", node.hostname(),
-      "), not on this machine (", LocalHostname(), "): run `weft logs actor ", actor_id,
-      "` there, or read ", tail.path(), " on ", node.hostname()));
+  if (status.ok()) return status;
+  return absl::Status(
+      status.code(),
+      absl::StrCat("cannot read the log of actor ", actor_id, " (", tail.path(), " on node ",
+                   node.node_id(), ", host ", node.hostname(), "): ", status.message()));
 }
 
 void PrintLines(LogTail& tail, const std::string& class_name, bool final) {
@@ -100,13 +112,14 @@ absl::Status RunLogsActor(const LogsActorOptions& o) {
   auto where = FindWorker(*head, *actor);
   if (!where.ok()) return where.status();
   const auto& [node, worker] = *where;
-  LogTail out(worker.stdout_path()), err(worker.stderr_path());
-  for (LogTail* tail : {&out, &err}) {
+  auto out = TailOf(*head, node, worker, proto::LOG_STDOUT);
+  auto err = TailOf(*head, node, worker, proto::LOG_STDERR);
+  for (LogTail* tail : {out.get(), err.get()}) {
     if (auto status = OpenTail(*tail, node, actor->actor_id()); !status.ok()) return status;
   }
-  PrintLines(out, actor->class_name(), !o.follow);
-  PrintLines(err, actor->class_name(), !o.follow);
-  return o.follow ? Follow(*head, *actor, out, err) : absl::OkStatus();
+  PrintLines(*out, actor->class_name(), !o.follow);
+  PrintLines(*err, actor->class_name(), !o.follow);
+  return o.follow ? Follow(*head, *actor, *out, *err) : absl::OkStatus();
 }
 
 }  // namespace
