@@ -305,15 +305,21 @@ TEST_F(ConcurrencyTest, AConstructorThatThrowsFailsItsActorAndTheWorkerServesOn)
 // A constructor that takes its time holds up no other actor of its worker: each construction is
 // answered as it ends, however many are in flight on the head's stream to that worker.
 TEST_F(ConcurrencyTest, ASlowConstructorHoldsUpNoOtherActorsCreation) {
-  const auto slow = weft::Actor<SlowStarter>().Remote(*signal_);  // waits for Release()
+  auto started = weft::Actor<Gate>().Remote(2);
+  const auto slow = weft::Actor<SlowStarter>().Remote(started, *signal_);  // waits at the gate
   auto slow_answer = slow.Call(&SlowStarter::Ping);
+  // Its constructor runs (and waits) before the other actors are asked for: answered once both
+  // arrived, in either order.
+  started.Call(&Gate::Arrive).Get(kWait);
   std::vector<weft::ActorHandle<Recorder>> others;
   for (int i = 0; i < 300; ++i) others.push_back(weft::Actor<Recorder>().Remote());
   std::vector<weft::ObjectRef<int>> pids;
   for (const auto& other : others) pids.push_back(other.Call(&Recorder::Pid));
   for (auto& pid : pids) ASSERT_GT(pid.Get(kWait), 0);
   EXPECT_FALSE(slow_answer.IsReady()) << "the slow constructor returned before it was let go";
-  Release();
+  // Lets it go: answered once the constructor's arrival and this one are both in, whichever
+  // came first (its call to the gate may still be on the way).
+  signal_->Call(&Gate::Arrive).Get(kWait);
   EXPECT_EQ(slow_answer.Get(kWait), 1);
 }
 

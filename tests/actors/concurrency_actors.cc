@@ -10,7 +10,8 @@
 
 namespace weft::testing {
 
-SlowStarter::SlowStarter(weft::ActorHandle<Gate> gate) {
+SlowStarter::SlowStarter(weft::ActorHandle<Gate> started, weft::ActorHandle<Gate> gate) {
+  auto running = started.Call(&Gate::Arrive);  // answered once the caller arrives there too
   gate.Call(&Gate::Arrive).Get(std::chrono::seconds(60));
 }
 
@@ -134,7 +135,7 @@ const auto kAsyncRefuser = weft::ActorClass<AsyncRefuser>("AsyncRefuser")
                                .Method("Ping", &AsyncRefuser::Ping);
 
 const auto kSlowStarter = weft::ActorClass<SlowStarter>("SlowStarter")
-                              .Constructor<weft::ActorHandle<Gate>>()
+                              .Constructor<weft::ActorHandle<Gate>, weft::ActorHandle<Gate>>()
                               .Method("Ping", &SlowStarter::Ping);
 
 const auto kBlocker = weft::ActorClass<Blocker>("Blocker")

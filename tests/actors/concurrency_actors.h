@@ -72,11 +72,12 @@ class AsyncRefuser {
   weft::Async<int> Ping() { co_return 1; }
 };
 
-// A constructor that takes its time, as one that loads a model would: it returns once `gate`
-// has seen its other arrival (or throws after 60 s).
+// A constructor that takes its time, as one that loads a model would: it arrives at `started`
+// (whose other arrival tells the caller it runs), then returns once `gate` has seen its other
+// arrival (or throws after 60 s).
 class SlowStarter {
  public:
-  explicit SlowStarter(weft::ActorHandle<Gate> gate);
+  SlowStarter(weft::ActorHandle<Gate> started, weft::ActorHandle<Gate> gate);
   int Ping() { return 1; }
 };
 
