@@ -17,6 +17,12 @@ class CommandFailed : public std::runtime_error {
       : std::runtime_error(std::string(status.message())) {}
 };
 
+// Thrown to end a command that printed its outcome with this exit status (`weft job submit`
+// exits as its driver did).
+struct ExitWith {
+  int code;
+};
+
 // Makes `command` run `run(options)` when chosen, turning a failed status into CommandFailed.
 template <typename Options>
 void OnRun(CLI::App* command, std::shared_ptr<Options> options,
@@ -44,6 +50,10 @@ void AddMemoryCommand(CLI::App& app);
 void AddTokenCommand(CLI::App& app);
 void AddCertificateCommand(CLI::App& app);
 void AddTimelineCommand(CLI::App& app);
+void AddJobCommand(CLI::App& app);
+
+// Prints every job (`weft list jobs`, `weft job list`) as a table or JSON.
+absl::Status PrintJobs(const ClusterFlags& cluster, const std::string& format);
 
 // Subcommands of `weft list`.
 void AddListActorsCommand(CLI::App& list);

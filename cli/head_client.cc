@@ -2,7 +2,9 @@
 
 #include <future>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "code.grpc.pb.h"
 #include "common/actor_listing.h"
 #include "common/cluster_endpoint.h"
 #include "common/rpc.h"
@@ -149,6 +151,58 @@ absl::StatusOr<proto::ListJobsReply> HeadClient::ListJobs() const {
   return reply;
 }
 
+absl::StatusOr<proto::JobInfo> HeadClient::FindJob(const std::string& id) const {
+  auto jobs = ListJobs();
+  if (!jobs.ok()) return jobs.status();
+  std::vector<const proto::JobInfo*> matches;
+  for (const auto& job : jobs->jobs()) {
+    if (job.job_id() == id) return job;
+    if (absl::StartsWith(job.job_id(), id)) matches.push_back(&job);
+  }
+  if (matches.size() == 1) return *matches[0];
+  if (matches.empty()) return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("job id prefix ", id, " matches ", matches.size(), " jobs"));
+}
+
+absl::StatusOr<proto::JobInfo> HeadClient::GetJob(const std::string& id) const {
+  auto stub = proto::JobRegistry::NewStub(channel_);
+  proto::GetJobRequest request;
+  request.set_job_id(id);
+  proto::GetJobReply reply;
+  const auto status =
+      Unary(kHeadTimeout, [&](grpc::ClientContext* c) { return stub->GetJob(c, request, &reply); });
+  if (!status.ok()) return HeadError(status);
+  return reply.job();
+}
+
+absl::StatusOr<proto::JobInfo> HeadClient::SubmitJob(const proto::JobSubmission& submission) const {
+  auto stub = proto::JobRegistry::NewStub(channel_);
+  proto::SubmitJobRequest request;
+  *request.mutable_submission() = submission;
+  proto::SubmitJobReply reply;
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->SubmitJob(c, request, &reply); });
+  if (!status.ok()) return HeadError(status);
+  return reply.job();
+}
+
+absl::StatusOr<proto::JobInfo> HeadClient::StopJob(const std::string& job_id) const {
+  auto stub = proto::JobRegistry::NewStub(channel_);
+  proto::StopJobRequest request;
+  request.set_job_id(job_id);
+  proto::StopJobReply reply;
+  const auto status = Unary(
+      kHeadTimeout, [&](grpc::ClientContext* c) { return stub->StopJob(c, request, &reply); });
+  if (!status.ok()) return HeadError(status);
+  return reply.job();
+}
+
+absl::Status HeadClient::SendCode(const std::vector<CodeFile>& files) const {
+  auto stub = proto::CodeStore::NewStub(channel_);
+  return HeadError(weft::SendCode(*stub, files));
+}
+
 absl::StatusOr<proto::ListNodesReply> HeadClient::ListNodes() const {
   auto stub = proto::NodeDirectory::NewStub(channel_);
   proto::ListNodesReply reply;
@@ -181,6 +235,23 @@ absl::StatusOr<proto::ReadLogReply> HeadClient::ReadLog(
       kHeadTimeout, [&](grpc::ClientContext* c) { return stub->ReadLog(c, request, &reply); });
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat("cannot read a log of the node at ",
+                                                    node_address, ": ", status.message()));
+  }
+  return reply;
+}
+
+absl::StatusOr<proto::ListExitedCallsReply> HeadClient::ExitedCalls(
+    const std::string& node_address, const std::string& job_id) const {
+  auto stub = proto::NodeLogs::NewStub(MakeChannel(node_address, token_));
+  proto::ListExitedCallsRequest request;
+  request.set_job_id(job_id);
+  proto::ListExitedCallsReply reply;
+  const auto status = Unary(kHeadTimeout, [&](grpc::ClientContext* c) {
+    return stub->ListExitedCalls(c, request, &reply);
+  });
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("cannot list the calls of exited workers of "
+                                                    "the node at ",
                                                     node_address, ": ", status.message()));
   }
   return reply;

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "cli/head_query.h"
 #include "common/actor_listing.h"
+#include "common/code_upload.h"
 #include "head.pb.h"
 #include "log.pb.h"
 #include "node.pb.h"
@@ -52,6 +53,17 @@ class HeadClient {
   [[nodiscard]] absl::StatusOr<proto::ListObjectsReply> ListObjects() const;
   [[nodiscard]] absl::StatusOr<proto::ListNodesReply> ListNodes() const;
   [[nodiscard]] absl::StatusOr<proto::ListJobsReply> ListJobs() const;
+  // By exact job id, else by a unique prefix of one. NOT_FOUND "job <id> not found";
+  // INVALID_ARGUMENT when the prefix matches several jobs.
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> FindJob(const std::string& id) const;
+  // By exact job id. NOT_FOUND "job <id> not found".
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> GetJob(const std::string& id) const;
+  // Runs a driver on the cluster (its files sent first, SendCode): the new job, PENDING.
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> SubmitJob(
+      const proto::JobSubmission& submission) const;
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> StopJob(const std::string& job_id) const;
+  // Sends the head's CodeStore the files it does not have.
+  [[nodiscard]] absl::Status SendCode(const std::vector<CodeFile>& files) const;
   // The workers of the node whose NodeManager serves at `node_address`.
   [[nodiscard]] absl::StatusOr<proto::ListWorkersReply> ListWorkers(
       const std::string& node_address) const;
@@ -59,6 +71,10 @@ class HeadClient {
   // Bytes of a worker's log, read by the node whose NodeManager serves at `node_address`.
   [[nodiscard]] absl::StatusOr<proto::ReadLogReply> ReadLog(
       const std::string& node_address, const proto::ReadLogRequest& request) const;
+  // The call logs the node at `node_address` keeps of its exited workers, of job `job_id`
+  // (empty: of every job).
+  [[nodiscard]] absl::StatusOr<proto::ListExitedCallsReply> ExitedCalls(
+      const std::string& node_address, const std::string& job_id) const;
 
   // Call counts by actor id, asked of each worker address once, all at the same time.
   // Workers that fail or do not answer within `timeout` are left out.

@@ -14,16 +14,18 @@ struct ListJobsOptions {
   std::string format = "table";
 };
 
-absl::Status RunListJobs(const ListJobsOptions& o) {
-  auto head = HeadClient::Connect(o.cluster);
+absl::Status RunListJobs(const ListJobsOptions& o) { return PrintJobs(o.cluster, o.format); }
+
+}  // namespace
+
+absl::Status PrintJobs(const ClusterFlags& cluster, const std::string& format) {
+  auto head = HeadClient::Connect(cluster);
   if (!head.ok()) return head.status();
   auto jobs = head->ListJobs();
   if (!jobs.ok()) return jobs.status();
-  std::cout << (o.format == "json" ? RenderJobsJson(*jobs) : RenderJobsTable(*jobs));
+  std::cout << (format == "json" ? RenderJobsJson(*jobs) : RenderJobsTable(*jobs));
   return absl::OkStatus();
 }
-
-}  // namespace
 
 void AddListJobsCommand(CLI::App& list) {
   auto o = std::make_shared<ListJobsOptions>();

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   weft::cli::AddTokenCommand(app);
   weft::cli::AddCertificateCommand(app);
   weft::cli::AddTimelineCommand(app);
+  weft::cli::AddJobCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   } catch (const weft::cli::CommandFailed& e) {
     std::cerr << "weft: " << e.what() << "\n";
     return 1;
+  } catch (const weft::cli::ExitWith& e) {
+    return e.code;
   }
   return 0;
 }

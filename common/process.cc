@@ -48,6 +48,9 @@ absl::StatusOr<pid_t> SpawnProcess(const SpawnOptions& options) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   int failed = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (!options.cwd.empty()) {
+    failed |= posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  }
   constexpr int kLogFlags = O_WRONLY | O_CREAT | O_APPEND;  // no O_CLOEXEC: exec keeps them
   if (!options.stdout_path.empty()) {
     failed |=

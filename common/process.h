@@ -16,6 +16,7 @@ struct SpawnOptions {
   std::string stdout_path;             // appended to; empty keeps this process's stdout
   std::string stderr_path;             // appended to; empty keeps this process's stderr
   bool new_session = false;            // setsid(): detach from the caller's terminal
+  std::string cwd;                     // the child's working directory; empty: this one's
   // (parent fd, child fd) pairs: the child gets a copy of each parent fd at that number.
   std::vector<std::pair<int, int>> fds;
 };

@@ -2,7 +2,10 @@
 // session directory, and prints what the page prints, each worker line prefixed.
 
 #include <gmock/gmock.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <regex>
@@ -60,6 +63,32 @@ TEST_F(SeedExamples, AsyncActorRunsFourCoroutinesConcurrently) {
   const std::string ran = "All coroutines ran concurrently.";
   // The barrier: every coroutine started before any got past the event.
   EXPECT_THAT(texts, ElementsAre(waiting, waiting, waiting, unblocking, ran, ran, ran, ran));
+}
+
+// `weft timeline` after the program ended: its worker left, having handed its call log to
+// its node, and the trace still has the four calls, on four rows (they overlapped).
+TEST_F(SeedExamples, TheTimelineOfAnEndedProgramHasOneEventPerCall) {
+  RunExample("async_actor");
+  std::vector<google::protobuf::Value> calls;
+  auto traced_after_the_worker_left = [&] {
+    const auto timeline = Weft({"timeline", "-o", "-", "--session-dir", cluster_->head_session()});
+    if (timeline.exit_code != 0) return false;
+    google::protobuf::Struct trace;
+    if (!google::protobuf::util::JsonStringToMessage(timeline.out, &trace).ok()) return false;
+    calls.clear();
+    for (const auto& event : trace.fields().at("traceEvents").list_value().values()) {
+      const auto& fields = event.struct_value().fields();
+      if (fields.at("name").string_value() == "AsyncActor.RunConcurrent") calls.push_back(event);
+    }
+    if (calls.size() != 4) return false;
+    const auto& args = calls[0].struct_value().fields().at("args").struct_value().fields();
+    return kill(static_cast<pid_t>(args.at("worker_pid").number_value()), 0) != 0;
+  };
+  ASSERT_TRUE(WaitFor(traced_after_the_worker_left, std::chrono::seconds(30)))
+      << calls.size() << " calls traced, or the worker is still there";
+  std::set<double> rows;
+  for (const auto& call : calls) rows.insert(call.struct_value().fields().at("tid").number_value());
+  EXPECT_EQ(rows.size(), 4u) << "the four calls ran at once";
 }
 
 TEST_F(SeedExamples, AwaitRefsPrintsTheValueAwaitedWaitedAndAsAFuture) {

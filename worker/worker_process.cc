@@ -17,6 +17,7 @@
 #include "common/token_holder.h"
 #include "common/transport_security.h"
 #include "head.grpc.pb.h"
+#include "log.grpc.pb.h"
 #include "node.grpc.pb.h"
 
 namespace weft::worker {
@@ -114,10 +115,28 @@ int WorkerProcess::Run() {
   WatchRaylet(*serve_for, sent);
   spdlog::info("worker ready id={} address={}", options_.worker_id, address_);
   io_.run();
+  HandOverCallLog();
   gate_.reset();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   spdlog::info("worker exiting id={} code={}", options_.worker_id, exit_code_);
   return exit_code_;
+}
+
+// A worker leaving gracefully hands its call log to its node, so that a timeline taken after
+// its job ended still shows what it ran. Best effort and short: the node may be going too.
+void WorkerProcess::HandOverCallLog() const {
+  proto::KeepCallLogRequest request;
+  *request.mutable_calls() = dispatcher_->log().Events();
+  if (request.calls().events().empty()) return;
+  request.set_worker_id(options_.worker_id);
+  auto stub = proto::NodeLogs::NewStub(MakeChannel(options_.node_address, options_.token));
+  grpc::ClientContext context;
+  SetTimeout(context, std::chrono::seconds(1));
+  proto::KeepCallLogReply reply;
+  if (auto status = FromGrpcStatus(stub->KeepCallLog(&context, request, &reply)); !status.ok()) {
+    spdlog::warn("cannot hand the call log to node {}: {}", options_.node_address,
+                 status.ToString());
+  }
 }
 
 absl::Status WorkerProcess::StartServer() {

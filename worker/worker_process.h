@@ -58,6 +58,7 @@ class WorkerProcess {
   void WatchRaylet(absl::Duration serve_for, RayletWatch::Clock::time_point sent);
   void WatchLifeline();
   void RequestExit(int exit_code);
+  void HandOverCallLog() const;
 
   const Options options_;
   const TokenAuth auth_;

@@ -189,6 +189,12 @@ std::string RegisterJob(const std::string& head_address, const std::string& toke
   request.set_driver_pid(getpid());
   request.set_entrypoint(SelfPath());
   request.set_driver_address(driver_address);
+  // A submitted job's driver takes up the job made for it; a program it starts is a job of
+  // its own.
+  if (const char* job_id = std::getenv("WEFT_JOB_ID"); job_id && *job_id) {
+    request.set_job_id(job_id);
+    unsetenv("WEFT_JOB_ID");
+  }
   grpc::ClientContext context;
   SetTimeout(context, kControlRpcTimeout);
   proto::RegisterJobReply reply;
@@ -284,7 +290,7 @@ void Init(const InitOptions& options) {
   auto code = internal::JobCode();
   if (code.ok()) {
     auto head = proto::CodeStore::NewStub(MakeChannel(config.head_address, config.token));
-    if (auto sent = internal::SendCode(*head, *code); !sent.ok()) code = sent;
+    if (auto sent = SendCode(*head, *code); !sent.ok()) code = sent;
   }
   if (!code.ok()) {
     throw Error(static_cast<int>(code.status().code()),

@@ -3,31 +3,17 @@
 #include <dlfcn.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/code_library.h"
 #include "common/loaded_libraries.h"
-#include "common/rpc.h"
-#include "common/status.h"
 #include "weft/registry.h"
 #include "weft/weft.h"
 
 namespace weft::internal {
 
 namespace {
-
-// How long sending one library may take.
-constexpr auto kSendTimeout = std::chrono::minutes(5);
-
-bool IsSystemLibrary(const std::string& path) {
-  for (const char* folder : {"/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/"}) {
-    if (absl::StartsWith(path, folder)) return true;
-  }
-  return false;
-}
 
 // The path of libweft.so in this process.
 std::string WeftLibrary() {
@@ -41,7 +27,7 @@ std::string WeftLibrary() {
 // travels under its SONAME, the name its dependents ask the loader for.
 absl::Status AddWithDependencies(const std::string& path, const std::string& name,
                                  const std::string& weft, absl::flat_hash_set<std::string>& seen,
-                                 std::vector<JobCodeFile>& order) {
+                                 std::vector<CodeFile>& order) {
   const std::string canonical = std::filesystem::weakly_canonical(path).string();
   if (!seen.insert(canonical).second) return absl::OkStatus();
   if (const link_map* map = LoadedLibrary(path)) {
@@ -74,10 +60,10 @@ absl::Status AddWithDependencies(const std::string& path, const std::string& nam
 
 }  // namespace
 
-absl::StatusOr<std::vector<JobCodeFile>> JobCode() {
+absl::StatusOr<std::vector<CodeFile>> JobCode() {
   const std::string weft = WeftLibrary();
   absl::flat_hash_set<std::string> seen;
-  std::vector<JobCodeFile> code;
+  std::vector<CodeFile> code;
   // The libraries that register classes and functions travel wherever they are installed.
   for (const auto& library : CodeLibraries()) {
     const std::string name = std::filesystem::path(library).filename().string();
@@ -86,44 +72,6 @@ absl::StatusOr<std::vector<JobCodeFile>> JobCode() {
     }
   }
   return code;
-}
-
-absl::Status SendCode(proto::CodeStore::Stub& head, const std::vector<JobCodeFile>& code) {
-  if (code.empty()) return absl::OkStatus();
-  proto::MissingCodeRequest asked;
-  for (const auto& file : code) *asked.add_libraries() = file.library;
-  proto::MissingCodeReply missing;
-  grpc::ClientContext context;
-  SetTimeout(context, kControlRpcTimeout);
-  if (auto status = FromGrpcStatus(head.MissingCode(&context, asked, &missing)); !status.ok()) {
-    return status;
-  }
-  absl::flat_hash_set<std::string> wanted(missing.sha256().begin(), missing.sha256().end());
-  for (const auto& file : code) {
-    if (!wanted.erase(file.library.sha256())) continue;  // the head has it, or it was just sent
-    std::ifstream in(file.path, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read code library ", file.path));
-    grpc::ClientContext put_context;
-    SetTimeout(put_context, kSendTimeout);
-    proto::PutCodeReply reply;
-    auto writer = head.PutCode(&put_context, &reply);
-    proto::CodeChunk chunk;
-    *chunk.mutable_library() = file.library;
-    std::string buffer(kCodeChunkBytes, '\0');
-    bool sent = true;
-    do {
-      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
-      sent = writer->Write(chunk);
-      chunk.clear_library();
-    } while (sent && in.gcount() > 0 && in);
-    if (sent) writer->WritesDone();
-    if (auto status = FromGrpcStatus(writer->Finish()); !status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("cannot send code library ", file.path,
-                                                      " to the head: ", status.message()));
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace weft::internal

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "code.grpc.pb.h"
+#include "common/code_upload.h"
 
 namespace weft::internal {
 
@@ -12,13 +12,6 @@ namespace weft::internal {
 // classes and functions (CodeLibraries), each after the libraries of its own it needs, known
 // by their content. What every node has is left out: the system's libraries (under /lib,
 // /usr/lib, /lib64 and /usr/lib64) and Weft's own (libweft.so).
-struct JobCodeFile {
-  std::string path;  // on this machine
-  proto::CodeLibrary library;
-};
-absl::StatusOr<std::vector<JobCodeFile>> JobCode();
-
-// Sends the head's CodeStore what it does not have of `code`.
-absl::Status SendCode(proto::CodeStore::Stub& head, const std::vector<JobCodeFile>& code);
+absl::StatusOr<std::vector<CodeFile>> JobCode();
 
 }  // namespace weft::internal

@@ -176,7 +176,8 @@ std::vector<prometheus::MetricFamily> HeadMetrics::ClusterFamilies(
                         .Name("weft_jobs")
                         .Help("Jobs the head knows, by state")
                         .Register(registry);
-  std::map<std::string, int> jobs_by_state = {{"RUNNING", 0}, {"FINISHED", 0}, {"FAILED", 0}};
+  std::map<std::string, int> jobs_by_state = {{"RUNNING", 0}, {"FINISHED", 0},  {"FAILED", 0},
+                                              {"PENDING", 0}, {"SUCCEEDED", 0}, {"STOPPED", 0}};
   for (const auto& job : jobs.jobs()) ++jobs_by_state[cli::JobStateName(job.state())];
   for (const auto& [state, count] : jobs_by_state) job_count.Add({{"state", state}}).Set(count);
 

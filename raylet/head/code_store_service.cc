@@ -150,6 +150,11 @@ void CodeStoreService::KeepIn(std::string dir) {
   }
 }
 
+bool CodeStoreService::Has(const std::string& sha256) const {
+  std::error_code error;
+  return !dir_.empty() && std::filesystem::is_regular_file(PathOf(sha256), error);
+}
+
 grpc::ServerUnaryReactor* CodeStoreService::MissingCode(grpc::CallbackServerContext* ctx,
                                                         const proto::MissingCodeRequest* req,
                                                         proto::MissingCodeReply* rep) {

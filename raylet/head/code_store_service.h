@@ -21,6 +21,8 @@ class CodeStoreService final : public proto::CodeStore::CallbackService {
   // Where the copies are kept; removes what uploads cut short by an earlier head left. Call
   // before serving.
   void KeepIn(std::string dir);
+  // Whether the head keeps the library with this SHA-256 (as CheckLibrary takes it).
+  bool Has(const std::string& sha256) const;
 
   grpc::ServerUnaryReactor* MissingCode(grpc::CallbackServerContext*,
                                         const proto::MissingCodeRequest*,

@@ -202,12 +202,13 @@ absl::Status Head::Recover() {
     if (!row.spec().detached()) with_actors.insert(row.spec().job_id());
   }
   for (const auto& job : jobs_.List()) {
-    if (job.state() == proto::JOB_RUNNING || !with_actors.contains(job.job_id())) continue;
+    if (!JobEnded(job.state()) || !with_actors.contains(job.job_id())) continue;
     actor_manager_.OnJobFinished(job.job_id(),
                                  job.end_reason().empty() ? "its job finished" : job.end_reason());
     FreeOrphans(objects_.RemoveOwnedBy({job.job_id(), ""}));
   }
   job_service_.AwaitDrivers(*running, kRecoveryGrace);
+  submissions_.Recover();
   const auto nodes = nodes_.ListAlive();
   if (!nodes.empty() || !live->empty() || !running->empty()) {
     spdlog::info("head took over cluster id={}: waiting up to {} for nodes={} jobs={}; actors={}",
@@ -232,8 +233,14 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
       actor_manager_(actors_, nodes_, scheduler_service_, worker_stubs_,
                      [this](const std::string& job_id) {
                        auto job = jobs_.Get(job_id);  // unknown: a job of a head before
-                       return job.ok() && job->state() != proto::JOB_RUNNING;
+                       return job.ok() && JobEnded(job->state());
                      }),
+      submissions_(
+          jobs_, nodes_, scheduler_service_,
+          [this](const std::string& sha256) { return code_service_.Has(sha256); },
+          [this](const std::string& job_id, const std::string& reason) {
+            OnJobEnded(job_id, reason);
+          }),
       node_service_(
           nodes_, auth, cluster_id_,
           {.on_node_dead = [this](const std::string& id) { OnNodeDead(id); },
@@ -243,15 +250,15 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
                  scheduler_service_.OnWorkerExit(worker);
                  objects_.RemoveWorker(worker.worker_id());
                  FreeOrphans(objects_.RemoveOwnedBy({worker.job_id(), worker.worker_id()}));
+                 submissions_.OnWorkerExit(worker);
                },
            .on_resources_changed = [this] { scheduler_service_.GrantQueued(); },
            .describe_queue =
                [this](proto::ListNodesReply& reply) { scheduler_service_.DescribeQueue(reply); },
            .on_node_back = [this](const proto::NodeInfo& node) { AdoptWorkersOf(node); }}),
-      job_service_(jobs_, auth,
+      job_service_(jobs_, submissions_, auth,
                    [this](const std::string& job_id, const std::string& reason) {
-                     actor_manager_.OnJobFinished(job_id, reason);
-                     FreeOrphans(objects_.RemoveOwnedBy({job_id, ""}));  // the driver's
+                     OnJobEnded(job_id, reason);
                    }),
       actor_service_(actors_, actor_manager_, auth),
       object_service_(objects_, auth),
@@ -261,6 +268,11 @@ Head::Head(NodeDirectory::Options options, const TokenAuth& auth, std::string to
                       .nodes = nodes_,
                       .jobs = jobs_,
                       .authority = certificate_service_.authority()}) {}
+
+void Head::OnJobEnded(const std::string& job_id, const std::string& reason) {
+  actor_manager_.OnJobFinished(job_id, reason);
+  FreeOrphans(objects_.RemoveOwnedBy({job_id, ""}));  // the driver's
+}
 
 void Head::AddServices(grpc::ServerBuilder& builder) {
   builder.RegisterService(&node_service_);
@@ -277,6 +289,7 @@ void Head::AddServices(grpc::ServerBuilder& builder) {
 void Head::CheckLiveness() {
   for (const auto& id : nodes_.MarkSilentNodesDead()) OnNodeDead(id);
   job_service_.Tick();
+  submissions_.Tick();
   actor_manager_.Tick();
   scheduler_service_.Tick();
 }
@@ -307,7 +320,7 @@ void Head::AdoptWorkersOf(const proto::NodeInfo& node) {
     if (!jobs.ok()) return nodes_.AdoptLater(node_id);  // at its next heartbeat
     for (const auto& job_id : *jobs) {
       const auto job = jobs_.Get(job_id);
-      if (job.ok() && job->state() == proto::JOB_RUNNING) continue;
+      if (job.ok() && !JobEnded(job->state())) continue;
       actor_manager_.OnJobFinished(
           job_id, job.ok() && !job->end_reason().empty() ? job->end_reason() : "its job finished");
     }
@@ -316,6 +329,7 @@ void Head::AdoptWorkersOf(const proto::NodeInfo& node) {
 
 void Head::OnNodeDead(const std::string& node_id) {
   scheduler_service_.CancelNode(node_id);
+  submissions_.OnNodeDead(node_id);
   actor_manager_.OnNodeDead(node_id);  // restarts or ends them, and tells their callers
   const int actors = actors_.MarkNodeDead(node_id);
   const int objects = objects_.RemoveNode(node_id);

@@ -15,6 +15,7 @@
 #include "raylet/head/code_store_service.h"
 #include "raylet/head/job_registry.h"
 #include "raylet/head/job_registry_service.h"
+#include "raylet/head/job_submissions.h"
 #include "raylet/head/log_broker.h"
 #include "raylet/head/log_broker_service.h"
 #include "raylet/head/node_directory.h"
@@ -89,7 +90,10 @@ class Head {
   void CheckLiveness();
 
   // Ends leases still waiting on nodes; call before the server shuts down.
-  void CancelLeases() { scheduler_service_.CancelAll(); }
+  void CancelLeases() {
+    submissions_.Close();
+    scheduler_service_.CancelAll();
+  }
 
   // Ends the drivers' log and job streams (once their queued lines are sent), so that a
   // server shutdown does not wait for them nor fail the jobs.
@@ -108,6 +112,8 @@ class Head {
   // A node taken over from a dead head is back: its workers' leases become this head's.
   void AdoptWorkersOf(const proto::NodeInfo& node);
   void FreeOrphans(const ObjectDirectory::Orphans& orphans);
+  // A job ended (its driver finished, failed or exited): its actors end, its objects go.
+  void OnJobEnded(const std::string& job_id, const std::string& reason);
 
   const std::unique_ptr<TableStore> store_;
   const std::string cluster_id_;
@@ -121,6 +127,7 @@ class Head {
   LogBroker logs_;
   SchedulerService scheduler_service_;
   ActorManager actor_manager_;
+  JobSubmissions submissions_;
   NodeDirectoryService node_service_;
   JobRegistryService job_service_;
   ActorDirectoryService actor_service_;

@@ -4,11 +4,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+
+#include <string.h>
 
 #include <algorithm>
 
 namespace weft::head {
+namespace {
+
+// "SIGKILL" for 9.
+std::string SignalName(int signal) {
+  const char* abbreviation = sigabbrev_np(signal);
+  return abbreviation ? absl::StrCat("SIG", abbreviation) : absl::StrCat("signal ", signal);
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<std::string>> JobRegistry::Recover(TableStore& store) {
   auto jobs = LoadMessages<proto::JobInfo>(store, kJobsTable);
@@ -36,24 +48,154 @@ absl::Status JobRegistry::SaveLocked(proto::JobInfo& slot, proto::JobInfo job) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<proto::JobInfo> JobRegistry::Register(const proto::RegisterJobRequest& request) {
-  absl::MutexLock lock(&mu_);
+proto::JobInfo JobRegistry::NewJobLocked() const {
   proto::JobInfo job;
   job.set_job_id(absl::StrFormat("job-%04d", jobs_.size() + 1));
+  job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));
+  return job;
+}
+
+proto::JobInfo* JobRegistry::FindLocked(const std::string& job_id) {
+  for (auto& job : jobs_) {
+    if (job.job_id() == job_id) return &job;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<proto::JobInfo> JobRegistry::Register(const proto::RegisterJobRequest& request) {
+  absl::MutexLock lock(&mu_);
+  proto::JobInfo* submitted = nullptr;
+  if (!request.job_id().empty()) {
+    submitted = FindLocked(request.job_id());
+    if (!submitted)
+      return absl::NotFoundError(absl::StrCat("job ", request.job_id(), " not found"));
+    if (!submitted->has_submission() || JobEnded(submitted->state())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", request.job_id(),
+                       submitted->has_submission() ? " has ended" : " was not submitted"));
+    }
+  }
+  proto::JobInfo job = submitted ? *submitted : NewJobLocked();
   job.set_driver_host(request.driver_host());
   job.set_driver_pid(request.driver_pid());
-  job.set_entrypoint(request.entrypoint());
+  if (!submitted) job.set_entrypoint(request.entrypoint());
   job.set_namespace_(request.namespace_());
   *job.mutable_code() = request.code();
   job.set_driver_address(request.driver_address());
   job.set_state(proto::JOB_RUNNING);
-  job.set_start_unix_ms(absl::ToUnixMillis(absl::Now()));
-  proto::JobInfo slot;
-  if (auto saved = SaveLocked(slot, job); !saved.ok()) return saved;
-  jobs_.push_back(std::move(slot));
+  if (submitted) {
+    if (auto saved = SaveLocked(*submitted, job); !saved.ok()) return saved;
+  } else {
+    proto::JobInfo slot;
+    if (auto saved = SaveLocked(slot, job); !saved.ok()) return saved;
+    jobs_.push_back(std::move(slot));
+  }
   spdlog::info("job started id={} driver_pid={} entrypoint=\"{}\"", job.job_id(), job.driver_pid(),
                job.entrypoint());
   return job;
+}
+
+absl::StatusOr<proto::JobInfo> JobRegistry::Submit(const proto::JobSubmission& submission) {
+  absl::MutexLock lock(&mu_);
+  proto::JobInfo job = NewJobLocked();
+  *job.mutable_submission() = submission;
+  job.set_entrypoint(absl::StrJoin(submission.argv(), " "));
+  job.set_driver_host(submission.submitter_host());
+  job.set_state(proto::JOB_PENDING);
+  proto::JobInfo slot;
+  if (auto saved = SaveLocked(slot, job); !saved.ok()) return saved;
+  jobs_.push_back(std::move(slot));
+  spdlog::info("job submitted id={} entrypoint=\"{}\"", job.job_id(), job.entrypoint());
+  return job;
+}
+
+absl::StatusOr<proto::JobInfo> JobRegistry::DriverStarted(const std::string& job_id,
+                                                          const std::string& node_id, int pid) {
+  absl::MutexLock lock(&mu_);
+  proto::JobInfo* job = FindLocked(job_id);
+  if (!job) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+  if (JobEnded(job->state()) || job->stop_unix_ms() != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " was stopped or its driver has ended"));
+  }
+  proto::JobInfo started = *job;
+  started.set_state(proto::JOB_RUNNING);  // its driver may have registered already
+  started.set_driver_node_id(node_id);
+  started.set_driver_pid(pid);
+  if (auto saved = SaveLocked(*job, std::move(started)); !saved.ok()) return saved;
+  spdlog::info("job driver started id={} node={} pid={}", job_id, node_id, pid);
+  return *job;
+}
+
+std::optional<JobRegistry::Ended> JobRegistry::DriverEnded(const std::string& job_id,
+                                                           const proto::WorkerExit& exit,
+                                                           const std::string& node_id) {
+  absl::MutexLock lock(&mu_);
+  proto::JobInfo* job = FindLocked(job_id);
+  if (!job || !job->has_submission()) return std::nullopt;
+  const proto::JobState state = job->state();
+  const bool recorded = state == proto::JOB_SUCCEEDED || state == proto::JOB_STOPPED ||
+                        (state == proto::JOB_FAILED && (job->exit_code() || job->exit_signal()));
+  if (recorded) return std::nullopt;  // a driver ends once (a FAILED of its keepalive gives way)
+  proto::JobInfo ended = *job;
+  if (ended.driver_node_id().empty()) ended.set_driver_node_id(node_id);
+  ended.set_exit_code(exit.exit_code());
+  ended.set_exit_signal(exit.signal());
+  if (job->stop_unix_ms() != 0) {
+    ended.set_state(proto::JOB_STOPPED);
+    ended.set_end_reason("stopped (weft job stop)");
+  } else if (exit.signal() != 0) {
+    ended.set_state(proto::JOB_FAILED);
+    ended.set_end_reason(absl::StrCat("its driver was killed by signal ", exit.signal(), " (",
+                                      SignalName(exit.signal()), ")"));
+  } else if (exit.exit_code() == -1) {  // it never ran, or its node died
+    ended.set_state(proto::JOB_FAILED);
+    ended.set_end_reason(exit.message());
+  } else if (exit.exit_code() != 0) {
+    ended.set_state(proto::JOB_FAILED);
+    ended.set_end_reason(absl::StrCat("its driver exited with code ", exit.exit_code(),
+                                      exit.message().empty() ? "" : ": ", exit.message()));
+  } else {
+    ended.set_state(proto::JOB_SUCCEEDED);
+    ended.clear_end_reason();
+  }
+  if (ended.end_unix_ms() == 0 || state != proto::JOB_FINISHED) {
+    ended.set_end_unix_ms(absl::ToUnixMillis(absl::Now()));
+  }
+  const bool was_running = !JobEnded(state);
+  if (auto saved = SaveLocked(*job, ended); !saved.ok()) {
+    spdlog::error("{}", saved.message());
+    *job = std::move(ended);  // its driver is gone either way
+  }
+  spdlog::info("job ended id={} state={} reason=\"{}\"", job_id, proto::JobState_Name(job->state()),
+               job->end_reason());
+  return Ended{*job, was_running};
+}
+
+absl::StatusOr<proto::JobInfo> JobRegistry::RequestStop(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  proto::JobInfo* job = FindLocked(job_id);
+  if (!job) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+  if (!job->has_submission()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " was not submitted: stop its driver (pid ", job->driver_pid(),
+                     " on ", job->driver_host(), ") where it runs"));
+  }
+  if (JobEnded(job->state())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " has ended (", proto::JobState_Name(job->state()), ")"));
+  }
+  if (job->stop_unix_ms() != 0) return *job;  // asked already
+  proto::JobInfo stopping = *job;
+  stopping.set_stop_unix_ms(absl::ToUnixMillis(absl::Now()));
+  if (job->state() == proto::JOB_PENDING) {
+    stopping.set_state(proto::JOB_STOPPED);
+    stopping.set_end_unix_ms(stopping.stop_unix_ms());
+    stopping.set_end_reason("stopped (weft job stop) before its driver started");
+  }
+  if (auto saved = SaveLocked(*job, std::move(stopping)); !saved.ok()) return saved;
+  spdlog::info("job stop asked id={}", job_id);
+  return *job;
 }
 
 absl::Status JobRegistry::Finish(const std::string& job_id) {

@@ -11,16 +11,47 @@
 
 namespace weft::head {
 
+// Whether a job in this state has ended (a PENDING one has not started yet).
+inline bool JobEnded(proto::JobState state) {
+  return state != proto::JOB_RUNNING && state != proto::JOB_PENDING;
+}
+
 // Jobs, one per connected driver, with ids "job-0001", "job-0002", ... in start order.
-// Thread-safe.
+// A submitted job (`weft job submit`) is made before its driver runs: PENDING, then RUNNING
+// once its driver started on a node, then SUCCEEDED, FAILED or STOPPED by how that process
+// ended. Thread-safe.
 class JobRegistry {
  public:
   // Loads the jobs kept in `store` (a restarted head) and writes every later change there
   // before it is acknowledged. Call once, before serving. Returns the jobs still RUNNING.
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> Recover(TableStore& store);
 
-  // UNAVAILABLE when the change cannot be stored.
+  // UNAVAILABLE when the change cannot be stored. With `job_id`: a submitted job's driver
+  // takes up its job (NOT_FOUND for an unknown one, FAILED_PRECONDITION for one that was not
+  // submitted or has ended).
   [[nodiscard]] absl::StatusOr<proto::JobInfo> Register(const proto::RegisterJobRequest& request);
+
+  // A new job, PENDING, that runs `submission` once a node starts its driver.
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> Submit(const proto::JobSubmission& submission);
+  // A submitted job's driver runs on `node_id` as `pid`: RUNNING. FAILED_PRECONDITION when the
+  // job is no longer PENDING or RUNNING (it was stopped meanwhile).
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> DriverStarted(const std::string& job_id,
+                                                             const std::string& node_id, int pid);
+  // A submitted job's driver ended as `exit` says (exit code -1: it never started or its node
+  // died, `exit.message` says why):
+  // SUCCEEDED (exit 0), STOPPED (a stop was asked) or FAILED. Returns the job and whether it
+  // was RUNNING until now (its actors and workers must end); nothing for an unknown or
+  // hand-run job, or one that already ended that way.
+  struct Ended {
+    proto::JobInfo job;
+    bool was_running = false;
+  };
+  // `node_id`: where it ran (its exit may come before the news of its start).
+  std::optional<Ended> DriverEnded(const std::string& job_id, const proto::WorkerExit& exit,
+                                   const std::string& node_id = "");
+  // Asks a submitted job to stop: a PENDING one is STOPPED at once, a RUNNING one records when
+  // (its driver's end will be STOPPED). FAILED_PRECONDITION for a hand-run or ended job.
+  [[nodiscard]] absl::StatusOr<proto::JobInfo> RequestStop(const std::string& job_id);
 
   // Marks a job FINISHED. NOT_FOUND for an unknown id; finishing twice is fine.
   [[nodiscard]] absl::Status Finish(const std::string& job_id);
@@ -41,6 +72,9 @@ class JobRegistry {
   // Writes `job` to the store (if any), then into `slot`.
   [[nodiscard]] absl::Status SaveLocked(proto::JobInfo& slot, proto::JobInfo job)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A new job's slot, with its id and start time.
+  proto::JobInfo NewJobLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  proto::JobInfo* FindLocked(const std::string& job_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   std::vector<proto::JobInfo> jobs_ ABSL_GUARDED_BY(mu_);

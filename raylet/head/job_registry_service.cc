@@ -162,4 +162,22 @@ grpc::ServerUnaryReactor* JobRegistryService::GetJob(grpc::CallbackServerContext
   return FinishWith(ctx, job.status());
 }
 
+grpc::ServerUnaryReactor* JobRegistryService::SubmitJob(grpc::CallbackServerContext* ctx,
+                                                        const proto::SubmitJobRequest* req,
+                                                        proto::SubmitJobReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto job = submissions_.Submit(req->submission());
+  if (job.ok()) *rep->mutable_job() = *std::move(job);
+  return FinishWith(ctx, job.status());
+}
+
+grpc::ServerUnaryReactor* JobRegistryService::StopJob(grpc::CallbackServerContext* ctx,
+                                                      const proto::StopJobRequest* req,
+                                                      proto::StopJobReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto job = submissions_.Stop(req->job_id());
+  if (job.ok()) *rep->mutable_job() = *std::move(job);
+  return FinishWith(ctx, job.status());
+}
+
 }  // namespace weft::head

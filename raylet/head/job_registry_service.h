@@ -10,6 +10,7 @@
 #include "common/auth.h"
 #include "head.grpc.pb.h"
 #include "raylet/head/job_registry.h"
+#include "raylet/head/job_submissions.h"
 
 namespace weft::head {
 
@@ -21,8 +22,9 @@ namespace weft::head {
 class JobRegistryService final : public proto::JobRegistry::CallbackService {
  public:
   using JobFinishedFn = std::function<void(const std::string& job_id, const std::string& reason)>;
-  JobRegistryService(JobRegistry& jobs, const TokenAuth& auth, JobFinishedFn on_finished)
-      : jobs_(jobs), auth_(auth), on_finished_(std::move(on_finished)) {}
+  JobRegistryService(JobRegistry& jobs, JobSubmissions& submissions, const TokenAuth& auth,
+                     JobFinishedFn on_finished)
+      : jobs_(jobs), submissions_(submissions), auth_(auth), on_finished_(std::move(on_finished)) {}
   ~JobRegistryService() override;
 
   // Ends every KeepJob stream without failing its job; call before the server shuts down.
@@ -45,6 +47,10 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
                                    proto::GetJobReply*) override;
   grpc::ServerWriteReactor<proto::KeepJobReply>* KeepJob(grpc::CallbackServerContext*,
                                                          const proto::KeepJobRequest*) override;
+  grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext*, const proto::SubmitJobRequest*,
+                                      proto::SubmitJobReply*) override;
+  grpc::ServerUnaryReactor* StopJob(grpc::CallbackServerContext*, const proto::StopJobRequest*,
+                                    proto::StopJobReply*) override;
 
  private:
   class Keeper;
@@ -55,6 +61,7 @@ class JobRegistryService final : public proto::JobRegistry::CallbackService {
   void EndKeeper(const std::string& job_id, const grpc::Status& status);
 
   JobRegistry& jobs_;
+  JobSubmissions& submissions_;
   const TokenAuth& auth_;
   const JobFinishedFn on_finished_;
   absl::Mutex mu_;

@@ -115,7 +115,7 @@ uint64_t SchedulerService::Lease(const std::string& job_id, const ProtoResources
     if (!cancelled_) {
       id = EnqueueLocked(Waiting{job_id, required, options.node_id, std::move(done),
                                  options.deadline, std::move(options.on_enqueued),
-                                 std::move(options.owner_worker_id)});
+                                 std::move(options.owner_worker_id), std::move(options.driver)});
     }
   }
   if (id == 0) {
@@ -226,6 +226,7 @@ void SchedulerService::Spawn(Waiting waiting) {
   spawn.set_owner_worker_id(waiting.owner_worker_id);
   spawn.set_max_message_bytes(MaxMessageBytes());
   *spawn.mutable_required() = waiting.required;
+  if (waiting.driver) *spawn.mutable_driver() = *waiting.driver;
   auto context = ContextWithTimeout(kNodeCallTimeout);
   if (!Track(context.get(), held.node.node_id())) {
     nodes_.Release(held);
@@ -253,7 +254,7 @@ void SchedulerService::Spawn(Waiting waiting) {
                                           " could not start a worker: ", status.message())));
         }
         nodes_.SettleAfter(held, spawned.resource_version());
-        {
+        if (!owner->driver) {
           absl::MutexLock lock(&mu_);
           leased_[spawned.worker().job_id()].push_back(
               {held.node.address(), spawned.worker().worker_id(), false, owner->owner_worker_id});
@@ -269,6 +270,11 @@ void SchedulerService::KillWorker(const std::string& node_address, const std::st
   proto::KillWorkerRequest kill;
   kill.set_force(true);
   StopWorker(node_address, worker_id, std::move(kill));
+}
+
+void SchedulerService::TerminateWorker(const std::string& node_address,
+                                       const std::string& worker_id) {
+  StopWorker(node_address, worker_id, proto::KillWorkerRequest());
 }
 
 void SchedulerService::RetireWorker(const std::string& node_address, const std::string& worker_id) {
@@ -343,6 +349,7 @@ void SchedulerService::AdoptWorkersOf(const proto::NodeInfo& node, AdoptDone don
         absl::flat_hash_set<std::string> jobs;
         for (const auto& worker : reply.workers()) {
           if (worker.state() == proto::WORKER_EXITED || worker.job_id().empty()) continue;
+          if (worker.driver()) continue;  // a submitted driver is nobody's lease
           Adopt(worker.job_id(), node.address(), worker.worker_id(), worker.owner_worker_id());
           jobs.insert(worker.job_id());
         }

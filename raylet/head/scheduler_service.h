@@ -29,6 +29,9 @@ struct LeaseOptions {
   std::function<void(uint64_t id)> on_enqueued;
   // The worker process that leases (empty: a driver): the lease ends when it exits.
   std::string owner_worker_id;
+  // Set: the node starts this submitted job's driver instead of a worker. It is not leased to
+  // anyone (its job's end does not stop it: its exit ends the job).
+  std::shared_ptr<const proto::JobSubmission> driver;
 };
 
 // Leases workers: reserves resources on a node (NodeDirectory::Reserve) and has that node's
@@ -91,6 +94,8 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
 
   // Kills a leased worker that is no longer wanted (SIGKILL through its node).
   void KillWorker(const std::string& node_address, const std::string& worker_id);
+  // SIGTERM to a worker (or a submitted driver) through its node.
+  void TerminateWorker(const std::string& node_address, const std::string& worker_id);
   // Ends a lease: the node frees the worker's resources; the worker exits unless it owns
   // objects others reference (it then ends with its job).
   void RetireWorker(const std::string& node_address, const std::string& worker_id);
@@ -112,6 +117,7 @@ class SchedulerService final : public proto::Scheduler::CallbackService {
     absl::Time deadline;                                    // of the caller's long poll
     std::function<void(uint64_t)> on_enqueued;              // see LeaseOptions
     std::string owner_worker_id;                            // see LeaseOptions
+    std::shared_ptr<const proto::JobSubmission> driver;     // see LeaseOptions
     std::optional<NodeDirectory::Reservation> reservation;  // set when granted
     absl::Status failed;                                    // set when infeasible
   };

@@ -11,6 +11,7 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "raylet/node/driver_stage.h"
 
 namespace weft::node {
 namespace {
@@ -73,18 +74,16 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                                             : FenceAfter(options.node_timeout,
                                                                          options.heartbeat_period),
                                 .object_store_dir = store_ ? store_dir_ : std::string(),
-                                .watch_output = [this](
-                                                    const proto::WorkerInfo& worker, int out,
-                                                    int err) { outputs_.Watch(worker, out, err); }},
-            [this](const proto::WorkerInfo& worker) {
-              if (store_) store_->Reclaim(worker.worker_id());  // its share, its spill files
-              head_->ReportWorkerExit(worker);
-            }),
+                                .watch_output =
+                                    [this](const proto::WorkerInfo& worker, int out, int err) {
+                                      outputs_.Watch(worker, out, err, OutputOptionsOf(worker));
+                                    }},
+            [this](const proto::WorkerInfo& worker) { OnWorkerExit(worker); }),
       code_(session.root() + "/code", options.token),
       service_(
           pool_, code_, auth, options.token, [this] { return Info(); },
-          [this] { return ServeFor(); }),
-      logs_service_(outputs_, log_publisher_, pool_, auth),
+          [this] { return ServeFor(); }, session.root() + "/jobs", &call_archive_),
+      logs_service_(outputs_, log_publisher_, pool_, call_archive_, auth),
       token_holder_(auth,
                     [this](const std::string& from, const TokenRotation& rotation) {
                       return HandTokenOn(from, rotation);
@@ -369,6 +368,21 @@ void Node::PublishLogs(const std::shared_ptr<LogRoute>& route, proto::PublishLog
       [route, done = std::move(done)](const absl::Status& status, const proto::PublishLogsReply&) {
         done(status);
       });
+}
+
+OutputOptions Node::OutputOptionsOf(const proto::WorkerInfo& worker) {
+  // A driver prints its workers' lines itself: published, they would come back to it.
+  if (worker.driver()) return {.publish = false, .max_file_bytes = kDriverOutputBytes};
+  return {};
+}
+
+void Node::OnWorkerExit(proto::WorkerInfo worker) {
+  if (store_) store_->Reclaim(worker.worker_id());  // its share, its spill files
+  if (worker.driver() && (worker.exit().signal() != 0 || worker.exit().exit_code() != 0)) {
+    outputs_.DrainNow();  // its last words, still in the pipe
+    worker.mutable_exit()->set_message(LastLineOf(worker.stdout_path()));
+  }
+  head_->ReportWorkerExit(worker);
 }
 
 proto::NodeInfo Node::Info() const { return InfoAt(pool_.Current()); }

@@ -88,6 +88,10 @@ class Node {
   const std::string& id() const { return id_; }
 
  private:
+  static OutputOptions OutputOptionsOf(const proto::WorkerInfo& worker);
+  // Reclaims its store share and reports it to the head (a failed driver with its last line).
+  void OnWorkerExit(proto::WorkerInfo worker);
+
   // Where heartbeat answers go. Shared with in-flight calls, so an answer that arrives after
   // Stop() finds `io` cleared instead of a destroyed Node.
   struct HeartbeatSink {
@@ -134,9 +138,10 @@ class Node {
                           LogPublisher::Done done);
   const std::shared_ptr<LogRoute> log_route_;
   LogPublisher log_publisher_;
-  WorkerOutputs outputs_;  // feeds log_publisher_
-  WorkerPool pool_;        // hands its workers' pipes to outputs_
-  CodeCache code_;         // the jobs' code libraries its workers load
+  WorkerOutputs outputs_;     // feeds log_publisher_
+  WorkerPool pool_;           // hands its workers' pipes to outputs_
+  CodeCache code_;            // the jobs' code libraries its workers load
+  CallArchive call_archive_;  // the call logs of exited workers
   NodeManagerService service_;
   NodeLogsService logs_service_;
   // A rotated token: kept in the node's token files and handed to its workers.

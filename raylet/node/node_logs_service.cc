@@ -1,9 +1,12 @@
 #include "raylet/node/node_logs_service.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/status.h"
 
 namespace weft::node {
@@ -27,18 +30,30 @@ grpc::ServerUnaryReactor* NodeLogsService::ReadLog(grpc::CallbackServerContext* 
   constexpr int64_t kDefaultBytes = 64 * 1024, kMostBytes = 1024 * 1024;
   if (auto* r = auth_.Reject(ctx)) return r;
   auto* reactor = ctx->DefaultReactor();
-  if (req->stream() != proto::LOG_STDOUT && req->stream() != proto::LOG_STDERR) {
+  const bool driver = !req->job_id().empty();  // one file: both streams
+  const auto id_char = [](char c) { return absl::ascii_isalnum(c) || c == '-'; };
+  if (driver && !std::all_of(req->job_id().begin(), req->job_id().end(), id_char)) {
+    reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT, "a job id is letters, digits and '-'"});
+    return reactor;
+  }
+  if (!driver && req->stream() != proto::LOG_STDOUT && req->stream() != proto::LOG_STDERR) {
     reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT, "stream must be stdout or stderr"});
     return reactor;
   }
   std::string path;
-  for (const auto& worker : pool_.List()) {
-    if (worker.worker_id() != req->worker_id()) continue;
-    path = req->stream() == proto::LOG_STDOUT ? worker.stdout_path() : worker.stderr_path();
+  if (driver) {
+    // A job id makes a path: only one of this cluster's, whose driver ran here.
+    if (FindWorker(DriverWorkerId(req->job_id())) ||
+        std::filesystem::exists(pool_.DriverOutputPath(req->job_id()))) {
+      path = pool_.DriverOutputPath(req->job_id());
+    }
+  } else if (const auto worker = FindWorker(req->worker_id())) {
+    path = req->stream() == proto::LOG_STDOUT ? worker->stdout_path() : worker->stderr_path();
   }
   if (path.empty()) {
     reactor->Finish({grpc::StatusCode::NOT_FOUND,
-                     absl::StrCat("this node knows no worker ", req->worker_id())});
+                     driver ? absl::StrCat("the driver of job ", req->job_id(), " did not run here")
+                            : absl::StrCat("this node knows no worker ", req->worker_id())});
     return reactor;
   }
   outputs_.DrainNow();  // what the pipes hold now goes to the file first (non-blocking)
@@ -60,6 +75,39 @@ grpc::ServerUnaryReactor* NodeLogsService::ReadLog(grpc::CallbackServerContext* 
   rep->set_size(size);
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeLogsService::KeepCallLog(grpc::CallbackServerContext* ctx,
+                                                       const proto::KeepCallLogRequest* req,
+                                                       proto::KeepCallLogReply*) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  auto* reactor = ctx->DefaultReactor();
+  auto worker = FindWorker(req->worker_id());
+  if (!worker) {
+    reactor->Finish({grpc::StatusCode::NOT_FOUND,
+                     absl::StrCat("this node knows no worker ", req->worker_id())});
+    return reactor;
+  }
+  archive_.Keep(*std::move(worker), req->calls());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeLogsService::ListExitedCalls(grpc::CallbackServerContext* ctx,
+                                                           const proto::ListExitedCallsRequest* req,
+                                                           proto::ListExitedCallsReply* rep) {
+  if (auto* r = auth_.Reject(ctx)) return r;
+  for (auto& log : archive_.List(req->job_id())) *rep->add_workers() = std::move(log);
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+std::optional<proto::WorkerInfo> NodeLogsService::FindWorker(const std::string& worker_id) const {
+  for (auto& worker : pool_.List()) {
+    if (worker.worker_id() == worker_id) return std::move(worker);
+  }
+  return std::nullopt;
 }
 
 }  // namespace weft::node

@@ -1,5 +1,7 @@
 #include "raylet/node/node_service.h"
 
+#include "raylet/node/driver_stage.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/resources.h"
@@ -19,6 +21,7 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
   }
   // Before the worker is started with it (see SpawnWorkerRequest).
   SetMaxMessageBytes(static_cast<int>(req->max_message_bytes()));
+  if (req->has_driver()) return StartDriver(ctx, *req, rep);
   auto* reactor = ctx->DefaultReactor();
   pool_.Start(req->job_id(), req->owner_worker_id(), ToResourceMap(req->required()),
               [this, ctx, reactor, rep](absl::StatusOr<proto::WorkerInfo> worker) {
@@ -32,6 +35,38 @@ grpc::ServerUnaryReactor* NodeManagerService::SpawnWorker(grpc::CallbackServerCo
                   rep->set_resource_version(pool_.Current().version);
                 }
                 reactor->Finish(ToGrpcStatus(worker.status()));
+              });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::StartDriver(grpc::CallbackServerContext* ctx,
+                                                          const proto::SpawnWorkerRequest& request,
+                                                          proto::SpawnWorkerReply* rep) {
+  auto* reactor = ctx->DefaultReactor();
+  if (jobs_dir_.empty()) {
+    reactor->Finish({grpc::StatusCode::FAILED_PRECONDITION, "this node runs no drivers"});
+    return reactor;
+  }
+  const std::string job_id = request.job_id();
+  const ResourceMap resources = ToResourceMap(request.required());
+  StageDriver(code_, jobs_dir_, job_id, request.driver(),
+              [this, ctx, reactor, rep, job_id,
+               resources](absl::StatusOr<WorkerPool::DriverLaunch> launch) {
+                if (!launch.ok()) return reactor->Finish(ToGrpcStatus(launch.status()));
+                pool_.StartDriver(
+                    job_id, resources, *std::move(launch),
+                    [this, ctx, reactor, rep](absl::StatusOr<proto::WorkerInfo> driver) {
+                      if (driver.ok() && ctx->IsCancelled()) {
+                        // The head gave up on it: it would run unknown to anyone.
+                        (void)pool_.Kill(driver->worker_id(), /*force=*/true);
+                        driver = absl::CancelledError("the head gave up before it ran");
+                      }
+                      if (driver.ok()) {
+                        *rep->mutable_worker() = *std::move(driver);
+                        rep->set_resource_version(pool_.Current().version);
+                      }
+                      reactor->Finish(ToGrpcStatus(driver.status()));
+                    });
               });
   return reactor;
 }
@@ -81,7 +116,40 @@ grpc::ServerUnaryReactor* NodeManagerService::KillWorker(grpc::CallbackServerCon
                                                          proto::KillWorkerReply*) {
   if (auto* r = auth_.Reject(ctx)) return r;
   if (req->retire()) return FinishWith(ctx, Retire(req->worker_id()));
+  if (req->force()) {
+    for (const auto& worker : pool_.List()) {
+      if (worker.worker_id() != req->worker_id()) continue;
+      if (worker.state() == proto::WORKER_ALIVE && !worker.address().empty()) {
+        return KillAfterCallLog(ctx, worker);
+      }
+      break;
+    }
+  }
   return FinishWith(ctx, pool_.Kill(req->worker_id(), req->force()));
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::KillAfterCallLog(grpc::CallbackServerContext* ctx,
+                                                               const proto::WorkerInfo& worker) {
+  constexpr std::chrono::milliseconds kAskFor{300};
+  auto* reactor = ctx->DefaultReactor();
+  auto stub = std::shared_ptr<proto::Worker::Stub>(
+      proto::Worker::NewStub(MakeChannel(worker.address(), token_)).release());
+  CallAsync<proto::GetCallEventsReply>(
+      ContextWithTimeout(kAskFor), proto::GetCallEventsRequest(),
+      [stub](auto... args) { stub->async()->GetCallEvents(args...); },
+      [retiring = retiring_, stub, worker, reactor](const absl::Status& asked,
+                                                    proto::GetCallEventsReply& calls) {
+        absl::Status killed = absl::UnavailableError("the node is stopping");
+        {
+          absl::MutexLock lock(&retiring->mu);
+          if (asked.ok() && !calls.events().empty() && retiring->archive) {
+            retiring->archive->Keep(worker, std::move(calls));
+          }
+          if (retiring->pool) killed = retiring->pool->Kill(worker.worker_id(), /*force=*/true);
+        }
+        reactor->Finish(ToGrpcStatus(killed));
+      });
+  return reactor;
 }
 
 NodeManagerService::~NodeManagerService() {

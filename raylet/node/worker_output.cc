@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 
 namespace weft::node {
@@ -34,19 +36,21 @@ WorkerOutputs::~WorkerOutputs() {
   while (!pipes_.empty()) CloseLocked(pipes_.begin()->first);
 }
 
-void WorkerOutputs::Watch(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd) {
+void WorkerOutputs::Watch(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd,
+                          OutputOptions options) {
   absl::MutexLock lock(&mu_);
-  Open(worker, stdout_fd, proto::LOG_STDOUT, worker.stdout_path());
-  Open(worker, stderr_fd, proto::LOG_STDERR, worker.stderr_path());
+  Open(worker, stdout_fd, proto::LOG_STDOUT, worker.stdout_path(), options);
+  if (stderr_fd >= 0) Open(worker, stderr_fd, proto::LOG_STDERR, worker.stderr_path(), options);
 }
 
 void WorkerOutputs::Open(const proto::WorkerInfo& worker, int fd, proto::LogStream stream,
-                         const std::string& path) {
+                         const std::string& path, OutputOptions options) {
   // Non-blocking, so that DrainNow can read without waiting; asio reads are unaffected.
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   auto pipe = std::make_unique<Pipe>(io_, fd);
   pipe->file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (pipe->file < 0) spdlog::warn("cannot open worker log {}: {}", path, std::strerror(errno));
+  pipe->options = options;
   pipe->meta.set_job_id(worker.job_id());
   pipe->meta.set_worker_id(worker.worker_id());
   pipe->meta.set_node_id(worker.node_id());
@@ -83,12 +87,26 @@ void WorkerOutputs::OnRead(uint64_t id, const std::error_code& error, size_t siz
 }
 
 void WorkerOutputs::Consume(Pipe& pipe, size_t size) {
-  AppendAll(pipe.file, pipe.buffer.data(), size);
-  pipe.splitter.Feed(std::string_view(pipe.buffer.data(), size), [&](std::string text) {
-    proto::LogLine line = pipe.meta;
-    line.set_text(std::move(text));
-    sink_(std::move(line));
-  });
+  const int64_t most = pipe.options.max_file_bytes;
+  if (most == 0 || pipe.kept < most) {
+    const size_t kept = most == 0 ? size : std::min<size_t>(size, most - pipe.kept);
+    AppendAll(pipe.file, pipe.buffer.data(), kept);
+    pipe.kept += static_cast<int64_t>(kept);
+    if (most != 0 && pipe.kept >= most) {
+      const std::string note =
+          absl::StrCat("\n[weft: the output past ", most, " bytes is not kept]\n");
+      AppendAll(pipe.file, note.data(), note.size());
+    }
+  }
+  if (!pipe.options.publish) return;
+  pipe.splitter.Feed(std::string_view(pipe.buffer.data(), size),
+                     [&](std::string text) { Publish(pipe, std::move(text)); });
+}
+
+void WorkerOutputs::Publish(Pipe& pipe, std::string text) {
+  proto::LogLine line = pipe.meta;
+  line.set_text(std::move(text));
+  sink_(std::move(line));
 }
 
 void WorkerOutputs::DrainNow() {
@@ -112,11 +130,9 @@ void WorkerOutputs::CloseLocked(uint64_t id) {
   auto it = pipes_.find(id);
   if (it == pipes_.end()) return;
   Pipe& pipe = *it->second;
-  pipe.splitter.Finish([&](std::string text) {
-    proto::LogLine line = pipe.meta;
-    line.set_text(std::move(text));
-    sink_(std::move(line));
-  });
+  if (pipe.options.publish) {
+    pipe.splitter.Finish([&](std::string text) { Publish(pipe, std::move(text)); });
+  }
   if (pipe.file >= 0) ::close(pipe.file);
   std::error_code ignored;
   pipe.in.close(ignored);  // a pending read completes with operation_aborted and finds no pipe

@@ -16,6 +16,13 @@
 
 namespace weft::node {
 
+// How a process's output is kept (WorkerOutputs::Watch).
+struct OutputOptions {
+  bool publish = true;         // its lines go to the sink (not a driver's: it prints its workers')
+  int64_t max_file_bytes = 0;  // its log file keeps this much, then says the rest is dropped;
+                               // 0: all of it
+};
+
 // Tails the stdout/stderr pipes of a node's workers on the node's io_context. What a worker
 // writes is appended, byte for byte, to its log file (WorkerInfo.stdout_path/stderr_path,
 // which `weft logs` reads), and each line (split at 64 KiB) goes to `sink` tagged with the
@@ -30,8 +37,10 @@ class WorkerOutputs {
   WorkerOutputs(const WorkerOutputs&) = delete;
   WorkerOutputs& operator=(const WorkerOutputs&) = delete;
 
-  // Starts tailing `worker`'s pipes; takes ownership of both read ends.
-  void Watch(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd);
+  // Starts tailing `worker`'s pipes; takes ownership of the read ends (`stderr_fd` -1: one
+  // pipe carries both streams, to stdout_path).
+  void Watch(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd,
+             OutputOptions options = {});
 
   // Reads whatever the pipes hold right now, without waiting for more (bounded per pipe).
   // Works whether or not the io_context runs, e.g. while the node shuts down.
@@ -43,13 +52,16 @@ class WorkerOutputs {
   struct Pipe {
     Pipe(asio::io_context& io, int fd) : in(io, fd) {}
     asio::posix::stream_descriptor in;
-    int file = -1;        // the log file, appended to
+    int file = -1;  // the log file, appended to
+    OutputOptions options;
+    int64_t kept = 0;     // bytes written to the file
     proto::LogLine meta;  // job, worker, node, pid, stream: copied into every line
     LineSplitter splitter;
     std::array<char, 64 * 1024> buffer;
   };
   void Open(const proto::WorkerInfo& worker, int fd, proto::LogStream stream,
-            const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+            const std::string& path, OutputOptions options) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Publish(Pipe& pipe, std::string text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadMore(uint64_t id, Pipe& pipe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnRead(uint64_t id, const std::error_code& error, size_t size);
   void Consume(Pipe& pipe, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -92,6 +92,78 @@ void WorkerPool::Start(const std::string& job_id, const std::string& owner_worke
   if (!refused.ok()) done(refused);
 }
 
+std::string WorkerPool::DriverOutputPath(const std::string& job_id) const {
+  return absl::StrCat(options_.logs_dir, "/", job_id, "-driver.out");
+}
+
+void WorkerPool::StartDriver(const std::string& job_id, const ResourceMap& resources,
+                             DriverLaunch launch, StartCallback done) {
+  const std::string worker_id = DriverWorkerId(job_id);
+  const std::string output = DriverOutputPath(job_id);
+  absl::StatusOr<proto::WorkerInfo> started;
+  int output_fd = -1;  // the read end of its output pipe, with watch_output
+  {
+    absl::MutexLock lock(&mu_);  // held across spawn so Reap() cannot meet an unknown pid
+    absl::Status admitted = AdmitLocked(resources);
+    if (admitted.ok() && workers_.contains(worker_id)) {
+      admitted = absl::AlreadyExistsError(absl::StrCat("job ", job_id, "'s driver runs already"));
+    }
+    absl::StatusOr<pid_t> pid = absl::InternalError("not spawned");
+    if (!admitted.ok()) {
+      pid = admitted;
+    } else {
+      SpawnOptions spawn;
+      spawn.argv = std::move(launch.argv);
+      spawn.cwd = launch.cwd;
+      int out[2] = {-1, -1};
+      if (options_.watch_output && pipe2(out, O_CLOEXEC) == 0) {
+        spawn.fds = {{out[1], 1}, {out[1], 2}};  // one stream: the order it printed in
+      } else {
+        spawn.stdout_path = spawn.stderr_path = output;
+      }
+      const TokenState token = TokenStateOf(options_.token);
+      // The cluster's first: the first of two entries of a name is the one read.
+      spawn.extra_env = {absl::StrCat("WEFT_ADDRESS=", head_address_),
+                         absl::StrCat("WEFT_TOKEN=", token.token),
+                         absl::StrCat("WEFT_JOB_ID=", job_id)};
+      if (!options_.tls_dir.empty()) {
+        spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_CA=", options_.tls_dir, "/ca.pem"));
+        spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_CERT=", options_.tls_dir, "/cert.pem"));
+        spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_KEY=", options_.tls_dir, "/key.pem"));
+      }
+      spawn.extra_env.insert(spawn.extra_env.end(), launch.env.begin(), launch.env.end());
+      unlink(output.c_str());  // a job id of an earlier cluster in this session
+      pid = SpawnProcess(spawn);
+      if (out[1] >= 0) close(out[1]);  // only the driver holds it now
+      if (pid.ok()) {
+        output_fd = out[0];
+      } else if (out[0] >= 0) {
+        close(out[0]);
+      }
+    }
+    if (pid.ok()) {
+      Worker worker{{}, resources, nullptr, absl::Now()};
+      worker.info.set_worker_id(worker_id);
+      worker.info.set_node_id(options_.node_id);
+      worker.info.set_pid(*pid);
+      worker.info.set_state(proto::WORKER_ALIVE);
+      worker.info.set_job_id(job_id);
+      worker.info.set_driver(true);
+      worker.info.set_stdout_path(output);
+      worker.info.set_stderr_path(output);
+      spdlog::info("driver started job={} pid={}", job_id, *pid);
+      started = worker.info;
+      by_pid_[*pid] = worker_id;
+      workers_.emplace(worker_id, std::move(worker));
+      ++version_;
+    } else {
+      started = pid.status();
+    }
+  }
+  if (output_fd >= 0) options_.watch_output(*started, output_fd, -1);
+  done(std::move(started));
+}
+
 absl::Status WorkerPool::AdmitLocked(const ResourceMap& resources) const {
   if (closed_) return absl::UnavailableError("node is shutting down");
   if (lifeline_[0] < 0) return absl::InternalError("node has no lifeline pipe for its workers");

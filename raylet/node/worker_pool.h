@@ -81,6 +81,22 @@ class WorkerPool {
   void Start(const std::string& job_id, const std::string& owner_worker_id,
              const ResourceMap& resources, StartCallback done);
 
+  // A submitted job's driver (WorkerInfo.driver, id DriverWorkerId(job_id)): runs
+  // `launch.argv` (argv[0] its path) in `launch.cwd`, with `launch.env` and the cluster's
+  // (WEFT_ADDRESS, WEFT_TOKEN, WEFT_JOB_ID, the TLS files) added to the node's environment, its
+  // stdout and stderr in one file of the logs dir. It holds `resources` until it exits, is
+  // stopped by Kill and reaped like a worker; a failed driver's exit carries its last line of
+  // output. `done` runs once it was spawned (a driver does not register). Errors as Start's.
+  struct DriverLaunch {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // KEY=VALUE
+    std::string cwd;
+  };
+  void StartDriver(const std::string& job_id, const ResourceMap& resources, DriverLaunch launch,
+                   StartCallback done);
+  // Where a driver's output goes (kept after it exits).
+  std::string DriverOutputPath(const std::string& job_id) const;
+
   // A started worker says it serves at `address`. NOT_FOUND for an unknown worker id,
   // INVALID_ARGUMENT when the pid does not match the process that was started,
   // FAILED_PRECONDITION when its start already timed out.
