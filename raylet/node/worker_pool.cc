@@ -128,8 +128,11 @@ void WorkerPool::StartDriver(const std::string& job_id, const ResourceMap& resou
                          absl::StrCat("WEFT_JOB_ID=", job_id)};
       if (!options_.tls_dir.empty()) {
         spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_CA=", options_.tls_dir, "/ca.pem"));
-        spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_CERT=", options_.tls_dir, "/cert.pem"));
-        spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_KEY=", options_.tls_dir, "/key.pem"));
+        // The node's certificate, shown under mutual TLS, when it has one.
+        if (access(absl::StrCat(options_.tls_dir, "/key.pem").c_str(), R_OK) == 0) {
+          spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_CERT=", options_.tls_dir, "/cert.pem"));
+          spawn.extra_env.push_back(absl::StrCat("WEFT_TLS_KEY=", options_.tls_dir, "/key.pem"));
+        }
       }
       spawn.extra_env.insert(spawn.extra_env.end(), launch.env.begin(), launch.env.end());
       unlink(output.c_str());  // a job id of an earlier cluster in this session

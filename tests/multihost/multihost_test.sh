@@ -10,7 +10,8 @@
 # tmpfs mounted in a mount namespace of the client's own, so no node can read them: the code
 # reaches the nodes through the cluster or not at all. From the client it
 #   1. checks that the head lists the three nodes ALIVE at their addresses;
-#   2. runs every seed example (examples/seed) and checks what each prints;
+#   2. runs every seed example (examples/seed) and checks what each prints, and submits one
+#      with `weft job submit` (its files reach a node through the cluster);
 #   3. places an actor on each node and checks, by its network namespace, that it runs there,
 #      then passes a 5 MiB result of host1 to host2 and host3 before it exists;
 #   4. cuts node3's link for 1 s: a call made meanwhile (on an open connection) answers
@@ -257,6 +258,15 @@ done)"
 check_example threaded_actor 'untagged | sort' "$(lines "I'm running in a thread!" \
   "I'm running in another thread!" | sort)"
 check_example async_task_wrapper cat 42
+
+step "a job submitted from the client runs on a node that has none of its files"
+out=$(on client "${client_env[@]}" LD_LIBRARY_PATH="$run/client/code" timeout -k 5 90 \
+  "$bin/weft" job submit --address "$head" --token-file "$run/client/token" \
+  -- "$run/client/code/async_actor" 2>&1) || fail "weft job submit exited $?: $out"
+got=$(untagged <<<"$out" | grep -c 'All coroutines ran concurrently.')
+[[ $got == 4 ]] || fail "the submitted async_actor printed:"$'\n'"$out"
+grep -q "SUCCEEDED" <<<"$out" || fail "the submitted job did not succeed: $out"
+echo "ok: weft job submit"
 
 step "an actor on each host, and a reference passed across hosts before it exists"
 out=$(drive multihost_driver place 2>&1)
