@@ -77,9 +77,10 @@ void Print(LogTail& tail, bool final) {
   std::cout.flush();
 }
 
-// Waits for the job's driver to start (or the job to end before), polling its record.
+// Waits until the head knows where the job's driver runs (or the job ended without it),
+// polling its record: a driver may take up its job (RUNNING) before the head hears it started.
 absl::StatusOr<proto::JobInfo> AwaitDriver(const HeadClient& head, proto::JobInfo job) {
-  while (job.state() == proto::JOB_PENDING) {
+  while (job.state() == proto::JOB_PENDING || (job.driver_node_id().empty() && !DriverEnded(job))) {
     std::this_thread::sleep_for(kStateInterval);
     auto now = head.GetJob(job.job_id());
     if (!now.ok()) return now.status();

@@ -20,6 +20,7 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/auth.h"
 #include "common/process.h"
@@ -239,6 +240,44 @@ TEST(HeadRestartTest, WorkUnderWayWhenTheHeadDiesIsNeitherRedoneNorLeftBehind) {
   EXPECT_EQ(lines, 3) << "a constructor ran again after the restart";
   EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(task_worker); }, std::chrono::seconds(15)))
       << "the task worker leased from the killed head (pid " << task_worker << ") outlived its job";
+}
+
+// Jobs submitted to the cluster (issue 18) are the head's records: an ended one keeps how it
+// ended, a running one goes on under the new head and is stopped through it.
+TEST(HeadRestartTest, SubmittedJobsOutliveTheHeadAndARunningOneIsStoppedThroughTheNewOne) {
+  TestCluster cluster(0);  // the head runs no driver: one that asks a CPU runs on the node
+  ASSERT_FALSE(cluster.JoinNode({"--num-cpus", "2"}).empty());
+  const auto job = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 2, {"--session-dir", cluster.head_session()});
+    return Weft(std::move(args), std::chrono::seconds(90));
+  };
+  const auto done = job({"job", "submit", "--", BinPath("job_driver"), "exit", "0"});
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  const auto submitted = job(
+      {"job", "submit", "--num-cpus", "1", "--no-wait", "--", BinPath("job_driver"), "serve", "-"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  const std::string running(absl::StripAsciiWhitespace(submitted.out));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return absl::StrContains(job({"job", "logs", running}).out, "actor pid");
+      },
+      std::chrono::seconds(60)));
+
+  KillHead(cluster);
+  const auto restarted = cluster.RestartHead();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.out << restarted.err;
+
+  EXPECT_THAT(job({"job", "status", "job-0001"}).out, HasSubstr("SUCCEEDED"));
+  // Its driver holds its job again (within the head's recovery grace): still RUNNING after it.
+  EXPECT_FALSE(WaitFor(
+      [&] {
+        return !absl::StrContains(job({"job", "status", running}).out, "RUNNING");
+      },
+      std::chrono::seconds(12)))
+      << job({"job", "status", running}).out;
+  const auto stopped = job({"job", "stop", running});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.out, HasSubstr("STOPPED"));
 }
 
 // The head's tables in Redis: a head started on another session dir (another machine's, as

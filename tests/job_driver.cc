@@ -3,11 +3,14 @@
 //   job_driver exit N       joins the cluster, prints "exiting N", shuts down, exits N
 //   job_driver serve        creates an actor, prints "actor pid <its worker's pid>", then
 //                           waits (at most five minutes) to be stopped
+//   job_driver stubborn -   ignores SIGTERM, prints "ignoring SIGTERM", then waits (at most
+//                           five minutes) to be killed
 //   job_driver cat FILE     prints FILE (a path in its working directory)
 //   job_driver env NAME     prints $NAME
 //
 // Finds the cluster as a submitted driver does: through WEFT_ADDRESS, set by its node.
 
+#include <signal.h>
 #include <unistd.h>
 #include <weft/weft.h>
 
@@ -39,6 +42,12 @@ int main(int argc, char** argv) {
     std::cout << "actor pid " << holder.Call(&Holder::Pid).Get(std::chrono::seconds(30))
               << std::endl;
     std::this_thread::sleep_for(std::chrono::minutes(5));  // the test stops us long before
+    return 4;
+  }
+  if (mode == "stubborn") {
+    signal(SIGTERM, SIG_IGN);
+    std::cout << "ignoring SIGTERM" << std::endl;
+    std::this_thread::sleep_for(std::chrono::minutes(5));  // the test kills us long before
     return 4;
   }
   if (mode == "cat") {

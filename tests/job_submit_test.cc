@@ -146,6 +146,17 @@ TEST_F(JobSubmitTest, StopEndsTheDriverAndItsActorsAndReturnsTheirResources) {
   EXPECT_THAT(again.err, HasSubstr("has ended"));
 }
 
+TEST_F(JobSubmitTest, ADriverThatIgnoresTheStopIsKilledAfterTheGrace) {
+  const std::string job_id = SubmitNoWait({}, {BinPath("job_driver"), "stubborn", "-"});
+  ASSERT_TRUE(WaitFor(
+      [&] { return Job("logs", {job_id}).out.find("ignoring SIGTERM") != std::string::npos; },
+      kJobTimeout));
+  const auto stopped = Job("stop", {job_id});  // waits for the end: SIGKILL after 10 s
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.out, HasSubstr(job_id + " STOPPED"));
+  EXPECT_EQ(Status(job_id).exit_signal(), SIGKILL);
+}
+
 TEST_F(JobSubmitTest, TheWorkingDirectoryAndEnvironmentTravelWithTheDriver) {
   TempDir dir;
   std::filesystem::create_directories(dir.Sub("data"));

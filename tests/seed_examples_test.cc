@@ -78,7 +78,10 @@ TEST_F(SeedExamples, TheTimelineOfAnEndedProgramHasOneEventPerCall) {
     calls.clear();
     for (const auto& event : trace.fields().at("traceEvents").list_value().values()) {
       const auto& fields = event.struct_value().fields();
-      if (fields.at("name").string_value() == "AsyncActor.RunConcurrent") calls.push_back(event);
+      const auto name = fields.find("name");
+      if (name != fields.end() && name->second.string_value() == "AsyncActor.RunConcurrent") {
+        calls.push_back(event);
+      }
     }
     if (calls.size() != 4) return false;
     const auto& args = calls[0].struct_value().fields().at("args").struct_value().fields();

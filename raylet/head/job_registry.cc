@@ -20,6 +20,12 @@ std::string SignalName(int signal) {
   return abbreviation ? absl::StrCat("SIG", abbreviation) : absl::StrCat("signal ", signal);
 }
 
+// Whether a submitted job's driver's end is known (not only its keepalive's).
+bool DriverEndRecorded(const proto::JobInfo& job) {
+  return job.state() == proto::JOB_SUCCEEDED || job.state() == proto::JOB_STOPPED ||
+         (job.state() == proto::JOB_FAILED && (job.exit_code() != 0 || job.exit_signal() != 0));
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> JobRegistry::Recover(TableStore& store) {
@@ -114,15 +120,18 @@ absl::StatusOr<proto::JobInfo> JobRegistry::DriverStarted(const std::string& job
   absl::MutexLock lock(&mu_);
   proto::JobInfo* job = FindLocked(job_id);
   if (!job) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
-  if (JobEnded(job->state()) || job->stop_unix_ms() != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", job_id, " was stopped or its driver has ended"));
-  }
+  // Its exit was reported first (its node knew it ran there).
+  const bool exited = !job->driver_node_id().empty() && DriverEndRecorded(*job);
+  // Where it runs is worth keeping whatever happened meanwhile (its output is there).
   proto::JobInfo started = *job;
-  started.set_state(proto::JOB_RUNNING);  // its driver may have registered already
-  started.set_driver_node_id(node_id);
-  started.set_driver_pid(pid);
+  if (started.driver_node_id().empty()) started.set_driver_node_id(node_id);
+  if (started.driver_pid() == 0) started.set_driver_pid(pid);
+  if (started.state() == proto::JOB_PENDING) started.set_state(proto::JOB_RUNNING);
   if (auto saved = SaveLocked(*job, std::move(started)); !saved.ok()) return saved;
+  if (job->stop_unix_ms() != 0 && !exited) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " was stopped while its driver started"));
+  }
   spdlog::info("job driver started id={} node={} pid={}", job_id, node_id, pid);
   return *job;
 }
@@ -134,9 +143,8 @@ std::optional<JobRegistry::Ended> JobRegistry::DriverEnded(const std::string& jo
   proto::JobInfo* job = FindLocked(job_id);
   if (!job || !job->has_submission()) return std::nullopt;
   const proto::JobState state = job->state();
-  const bool recorded = state == proto::JOB_SUCCEEDED || state == proto::JOB_STOPPED ||
-                        (state == proto::JOB_FAILED && (job->exit_code() || job->exit_signal()));
-  if (recorded) return std::nullopt;  // a driver ends once (a FAILED of its keepalive gives way)
+  // A driver ends once (a FAILED of its keepalive gives way).
+  if (DriverEndRecorded(*job)) return std::nullopt;
   proto::JobInfo ended = *job;
   if (ended.driver_node_id().empty()) ended.set_driver_node_id(node_id);
   ended.set_exit_code(exit.exit_code());

@@ -33,8 +33,9 @@ class JobRegistry {
 
   // A new job, PENDING, that runs `submission` once a node starts its driver.
   [[nodiscard]] absl::StatusOr<proto::JobInfo> Submit(const proto::JobSubmission& submission);
-  // A submitted job's driver runs on `node_id` as `pid`: RUNNING. FAILED_PRECONDITION when the
-  // job is no longer PENDING or RUNNING (it was stopped meanwhile).
+  // A submitted job's driver runs on `node_id` as `pid`: a PENDING job is RUNNING, where it runs
+  // is recorded whatever happened meanwhile (it may have finished already). FAILED_PRECONDITION
+  // when a stop was asked meanwhile: the caller stops it.
   [[nodiscard]] absl::StatusOr<proto::JobInfo> DriverStarted(const std::string& job_id,
                                                              const std::string& node_id, int pid);
   // A submitted job's driver ended as `exit` says (exit code -1: it never started or its node

@@ -165,6 +165,26 @@ TEST(JobRegistryTest, TheDriversExitDecidesOverItsShutdownAndItsKeepalive) {
   EXPECT_EQ(failed->job.exit_signal(), 11);
 }
 
+TEST(JobRegistryTest, ADriverThatEndedBeforeTheNewsOfItsStartKeepsHowItEnded) {
+  JobRegistry jobs;
+  const std::string quick = jobs.Submit(Submission({"prog"}))->job_id();
+  ASSERT_TRUE(jobs.DriverEnded(quick, Exit(0), "node-a").has_value());  // its exit came first
+  const auto started = jobs.DriverStarted(quick, "node-a", 7);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(started->state(), proto::JOB_SUCCEEDED);
+  EXPECT_EQ(started->driver_node_id(), "node-a");
+
+  const std::string shut = jobs.Submit(Submission({"prog"}))->job_id();
+  auto request = Request(8, "prog");
+  request.set_job_id(shut);
+  ASSERT_TRUE(jobs.Register(request).ok());
+  ASSERT_TRUE(jobs.Finish(shut).ok());  // weft::Shutdown before the head heard it started
+  const auto finished = jobs.DriverStarted(shut, "node-b", 8);
+  ASSERT_TRUE(finished.ok()) << "a driver that shut down is not to be stopped";
+  EXPECT_EQ(finished->state(), proto::JOB_FINISHED);
+  EXPECT_EQ(finished->driver_node_id(), "node-b") << "where its output is";
+}
+
 TEST(JobRegistryTest, StopEndsAPendingJobAtOnceAndARunningOneByItsDriversExit) {
   JobRegistry jobs;
   const std::string pending = jobs.Submit(Submission({"prog"}))->job_id();

@@ -20,7 +20,7 @@ absl::Status CheckWorkingDirFile(const proto::CodeLibrary& file) {
   if (auto status = CheckLibrary(named); !status.ok()) return status;
   const std::string& name = file.name();
   if (name.empty() || name.size() > 4096 || name.front() == '/' || name.back() == '/' ||
-      absl::StrContains(name, "//")) {
+      absl::StrContains(name, "//") || name.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("bad working directory path \"", name, "\""));
   }
   for (absl::string_view part : absl::StrSplit(name, '/')) {
@@ -120,11 +120,9 @@ void JobSubmissions::Launch(const proto::JobInfo& job) {
         }
         const auto& driver = leased->worker();
         auto started = jobs_.DriverStarted(job_id, driver.node_id(), driver.pid());
-        if (!started.ok()) {  // stopped while it started
+        if (started.status().code() == absl::StatusCode::kFailedPrecondition) {
           spdlog::info("stopping the driver of job {}: {}", job_id, started.status().message());
-          scheduler_.TerminateWorker(leased->node_address(), driver.worker_id());
-          absl::MutexLock lock(&mu_);
-          stopping_[job_id] = absl::Now() + stop_grace_;
+          Terminate(job_id, leased->node_address());
         }
       },
       std::move(options));
@@ -143,44 +141,40 @@ absl::StatusOr<proto::JobInfo> JobSubmissions::Stop(const std::string& job_id) {
     return job;
   }
   if (job->driver_node_id().empty()) return job;  // starting: Launch stops it once it runs
-  {
-    absl::MutexLock lock(&mu_);
-    if (!stopping_.emplace(job_id, absl::Now() + stop_grace_).second) return job;  // asked before
-  }
-  Signal(*job, /*kill=*/false);
+  const auto node = nodes_.Get(job->driver_node_id());
+  if (!node || node->state() != proto::NODE_ALIVE) return job;  // it ends with its node
+  Terminate(job_id, node->address());
   return job;
 }
 
-void JobSubmissions::Signal(const proto::JobInfo& job, bool kill) {
-  const auto node = nodes_.Get(job.driver_node_id());
-  if (!node || node->state() != proto::NODE_ALIVE) return;  // its end comes with the node's
-  const std::string worker_id = DriverWorkerId(job.job_id());
-  if (kill) {
-    spdlog::warn("job {}: its driver outlived the stop's grace of {}: SIGKILL", job.job_id(),
-                 absl::FormatDuration(stop_grace_));
-    scheduler_.KillWorker(node->address(), worker_id);
-  } else {
-    scheduler_.TerminateWorker(node->address(), worker_id);
+void JobSubmissions::Terminate(const std::string& job_id, const std::string& node_address) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_.emplace(job_id, Stopping{absl::Now() + stop_grace_, node_address}).second) {
+      return;  // asked before
+    }
   }
+  scheduler_.TerminateWorker(node_address, DriverWorkerId(job_id));
 }
 
 void JobSubmissions::Tick() {
-  std::vector<std::string> overdue;
+  std::vector<std::pair<std::string, Stopping>> overdue;  // their exits did not come (End)
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = absl::Now();
     for (auto it = stopping_.begin(); it != stopping_.end();) {
-      if (it->second > now) {
+      if (it->second.kill_at > now) {
         ++it;
         continue;
       }
-      overdue.push_back(it->first);
+      overdue.emplace_back(it->first, std::move(it->second));
       stopping_.erase(it++);
     }
   }
-  for (const auto& job_id : overdue) {
-    auto job = jobs_.Get(job_id);
-    if (job.ok() && !JobEnded(job->state())) Signal(*job, /*kill=*/true);
+  for (const auto& [job_id, stopping] : overdue) {
+    spdlog::warn("job {}: its driver outlived the stop's grace of {}: SIGKILL", job_id,
+                 absl::FormatDuration(stop_grace_));
+    scheduler_.KillWorker(stopping.node_address, DriverWorkerId(job_id));
   }
 }
 

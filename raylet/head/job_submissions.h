@@ -61,8 +61,9 @@ class JobSubmissions {
   void Launch(const proto::JobInfo& job);
   void End(const std::string& job_id, const proto::WorkerExit& exit,
            const std::string& node_id = "");
-  // SIGTERM or SIGKILL to a running job's driver.
-  void Signal(const proto::JobInfo& job, bool kill);
+  // SIGTERM to the driver of `job_id` at `node_address`, and SIGKILL after the grace unless
+  // its exit comes first.
+  void Terminate(const std::string& job_id, const std::string& node_address);
 
   JobRegistry& jobs_;
   NodeDirectory& nodes_;
@@ -74,8 +75,12 @@ class JobSubmissions {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   // Jobs whose lease waits in the scheduler's queue: its queue id (for a stop).
   absl::flat_hash_map<std::string, uint64_t> queued_ ABSL_GUARDED_BY(mu_);
-  // Drivers asked to stop: when they get SIGKILL.
-  absl::flat_hash_map<std::string, absl::Time> stopping_ ABSL_GUARDED_BY(mu_);
+  // Drivers asked to stop, by job: when they get SIGKILL, and where.
+  struct Stopping {
+    absl::Time kill_at;
+    std::string node_address;
+  };
+  absl::flat_hash_map<std::string, Stopping> stopping_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace weft::head

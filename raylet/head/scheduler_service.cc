@@ -13,6 +13,7 @@ namespace {
 
 // Longest a head waits for a node to start a worker (the node's own start timeout is 30 s).
 constexpr std::chrono::seconds kNodeCallTimeout{40};
+constexpr std::chrono::minutes kDriverStartTimeout{5};
 // A queued LeaseWorker call is answered ("still queued") after this long, or kMargin before
 // its caller's deadline, whichever comes first; the caller then asks again.
 constexpr absl::Duration kLongPoll = absl::Seconds(15);
@@ -227,7 +228,8 @@ void SchedulerService::Spawn(Waiting waiting) {
   spawn.set_max_message_bytes(MaxMessageBytes());
   *spawn.mutable_required() = waiting.required;
   if (waiting.driver) *spawn.mutable_driver() = *waiting.driver;
-  auto context = ContextWithTimeout(kNodeCallTimeout);
+  // A driver's node fetches its files first (up to 100 MiB of working directory and more).
+  auto context = ContextWithTimeout(waiting.driver ? kDriverStartTimeout : kNodeCallTimeout);
   if (!Track(context.get(), held.node.node_id())) {
     nodes_.Release(held);
     return waiting.done(absl::UnavailableError("head is shutting down"));

@@ -14,6 +14,13 @@ void CallArchive::Keep(proto::WorkerInfo worker, proto::GetCallEventsReply calls
   *log.mutable_worker() = std::move(worker);
   *log.mutable_calls() = std::move(calls);
   absl::MutexLock lock(&mu_);
+  // Handed over as it left and asked for before a kill: the later one has all of it.
+  for (auto it = logs_.begin(); it != logs_.end(); ++it) {
+    if (it->worker().worker_id() != log.worker().worker_id()) continue;
+    calls_ -= static_cast<size_t>(it->calls().events_size());
+    logs_.erase(it);
+    break;
+  }
   while (!logs_.empty() && calls_ + kept > most_calls_) {
     calls_ -= static_cast<size_t>(logs_.front().calls().events_size());
     logs_.pop_front();

@@ -21,7 +21,8 @@ class CallArchive {
 
   explicit CallArchive(size_t most_calls = kDefaultMostCalls) : most_calls_(most_calls) {}
 
-  // A log larger than the bound keeps its newest calls (the rest counted as dropped).
+  // A log larger than the bound keeps its newest calls (the rest counted as dropped); a
+  // second log of one worker replaces its first.
   void Keep(proto::WorkerInfo worker, proto::GetCallEventsReply calls);
   // Oldest first; `job_id` empty: every job's.
   std::vector<proto::WorkerCallLog> List(const std::string& job_id) const;

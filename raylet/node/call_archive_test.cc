@@ -73,5 +73,15 @@ TEST(CallArchiveTest, ALogLargerThanTheBoundKeepsItsNewestCallsAndCountsTheRestD
   EXPECT_EQ(logs[0].calls().dropped(), 9);
 }
 
+TEST(CallArchiveTest, ASecondLogOfOneWorkerReplacesItsFirst) {
+  CallArchive archive;
+  archive.Keep(Worker("w1", "j"), Calls(2));
+  archive.Keep(Worker("w1", "j"), Calls(3));
+  const auto logs = archive.List("j");
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].calls().events_size(), 3);
+  EXPECT_EQ(archive.calls(), 3u);
+}
+
 }  // namespace
 }  // namespace weft::node

@@ -161,6 +161,7 @@ void StageDriver(CodeCache& code, const std::string& jobs_dir, const std::string
     stage->files.push_back({file, root / "cwd" / file.name(), Placement::kWorkingFile});
   }
   std::error_code error;
+  fs::remove_all(root, error);  // an earlier cluster's job of that id, in this session
   fs::create_directories(root / "cwd", error);  // the driver's folder, files or not
   if (error) {
     return stage->done(absl::InternalError(

@@ -155,6 +155,7 @@ grpc::ServerUnaryReactor* NodeManagerService::KillAfterCallLog(grpc::CallbackSer
 NodeManagerService::~NodeManagerService() {
   absl::MutexLock lock(&retiring_->mu);
   retiring_->pool = nullptr;
+  retiring_->archive = nullptr;
 }
 
 absl::Status NodeManagerService::Retire(const std::string& worker_id) {
