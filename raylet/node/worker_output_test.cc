@@ -101,5 +101,38 @@ TEST_F(WorkerOutputTest, DrainNowReadsWhatThePipesHoldWithoutWaiting) {
   EXPECT_EQ(outputs_->open_pipes(), 2);  // the worker still runs
 }
 
+// A submitted job's driver (issue 18): both streams in one pipe, in the order printed, kept
+// in one file up to a bound, never published (the driver prints its workers' lines itself).
+TEST_F(WorkerOutputTest, ADriversOutputIsKeptInOrderUpToItsBoundAndNeverPublished) {
+  WorkerPool::Options options = PoolOptions(RecorderScript());
+  options.watch_output = [this](const proto::WorkerInfo& worker, int out, int err) {
+    outputs_->Watch(worker, out, err,
+                    {.publish = !worker.driver(), .max_file_bytes = worker.driver() ? 100 : 0});
+  };
+  WorkerPool& pool = MakePool(options);
+  fs::create_directory(dir_ + "/cwd");
+  const std::string driver =
+      Script("driver.sh",
+             "pwd; echo \"job $WEFT_JOB_ID at $WEFT_ADDRESS $EXTRA\"; echo oops >&2\n"
+             "head -c 200 /dev/zero | tr '\\0' y; echo; exit 3");
+  auto result = std::make_shared<StartResult>();
+  pool.StartDriver("job-7", kOneCpu,
+                   {.argv = {driver}, .env = {"EXTRA=extra"}, .cwd = dir_ + "/cwd"},
+                   result->Callback());
+  ASSERT_TRUE(result->result().ok()) << result->result().status();
+  EXPECT_TRUE(result->result()->driver());
+  EXPECT_EQ(result->result()->worker_id(), "driver-job-7");
+  ASSERT_TRUE(ReapUntilExits(1));
+  EXPECT_EQ(Exits()[0].exit().exit_code(), 3);
+
+  const std::string expected = absl::StrCat(dir_, "/cwd\njob job-7 at 127.0.0.1:1 extra\noops\n");
+  const std::string path = pool.DriverOutputPath("job-7");
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(path).find("not kept") != std::string::npos; }));
+  const std::string kept = ReadAll(path);
+  EXPECT_EQ(kept.substr(0, expected.size()), expected);
+  EXPECT_EQ(kept.substr(100), "\n[weft: the output past 100 bytes is not kept]\n");
+  EXPECT_TRUE(Lines().empty()) << "a driver's line was published: " << Lines()[0].text();
+}
+
 }  // namespace
 }  // namespace weft::node::testing
