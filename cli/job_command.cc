@@ -18,6 +18,7 @@
 #include "cli/job_render.h"
 #include "cli/job_upload.h"
 #include "cli/log_tail.h"
+#include "common/job_state.h"
 
 namespace weft::cli {
 namespace {
@@ -26,12 +27,6 @@ constexpr auto kPollInterval = std::chrono::milliseconds(200);
 constexpr auto kStateInterval = std::chrono::milliseconds(500);
 // How long `weft job stop` waits for the driver to end (the head's grace is 10 s).
 constexpr auto kStopWait = std::chrono::seconds(30);
-
-// A submitted job has ended once its driver's end is known.
-bool DriverEnded(const proto::JobInfo& job) {
-  return job.state() == proto::JOB_SUCCEEDED || job.state() == proto::JOB_STOPPED ||
-         job.state() == proto::JOB_FAILED;
-}
 
 // The exit status that stands for how the job's driver ended.
 int ExitStatusOf(const proto::JobInfo& job) {
@@ -80,7 +75,8 @@ void Print(LogTail& tail, bool final) {
 // Waits until the head knows where the job's driver runs (or the job ended without it),
 // polling its record: a driver may take up its job (RUNNING) before the head hears it started.
 absl::StatusOr<proto::JobInfo> AwaitDriver(const HeadClient& head, proto::JobInfo job) {
-  while (job.state() == proto::JOB_PENDING || (job.driver_node_id().empty() && !DriverEnded(job))) {
+  while (job.state() == proto::JOB_PENDING ||
+         (job.driver_node_id().empty() && !DriverEndKnown(job))) {
     std::this_thread::sleep_for(kStateInterval);
     auto now = head.GetJob(job.job_id());
     if (!now.ok()) return now.status();
@@ -120,7 +116,7 @@ absl::StatusOr<proto::JobInfo> PrintOutput(const HeadClient& head, proto::JobInf
       auto now = head.GetJob(job.job_id());
       if (!now.ok()) return now.status();
       job = *std::move(now);
-      if (DriverEnded(job)) {
+      if (DriverEndKnown(job)) {
         Print(tail, /*final=*/true);  // the file is complete once the driver is reaped
         return job;
       }
@@ -243,12 +239,12 @@ absl::Status RunStop(const JobOptions& o) {
   auto job = head->StopJob(found->job_id());
   if (!job.ok()) return job.status();
   const auto deadline = std::chrono::steady_clock::now() + kStopWait;
-  while (!o.no_wait && !DriverEnded(*job) && std::chrono::steady_clock::now() < deadline) {
+  while (!o.no_wait && !DriverEndKnown(*job) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(kStateInterval);
     job = head->GetJob(job->job_id());
     if (!job.ok()) return job.status();
   }
-  if (!o.no_wait && !DriverEnded(*job)) {
+  if (!o.no_wait && !DriverEndKnown(*job)) {
     return absl::DeadlineExceededError(absl::StrCat("job ", job->job_id(), " is still ",
                                                     JobStateName(job->state()), " after ",
                                                     kStopWait.count(), " s"));

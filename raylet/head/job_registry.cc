@@ -20,12 +20,6 @@ std::string SignalName(int signal) {
   return abbreviation ? absl::StrCat("SIG", abbreviation) : absl::StrCat("signal ", signal);
 }
 
-// Whether a submitted job's driver's end is known (not only its keepalive's).
-bool DriverEndRecorded(const proto::JobInfo& job) {
-  return job.state() == proto::JOB_SUCCEEDED || job.state() == proto::JOB_STOPPED ||
-         (job.state() == proto::JOB_FAILED && (job.exit_code() != 0 || job.exit_signal() != 0));
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> JobRegistry::Recover(TableStore& store) {
@@ -121,7 +115,7 @@ absl::StatusOr<proto::JobInfo> JobRegistry::DriverStarted(const std::string& job
   proto::JobInfo* job = FindLocked(job_id);
   if (!job) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
   // Its exit was reported first (its node knew it ran there).
-  const bool exited = !job->driver_node_id().empty() && DriverEndRecorded(*job);
+  const bool exited = !job->driver_node_id().empty() && DriverEndKnown(*job);
   // Where it runs is worth keeping whatever happened meanwhile (its output is there).
   proto::JobInfo started = *job;
   if (started.driver_node_id().empty()) started.set_driver_node_id(node_id);
@@ -144,7 +138,7 @@ std::optional<JobRegistry::Ended> JobRegistry::DriverEnded(const std::string& jo
   if (!job || !job->has_submission()) return std::nullopt;
   const proto::JobState state = job->state();
   // A driver ends once (a FAILED of its keepalive gives way).
-  if (DriverEndRecorded(*job)) return std::nullopt;
+  if (DriverEndKnown(*job)) return std::nullopt;
   proto::JobInfo ended = *job;
   if (ended.driver_node_id().empty()) ended.set_driver_node_id(node_id);
   ended.set_exit_code(exit.exit_code());

@@ -6,15 +6,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/job_state.h"
 #include "head.pb.h"
 #include "raylet/head/storage/table_store.h"
 
 namespace weft::head {
 
-// Whether a job in this state has ended (a PENDING one has not started yet).
-inline bool JobEnded(proto::JobState state) {
-  return state != proto::JOB_RUNNING && state != proto::JOB_PENDING;
-}
+using weft::JobEnded;
 
 // Jobs, one per connected driver, with ids "job-0001", "job-0002", ... in start order.
 // A submitted job (`weft job submit`) is made before its driver runs: PENDING, then RUNNING

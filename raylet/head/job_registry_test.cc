@@ -159,8 +159,10 @@ TEST(JobRegistryTest, TheDriversExitDecidesOverItsShutdownAndItsKeepalive) {
   const std::string crashed = jobs.Submit(Submission({"prog"}))->job_id();
   ASSERT_TRUE(jobs.DriverStarted(crashed, "node-a", 2).ok());
   ASSERT_TRUE(jobs.FailIfRunning(crashed).has_value());  // its KeepJob stream broke first
+  EXPECT_FALSE(DriverEndKnown(*jobs.Get(crashed))) << "`weft job submit` waits for the exit";
   const auto failed = jobs.DriverEnded(crashed, Exit(0, 11));
   ASSERT_TRUE(failed.has_value());
+  EXPECT_TRUE(DriverEndKnown(failed->job));
   EXPECT_EQ(failed->job.state(), proto::JOB_FAILED);
   EXPECT_EQ(failed->job.exit_signal(), 11);
 }
