@@ -55,13 +55,31 @@ void NoteCallLogCost(std::vector<weft::bench::CaseResult>& cases) {
   }
 }
 
+// The one-at-a-time actor calls against the same shape in gRPC alone (grpc-floor's
+// grpc_bidi_pingpong_callback: a stream, each echo handed by a callback thread to the thread
+// that waits for it), from the medians: how far Weft is from what its call design costs in gRPC.
+void NoteCallShapeFloor(std::vector<weft::bench::CaseResult>& cases) {
+  constexpr char kShape[] = "grpc_bidi_pingpong_callback";
+  const weft::bench::CaseResult* shape = nullptr;
+  for (const auto& c : cases) {
+    if (c.name == kShape) shape = &c;
+  }
+  if (shape == nullptr || shape->ops_per_s <= 0) return;
+  for (auto& c : cases) {
+    if (c.name == "1_1_actor_calls_sync" || c.name == "1_1_async_actor_calls_sync") {
+      c.note += absl::StrFormat("; %.2fx %s (medians)", c.ops_per_s / shape->ops_per_s, kShape);
+    }
+  }
+}
+
 // One run of every selected case, on clusters of its own, with its ratios computed.
 std::vector<weft::bench::CaseResult> RunOnce(const weft::bench::Settings& settings) {
   using namespace weft::bench;
   std::vector<CaseResult> cases;
+  // The floor always, so that a run of a few cases (--only) still has its ratios.
+  cases = RunSibling("grpc-floor", settings.quick);
+  if (cases.empty()) std::fprintf(stderr, "weft-bench: no gRPC floor measured\n");
   if (settings.only.empty()) {
-    cases = RunSibling("grpc-floor", settings.quick);
-    if (cases.empty()) std::fprintf(stderr, "weft-bench: no gRPC floor measured\n");
     for (auto& peer : RunSibling("caf-peer", settings.quick)) cases.push_back(std::move(peer));
   }
   // actor_creation: on a cluster whose head stores nothing, the cost the stored default
@@ -145,6 +163,7 @@ int main(int argc, char** argv) {
   }
   std::vector<CaseResult> cases = Medians(runs);
   NoteCallLogCost(cases);
+  NoteCallShapeFloor(cases);
   const Machine machine = Machine::ThisOne();
   std::printf("N (actors and callers of the 1:n and n:n cases) = %d\n", settings.n);
   PrintTable(machine, cases, quick);

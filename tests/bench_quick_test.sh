@@ -13,7 +13,7 @@ trap 'rm -f "$json"' EXIT
 
 "$bin_dir/weft-bench" --quick --repeat 2 --json "$json"
 
-expected=(grpc_unary_sync grpc_unary_callback_128 grpc_bidi_stream grpc_bytes_1MiB
+expected=(grpc_unary_sync grpc_unary_callback_128 grpc_bidi_stream grpc_bidi_pingpong_callback grpc_bytes_1MiB
   grpc_bytes_100MiB single_client_get_calls single_client_put_calls single_client_tasks_sync
   single_client_tasks_async 1_1_actor_calls_sync 1_1_actor_calls_async
   1_1_actor_calls_concurrent 1_n_actor_calls_async n_n_actor_calls_async

@@ -173,6 +173,91 @@ class EchoStream final : public grpc::ClientBidiReactor<Payload, Payload> {
   absl::Notification done_;
 };
 
+// One Stream call used one message at a time: the calling thread writes a message and sleeps
+// until a gRPC callback thread hands it the echo, then writes the next. The shape of a Weft call
+// made one at a time (one stream per caller and worker, the result handed to the thread waiting
+// in Get), with nothing of Weft: what that design costs in gRPC's callback API alone.
+class PingPong final : public grpc::ClientBidiReactor<Payload, Payload> {
+ public:
+  PingPong(Echo::Stub& stub, int messages) : messages_(messages), latencies_us_(messages) {
+    request_.set_data(std::string(kSmallPayloadBytes, 'x'));
+    context_.set_deadline(DeadlineIn(kCaseTimeout));
+    stub.async()->Stream(&context_, this);
+  }
+
+  absl::StatusOr<CaseResult> Run() {
+    StartCall();
+    const Clock::time_point start = Clock::now();
+    int echoed = 0;
+    for (; echoed < messages_; ++echoed) {
+      const Clock::time_point sent = Clock::now();
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &PingPong::Writable));  // the last write came back
+        if (broken_) break;
+        writing_ = true;
+        echoed_ = false;
+      }
+      StartRead(&reply_);
+      StartWrite(&request_);
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &PingPong::Echoed));
+      if (broken_) break;
+      latencies_us_[echoed] = MicrosSince(sent);
+    }
+    const Clock::duration elapsed = Clock::now() - start;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &PingPong::Writable));
+    }
+    StartWritesDone();
+    AwaitOrDie(done_, kCaseTimeout, "echo ping-pong");
+    if (!status_.ok()) return FromGrpc("echo ping-pong", status_);
+    if (echoed != messages_) {
+      return absl::DataLossError(
+          absl::StrCat("echo ping-pong returned ", echoed, " of ", messages_, " messages"));
+    }
+    return Summarize(messages_, elapsed, std::move(latencies_us_));
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    broken_ |= !ok;
+  }
+
+  void OnReadDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    echoed_ = ok;
+    broken_ |= !ok;
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      status_ = status;
+      broken_ = true;
+    }
+    done_.Notify();
+  }
+
+ private:
+  bool Writable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !writing_ || broken_; }
+  bool Echoed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return echoed_ || broken_; }
+
+  const int messages_;
+  std::vector<double> latencies_us_;  // the calling thread's
+  grpc::ClientContext context_;
+  Payload request_;
+  Payload reply_;
+  absl::Mutex mu_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool echoed_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_;  // written before `done_` is notified
+  absl::Notification done_;
+};
+
 }  // namespace
 
 absl::StatusOr<CaseResult> RunUnaryCallback(Echo::Stub& stub, int calls, int in_flight) {
@@ -181,6 +266,10 @@ absl::StatusOr<CaseResult> RunUnaryCallback(Echo::Stub& stub, int calls, int in_
 
 absl::StatusOr<CaseResult> RunBidiStream(Echo::Stub& stub, int messages) {
   return EchoStream(stub, messages).Run();
+}
+
+absl::StatusOr<CaseResult> RunBidiPingPong(Echo::Stub& stub, int messages) {
+  return PingPong(stub, messages).Run();
 }
 
 }  // namespace weft::floor

@@ -15,4 +15,9 @@ namespace weft::floor {
 // to back (one write outstanding) while reading their echoes. ops/s counts echoes; no latency.
 [[nodiscard]] absl::StatusOr<CaseResult> RunBidiStream(Echo::Stub& stub, int messages);
 
+// grpc_bidi_pingpong_callback: one Stream call on which the calling thread writes a small
+// message and waits until a callback thread hands it the echo, `messages` times: Weft's shape of
+// a call made one at a time, without Weft. Latency is write to echo in the calling thread.
+[[nodiscard]] absl::StatusOr<CaseResult> RunBidiPingPong(Echo::Stub& stub, int messages);
+
 }  // namespace weft::floor

@@ -48,6 +48,7 @@ std::vector<Case> Cases() {
       {"grpc_unary_callback_128", 10000, 100000,
        [](Echo::Stub& stub, int ops) { return RunUnaryCallback(stub, ops, 128); }},
       {"grpc_bidi_stream", 20000, 300000, RunBidiStream},
+      {"grpc_bidi_pingpong_callback", 1000, 40000, RunBidiPingPong},
       {"grpc_bytes_1MiB", 100, 3000,
        [](Echo::Stub& stub, int ops) { return RunFetch(stub, ops, kMiB, kMiB); }},
       {"grpc_bytes_100MiB", 3, 20,
