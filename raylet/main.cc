@@ -6,14 +6,20 @@
 
 #include <csignal>
 #include <cstdint>
+#include <cstring>
 
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/rpc.h"
+#include "raylet/node/driver_guard.h"
 #include "raylet/raylet.h"
 #include "raylet/raylet_flags.h"
 
 int main(int argc, char** argv) {
+  // A submitted driver's guard (the node spawns this binary for it): nothing of the daemon.
+  if (argc > 1 && std::strcmp(argv[1], weft::kGuardDriverFlag) == 0) {
+    return weft::RunDriverGuard(argc, argv);
+  }
   weft::TurnOffMutexDeadlockDetection();  // before the first lock
   CLI::App app{"weft-raylet: the Weft node daemon (head services with --head)"};
   weft::RayletFlags flags;

@@ -265,6 +265,7 @@ absl::StatusOr<RayletOptions> MakeRayletOptions(const RayletFlags& f, const Rout
   o.ready_fd = f.ready_fd;
   o.exit_with_pid = f.exit_with_pid;
   o.worker_binary = f.worker_binary;
+  o.driver_guard = "/proc/self/exe";  // weft-raylet: its main runs the guard
   const SessionDir session(o.session_dir);
   if (auto status = session.Create(); !status.ok()) return status;
   if (f.head) {

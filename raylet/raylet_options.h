@@ -77,6 +77,9 @@ struct RayletOptions {
   // The raylet stops when this process ends (a program's own cluster, a test's); 0: never.
   int exit_with_pid = 0;
   std::string worker_binary;
+  // What submitted drivers run under (raylet/node/driver_guard.h): this raylet's own binary;
+  // empty (nodes run inside a test's process): unguarded.
+  std::string driver_guard;
 };
 
 }  // namespace weft

@@ -1,8 +1,9 @@
 // Driver for tests/job_submit_test.cc, run on the cluster by `weft job submit`:
 //
 //   job_driver exit N       joins the cluster, prints "exiting N", shuts down, exits N
-//   job_driver serve        creates an actor, prints "actor pid <its worker's pid>", then
-//                           waits (at most five minutes) to be stopped
+//   job_driver serve        prints "driver pid <its own pid>", creates an actor, prints
+//                           "actor pid <its worker's pid>", then waits (at most five
+//                           minutes) to be stopped
 //   job_driver stubborn -   ignores SIGTERM, prints "ignoring SIGTERM", then waits (at most
 //                           five minutes) to be killed
 //   job_driver cat FILE     prints FILE (a path in its working directory)
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     return std::atoi(arg.c_str());
   }
   if (mode == "serve") {
+    std::cout << "driver pid " << getpid() << std::endl;
     auto holder = weft::Actor<Holder>({.num_cpus = 1}).Remote();
     std::cout << "actor pid " << holder.Call(&Holder::Pid).Get(std::chrono::seconds(30))
               << std::endl;

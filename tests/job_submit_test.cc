@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "absl/strings/ascii.h"
+#include "common/process.h"
 #include "head.pb.h"
 #include "tests/cluster_harness.h"
 
@@ -155,6 +156,34 @@ TEST_F(JobSubmitTest, ADriverThatIgnoresTheStopIsKilledAfterTheGrace) {
   ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
   EXPECT_THAT(stopped.out, HasSubstr(job_id + " STOPPED"));
   EXPECT_EQ(Status(job_id).exit_signal(), SIGKILL);
+}
+
+// A node that dies however it dies (SIGKILL here) takes its driver along, as it takes its
+// workers: the head fails the job ("its node died"), so a driver left running would go on
+// unwatched, and no `weft job stop` could reach it any more.
+TEST_F(JobSubmitTest, ADriverEndsWhenItsNodeIsKilled) {
+  const std::string away = cluster_->JoinNode({"--num-cpus", "1", "--resources", R"({"away": 1})"});
+  ASSERT_FALSE(away.empty());
+  const std::string job_id =
+      SubmitNoWait({"--resources", R"({"away": 1})"}, {BinPath("job_driver"), "serve", "-"});
+  int driver_pid = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto logs = Job("logs", {job_id});
+        std::smatch m;
+        if (!std::regex_search(logs.out, m, std::regex("driver pid ([0-9]+)"))) return false;
+        driver_pid = std::stoi(m[1]);
+        return true;
+      },
+      kJobTimeout))
+      << "the driver never ran: " << Job("status", {job_id}).out << Job("logs", {job_id}).out;
+  ASSERT_TRUE(ProcessAlive(driver_pid));
+  const std::vector<pid_t> raylets = RayletPids(away);
+  ASSERT_EQ(raylets.size(), 1u);
+  ASSERT_EQ(kill(raylets[0], SIGKILL), 0);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(driver_pid); }, std::chrono::seconds(10)))
+      << "driver " << driver_pid << " runs on after its node was killed";
+  if (ProcessAlive(driver_pid)) kill(driver_pid, SIGKILL);  // nobody else would
 }
 
 TEST_F(JobSubmitTest, TheWorkingDirectoryAndEnvironmentTravelWithTheDriver) {

@@ -77,7 +77,8 @@ Node::Node(asio::io_context& io, const RayletOptions& options, const TokenAuth& 
                                 .watch_output =
                                     [this](const proto::WorkerInfo& worker, int out, int err) {
                                       outputs_.Watch(worker, out, err, OutputOptionsOf(worker));
-                                    }},
+                                    },
+                                .driver_guard = options.driver_guard},
             [this](const proto::WorkerInfo& worker) { OnWorkerExit(worker); }),
       code_(session.root() + "/code", options.token),
       service_(

@@ -83,7 +83,7 @@ class NodeManagerService final : public proto::NodeManager::CallbackService {
   // What a retirement's answer may still reach: the pool, until this service (and its node)
   // is gone; a node retired after a fence does not wait for its workers' answers.
   struct Retiring {
-    Retiring(WorkerPool* p, CallArchive* a) : pool(p), archive(a) {}
+    Retiring(WorkerPool* p, CallArchive* a) : archive(a), pool(p) {}
     absl::Mutex mu;
     CallArchive* archive ABSL_GUARDED_BY(mu);  // where a killed worker's call log goes
     WorkerPool* pool ABSL_GUARDED_BY(mu);

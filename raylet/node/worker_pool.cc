@@ -17,6 +17,7 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/rpc.h"
+#include "raylet/node/driver_guard.h"
 
 namespace weft::node {
 namespace {
@@ -120,6 +121,13 @@ void WorkerPool::StartDriver(const std::string& job_id, const ResourceMap& resou
         spawn.fds = {{out[1], 1}, {out[1], 2}};  // one stream: the order it printed in
       } else {
         spawn.stdout_path = spawn.stderr_path = output;
+      }
+      if (!options_.driver_guard.empty() && lifeline_[0] >= 0) {
+        // Ended with this raylet, however it ends, as workers are (driver_guard.h). The
+        // lifeline's copy goes last, as a worker's: the output pipe may sit at its number.
+        spawn.argv =
+            GuardedDriverArgv(options_.driver_guard, kWorkerLifelineFd, std::move(spawn.argv));
+        spawn.fds.emplace_back(lifeline_[0], kWorkerLifelineFd);
       }
       const TokenState token = TokenStateOf(options_.token);
       // The cluster's first: the first of two entries of a name is the one read.

@@ -49,6 +49,9 @@ class WorkerPool {
     // Receives each started worker's stdout and stderr pipes (the read ends, owned from then
     // on), after the worker is listed. Unset: output is appended to the log files directly.
     std::function<void(const proto::WorkerInfo& worker, int stdout_fd, int stderr_fd)> watch_output;
+    // The program a submitted driver runs under (raylet/node/driver_guard.h: weft-raylet
+    // itself), with the lifeline; empty: drivers run unguarded (tests of the pool).
+    std::string driver_guard;
   };
   using StartCallback = std::function<void(absl::StatusOr<proto::WorkerInfo>)>;
   using ExitCallback = std::function<void(const proto::WorkerInfo&)>;
