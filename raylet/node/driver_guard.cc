@@ -13,17 +13,21 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
+
+extern char** environ;
 
 namespace weft {
 namespace {
 
 // Ends the guard as the driver ended: its exit code, or its signal (without a core of the
-// guard's own).
+// guard's own, nor a crash report of weft-raylet through a piped core_pattern).
 [[noreturn]] void EndAs(int status) {
   if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
   const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0);
   signal(sig, SIG_DFL);
   sigset_t only;
   sigemptyset(&only);
@@ -33,7 +37,31 @@ namespace {
   _exit(128 + sig);  // a signal that does not end a process
 }
 
+// In the driver (after fork): the loader variables renamed by GuardedEnv get their names back.
+void RestoreGuardedEnv() {
+  const size_t prefix = std::strlen(kGuardedEnvPrefix);
+  std::vector<std::string> guarded;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, kGuardedEnvPrefix, prefix) == 0) guarded.emplace_back(*entry);
+  }
+  for (const std::string& entry : guarded) {
+    const size_t equals = entry.find('=');
+    if (equals == std::string::npos) continue;
+    const std::string name = entry.substr(prefix, equals - prefix);
+    unsetenv(entry.substr(0, equals).c_str());
+    unsetenv(name.c_str());  // every entry of the name: the driver's value is the one
+    setenv(name.c_str(), entry.c_str() + equals + 1, 1);
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> GuardedEnv(std::vector<std::string> env) {
+  for (std::string& entry : env) {
+    if (entry.rfind("LD_", 0) == 0) entry.insert(0, kGuardedEnvPrefix);
+  }
+  return env;
+}
 
 std::vector<std::string> GuardedDriverArgv(const std::string& guard, int lifeline_fd,
                                            const std::vector<std::string>& driver_argv) {
@@ -55,6 +83,10 @@ int RunDriverGuard(int argc, char** argv) {
   sigset_t before;
   sigprocmask(SIG_BLOCK, &handled, &before);
   const int signals = signalfd(-1, &handled, SFD_CLOEXEC);
+  if (signals < 0) {  // it could neither see the driver end nor pass a stop on
+    std::fprintf(stderr, "weft: cannot watch the driver's signals: %s\n", std::strerror(errno));
+    return 127;
+  }
   const pid_t guard = getpid();
   const pid_t driver = fork();
   if (driver < 0) {
@@ -65,8 +97,9 @@ int RunDriverGuard(int argc, char** argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != guard) _exit(137);  // the guard died before the line above
     close(lifeline);
-    if (signals >= 0) close(signals);
+    close(signals);
     sigprocmask(SIG_SETMASK, &before, nullptr);
+    RestoreGuardedEnv();
     execv(argv[4], argv + 4);
     std::fprintf(stderr, "weft: cannot run %s: %s\n", argv[4], std::strerror(errno));
     _exit(127);

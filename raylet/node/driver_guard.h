@@ -20,6 +20,15 @@ namespace weft {
 // inside them.
 inline constexpr char kGuardDriverFlag[] = "--guard-driver";
 
+// The driver's loader variables (LD_LIBRARY_PATH to its job's libraries, an LD_PRELOAD of
+// --env, ...) reach the guard under this prefix, and the guard gives them their names back in
+// the driver only: weft-raylet itself must load the node's own libraries, not the copies of
+// gRPC or Protobuf a job may ship.
+inline constexpr char kGuardedEnvPrefix[] = "WEFT_GUARDED_";
+
+// `env` ("NAME=value" entries) for a guard: every LD_* entry renamed with kGuardedEnvPrefix.
+std::vector<std::string> GuardedEnv(std::vector<std::string> env);
+
 // The command line that runs `driver_argv` under the guard `guard` (weft-raylet's path), the
 // lifeline being at `lifeline_fd` in the guard.
 std::vector<std::string> GuardedDriverArgv(const std::string& guard, int lifeline_fd,

@@ -122,13 +122,6 @@ void WorkerPool::StartDriver(const std::string& job_id, const ResourceMap& resou
       } else {
         spawn.stdout_path = spawn.stderr_path = output;
       }
-      if (!options_.driver_guard.empty() && lifeline_[0] >= 0) {
-        // Ended with this raylet, however it ends, as workers are (driver_guard.h). The
-        // lifeline's copy goes last, as a worker's: the output pipe may sit at its number.
-        spawn.argv =
-            GuardedDriverArgv(options_.driver_guard, kWorkerLifelineFd, std::move(spawn.argv));
-        spawn.fds.emplace_back(lifeline_[0], kWorkerLifelineFd);
-      }
       const TokenState token = TokenStateOf(options_.token);
       // The cluster's first: the first of two entries of a name is the one read.
       spawn.extra_env = {absl::StrCat("WEFT_ADDRESS=", head_address_),
@@ -143,6 +136,14 @@ void WorkerPool::StartDriver(const std::string& job_id, const ResourceMap& resou
         }
       }
       spawn.extra_env.insert(spawn.extra_env.end(), launch.env.begin(), launch.env.end());
+      if (!options_.driver_guard.empty() && lifeline_[0] >= 0) {
+        // Ended with this raylet, however it ends, as workers are (driver_guard.h). The
+        // lifeline's copy goes last, as a worker's: the output pipe may sit at its number.
+        spawn.argv =
+            GuardedDriverArgv(options_.driver_guard, kWorkerLifelineFd, std::move(spawn.argv));
+        spawn.extra_env = GuardedEnv(std::move(spawn.extra_env));
+        spawn.fds.emplace_back(lifeline_[0], kWorkerLifelineFd);
+      }
       unlink(output.c_str());  // a job id of an earlier cluster in this session
       pid = SpawnProcess(spawn);
       if (out[1] >= 0) close(out[1]);  // only the driver holds it now
