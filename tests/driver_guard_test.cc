@@ -9,10 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "common/process.h"
 #include "tests/cluster_harness.h"
@@ -22,12 +20,7 @@ namespace {
 
 class DriverGuardTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(pipe2(lifeline_, O_CLOEXEC), 0);
-    char dir[] = "/tmp/weft-guard-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
+  void SetUp() override { ASSERT_EQ(pipe2(lifeline_, O_CLOEXEC), 0); }
   void TearDown() override {
     for (int fd : lifeline_) {
       if (fd >= 0) close(fd);
@@ -36,7 +29,6 @@ class DriverGuardTest : public ::testing::Test {
       kill(guard_, SIGKILL);
       waitpid(guard_, nullptr, 0);
     }
-    std::filesystem::remove_all(dir_);
   }
 
   // Starts `sh -c script` under the guard, its output in output(); `env` for the guard.
@@ -44,7 +36,7 @@ class DriverGuardTest : public ::testing::Test {
     SpawnOptions spawn;
     spawn.argv = {BinPath("weft-raylet"), "--guard-driver", "3", "--", "/bin/sh", "-c", script};
     spawn.extra_env = std::move(env);
-    spawn.stdout_path = spawn.stderr_path = dir_ + "/out";
+    spawn.stdout_path = spawn.stderr_path = dir_.Sub("out");
     spawn.fds = {{lifeline_[0], 3}};
     auto pid = SpawnProcess(spawn);
     ASSERT_TRUE(pid.ok()) << pid.status();
@@ -54,25 +46,23 @@ class DriverGuardTest : public ::testing::Test {
   // The guard's wait status once it ended, within 10 s (-1 if it did not).
   int GuardEnd() {
     int status = -1;
-    for (int i = 0; i < 1000; ++i) {
-      if (waitpid(guard_, &status, WNOHANG) == guard_) {
-        guard_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!WaitFor([&] { return waitpid(guard_, &status, WNOHANG) == guard_; },
+                 std::chrono::seconds(10))) {
+      return -1;
     }
-    return -1;
+    guard_ = -1;
+    return status;
   }
 
   std::string output() const {
-    std::ifstream in(dir_ + "/out");
+    std::ifstream in(dir_.Sub("out"));
     std::stringstream all;
     all << in.rdbuf();
     return all.str();
   }
 
   int lifeline_[2] = {-1, -1};
-  std::string dir_;
+  TempDir dir_;
   pid_t guard_ = -1;
 };
 
